@@ -1,0 +1,95 @@
+import { activateScalar, activateVec } from "./activation";
+
+export const BIN_ADD: i32 = 0;
+export const BIN_SUB: i32 = 1;
+export const BIN_MUL: i32 = 2;
+export const BIN_DIV: i32 = 3;
+
+// unary_f32: y[i] = f(x[i]) for the activation kinds of activation.ts; y may equal x.
+export function unary_f32(x: usize, n: i32, y: usize, kind: i32, p0: f32, p1: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, activateVec(v128.load(x + o), kind, p0, p1));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, activateScalar(load<f32>(x + o), kind, p0, p1));
+  }
+}
+
+@inline function opScalar(a: f32, b: f32, op: i32): f32 {
+  if (op == BIN_ADD) return a + b;
+  if (op == BIN_SUB) return a - b;
+  if (op == BIN_MUL) return a * b;
+  return a / b;
+}
+
+@inline function opVec(a: v128, b: v128, op: i32): v128 {
+  if (op == BIN_ADD) return f32x4.add(a, b);
+  if (op == BIN_SUB) return f32x4.sub(a, b);
+  if (op == BIN_MUL) return f32x4.mul(a, b);
+  return f32x4.div(a, b);
+}
+
+// binary_f32: y[i] = a[i] op b[i % bn] for i < n, where bn divides n (bn = n: same shape, bn = C:
+// a [C] operand over the last axis, bn = 1: a scalar). y may equal a or b.
+export function binary_f32(a: usize, b: usize, y: usize, n: i32, bn: i32, op: i32): void {
+  if (bn == 1) {
+    const s = load<f32>(b);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vs = f32x4.splat(s);
+      for (; i + 4 <= n; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(y + o, opVec(v128.load(a + o), vs, op));
+      }
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      store<f32>(y + o, opScalar(load<f32>(a + o), s, op));
+    }
+    return;
+  }
+  const rows = n / bn;
+  const rowBytes = <usize>bn << 2;
+  for (let r = 0; r < rows; r++) {
+    const ar = a + <usize>r * rowBytes;
+    const yr = y + <usize>r * rowBytes;
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= bn; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(yr + o, opVec(v128.load(ar + o), v128.load(b + o), op));
+      }
+    }
+    for (; j < bn; j++) {
+      const o = <usize>j << 2;
+      store<f32>(yr + o, opScalar(load<f32>(ar + o), load<f32>(b + o), op));
+    }
+  }
+}
+
+// transpose_f32: for each of `batch` matrices, y[j][i] = x[i][j] (x is rows x cols). NCHW <-> NHWC
+// is this with rows = C, cols = H*W and back.
+export function transpose_f32(x: usize, batch: i32, rows: i32, cols: i32, y: usize): void {
+  const plane = <usize>(rows * cols) << 2;
+  const TB = 16;
+  for (let b = 0; b < batch; b++) {
+    const xb = x + <usize>b * plane;
+    const yb = y + <usize>b * plane;
+    for (let i0 = 0; i0 < rows; i0 += TB) {
+      const i1 = min(i0 + TB, rows);
+      for (let j0 = 0; j0 < cols; j0 += TB) {
+        const j1 = min(j0 + TB, cols);
+        for (let i = i0; i < i1; i++) {
+          for (let j = j0; j < j1; j++) {
+            store<f32>(yb + (<usize>(j * rows + i) << 2), load<f32>(xb + (<usize>(i * cols + j) << 2)));
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,163 @@
+import { ArgumentError } from "./errors.js";
+import { Conv2d, type Conv2dOptions } from "./ops/conv2d.js";
+import { type BinaryOp, binary, clip, leakyRelu, unary } from "./ops/elementwise.js";
+import { Gemm, type GemmOptions } from "./ops/gemm.js";
+import { type AvgPool2dOptions, type MaxPool2dOptions, avgPool2d, globalPool, maxPool2d } from "./ops/pool.js";
+import { softmax } from "./ops/softmax.js";
+import { checkKeys } from "./ops/options.js";
+import { Heap } from "./runtime/heap.js";
+import { type Backend, instantiate, simdSupported } from "./runtime/load.js";
+import { Runtime } from "./runtime/runtime.js";
+import type { Tensor } from "./runtime/tensor.js";
+
+export interface InitOptions {
+  /** 'auto' (the default) picks SIMD when this WebAssembly engine supports it. */
+  backend?: "auto" | Backend;
+}
+
+/** One WebAssembly instance, its memory, and the ops that run in it. */
+export class Engine {
+  /** @internal */
+  constructor(private readonly rt: Runtime) {}
+
+  /** Which build runs: 'simd' or 'scalar'. */
+  get backend(): Backend {
+    return this.rt.backend;
+  }
+
+  /** Bytes held by live tensors, prepared ops and their plans. */
+  get memoryBytes(): number {
+    return this.rt.heap.bytesInUse;
+  }
+
+  /** A tensor holding a copy of `data`. Activations are NHWC. */
+  tensor(data: Float32Array, shape: readonly number[]): Tensor {
+    return this.rt.fromArray(data, shape);
+  }
+
+  /** Packs w [Cout, kH, kW, Cin/groups] (OHWI) once; `op.run(x, out?)` runs it on x [N, H, W, Cin]. */
+  prepareConv2d(w: Tensor, opts?: Conv2dOptions): Conv2d {
+    return new Conv2d(this.rt, w, opts);
+  }
+
+  conv2d(x: Tensor, w: Tensor, opts?: Conv2dOptions): Tensor {
+    const op = this.prepareConv2d(w, opts);
+    try {
+      return op.run(x);
+    } finally {
+      op.dispose();
+    }
+  }
+
+  /** Packs b [K, N] ([N, K] with transB) once; `op.run(a, out?)` runs it on a [M, K]. */
+  prepareGemm(b: Tensor, opts?: GemmOptions): Gemm {
+    return new Gemm(this.rt, b, opts);
+  }
+
+  gemm(a: Tensor, b: Tensor, opts?: GemmOptions): Tensor {
+    const op = this.prepareGemm(b, opts);
+    try {
+      return op.run(a);
+    } finally {
+      op.dispose();
+    }
+  }
+
+  maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
+    return maxPool2d(this.rt, x, opts);
+  }
+
+  avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
+    return avgPool2d(this.rt, x, opts);
+  }
+
+  globalAvgPool(x: Tensor): Tensor {
+    return globalPool(this.rt, x, false);
+  }
+
+  globalMaxPool(x: Tensor): Tensor {
+    return globalPool(this.rt, x, true);
+  }
+
+  relu(x: Tensor): Tensor {
+    return unary(this.rt, x, "relu");
+  }
+
+  sigmoid(x: Tensor): Tensor {
+    return unary(this.rt, x, "sigmoid");
+  }
+
+  tanh(x: Tensor): Tensor {
+    return unary(this.rt, x, "tanh");
+  }
+
+  exp(x: Tensor): Tensor {
+    return unary(this.rt, x, "exp");
+  }
+
+  clip(x: Tensor, min: number, max: number): Tensor {
+    return clip(this.rt, x, min, max);
+  }
+
+  leakyRelu(x: Tensor, alpha = 0.01): Tensor {
+    return leakyRelu(this.rt, x, alpha);
+  }
+
+  add(a: Tensor, b: Tensor): Tensor {
+    return this.binary(a, b, "add");
+  }
+
+  sub(a: Tensor, b: Tensor): Tensor {
+    return this.binary(a, b, "sub");
+  }
+
+  mul(a: Tensor, b: Tensor): Tensor {
+    return this.binary(a, b, "mul");
+  }
+
+  div(a: Tensor, b: Tensor): Tensor {
+    return this.binary(a, b, "div");
+  }
+
+  private binary(a: Tensor, b: Tensor, op: BinaryOp): Tensor {
+    return binary(this.rt, a, b, op);
+  }
+
+  /** Softmax over the last axis. */
+  softmax(x: Tensor): Tensor {
+    return softmax(this.rt, x);
+  }
+}
+
+/** Loads and instantiates a build, creates its memory, and warms the kernels up. */
+export async function init(options: InitOptions = {}): Promise<Engine> {
+  checkKeys(options, ["backend"], "init");
+  const asked = options.backend ?? "auto";
+  if (asked !== "auto" && asked !== "simd" && asked !== "scalar") {
+    throw new ArgumentError(`init: backend must be 'auto', 'simd' or 'scalar', got ${JSON.stringify(asked)}`);
+  }
+  const backend: Backend = asked === "auto" ? (simdSupported() ? "simd" : "scalar") : asked;
+  const heap = new Heap();
+  const engine = new Engine(new Runtime(await instantiate(backend, heap.memory), heap, backend));
+  warmUp(engine);
+  return engine;
+}
+
+// V8 first runs wasm in its baseline tier and tiers a function up only after it has been called;
+// a few small calls of each hot kernel here keep the caller's first real call off that tier.
+function warmUp(engine: Engine): void {
+  const x = engine.tensor(new Float32Array(2 * 9 * 9 * 8).fill(0.5), [2, 9, 9, 8]);
+  const w = engine.tensor(new Float32Array(8 * 3 * 3 * 8).fill(0.1), [8, 3, 3, 8]);
+  const dw = engine.tensor(new Float32Array(8 * 3 * 3).fill(0.1), [8, 3, 3, 1]);
+  const conv = engine.prepareConv2d(w, { padding: "same", activation: "relu" });
+  const depthwise = engine.prepareConv2d(dw, { padding: "same", groups: 8 });
+  for (let i = 0; i < 3; i++) {
+    for (const t of [
+      conv.run(x), depthwise.run(x), engine.maxPool2d(x, { kernel: 2 }), engine.avgPool2d(x, { kernel: 2 }),
+      engine.globalAvgPool(x), engine.relu(x), engine.add(x, x), engine.softmax(x),
+    ]) t.dispose();
+  }
+  for (const t of [x, w, dw]) t.dispose();
+  conv.dispose();
+  depthwise.dispose();
+}

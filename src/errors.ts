@@ -1,0 +1,22 @@
+/** Every failure a caller can cause is one of these; `instanceof SimdcnnError` catches them all. */
+export class SimdcnnError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A tensor's rank, dimensions or element count is not what the operation needs. */
+export class ShapeError extends SimdcnnError {}
+
+/** An option or argument value is invalid (NaN, out of range, unknown name). */
+export class ArgumentError extends SimdcnnError {}
+
+/** A tensor or prepared op was used after dispose(), or belongs to another engine. */
+export class DisposedError extends SimdcnnError {}
+
+/** The engine's memory cannot hold what was asked for. */
+export class MemoryError extends SimdcnnError {}
+
+/** The WebAssembly build asked for cannot run here. */
+export class BackendError extends SimdcnnError {}

@@ -1,0 +1,9 @@
+export { init, Engine, type InitOptions } from "./engine.js";
+export { Tensor } from "./runtime/tensor.js";
+export type { Backend } from "./runtime/load.js";
+export type { Activation } from "./ops/activation.js";
+export type { Conv2d, Conv2dOptions } from "./ops/conv2d.js";
+export type { Gemm, GemmOptions } from "./ops/gemm.js";
+export type { MaxPool2dOptions, AvgPool2dOptions } from "./ops/pool.js";
+export type { Padding } from "./ops/options.js";
+export { SimdcnnError, ShapeError, ArgumentError, DisposedError, MemoryError, BackendError } from "./errors.js";

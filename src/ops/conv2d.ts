@@ -1,0 +1,176 @@
+import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
+import { DWCONV_CB, GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
+import type { Runtime } from "../runtime/runtime.js";
+import type { Tensor } from "../runtime/tensor.js";
+import { type Activation, type ActivationCode, activationCode } from "./activation.js";
+import { type Padding, checkKeys, pair, resolvePadding, windowOut } from "./options.js";
+
+export interface Conv2dOptions {
+  /** [Cout] */
+  bias?: Tensor | Float32Array;
+  strides?: number | [number, number];
+  dilations?: number | [number, number];
+  padding?: Padding;
+  groups?: number;
+  activation?: Activation;
+}
+
+const KEYS = ["bias", "strides", "dilations", "padding", "groups", "activation"] as const;
+
+interface Plan {
+  key: string;
+  ind: number;
+  oh: number;
+  ow: number;
+  pads: [number, number, number, number];
+}
+
+/**
+ * A convolution with its weights packed once. Depthwise (groups = Cin = Cout) runs the direct
+ * dwconv kernel; everything else, 1x1 included, runs the indirect GEMM per group over a table of
+ * input-row offsets built once per input size.
+ */
+export class Conv2d {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernel: [number, number];
+  readonly strides: [number, number];
+  readonly dilations: [number, number];
+  readonly groups: number;
+  private readonly padding: Padding | undefined;
+  private readonly act: ActivationCode;
+  private readonly depthwise: boolean;
+  private readonly groupPackedBytes: number;
+  private packed: number;
+  private readonly zero: number;
+  private plan: Plan | undefined;
+
+  constructor(
+    private readonly rt: Runtime,
+    w: Tensor,
+    opts: Conv2dOptions = {},
+  ) {
+    const what = "conv2d";
+    checkKeys(opts, KEYS, what);
+    rt.check(w, `${what} weights`, 4);
+    const [cout, kh, kw, cinG] = w.shape;
+    const groups = opts.groups ?? 1;
+    if (!Number.isSafeInteger(groups) || groups <= 0) throw new ArgumentError(`${what}: groups must be a positive integer, got ${String(groups)}`);
+    if (cout % groups !== 0) throw new ShapeError(`${what}: ${cout} output channels cannot be split into ${groups} groups`);
+    this.inChannels = cinG * groups;
+    this.outChannels = cout;
+    this.kernel = [kh, kw];
+    this.strides = pair(opts.strides, 1, `${what} strides`);
+    this.dilations = pair(opts.dilations, 1, `${what} dilations`);
+    this.groups = groups;
+    this.padding = opts.padding;
+    resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
+    this.act = activationCode(opts.activation, what);
+    this.depthwise = groups > 1 && cinG === 1 && cout === groups;
+
+    const bias = this.biasPtr(opts.bias, cout);
+    const k = rt.kernels;
+    const ks = kh * kw;
+    try {
+      if (this.depthwise) {
+        this.groupPackedBytes = 0;
+        this.packed = rt.heap.alloc(Math.ceil(cout / DWCONV_CB) * DWCONV_CB * (ks + 1) * 4);
+        k.pack_dwconv_f32(ks, cout, w.ptr, bias.ptr, this.packed);
+      } else {
+        const coutG = cout / groups;
+        const kk = ks * cinG;
+        this.groupPackedBytes = Math.ceil(coutG / GEMM_NR) * GEMM_NR * (kk + 1) * 4;
+        this.packed = rt.heap.alloc(this.groupPackedBytes * groups);
+        for (let g = 0; g < groups; g++) {
+          k.pack_gemm_f32_8(kk, coutG, w.ptr + g * coutG * kk * 4, 1, kk, 1, bias.ptr && bias.ptr + g * coutG * 4, this.packed + g * this.groupPackedBytes);
+        }
+      }
+    } finally {
+      bias.release();
+    }
+    this.zero = rt.zeros(Math.max(this.inChannels, 4) * 4);
+  }
+
+  private biasPtr(bias: Tensor | Float32Array | undefined, cout: number): { ptr: number; release: () => void } {
+    const what = "conv2d bias";
+    if (bias === undefined) return { ptr: 0, release: () => {} };
+    if (bias instanceof Float32Array) {
+      const t = this.rt.fromArray(bias, [cout], what);
+      return { ptr: t.ptr, release: () => t.dispose() };
+    }
+    this.rt.check(bias, what, 1);
+    if (bias.shape[0] !== cout) throw new ShapeError(`${what}: expected [${cout}], got [${bias.shape.join(", ")}]`);
+    return { ptr: bias.ptr, release: () => {} };
+  }
+
+  /** The output shape for an NHWC input shape. */
+  outputShape(xShape: readonly number[]): [number, number, number, number] {
+    const { oh, ow } = this.geometry(xShape);
+    return [xShape[0], oh, ow, this.outChannels];
+  }
+
+  private geometry(xShape: readonly number[]) {
+    const what = "conv2d";
+    const [n, h, w, c] = xShape;
+    if (c !== this.inChannels) {
+      throw new ShapeError(`${what}: input has ${c} channels, the weights expect ${this.inChannels} (${this.groups} groups of ${this.inChannels / this.groups})`);
+    }
+    const pads = resolvePadding(this.padding, h, w, this.kernel, this.strides, this.dilations, what);
+    const oh = windowOut(h, this.kernel[0], this.strides[0], this.dilations[0], pads[0], pads[2], what, "vertical");
+    const ow = windowOut(w, this.kernel[1], this.strides[1], this.dilations[1], pads[1], pads[3], what, "horizontal");
+    return { n, h, w, oh, ow, pads };
+  }
+
+  private planFor(xShape: readonly number[]): Plan {
+    const key = xShape.join("x");
+    if (this.plan?.key === key) return this.plan;
+    const { n, h, w, oh, ow, pads } = this.geometry(xShape);
+    const mr = this.depthwise ? 1 : GEMM_MR;
+    const m = n * oh * ow;
+    const ks = this.kernel[0] * this.kernel[1];
+    const ind = this.rt.heap.alloc(Math.ceil(m / mr) * mr * ks * 4);
+    if (this.plan) this.rt.heap.release(this.plan.ind);
+    this.rt.kernels.conv2d_indirection(
+      ind, n, h, w, this.inChannels, oh, ow, this.kernel[0], this.kernel[1],
+      this.strides[0], this.strides[1], this.dilations[0], this.dilations[1], pads[0], pads[1], mr,
+    );
+    this.plan = { key, ind, oh, ow, pads };
+    return this.plan;
+  }
+
+  /** Runs on x [N,H,W,Cin]; with `out` given nothing is allocated after the first call of a shape. */
+  run(x: Tensor, out?: Tensor): Tensor {
+    if (this.packed === 0) throw new DisposedError("conv2d: the prepared op was used after dispose()");
+    this.rt.check(x, "conv2d input", 4);
+    const plan = this.planFor(x.shape);
+    const [n] = x.shape;
+    const y = this.rt.output([n, plan.oh, plan.ow, this.outChannels], out, [x]);
+    const m = n * plan.oh * plan.ow;
+    const ks = this.kernel[0] * this.kernel[1];
+    const { kind, p0, p1 } = this.act;
+    const k = this.rt.kernels;
+    if (this.depthwise) {
+      k.dwconv_f32(m, this.outChannels, ks, x.ptr, plan.ind, this.zero, this.packed, y.ptr, kind, p0, p1);
+      return y;
+    }
+    const cinG = this.inChannels / this.groups;
+    const coutG = this.outChannels / this.groups;
+    for (let g = 0; g < this.groups; g++) {
+      k.igemm_f32_5x8(
+        m, coutG, cinG, ks, x.ptr + g * cinG * 4, plan.ind, this.zero, this.packed + g * this.groupPackedBytes,
+        y.ptr + g * coutG * 4, this.outChannels, 0, kind, p0, p1,
+      );
+    }
+    return y;
+  }
+
+  dispose(): void {
+    if (this.packed === 0) return;
+    const heap = this.rt.heap;
+    heap.release(this.packed);
+    heap.release(this.zero);
+    if (this.plan) heap.release(this.plan.ind);
+    this.plan = undefined;
+    this.packed = 0;
+  }
+}

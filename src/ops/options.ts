@@ -1,0 +1,59 @@
+import { ArgumentError } from "../errors.js";
+import { describe } from "../runtime/runtime.js";
+
+/** Rejects keys an op does not know, so that a misspelt option is not silently ignored. */
+export function checkKeys(opts: object | undefined, allowed: readonly string[], what: string): void {
+  if (opts === undefined) return;
+  if (typeof opts !== "object" || opts === null) throw new ArgumentError(`${what}: options must be an object, got ${describe(opts)}`);
+  for (const key of Object.keys(opts)) {
+    if (!allowed.includes(key)) {
+      throw new ArgumentError(`${what}: unknown option '${key}'; expected one of ${allowed.join(", ")}`);
+    }
+  }
+}
+
+/** A positive integer, or a [height, width] pair of them. */
+export function pair(v: number | readonly [number, number] | undefined, def: number, what: string): [number, number] {
+  if (v === undefined) return [def, def];
+  const p = typeof v === "number" ? [v, v] : v;
+  if (!Array.isArray(p) || p.length !== 2 || !p.every((x) => Number.isSafeInteger(x) && x > 0)) {
+    throw new ArgumentError(`${what}: expected a positive integer or [height, width] of positive integers, got ${JSON.stringify(v)}`);
+  }
+  return [p[0], p[1]];
+}
+
+export function finite(v: number | undefined, def: number, what: string): number {
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgumentError(`${what}: expected a finite number, got ${String(v)}`);
+  return v;
+}
+
+export type Padding = "valid" | "same" | readonly [number, number, number, number];
+
+/** Padding [top, left, bottom, right] for one input size; 'same' puts the odd pixel at the end. */
+export function resolvePadding(
+  padding: Padding | undefined, h: number, w: number,
+  k: [number, number], s: [number, number], d: [number, number], what: string,
+): [number, number, number, number] {
+  if (padding === undefined || padding === "valid") return [0, 0, 0, 0];
+  if (padding === "same") {
+    const total = (size: number, i: 0 | 1) => Math.max((Math.ceil(size / s[i]) - 1) * s[i] + (k[i] - 1) * d[i] + 1 - size, 0);
+    const th = total(h, 0);
+    const tw = total(w, 1);
+    return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
+  }
+  if (!Array.isArray(padding) || padding.length !== 4 || !padding.every((p) => Number.isSafeInteger(p) && p >= 0)) {
+    throw new ArgumentError(`${what}: padding must be 'valid', 'same' or [top, left, bottom, right] of non-negative integers, got ${JSON.stringify(padding)}`);
+  }
+  return [padding[0], padding[1], padding[2], padding[3]];
+}
+
+/** Output size of a sliding window; throws when the window does not fit the padded input. */
+export function windowOut(size: number, k: number, s: number, d: number, padA: number, padB: number, what: string, axis: string): number {
+  const span = (k - 1) * d + 1;
+  const padded = size + padA + padB;
+  if (span > padded) {
+    throw new ArgumentError(`${what}: the ${axis} window spans ${span} pixels (kernel ${k}, dilation ${d}) but the padded input has ${padded}`);
+  }
+  return Math.floor((padded - span) / s) + 1;
+}

@@ -1,0 +1,47 @@
+/** The exports of build/simdcnn.{simd,scalar}.wasm: pointers are byte offsets into the memory. */
+export interface Kernels {
+  SIMDCNN_BUILD_SIMD: WebAssembly.Global;
+  igemm_f32_5x8(
+    m: number, n: number, kc: number, ks: number,
+    a: number, ind: number, zero: number, w: number,
+    c: number, ldc: number, r: number,
+    act: number, p0: number, p1: number,
+  ): void;
+  pack_gemm_f32_8(k: number, n: number, b: number, sk: number, sn: number, alpha: number, bias: number, out: number): void;
+  conv2d_indirection(
+    ind: number, batch: number, h: number, w: number, pixelStride: number,
+    oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
+    pt: number, pl: number, mr: number,
+  ): void;
+  dwconv_f32(
+    m: number, c: number, ks: number, a: number, ind: number, zero: number, w: number, out: number,
+    act: number, p0: number, p1: number,
+  ): void;
+  pack_dwconv_f32(ks: number, c: number, w: number, bias: number, out: number): void;
+  maxpool2d_f32(
+    x: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
+    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number, y: number,
+  ): void;
+  avgpool2d_f32(
+    x: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
+    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
+    pt: number, pl: number, pb: number, pr: number, includePad: number, y: number,
+  ): void;
+  globalpool_f32(x: number, batch: number, hw: number, c: number, isMax: number, y: number): void;
+  unary_f32(x: number, n: number, y: number, kind: number, p0: number, p1: number): void;
+  binary_f32(a: number, b: number, y: number, n: number, bn: number, op: number): void;
+  transpose_f32(x: number, batch: number, rows: number, cols: number, y: number): void;
+  softmax_f32(x: number, rows: number, cols: number, y: number): void;
+  peak_f32(iters: number): number;
+}
+
+/** Tile rows of igemm_f32_5x8 and columns of its packed weight panels. */
+export const GEMM_MR = 5;
+export const GEMM_NR = 8;
+/** Channels per packed block of dwconv_f32. */
+export const DWCONV_CB = 4;
+
+/** Activation kinds as assembly/activation.ts numbers them. */
+export const ACT = { none: 0, clamp: 1, leaky: 2, sigmoid: 3, tanh: 4, exp: 5 } as const;
+/** Binary operations as assembly/elementwise.ts numbers them. */
+export const BIN = { add: 0, sub: 1, mul: 2, div: 3 } as const;

@@ -1,0 +1,75 @@
+import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
+import type { Heap } from "./heap.js";
+import type { Kernels } from "./kernels.js";
+import type { Backend } from "./load.js";
+import { Tensor, sizeOf } from "./tensor.js";
+
+/** What every op needs: the kernels, the memory they work on, and tensor bookkeeping. */
+export class Runtime {
+  constructor(
+    readonly kernels: Kernels,
+    readonly heap: Heap,
+    readonly backend: Backend,
+  ) {}
+
+  /** A new tensor of `shape` with unspecified contents. */
+  empty(shape: readonly number[]): Tensor {
+    const size = sizeOf(shape, "tensor shape");
+    return new Tensor(this.heap, this.heap.alloc(size * 4), shape);
+  }
+
+  /** A new tensor holding a copy of `data`. */
+  fromArray(data: Float32Array, shape: readonly number[], what = "tensor"): Tensor {
+    if (!(data instanceof Float32Array)) {
+      throw new ArgumentError(`${what}: expected a Float32Array, got ${describe(data)}`);
+    }
+    const size = sizeOf(shape, `${what} shape`);
+    if (data.length !== size) {
+      throw new ShapeError(`${what}: shape [${shape.join(", ")}] holds ${size} elements, but the data has ${data.length}`);
+    }
+    const t = new Tensor(this.heap, this.heap.alloc(size * 4), shape);
+    this.heap.f32.set(data, t.ptr / 4);
+    return t;
+  }
+
+  /** Checks that `t` is a live tensor of this engine, optionally of rank `rank`. */
+  check(t: unknown, what: string, rank?: number): Tensor {
+    if (!(t instanceof Tensor)) throw new ArgumentError(`${what}: expected a Tensor, got ${describe(t)}`);
+    if (t.heap !== this.heap) throw new DisposedError(`${what}: the tensor belongs to another engine`);
+    if (t.disposed) throw new DisposedError(`${what}: the tensor [${t.shape.join(", ")}] was disposed`);
+    if (rank !== undefined && t.shape.length !== rank) {
+      throw new ShapeError(`${what}: expected rank ${rank}, got shape [${t.shape.join(", ")}]`);
+    }
+    return t;
+  }
+
+  /**
+   * The tensor to write an op's result into: `out` after checking its shape and that it does not
+   * overlap an input the kernel reads while writing, or a new one.
+   */
+  output(shape: readonly number[], out: Tensor | undefined, inputs: readonly Tensor[]): Tensor {
+    if (out === undefined) return this.empty(shape);
+    this.check(out, "out");
+    if (out.shape.length !== shape.length || out.shape.some((d, i) => d !== shape[i])) {
+      throw new ShapeError(`out: expected shape [${shape.join(", ")}], got [${out.shape.join(", ")}]`);
+    }
+    for (const t of inputs) {
+      if (out.ptr < t.ptr + t.bytes && t.ptr < out.ptr + out.bytes) {
+        throw new ArgumentError("out: must not overlap an input of the same op");
+      }
+    }
+    return out;
+  }
+
+  zeros(bytes: number): number {
+    const ptr = this.heap.alloc(bytes);
+    this.heap.u8.fill(0, ptr, ptr + bytes);
+    return ptr;
+  }
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "object") return (v as object).constructor?.name ?? "object";
+  return typeof v;
+}
