@@ -1,10 +1,12 @@
 // The kernel ABI: every export takes byte offsets into the imported memory and plain sizes;
 // nothing allocates and nothing keeps state between calls.
 export { SIMDCNN_BUILD_SIMD } from "./build";
-export { igemm_f32_5x8, pack_gemm_f32_8 } from "./igemm";
+export { igemm_f32_4x8, pack_gemm_f32_8 } from "./igemm";
+export { conv2d_f32_ci1_4x8 } from "./conv_ci1";
 export { conv2d_indirection } from "./indirection";
-export { dwconv_f32, pack_dwconv_f32 } from "./dwconv";
+export { dwconv_f32, dwconv_f32_3x3, pack_dwconv_f32 } from "./dwconv";
 export { maxpool2d_f32, avgpool2d_f32, globalpool_f32 } from "./pool";
 export { unary_f32, binary_f32, transpose_f32 } from "./elementwise";
+export { pad_f32 } from "./pad";
 export { softmax_f32 } from "./softmax";
 export { peak_f32 } from "./peak";

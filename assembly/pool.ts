@@ -1,4 +1,5 @@
-// Pooling over NHWC, vectorised over channels: 16 channels at a time, then 4, then one. Windows
+// Pooling over NHWC, vectorised over channels: 16 channels at a time, then 4, then one (the
+// scalar build: 4 channels at a time in scalars, then one). Windows
 // are clipped to the image, so padding never wins a max and is never summed.
 
 // First and one-past-last tap index k (0 <= k < kernel) with 0 <= o*s - pad + k*d < size.
@@ -10,6 +11,13 @@
   const start = o * s - pad;
   if (start >= size) return 0;
   return min(kernel, (size - 1 - start) / d + 1);
+}
+
+// wasm's f32.max/f32x4.max propagate NaN and order -0 below +0, which costs V8 several
+// instructions; pmax (a < b ? b : a) is one maxps and the same rule in both builds. A NaN input
+// therefore does not win a max-pool window.
+@inline function pmaxScalar(a: f32, b: f32): f32 {
+  return a < b ? b : a;
 }
 
 // maxpool2d_f32: y[b,oy,ox,c] = max over in-image taps, -inf when the window holds none.
@@ -39,10 +47,10 @@ export function maxpool2d_f32(
               const row = xb + <usize>(iy0 + ky * dh) * rowBytes + (<usize>ch << 2);
               for (let kx = kx0; kx < kx1; kx++) {
                 const p = row + <usize>(ix0 + kx * dw) * pixBytes;
-                m0 = f32x4.max(m0, v128.load(p));
-                m1 = f32x4.max(m1, v128.load(p, 16));
-                m2 = f32x4.max(m2, v128.load(p, 32));
-                m3 = f32x4.max(m3, v128.load(p, 48));
+                m0 = f32x4.pmax(m0, v128.load(p));
+                m1 = f32x4.pmax(m1, v128.load(p, 16));
+                m2 = f32x4.pmax(m2, v128.load(p, 32));
+                m3 = f32x4.pmax(m3, v128.load(p, 48));
               }
             }
             const q = yp + (<usize>ch << 2);
@@ -56,10 +64,30 @@ export function maxpool2d_f32(
             for (let ky = ky0; ky < ky1; ky++) {
               const row = xb + <usize>(iy0 + ky * dh) * rowBytes + (<usize>ch << 2);
               for (let kx = kx0; kx < kx1; kx++) {
-                m0 = f32x4.max(m0, v128.load(row + <usize>(ix0 + kx * dw) * pixBytes));
+                m0 = f32x4.pmax(m0, v128.load(row + <usize>(ix0 + kx * dw) * pixBytes));
               }
             }
             v128.store(yp + (<usize>ch << 2), m0);
+          }
+        }
+        if (!ASC_FEATURE_SIMD) {
+          for (; ch + 4 <= c; ch += 4) {
+            let m0: f32 = -Infinity, m1: f32 = -Infinity, m2: f32 = -Infinity, m3: f32 = -Infinity;
+            for (let ky = ky0; ky < ky1; ky++) {
+              const row = xb + <usize>(iy0 + ky * dh) * rowBytes + (<usize>ch << 2);
+              for (let kx = kx0; kx < kx1; kx++) {
+                const p = row + <usize>(ix0 + kx * dw) * pixBytes;
+                m0 = pmaxScalar(m0, load<f32>(p));
+                m1 = pmaxScalar(m1, load<f32>(p, 4));
+                m2 = pmaxScalar(m2, load<f32>(p, 8));
+                m3 = pmaxScalar(m3, load<f32>(p, 12));
+              }
+            }
+            const q = yp + (<usize>ch << 2);
+            store<f32>(q, m0);
+            store<f32>(q, m1, 4);
+            store<f32>(q, m2, 8);
+            store<f32>(q, m3, 12);
           }
         }
         for (; ch < c; ch++) {
@@ -67,7 +95,7 @@ export function maxpool2d_f32(
           for (let ky = ky0; ky < ky1; ky++) {
             const row = xb + <usize>(iy0 + ky * dh) * rowBytes + (<usize>ch << 2);
             for (let kx = kx0; kx < kx1; kx++) {
-              m0 = max(m0, load<f32>(row + <usize>(ix0 + kx * dw) * pixBytes));
+              m0 = pmaxScalar(m0, load<f32>(row + <usize>(ix0 + kx * dw) * pixBytes));
             }
           }
           store<f32>(yp + (<usize>ch << 2), m0);
@@ -141,6 +169,26 @@ export function avgpool2d_f32(
             v128.store(yp + (<usize>ch << 2), count > 0 ? f32x4.div(s0, vc) : s0);
           }
         }
+        if (!ASC_FEATURE_SIMD) {
+          for (; ch + 4 <= c; ch += 4) {
+            let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+            for (let ky = ky0; ky < ky1; ky++) {
+              const row = xb + <usize>(iy0 + ky * dh) * rowBytes + (<usize>ch << 2);
+              for (let kx = kx0; kx < kx1; kx++) {
+                const p = row + <usize>(ix0 + kx * dw) * pixBytes;
+                s0 = s0 + load<f32>(p);
+                s1 = s1 + load<f32>(p, 4);
+                s2 = s2 + load<f32>(p, 8);
+                s3 = s3 + load<f32>(p, 12);
+              }
+            }
+            const q = yp + (<usize>ch << 2);
+            store<f32>(q, count > 0 ? s0 / scale : s0);
+            store<f32>(q, count > 0 ? s1 / scale : s1, 4);
+            store<f32>(q, count > 0 ? s2 / scale : s2, 8);
+            store<f32>(q, count > 0 ? s3 / scale : s3, 12);
+          }
+        }
         for (; ch < c; ch++) {
           let s0: f32 = 0;
           for (let ky = ky0; ky < ky1; ky++) {
@@ -156,8 +204,8 @@ export function avgpool2d_f32(
   }
 }
 
-// globalpool_f32: y[b,c] = mean (isMax = 0) or max (isMax = 1) over the hw pixels of image b,
-// summed in pixel order.
+// globalpool_f32: y[b,c] = mean (isMax = 0, summed in pixel order) or max (isMax = 1, with the
+// same pmax rule as maxpool2d_f32) over the hw pixels of image b.
 export function globalpool_f32(x: usize, batch: i32, hw: i32, c: i32, isMax: i32, y: usize): void {
   const pixBytes = <usize>c << 2;
   const n: f32 = <f32>hw;
@@ -173,10 +221,10 @@ export function globalpool_f32(x: usize, batch: i32, hw: i32, c: i32, isMax: i32
         let p = xb + (<usize>ch << 2);
         if (isMax) {
           for (let i = 0; i < hw; i++) {
-            s0 = f32x4.max(s0, v128.load(p));
-            s1 = f32x4.max(s1, v128.load(p, 16));
-            s2 = f32x4.max(s2, v128.load(p, 32));
-            s3 = f32x4.max(s3, v128.load(p, 48));
+            s0 = f32x4.pmax(s0, v128.load(p));
+            s1 = f32x4.pmax(s1, v128.load(p, 16));
+            s2 = f32x4.pmax(s2, v128.load(p, 32));
+            s3 = f32x4.pmax(s3, v128.load(p, 48));
             p += pixBytes;
           }
         } else {
@@ -202,17 +250,42 @@ export function globalpool_f32(x: usize, batch: i32, hw: i32, c: i32, isMax: i32
         let s0 = isMax ? f32x4.splat(-Infinity) : f32x4.splat(0);
         let p = xb + (<usize>ch << 2);
         for (let i = 0; i < hw; i++) {
-          s0 = isMax ? f32x4.max(s0, v128.load(p)) : f32x4.add(s0, v128.load(p));
+          s0 = isMax ? f32x4.pmax(s0, v128.load(p)) : f32x4.add(s0, v128.load(p));
           p += pixBytes;
         }
         v128.store(yb + (<usize>ch << 2), isMax ? s0 : f32x4.div(s0, vn));
+      }
+    }
+    if (!ASC_FEATURE_SIMD) {
+      for (; ch + 4 <= c; ch += 4) {
+        let s0: f32 = isMax ? -Infinity : 0, s1 = s0, s2 = s0, s3 = s0;
+        let p = xb + (<usize>ch << 2);
+        for (let i = 0; i < hw; i++) {
+          if (isMax) {
+            s0 = pmaxScalar(s0, load<f32>(p));
+            s1 = pmaxScalar(s1, load<f32>(p, 4));
+            s2 = pmaxScalar(s2, load<f32>(p, 8));
+            s3 = pmaxScalar(s3, load<f32>(p, 12));
+          } else {
+            s0 = s0 + load<f32>(p);
+            s1 = s1 + load<f32>(p, 4);
+            s2 = s2 + load<f32>(p, 8);
+            s3 = s3 + load<f32>(p, 12);
+          }
+          p += pixBytes;
+        }
+        const q = yb + (<usize>ch << 2);
+        store<f32>(q, isMax ? s0 : s0 / n);
+        store<f32>(q, isMax ? s1 : s1 / n, 4);
+        store<f32>(q, isMax ? s2 : s2 / n, 8);
+        store<f32>(q, isMax ? s3 : s3 / n, 12);
       }
     }
     for (; ch < c; ch++) {
       let s0: f32 = isMax ? -Infinity : 0;
       let p = xb + (<usize>ch << 2);
       for (let i = 0; i < hw; i++) {
-        s0 = isMax ? max(s0, load<f32>(p)) : s0 + load<f32>(p);
+        s0 = isMax ? pmaxScalar(s0, load<f32>(p)) : s0 + load<f32>(p);
         p += pixBytes;
       }
       store<f32>(yb + (<usize>ch << 2), isMax ? s0 : s0 / n);

@@ -19,16 +19,20 @@ const KEYS = ["bias", "strides", "dilations", "padding", "groups", "activation"]
 
 interface Plan {
   key: string;
-  ind: number;
+  /** The indirection table, or for the single-channel path the zero-padded input. */
+  scratch: number;
   oh: number;
   ow: number;
   pads: [number, number, number, number];
 }
 
+type Path = "depthwise" | "singleChannel" | "igemm";
+
 /**
  * A convolution with its weights packed once. Depthwise (groups = Cin = Cout) runs the direct
- * dwconv kernel; everything else, 1x1 included, runs the indirect GEMM per group over a table of
- * input-row offsets built once per input size.
+ * dwconv kernels; a single input channel (greyscale slices) runs a direct kernel over a padded
+ * copy of the input; everything else, 1x1 included, runs the indirect GEMM per group over a table
+ * of input-row offsets built once per input size. All paths add the same terms in the same order.
  */
 export class Conv2d {
   readonly inChannels: number;
@@ -39,7 +43,7 @@ export class Conv2d {
   readonly groups: number;
   private readonly padding: Padding | undefined;
   private readonly act: ActivationCode;
-  private readonly depthwise: boolean;
+  private readonly path: Path;
   private readonly groupPackedBytes: number;
   private packed: number;
   private readonly zero: number;
@@ -66,13 +70,13 @@ export class Conv2d {
     this.padding = opts.padding;
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
-    this.depthwise = groups > 1 && cinG === 1 && cout === groups;
+    this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : groups === 1 && cinG === 1 ? "singleChannel" : "igemm";
 
     const bias = this.biasPtr(opts.bias, cout);
     const k = rt.kernels;
     const ks = kh * kw;
     try {
-      if (this.depthwise) {
+      if (this.path === "depthwise") {
         this.groupPackedBytes = 0;
         this.packed = rt.heap.alloc(Math.ceil(cout / DWCONV_CB) * DWCONV_CB * (ks + 1) * 4);
         k.pack_dwconv_f32(ks, cout, w.ptr, bias.ptr, this.packed);
@@ -125,16 +129,21 @@ export class Conv2d {
     const key = xShape.join("x");
     if (this.plan?.key === key) return this.plan;
     const { n, h, w, oh, ow, pads } = this.geometry(xShape);
-    const mr = this.depthwise ? 1 : GEMM_MR;
-    const m = n * oh * ow;
-    const ks = this.kernel[0] * this.kernel[1];
-    const ind = this.rt.heap.alloc(Math.ceil(m / mr) * mr * ks * 4);
-    if (this.plan) this.rt.heap.release(this.plan.ind);
-    this.rt.kernels.conv2d_indirection(
-      ind, n, h, w, this.inChannels, oh, ow, this.kernel[0], this.kernel[1],
-      this.strides[0], this.strides[1], this.dilations[0], this.dilations[1], pads[0], pads[1], mr,
-    );
-    this.plan = { key, ind, oh, ow, pads };
+    const heap = this.rt.heap;
+    let scratch: number;
+    if (this.path === "singleChannel") {
+      scratch = heap.alloc(n * (h + pads[0] + pads[2]) * (w + pads[1] + pads[3]) * 4);
+    } else {
+      const mr = this.path === "depthwise" ? 1 : GEMM_MR;
+      const m = n * oh * ow;
+      scratch = heap.alloc(Math.ceil(m / mr) * mr * this.kernel[0] * this.kernel[1] * 4);
+      this.rt.kernels.conv2d_indirection(
+        scratch, n, h, w, this.inChannels, oh, ow, this.kernel[0], this.kernel[1],
+        this.strides[0], this.strides[1], this.dilations[0], this.dilations[1], pads[0], pads[1], mr,
+      );
+    }
+    if (this.plan) heap.release(this.plan.scratch);
+    this.plan = { key, scratch, oh, ow, pads };
     return this.plan;
   }
 
@@ -146,18 +155,29 @@ export class Conv2d {
     const [n] = x.shape;
     const y = this.rt.output([n, plan.oh, plan.ow, this.outChannels], out, [x]);
     const m = n * plan.oh * plan.ow;
-    const ks = this.kernel[0] * this.kernel[1];
+    const [kh, kw] = this.kernel;
     const { kind, p0, p1 } = this.act;
     const k = this.rt.kernels;
-    if (this.depthwise) {
-      k.dwconv_f32(m, this.outChannels, ks, x.ptr, plan.ind, this.zero, this.packed, y.ptr, kind, p0, p1);
+    if (this.path === "depthwise") {
+      if (kh * kw === 9) k.dwconv_f32_3x3(m, this.outChannels, x.ptr, plan.scratch, this.zero, this.packed, y.ptr, kind, p0, p1);
+      else k.dwconv_f32(m, this.outChannels, kh * kw, x.ptr, plan.scratch, this.zero, this.packed, y.ptr, kind, p0, p1);
+      return y;
+    }
+    if (this.path === "singleChannel") {
+      const [, h, w] = x.shape;
+      const [pt, pl, pb, pr] = plan.pads;
+      k.pad_f32(x.ptr, n, h, w, 1, pt, pl, pb, pr, 0, plan.scratch);
+      k.conv2d_f32_ci1_4x8(
+        plan.scratch, n, h + pt + pb, w + pl + pr, plan.oh, plan.ow, this.outChannels, kh, kw,
+        this.strides[0], this.strides[1], this.dilations[0], this.dilations[1], this.packed, y.ptr, kind, p0, p1,
+      );
       return y;
     }
     const cinG = this.inChannels / this.groups;
     const coutG = this.outChannels / this.groups;
     for (let g = 0; g < this.groups; g++) {
-      k.igemm_f32_5x8(
-        m, coutG, cinG, ks, x.ptr + g * cinG * 4, plan.ind, this.zero, this.packed + g * this.groupPackedBytes,
+      k.igemm_f32_4x8(
+        m, coutG, cinG, kh * kw, x.ptr + g * cinG * 4, plan.scratch, this.zero, this.packed + g * this.groupPackedBytes,
         y.ptr + g * coutG * 4, this.outChannels, 0, kind, p0, p1,
       );
     }
@@ -169,7 +189,7 @@ export class Conv2d {
     const heap = this.rt.heap;
     heap.release(this.packed);
     heap.release(this.zero);
-    if (this.plan) heap.release(this.plan.ind);
+    if (this.plan) heap.release(this.plan.scratch);
     this.plan = undefined;
     this.packed = 0;
   }

@@ -150,7 +150,7 @@ export class Gemm {
     }
     if (plan.ownsResidual) this.fillResidual(plan);
     const { kind, p0, p1 } = this.act;
-    kern.igemm_f32_5x8(m, this.n, k, 1, src, plan.ind, this.zero, this.packed, y.ptr, this.n, plan.residual, kind, p0, p1);
+    kern.igemm_f32_4x8(m, this.n, k, 1, src, plan.ind, this.zero, this.packed, y.ptr, this.n, plan.residual, kind, p0, p1);
     return y;
   }
 

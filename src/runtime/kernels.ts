@@ -1,13 +1,18 @@
 /** The exports of build/simdcnn.{simd,scalar}.wasm: pointers are byte offsets into the memory. */
 export interface Kernels {
   SIMDCNN_BUILD_SIMD: WebAssembly.Global;
-  igemm_f32_5x8(
+  igemm_f32_4x8(
     m: number, n: number, kc: number, ks: number,
     a: number, ind: number, zero: number, w: number,
     c: number, ldc: number, r: number,
     act: number, p0: number, p1: number,
   ): void;
   pack_gemm_f32_8(k: number, n: number, b: number, sk: number, sn: number, alpha: number, bias: number, out: number): void;
+  conv2d_f32_ci1_4x8(
+    x: number, batch: number, hp: number, wp: number, oh: number, ow: number, n: number,
+    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
+    w: number, y: number, act: number, p0: number, p1: number,
+  ): void;
   conv2d_indirection(
     ind: number, batch: number, h: number, w: number, pixelStride: number,
     oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
@@ -15,6 +20,10 @@ export interface Kernels {
   ): void;
   dwconv_f32(
     m: number, c: number, ks: number, a: number, ind: number, zero: number, w: number, out: number,
+    act: number, p0: number, p1: number,
+  ): void;
+  dwconv_f32_3x3(
+    m: number, c: number, a: number, ind: number, zero: number, w: number, out: number,
     act: number, p0: number, p1: number,
   ): void;
   pack_dwconv_f32(ks: number, c: number, w: number, bias: number, out: number): void;
@@ -31,12 +40,16 @@ export interface Kernels {
   unary_f32(x: number, n: number, y: number, kind: number, p0: number, p1: number): void;
   binary_f32(a: number, b: number, y: number, n: number, bn: number, op: number): void;
   transpose_f32(x: number, batch: number, rows: number, cols: number, y: number): void;
+  pad_f32(
+    x: number, batch: number, h: number, w: number, c: number,
+    pt: number, pl: number, pb: number, pr: number, value: number, y: number,
+  ): void;
   softmax_f32(x: number, rows: number, cols: number, y: number): void;
   peak_f32(iters: number): number;
 }
 
-/** Tile rows of igemm_f32_5x8 and columns of its packed weight panels. */
-export const GEMM_MR = 5;
+/** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */
+export const GEMM_MR = 4;
 export const GEMM_NR = 8;
 /** Channels per packed block of dwconv_f32. */
 export const DWCONV_CB = 4;

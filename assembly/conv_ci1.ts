@@ -1,0 +1,127 @@
+import { finishRow, finishScalar4 } from "./tile_store";
+
+const NR: i32 = 8;
+
+// conv2d_f32_ci1_4x8: convolution of single-channel images (greyscale slices), already padded to
+// hp x wp (pad_f32), into NHWC y [batch][oh][ow][n]. Tile: 4 neighbouring output pixels of a row
+// x 8 output channels; pixel addresses follow from the strides, so no indirection table is read.
+// w: pack_gemm_f32_8 panels with K = kh*kw. Taps are added in (ky, kx) order after the bias,
+// the order igemm_f32_4x8 uses, so this path and the general one give the same bits.
+export function conv2d_f32_ci1_4x8(
+  x: usize, batch: i32, hp: i32, wp: i32, oh: i32, ow: i32, n: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+  w: usize, y: usize, act: i32, p0: f32, p1: f32,
+): void {
+  const panels = (n + NR - 1) / NR;
+  const panelBytes = <usize>(kh * kw + 1) * NR * 4;
+  const rowBytes = <usize>wp << 2;
+  const pixBytes = <usize>n << 2;
+  const sx = <usize>sw << 2;
+  const dx = <usize>dw << 2;
+  const dy = <usize>dh * rowBytes;
+  for (let b = 0; b < batch; b++) {
+    const xb = x + <usize>(b * hp) * rowBytes;
+    for (let oy = 0; oy < oh; oy++) {
+      const row = xb + <usize>(oy * sh) * rowBytes;
+      const yRow = y + <usize>((b * oh + oy) * ow) * pixBytes;
+      for (let ox = 0; ox < ow; ox += 4) {
+        const mr = min(ow - ox, 4);
+        // Pixels past the row's end repeat its last pixel: valid reads, results not stored.
+        const q0 = <usize>ox * sx;
+        const q1 = <usize>min(ox + 1, ow - 1) * sx;
+        const q2 = <usize>min(ox + 2, ow - 1) * sx;
+        const q3 = <usize>min(ox + 3, ow - 1) * sx;
+        const yt = yRow + <usize>ox * pixBytes;
+        for (let p = 0; p < panels; p++) {
+          const nr = min(n - p * NR, NR);
+          const wpn = w + <usize>p * panelBytes;
+          const yp = yt + (<usize>(p * NR) << 2);
+          if (ASC_FEATURE_SIMD) {
+            tileSimd(row, q0, q1, q2, q3, kh, kw, dy, dx, wpn, yp, pixBytes, mr, nr, act, p0, p1);
+          } else {
+            tileScalar(row, q0, q1, q2, q3, kh, kw, dy, dx, wpn, yp, pixBytes, mr, nr, act, p0, p1);
+          }
+        }
+      }
+    }
+  }
+}
+
+@inline function tileSimd(
+  row: usize, q0: usize, q1: usize, q2: usize, q3: usize, kh: i32, kw: i32, dy: usize, dx: usize,
+  w: usize, y: usize, pixBytes: usize, mr: i32, nr: i32, act: i32, p0: f32, p1: f32,
+): void {
+  let c00 = v128.load(w);
+  let c01 = v128.load(w, 16);
+  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+  w += 32;
+  for (let ky = 0; ky < kh; ky++) {
+    let p = row + <usize>ky * dy;
+    for (let kx = 0; kx < kw; kx++) {
+      const b0 = v128.load(w);
+      const b1 = v128.load(w, 16);
+      w += 32;
+      let va = v128.load32_splat(p + q0);
+      c00 = f32x4.add(c00, f32x4.mul(va, b0));
+      c01 = f32x4.add(c01, f32x4.mul(va, b1));
+      va = v128.load32_splat(p + q1);
+      c10 = f32x4.add(c10, f32x4.mul(va, b0));
+      c11 = f32x4.add(c11, f32x4.mul(va, b1));
+      va = v128.load32_splat(p + q2);
+      c20 = f32x4.add(c20, f32x4.mul(va, b0));
+      c21 = f32x4.add(c21, f32x4.mul(va, b1));
+      va = v128.load32_splat(p + q3);
+      c30 = f32x4.add(c30, f32x4.mul(va, b0));
+      c31 = f32x4.add(c31, f32x4.mul(va, b1));
+      p += dx;
+    }
+  }
+  finishRow(y, 0, c00, c01, nr, act, p0, p1);
+  if (mr > 1) finishRow(y + pixBytes, 0, c10, c11, nr, act, p0, p1);
+  if (mr > 2) finishRow(y + 2 * pixBytes, 0, c20, c21, nr, act, p0, p1);
+  if (mr > 3) finishRow(y + 3 * pixBytes, 0, c30, c31, nr, act, p0, p1);
+}
+
+// The scalar build runs the same tile as 2 pixels x 4 channels at a time.
+@inline function tileScalar(
+  row: usize, q0: usize, q1: usize, q2: usize, q3: usize, kh: i32, kw: i32, dy: usize, dx: usize,
+  w: usize, y: usize, pixBytes: usize, mr: i32, nr: i32, act: i32, p0: f32, p1: f32,
+): void {
+  for (let i = 0; i < mr; i += 2) {
+    const qa = i == 0 ? q0 : q2;
+    const qb = i == 0 ? q1 : q3;
+    const two = i + 1 < mr;
+    for (let h = 0; h < NR; h += 4) {
+      if (h >= nr) break;
+      const wb = w + (<usize>h << 2);
+      let s00 = load<f32>(wb, 0), s01 = load<f32>(wb, 4), s02 = load<f32>(wb, 8), s03 = load<f32>(wb, 12);
+      let s10 = s00, s11 = s01, s12 = s02, s13 = s03;
+      let wt = wb + 32;
+      for (let ky = 0; ky < kh; ky++) {
+        let p = row + <usize>ky * dy;
+        for (let kx = 0; kx < kw; kx++) {
+          const a0 = load<f32>(p + qa);
+          const a1 = load<f32>(p + qb);
+          const b0 = load<f32>(wt, 0), b1 = load<f32>(wt, 4), b2 = load<f32>(wt, 8), b3 = load<f32>(wt, 12);
+          s00 = s00 + a0 * b0;
+          s01 = s01 + a0 * b1;
+          s02 = s02 + a0 * b2;
+          s03 = s03 + a0 * b3;
+          s10 = s10 + a1 * b0;
+          s11 = s11 + a1 * b1;
+          s12 = s12 + a1 * b2;
+          s13 = s13 + a1 * b3;
+          wt += 32;
+          p += dx;
+        }
+      }
+      const n4 = nr - h;
+      const ca = y + <usize>i * pixBytes + (<usize>h << 2);
+      finishScalar4(ca, 0, s00, s01, s02, s03, n4, act, p0, p1);
+      if (two) {
+        const cb = ca + pixBytes;
+        finishScalar4(cb, 0, s10, s11, s12, s13, n4, act, p0, p1);
+      }
+    }
+  }
+}

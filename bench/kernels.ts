@@ -1,0 +1,184 @@
+// Kernel benchmark: every kernel on real CNN shapes, SIMD build against scalar build, interleaved
+// in one process, with this machine's SIMD128 ceiling measured in the same run.
+//   npm run bench [-- --quick]    prints a table and writes bench/results/kernels.json
+import { writeFileSync, mkdirSync } from "node:fs";
+import os from "node:os";
+import { Bench } from "tinybench";
+import { type Engine, type Tensor, init } from "../src/index.js";
+import { Heap } from "../src/runtime/heap.js";
+import { instantiate } from "../src/runtime/load.js";
+
+const quick = process.argv.includes("--quick");
+const backends = ["simd", "scalar"] as const;
+type Backendish = (typeof backends)[number];
+
+interface Workload {
+  name: string;
+  /** Floating-point operations (multiply and add counted apart), or bytes moved for memory-bound kernels. */
+  flop?: number;
+  bytes?: number;
+  make(e: Engine): () => void;
+}
+
+function random(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  }
+  return out;
+}
+
+function tensor(e: Engine, shape: number[], seed: number): Tensor {
+  return e.tensor(random(shape.reduce((a, b) => a * b, 1), seed), shape);
+}
+
+function gemm(n: number): Workload {
+  return {
+    name: `gemm ${n}x${n}x${n}`,
+    flop: 2 * n * n * n,
+    make(e) {
+      const a = tensor(e, [n, n], 1);
+      const op = e.prepareGemm(tensor(e, [n, n], 2));
+      const out = e.tensor(new Float32Array(n * n), [n, n]);
+      return () => op.run(a, out);
+    },
+  };
+}
+
+function conv(label: string, h: number, w: number, cin: number, cout: number, k: number, groups = 1): Workload {
+  const flop = 2 * h * w * cout * k * k * (cin / groups);
+  return {
+    name: `${label} ${h}x${w} ${cin}->${cout}`,
+    flop,
+    make(e) {
+      const x = tensor(e, [1, h, w, cin], 3);
+      const op = e.prepareConv2d(tensor(e, [cout, k, k, cin / groups], 4), {
+        padding: "same", groups, bias: random(cout, 5), activation: "relu",
+      });
+      const out = e.tensor(new Float32Array(h * w * cout), [1, h, w, cout]);
+      return () => op.run(x, out);
+    },
+  };
+}
+
+function maxpool(h: number, w: number, c: number): Workload {
+  return {
+    name: `maxpool 2x2 ${h}x${w}x${c}`,
+    bytes: 4 * (h * w * c + (h / 2) * (w / 2) * c),
+    make(e) {
+      const x = tensor(e, [1, h, w, c], 6);
+      return () => e.maxPool2d(x, { kernel: 2 }).dispose();
+    },
+  };
+}
+
+const workloads: Workload[] = [
+  gemm(256),
+  gemm(512),
+  gemm(1024),
+  conv("conv 3x3", 256, 256, 1, 16, 3),
+  conv("conv 3x3", 128, 128, 16, 32, 3),
+  conv("conv 3x3", 56, 56, 64, 64, 3),
+  conv("conv 3x3", 28, 28, 128, 128, 3),
+  conv("conv 1x1", 56, 56, 64, 256, 1),
+  { ...conv("dwconv 3x3", 112, 112, 32, 32, 3, 32), bytes: 4 * 2 * 112 * 112 * 32 },
+  maxpool(256, 256, 16),
+  maxpool(112, 112, 64),
+];
+
+// The ceiling: 6 independent f32x4 multiply-then-add chains (48 flop per round), in the SIMD build.
+async function measurePeak(): Promise<number> {
+  const heap = new Heap(1);
+  const k = await instantiate("simd", heap.memory);
+  const iters = 2_000_000;
+  // Wasm has no on-stack replacement: a long call started in the baseline tier stays there, so
+  // tier the function up with short calls first.
+  for (let i = 0; i < 200; i++) k.peak_f32(10_000);
+  const bench = new Bench({ time: quick ? 200 : 600, iterations: 5, warmupIterations: 2 });
+  bench.add("peak", () => {
+    k.peak_f32(iters);
+  });
+  await bench.run();
+  const r = bench.tasks[0].result;
+  if (r.state !== "completed") throw new Error("peak benchmark did not complete");
+  return (48 * iters) / (r.latency.p50 / 1000) / 1e9;
+}
+
+interface Row {
+  workload: string;
+  unit: "GFLOP/s" | "GB/s";
+  simdMs: number;
+  scalarMs: number;
+  simd: number;
+  scalar: number;
+  speedup: number;
+  percentOfPeak: number | null;
+}
+
+async function main(): Promise<void> {
+  const engines = Object.fromEntries(await Promise.all(backends.map(async (b) => [b, await init({ backend: b })] as const))) as Record<
+    Backendish,
+    Engine
+  >;
+  const peakBefore = await measurePeak();
+  const rows: Row[] = [];
+  for (const wl of workloads) {
+    const bench = new Bench({ time: quick ? 150 : 500, iterations: quick ? 3 : 8, warmupIterations: 2, warmupTime: 50 });
+    for (const b of backends) bench.add(b, wl.make(engines[b]));
+    await bench.run();
+    const ms: Record<string, number> = {};
+    for (const t of bench.tasks) {
+      if (t.result.state !== "completed") throw new Error(`${wl.name} ${t.name}: ${t.result.state}`);
+      ms[t.name] = t.result.latency.p50;
+    }
+    const amount = wl.flop ?? wl.bytes!;
+    const rate = (m: number) => amount / (m / 1000) / 1e9;
+    rows.push({
+      workload: wl.name,
+      unit: wl.flop ? "GFLOP/s" : "GB/s",
+      simdMs: ms.simd,
+      scalarMs: ms.scalar,
+      simd: rate(ms.simd),
+      scalar: rate(ms.scalar),
+      speedup: ms.scalar / ms.simd,
+      percentOfPeak: null,
+    });
+  }
+  const peakAfter = await measurePeak();
+  const peak = (peakBefore + peakAfter) / 2;
+  for (const r of rows) if (r.unit === "GFLOP/s") r.percentOfPeak = (100 * r.simd) / peak;
+
+  const fmt = (v: number, d = 1) => v.toFixed(d);
+  console.log(`SIMD128 peak (6 f32x4 mul-then-add chain pairs): ${fmt(peakBefore)} GFLOP/s before, ${fmt(peakAfter)} after`);
+  console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores, Node ${process.version}\n`);
+  console.log(
+    ["workload".padEnd(28), "simd ms".padStart(9), "scalar ms".padStart(10), "simd".padStart(8), "scalar".padStart(8), "unit".padStart(8), "speedup".padStart(8), "% peak".padStart(7)].join(" "),
+  );
+  for (const r of rows) {
+    console.log(
+      [
+        r.workload.padEnd(28), fmt(r.simdMs, 3).padStart(9), fmt(r.scalarMs, 3).padStart(10), fmt(r.simd).padStart(8), fmt(r.scalar).padStart(8),
+        r.unit.padStart(8), `${fmt(r.speedup, 2)}x`.padStart(8), (r.percentOfPeak === null ? "" : `${fmt(r.percentOfPeak, 0)}%`).padStart(7),
+      ].join(" "),
+    );
+  }
+  const outDir = new URL("./results/", import.meta.url);
+  mkdirSync(outDir, { recursive: true });
+  const file = new URL("kernels.json", outDir);
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, peakGflops: peak, quick, rows },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`\nwrote ${file.pathname}`);
+}
+
+await main();
