@@ -3,7 +3,9 @@
 // (separate mul and add, no fused ops), so both builds give identical bits.
 
 export const ACT_NONE: i32 = 0;
-export const ACT_CLAMP: i32 = 1; // min(max(x, p0), p1): relu, relu6, clip
+// x < p0 ? p0 : (p1 < x ? p1 : x): relu, relu6, clip. Written as pmax/pmin, which are one maxps /
+// minps each, where wasm's min/max cost V8 a compare-and-blend sequence; NaN still passes through.
+export const ACT_CLAMP: i32 = 1;
 export const ACT_LEAKY: i32 = 2; // x < 0 ? x * p0 : x
 export const ACT_SIGMOID: i32 = 3;
 export const ACT_TANH: i32 = 4;
@@ -107,7 +109,10 @@ const T9: f32 = 0.0218694881;
 }
 
 @inline export function activateScalar(x: f32, kind: i32, p0: f32, p1: f32): f32 {
-  if (kind == ACT_CLAMP) return min(max(x, p0), p1);
+  if (kind == ACT_CLAMP) {
+    const lo = x < p0 ? p0 : x;
+    return p1 < lo ? p1 : lo;
+  }
   if (kind == ACT_LEAKY) return x < 0 ? x * p0 : x;
   if (kind == ACT_SIGMOID) return sigmoidScalar(x);
   if (kind == ACT_TANH) return tanhScalar(x);
@@ -116,7 +121,7 @@ const T9: f32 = 0.0218694881;
 }
 
 @inline export function activateVec(x: v128, kind: i32, p0: f32, p1: f32): v128 {
-  if (kind == ACT_CLAMP) return f32x4.min(f32x4.max(x, f32x4.splat(p0)), f32x4.splat(p1));
+  if (kind == ACT_CLAMP) return f32x4.pmin(f32x4.pmax(x, f32x4.splat(p0)), f32x4.splat(p1));
   if (kind == ACT_LEAKY) {
     return v128.bitselect(f32x4.mul(x, f32x4.splat(p0)), x, f32x4.lt(x, f32x4.splat(0)));
   }

@@ -55,26 +55,36 @@ export function conv2d_f32_ci1_4x8(
   let c01 = v128.load(w, 16);
   let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
   w += 32;
-  for (let ky = 0; ky < kh; ky++) {
-    let p = row + <usize>ky * dy;
-    for (let kx = 0; kx < kw; kx++) {
-      const b0 = v128.load(w);
-      const b1 = v128.load(w, 16);
-      w += 32;
-      let va = v128.load32_splat(p + q0);
-      c00 = f32x4.add(c00, f32x4.mul(va, b0));
-      c01 = f32x4.add(c01, f32x4.mul(va, b1));
-      va = v128.load32_splat(p + q1);
-      c10 = f32x4.add(c10, f32x4.mul(va, b0));
-      c11 = f32x4.add(c11, f32x4.mul(va, b1));
-      va = v128.load32_splat(p + q2);
-      c20 = f32x4.add(c20, f32x4.mul(va, b0));
-      c21 = f32x4.add(c21, f32x4.mul(va, b1));
-      va = v128.load32_splat(p + q3);
-      c30 = f32x4.add(c30, f32x4.mul(va, b0));
-      c31 = f32x4.add(c31, f32x4.mul(va, b1));
-      p += dx;
-    }
+  // One flat loop over the taps with four running pointers: TurboFan otherwise recomputes the
+  // pixel offsets inside a short inner loop.
+  let a0 = row + q0, a1 = row + q1, a2 = row + q2, a3 = row + q3;
+  const wrap = dy - <usize>(kw - 1) * dx;
+  const taps = kh * kw;
+  let kx = 0;
+  for (let t = 0; t < taps; t++) {
+    const b0 = v128.load(w);
+    const b1 = v128.load(w, 16);
+    w += 32;
+    let va = v128.load32_splat(a0);
+    c00 = f32x4.add(c00, f32x4.mul(va, b0));
+    c01 = f32x4.add(c01, f32x4.mul(va, b1));
+    va = v128.load32_splat(a1);
+    c10 = f32x4.add(c10, f32x4.mul(va, b0));
+    c11 = f32x4.add(c11, f32x4.mul(va, b1));
+    va = v128.load32_splat(a2);
+    c20 = f32x4.add(c20, f32x4.mul(va, b0));
+    c21 = f32x4.add(c21, f32x4.mul(va, b1));
+    va = v128.load32_splat(a3);
+    c30 = f32x4.add(c30, f32x4.mul(va, b0));
+    c31 = f32x4.add(c31, f32x4.mul(va, b1));
+    kx++;
+    const last = kx == kw;
+    const step = last ? wrap : dx;
+    kx = last ? 0 : kx;
+    a0 += step;
+    a1 += step;
+    a2 += step;
+    a3 += step;
   }
   finishRow(y, 0, c00, c01, nr, act, p0, p1);
   if (mr > 1) finishRow(y + pixBytes, 0, c10, c11, nr, act, p0, p1);
@@ -97,23 +107,29 @@ export function conv2d_f32_ci1_4x8(
       let s00 = load<f32>(wb, 0), s01 = load<f32>(wb, 4), s02 = load<f32>(wb, 8), s03 = load<f32>(wb, 12);
       let s10 = s00, s11 = s01, s12 = s02, s13 = s03;
       let wt = wb + 32;
-      for (let ky = 0; ky < kh; ky++) {
-        let p = row + <usize>ky * dy;
-        for (let kx = 0; kx < kw; kx++) {
-          const a0 = load<f32>(p + qa);
-          const a1 = load<f32>(p + qb);
-          const b0 = load<f32>(wt, 0), b1 = load<f32>(wt, 4), b2 = load<f32>(wt, 8), b3 = load<f32>(wt, 12);
-          s00 = s00 + a0 * b0;
-          s01 = s01 + a0 * b1;
-          s02 = s02 + a0 * b2;
-          s03 = s03 + a0 * b3;
-          s10 = s10 + a1 * b0;
-          s11 = s11 + a1 * b1;
-          s12 = s12 + a1 * b2;
-          s13 = s13 + a1 * b3;
-          wt += 32;
-          p += dx;
-        }
+      let pa = row + qa, pb = row + qb;
+      const wrap = dy - <usize>(kw - 1) * dx;
+      const taps = kh * kw;
+      let kx = 0;
+      for (let t = 0; t < taps; t++) {
+        const a0 = load<f32>(pa);
+        const a1 = load<f32>(pb);
+        const b0 = load<f32>(wt, 0), b1 = load<f32>(wt, 4), b2 = load<f32>(wt, 8), b3 = load<f32>(wt, 12);
+        s00 = s00 + a0 * b0;
+        s01 = s01 + a0 * b1;
+        s02 = s02 + a0 * b2;
+        s03 = s03 + a0 * b3;
+        s10 = s10 + a1 * b0;
+        s11 = s11 + a1 * b1;
+        s12 = s12 + a1 * b2;
+        s13 = s13 + a1 * b3;
+        wt += 32;
+        kx++;
+        const last = kx == kw;
+        const step = last ? wrap : dx;
+        kx = last ? 0 : kx;
+        pa += step;
+        pb += step;
       }
       const n4 = nr - h;
       const ca = y + <usize>i * pixBytes + (<usize>h << 2);

@@ -1,10 +1,22 @@
-import { activateScalar, activateVec } from "./activation";
+import { ACT_CLAMP, ACT_LEAKY, ACT_NONE, ACT_SIGMOID, ACT_TANH, activateScalar, activateVec } from "./activation";
 
 // dwconv_f32: depthwise convolution (one filter per channel), NHWC, c channels per pixel.
 // ind: ks i32 entries per output pixel (conv2d_indirection with mr = 1): byte offsets from `a`,
 // or -1 for the zero row (at least c floats). w: per 4-channel block [bias 4][ks x 4] floats,
 // zero-padded past c. Each output is bias + taps in order, in both builds.
 export function dwconv_f32(
+  m: i32, c: i32, ks: i32, a: usize, ind: usize, zero: usize, w: usize, out: usize,
+  act: i32, p0: f32, p1: f32,
+): void {
+  // One inlined copy per activation kind, so that the per-vector code has no branch on it.
+  if (act == ACT_NONE) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_NONE, p0, p1);
+  else if (act == ACT_CLAMP) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_CLAMP, p0, p1);
+  else if (act == ACT_LEAKY) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_LEAKY, p0, p1);
+  else if (act == ACT_SIGMOID) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_SIGMOID, p0, p1);
+  else dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_TANH, p0, p1);
+}
+
+@inline function dwconvBody(
   m: i32, c: i32, ks: i32, a: usize, ind: usize, zero: usize, w: usize, out: usize,
   act: i32, p0: f32, p1: f32,
 ): void {
@@ -86,6 +98,18 @@ export function dwconv_f32(
 // registers across all its channel blocks instead of re-read from the table per block. Same
 // layouts, same order of additions, so the same bits as dwconv_f32.
 export function dwconv_f32_3x3(
+  m: i32, c: i32, a: usize, ind: usize, zero: usize, w: usize, out: usize,
+  act: i32, p0: f32, p1: f32,
+): void {
+  // One inlined copy per activation kind, so that the per-vector code has no branch on it.
+  if (act == ACT_NONE) dwconv3x3Body(m, c, a, ind, zero, w, out, ACT_NONE, p0, p1);
+  else if (act == ACT_CLAMP) dwconv3x3Body(m, c, a, ind, zero, w, out, ACT_CLAMP, p0, p1);
+  else if (act == ACT_LEAKY) dwconv3x3Body(m, c, a, ind, zero, w, out, ACT_LEAKY, p0, p1);
+  else if (act == ACT_SIGMOID) dwconv3x3Body(m, c, a, ind, zero, w, out, ACT_SIGMOID, p0, p1);
+  else dwconv3x3Body(m, c, a, ind, zero, w, out, ACT_TANH, p0, p1);
+}
+
+@inline function dwconv3x3Body(
   m: i32, c: i32, a: usize, ind: usize, zero: usize, w: usize, out: usize,
   act: i32, p0: f32, p1: f32,
 ): void {
