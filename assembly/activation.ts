@@ -108,15 +108,27 @@ const T9: f32 = 0.0218694881;
   return v128.or(v128.and(x, sign), v128.andnot(r, sign));
 }
 
+// The transcendental kinds stay out of line: they are rare in hot stores, and inlining them into
+// every store path of every kernel would double the module's size.
+function transcendentalScalar(x: f32, kind: i32): f32 {
+  if (kind == ACT_SIGMOID) return sigmoidScalar(x);
+  if (kind == ACT_TANH) return tanhScalar(x);
+  return expScalar(x);
+}
+
+function transcendentalVec(x: v128, kind: i32): v128 {
+  if (kind == ACT_SIGMOID) return sigmoidVec(x);
+  if (kind == ACT_TANH) return tanhVec(x);
+  return expVec(x);
+}
+
 @inline export function activateScalar(x: f32, kind: i32, p0: f32, p1: f32): f32 {
   if (kind == ACT_CLAMP) {
     const lo = x < p0 ? p0 : x;
     return p1 < lo ? p1 : lo;
   }
   if (kind == ACT_LEAKY) return x < 0 ? x * p0 : x;
-  if (kind == ACT_SIGMOID) return sigmoidScalar(x);
-  if (kind == ACT_TANH) return tanhScalar(x);
-  if (kind == ACT_EXP) return expScalar(x);
+  if (kind >= ACT_SIGMOID) return transcendentalScalar(x, kind);
   return x;
 }
 
@@ -125,8 +137,6 @@ const T9: f32 = 0.0218694881;
   if (kind == ACT_LEAKY) {
     return v128.bitselect(f32x4.mul(x, f32x4.splat(p0)), x, f32x4.lt(x, f32x4.splat(0)));
   }
-  if (kind == ACT_SIGMOID) return sigmoidVec(x);
-  if (kind == ACT_TANH) return tanhVec(x);
-  if (kind == ACT_EXP) return expVec(x);
+  if (kind >= ACT_SIGMOID) return transcendentalVec(x, kind);
   return x;
 }
