@@ -1,6 +1,6 @@
 // Kernel benchmark: every kernel on real CNN shapes, SIMD build against scalar build, interleaved
 // in one process, with this machine's SIMD128 ceiling measured in the same run.
-//   npm run bench [-- --quick]    prints a table and writes bench/results/kernels.json
+//   npm run bench [-- --quick] [-- --only NAME]    prints a table and writes bench/results/kernels.json
 import { writeFileSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
@@ -9,6 +9,8 @@ import { Heap } from "../src/runtime/heap.js";
 import { instantiate } from "../src/runtime/load.js";
 
 const quick = process.argv.includes("--quick");
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 const backends = ["simd", "scalar"] as const;
 type Backendish = (typeof backends)[number];
 
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
   >;
   const peakBefore = await measurePeak();
   const rows: Row[] = [];
-  for (const wl of workloads) {
+  for (const wl of workloads.filter((w) => only === undefined || w.name.includes(only))) {
     // Enough warm-up calls for V8 to finish tiering each kernel up: a call that starts in the
     // baseline tier stays there, and two warm-up calls left the scalar pooling kernels in it.
     const bench = new Bench({ time: quick ? 150 : 500, iterations: quick ? 3 : 8, warmupIterations: 8, warmupTime: 200 });

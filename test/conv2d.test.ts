@@ -1,6 +1,7 @@
 // conv2d against the float64 reference over a generated grid, in both builds, and bit identity
-// between the builds. Paths: pointwise (1x1), general kxk (indirect GEMM), grouped (per-group
-// GEMM, including channel multipliers) and depthwise (groups = Cin = Cout, the dwconv kernel).
+// between the builds. Paths: pointwise (1x1), general kxk (indirect GEMM), single input channel
+// (Cin = 1, groups = 1: the direct kernel over a padded copy), grouped (per-group GEMM, including
+// channel multipliers) and depthwise (groups = Cin = Cout: the dwconv kernels, 3x3-tap one included).
 import { beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError, type Conv2dOptions, type Engine } from "../src/index.js";
 import {
@@ -8,14 +9,16 @@ import {
 } from "./grid.js";
 import { type Act, type ConvParams, type PaddingSpec, Rng, activationSlope, conv2dRef, outSize, padsFor } from "./reference.js";
 
-type Kind = "pointwise" | "general" | "grouped" | "depthwise";
-const KINDS: Kind[] = ["pointwise", "general", "grouped", "depthwise"];
+type Kind = "pointwise" | "general" | "single" | "grouped" | "depthwise";
+const KINDS: Kind[] = ["pointwise", "general", "single", "grouped", "depthwise"];
 const PER_KIND = 150;
 
 const CIN = [1, 3, 5, 7, 9, 13, 17, 8, 16, 2, 6, 11];
 const COUT = SIZES; // 1..17: every remainder mod 8 (and mod 4)
 const KERNELS: [number, number][] = [[3, 3], [2, 3], [5, 5], [7, 7], [3, 2], [1, 5]];
 const ALL_KERNELS: [number, number][] = [[1, 1], ...KERNELS];
+// Nine taps in a line: the depthwise kernel specialised for 9 taps must not assume a 3x3 square.
+const DW_KERNELS: [number, number][] = [...ALL_KERNELS, [1, 9], [9, 1]];
 const STEPS = [1, 2, 3];
 const BATCH = [1, 2, 3];
 const BIAS = ["none", "array", "tensor"] as const;
@@ -66,6 +69,11 @@ function makeGrid(): { cases: ConvCase[]; noFit: ConvCase[] } {
         cin = roundRobin(CIN, j, 7, 1);
         cout = roundRobin(COUT, j, 11, 4);
         groups = 1;
+      } else if (kind === "single") {
+        [kh, kw] = roundRobin(ALL_KERNELS, j, 3, 2);
+        cin = 1;
+        cout = roundRobin(COUT, j, 5, 6);
+        groups = 1;
       } else if (kind === "grouped") {
         [kh, kw] = roundRobin(ALL_KERNELS, j, 3, 1);
         groups = roundRobin([2, 3, 4, 5], j, 1, 0);
@@ -74,7 +82,7 @@ function makeGrid(): { cases: ConvCase[]; noFit: ConvCase[] } {
         cin = groups * cinG;
         cout = groups * coutG;
       } else {
-        [kh, kw] = roundRobin(ALL_KERNELS, j, 5, 2);
+        [kh, kw] = roundRobin(DW_KERNELS, j, 5, 2);
         cin = cout = groups = roundRobin(CIN, j, 5, 3);
       }
       const c: ConvCase = {
@@ -164,7 +172,11 @@ describe("conv2d grid coverage", () => {
       expect(seen((c) => c.cout).has(String(s)), `Cout = ${s}`).toBe(true);
     }
     for (const ch of CIN) expect(seen((c) => c.cin).has(String(ch)), `Cin = ${ch}`).toBe(true);
-    for (const k of ALL_KERNELS) expect(seen((c) => [c.kh, c.kw]).has(JSON.stringify(k)), `kernel ${k}`).toBe(true);
+    for (const kind of KINDS) {
+      const ks = kind === "pointwise" ? [[1, 1]] : kind === "general" ? KERNELS : kind === "depthwise" ? DW_KERNELS : ALL_KERNELS;
+      for (const k of ks) expect(new Set(CASES.filter((c) => c.kind === kind).map((c) => JSON.stringify([c.kh, c.kw]))).has(JSON.stringify(k)), `${kind} kernel ${k}`).toBe(true);
+      for (const s of SIZES) expect(CASES.some((c) => c.kind === kind && c.cout === s) || kind === "depthwise" || kind === "grouped", `${kind} Cout ${s}`).toBe(true);
+    }
     for (const s of STEPS) {
       expect(seen((c) => c.strides[0]).has(String(s))).toBe(true);
       expect(seen((c) => c.strides[1]).has(String(s))).toBe(true);
