@@ -4,6 +4,7 @@ export const BIN_ADD: i32 = 0;
 export const BIN_SUB: i32 = 1;
 export const BIN_MUL: i32 = 2;
 export const BIN_DIV: i32 = 3;
+export const BIN_PRELU: i32 = 4; // a < 0 ? a * b : a
 
 // unary_f32: y[i] = f(x[i]) for the activation kinds of activation.ts; y may equal x.
 export function unary_f32(x: usize, n: i32, y: usize, kind: i32, p0: f32, p1: f32): void {
@@ -24,14 +25,16 @@ export function unary_f32(x: usize, n: i32, y: usize, kind: i32, p0: f32, p1: f3
   if (op == BIN_ADD) return a + b;
   if (op == BIN_SUB) return a - b;
   if (op == BIN_MUL) return a * b;
-  return a / b;
+  if (op == BIN_DIV) return a / b;
+  return a < 0 ? a * b : a;
 }
 
 @inline function opVec(a: v128, b: v128, op: i32): v128 {
   if (op == BIN_ADD) return f32x4.add(a, b);
   if (op == BIN_SUB) return f32x4.sub(a, b);
   if (op == BIN_MUL) return f32x4.mul(a, b);
-  return f32x4.div(a, b);
+  if (op == BIN_DIV) return f32x4.div(a, b);
+  return v128.bitselect(f32x4.mul(a, b), a, f32x4.lt(a, f32x4.splat(0)));
 }
 
 // binary_f32: y[i] = a[i] op b[i % bn] for i < n, where bn divides n (bn = n: same shape, bn = C:

@@ -8,5 +8,6 @@ export { dwconv_f32, dwconv_f32_3x3, pack_dwconv_f32 } from "./dwconv";
 export { maxpool2d_f32, avgpool2d_f32, globalpool_f32 } from "./pool";
 export { unary_f32, binary_f32, transpose_f32 } from "./elementwise";
 export { pad_f32 } from "./pad";
+export { strided_copy_f32 } from "./copy";
 export { softmax_f32 } from "./softmax";
 export { peak_f32 } from "./peak";

@@ -342,3 +342,51 @@ describe("init", () => {
     await expect(init({ threads: 2 } as object)).rejects.toThrow(ArgumentError);
   });
 });
+
+describe.each(BACKENDS)("%s: strides and padding beyond the int32 range the kernels take", (backend) => {
+  // The options are validated as safe integers in TypeScript but reach the kernels as i32. Either
+  // the op refuses them with a SimdcnnError, or its result is the reference result.
+  const x4 = new Float32Array([1, 2, 3, 4]);
+  type Big = [name: string, run: (e: Engine, x: Tensor) => Tensor, ref: number[]];
+  const CASES_BIG: Big[] = [
+    // One output row lies wholly in the 2^32 rows of top padding, the next reads image row 0.
+    ["maxPool2d kernel 1, strides [2^32, 1], padding [2^32, 0, 0, 0]", (e, x) => e.maxPool2d(x, { kernel: 1, strides: [2 ** 32, 1], padding: [2 ** 32, 0, 0, 0] }), [-Infinity, -Infinity, 1, 2]],
+    ["maxPool2d kernel 1, strides [2^31, 1], padding [2^31, 0, 0, 0]", (e, x) => e.maxPool2d(x, { kernel: 1, strides: [2 ** 31, 1], padding: [2 ** 31, 0, 0, 0] }), [-Infinity, -Infinity, 1, 2]],
+    // Windows of 2 rows: the first wholly in padding (0 with the padding counted: 2 taps), the second rows 0 and 1.
+    ["avgPool2d kernel [2, 1], strides [2^31-1, 1], padding [2^31-1, 0, 0, 0], countIncludePad", (e, x) => e.avgPool2d(x, { kernel: [2, 1], strides: [2 ** 31 - 1, 1], padding: [2 ** 31 - 1, 0, 0, 0], countIncludePad: true }), [0, 0, 2, 3]],
+  ];
+  // x [1, 2, 1, 2] = rows (1, 2) and (3, 4). 1x1 convolutions with strides [2^32, 1]: output row 0
+  // reads image row 0, output row 1 lies 2^32 rows away, in the padding (0).
+  const CONV_BIG: Big[] = [
+    ["conv2d 1x1 w [1,1,1,2] = (1, 1), strides [2^32, 1], padding [0, 0, 2^32, 0]", (e, x) => {
+      const w = e.tensor(new Float32Array([1, 1]), [1, 1, 1, 2]);
+      try { return e.conv2d(x, w, { strides: [2 ** 32, 1], padding: [0, 0, 2 ** 32, 0] }); } finally { w.dispose(); }
+    }, [3, 0]],
+    ["conv2d 1x1 w [1,1,1,2] = (1, 1), strides [2^32, 1], padding [2^32, 0, 0, 0]", (e, x) => {
+      const w = e.tensor(new Float32Array([1, 1]), [1, 1, 1, 2]);
+      try { return e.conv2d(x, w, { strides: [2 ** 32, 1], padding: [2 ** 32, 0, 0, 0] }); } finally { w.dispose(); }
+    }, [0, 3]],
+    ["depthwise conv2d 1x1 w [2,1,1,1] = (1, 1), groups 2, strides [2^32, 1], padding [0, 0, 2^32, 0]", (e, x) => {
+      const w = e.tensor(new Float32Array([1, 1]), [2, 1, 1, 1]);
+      try { return e.conv2d(x, w, { groups: 2, strides: [2 ** 32, 1], padding: [0, 0, 2 ** 32, 0] }); } finally { w.dispose(); }
+    }, [1, 2, 0, 0]],
+  ];
+  it.each([...CASES_BIG.map((c) => [...c, [1, 2, 2, 1]] as const), ...CONV_BIG.map((c) => [...c, [1, 2, 1, 2]] as const)])("%s", (_name, run, ref, shape) => {
+    const e = E[backend];
+    const before = e.memoryBytes;
+    const x = e.tensor(x4, [...shape]);
+    let y: Tensor | undefined;
+    try {
+      y = run(e, x);
+    } catch (err) {
+      expect(err).toBeInstanceOf(SimdcnnError);
+    }
+    if (y) {
+      expect(y.size).toBe(ref.length);
+      expect(Array.from(y.toArray())).toEqual(ref);
+      y.dispose();
+    }
+    x.dispose();
+    expect(e.memoryBytes).toBe(before);
+  });
+});

@@ -22,8 +22,12 @@ interface HeapInternals {
   used: Map<number, number>;
   free: { start: number; size: number }[];
 }
+/** The allocator's bookkeeping (src/runtime/heap.ts): live allocations and free blocks. */
 function heapOf(e: Engine): HeapInternals {
-  return (e as unknown as { rt: { heap: HeapInternals } }).rt.heap;
+  const heap = (e as unknown as { rt: { heap: HeapInternals } }).rt.heap;
+  expect(heap.used, "Heap.used (start -> size of live allocations)").toBeInstanceOf(Map);
+  expect(Array.isArray(heap.free), "Heap.free (sorted free blocks)").toBe(true);
+  return heap;
 }
 /** One past the last allocated byte. */
 function usedEnd(e: Engine): number {
@@ -328,6 +332,11 @@ describe.each(BACKENDS)("%s: memory growth", (backend) => {
     const a = e.tensor(aData, [7, 10]);
     const b = e.tensor(bData, [7, 19]);
     const c = e.tensor(cData, [10, 19]);
+    const xsData = rng.f32(2 * 8 * 10);
+    const wsData = rng.f32(5 * 3 * 3);
+    const xs1 = e.tensor(xsData, [2, 8, 10, 1]);
+    const ws1 = e.tensor(wsData, [5, 3, 3, 1]);
+    const convs = e.prepareConv2d(ws1, { padding: [1, 2, 0, 1], strides: [1, 2] }); // single input channel
     const conv = e.prepareConv2d(w, { bias, padding: "same", activation: "relu" });
     const dwc = e.prepareConv2d(dw, { groups: 7, padding: [2, 1, 0, 3], strides: 2 });
     const gemm = e.prepareGemm(b, { transA: true, c, beta: 0.5, alpha: 2 });
@@ -338,6 +347,7 @@ describe.each(BACKENDS)("%s: memory growth", (backend) => {
     const convRef = conv2dRef(xData, wData, bias, convP);
     const dwRef = conv2dRef(xData, dwData, undefined, dwP);
     const gemmRef1 = gemmRef(aData, bData, undefined, cData, gemmP);
+    const convsRef = conv2dRef(xsData, wsData, undefined, { n: 2, h: 8, w: 10, cin: 1, cout: 5, kh: 3, kw: 3, strides: [1, 2], dilations: [1, 1], padding: [1, 2, 0, 1], groups: 1 });
     const check = (y: Tensor, ref: { value: Float64Array; mag: Float64Array }, k: number, what: string) =>
       expect(compare(y.toArray(), ref.value, (i) => dotBound(k, ref.mag[i], 1) + TINY, what)).toBe("");
 
@@ -345,10 +355,12 @@ describe.each(BACKENDS)("%s: memory growth", (backend) => {
     const y2 = dwc.run(x);
     const y3 = gemm.run(a);
     const y4 = e.relu(y1);
+    const y5 = convs.run(xs1);
+    check(y5, convsRef, 9, "single-channel conv before growth");
     check(y1, convRef, 63, "conv before growth");
     check(y2, dwRef, 25, "dwconv before growth");
     check(y3, gemmRef1, 7, "gemm before growth");
-    const live = [x, w, dw, a, b, c, y1, y2, y3, y4];
+    const live = [x, w, dw, a, b, c, y1, y2, y3, y4, xs1, ws1, y5];
     const snapshotOf = () => live.map((t) => t.toArray());
     const kept = snapshotOf();
 
@@ -363,6 +375,9 @@ describe.each(BACKENDS)("%s: memory growth", (backend) => {
     check(z1, convRef, 63, "conv after growth");
     check(z2, dwRef, 25, "dwconv after growth");
     check(z3, gemmRef1, 7, "gemm after growth");
+    const z5 = convs.run(xs1);
+    check(z5, convsRef, 9, "single-channel conv after growth");
+    z5.dispose();
     expect(big.toArray().every((v) => v === 0)).toBe(true);
     for (const t of [big, z1, z2, z3]) t.dispose();
 
@@ -384,6 +399,12 @@ describe.each(BACKENDS)("%s: memory growth", (backend) => {
         setup: () => [e.tensor(xData.subarray(0, 9 * 11 * 7), [1, 9, 11, 7])],
         run: ([x2]) => conv.run(x2),
         verify: (y) => check(y, conv2dRef(xData.subarray(0, 9 * 11 * 7), wData, bias, { ...convP, n: 1 }), 63, "conv new plan"),
+      },
+      {
+        what: "single-channel conv2d on a new input size (new padded copy)",
+        setup: () => [e.tensor(xsData.subarray(0, 80), [1, 8, 10, 1])],
+        run: ([xn]) => convs.run(xn),
+        verify: (y) => check(y, conv2dRef(xsData.subarray(0, 80), wsData, undefined, { n: 1, h: 8, w: 10, cin: 1, cout: 5, kh: 3, kw: 3, strides: [1, 2], dilations: [1, 1], padding: [1, 2, 0, 1], groups: 1 }), 9, "single-channel conv new plan"),
       },
       {
         what: "gemm on a new M (new plan, scratch for transA and beta*c)",
@@ -421,6 +442,7 @@ describe.each(BACKENDS)("%s: memory growth", (backend) => {
     check(w3, gemmRef1, 7, "gemm at the end");
     for (const t of [w1, w3, ...live]) t.dispose();
     conv.dispose();
+    convs.dispose();
     dwc.dispose();
     gemm.dispose();
     expect(e.memoryBytes).toBe(start);

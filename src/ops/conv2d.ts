@@ -19,6 +19,8 @@ const KEYS = ["bias", "strides", "dilations", "padding", "groups", "activation"]
 
 interface Plan {
   key: string;
+  /** N, H, W of the input. */
+  shape: [number, number, number];
   /** The indirection table, or for the single-channel path the zero-padded input. */
   scratch: number;
   oh: number;
@@ -107,7 +109,7 @@ export class Conv2d {
     return { ptr: bias.ptr, release: () => {} };
   }
 
-  /** The output shape for an NHWC input shape. */
+  /** The output shape for an NHWC input shape (checks it, allocates nothing). */
   outputShape(xShape: readonly number[]): [number, number, number, number] {
     const { oh, ow } = this.geometry(xShape);
     return [xShape[0], oh, ow, this.outChannels];
@@ -125,62 +127,90 @@ export class Conv2d {
     return { n, h, w, oh, ow, pads };
   }
 
-  private planFor(xShape: readonly number[]): Plan {
+  /**
+   * Prepares the per-input-size plan for an NHWC input shape (reused while the shape stays) and
+   * returns the output shape.
+   */
+  bind(xShape: readonly number[]): [number, number, number, number] {
+    if (this.packed === 0) throw new DisposedError("conv2d: the prepared op was used after dispose()");
     const key = xShape.join("x");
-    if (this.plan?.key === key) return this.plan;
-    const { n, h, w, oh, ow, pads } = this.geometry(xShape);
+    if (this.plan?.key !== key) {
+      const { n, h, w, oh, ow, pads } = this.geometry(xShape);
+      const heap = this.rt.heap;
+      let scratch: number;
+      if (this.path === "singleChannel") {
+        scratch = heap.alloc(n * (h + pads[0] + pads[2]) * (w + pads[1] + pads[3]) * 4);
+      } else {
+        const mr = this.path === "depthwise" ? 1 : GEMM_MR;
+        const m = n * oh * ow;
+        scratch = heap.alloc(Math.ceil(m / mr) * mr * this.kernel[0] * this.kernel[1] * 4);
+        this.rt.kernels.conv2d_indirection(
+          scratch, n, h, w, this.inChannels, oh, ow, this.kernel[0], this.kernel[1],
+          this.strides[0], this.strides[1], this.dilations[0], this.dilations[1], pads[0], pads[1], mr,
+        );
+      }
+      if (this.plan) heap.release(this.plan.scratch);
+      this.plan = { key, shape: [n, h, w], scratch, oh, ow, pads };
+    }
+    return [xShape[0], this.plan.oh, this.plan.ow, this.outChannels];
+  }
+
+  /** Whether exec can add a residual input in its store (the indirect-GEMM path). */
+  get fusesResidual(): boolean {
+    return this.path === "igemm";
+  }
+
+  /** Bytes of packed weights and of the current plan's scratch. */
+  get bytes(): { weights: number; scratch: number } {
     const heap = this.rt.heap;
-    let scratch: number;
+    return { weights: heap.sizeOf(this.packed) + heap.sizeOf(this.zero), scratch: this.plan ? heap.sizeOf(this.plan.scratch) : 0 };
+  }
+
+  /**
+   * Runs the bound plan: x and y are byte offsets of NHWC tensors of the bound input shape and
+   * its output shape; residual (same shape as y, 0 for none) is added before the activation.
+   */
+  exec(x: number, y: number, residual = 0): void {
+    const plan = this.plan!;
+    const n = plan.shape[0];
+    const m = n * plan.oh * plan.ow;
+    const [kh, kw] = this.kernel;
+    const { kind, p0, p1 } = this.act;
+    const k = this.rt.kernels;
+    if (this.path === "depthwise") {
+      if (kh * kw === 9) k.dwconv_f32_3x3(m, this.outChannels, x, plan.scratch, this.zero, this.packed, y, kind, p0, p1);
+      else k.dwconv_f32(m, this.outChannels, kh * kw, x, plan.scratch, this.zero, this.packed, y, kind, p0, p1);
+      return;
+    }
     if (this.path === "singleChannel") {
-      scratch = heap.alloc(n * (h + pads[0] + pads[2]) * (w + pads[1] + pads[3]) * 4);
-    } else {
-      const mr = this.path === "depthwise" ? 1 : GEMM_MR;
-      const m = n * oh * ow;
-      scratch = heap.alloc(Math.ceil(m / mr) * mr * this.kernel[0] * this.kernel[1] * 4);
-      this.rt.kernels.conv2d_indirection(
-        scratch, n, h, w, this.inChannels, oh, ow, this.kernel[0], this.kernel[1],
-        this.strides[0], this.strides[1], this.dilations[0], this.dilations[1], pads[0], pads[1], mr,
+      const [, h, w] = plan.shape;
+      const [pt, pl, pb, pr] = plan.pads;
+      k.pad_f32(x, n, h, w, 1, pt, pl, pb, pr, 0, plan.scratch);
+      k.conv2d_f32_ci1_4x8(
+        plan.scratch, n, h + pt + pb, w + pl + pr, plan.oh, plan.ow, this.outChannels, kh, kw,
+        this.strides[0], this.strides[1], this.dilations[0], this.dilations[1], this.packed, y, kind, p0, p1,
+      );
+      return;
+    }
+    const cinG = this.inChannels / this.groups;
+    const coutG = this.outChannels / this.groups;
+    for (let g = 0; g < this.groups; g++) {
+      k.igemm_f32_4x8(
+        m, coutG, cinG, kh * kw, x + g * cinG * 4, plan.scratch, this.zero, this.packed + g * this.groupPackedBytes,
+        y + g * coutG * 4, this.outChannels, residual && residual + g * coutG * 4, kind, p0, p1,
       );
     }
-    if (this.plan) heap.release(this.plan.scratch);
-    this.plan = { key, scratch, oh, ow, pads };
-    return this.plan;
   }
 
   /** Runs on x [N,H,W,Cin]; with `out` given nothing is allocated after the first call of a shape. */
   run(x: Tensor, out?: Tensor): Tensor {
     if (this.packed === 0) throw new DisposedError("conv2d: the prepared op was used after dispose()");
     this.rt.check(x, "conv2d input", 4);
-    const plan = this.planFor(x.shape);
-    const [n] = x.shape;
-    const y = this.rt.output([n, plan.oh, plan.ow, this.outChannels], out, [x]);
-    const m = n * plan.oh * plan.ow;
-    const [kh, kw] = this.kernel;
-    const { kind, p0, p1 } = this.act;
-    const k = this.rt.kernels;
-    if (this.path === "depthwise") {
-      if (kh * kw === 9) k.dwconv_f32_3x3(m, this.outChannels, x.ptr, plan.scratch, this.zero, this.packed, y.ptr, kind, p0, p1);
-      else k.dwconv_f32(m, this.outChannels, kh * kw, x.ptr, plan.scratch, this.zero, this.packed, y.ptr, kind, p0, p1);
-      return y;
-    }
-    if (this.path === "singleChannel") {
-      const [, h, w] = x.shape;
-      const [pt, pl, pb, pr] = plan.pads;
-      k.pad_f32(x.ptr, n, h, w, 1, pt, pl, pb, pr, 0, plan.scratch);
-      k.conv2d_f32_ci1_4x8(
-        plan.scratch, n, h + pt + pb, w + pl + pr, plan.oh, plan.ow, this.outChannels, kh, kw,
-        this.strides[0], this.strides[1], this.dilations[0], this.dilations[1], this.packed, y.ptr, kind, p0, p1,
-      );
-      return y;
-    }
-    const cinG = this.inChannels / this.groups;
-    const coutG = this.outChannels / this.groups;
-    for (let g = 0; g < this.groups; g++) {
-      k.igemm_f32_4x8(
-        m, coutG, cinG, kh * kw, x.ptr + g * cinG * 4, plan.scratch, this.zero, this.packed + g * this.groupPackedBytes,
-        y.ptr + g * coutG * 4, this.outChannels, 0, kind, p0, p1,
-      );
-    }
+    const shape = this.outputShape(x.shape);
+    this.rt.checkOut(shape, out, [x]);
+    this.bind(x.shape);
+    const y = out ?? this.rt.empty(shape);
+    this.exec(x.ptr, y.ptr);
     return y;
   }
 

@@ -112,7 +112,6 @@ export class Gemm {
     if (this.transA) plan.at = heap.alloc(m * this.k * 4);
     const c = this.cRows;
     if (c !== undefined) {
-      if (c.shape[0] !== m) throw new ShapeError(`gemm c: expected [${m}, ${this.n}] or [${m}, 1] for ${m} rows, got [${c.shape.join(", ")}]`);
       if (this.beta === 1 && c.shape[1] === this.n) plan.residual = c.ptr;
       else {
         plan.residual = heap.alloc(m * this.n * 4);
@@ -132,6 +131,35 @@ export class Gemm {
     this.plan = undefined;
   }
 
+  /** Prepares the plan for M rows (reused while M stays) and returns the output shape [M, N]. */
+  bind(m: number): [number, number] {
+    if (this.packed === 0) throw new DisposedError("gemm: the prepared op was used after dispose()");
+    this.planFor(m);
+    return [m, this.n];
+  }
+
+  /** Bytes of packed weights and of the current plan's scratch. */
+  get bytes(): { weights: number; scratch: number } {
+    const heap = this.rt.heap;
+    const p = this.plan;
+    const scratch = p ? heap.sizeOf(p.ind) + heap.sizeOf(p.at) + (p.ownsResidual ? heap.sizeOf(p.residual) : 0) : 0;
+    return { weights: heap.sizeOf(this.packed) + heap.sizeOf(this.zero), scratch };
+  }
+
+  /** Runs the bound plan on a (byte offset of [M, K], or [K, M] with transA) into y ([M, N]). */
+  exec(a: number, y: number): void {
+    const plan = this.plan!;
+    const kern = this.rt.kernels;
+    let src = a;
+    if (this.transA) {
+      kern.transpose_f32(a, 1, this.k, plan.m, plan.at);
+      src = plan.at;
+    }
+    if (plan.ownsResidual) this.fillResidual(plan);
+    const { kind, p0, p1 } = this.act;
+    kern.igemm_f32_4x8(plan.m, this.n, this.k, 1, src, plan.ind, this.zero, this.packed, y, this.n, plan.residual, kind, p0, p1);
+  }
+
   /** Runs on a [M, K] (or [K, M] with transA); with `out` given nothing is allocated after the first call of an M. */
   run(a: Tensor, out?: Tensor): Tensor {
     const what = "gemm";
@@ -139,18 +167,15 @@ export class Gemm {
     this.rt.check(a, `${what} a`, 2);
     const [m, k] = this.transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
     if (k !== this.k) throw new ShapeError(`${what}: a has ${k} columns${this.transA ? " (after transA)" : ""}, b has ${this.k} rows`);
-    if (this.cRows !== undefined) this.rt.check(this.cRows, `${what} c`);
-    const plan = this.planFor(m);
-    const y = this.rt.output([m, this.n], out, this.cRows ? [a, this.cRows] : [a]);
-    const kern = this.rt.kernels;
-    let src = a.ptr;
-    if (this.transA) {
-      kern.transpose_f32(a.ptr, 1, k, m, plan.at);
-      src = plan.at;
+    const c = this.cRows;
+    if (c !== undefined) {
+      this.rt.check(c, `${what} c`);
+      if (c.shape[0] !== m) throw new ShapeError(`${what} c: expected [${m}, ${this.n}] or [${m}, 1] for ${m} rows, got [${c.shape.join(", ")}]`);
     }
-    if (plan.ownsResidual) this.fillResidual(plan);
-    const { kind, p0, p1 } = this.act;
-    kern.igemm_f32_4x8(m, this.n, k, 1, src, plan.ind, this.zero, this.packed, y.ptr, this.n, plan.residual, kind, p0, p1);
+    this.rt.checkOut([m, this.n], out, c ? [a, c] : [a]);
+    this.bind(m);
+    const y = out ?? this.rt.empty([m, this.n]);
+    this.exec(a.ptr, y.ptr);
     return y;
   }
 

@@ -12,12 +12,16 @@ export function checkKeys(opts: object | undefined, allowed: readonly string[], 
   }
 }
 
+// Window sizes, strides, dilations and padding stay below this so that every index the kernels
+// compute in int32 (o * stride - pad + k * dilation) is exact.
+const MAX_WINDOW = 2 ** 24;
+
 /** A positive integer, or a [height, width] pair of them. */
 export function pair(v: number | readonly [number, number] | undefined, def: number, what: string): [number, number] {
   if (v === undefined) return [def, def];
   const p = typeof v === "number" ? [v, v] : v;
-  if (!Array.isArray(p) || p.length !== 2 || !p.every((x) => Number.isSafeInteger(x) && x > 0)) {
-    throw new ArgumentError(`${what}: expected a positive integer or [height, width] of positive integers, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(p) || p.length !== 2 || !p.every((x) => Number.isSafeInteger(x) && x > 0 && x <= MAX_WINDOW)) {
+    throw new ArgumentError(`${what}: expected a positive integer up to ${MAX_WINDOW} or [height, width] of them, got ${JSON.stringify(v)}`);
   }
   return [p[0], p[1]];
 }
@@ -42,8 +46,8 @@ export function resolvePadding(
     const tw = total(w, 1);
     return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
   }
-  if (!Array.isArray(padding) || padding.length !== 4 || !padding.every((p) => Number.isSafeInteger(p) && p >= 0)) {
-    throw new ArgumentError(`${what}: padding must be 'valid', 'same' or [top, left, bottom, right] of non-negative integers, got ${JSON.stringify(padding)}`);
+  if (!Array.isArray(padding) || padding.length !== 4 || !padding.every((p) => Number.isSafeInteger(p) && p >= 0 && p <= MAX_WINDOW)) {
+    throw new ArgumentError(`${what}: padding must be 'valid', 'same' or [top, left, bottom, right] of integers from 0 to ${MAX_WINDOW}, got ${JSON.stringify(padding)}`);
   }
   return [padding[0], padding[1], padding[2], padding[3]];
 }

@@ -85,6 +85,11 @@ export class Heap {
     return start;
   }
 
+  /** The size of a live allocation (0 for 0). */
+  sizeOf(ptr: number): number {
+    return ptr === 0 ? 0 : (this.used.get(ptr) ?? 0);
+  }
+
   /** Releases an allocation made by alloc; freeing an unknown offset is a bug in the caller. */
   release(ptr: number): void {
     const size = this.used.get(ptr);

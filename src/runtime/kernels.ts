@@ -44,6 +44,12 @@ export interface Kernels {
     x: number, batch: number, h: number, w: number, c: number,
     pt: number, pl: number, pb: number, pr: number, value: number, y: number,
   ): void;
+  strided_copy_f32(
+    x: number, y: number,
+    s0: number, s1: number, s2: number, s3: number, s4: number, s5: number,
+    xs0: number, xs1: number, xs2: number, xs3: number, xs4: number, xs5: number,
+    ys0: number, ys1: number, ys2: number, ys3: number, ys4: number, ys5: number,
+  ): void;
   softmax_f32(x: number, rows: number, cols: number, y: number): void;
   peak_f32(iters: number): number;
 }
@@ -57,4 +63,4 @@ export const DWCONV_CB = 4;
 /** Activation kinds as assembly/activation.ts numbers them. */
 export const ACT = { none: 0, clamp: 1, leaky: 2, sigmoid: 3, tanh: 4, exp: 5 } as const;
 /** Binary operations as assembly/elementwise.ts numbers them. */
-export const BIN = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+export const BIN = { add: 0, sub: 1, mul: 2, div: 3, prelu: 4 } as const;

@@ -44,11 +44,11 @@ export class Runtime {
   }
 
   /**
-   * The tensor to write an op's result into: `out` after checking its shape and that it does not
-   * overlap an input the kernel reads while writing, or a new one.
+   * Checks a caller's `out` before anything is allocated: its shape, and that it does not overlap
+   * an input the kernel reads while writing.
    */
-  output(shape: readonly number[], out: Tensor | undefined, inputs: readonly Tensor[]): Tensor {
-    if (out === undefined) return this.empty(shape);
+  checkOut(shape: readonly number[], out: Tensor | undefined, inputs: readonly Tensor[]): void {
+    if (out === undefined) return;
     this.check(out, "out");
     if (out.shape.length !== shape.length || out.shape.some((d, i) => d !== shape[i])) {
       throw new ShapeError(`out: expected shape [${shape.join(", ")}], got [${out.shape.join(", ")}]`);
@@ -58,7 +58,6 @@ export class Runtime {
         throw new ArgumentError("out: must not overlap an input of the same op");
       }
     }
-    return out;
   }
 
   zeros(bytes: number): number {
