@@ -5,6 +5,8 @@ import { Gemm, type GemmOptions } from "./ops/gemm.js";
 import { type AvgPool2dOptions, type MaxPool2dOptions, avgPool2d, globalPool, maxPool2d } from "./ops/pool.js";
 import { softmax } from "./ops/softmax.js";
 import { checkKeys } from "./ops/options.js";
+import type { Model } from "./graph/model.js";
+import { type LoadOnnxOptions, loadOnnx } from "./onnx/load.js";
 import { Heap } from "./runtime/heap.js";
 import { type Backend, instantiate, simdSupported } from "./runtime/load.js";
 import { Runtime } from "./runtime/runtime.js";
@@ -126,6 +128,26 @@ export class Engine {
   /** Softmax over the last axis. */
   softmax(x: Tensor): Tensor {
     return softmax(this.rt, x);
+  }
+
+  /**
+   * Loads an ONNX model from its bytes (or, in Node, a file path). Unsupported operators or
+   * attributes are reported here, all at once, not at the first run.
+   */
+  async loadOnnx(source: Uint8Array | ArrayBuffer | string, options?: LoadOnnxOptions): Promise<Model> {
+    checkKeys(options, ["optimize"], "loadOnnx");
+    let bytes: Uint8Array;
+    if (typeof source === "string") {
+      const { readFile } = await import("node:fs/promises");
+      bytes = new Uint8Array(await readFile(source));
+    } else if (source instanceof ArrayBuffer) {
+      bytes = new Uint8Array(source);
+    } else if (source instanceof Uint8Array) {
+      bytes = source;
+    } else {
+      throw new ArgumentError("loadOnnx: expected the model's bytes (Uint8Array or ArrayBuffer) or a file path");
+    }
+    return loadOnnx(this.rt, bytes, options);
   }
 }
 

@@ -20,3 +20,9 @@ export class MemoryError extends SimdcnnError {}
 
 /** The WebAssembly build asked for cannot run here. */
 export class BackendError extends SimdcnnError {}
+
+/** A model file is malformed: truncated, inconsistent, or not what its header says. */
+export class ModelFormatError extends SimdcnnError {}
+
+/** A model uses operators, attribute values or data types that simdcnn does not support. */
+export class UnsupportedError extends SimdcnnError {}

@@ -6,4 +6,10 @@ export type { Conv2d, Conv2dOptions } from "./ops/conv2d.js";
 export type { Gemm, GemmOptions } from "./ops/gemm.js";
 export type { MaxPool2dOptions, AvgPool2dOptions } from "./ops/pool.js";
 export type { Padding } from "./ops/options.js";
-export { SimdcnnError, ShapeError, ArgumentError, DisposedError, MemoryError, BackendError } from "./errors.js";
+export type { Model, ModelIO } from "./graph/model.js";
+export type { MemoryReport } from "./graph/compile.js";
+export type { LoadOnnxOptions } from "./onnx/load.js";
+export { SUPPORTED_ONNX_OPS } from "./onnx/ops.js";
+export {
+  SimdcnnError, ShapeError, ArgumentError, DisposedError, MemoryError, BackendError, ModelFormatError, UnsupportedError,
+} from "./errors.js";

@@ -146,8 +146,11 @@ export class Gemm {
     return { weights: heap.sizeOf(this.packed) + heap.sizeOf(this.zero), scratch };
   }
 
-  /** Runs the bound plan on a (byte offset of [M, K], or [K, M] with transA) into y ([M, N]). */
-  exec(a: number, y: number): void {
+  /**
+   * Runs the bound plan on a (byte offset of [M, K], or [K, M] with transA) into y ([M, N]);
+   * residual ([M, N], 0 for none) is added before the activation, in place of a per-row c.
+   */
+  exec(a: number, y: number, residual = 0): void {
     const plan = this.plan!;
     const kern = this.rt.kernels;
     let src = a;
@@ -157,7 +160,7 @@ export class Gemm {
     }
     if (plan.ownsResidual) this.fillResidual(plan);
     const { kind, p0, p1 } = this.act;
-    kern.igemm_f32_4x8(plan.m, this.n, this.k, 1, src, plan.ind, this.zero, this.packed, y, this.n, plan.residual, kind, p0, p1);
+    kern.igemm_f32_4x8(plan.m, this.n, this.k, 1, src, plan.ind, this.zero, this.packed, y, this.n, residual || plan.residual, kind, p0, p1);
   }
 
   /** Runs on a [M, K] (or [K, M] with transA); with `out` given nothing is allocated after the first call of an M. */

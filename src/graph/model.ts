@@ -1,0 +1,231 @@
+import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { Tensor } from "../runtime/tensor.js";
+import { Compiled, type MemoryReport } from "./compile.js";
+import { type ExecGraph, type Step, sizeOfShape } from "./ir.js";
+
+export interface ModelIO {
+  name: string;
+  /** Declared dimensions: numbers, or names for dimensions bound at run time. */
+  shape: (number | string)[];
+  /** Element type: float32 activations, or integers (a shape or indices fed at run time). */
+  dtype: "float32" | "int64" | "int32";
+}
+
+export type InputData = Float32Array | Tensor | Int32Array | BigInt64Array;
+
+/**
+ * Builds the executable graph for concrete input shapes. `constants` holds the data of inputs
+ * that the graph needs as constants (integer inputs, or weights fed as inputs); a binder that
+ * meets another such input throws NeedsInput naming it.
+ */
+export type Binder = (shapes: Map<string, number[]>, constants: Map<string, { dims: number[]; data: Float32Array | number[] }>) => ExecGraph;
+
+/** Thrown by a binder for an input whose values (not just its shape) the graph needs. */
+export class NeedsInput extends Error {
+  constructor(readonly input: string) {
+    super(`input '${input}' is needed by value`);
+  }
+}
+
+/**
+ * A network ready to run. It plans its memory once per set of input shapes: the first run (or
+ * load) with given shapes builds and packs everything; later runs with the same shapes only copy
+ * the inputs in, run the steps and copy the outputs out.
+ */
+export class Model {
+  private bound: { key: string; shapes: Map<string, number[]>; compiled: Compiled } | undefined;
+  private disposed = false;
+  /** Inputs bound by value: integer inputs, and float inputs the graph needs as constants. */
+  private readonly byValue = new Set<string>();
+
+  constructor(
+    private readonly rt: Runtime,
+    readonly inputs: readonly ModelIO[],
+    readonly outputs: readonly ModelIO[],
+    private readonly binder: Binder,
+  ) {
+    for (const i of inputs) if (i.dtype !== "float32") this.byValue.add(i.name);
+    // Bind to the declared shapes now so that problems surface at load; a model that needs some
+    // input's values to be planned is bound at its first run instead.
+    if (this.byValue.size === 0) {
+      const shapes = new Map(inputs.map((i) => [i.name, i.shape.map((d) => (typeof d === "number" ? d : 1))]));
+      try {
+        this.bind(shapes, new Map());
+      } catch (e) {
+        if (!(e instanceof NeedsInput)) throw e;
+        this.byValue.add(e.input);
+      }
+    }
+  }
+
+  private live(): void {
+    if (this.disposed) throw new DisposedError("the model was used after dispose()");
+  }
+
+  private bind(shapes: Map<string, number[]>, values: Map<string, { dims: number[]; data: Float32Array | number[] }>): Compiled {
+    const key = [...shapes].map(([n, s]) => `${n}:${s.join("x")}`).join(";") + [...values].map(([n, v]) => `|${n}=${v.data.join(",")}`).join("");
+    if (this.bound?.key === key) return this.bound.compiled;
+    const compiled = new Compiled(this.rt, this.binder(shapes, values));
+    this.bound?.compiled.dispose();
+    this.bound = { key, shapes, compiled };
+    return compiled;
+  }
+
+  /**
+   * Runs the model. Inputs are keyed by name, in the model's declared layout; a Float32Array
+   * whose declared shape has one symbolic dimension gets that dimension from its length.
+   * Returns a copy of every output, keyed by name.
+   */
+  run(inputs: Record<string, InputData>): Record<string, Float32Array> {
+    this.live();
+    if (typeof inputs !== "object" || inputs === null) throw new ArgumentError("run: expected an object of named inputs");
+    for (const k of Object.keys(inputs)) {
+      if (!this.inputs.some((i) => i.name === k)) {
+        throw new ArgumentError(`run: unknown input '${k}'; the model's inputs are ${this.inputs.map((i) => `'${i.name}'`).join(", ")}`);
+      }
+    }
+    const shapes = new Map<string, number[]>();
+    for (const io of this.inputs) shapes.set(io.name, this.shapeOf(io, inputs[io.name]));
+    let compiled: Compiled;
+    for (;;) {
+      const values = new Map<string, { dims: number[]; data: Float32Array | number[] }>();
+      for (const io of this.inputs) {
+        if (this.byValue.has(io.name)) values.set(io.name, { dims: shapes.get(io.name)!, data: valuesOf(inputs[io.name]!, io.dtype) });
+      }
+      try {
+        compiled = this.bind(shapes, values);
+        break;
+      } catch (e) {
+        if (!(e instanceof NeedsInput) || this.byValue.has(e.input)) throw e;
+        this.byValue.add(e.input);
+      }
+    }
+    const f32 = this.rt.heap.f32;
+    for (const { name, value } of compiled.graph.inputs) {
+      const given = inputs[name];
+      const at = compiled.ptr(value) / 4;
+      if (given instanceof Tensor) f32.copyWithin(at, given.ptr / 4, given.ptr / 4 + given.size);
+      else if (given instanceof Float32Array) f32.set(given, at);
+      else f32.set(Float32Array.from(given as ArrayLike<number | bigint>, Number), at);
+    }
+    compiled.execute();
+    const out: Record<string, Float32Array> = {};
+    for (const { name, value } of compiled.graph.outputs) {
+      const at = compiled.ptr(value) / 4;
+      out[name] = this.rt.heap.f32.slice(at, at + sizeOfShape(value.shape));
+    }
+    return out;
+  }
+
+  private shapeOf(io: ModelIO, given: InputData | undefined): number[] {
+    const what = `run: input '${io.name}'`;
+    if (given === undefined) throw new ArgumentError(`${what} is missing`);
+    if (given instanceof Tensor) {
+      this.rt.check(given, what);
+      const s = [...given.shape];
+      if (s.length !== io.shape.length || io.shape.some((d, i) => typeof d === "number" && d !== s[i])) {
+        throw new ShapeError(`${what}: expected shape [${io.shape.join(", ")}], got [${s.join(", ")}]`);
+      }
+      return s;
+    }
+    const typed = given instanceof Float32Array || given instanceof Int32Array || given instanceof BigInt64Array;
+    if (!typed) throw new ArgumentError(`${what}: expected a Float32Array or a Tensor (integer inputs: Int32Array or BigInt64Array)`);
+    const known = io.shape.reduce<number>((a, d) => a * (typeof d === "number" ? d : 1), 1);
+    const free = io.shape.filter((d) => typeof d !== "number").length;
+    if (free === 0) {
+      if (given.length !== known) throw new ShapeError(`${what}: shape [${io.shape.join(", ")}] holds ${known} values, got ${given.length}`);
+      return io.shape as number[];
+    }
+    if (free > 1) {
+      throw new ShapeError(`${what}: shape [${io.shape.join(", ")}] has ${free} symbolic dimensions; pass a Tensor to give them`);
+    }
+    if (given.length === 0 || given.length % known !== 0) {
+      throw new ShapeError(`${what}: ${given.length} values do not fill shape [${io.shape.join(", ")}] (a multiple of ${known} is needed)`);
+    }
+    return io.shape.map((d) => (typeof d === "number" ? d : given.length / known));
+  }
+
+  /** Output shapes of the current binding (the last run's, or the declared ones with symbolic dimensions as 1). */
+  get outputShapes(): Record<string, number[]> {
+    this.live();
+    const out: Record<string, number[]> = {};
+    for (const { name, value } of this.bound!.compiled.graph.outputs) out[name] = [...value.shape];
+    return out;
+  }
+
+  /** Bytes of the current binding: packed weights, planned activations, scratch, and the naive sum. */
+  get memory(): MemoryReport {
+    this.live();
+    return this.bound!.compiled.memory;
+  }
+
+  /** A table of the steps of the current binding with parameters, FLOPs and memory. */
+  summary(): string {
+    this.live();
+    const { compiled, shapes } = this.bound!;
+    const rows = compiled.graph.steps.map((s) => [describe(s), `[${s.y.shape.join(", ")}]`, String(params(s)), String(flops(s))]);
+    const header = ["step", "output (stored)", "params", "FLOPs"];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (r: string[]) => r.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ");
+    const total = (f: (s: Step) => number) => compiled.graph.steps.reduce((a, s) => a + f(s), 0);
+    const m = compiled.memory;
+    const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+    return [
+      `inputs: ${[...shapes].map(([n, s]) => `${n} [${s.join(", ")}]`).join(", ")}`,
+      line(header),
+      ...rows.map(line),
+      `parameters: ${total(params)}, FLOPs: ${total(flops)}`,
+      `memory: weights ${kib(m.weights)}, activations ${kib(m.activations)} planned (${kib(m.naiveActivations)} without reuse), scratch ${kib(m.scratch)}`,
+    ].join("\n");
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.bound?.compiled.dispose();
+    this.bound = undefined;
+    this.disposed = true;
+  }
+}
+
+function valuesOf(given: InputData, dtype: ModelIO["dtype"]): Float32Array | number[] {
+  const data = given instanceof Tensor ? given.toArray() : given;
+  if (dtype === "float32") return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number | bigint>, Number);
+  return Array.from(data as ArrayLike<number | bigint>, Number);
+}
+
+function describe(s: Step): string {
+  switch (s.op) {
+    case "conv": {
+      const [co, kh, kw, ci] = s.wShape;
+      const act = typeof s.act === "string" ? s.act : JSON.stringify(s.act);
+      return `conv ${kh}x${kw} ${ci * s.groups}->${co}${s.groups > 1 ? ` g${s.groups}` : ""}${act !== "none" ? ` +${act}` : ""}${s.residual ? " +residual" : ""}`;
+    }
+    case "gemm":
+      return `gemm ${s.k}->${s.n}${s.act !== "none" ? ` +${typeof s.act === "string" ? s.act : JSON.stringify(s.act)}` : ""}${s.residual ? " +residual" : ""}`;
+    case "pool":
+      return `${s.max ? "max" : "avg"}pool ${s.window.kernel.join("x")}`;
+    case "globalPool":
+      return `global ${s.max ? "max" : "avg"}pool`;
+    default:
+      return s.op;
+  }
+}
+
+function params(s: Step): number {
+  if (s.op === "conv") return s.w.length + (s.bias?.length ?? 0);
+  if (s.op === "gemm") return s.b.length + (s.bias?.length ?? 0);
+  return 0;
+}
+
+function flops(s: Step): number {
+  if (s.op === "conv") {
+    const [, kh, kw, ci] = s.wShape;
+    return 2 * sizeOfShape(s.y.shape) * kh * kw * ci;
+  }
+  if (s.op === "gemm") return 2 * sizeOfShape(s.y.shape) * s.k;
+  if (s.op === "matmul") return 2 * s.batch * s.m * s.k * s.n;
+  if (s.op === "copy" || s.op === "pad") return 0;
+  if (s.op === "pool") return sizeOfShape(s.y.shape) * s.window.kernel[0] * s.window.kernel[1];
+  return sizeOfShape(s.op === "globalPool" ? s.x.shape : s.y.shape);
+}

@@ -1,0 +1,47 @@
+import { UnsupportedError } from "../errors.js";
+import { Model, type ModelIO, NeedsInput } from "../graph/model.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { decodeModel } from "./decode.js";
+import { NeedsConstant, checkGraph, importGraph, realInputs } from "./import.js";
+import { DataType, type OnnxTensor, type OnnxValueInfo } from "./model.js";
+
+export interface LoadOnnxOptions {
+  /** Fold BatchNormalization and fuse activations and residual adds into kernels (default true). */
+  optimize?: boolean;
+}
+
+const DTYPES: Record<number, ModelIO["dtype"]> = { 0: "float32", [DataType.FLOAT]: "float32", [DataType.INT64]: "int64", [DataType.INT32]: "int32" };
+
+function io(v: OnnxValueInfo, what: string): ModelIO {
+  const dtype = DTYPES[v.elemType];
+  if (dtype === undefined || (what === "output" && dtype !== "float32")) {
+    throw new UnsupportedError(`${what} '${v.name}' has element type ${v.elemType}; simdcnn takes float32 (and int64/int32 inputs) and returns float32`);
+  }
+  if (v.shape === null) throw new UnsupportedError(`${what} '${v.name}' declares no shape`);
+  return { name: v.name, shape: v.shape.map((d, i) => d ?? `${v.name}_dim${i}`), dtype };
+}
+
+/**
+ * Decodes and checks an ONNX model, then binds it once to its declared input shapes (symbolic
+ * dimensions as 1), so that any unsupported attribute or inconsistent shape is reported now,
+ * not at the first run.
+ */
+export function loadOnnx(rt: Runtime, bytes: Uint8Array, options: LoadOnnxOptions = {}): Model {
+  const model = decodeModel(bytes);
+  const order = checkGraph(model);
+  const inputs = realInputs(model).map((v) => io(v, "input"));
+  const outputs = model.graph.outputs.map((v) => ({ ...io({ ...v, shape: v.shape ?? [] }, "output") }));
+  const optimize = options.optimize ?? true;
+  return new Model(rt, inputs, outputs, (shapes, values) => {
+    const constants = new Map<string, OnnxTensor>();
+    for (const [name, { dims, data }] of values) {
+      constants.set(name, data instanceof Float32Array ? { name, dims, dataType: DataType.FLOAT, floats: data } : { name, dims, dataType: DataType.INT64, ints: data });
+    }
+    try {
+      return importGraph(model, order, shapes, constants, { optimize });
+    } catch (e) {
+      if (e instanceof NeedsConstant) throw new NeedsInput(e.input);
+      throw e;
+    }
+  });
+}
