@@ -6,7 +6,8 @@ import { type AvgPool2dOptions, type MaxPool2dOptions, avgPool2d, globalPool, ma
 import { softmax } from "./ops/softmax.js";
 import { checkKeys } from "./ops/options.js";
 import type { Model } from "./graph/model.js";
-import { type LoadOnnxOptions, loadOnnx } from "./onnx/load.js";
+import { type Layer, SymbolicTensor, networkGraph } from "./layers/layers.js";
+import { type LoadOnnxOptions, loadOnnx, modelFromOnnx } from "./onnx/load.js";
 import { Heap } from "./runtime/heap.js";
 import { type Backend, instantiate, simdSupported } from "./runtime/load.js";
 import { Runtime } from "./runtime/runtime.js";
@@ -148,6 +149,29 @@ export class Engine {
       throw new ArgumentError("loadOnnx: expected the model's bytes (Uint8Array or ArrayBuffer) or a file path");
     }
     return loadOnnx(this.rt, bytes, options);
+  }
+
+  /**
+   * A network of layers applied one after the other: `[layers.input([H, W, C]), layers.conv2d(…), …]`.
+   * Its input is named 'input' (or the name given to layers.input) and its output 'output'; both
+   * are NHWC with the batch dimension first, bound at run time.
+   */
+  sequential(stack: [SymbolicTensor, ...Layer[]], options?: LoadOnnxOptions): Model {
+    if (!Array.isArray(stack) || !(stack[0] instanceof SymbolicTensor)) {
+      throw new ArgumentError("sequential: expected [layers.input(shape), ...layers]");
+    }
+    let t = stack[0];
+    for (const layer of stack.slice(1) as Layer[]) {
+      if (typeof (layer as Layer)?.apply !== "function") throw new ArgumentError("sequential: every item after the input must be a layer");
+      t = layer.apply(t);
+    }
+    return this.graph({ inputs: [stack[0]], outputs: [t] }, options);
+  }
+
+  /** A network that branches: `layers.input()` tensors in, the tensors layers produced out. */
+  graph(spec: { inputs: SymbolicTensor[]; outputs: SymbolicTensor[] }, options?: LoadOnnxOptions): Model {
+    checkKeys(options, ["optimize"], "graph");
+    return modelFromOnnx(this.rt, networkGraph(spec.inputs, spec.outputs), options);
   }
 }
 

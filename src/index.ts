@@ -10,6 +10,7 @@ export type { Model, ModelIO } from "./graph/model.js";
 export type { MemoryReport } from "./graph/compile.js";
 export type { LoadOnnxOptions } from "./onnx/load.js";
 export { SUPPORTED_ONNX_OPS } from "./onnx/ops.js";
+export { layers, SymbolicTensor, type Layer } from "./layers/layers.js";
 export {
   SimdcnnError, ShapeError, ArgumentError, DisposedError, MemoryError, BackendError, ModelFormatError, UnsupportedError,
 } from "./errors.js";

@@ -543,6 +543,10 @@ class Importer {
     if (x.layout === "nhwc" && perm.join() === NCHW_TO_NHWC.join()) {
       return this.setOutput({ kind: "value", v: this.alias(x.v, dims), layout: "plain", dims });
     }
+    // And a plain [N, H, W, C] tensor is the NHWC storage of its transpose (0, 3, 1, 2).
+    if (x.layout === "plain" && perm.join() === NHWC_TO_NCHW.join()) {
+      return this.setOutput({ kind: "value", v: this.alias(x.v, [...x.dims]), layout: "nhwc", dims });
+    }
     if (r > 6) this.fail(`rank ${r} > 6`);
     const v = this.plain(x);
     const y = this.value(dims);

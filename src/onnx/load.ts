@@ -3,7 +3,7 @@ import { Model, type ModelIO, NeedsInput } from "../graph/model.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { decodeModel } from "./decode.js";
 import { NeedsConstant, checkGraph, importGraph, realInputs } from "./import.js";
-import { DataType, type OnnxTensor, type OnnxValueInfo } from "./model.js";
+import { DataType, type OnnxModel, type OnnxTensor, type OnnxValueInfo } from "./model.js";
 
 export interface LoadOnnxOptions {
   /** Fold BatchNormalization and fuse activations and residual adds into kernels (default true). */
@@ -27,7 +27,11 @@ function io(v: OnnxValueInfo, what: string): ModelIO {
  * not at the first run.
  */
 export function loadOnnx(rt: Runtime, bytes: Uint8Array, options: LoadOnnxOptions = {}): Model {
-  const model = decodeModel(bytes);
+  return modelFromOnnx(rt, decodeModel(bytes), options);
+}
+
+/** A runnable Model from a decoded (or built in memory) ONNX graph. */
+export function modelFromOnnx(rt: Runtime, model: OnnxModel, options: LoadOnnxOptions = {}): Model {
   const order = checkGraph(model);
   const inputs = realInputs(model).map((v) => io(v, "input"));
   const outputs = model.graph.outputs.map((v) => ({ ...io({ ...v, shape: v.shape ?? [] }, "output") }));
