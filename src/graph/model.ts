@@ -160,6 +160,18 @@ export class Model {
     return this.bound!.compiled.memory;
   }
 
+  /** Floating-point operations of one run of the current binding (a multiply-add counts 2). */
+  get flops(): number {
+    this.live();
+    return this.bound!.compiled.graph.steps.reduce((a, s) => a + flops(s), 0);
+  }
+
+  /** Trained parameters (weights and biases after folding). */
+  get parameters(): number {
+    this.live();
+    return this.bound!.compiled.graph.steps.reduce((a, s) => a + params(s), 0);
+  }
+
   /** A table of the steps of the current binding with parameters, FLOPs and memory. */
   summary(): string {
     this.live();
@@ -168,14 +180,13 @@ export class Model {
     const header = ["step", "output (stored)", "params", "FLOPs"];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) => r.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ");
-    const total = (f: (s: Step) => number) => compiled.graph.steps.reduce((a, s) => a + f(s), 0);
     const m = compiled.memory;
     const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
     return [
       `inputs: ${[...shapes].map(([n, s]) => `${n} [${s.join(", ")}]`).join(", ")}`,
       line(header),
       ...rows.map(line),
-      `parameters: ${total(params)}, FLOPs: ${total(flops)}`,
+      `parameters: ${this.parameters}, FLOPs: ${this.flops}`,
       `memory: weights ${kib(m.weights)}, activations ${kib(m.activations)} planned (${kib(m.naiveActivations)} without reuse), scratch ${kib(m.scratch)}`,
     ].join("\n");
   }
