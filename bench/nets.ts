@@ -1,4 +1,7 @@
-// The whole networks the benchmarks run, built with the layers API from seeded random weights.
+// The whole networks the benchmarks run, each described once as data (a list of layers with seeded
+// random weights) from which every engine's version is derived: the simdcnn layers network here,
+// the ONNX model for onnxruntime-web in bench/peers/onnx.ts, the TensorFlow.js ops in
+// bench/peers/tf.ts. One description means the engines run the same arithmetic on the same weights.
 import { type Engine, type Layer, type Model, type SymbolicTensor, layers } from "../src/index.js";
 
 export function random(n: number, seed: number, scale = 1): Float32Array {
@@ -14,106 +17,238 @@ export function random(n: number, seed: number, scale = 1): Float32Array {
   return out;
 }
 
-let seed = 1;
-const he = (n: number, fanIn: number) => random(n, seed++, Math.sqrt(3 / fanIn));
+export type Act = "relu" | "relu6";
 
-function conv(cin: number, cout: number, k: number, o: { strides?: number; activation?: "relu" | "relu6"; groups?: number } = {}): Layer {
-  const g = o.groups ?? 1;
-  return layers.conv2d({
-    filters: cout, kernel: k, padding: "same", strides: o.strides, groups: g,
-    weights: he(cout * k * k * (cin / g), k * k * (cin / g)), bias: random(cout, seed++, 0.05), activation: o.activation,
-  });
+export interface BatchNorm {
+  gamma: Float32Array;
+  beta: Float32Array;
+  mean: Float32Array;
+  variance: Float32Array;
+  epsilon: number;
 }
 
-function bn(c: number): Layer {
-  return layers.batchNorm({
-    gamma: random(c, seed++, 0.2).map((v) => 1 + v), beta: random(c, seed++, 0.1),
-    mean: random(c, seed++, 0.1), variance: random(c, seed++, 0.2).map((v) => 1 + v),
-  });
-}
+/**
+ * One layer; `from` indexes the network's values: 0 is the input, i + 1 the output of node i.
+ * A convolution carries the batch normalization and activation that follow it, in that order.
+ */
+export type NetNode =
+  | {
+      op: "conv"; from: number; cout: number; k: number; stride: number; padding: "same" | "valid"; groups: number;
+      /** OHWI [cout, k, k, cin / groups] */
+      weights: Float32Array; bias?: Float32Array; bn?: BatchNorm; act?: Act;
+    }
+  | { op: "maxPool"; from: number; k: number }
+  | { op: "globalAvgPool"; from: number }
+  | { op: "flatten"; from: number }
+  /** weights [in, units], inputs flattened in HWC order */
+  | { op: "dense"; from: number; units: number; weights: Float32Array; bias: Float32Array; act?: Act }
+  | { op: "add"; from: [number, number]; act?: Act }
+  | { op: "softmax"; from: number };
 
-function dense(i: number, o: number): Layer {
-  return layers.dense({ units: o, weights: he(i * o, i), bias: random(o, seed++, 0.05) });
-}
-
-export interface NetDef {
+export interface NetSpec {
   name: string;
   /** NHWC input without batch. */
   input: [number, number, number];
+  nodes: NetNode[];
+}
+
+export interface NetDef extends NetSpec {
   build(e: Engine): Model;
 }
 
-export const lenet: NetDef = {
-  name: "LeNet 28x28x1",
-  input: [28, 28, 1],
-  build: (e) =>
-    e.sequential([
-      layers.input([28, 28, 1]),
-      layers.conv2d({ filters: 6, kernel: 5, weights: he(6 * 25, 25), bias: random(6, 2, 0.05), activation: "relu" }),
-      layers.maxPool2d({ kernel: 2 }),
-      layers.conv2d({ filters: 16, kernel: 5, weights: he(16 * 25 * 6, 150), bias: random(16, 3, 0.05), activation: "relu" }),
-      layers.maxPool2d({ kernel: 2 }),
-      layers.flatten(),
-      layers.dense({ units: 120, weights: he(256 * 120, 256), bias: random(120, 4, 0.05), activation: "relu" }),
-      layers.dense({ units: 84, weights: he(120 * 84, 120), bias: random(84, 5, 0.05), activation: "relu" }),
-      dense(84, 10),
-      layers.softmax(),
-    ]),
-};
-
-export const sliceClassifier: NetDef = {
-  name: "slice classifier 256x256x1",
-  input: [256, 256, 1],
-  build(e) {
-    const stack: Layer[] = [];
-    let cin = 1;
-    for (const c of [16, 32, 64, 128]) {
-      stack.push(conv(cin, c, 3, { activation: "relu" }), conv(c, c, 3, { activation: "relu" }), layers.maxPool2d({ kernel: 2 }));
-      cin = c;
-    }
-    return e.sequential([layers.input([256, 256, 1]), ...stack, layers.globalAvgPool2d(), dense(128, 2), layers.softmax()]);
-  },
-};
-
-function basicBlock(x: SymbolicTensor, cin: number, cout: number, stride: number): SymbolicTensor {
-  let y = conv(cin, cout, 3, { strides: stride }).apply(x);
-  y = layers.relu().apply(bn(cout).apply(y));
-  y = bn(cout).apply(conv(cout, cout, 3).apply(y));
-  const shortcut = stride === 1 && cin === cout ? x : bn(cout).apply(conv(cin, cout, 1, { strides: stride }).apply(x));
-  return layers.relu().apply(layers.add().apply([y, shortcut]));
+/** The same network without its final softmax: the logits, to cross-check engines without saturation hiding errors. */
+export function logits(spec: NetSpec): NetSpec {
+  const last = spec.nodes[spec.nodes.length - 1];
+  return last.op === "softmax" ? { ...spec, nodes: spec.nodes.slice(0, -1) } : spec;
 }
 
-export const resnet: NetDef = {
-  name: "ResNet-style 64x64x3",
-  input: [64, 64, 3],
-  build(e) {
-    const input = layers.input([64, 64, 3]);
-    let x = layers.relu().apply(bn(32).apply(conv(3, 32, 3).apply(input)));
-    let c = 32;
-    for (const [cout, stride] of [[32, 1], [32, 1], [64, 2], [64, 1], [128, 2], [128, 1]] as const) {
-      x = basicBlock(x, c, cout, stride);
-      c = cout;
+/** Each value's shape: [H, W, C] or [features]. */
+export function shapes(spec: NetSpec): number[][] {
+  const out: number[][] = [spec.input];
+  const win = (n: number, k: number, s: number, same: boolean) => (same ? Math.ceil(n / s) : Math.floor((n - k) / s) + 1);
+  for (const n of spec.nodes) {
+    const x = out[Array.isArray(n.from) ? n.from[0] : n.from];
+    switch (n.op) {
+      case "conv":
+        out.push([win(x[0], n.k, n.stride, n.padding === "same"), win(x[1], n.k, n.stride, n.padding === "same"), n.cout]);
+        break;
+      case "maxPool":
+        out.push([win(x[0], n.k, n.k, false), win(x[1], n.k, n.k, false), x[2]]);
+        break;
+      case "globalAvgPool":
+        out.push([x[2]]);
+        break;
+      case "flatten":
+        out.push([x.reduce((a, b) => a * b, 1)]);
+        break;
+      case "dense":
+        out.push([n.units]);
+        break;
+      default:
+        out.push(x);
     }
-    const out = layers.softmax().apply(dense(c, 10).apply(layers.globalAvgPool2d().apply(x)));
-    return e.graph({ inputs: [input], outputs: [out] });
-  },
-};
+  }
+  return out;
+}
 
-export const mobilenet: NetDef = {
-  name: "MobileNet-style 112x112x3",
-  input: [112, 112, 3],
-  build(e) {
-    const stack: Layer[] = [conv(3, 32, 3, { strides: 2 }), bn(32), layers.relu6()];
-    let c = 32;
-    for (const [cout, stride] of [[64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2]] as const) {
-      stack.push(
-        layers.depthwiseConv2d({ kernel: 3, padding: "same", strides: stride, weights: he(c * 9, 9) }), bn(c), layers.relu6(),
-        conv(c, cout, 1), bn(cout), layers.relu6(),
-      );
-      c = cout;
+/** The simdcnn layers network of a description. */
+export function buildLayers(e: Engine, spec: NetSpec): Model {
+  const input = layers.input([...spec.input]);
+  const values: SymbolicTensor[] = [input];
+  const act = (a: Act | undefined): Layer[] => (a === "relu" ? [layers.relu()] : a === "relu6" ? [layers.relu6()] : []);
+  for (const n of spec.nodes) {
+    let stack: Layer[];
+    switch (n.op) {
+      case "conv":
+        stack = [
+          layers.conv2d({
+            filters: n.cout, kernel: n.k, strides: n.stride, padding: n.padding, groups: n.groups, weights: n.weights, bias: n.bias,
+            activation: n.bn ? undefined : n.act,
+          }),
+          ...(n.bn ? [layers.batchNorm(n.bn), ...act(n.act)] : []),
+        ];
+        break;
+      case "maxPool":
+        stack = [layers.maxPool2d({ kernel: n.k })];
+        break;
+      case "globalAvgPool":
+        stack = [layers.globalAvgPool2d()];
+        break;
+      case "flatten":
+        stack = [layers.flatten()];
+        break;
+      case "dense":
+        stack = [layers.dense({ units: n.units, weights: n.weights, bias: n.bias, activation: n.act })];
+        break;
+      case "add":
+        values.push(act(n.act).reduce((t, l) => l.apply(t), layers.add().apply([values[n.from[0]], values[n.from[1]]])));
+        continue;
+      case "softmax":
+        stack = [layers.softmax()];
+        break;
     }
-    return e.sequential([layers.input([112, 112, 3]), ...stack, layers.globalAvgPool2d(), dense(c, 10), layers.softmax()]);
-  },
-};
+    values.push(stack.reduce((t, l) => l.apply(t), values[n.from]));
+  }
+  return e.graph({ inputs: [input], outputs: [values[values.length - 1]] });
+}
+
+// Appends nodes to a description in construction order; each helper returns the new value's index.
+class Net {
+  readonly nodes: NetNode[] = [];
+  private seed: number;
+  private readonly shape: number[][];
+
+  constructor(readonly input: [number, number, number], seed: number) {
+    this.seed = seed;
+    this.shape = [input];
+  }
+
+  private push(n: NetNode): number {
+    this.nodes.push(n);
+    this.shape.push(shapes({ name: "", input: this.input, nodes: [n] as NetNode[] }).length > 0 ? this.outShape(n) : []);
+    return this.nodes.length;
+  }
+
+  private outShape(n: NetNode): number[] {
+    // The shape of n's output from its input's, by the same rules as shapes().
+    const spec: NetSpec = { name: "", input: this.shape[Array.isArray(n.from) ? n.from[0] : n.from] as [number, number, number], nodes: [{ ...n, from: 0 } as NetNode] };
+    return shapes(spec)[1];
+  }
+
+  private he(n: number, fanIn: number): Float32Array {
+    return random(n, this.seed++, Math.sqrt(3 / fanIn));
+  }
+
+  private small(n: number, scale: number): Float32Array {
+    return random(n, this.seed++, scale);
+  }
+
+  conv(from: number, cout: number, k: number, o: { stride?: number; act?: Act; depthwise?: boolean; bn?: boolean; bias?: boolean; padding?: "same" | "valid" } = {}): number {
+    const cin = this.shape[from][2];
+    const groups = o.depthwise ? cin : 1;
+    const fanIn = k * k * (cin / groups);
+    const c = o.depthwise ? cin : cout;
+    return this.push({
+      op: "conv", from, cout: c, k, stride: o.stride ?? 1, padding: o.padding ?? "same", groups,
+      weights: this.he(c * fanIn, fanIn), bias: o.bias === false ? undefined : this.small(c, 0.05), act: o.act,
+      bn: o.bn
+        ? {
+            gamma: this.small(c, 0.2).map((v) => 1 + v), beta: this.small(c, 0.1),
+            mean: this.small(c, 0.1), variance: this.small(c, 0.2).map((v) => 1 + v), epsilon: 1e-3,
+          }
+        : undefined,
+    });
+  }
+
+  maxPool(from: number, k = 2): number {
+    return this.push({ op: "maxPool", from, k });
+  }
+
+  globalAvgPool(from: number): number {
+    return this.push({ op: "globalAvgPool", from });
+  }
+
+  flatten(from: number): number {
+    return this.push({ op: "flatten", from });
+  }
+
+  dense(from: number, units: number, act?: Act): number {
+    const i = this.shape[from][0];
+    return this.push({ op: "dense", from, units, weights: this.he(i * units, i), bias: this.small(units, 0.05), act });
+  }
+
+  add(a: number, b: number, act?: Act): number {
+    return this.push({ op: "add", from: [a, b], act });
+  }
+
+  softmax(from: number): number {
+    return this.push({ op: "softmax", from });
+  }
+
+  def(name: string): NetDef {
+    const spec: NetSpec = { name, input: this.input, nodes: this.nodes };
+    return { ...spec, build: (e) => buildLayers(e, spec) };
+  }
+}
+
+export const lenet: NetDef = (() => {
+  const n = new Net([28, 28, 1], 1);
+  let x = n.maxPool(n.conv(0, 6, 5, { act: "relu", padding: "valid" }));
+  x = n.flatten(n.maxPool(n.conv(x, 16, 5, { act: "relu", padding: "valid" })));
+  n.softmax(n.dense(n.dense(n.dense(x, 120, "relu"), 84, "relu"), 10));
+  return n.def("LeNet 28x28x1");
+})();
+
+export const sliceClassifier: NetDef = (() => {
+  const n = new Net([256, 256, 1], 100);
+  let x = 0;
+  for (const c of [16, 32, 64, 128]) x = n.maxPool(n.conv(n.conv(x, c, 3, { act: "relu" }), c, 3, { act: "relu" }));
+  n.softmax(n.dense(n.globalAvgPool(x), 2));
+  return n.def("slice classifier 256x256x1");
+})();
+
+export const resnet: NetDef = (() => {
+  const n = new Net([64, 64, 3], 200);
+  let x = n.conv(0, 32, 3, { bn: true, act: "relu" });
+  let c = 32;
+  for (const [cout, stride] of [[32, 1], [32, 1], [64, 2], [64, 1], [128, 2], [128, 1]] as const) {
+    const y = n.conv(n.conv(x, cout, 3, { stride, bn: true, act: "relu" }), cout, 3, { bn: true });
+    const shortcut = stride === 1 && c === cout ? x : n.conv(x, cout, 1, { stride, bn: true });
+    x = n.add(y, shortcut, "relu");
+    c = cout;
+  }
+  n.softmax(n.dense(n.globalAvgPool(x), 10));
+  return n.def("ResNet-style 64x64x3");
+})();
+
+export const mobilenet: NetDef = (() => {
+  const n = new Net([112, 112, 3], 300);
+  let x = n.conv(0, 32, 3, { stride: 2, bn: true, act: "relu6" });
+  for (const [cout, stride] of [[64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2]] as const) {
+    x = n.conv(n.conv(x, 0, 3, { stride, depthwise: true, bias: false, bn: true, act: "relu6" }), cout, 1, { bn: true, act: "relu6" });
+  }
+  n.softmax(n.dense(n.globalAvgPool(x), 10));
+  return n.def("MobileNet-style 112x112x3");
+})();
 
 export const networks: NetDef[] = [lenet, sliceClassifier, resnet, mobilenet];

@@ -2,7 +2,8 @@ import { UnsupportedError } from "../errors.js";
 import { Model, type ModelIO, NeedsInput } from "../graph/model.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { decodeModel } from "./decode.js";
-import { NeedsConstant, checkGraph, importGraph, realInputs } from "./import.js";
+import { checkGraph, realInputs } from "./check.js";
+import { NeedsConstant, importGraph } from "./import/importer.js";
 import { DataType, type OnnxModel, type OnnxTensor, type OnnxValueInfo } from "./model.js";
 
 export interface LoadOnnxOptions {

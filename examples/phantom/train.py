@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""Trains the phantom demo's lesion classifier and exports it to ONNX for simdcnn.
+
+A demonstration, not a clinical tool: the data are synthetic slices from generate.mjs.
+
+Needs Debian's PyTorch and ONNX (not the package's dependencies; PyPI is not needed):
+    apt-get update && apt-get install -y python3-torch python3-onnx
+    /usr/bin/python3 examples/phantom/train.py            # from the repository root, ~10 min on 2 cores
+
+It runs `node generate.mjs --format raw` for the training slices (indices 0..TRAIN-1) and a
+validation set (indices 20000..20999), trains on the CPU with fixed seeds, and writes next to
+this file:
+    phantom.onnx          opset 13, input 'slice' [N,1,128,128] (0..1), output 'logits' [N,2],
+                          metadata_props simdcnn:labels/resize/normalize/output
+    reference-logits.json PyTorch's logits for the sample slices' indices, to compare engines
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIZE = 128
+VAL_START, VAL_COUNT = 20000, 1000
+# Sample slices (samples/) come from indices 90000 and up; see README.md.
+SAMPLE_INDICES_FILE = os.path.join(HERE, "samples", "samples.json")
+SUPPORTED = {"Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout",
+             "Exp", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu",
+             "MatMul", "MaxPool", "Mul", "Pad", "PRelu", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax",
+             "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze"}  # src/onnx/ops.ts
+
+
+def generate(args, out_dir):
+    """Runs generate.mjs (raw format) and returns (x [N,1,S,S] float32, labels [N] int64)."""
+    cmd = ["node", os.path.join(HERE, "generate.mjs"), "--out", out_dir, "--format", "raw", "--size", str(SIZE)] + args
+    subprocess.run(cmd, check=True)
+    with open(os.path.join(out_dir, "labels.json")) as f:
+        meta = json.load(f)
+    x = np.fromfile(os.path.join(out_dir, "slices.f32"), dtype="<f4").reshape(-1, 1, SIZE, SIZE)
+    return x, np.asarray(meta["labels"], dtype=np.int64)
+
+
+def generate_range(start, count, tmp, name, parts=2):
+    """Generates [start, start+count) in `parts` node processes at once (one per core)."""
+    step = (count + parts - 1) // parts
+    procs, dirs = [], []
+    for p in range(parts):
+        s, n = start + p * step, min(step, count - p * step)
+        if n <= 0:
+            break
+        d = os.path.join(tmp, f"{name}-{p}")
+        dirs.append(d)
+        procs.append(subprocess.Popen(["node", os.path.join(HERE, "generate.mjs"), "--out", d, "--format", "raw",
+                                       "--size", str(SIZE), "--start", str(s), "--count", str(n)]))
+    for pr in procs:
+        if pr.wait() != 0:
+            sys.exit("generate.mjs failed")
+    xs, ys = [], []
+    for d in dirs:
+        with open(os.path.join(d, "labels.json")) as f:
+            ys.append(np.asarray(json.load(f)["labels"], dtype=np.int64))
+        xs.append(np.fromfile(os.path.join(d, "slices.f32"), dtype="<f4").reshape(-1, 1, SIZE, SIZE))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+class PhantomNet(nn.Module):
+    """4 x (conv3x3 + BatchNorm + ReLU + maxpool 2x2), 8/16/32/32 channels; global average pool; linear to 2."""
+
+    def __init__(self, widths=(8, 16, 32, 32)):
+        super().__init__()
+        layers, c = [], 1
+        for w in widths:
+            layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            c = w
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(c, 2)
+
+    def forward(self, x):
+        x = self.features(x)
+        x = F.adaptive_avg_pool2d(x, 1)  # exported as GlobalAveragePool
+        return self.head(torch.flatten(x, 1))
+
+
+def evaluate(model, x, y, batch=250):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            logits = model(torch.from_numpy(x[i:i + batch]))
+            correct += (logits.argmax(1).numpy() == y[i:i + batch]).sum()
+    return correct / len(x)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--train", type=int, default=6000, help="training slices (indices 0..N-1)")
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=os.path.join(HERE, "phantom.onnx"))
+    args = ap.parse_args()
+
+    torch.manual_seed(0)
+    np.random.seed(0)
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        xtr, ytr = generate_range(0, args.train, tmp, "train")
+        xva, yva = generate_range(VAL_START, VAL_COUNT, tmp, "val")
+    print(f"data: {len(xtr)} training slices ({ytr.sum()} with a lesion), {len(xva)} validation; "
+          f"{time.time() - t0:.0f} s", flush=True)
+
+    model = PhantomNet()
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    steps = args.epochs * ((len(xtr) + args.batch - 1) // args.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.15)
+    rng = np.random.default_rng(0)
+    t1 = time.time()
+    for epoch in range(args.epochs):
+        model.train()
+        order = rng.permutation(len(xtr))
+        total, seen = 0.0, 0
+        for i in range(0, len(order), args.batch):
+            idx = order[i:i + args.batch]
+            xb = xtr[idx]
+            # Flips keep the label and the lesion inside the body; they double the anatomy seen.
+            if rng.random() < 0.5:
+                xb = xb[:, :, :, ::-1]
+            if rng.random() < 0.5:
+                xb = xb[:, :, ::-1, :]
+            xb = torch.from_numpy(np.ascontiguousarray(xb))
+            yb = torch.from_numpy(ytr[idx])
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+            seen += len(idx)
+        acc = evaluate(model, xva, yva)
+        print(f"epoch {epoch + 1}/{args.epochs}: loss {total / seen:.4f}, validation accuracy {acc:.4f}, "
+              f"{time.time() - t1:.0f} s", flush=True)
+    train_seconds = time.time() - t1
+
+    model.eval()
+    dummy = torch.zeros(1, 1, SIZE, SIZE)
+    torch.onnx.export(model, dummy, args.out, opset_version=13, input_names=["slice"], output_names=["logits"],
+                      dynamic_axes={"slice": {0: "N"}, "logits": {0: "N"}}, do_constant_folding=True)
+
+    import onnx
+    m = onnx.load(args.out)
+    meta = {
+        "simdcnn:labels": json.dumps(["normal", "lesion"]),
+        "simdcnn:resize": "bilinear",
+        "simdcnn:normalize": "unit",
+        "simdcnn:output": "softmax",
+    }
+    del m.metadata_props[:]
+    for k, v in meta.items():
+        m.metadata_props.add(key=k, value=v)
+    m.doc_string = "simdcnn phantom demo: lesion / normal on synthetic MR-like slices. A demonstration, not a clinical tool."
+    onnx.checker.check_model(m)
+    ops = sorted({n.op_type for n in m.graph.node})
+    bad = [o for o in ops if o not in SUPPORTED]
+    if bad:
+        sys.exit(f"the export uses operators simdcnn does not import: {bad}")
+    onnx.save(m, args.out)
+    print(f"wrote {args.out}: {os.path.getsize(args.out)} bytes, ops {ops}; training took {train_seconds:.0f} s")
+
+    # PyTorch's logits on the sample slices, for evaluate.mjs to compare simdcnn's against.
+    if os.path.exists(SAMPLE_INDICES_FILE):
+        with open(SAMPLE_INDICES_FILE) as f:
+            files = json.load(f)["files"]
+        indices = [v["index"] for v in files.values()]
+        with tempfile.TemporaryDirectory() as tmp:
+            xs, _ = generate(["--indices", ",".join(map(str, indices))], tmp)
+        with torch.no_grad():
+            logits = model(torch.from_numpy(xs)).numpy()
+        ref = {str(i): [float(v) for v in l] for i, l in zip(indices, logits)}
+        with open(os.path.join(HERE, "reference-logits.json"), "w") as f:
+            json.dump({"note": "PyTorch logits for the sample slices' indices (raw value/4095 input)", "logits": ref}, f, indent=1)
+            f.write("\n")
+        print(f"wrote reference-logits.json for {len(indices)} sample indices")
+
+
+if __name__ == "__main__":
+    main()

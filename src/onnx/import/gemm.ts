@@ -1,0 +1,93 @@
+import { sizeOfShape } from "../../graph/ir.js";
+import type { Value } from "../../graph/ir.js";
+import { permutePlan } from "../../graph/layout.js";
+import { BIN } from "../../runtime/kernels.js";
+import type { Importer, Sym } from "./importer.js";
+import { broadcastDims, floatsOf } from "./util.js";
+
+export function gemm(im: Importer): void {
+  const a = im.required(0);
+  const b = im.required(1);
+  const transA = im.int("transA", 0) === 1;
+  const transB = im.int("transB", 0) === 1;
+  const alpha = im.float("alpha", 1);
+  const beta = im.float("beta", 1);
+  if (a.dims.length !== 2 || b.dims.length !== 2) im.bad(`A [${a.dims.join(", ")}] and B [${b.dims.join(", ")}] must be 2-d`);
+  const [m, k] = transA ? [a.dims[1], a.dims[0]] : a.dims;
+  const [kb, n] = transB ? [b.dims[1], b.dims[0]] : b.dims;
+  if (k !== kb) im.bad(`A gives K = ${k}, B gives K = ${kb}`);
+  let av = im.plain(a);
+  if (transA) {
+    const t = im.value([m, k]);
+    im.emit({ op: "copy", x: av, y: t, copies: [permutePlan(a.dims, [1, 0])] });
+    av = t;
+  }
+  const c = im.input(2);
+  let bias: Float32Array | undefined;
+  let residual: Value | undefined;
+  if (c) {
+    const cd = [...new Array<number>(2 - c.dims.length).fill(1), ...c.dims];
+    if (c.kind === "const" && cd[0] === 1) {
+      const cv = floatsOf(c, im);
+      bias = Float32Array.from({ length: n }, (_, j) => beta * cv[cd[1] === 1 ? 0 : j]);
+    } else {
+      broadcastDims([m, n], c.dims, im);
+      const full = c.dims.join() === [m, n].join() ? im.plain(c) : im.broadcast(c, [m, n], false);
+      residual = beta === 1 ? full : scaled(im, full, beta);
+    }
+  }
+  const bc = im.asConst(b, 1, "B");
+  const bf = floatsOf(bc, im);
+  const packed = new Float32Array(k * n);
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) packed[i * n + j] = alpha * (transB ? bf[j * k + i] : bf[i * n + j]);
+  const y = im.value([m, n]);
+  im.emit({ op: "gemm", a: av, y, b: packed, k, n, bias, act: "none", residual });
+  im.setOutput({ kind: "value", v: y, layout: "plain", dims: [m, n] });
+}
+
+export function scaled(im: Importer, v: Value, s: number): Value {
+  const y = im.value([...v.shape]);
+  im.emit({ op: "binary", a: v, b: im.value([1], "const", undefined, Float32Array.of(s)), y, kind: BIN.mul, period: 1 });
+  return y;
+}
+
+export function matmul(im: Importer): void {
+  const a = im.required(0);
+  const b = im.required(1);
+  if (a.dims.length < 1 || b.dims.length < 1) im.bad("inputs must have rank >= 1");
+  const ad = a.dims.length === 1 ? [1, a.dims[0]] : a.dims;
+  const bd = b.dims.length === 1 ? [b.dims[0], 1] : b.dims;
+  const [m, k] = ad.slice(-2);
+  const [kb, n] = bd.slice(-2);
+  if (k !== kb) im.bad(`A [${a.dims.join(", ")}] and B [${b.dims.join(", ")}] do not agree on K`);
+  const batchA = ad.slice(0, -2);
+  const batchB = bd.slice(0, -2);
+  const batch = broadcastDims(batchA, batchB, im);
+  let outDims = [...batch, m, n];
+  if (a.dims.length === 1) outDims = [...batch, n];
+  if (b.dims.length === 1) outDims = a.dims.length === 1 ? batch : [...batch, m];
+  const av = im.plain(a);
+  if (b.kind === "const" && bd.length === 2) {
+    // A's leading dimensions fold into M: one GEMM with the weights packed once.
+    const y = im.value(outDims.length ? outDims : [1]);
+    im.emit({ op: "gemm", a: av, y, b: floatsOf(b, im), k, n, act: "none" });
+    return im.setOutput({ kind: "value", v: y, layout: "plain", dims: outDims });
+  }
+  const nb = sizeOfShape(batch);
+  // Batch dimensions that broadcast are materialised; one that is shared (size 1) is read with stride 0.
+  const side = (v: Value, own: number[], rows: number, cols: number) => {
+    if (sizeOfShape(own) === 1) return { v, stride: 0 };
+    if (own.length === batch.length && own.every((d, i) => d === batch[i])) return { v, stride: rows * cols };
+    const src: Sym = { kind: "value", v, layout: "plain", dims: [...own, rows, cols] };
+    return { v: im.broadcast(src, [...batch, rows, cols], false), stride: rows * cols };
+  };
+  const A = side(av, batchA, m, k);
+  const B = side(im.plain(b), batchB, k, n);
+  dynamicMatmul(im, A.v, B.v, nb, m, k, n, A.stride, B.stride, outDims);
+}
+
+export function dynamicMatmul(im: Importer, a: Value, b: Value, batch: number, m: number, k: number, n: number, aStride: number, bStride: number, outDims: number[]): void {
+  const y = im.value(outDims.length ? outDims : [1]);
+  im.emit({ op: "matmul", a, b, y, batch, m, k, n, aBatchStride: aStride, bBatchStride: bStride });
+  im.setOutput({ kind: "value", v: y, layout: "plain", dims: outDims });
+}

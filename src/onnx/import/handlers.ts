@@ -1,0 +1,48 @@
+import type { OnnxNode } from "../model.js";
+import type { OnnxOp } from "../ops.js";
+import { activation, clip, exp } from "./activation.js";
+import { conv } from "./conv.js";
+import { binary, prelu } from "./elementwise.js";
+import { gemm, matmul } from "./gemm.js";
+import type { Importer } from "./importer.js";
+import { batchNorm } from "./normalization.js";
+import { globalPool, pool } from "./pool.js";
+import { softmax } from "./softmax.js";
+import { concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
+
+/** One importer per supported op: typed over SUPPORTED_ONNX_OPS, so the two cannot drift apart. */
+export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
+  Add: (im) => binary(im, "Add"),
+  AveragePool: (im) => pool(im, false),
+  BatchNormalization: (im) => batchNorm(im),
+  Clip: (im) => clip(im),
+  Concat: (im) => concat(im),
+  Constant: (im) => constant(im),
+  Conv: (im) => conv(im),
+  Div: (im) => binary(im, "Div"),
+  Dropout: (im, n) => identity(im, n),
+  Exp: (im) => exp(im),
+  Flatten: (im) => reshape(im, true),
+  Gather: (im) => gather(im),
+  Gemm: (im) => gemm(im),
+  GlobalAveragePool: (im) => globalPool(im, false),
+  GlobalMaxPool: (im) => globalPool(im, true),
+  Identity: (im, n) => identity(im, n),
+  LeakyRelu: (im) => activation(im, { leakyRelu: im.float("alpha", 0.01) }),
+  MatMul: (im) => matmul(im),
+  MaxPool: (im) => pool(im, true),
+  Mul: (im) => binary(im, "Mul"),
+  Pad: (im) => pad(im),
+  PRelu: (im) => prelu(im),
+  Relu: (im) => activation(im, "relu"),
+  Reshape: (im) => reshape(im, false),
+  Shape: (im) => shape(im),
+  Sigmoid: (im) => activation(im, "sigmoid"),
+  Slice: (im) => slice(im),
+  Softmax: (im) => softmax(im),
+  Squeeze: (im) => squeeze(im, false),
+  Sub: (im) => binary(im, "Sub"),
+  Tanh: (im) => activation(im, "tanh"),
+  Transpose: (im) => transpose(im),
+  Unsqueeze: (im) => squeeze(im, true),
+};

@@ -1,0 +1,258 @@
+import { ModelFormatError, ShapeError, UnsupportedError } from "../../errors.js";
+import type { ExecGraph, Step, Value } from "../../graph/ir.js";
+import { sizeOfShape } from "../../graph/ir.js";
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permutePlan, stridesOf } from "../../graph/layout.js";
+import { realInputs, defaultOpset } from "../check.js";
+import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from "../model.js";
+import { isSupportedOp } from "../ops.js";
+import { HANDLERS } from "./handlers.js";
+import { constOf, floatsOf, transposeConst } from "./util.js";
+
+/** A tensor of the ONNX graph while importing: a constant folded here, or a value of the graph. */
+export type Sym =
+  | { kind: "const"; dims: number[]; f?: Float32Array; i?: number[] }
+  | { kind: "value"; v: Value; layout: "nhwc" | "plain"; dims: number[] };
+
+export type ConstSym = Extract<Sym, { kind: "const" }>;
+export type ValueSym = Extract<Sym, { kind: "value" }>;
+
+/**
+ * Thrown (and caught by the loader, never by users) when an op needs as a constant a graph input
+ * that the model feeds at run time: conv weights or a Reshape shape given as inputs, as ONNX's
+ * own node tests do. The loader then binds that input by value.
+ */
+export class NeedsConstant extends Error {
+  constructor(readonly input: string) {
+    super(`input '${input}' is needed as a constant`);
+  }
+}
+
+export interface ImportOptions {
+  /** Fold BatchNormalization and fuse activations and residual adds into the kernels (default true). */
+  optimize: boolean;
+}
+
+/**
+ * Builds the executable graph for concrete input shapes (NCHW as the model declares them): shape
+ * inference, constant folding (Shape/Gather/Concat/... chains disappear), layout (NHWC inside,
+ * the model's layout at its inputs and outputs), and with `optimize` the fusions.
+ */
+export function importGraph(
+  model: OnnxModel, order: OnnxNode[], inputShapes: Map<string, number[]>, constants: Map<string, OnnxTensor>, opts: ImportOptions,
+): ExecGraph {
+  return new Importer(model, defaultOpset(model), opts).run(order, inputShapes, constants);
+}
+
+export class Importer {
+  syms = new Map<string, Sym>();
+  steps: Step[] = [];
+  producer = new Map<Value, number>();
+  uses = new Map<string, number>();
+  converted = new WeakMap<Sym, Map<string, Value>>();
+  nextId = 0;
+  node!: OnnxNode;
+
+  constructor(
+    readonly model: OnnxModel,
+    readonly opset: number,
+    readonly opts: ImportOptions,
+  ) {}
+
+  run(order: OnnxNode[], inputShapes: Map<string, number[]>, constants: Map<string, OnnxTensor>): ExecGraph {
+    const g = this.model.graph;
+    for (const n of g.nodes) for (const i of n.inputs) if (i) this.uses.set(i, (this.uses.get(i) ?? 0) + 1);
+    for (const o of g.outputs) this.uses.set(o.name, (this.uses.get(o.name) ?? 0) + 1);
+    for (const [name, t] of g.initializers) this.syms.set(name, constOf(t));
+    const inputs: ExecGraph["inputs"] = [];
+    for (const info of realInputs(this.model)) {
+      const bound = constants.get(info.name);
+      if (bound) {
+        this.syms.set(info.name, constOf(bound));
+        continue;
+      }
+      const dims = inputShapes.get(info.name)!;
+      const v = this.value(dims, "input", info.name);
+      inputs.push({ name: info.name, value: v });
+      this.syms.set(info.name, { kind: "value", v, layout: "plain", dims });
+    }
+    for (const n of order) {
+      this.node = n;
+      this.importNode(n);
+    }
+    const outputs = g.outputs.map((o) => {
+      const s = this.sym(o.name);
+      let v = this.plain(s);
+      // An output must own its bytes when it is also an input, a constant or another output's.
+      if (v.storage !== "arena" || v.aliasOf) v = this.copyOut(v);
+      return { name: o.name, value: v };
+    });
+    return { steps: this.steps, inputs, outputs };
+  }
+
+  fail(message: string): never {
+    const n = this.node;
+    throw new UnsupportedError(`${n.opType} node '${n.name || n.outputs[0]}' (opset ${this.opset}): ${message}`);
+  }
+
+  bad(message: string): never {
+    const n = this.node;
+    throw new ModelFormatError(`${n.opType} node '${n.name || n.outputs[0]}': ${message}`);
+  }
+
+  value(shape: number[], storage: Value["storage"] = "arena", name?: string, data?: Float32Array): Value {
+    for (const d of shape) {
+      if (!Number.isSafeInteger(d) || d <= 0) throw new ShapeError(`tensor '${name ?? "?"}' gets shape [${shape.join(", ")}]; every dimension must be a positive integer`);
+    }
+    return { id: this.nextId++, shape, storage, name, data };
+  }
+
+  alias(of: Value, shape: number[]): Value {
+    return { id: this.nextId++, shape, storage: of.storage, aliasOf: of };
+  }
+
+  emit(s: Step): void {
+    this.producer.set(s.y, this.steps.length);
+    this.steps.push(s);
+  }
+
+  sym(name: string): Sym {
+    const s = this.syms.get(name);
+    if (!s) throw new ModelFormatError(`tensor '${name}' is read before it is defined`);
+    return s;
+  }
+
+  input(i: number): Sym | undefined {
+    const name = this.node.inputs[i];
+    return name ? this.sym(name) : undefined;
+  }
+
+  required(i: number): Sym {
+    const s = this.input(i);
+    if (!s) this.bad(`input ${i} is required`);
+    return s;
+  }
+
+  constInput(i: number, what: string): ConstSym | undefined {
+    const s = this.input(i);
+    if (s === undefined) return undefined;
+    return this.asConst(s, i, what);
+  }
+
+  asConst(s: Sym, i: number, what: string): ConstSym {
+    if (s.kind === "const") return s;
+    const name = this.node.inputs[i];
+    if (s.v.storage === "input" && !s.v.aliasOf && s.v.name === name) throw new NeedsConstant(name);
+    this.fail(`${what} (input ${i}) must be a constant or computable at load time`);
+  }
+
+  setOutput(s: Sym, i = 0): void {
+    const name = this.node.outputs[i];
+    if (name) this.syms.set(name, s);
+  }
+
+  attr(name: string): OnnxAttribute | undefined {
+    return this.node.attributes.get(name);
+  }
+
+  int(name: string, def: number): number {
+    const a = this.attr(name);
+    if (a === undefined) return def;
+    if (a.type !== "int") this.bad(`attribute ${name} must be an int`);
+    return a.value;
+  }
+
+  float(name: string, def: number): number {
+    const a = this.attr(name);
+    if (a === undefined) return def;
+    if (a.type !== "float") this.bad(`attribute ${name} must be a float`);
+    return a.value;
+  }
+
+  ints(name: string): number[] | undefined {
+    const a = this.attr(name);
+    if (a === undefined) return undefined;
+    if (a.type !== "ints") this.bad(`attribute ${name} must be a list of ints`);
+    return a.value;
+  }
+
+  string(name: string, def: string): string {
+    const a = this.attr(name);
+    if (a === undefined) return def;
+    if (a.type !== "string") this.bad(`attribute ${name} must be a string`);
+    return a.value;
+  }
+
+  /** The value of a sym in the model's (plain, row-major) layout. */
+  plain(s: Sym): Value {
+    if (s.kind === "const") return this.constValue(s);
+    if (s.layout === "plain") return s.v;
+    return this.convert(s, "plain", () => {
+      const [, c, h, w] = s.dims;
+      if (c === 1 || h * w === 1) return this.alias(s.v, s.dims);
+      const y = this.value([...s.dims]);
+      this.emit({ op: "copy", x: s.v, y, copies: [permutePlan(s.v.shape, NHWC_TO_NCHW)] });
+      return y;
+    });
+  }
+
+  /** The value of a 4-d sym stored NHWC. */
+  nhwc(s: Sym): Value {
+    if (s.dims.length !== 4) this.fail(`expected a 4-d tensor (N, C, H, W), got [${s.dims.join(", ")}]`);
+    if (s.kind === "value" && s.layout === "nhwc") return s.v;
+    if (s.kind === "const") return this.value(nhwcShape(s.dims), "const", undefined, Float32Array.from(transposeConst(s, NCHW_TO_NHWC)));
+    return this.convert(s, "nhwc", () => {
+      const [, c, h, w] = s.dims;
+      if (c === 1 || h * w === 1) return this.alias(s.v, nhwcShape(s.dims));
+      const y = this.value(nhwcShape(s.dims));
+      this.emit({ op: "copy", x: s.v, y, copies: [permutePlan(s.dims, NCHW_TO_NHWC)] });
+      return y;
+    });
+  }
+
+  convert(s: ValueSym, to: string, make: () => Value): Value {
+    let m = this.converted.get(s);
+    if (!m) this.converted.set(s, (m = new Map()));
+    let v = m.get(to);
+    if (!v) m.set(to, (v = make()));
+    return v;
+  }
+
+  constValue(s: ConstSym): Value {
+    return this.convert(s as unknown as ValueSym, "const", () => this.value(s.dims.length ? [...s.dims] : [1], "const", undefined, floatsOf(s, this)));
+  }
+
+  copyOut(v: Value): Value {
+    const y = this.value([...v.shape]);
+    this.emit({ op: "copy", x: v, y, copies: [copyPlan([sizeOfShape(v.shape)], [1], [1])] });
+    return y;
+  }
+
+  /** The step that wrote `v`, when the ONNX tensor `name` has no other reader and is no output. */
+  soleProducer(name: string, v: Value): Step | undefined {
+    if (!this.opts.optimize || this.uses.get(name) !== 1) return undefined;
+    if (this.model.graph.outputs.some((o) => o.name === name)) return undefined;
+    const i = this.producer.get(v);
+    return i === undefined ? undefined : this.steps[i];
+  }
+
+  importNode(n: OnnxNode): void {
+    if (!isSupportedOp(n.opType, n.domain)) this.fail("not supported");
+    HANDLERS[n.opType](this, n);
+  }
+
+
+  /** s broadcast to dims (stored NHWC when nhwc), materialised by a copy with zero strides. */
+  broadcast(s: Sym, dims: number[], nhwc: boolean): Value {
+    const r = dims.length;
+    const sd = [...new Array<number>(r - s.dims.length).fill(1), ...s.dims];
+    const src = this.plain(s);
+    const ss = stridesOf(sd).map((st, i) => (sd[i] === 1 ? 0 : st));
+    const perm = nhwc ? NCHW_TO_NHWC : [...Array(r).keys()];
+    const sizes = perm.map((p) => dims[p]);
+    const y = this.value(sizes);
+    if (r > 6) this.fail(`rank ${r} > 6`);
+    this.emit({ op: "copy", x: src, y, copies: [copyPlan(sizes, perm.map((p) => ss[p]), stridesOf(sizes))] });
+    return y;
+  }
+
+}

@@ -1,0 +1,26 @@
+import { nhwcShape } from "../../graph/layout.js";
+import type { Importer } from "./importer.js";
+import { window2d } from "./window.js";
+
+export function pool(im: Importer, max: boolean): void {
+  const x = im.required(0);
+  if (im.node.outputs[1]) im.fail("the Indices output is not supported");
+  if (x.dims.length !== 4) im.fail(`only 2-d pooling is supported (input [${x.dims.join(", ")}])`);
+  const kernel = im.ints("kernel_shape");
+  if (!kernel || kernel.length !== 2) im.fail("kernel_shape must give 2 sizes");
+  if (!max && im.attr("dilations") && im.opset < 19) im.bad("dilations are an AveragePool attribute from opset 19");
+  const { window, out } = window2d(im, x.dims, kernel, "pool");
+  const dims = [x.dims[0], x.dims[1], out[0], out[1]];
+  const y = im.value(nhwcShape(dims));
+  im.emit({ op: "pool", max, x: im.nhwc(x), y, window, countIncludePad: im.int("count_include_pad", 0) === 1 });
+  im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
+}
+
+export function globalPool(im: Importer, max: boolean): void {
+  const x = im.required(0);
+  if (x.dims.length !== 4) im.fail(`only 4-d inputs are supported (got [${x.dims.join(", ")}])`);
+  const dims = [x.dims[0], x.dims[1], 1, 1];
+  const y = im.value(nhwcShape(dims));
+  im.emit({ op: "globalPool", max, x: im.nhwc(x), y });
+  im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
+}
