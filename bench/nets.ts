@@ -145,14 +145,8 @@ class Net {
 
   private push(n: NetNode): number {
     this.nodes.push(n);
-    this.shape.push(shapes({ name: "", input: this.input, nodes: [n] as NetNode[] }).length > 0 ? this.outShape(n) : []);
+    this.shape.push(shapes({ name: "", input: this.input, nodes: this.nodes }).at(-1)!);
     return this.nodes.length;
-  }
-
-  private outShape(n: NetNode): number[] {
-    // The shape of n's output from its input's, by the same rules as shapes().
-    const spec: NetSpec = { name: "", input: this.shape[Array.isArray(n.from) ? n.from[0] : n.from] as [number, number, number], nodes: [{ ...n, from: 0 } as NetNode] };
-    return shapes(spec)[1];
   }
 
   private he(n: number, fanIn: number): Float32Array {

@@ -1,48 +1,57 @@
-// The ONNX operators simdcnn imports: the one list the load-time check, the docs and the
-// conformance test read. Default domain only; opsets 1 to 21 (each op read with the attributes
-// of the version the model's opset selects).
+// The ONNX operators simdcnn imports, with what each supports: the one list that the load-time
+// check, the importer's handler table (typed over it), docs/onnx.md and the conformance test
+// read. Default domain only; every op is read with the attributes of the version the model's
+// opset selects.
 
 export const MIN_OPSET = 1;
 export const MAX_OPSET = 21;
 
-export const SUPPORTED_ONNX_OPS = [
-  "Add",
-  "AveragePool",
-  "BatchNormalization",
-  "Clip",
-  "Concat",
-  "Constant",
-  "Conv",
-  "Div",
-  "Dropout",
-  "Exp",
-  "Flatten",
-  "Gather",
-  "Gemm",
-  "GlobalAveragePool",
-  "GlobalMaxPool",
-  "Identity",
-  "LeakyRelu",
-  "MatMul",
-  "MaxPool",
-  "Mul",
-  "Pad",
-  "PRelu",
-  "Relu",
-  "Reshape",
-  "Shape",
-  "Sigmoid",
-  "Slice",
-  "Softmax",
-  "Squeeze",
-  "Sub",
-  "Tanh",
-  "Transpose",
-  "Unsqueeze",
-] as const;
+export const ONNX_OPS = {
+  Add: "numpy broadcasting; fused into the producing convolution or GEMM as a residual when it can be",
+  AveragePool: "2-d; pads, auto_pad, strides, ceil_mode, count_include_pad, dilations (opset 19)",
+  BatchNormalization: "inference only; folded into a preceding convolution, else a per-channel scale and shift",
+  Clip: "min/max as attributes (opset < 11) or constant inputs; fused as an activation",
+  Concat: "any axis; channel concatenation of activations stays NHWC",
+  Constant: "value, value_float(s), value_int(s)",
+  Conv: "2-d; constant weights (weights fed as inputs are bound by value); pads, auto_pad, strides, dilations, group (depthwise included)",
+  Div: "numpy broadcasting",
+  Dropout: "inference (identity); no mask output",
+  Exp: "computed in the kernels, identical in every engine",
+  Flatten: "any axis",
+  Gather: "constant indices; folded when the data is constant",
+  Gemm: "alpha, beta, transA, transB, C of any broadcastable shape; B constant (or fed as an input: bound by value)",
+  GlobalAveragePool: "4-d",
+  GlobalMaxPool: "4-d",
+  Identity: "",
+  LeakyRelu: "fused as an activation",
+  MatMul: "any rank with broadcast batch dimensions; a constant 2-d B is packed once",
+  MaxPool: "2-d; pads, auto_pad, strides, dilations, ceil_mode; no Indices output",
+  Mul: "numpy broadcasting",
+  Pad: "constant mode; pads as attribute or input, axes (opset 18)",
+  PRelu: "slope broadcast to the input",
+  Relu: "fused as an activation",
+  Reshape: "0 and -1, allowzero; the shape must be constant or computable at load (Shape chains fold)",
+  Shape: "start/end (opset 15); always folded",
+  Sigmoid: "fused as an activation",
+  Slice: "constant starts/ends/axes/steps, negative steps",
+  Softmax: "axis semantics before (2-d coercion) and after opset 13",
+  Squeeze: "axes as attribute (opset < 13) or constant input",
+  Sub: "numpy broadcasting",
+  Tanh: "fused as an activation",
+  Transpose: "any permutation up to rank 6",
+  Unsqueeze: "axes as attribute (opset < 13) or constant input",
+} as const;
 
-export type OnnxOp = (typeof SUPPORTED_ONNX_OPS)[number];
+export type OnnxOp = keyof typeof ONNX_OPS;
+
+export const SUPPORTED_ONNX_OPS = Object.keys(ONNX_OPS) as OnnxOp[];
 
 export function isSupportedOp(opType: string, domain = ""): opType is OnnxOp {
-  return (domain === "" || domain === "ai.onnx") && (SUPPORTED_ONNX_OPS as readonly string[]).includes(opType);
+  return (domain === "" || domain === "ai.onnx") && Object.hasOwn(ONNX_OPS, opType);
+}
+
+/** The table of docs/onnx.md, made from ONNX_OPS. */
+export function opsTable(): string {
+  const rows = SUPPORTED_ONNX_OPS.map((op) => `| ${op} | ${ONNX_OPS[op] || "—"} |`);
+  return ["| op | supported |", "| --- | --- |", ...rows].join("\n");
 }
