@@ -44,6 +44,8 @@ export class Model {
     readonly inputs: readonly ModelIO[],
     readonly outputs: readonly ModelIO[],
     private readonly binder: Binder,
+    /** Key-value metadata the model carries (ONNX metadata_props). */
+    readonly metadata: Readonly<Record<string, string>> = {},
   ) {
     for (const i of inputs) if (i.dtype !== "float32") this.byValue.add(i.name);
     // Bind to the declared shapes now so that problems surface at load; a model that needs some
@@ -129,8 +131,12 @@ export class Model {
       }
       return s;
     }
-    const typed = given instanceof Float32Array || given instanceof Int32Array || given instanceof BigInt64Array;
-    if (!typed) throw new ArgumentError(`${what}: expected a Float32Array or a Tensor (integer inputs: Int32Array or BigInt64Array)`);
+    const typed = io.dtype === "float32" ? given instanceof Float32Array : given instanceof Int32Array || given instanceof BigInt64Array;
+    if (!typed) {
+      throw new ArgumentError(
+        `${what} is ${io.dtype}: expected ${io.dtype === "float32" ? "a Float32Array or a Tensor" : "an Int32Array or a BigInt64Array"}, got ${given.constructor.name}`,
+      );
+    }
     const known = io.shape.reduce<number>((a, d) => a * (typeof d === "number" ? d : 1), 1);
     const free = io.shape.filter((d) => typeof d !== "number").length;
     if (free === 0) {

@@ -48,5 +48,5 @@ export function modelFromOnnx(rt: Runtime, model: OnnxModel, options: LoadOnnxOp
       if (e instanceof NeedsConstant) throw new NeedsInput(e.input);
       throw e;
     }
-  });
+  }, model.metadata);
 }

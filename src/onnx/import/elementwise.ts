@@ -20,7 +20,7 @@ export function fuseResidual(im: Importer, a: Sym, b: Sym, dims: number[]): bool
   for (const [mine, other, name] of [[a, b, im.node.inputs[0]], [b, a, im.node.inputs[1]]] as const) {
     if (mine.kind !== "value" || other.kind !== "value") continue;
     if (mine.dims.join() !== dims.join() || other.dims.join() !== dims.join()) continue;
-    const at = im.producer.get(mine.v);
+    const at = im.producer.get(rootOf(mine.v));
     const p = im.soleProducer(name, mine.v);
     if (!p || at === undefined || (p.op !== "conv" && p.op !== "gemm") || p.act !== "none" || p.residual) continue;
     if (p.op === "conv" && !(p.groups === 1 && p.wShape[3] > 1)) continue;

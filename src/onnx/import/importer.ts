@@ -1,6 +1,6 @@
 import { ModelFormatError, ShapeError, UnsupportedError } from "../../errors.js";
 import type { ExecGraph, Step, Value } from "../../graph/ir.js";
-import { sizeOfShape } from "../../graph/ir.js";
+import { rootOf, sizeOfShape } from "../../graph/ir.js";
 import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permutePlan, stridesOf } from "../../graph/layout.js";
 import { realInputs, defaultOpset } from "../check.js";
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from "../model.js";
@@ -47,6 +47,9 @@ export class Importer {
   syms = new Map<string, Sym>();
   steps: Step[] = [];
   producer = new Map<Value, number>();
+  /** The nodes reading each ONNX tensor, and the nodes already imported. */
+  consumers = new Map<string, OnnxNode[]>();
+  done = new Set<OnnxNode>();
   uses = new Map<string, number>();
   converted = new WeakMap<Sym, Map<string, Value>>();
   nextId = 0;
@@ -76,14 +79,18 @@ export class Importer {
       this.syms.set(info.name, { kind: "value", v, layout: "plain", dims });
     }
     for (const n of order) {
+      for (const i of n.inputs) if (i) this.consumers.set(i, [...(this.consumers.get(i) ?? []), n]);
+    }
+    for (const n of order) {
       this.node = n;
       this.importNode(n);
+      this.done.add(n);
     }
     const outputs = g.outputs.map((o) => {
       const s = this.sym(o.name);
       let v = this.plain(s);
-      // An output must own its bytes when it is also an input, a constant or another output's.
-      if (v.storage !== "arena" || v.aliasOf) v = this.copyOut(v);
+      // Outputs are read from the arena after the run; an input or a constant is copied there.
+      if (rootOf(v).storage !== "arena") v = this.copyOut(v);
       return { name: o.name, value: v };
     });
     return { steps: this.steps, inputs, outputs };
@@ -228,11 +235,31 @@ export class Importer {
   }
 
   /** The step that wrote `v`, when the ONNX tensor `name` has no other reader and is no output. */
+  /**
+   * The step that wrote `v` (through any reshape or layout alias), when nothing but the current
+   * node reads those bytes: every ONNX tensor sharing them is read only by this node or by
+   * alias-making nodes already imported, and none is a graph output. Only then may a fusion
+   * change what the step writes.
+   */
   soleProducer(name: string, v: Value): Step | undefined {
-    if (!this.opts.optimize || this.uses.get(name) !== 1) return undefined;
-    if (this.model.graph.outputs.some((o) => o.name === name)) return undefined;
-    const i = this.producer.get(v);
-    return i === undefined ? undefined : this.steps[i];
+    if (!this.opts.optimize) return undefined;
+    const root = rootOf(v);
+    const at = this.producer.get(root);
+    if (at === undefined || this.uses.get(name) !== 1) return undefined;
+    const shares = (n: string) => {
+      const s = this.syms.get(n);
+      return s?.kind === "value" && rootOf(s.v) === root;
+    };
+    for (const [n] of this.syms) {
+      if (!shares(n)) continue;
+      if (this.model.graph.outputs.some((o) => o.name === n)) return undefined;
+      for (const c of this.consumers.get(n) ?? []) {
+        if (c === this.node) continue;
+        if (this.done.has(c) && c.outputs.every((o) => !o || shares(o))) continue;
+        return undefined;
+      }
+    }
+    return this.steps[at];
   }
 
   importNode(n: OnnxNode): void {
