@@ -1,7 +1,9 @@
 import { SimdcnnError } from "../errors.js";
 
 /** A bad command line: one line of explanation, the usage, exit code 2. */
-export class UsageError extends SimdcnnError {}
+export class UsageError extends SimdcnnError {
+  override name = "UsageError";
+}
 
 export const USAGE = `usage:
   simdcnn classify --model m.onnx [options] <files, folders or globs>

@@ -1,0 +1,168 @@
+import { ArgumentError, ModelFormatError, ShapeError } from "../errors.js";
+import { type InputSpec, type Normalize, type ResizeMode, normalizeProblem } from "./preprocess.js";
+
+export type OutputActivation = "softmax" | "sigmoid" | "logits";
+
+/** A classifier's settings, as docs/model-metadata.md defines them. */
+export interface ModelSettings {
+  /** The class names; given, or class_0… when the output size is known, else undefined. */
+  labels?: string[];
+  resize: ResizeMode;
+  normalize: Normalize;
+  output: OutputActivation;
+  /** [center, width] for DICOM slices, in modality units. */
+  window?: [number, number];
+  /** The model's input, when its declared shape was given. */
+  input?: InputSpec;
+}
+
+export type SettingName = "labels" | "resize" | "normalize" | "output" | "window";
+
+export interface SettingsSources {
+  /** The ONNX model's metadata_props. Keys without the `simdcnn:` prefix are not ours and are ignored. */
+  metadata?: Readonly<Record<string, string>>;
+  /** The sidecar file's text (or its parsed JSON): the same keys, values as strings or as the JSON they hold. */
+  sidecar?: string | object;
+  /** Command-line flags by setting name (`window`, not `simdcnn:window`), as strings or parsed values. */
+  overrides?: Partial<Record<SettingName, unknown>>;
+  /** The model's declared input shape, rank 4, NCHW or NHWC; symbolic dimensions as strings. */
+  inputShape?: readonly (number | string)[];
+  /** The number of classes the model outputs, when known. */
+  outputSize?: number;
+}
+
+const PARSERS: Record<SettingName, (value: unknown) => unknown> = {
+  labels: (v) => {
+    const labels = typeof v === "string" ? json(v) : v;
+    if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === "string")) {
+      throw new Error(`expected a JSON array of class names, got ${show(v)}`);
+    }
+    return labels;
+  },
+  resize: (v) => oneOf(v, ["bilinear", "nearest"]),
+  normalize: (v) => {
+    const n = v === "unit" ? v : typeof v === "string" ? json(v) : v;
+    const { mean, std } = (n ?? {}) as { mean?: unknown[]; std?: unknown[] };
+    const problem = normalizeProblem(n, Array.isArray(mean) ? mean.length : 0);
+    if (problem) throw new Error(problem);
+    return n === "unit" ? n : { mean: [...mean!], std: [...std!] };
+  },
+  output: (v) => oneOf(v, ["softmax", "sigmoid", "logits"]),
+  window: (v) => {
+    const parts = typeof v === "string" ? v.split(",").map((s) => (s.trim() === "" ? NaN : Number(s))) : v;
+    if (!Array.isArray(parts) || parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[1] > 0)) {
+      throw new Error(`expected center,width with a positive width (e.g. 40,400), got ${show(v)}`);
+    }
+    return parts;
+  },
+};
+
+const NAMES = Object.keys(PARSERS) as SettingName[];
+
+/**
+ * Merges a model's settings from its metadata_props, its sidecar JSON and command-line
+ * overrides (each overriding the one before), validates every value, and derives the input spec
+ * from the declared input shape. A bad value in the model or sidecar is a ModelFormatError, a bad
+ * override an ArgumentError; both name the key and where it came from.
+ */
+export function modelSettings(sources: SettingsSources = {}): ModelSettings {
+  const chosen = new Map<SettingName, { value: unknown; from: Source }>();
+  const take = (from: Source, entries: Iterable<[string, unknown]>) => {
+    for (const [key, value] of entries) {
+      const name = from.prefix ? (key.startsWith("simdcnn:") ? key.slice(8) : undefined) : key;
+      if (name === undefined) continue;
+      if (!NAMES.includes(name as SettingName)) {
+        throw from.error(`${from.prefix}${name}`, `unknown key; the keys are ${NAMES.map((n) => from.prefix + n).join(", ")}`);
+      }
+      try {
+        chosen.set(name as SettingName, { value: PARSERS[name as SettingName](value), from });
+      } catch (e) {
+        throw from.error(`${from.prefix}${name}`, (e as Error).message);
+      }
+    }
+  };
+  if (sources.metadata !== undefined) take(MODEL, Object.entries(sources.metadata));
+  if (sources.sidecar !== undefined) take(SIDECAR, Object.entries(sidecarObject(sources.sidecar)));
+  if (sources.overrides !== undefined) take(OVERRIDE, Object.entries(sources.overrides).filter(([, v]) => v !== undefined));
+
+  const get = <T>(name: SettingName, fallback: T): T => (chosen.get(name)?.value as T) ?? fallback;
+  const settings: ModelSettings = {
+    resize: get<ResizeMode>("resize", "bilinear"),
+    normalize: get<Normalize>("normalize", "unit"),
+    output: get<OutputActivation>("output", "logits"),
+  };
+  const window = get<[number, number] | undefined>("window", undefined);
+  if (window) settings.window = window;
+
+  const { outputSize, inputShape } = sources;
+  const labels = chosen.get("labels");
+  if (labels && outputSize !== undefined && (labels.value as string[]).length !== outputSize) {
+    throw labels.from.error(`${labels.from.prefix}labels`, `${(labels.value as string[]).length} names but the model outputs ${outputSize} classes`);
+  }
+  if (labels) settings.labels = labels.value as string[];
+  else if (outputSize !== undefined) settings.labels = Array.from({ length: outputSize }, (_, i) => `class_${i}`);
+
+  if (inputShape !== undefined) {
+    const { layout, channels, height, width } = inputLayout(inputShape);
+    const normalize = chosen.get("normalize");
+    const problem = normalizeProblem(settings.normalize, channels);
+    if (normalize && problem) throw normalize.from.error(`${normalize.from.prefix}normalize`, problem);
+    settings.input = { layout, channels, height, width, resize: settings.resize, normalize: settings.normalize };
+  }
+  return settings;
+}
+
+/** Where the channel dimension (1 or 3) sits: second (NCHW, preferred when both fit) or last (NHWC). */
+function inputLayout(shape: readonly (number | string)[]): Pick<InputSpec, "layout" | "channels" | "height" | "width"> {
+  const text = Array.isArray(shape) ? `[${shape.join(", ")}]` : show(shape);
+  if (!Array.isArray(shape) || shape.length !== 4) throw new ShapeError(`the model's input must have rank 4 (NCHW or NHWC), got ${text}`);
+  const layout = shape[1] === 1 || shape[1] === 3 ? "NCHW" : shape[3] === 1 || shape[3] === 3 ? "NHWC" : undefined;
+  if (!layout) throw new ShapeError(`the model's input ${text} has no channel dimension of 1 or 3 second (NCHW) or last (NHWC)`);
+  const [channels, height, width] = (layout === "NCHW" ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]]) as [1 | 3, unknown, unknown];
+  if (!Number.isInteger(height) || !Number.isInteger(width) || (height as number) < 1 || (width as number) < 1) {
+    throw new ShapeError(`the model's input ${text} has no fixed height and width to resize slices to`);
+  }
+  return { layout, channels, height: height as number, width: width as number };
+}
+
+interface Source {
+  prefix: string;
+  error(key: string, problem: string): Error;
+}
+
+const MODEL: Source = { prefix: "simdcnn:", error: (key, problem) => new ModelFormatError(`${key} in the model's metadata_props: ${problem}`) };
+const SIDECAR: Source = { prefix: "simdcnn:", error: (key, problem) => new ModelFormatError(`${key} in the sidecar JSON: ${problem}`) };
+const OVERRIDE: Source = { prefix: "", error: (key, problem) => new ArgumentError(`${key} (command-line override): ${problem}`) };
+
+function sidecarObject(sidecar: string | object): object {
+  let parsed: unknown = sidecar;
+  if (typeof sidecar === "string") {
+    try {
+      parsed = JSON.parse(sidecar);
+    } catch (e) {
+      throw new ModelFormatError(`the sidecar JSON is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ModelFormatError(`the sidecar JSON must be an object of simdcnn:* keys, got ${show(parsed)}`);
+  }
+  return parsed;
+}
+
+function json(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`not valid JSON: ${show(text)}`);
+  }
+}
+
+function oneOf(v: unknown, allowed: string[]): string {
+  if (typeof v !== "string" || !allowed.includes(v)) throw new Error(`expected ${allowed.map((a) => `'${a}'`).join(", ")}, got ${show(v)}`);
+  return v;
+}
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
