@@ -72,16 +72,17 @@ export function occlusion(
   }
   const outName = model.outputs[0].name;
   const classes = (out: Float32Array, n: number) => out.length / n;
-  const base = model.run({ [geo.name]: input })[outName];
-  const score = scores(base.subarray(0, classes(base, 1)))[cls];
-
   const patch = Math.min(opts.patch, h, w);
   const positions = origins(h, patch, opts.stride).flatMap((y) => origins(w, patch, opts.stride).map((x) => [y, x] as const));
-  const fixedBatch = typeof model.inputs.find((i) => i.name === geo.name)?.shape[0] === "number";
-  const batch = fixedBatch ? 1 : Math.min(opts.batch, positions.length);
+  const fixedBatch = model.inputs.find((i) => i.name === geo.name)?.shape[0];
+  const batch = typeof fixedBatch === "number" ? fixedBatch : opts.batch;
   const heat = new Float64Array(plane);
   const count = new Uint32Array(plane);
   const data = new Float32Array(batch * input.length);
+  for (let b = 0; b < batch; b++) data.set(input, b * input.length);
+  const base = model.run({ [geo.name]: data })[outName];
+  const score = scores(base.subarray(0, classes(base, batch)))[cls];
+
   for (let start = 0; start < positions.length; start += batch) {
     const n = Math.min(batch, positions.length - start);
     for (let b = 0; b < n; b++) {
@@ -92,8 +93,10 @@ export function occlusion(
         for (let x = x0; x < x0 + patch; x++) for (let ch = 0; ch < c; ch++) copy[at(ch, y * w + x)] = mean[ch];
       }
     }
-    const out = model.run({ [geo.name]: n === batch ? data : data.subarray(0, n * input.length) })[outName];
-    const k = classes(out, n);
+    // A short last chunk is padded with the unoccluded sample: one batch size, one memory plan.
+    for (let b = n; b < batch; b++) data.set(input, b * input.length);
+    const out = model.run({ [geo.name]: data })[outName];
+    const k = classes(out, batch);
     for (let b = 0; b < n; b++) {
       const drop = score - scores(out.subarray(b * k, (b + 1) * k))[cls];
       const [y0, x0] = positions[start + b];

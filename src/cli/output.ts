@@ -1,0 +1,49 @@
+import type { Box } from "../explain/occlusion.js";
+
+export interface Prediction {
+  label: string;
+  probability: number;
+}
+
+/** One line of output: a classified slice, or an input that could not be classified and why. */
+export type Result =
+  | { file: string; frame?: number; top: Prediction[]; box?: Box; heatmap?: string }
+  | { file: string; frame?: number; error: string };
+
+const fmt = (p: number) => p.toFixed(4);
+
+export function table(results: Result[]): string {
+  const rows = results.map((r) => {
+    const name = r.frame === undefined ? r.file : `${r.file} [frame ${r.frame}]`;
+    if ("error" in r) return [name, "ERROR", "", r.error];
+    const [best, ...rest] = r.top;
+    return [name, best.label, fmt(best.probability), rest.map((p) => `${p.label} ${fmt(p.probability)}`).join(", ")];
+  });
+  const header = ["file", "class", "probability", "next"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+export function json(results: Result[]): string {
+  return `${JSON.stringify(results, null, 2)}\n`;
+}
+
+function csvField(v: string): string {
+  return /[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+export function csv(results: Result[]): string {
+  const lines = ["file,frame,class,probability,top_k,box,heatmap,error"];
+  for (const r of results) {
+    const frame = r.frame === undefined ? "" : String(r.frame);
+    if ("error" in r) {
+      lines.push([r.file, frame, "", "", "", "", "", r.error].map(csvField).join(","));
+      continue;
+    }
+    const topK = r.top.map((p) => `${p.label}:${fmt(p.probability)}`).join(" ");
+    const box = r.box ? `${r.box.x} ${r.box.y} ${r.box.width} ${r.box.height}` : "";
+    lines.push([r.file, frame, r.top[0].label, fmt(r.top[0].probability), topK, box, r.heatmap ?? "", ""].map(csvField).join(","));
+  }
+  return `${lines.join("\n")}\n`;
+}
