@@ -96,7 +96,7 @@ const workloads: Workload[] = [
 // The ceiling: 6 independent f32x4 multiply-then-add chains (48 flop per round), in the SIMD build.
 async function measurePeak(): Promise<number> {
   const heap = new Heap(1);
-  const k = await instantiate("simd", heap.memory);
+  const { kernels: k } = await instantiate("simd", heap.memory);
   const iters = 2_000_000;
   // Wasm has no on-stack replacement: a long call started in the baseline tier stays there, so
   // tier the function up with short calls first.

@@ -9,13 +9,18 @@ import type { Model } from "./graph/model.js";
 import { type Layer, SymbolicTensor, networkGraph } from "./layers/layers.js";
 import { type LoadOnnxOptions, loadOnnx, modelFromOnnx } from "./onnx/load.js";
 import { Heap } from "./runtime/heap.js";
-import { type Backend, instantiate, simdSupported } from "./runtime/load.js";
+import { type Backend, type WasmSource, instantiate } from "./runtime/load.js";
 import { Runtime } from "./runtime/runtime.js";
 import type { Tensor } from "./runtime/tensor.js";
 
 export interface InitOptions {
   /** 'auto' (the default) picks SIMD when this WebAssembly engine supports it. */
   backend?: "auto" | Backend;
+  /**
+   * A kernel module to use instead of the embedded one: its bytes, a URL, or a compiled
+   * WebAssembly.Module (build/simdcnn.simd.wasm or build/simdcnn.scalar.wasm of this version).
+   */
+  wasm?: WasmSource;
 }
 
 /** One WebAssembly instance, its memory, and the ops that run in it. */
@@ -177,14 +182,14 @@ export class Engine {
 
 /** Loads and instantiates a build, creates its memory, and warms the kernels up. */
 export async function init(options: InitOptions = {}): Promise<Engine> {
-  checkKeys(options, ["backend"], "init");
+  checkKeys(options, ["backend", "wasm"], "init");
   const asked = options.backend ?? "auto";
   if (asked !== "auto" && asked !== "simd" && asked !== "scalar") {
     throw new ArgumentError(`init: backend must be 'auto', 'simd' or 'scalar', got ${JSON.stringify(asked)}`);
   }
-  const backend: Backend = asked === "auto" ? (simdSupported() ? "simd" : "scalar") : asked;
   const heap = new Heap();
-  const engine = new Engine(new Runtime(await instantiate(backend, heap.memory), heap, backend));
+  const { kernels, backend } = await instantiate(asked === "auto" ? undefined : asked, heap.memory, options.wasm);
+  const engine = new Engine(new Runtime(kernels, heap, backend));
   warmUp(engine);
   return engine;
 }

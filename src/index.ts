@@ -1,6 +1,6 @@
 export { init, Engine, type InitOptions } from "./engine.js";
 export { Tensor } from "./runtime/tensor.js";
-export type { Backend } from "./runtime/load.js";
+export type { Backend, WasmSource } from "./runtime/load.js";
 export type { Activation } from "./ops/activation.js";
 export type { Conv2d, Conv2dOptions } from "./ops/conv2d.js";
 export type { Gemm, GemmOptions } from "./ops/gemm.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SimdcnnError, UnsupportedError } from "../src/errors.js";
-import { InputFormatError } from "../src/io/errors.js";
+import { InputFormatError } from "../src/errors.js";
 import { toInput } from "../src/io/preprocess.js";
 import { readSlices } from "../src/io/read.js";
 import type { Slice } from "../src/io/slice.js";

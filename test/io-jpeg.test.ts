@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import jpeg from "jpeg-js";
 import { describe, expect, it } from "vitest";
-import { InputFormatError } from "../src/io/errors.js";
+import { InputFormatError } from "../src/errors.js";
 import { readSlices } from "../src/io/read.js";
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`fixtures/io/${name}`, import.meta.url)));

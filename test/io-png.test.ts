@@ -1,6 +1,6 @@
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
-import { InputFormatError } from "../src/io/errors.js";
+import { InputFormatError } from "../src/errors.js";
 import { decodePng, encodePng } from "../src/io/png.js";
 import { readSlices } from "../src/io/read.js";
 import { SAMPLES_PER_PIXEL, rawPng } from "./io-helpers.js";

@@ -1,7 +1,7 @@
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { ArgumentError } from "../src/errors.js";
-import { InputFormatError } from "../src/io/errors.js";
+import { InputFormatError } from "../src/errors.js";
 import { overlayHeatmap } from "../src/io/heatmap.js";
 import { decodePng, encodePng } from "../src/io/png.js";
 import { readSlices } from "../src/io/read.js";

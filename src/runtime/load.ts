@@ -1,7 +1,11 @@
-import { BackendError } from "../errors.js";
+import { SCALAR, SIMD } from "../../build/simdcnn.wasm.js";
+import { ArgumentError, BackendError } from "../errors.js";
 import type { Kernels } from "./kernels.js";
 
 export type Backend = "simd" | "scalar";
+
+/** A kernel module given by the caller instead of the embedded one (e.g. for a strict CSP). */
+export type WasmSource = BufferSource | URL | WebAssembly.Module;
 
 // The smallest module that uses a SIMD128 instruction: (func (result v128) i32.const 0 i32x4.splat).
 const SIMD_PROBE = new Uint8Array([
@@ -15,37 +19,59 @@ export function simdSupported(): boolean {
 
 const compiled = new Map<Backend, Promise<WebAssembly.Module>>();
 
-async function fetchBytes(url: URL): Promise<ArrayBuffer | Uint8Array> {
-  if (url.protocol === "file:") {
-    const { readFile } = await import("node:fs/promises");
-    return readFile(url);
-  }
-  const response = await fetch(url);
-  if (!response.ok) throw new BackendError(`could not fetch ${url.href}: HTTP ${response.status}`);
-  return response.arrayBuffer();
+function decode(base64: string): Uint8Array {
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
 }
 
-function moduleFor(backend: Backend): Promise<WebAssembly.Module> {
+/** The embedded build, compiled once per process (asynchronously, as browsers want it). */
+function embedded(backend: Backend): Promise<WebAssembly.Module> {
   let module = compiled.get(backend);
   if (!module) {
-    const url = new URL(`../../build/simdcnn.${backend}.wasm`, import.meta.url);
-    module = fetchBytes(url).then((bytes) => WebAssembly.compile(bytes as BufferSource));
-    module.catch(() => compiled.delete(backend));
+    module = WebAssembly.compile(decode(backend === "simd" ? SIMD : SCALAR) as BufferSource);
     compiled.set(backend, module);
   }
   return module;
 }
 
-/** Instantiates the `backend` build over `memory`, the only import any build has. */
-export async function instantiate(backend: Backend, memory: WebAssembly.Memory): Promise<Kernels> {
-  if (backend === "simd" && !simdSupported()) {
+async function given(source: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof URL) {
+    const response = await fetch(source);
+    if (!response.ok) throw new BackendError(`could not fetch ${source.href}: HTTP ${response.status}`);
+    return WebAssembly.compile(await response.arrayBuffer());
+  }
+  if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
+    try {
+      return await WebAssembly.compile(source);
+    } catch (e) {
+      throw new BackendError(`the wasm given to init() does not compile: ${(e as Error).message}`);
+    }
+  }
+  throw new ArgumentError("init: wasm must be the module's bytes, a URL, or a compiled WebAssembly.Module");
+}
+
+/**
+ * Instantiates a kernel module over `memory`, the only import any build has: the embedded build
+ * of `backend`, or the caller's module, which then decides the backend by what it reports.
+ */
+export async function instantiate(backend: Backend | undefined, memory: WebAssembly.Memory, source?: WasmSource): Promise<{ kernels: Kernels; backend: Backend }> {
+  if (source === undefined && backend === "simd" && !simdSupported()) {
     throw new BackendError("backend 'simd' was asked for, but this WebAssembly engine does not support SIMD128; use 'auto' or 'scalar'");
   }
-  const instance = await WebAssembly.instantiate(await moduleFor(backend), { env: { memory } });
-  const kernels = instance.exports as unknown as Kernels;
-  const isSimd = kernels.SIMDCNN_BUILD_SIMD.value === 1;
-  if (isSimd !== (backend === "simd")) {
-    throw new BackendError(`build/simdcnn.${backend}.wasm reports itself as the ${isSimd ? "simd" : "scalar"} build`);
+  const module = source === undefined ? await embedded(backend ?? (simdSupported() ? "simd" : "scalar")) : await given(source);
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, { env: { memory } });
+  } catch (e) {
+    throw new BackendError(`the kernel module does not instantiate: ${(e as Error).message}`);
   }
-  return kernels;
+  const kernels = instance.exports as unknown as Kernels;
+  const flag = kernels.SIMDCNN_BUILD_SIMD;
+  if (!(flag instanceof WebAssembly.Global)) throw new BackendError("the wasm given to init() is not a simdcnn kernel module");
+  const actual: Backend = flag.value === 1 ? "simd" : "scalar";
+  if (backend !== undefined && actual !== backend) throw new BackendError(`the kernel module is the ${actual} build, but backend '${backend}' was asked for`);
+  return { kernels, backend: actual };
 }
