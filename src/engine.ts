@@ -8,6 +8,7 @@ import { checkKeys } from "./ops/options.js";
 import type { Model } from "./graph/model.js";
 import { type Layer, SymbolicTensor, networkGraph } from "./layers/layers.js";
 import { type LoadOnnxOptions, loadOnnx, modelFromOnnx } from "./onnx/load.js";
+import { fileReader } from "./runtime/files.js";
 import { Heap } from "./runtime/heap.js";
 import { type Backend, type WasmSource, instantiate } from "./runtime/load.js";
 import { Runtime } from "./runtime/runtime.js";
@@ -144,8 +145,9 @@ export class Engine {
     checkKeys(options, ["optimize"], "loadOnnx");
     let bytes: Uint8Array;
     if (typeof source === "string") {
-      const { readFile } = await import("node:fs/promises");
-      bytes = new Uint8Array(await readFile(source));
+      const read = fileReader();
+      if (!read) throw new ArgumentError("loadOnnx: a path can be read only in Node; pass the model's bytes");
+      bytes = await read(source);
     } else if (source instanceof ArrayBuffer) {
       bytes = new Uint8Array(source);
     } else if (source instanceof Uint8Array) {

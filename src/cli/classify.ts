@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import cliProgress from "cli-progress";
-import { type Engine, type Model, SimdcnnError, UnsupportedError } from "../index.js";
+import { type Engine, type Model, SimdcnnError, UnsupportedError } from "../node.js";
 import { type InputGeometry, occlusion } from "../explain/occlusion.js";
 import { overlayHeatmap } from "../io/heatmap.js";
 import { type ModelSettings, type SettingName, modelSettings } from "../io/metadata.js";

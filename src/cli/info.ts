@@ -1,4 +1,4 @@
-import { type Engine, SUPPORTED_ONNX_OPS, UnsupportedError } from "../index.js";
+import { type Engine, SUPPORTED_ONNX_OPS, UnsupportedError } from "../node.js";
 import { decodeModel } from "../onnx/decode.js";
 
 /** `simdcnn info m.onnx`: inputs, outputs, layers, parameters, FLOPs, planned memory, unsupported ops. */

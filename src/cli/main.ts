@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { type Backend, SimdcnnError, init } from "../index.js";
+import { type Backend, SimdcnnError, init } from "../node.js";
 import { classify } from "./classify.js";
 import { info } from "./info.js";
 import { USAGE, UsageError } from "./usage.js";
