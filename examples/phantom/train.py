@@ -64,16 +64,44 @@ def generate_range(start, count, tmp, name, parts=2):
     for pr in procs:
         if pr.wait() != 0:
             sys.exit("generate.mjs failed")
-    xs, ys = [], []
+    xs, ys, lesions = [], [], []
     for d in dirs:
         with open(os.path.join(d, "labels.json")) as f:
-            ys.append(np.asarray(json.load(f)["labels"], dtype=np.int64))
+            meta = json.load(f)
+        ys.append(np.asarray(meta["labels"], dtype=np.int64))
+        lesions += meta["lesions"]
         xs.append(np.fromfile(os.path.join(d, "slices.f32"), dtype="<f4").reshape(-1, 1, SIZE, SIZE))
-    return np.concatenate(xs), np.concatenate(ys)
+    return np.concatenate(xs), np.concatenate(ys), lesions
+
+
+CELL = 16  # one cell of the 8x8 score map covers 16x16 pixels (four 2x2 max-pools)
+
+
+def score_targets(lesions):
+    """Per-cell targets for the score map: 1 for the cell holding the lesion's centre, 0 for cells
+    clear of it, and weight 0 (don't care) for the other cells the lesion (plus 2 px) touches."""
+    n, g = len(lesions), SIZE // CELL
+    target = np.zeros((n, 1, g, g), np.float32)
+    weight = np.ones((n, 1, g, g), np.float32)
+    centres = (np.arange(g) * CELL + (CELL - 1) / 2)
+    for i, les in enumerate(lesions):
+        if les is None:
+            continue
+        x, y, r = les["x"], les["y"], les["r"] + 2
+        # distance from the lesion's centre to each cell's nearest point
+        dx = np.maximum(np.abs(x - centres) - (CELL - 1) / 2, 0)
+        dy = np.maximum(np.abs(y - centres) - (CELL - 1) / 2, 0)
+        weight[i, 0] = (np.hypot(dy[:, None], dx[None, :]) > r).astype(np.float32)
+        cx, cy = min(g - 1, int((x + 0.5) // CELL)), min(g - 1, int((y + 0.5) // CELL))
+        target[i, 0, cy, cx] = 1
+        weight[i, 0, cy, cx] = 1
+    return target, weight
 
 
 class PhantomNet(nn.Module):
-    """4 x (conv3x3 + BatchNorm + ReLU + maxpool 2x2), 8/16/32/32 channels; global average pool; linear to 2."""
+    """4 x (conv3x3 + BatchNorm + ReLU + maxpool 2x2), 8/16/32/32 channels, giving a 32-channel 8x8
+    map; a 1x1 convolution to an 8x8 lesion score map (one logit per 16x16-pixel cell); global max
+    pool; linear (1 -> 2) to the logits [normal, lesion]."""
 
     def __init__(self, widths=(8, 16, 32, 32)):
         super().__init__()
@@ -82,12 +110,16 @@ class PhantomNet(nn.Module):
             layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
             c = w
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(c, 2)
+        self.score = nn.Conv2d(c, 1, 1)
+        self.head = nn.Linear(1, 2)
+        with torch.no_grad():
+            self.head.weight.copy_(torch.tensor([[-0.5], [0.5]]))
+            self.head.bias.zero_()
 
-    def forward(self, x):
-        x = self.features(x)
-        x = F.adaptive_avg_pool2d(x, 1)  # exported as GlobalAveragePool
-        return self.head(torch.flatten(x, 1))
+    def forward(self, x, with_map=False):
+        m = self.score(self.features(x))
+        logits = self.head(torch.flatten(F.adaptive_max_pool2d(m, 1), 1))  # GlobalMaxPool, Flatten, Gemm
+        return (logits, m) if with_map else logits
 
 
 def evaluate(model, x, y, batch=250):
@@ -100,12 +132,35 @@ def evaluate(model, x, y, batch=250):
     return correct / len(x)
 
 
+def finish_onnx(m):
+    """torch 1.13 exports adaptive_max_pool2d(x, 1) as an 8x8 MaxPool; make it the GlobalMaxPool it
+    is (the same for the 128x128 input), and set simdcnn's metadata keys."""
+    import onnx
+    for i, n in enumerate(m.graph.node):
+        if n.op_type == "MaxPool" and any(a.name == "kernel_shape" and list(a.ints) == [SIZE // CELL] * 2 for a in n.attribute):
+            m.graph.node.remove(n)
+            m.graph.node.insert(i, onnx.helper.make_node("GlobalMaxPool", list(n.input), list(n.output), name=n.name or "GlobalMaxPool"))
+            break
+    meta = {
+        "simdcnn:labels": json.dumps(["normal", "lesion"]),
+        "simdcnn:resize": "bilinear",
+        "simdcnn:normalize": "unit",
+        "simdcnn:output": "softmax",
+    }
+    del m.metadata_props[:]
+    for k, v in meta.items():
+        m.metadata_props.add(key=k, value=v)
+    m.doc_string = "simdcnn phantom demo: lesion / normal on synthetic MR-like slices. A demonstration, not a clinical tool."
+    return m
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--train", type=int, default=6000, help="training slices (indices 0..N-1)")
+    ap.add_argument("--train", type=int, default=8000, help="training slices (indices 0..N-1)")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--map-weight", type=float, default=1.0, help="weight of the per-cell score-map loss")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=os.path.join(HERE, "phantom.onnx"))
     args = ap.parse_args()
@@ -114,11 +169,13 @@ def main():
     np.random.seed(0)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
+    torch.set_flush_denormal(True)  # denormals slow CPU training down as weights shrink
 
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        xtr, ytr = generate_range(0, args.train, tmp, "train")
-        xva, yva = generate_range(VAL_START, VAL_COUNT, tmp, "val")
+        xtr, ytr, ltr = generate_range(0, args.train, tmp, "train")
+        xva, yva, _ = generate_range(VAL_START, VAL_COUNT, tmp, "val")
+    ttr, wtr = score_targets(ltr)
     print(f"data: {len(xtr)} training slices ({ytr.sum()} with a lesion), {len(xva)} validation; "
           f"{time.time() - t0:.0f} s", flush=True)
 
@@ -134,15 +191,22 @@ def main():
         total, seen = 0.0, 0
         for i in range(0, len(order), args.batch):
             idx = order[i:i + args.batch]
-            xb = xtr[idx]
-            # Flips keep the label and the lesion inside the body; they double the anatomy seen.
+            xb, tb, wb = xtr[idx], ttr[idx], wtr[idx]
+            # Flips keep the label and the lesion inside the body; they quadruple the anatomy seen.
+            # (128 = 8 cells of 16 pixels, so a flipped image's cells are the flipped cells.)
             if rng.random() < 0.5:
-                xb = xb[:, :, :, ::-1]
+                xb, tb, wb = xb[..., ::-1], tb[..., ::-1], wb[..., ::-1]
             if rng.random() < 0.5:
-                xb = xb[:, :, ::-1, :]
+                xb, tb, wb = xb[..., ::-1, :], tb[..., ::-1, :], wb[..., ::-1, :]
             xb = torch.from_numpy(np.ascontiguousarray(xb))
             yb = torch.from_numpy(ytr[idx])
-            loss = F.cross_entropy(model(xb), yb)
+            logits, m = model(xb, with_map=True)
+            # Image-level loss, plus a per-cell loss on the score map: the generator knows where
+            # each lesion is, and telling the network speeds training up a lot and makes the
+            # score map (and occlusion heatmaps) point at the lesion.
+            wt = torch.from_numpy(np.ascontiguousarray(wb))
+            map_loss = (F.binary_cross_entropy_with_logits(m, torch.from_numpy(np.ascontiguousarray(tb)), reduction="none") * wt).sum() / wt.sum()
+            loss = F.cross_entropy(logits, yb) + args.map_weight * map_loss
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -160,17 +224,7 @@ def main():
                       dynamic_axes={"slice": {0: "N"}, "logits": {0: "N"}}, do_constant_folding=True)
 
     import onnx
-    m = onnx.load(args.out)
-    meta = {
-        "simdcnn:labels": json.dumps(["normal", "lesion"]),
-        "simdcnn:resize": "bilinear",
-        "simdcnn:normalize": "unit",
-        "simdcnn:output": "softmax",
-    }
-    del m.metadata_props[:]
-    for k, v in meta.items():
-        m.metadata_props.add(key=k, value=v)
-    m.doc_string = "simdcnn phantom demo: lesion / normal on synthetic MR-like slices. A demonstration, not a clinical tool."
+    m = finish_onnx(onnx.load(args.out))
     onnx.checker.check_model(m)
     ops = sorted({n.op_type for n in m.graph.node})
     bad = [o for o in ops if o not in SUPPORTED]
@@ -189,7 +243,7 @@ def main():
         with torch.no_grad():
             logits = model(torch.from_numpy(xs)).numpy()
         ref = {str(i): [float(v) for v in l] for i, l in zip(indices, logits)}
-        with open(os.path.join(HERE, "reference-logits.json"), "w") as f:
+        with open(os.path.join(os.path.dirname(os.path.abspath(args.out)), "reference-logits.json"), "w") as f:
             json.dump({"note": "PyTorch logits for the sample slices' indices (raw value/4095 input)", "logits": ref}, f, indent=1)
             f.write("\n")
         print(f"wrote reference-logits.json for {len(indices)} sample indices")

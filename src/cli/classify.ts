@@ -113,6 +113,10 @@ async function run(engine: Engine, model: Model, o: ClassifyOptions, stdout: (s:
   await flush();
   bar?.stop();
 
+  if (o.heatmap !== undefined) {
+    const n = results.filter((r) => "heatmap" in r && r.heatmap).length;
+    process.stderr.write(`${n} heatmap${n === 1 ? "" : "s"} in ${o.heatmap}\n`);
+  }
   const text = o.format === "json" ? json(results) : o.format === "csv" ? csv(results) : table(results);
   if (o.out) await writeAtomic(o.out, text);
   else stdout(text);
