@@ -8,10 +8,11 @@ import { checkKeys } from "./ops/options.js";
 import type { Model } from "./graph/model.js";
 import { type Layer, SymbolicTensor, networkGraph } from "./layers/layers.js";
 import { type LoadOnnxOptions, loadOnnx, modelFromOnnx } from "./onnx/load.js";
-import { fileReader } from "./runtime/files.js";
+import { coreCount, fileReader } from "./runtime/platform.js";
 import { Heap } from "./runtime/heap.js";
 import { type Backend, type WasmSource, instantiate } from "./runtime/load.js";
 import { Runtime } from "./runtime/runtime.js";
+import { ThreadPool } from "./runtime/threads.js";
 import type { Tensor } from "./runtime/tensor.js";
 
 export interface InitOptions {
@@ -22,12 +23,35 @@ export interface InitOptions {
    * WebAssembly.Module (build/simdcnn.simd.wasm or build/simdcnn.scalar.wasm of this version).
    */
   wasm?: WasmSource;
+  /**
+   * Threads to run kernels on ('auto': the cores the platform reports). Needs shared memory: in
+   * browsers a cross-origin-isolated page, and a worker (a page's main thread cannot block).
+   * When fewer run than asked, `engine.threadsNote` says why. Default 1.
+   */
+  threads?: number | "auto";
+  /** The most memory the engine may use, in bytes (default and maximum: wasm32's 4 GiB). */
+  maxMemoryBytes?: number;
 }
 
 /** One WebAssembly instance, its memory, and the ops that run in it. */
 export class Engine {
   /** @internal */
-  constructor(private readonly rt: Runtime) {}
+  constructor(
+    private readonly rt: Runtime,
+    /** Why fewer threads run than were asked for; empty when all run. */
+    readonly threadsNote = "",
+  ) {}
+
+  /** Threads kernels run on (1: the calling thread only). */
+  get threads(): number {
+    return this.rt.threads;
+  }
+
+  /** Ends the worker threads; tensors and models stay usable on the calling thread. */
+  dispose(): void {
+    this.rt.pool?.dispose();
+    (this.rt as { pool?: unknown }).pool = undefined;
+  }
 
   /** Which build runs: 'simd' or 'scalar'. */
   get backend(): Backend {
@@ -184,16 +208,53 @@ export class Engine {
 
 /** Loads and instantiates a build, creates its memory, and warms the kernels up. */
 export async function init(options: InitOptions = {}): Promise<Engine> {
-  checkKeys(options, ["backend", "wasm"], "init");
+  checkKeys(options, ["backend", "wasm", "threads", "maxMemoryBytes"], "init");
   const asked = options.backend ?? "auto";
   if (asked !== "auto" && asked !== "simd" && asked !== "scalar") {
     throw new ArgumentError(`init: backend must be 'auto', 'simd' or 'scalar', got ${JSON.stringify(asked)}`);
   }
-  const heap = new Heap();
-  const { kernels, backend } = await instantiate(asked === "auto" ? undefined : asked, heap.memory, options.wasm);
-  const engine = new Engine(new Runtime(kernels, heap, backend));
+  const max = options.maxMemoryBytes;
+  if (max !== undefined && (!Number.isSafeInteger(max) || max < 1 << 20)) {
+    throw new ArgumentError(`init: maxMemoryBytes must be an integer of at least 1 MiB (1048576), got ${String(max)}`);
+  }
+  const wanted = threadCount(options.threads);
+  const blocked = wanted > 1 ? whyNoThreads(asked, options.wasm) : "";
+  const threaded = wanted > 1 && blocked === "";
+  const heap = new Heap(16, { shared: threaded, maxBytes: max });
+  const { kernels, backend, module } = await instantiate(asked === "auto" ? undefined : asked, heap.memory, options.wasm, threaded);
+  let pool: ThreadPool | undefined;
+  let note = blocked;
+  if (threaded) {
+    try {
+      pool = await ThreadPool.create(wanted, module, heap, kernels);
+    } catch (e) {
+      note = `worker threads could not start (${(e as Error).message}); running on one thread`;
+    }
+  }
+  const engine = new Engine(new Runtime(kernels, heap, backend, pool), note);
   warmUp(engine);
   return engine;
+}
+
+function threadCount(t: number | "auto" | undefined): number {
+  if (t === undefined) return 1;
+  if (t === "auto") return coreCount();
+  if (!Number.isSafeInteger(t) || t < 1 || t > 256) throw new ArgumentError(`init: threads must be 'auto' or an integer from 1 to 256, got ${String(t)}`);
+  return t;
+}
+
+/** Why threads cannot run here, or "" when they can. */
+function whyNoThreads(backend: string, wasm: unknown): string {
+  const g = globalThis as { crossOriginIsolated?: boolean; document?: unknown; WorkerGlobalScope?: unknown };
+  if (backend === "scalar") return "threads run the SIMD build; the scalar build runs on one thread";
+  if (wasm !== undefined) return "threads need the embedded kernel module; a module given with init({ wasm }) runs on one thread";
+  if (typeof SharedArrayBuffer === "undefined" || g.crossOriginIsolated === false) {
+    return "shared memory is not available (in a browser the page must be cross-origin isolated: COOP same-origin and COEP require-corp); running on one thread";
+  }
+  if (g.document !== undefined && g.WorkerGlobalScope === undefined) {
+    return "a page's main thread cannot wait for workers; run simdcnn in a Web Worker to use threads; running on one thread";
+  }
+  return "";
 }
 
 // V8 first runs wasm in its baseline tier (about 3x slower) and compiles a function with TurboFan

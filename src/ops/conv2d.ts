@@ -175,30 +175,55 @@ export class Conv2d {
     const n = plan.shape[0];
     const m = n * plan.oh * plan.ow;
     const [kh, kw] = this.kernel;
+    const ks = kh * kw;
     const { kind, p0, p1 } = this.act;
-    const k = this.rt.kernels;
+    const c = this.outChannels;
+    const rt = this.rt;
+    // Each thread takes a contiguous range of output pixels (whole 4-pixel tiles for the GEMM
+    // kernels), so every output is computed by one thread in the one order: any thread count
+    // gives the same bits.
     if (this.path === "depthwise") {
-      if (kh * kw === 9) k.dwconv_f32_3x3(m, this.outChannels, x, plan.scratch, this.zero, this.packed, y, kind, p0, p1);
-      else k.dwconv_f32(m, this.outChannels, kh * kw, x, plan.scratch, this.zero, this.packed, y, kind, p0, p1);
+      rt.dispatch(
+        rt.ranges(m, m * c * ks).map(([a, b]) =>
+          ks === 9
+            ? { fn: "dwconv_f32_3x3", args: [b - a, c, x, plan.scratch + a * 36, this.zero, this.packed, y + a * c * 4, kind, p0, p1] }
+            : { fn: "dwconv_f32", args: [b - a, c, ks, x, plan.scratch + a * ks * 4, this.zero, this.packed, y + a * c * 4, kind, p0, p1] },
+        ),
+        "conv2d",
+      );
       return;
     }
     if (this.path === "singleChannel") {
       const [, h, w] = plan.shape;
       const [pt, pl, pb, pr] = plan.pads;
-      k.pad_f32(x, n, h, w, 1, pt, pl, pb, pr, 0, plan.scratch);
-      k.conv2d_f32_ci1_4x8(
-        plan.scratch, n, h + pt + pb, w + pl + pr, plan.oh, plan.ow, this.outChannels, kh, kw,
-        this.strides[0], this.strides[1], this.dilations[0], this.dilations[1], this.packed, y, kind, p0, p1,
-      );
+      const hp = h + pt + pb;
+      const wp = w + pl + pr;
+      rt.kernels.pad_f32(x, n, h, w, 1, pt, pl, pb, pr, 0, plan.scratch);
+      const [sh, sw] = this.strides;
+      const [dh, dw] = this.dilations;
+      for (let b = 0; b < n; b++) {
+        const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * ks).map(([r0, r1]) => ({
+          fn: "conv2d_f32_ci1_4x8" as const,
+          args: [
+            plan.scratch + (b * hp + r0 * sh) * wp * 4, 1, hp, wp, r1 - r0, plan.ow, c, kh, kw, sh, sw, dh, dw,
+            this.packed, y + (b * plan.oh + r0) * plan.ow * c * 4, kind, p0, p1,
+          ],
+        }));
+        rt.dispatch(calls, "conv2d");
+      }
       return;
     }
     const cinG = this.inChannels / this.groups;
-    const coutG = this.outChannels / this.groups;
+    const coutG = c / this.groups;
     for (let g = 0; g < this.groups; g++) {
-      k.igemm_f32_4x8(
-        m, coutG, cinG, kh * kw, x + g * cinG * 4, plan.scratch, this.zero, this.packed + g * this.groupPackedBytes,
-        y + g * coutG * 4, this.outChannels, residual && residual + g * coutG * 4, kind, p0, p1,
-      );
+      const calls = rt.ranges(m, m * coutG * cinG * ks, GEMM_MR).map(([a, b]) => ({
+        fn: "igemm_f32_4x8" as const,
+        args: [
+          b - a, coutG, cinG, ks, x + g * cinG * 4, plan.scratch + a * ks * 4, this.zero, this.packed + g * this.groupPackedBytes,
+          y + (a * c + g * coutG) * 4, c, residual && residual + (a * c + g * coutG) * 4, kind, p0, p1,
+        ],
+      }));
+      rt.dispatch(calls, "conv2d");
     }
   }
 

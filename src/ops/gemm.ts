@@ -160,7 +160,15 @@ export class Gemm {
     }
     if (plan.ownsResidual) this.fillResidual(plan);
     const { kind, p0, p1 } = this.act;
-    kern.igemm_f32_4x8(plan.m, this.n, this.k, 1, src, plan.ind, this.zero, this.packed, y, this.n, residual || plan.residual, kind, p0, p1);
+    const r = residual || plan.residual;
+    const n = this.n;
+    this.rt.dispatch(
+      this.rt.ranges(plan.m, plan.m * n * this.k, GEMM_MR).map(([a, b]) => ({
+        fn: "igemm_f32_4x8" as const,
+        args: [b - a, n, this.k, 1, src, plan.ind + a * 4, this.zero, this.packed, y + a * n * 4, n, r && r + a * n * 4, kind, p0, p1],
+      })),
+      "gemm",
+    );
   }
 
   /** Runs on a [M, K] (or [K, M] with transA); with `out` given nothing is allocated after the first call of an M. */

@@ -26,8 +26,17 @@ export class Heap {
   private i32View: Int32Array;
   private u8View: Uint8Array;
 
-  constructor(initialPages = 16) {
-    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES });
+  /** Bytes the memory may grow to. */
+  readonly limitBytes: number;
+
+  /**
+   * `shared` makes a memory that worker threads can use too; `maxBytes` caps what the memory may
+   * grow to (wasm32's 4 GiB at most).
+   */
+  constructor(initialPages = 16, options: { shared?: boolean; maxBytes?: number } = {}) {
+    this.limitBytes = Math.min(options.maxBytes ?? MAX_PAGES * PAGE, MAX_PAGES * PAGE);
+    initialPages = Math.min(initialPages, Math.floor(this.limitBytes / PAGE));
+    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: options.shared ?? false });
     this.free.push({ start: HEAP_START, size: initialPages * PAGE - HEAP_START });
     this.f32View = new Float32Array(this.memory.buffer);
     this.i32View = new Int32Array(this.memory.buffer);
@@ -119,10 +128,12 @@ export class Heap {
     const pages = this.memory.buffer.byteLength / PAGE;
     const needed = Math.ceil((size - tail) / PAGE);
     // Grow by at least half again so that a run of allocations does not grow page by page.
-    const want = Math.min(Math.max(needed, Math.ceil(pages / 2)), MAX_PAGES - pages);
-    if (needed > MAX_PAGES - pages) {
+    const limitPages = Math.floor(this.limitBytes / PAGE);
+    const want = Math.min(Math.max(needed, Math.ceil(pages / 2)), limitPages - pages);
+    if (needed > limitPages - pages) {
       throw new MemoryError(
-        `out of memory: ${size} bytes were asked for, ${this.inUse} are in use, and wasm32 memory stops at ${MAX_PAGES * PAGE} bytes`,
+        `out of memory: ${size} bytes were asked for with ${this.inUse} in use, and the memory may not grow past ${this.limitBytes} bytes` +
+          (this.limitBytes < MAX_PAGES * PAGE ? " (init's maxMemoryBytes)" : " (wasm32's limit)"),
       );
     }
     try {

@@ -1,4 +1,4 @@
-import { SCALAR, SIMD } from "../../build/simdcnn.wasm.js";
+import { SCALAR, SIMD, THREADS } from "../../build/simdcnn.wasm.js";
 import { ArgumentError, BackendError } from "../errors.js";
 import type { Kernels } from "./kernels.js";
 
@@ -17,7 +17,10 @@ export function simdSupported(): boolean {
   return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
 }
 
-const compiled = new Map<Backend, Promise<WebAssembly.Module>>();
+/** The embedded modules: the two builds, and the SIMD build over a shared memory for threads. */
+type Build = Backend | "threads";
+
+const compiled = new Map<Build, Promise<WebAssembly.Module>>();
 
 function decode(base64: string): Uint8Array {
   const text = atob(base64);
@@ -26,12 +29,12 @@ function decode(base64: string): Uint8Array {
   return bytes;
 }
 
-/** The embedded build, compiled once per process (asynchronously, as browsers want it). */
-function embedded(backend: Backend): Promise<WebAssembly.Module> {
-  let module = compiled.get(backend);
+/** An embedded build, compiled once per process (asynchronously, as browsers want it). */
+export function embedded(build: Build): Promise<WebAssembly.Module> {
+  let module = compiled.get(build);
   if (!module) {
-    module = WebAssembly.compile(decode(backend === "simd" ? SIMD : SCALAR) as BufferSource);
-    compiled.set(backend, module);
+    module = WebAssembly.compile(decode({ simd: SIMD, scalar: SCALAR, threads: THREADS }[build]) as BufferSource);
+    compiled.set(build, module);
   }
   return module;
 }
@@ -55,13 +58,17 @@ async function given(source: WasmSource): Promise<WebAssembly.Module> {
 
 /**
  * Instantiates a kernel module over `memory`, the only import any build has: the embedded build
- * of `backend`, or the caller's module, which then decides the backend by what it reports.
+ * of `backend` (its shared-memory form when `threaded`), or the caller's module, which then
+ * decides the backend by what it reports.
  */
-export async function instantiate(backend: Backend | undefined, memory: WebAssembly.Memory, source?: WasmSource): Promise<{ kernels: Kernels; backend: Backend }> {
+export async function instantiate(
+  backend: Backend | undefined, memory: WebAssembly.Memory, source?: WasmSource, threaded = false,
+): Promise<{ kernels: Kernels; backend: Backend; module: WebAssembly.Module }> {
   if (source === undefined && backend === "simd" && !simdSupported()) {
     throw new BackendError("backend 'simd' was asked for, but this WebAssembly engine does not support SIMD128; use 'auto' or 'scalar'");
   }
-  const module = source === undefined ? await embedded(backend ?? (simdSupported() ? "simd" : "scalar")) : await given(source);
+  const build = backend ?? (simdSupported() ? "simd" : "scalar");
+  const module = source === undefined ? await embedded(threaded ? "threads" : build) : await given(source);
   let instance: WebAssembly.Instance;
   try {
     instance = await WebAssembly.instantiate(module, { env: { memory } });
@@ -73,5 +80,5 @@ export async function instantiate(backend: Backend | undefined, memory: WebAssem
   if (!(flag instanceof WebAssembly.Global)) throw new BackendError("the wasm given to init() is not a simdcnn kernel module");
   const actual: Backend = flag.value === 1 ? "simd" : "scalar";
   if (backend !== undefined && actual !== backend) throw new BackendError(`the kernel module is the ${actual} build, but backend '${backend}' was asked for`);
-  return { kernels, backend: actual };
+  return { kernels, backend: actual, module };
 }

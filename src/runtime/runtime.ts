@@ -3,14 +3,50 @@ import type { Heap } from "./heap.js";
 import type { Kernels } from "./kernels.js";
 import type { Backend } from "./load.js";
 import { Tensor, sizeOf } from "./tensor.js";
+import type { Call, ThreadPool } from "./threads.js";
 
-/** What every op needs: the kernels, the memory they work on, and tensor bookkeeping. */
+// Below this many multiply-adds a kernel call stays on one thread: waking the workers costs more
+// than they save (measured with bench/kernels.ts --threads).
+const PARALLEL_MIN_WORK = 1 << 17;
+
+/** What every op needs: the kernels, the memory they work on, threads, and tensor bookkeeping. */
 export class Runtime {
   constructor(
     readonly kernels: Kernels,
     readonly heap: Heap,
     readonly backend: Backend,
+    readonly pool?: ThreadPool,
   ) {}
+
+  /** Threads a dispatch may use. */
+  get threads(): number {
+    return this.pool?.size ?? 1;
+  }
+
+  /**
+   * Splits [0, total) into one contiguous range per thread (fewer when `work`, in multiply-adds,
+   * is too small to gain), with boundaries on multiples of `grain`.
+   */
+  ranges(total: number, work: number, grain = 1): [number, number][] {
+    const parts = work < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, Math.ceil(total / grain));
+    const units = Math.ceil(total / grain);
+    const out: [number, number][] = [];
+    for (let p = 0; p < parts; p++) {
+      const a = Math.min(total, Math.floor((units * p) / parts) * grain);
+      const b = Math.min(total, Math.floor((units * (p + 1)) / parts) * grain);
+      if (b > a) out.push([a, b]);
+    }
+    return out;
+  }
+
+  /** Runs kernel calls that write disjoint memory: on the pool when there are several. */
+  dispatch(calls: Call[], what: string): void {
+    if (calls.length > 1 && this.pool) {
+      for (let i = 0; i < calls.length; i += this.pool.size) this.pool.run(calls.slice(i, i + this.pool.size), what);
+      return;
+    }
+    for (const c of calls) (this.kernels[c.fn] as (...a: number[]) => void)(...c.args);
+  }
 
   /** A new tensor of `shape` with unspecified contents. */
   empty(shape: readonly number[]): Tensor {
