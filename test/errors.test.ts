@@ -339,7 +339,7 @@ describe("init", () => {
     await expect(init({ backend: "gpu" as "simd" })).rejects.toThrow(/backend/);
   });
   it("rejects an unknown option key with an ArgumentError", async () => {
-    await expect(init({ threads: 2 } as object)).rejects.toThrow(ArgumentError);
+    await expect(init({ thread: 2 } as object)).rejects.toThrow(ArgumentError);
   });
 });
 
