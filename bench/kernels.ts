@@ -4,14 +4,15 @@
 import { writeFileSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
-import { type Engine, type Tensor, init } from "../src/index.js";
+import { type Engine, type Tensor, init } from "../src/node.js";
 import { Heap } from "../src/runtime/heap.js";
 import { instantiate } from "../src/runtime/load.js";
 
 const quick = process.argv.includes("--quick");
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
-const backends = ["simd", "scalar"] as const;
+// The SIMD build on one thread and on two (the machine's cores), and the scalar build.
+const backends = ["simd", "scalar", "simd2"] as const;
 type Backendish = (typeof backends)[number];
 
 interface Workload {
@@ -120,13 +121,18 @@ interface Row {
   scalar: number;
   speedup: number;
   percentOfPeak: number | null;
+  twoThreadsMs: number;
+  twoThreads: number;
+  /** Two threads over one, same build. */
+  threadSpeedup: number;
 }
 
 async function main(): Promise<void> {
-  const engines = Object.fromEntries(await Promise.all(backends.map(async (b) => [b, await init({ backend: b })] as const))) as Record<
-    Backendish,
-    Engine
-  >;
+  const engines: Record<Backendish, Engine> = {
+    simd: await init({ backend: "simd" }),
+    scalar: await init({ backend: "scalar" }),
+    simd2: await init({ backend: "simd", threads: 2 }),
+  };
   const peakBefore = await measurePeak();
   const rows: Row[] = [];
   for (const wl of workloads.filter((w) => only === undefined || w.name.includes(only))) {
@@ -151,6 +157,9 @@ async function main(): Promise<void> {
       scalar: rate(ms.scalar),
       speedup: ms.scalar / ms.simd,
       percentOfPeak: null,
+      twoThreadsMs: ms.simd2,
+      twoThreads: rate(ms.simd2),
+      threadSpeedup: ms.simd / ms.simd2,
     });
   }
   const peakAfter = await measurePeak();
@@ -161,13 +170,14 @@ async function main(): Promise<void> {
   console.log(`SIMD128 peak (6 f32x4 mul-then-add chain pairs): ${fmt(peakBefore)} GFLOP/s before, ${fmt(peakAfter)} after`);
   console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores, Node ${process.version}\n`);
   console.log(
-    ["workload".padEnd(28), "simd ms".padStart(9), "scalar ms".padStart(10), "simd".padStart(8), "scalar".padStart(8), "unit".padStart(8), "speedup".padStart(8), "% peak".padStart(7)].join(" "),
+    ["workload".padEnd(28), "simd ms".padStart(9), "scalar ms".padStart(10), "simd".padStart(8), "scalar".padStart(8), "unit".padStart(8), "speedup".padStart(8), "% peak".padStart(7), "2 thr".padStart(8), "x1 thr".padStart(7)].join(" "),
   );
   for (const r of rows) {
     console.log(
       [
         r.workload.padEnd(28), fmt(r.simdMs, 3).padStart(9), fmt(r.scalarMs, 3).padStart(10), fmt(r.simd).padStart(8), fmt(r.scalar).padStart(8),
         r.unit.padStart(8), `${fmt(r.speedup, 2)}x`.padStart(8), (r.percentOfPeak === null ? "" : `${fmt(r.percentOfPeak, 0)}%`).padStart(7),
+        fmt(r.twoThreads).padStart(8), `${fmt(r.threadSpeedup, 2)}x`.padStart(7),
       ].join(" "),
     );
   }

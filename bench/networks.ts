@@ -4,18 +4,22 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
-import { type Engine, init } from "../src/index.js";
+import { type Engine, init } from "../src/node.js";
 import { networks, random } from "./nets.js";
 
 const quick = process.argv.includes("--quick");
 
-const engines: Record<"simd" | "scalar", Engine> = { simd: await init({ backend: "simd" }), scalar: await init({ backend: "scalar" }) };
+const engines: Record<"simd" | "scalar" | "simd2", Engine> = {
+  simd: await init({ backend: "simd" }),
+  scalar: await init({ backend: "scalar" }),
+  simd2: await init({ backend: "simd", threads: 2 }),
+};
 const rows = [];
 for (const net of networks) {
   const bench = new Bench({ time: quick ? 200 : 1000, iterations: quick ? 3 : 10, warmupIterations: 8, warmupTime: 200 });
   const input = random(net.input.reduce((a, b) => a * b, 1), 77);
-  const models = { simd: net.build(engines.simd), scalar: net.build(engines.scalar) };
-  for (const b of ["simd", "scalar"] as const) bench.add(b, () => models[b].run({ input }));
+  const models = { simd: net.build(engines.simd), scalar: net.build(engines.scalar), simd2: net.build(engines.simd2) };
+  for (const b of ["simd", "scalar", "simd2"] as const) bench.add(b, () => models[b].run({ input }));
   await bench.run();
   const ms: Record<string, number> = {};
   for (const t of bench.tasks) {
@@ -27,17 +31,17 @@ for (const net of networks) {
   rows.push({
     network: net.name, mflop: flops / 1e6, simdMs: ms.simd, scalarMs: ms.scalar,
     simdGflops: flops / ms.simd / 1e6, scalarGflops: flops / ms.scalar / 1e6, speedup: ms.scalar / ms.simd,
+    twoThreadsMs: ms.simd2, threadSpeedup: ms.simd / ms.simd2,
     activationsKiB: mem.activations / 1024, naiveKiB: mem.naiveActivations / 1024, weightsKiB: mem.weights / 1024,
   });
-  models.simd.dispose();
-  models.scalar.dispose();
+  for (const m of Object.values(models)) m.dispose();
 }
 
 const f = (v: number, d = 1) => v.toFixed(d);
-console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores, Node ${process.version}, batch 1, one thread\n`);
-console.log(["network".padEnd(28), "MFLOP".padStart(7), "simd ms".padStart(9), "scalar ms".padStart(10), "GFLOP/s".padStart(8), "speedup".padStart(8), "act KiB".padStart(8), "naive KiB".padStart(10)].join(" "));
+console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores, Node ${process.version}, batch 1\n`);
+console.log(["network".padEnd(28), "MFLOP".padStart(7), "simd ms".padStart(9), "scalar ms".padStart(10), "GFLOP/s".padStart(8), "speedup".padStart(8), "act KiB".padStart(8), "naive KiB".padStart(10), "2thr ms".padStart(8), "x1 thr".padStart(7)].join(" "));
 for (const r of rows) {
-  console.log([r.network.padEnd(28), f(r.mflop).padStart(7), f(r.simdMs, 3).padStart(9), f(r.scalarMs, 3).padStart(10), f(r.simdGflops).padStart(8), `${f(r.speedup, 2)}x`.padStart(8), f(r.activationsKiB, 0).padStart(8), f(r.naiveKiB, 0).padStart(10)].join(" "));
+  console.log([r.network.padEnd(28), f(r.mflop).padStart(7), f(r.simdMs, 3).padStart(9), f(r.scalarMs, 3).padStart(10), f(r.simdGflops).padStart(8), `${f(r.speedup, 2)}x`.padStart(8), f(r.activationsKiB, 0).padStart(8), f(r.naiveKiB, 0).padStart(10), f(r.twoThreadsMs, 3).padStart(8), `${f(r.threadSpeedup, 2)}x`.padStart(7)].join(" "));
 }
 const dir = new URL("./results/", import.meta.url);
 mkdirSync(dir, { recursive: true });

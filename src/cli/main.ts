@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       "top-k": { type: "string" },
       batch: { type: "string" },
       backend: { type: "string" },
+      threads: { type: "string" },
       window: { type: "string" },
       labels: { type: "string" },
       output: { type: "string" },
@@ -78,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
     ...(v.resize !== undefined ? { resize: v.resize } : {}),
     ...(v.window !== undefined ? { window: window(v.window) } : {}),
   };
-  const engine = await init({ backend: backendOf(v.backend) });
+  const engine = await init({ backend: backendOf(v.backend), threads: v.threads === undefined || v.threads === "auto" ? "auto" : positiveInt(v.threads, "--threads") });
   return classify(
     engine,
     {
