@@ -54,7 +54,8 @@ export class NetBuilder {
 
   node(opType: string, inputs: string[], attrs: Record<string, OnnxAttribute> = {}, name = opType): string {
     const out = this.tensorId();
-    this.nodes.push({ name: `${name}/${opType}`, opType, domain: "", inputs, outputs: [out], attributes: new Map(Object.entries(attrs)) });
+    // Node names must be unique in an ONNX graph (onnxruntime refuses duplicates); the output id is.
+    this.nodes.push({ name: `${name}/${opType}/${out}`, opType, domain: "", inputs, outputs: [out], attributes: new Map(Object.entries(attrs)) });
     return out;
   }
 }
