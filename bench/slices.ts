@@ -1,0 +1,27 @@
+// Throughput of `simdcnn classify` on a folder of demo slices, with 1 and 2 threads (and the
+// heatmap-free path only: classification throughput). Generates the slices once into a temporary
+// folder with the phantom generator.
+//   npm run bench:slices [-- --count 1000]
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const countAt = process.argv.indexOf("--count");
+const count = countAt >= 0 ? Number(process.argv[countAt + 1]) : 1000;
+const root = new URL("../", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "simdcnn-slices-"));
+try {
+  execFileSync("node", [join(root, "examples/phantom/generate.mjs"), "--out", dir, "--count", String(count), "--start", "100000", "--format", "png"]);
+  const cli = join(root, "dist/cli/main.js");
+  const model = join(root, "examples/phantom/phantom.onnx");
+  console.log(`${count} slices (128x128 16-bit PNG), examples/phantom/phantom.onnx, batch 8`);
+  for (const threads of ["1", "2", "1", "2"]) {
+    const t0 = performance.now();
+    execFileSync("node", [cli, "classify", "--model", model, "--threads", threads, "--csv", "--out", join(dir, "out.csv"), dir]);
+    const s = (performance.now() - t0) / 1000;
+    console.log(`threads ${threads}: ${(count / s).toFixed(0)} slices/s (${s.toFixed(2)} s, process start included)`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
