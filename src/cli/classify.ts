@@ -4,14 +4,16 @@ import { basename, extname, join } from "node:path";
 import cliProgress from "cli-progress";
 import { type Engine, type Model, SimdcnnError, UnsupportedError } from "../node.js";
 import { type InputGeometry, occlusion } from "../explain/occlusion.js";
+import { probabilities, ranked, unitHeat } from "../explain/predict.js";
 import { overlayHeatmap } from "../io/heatmap.js";
-import { type ModelSettings, type SettingName, modelSettings } from "../io/metadata.js";
+import { type SettingName, modelSettings } from "../io/metadata.js";
 import { encodePng } from "../io/png.js";
 import { toInput } from "../io/preprocess.js";
 import { readSlices } from "../io/read.js";
 import type { Slice } from "../io/slice.js";
 import { expandInputs } from "./inputs.js";
-import { type Prediction, type Result, csv, json, table } from "./output.js";
+import type { Prediction } from "../explain/predict.js";
+import { type Result, csv, json, table } from "./output.js";
 
 export interface ClassifyOptions {
   model: string;
@@ -69,7 +71,7 @@ async function run(engine: Engine, model: Model, o: ClassifyOptions, stdout: (s:
   const geo: InputGeometry = { name: input.name, layout: spec.layout, channels: spec.channels, height: spec.height, width: spec.width };
   const fixed = typeof input.shape[0] === "number" ? input.shape[0] : undefined;
   const batch = fixed ?? o.batch;
-  const probs = probabilities(engine, settings);
+  const probs = probabilities(engine, settings.output);
 
   const files = await expandInputs(o.inputs);
   const results: Result[] = [];
@@ -89,7 +91,7 @@ async function run(engine: Engine, model: Model, o: ClassifyOptions, stdout: (s:
     const k = out.length / batch;
     for (const [i, p] of pending.entries()) {
       const scores = probs(out.subarray(i * k, (i + 1) * k));
-      const top = topK(scores, settings.labels, o.topK);
+      const top = ranked(scores, settings.labels).slice(0, Math.max(1, o.topK));
       const r = results[p.index] as Extract<Result, { top: Prediction[] }>;
       r.top = top;
       if (o.heatmap !== undefined) await heatmap(model, p, geo, probs, scores.indexOf(Math.max(...scores)), r, o, batch);
@@ -129,26 +131,6 @@ function reason(e: unknown): string {
   throw e;
 }
 
-/** Outputs to probabilities as the model's settings say, through the engine (identical everywhere). */
-function probabilities(engine: Engine, settings: ModelSettings): (logits: Float32Array) => Float32Array {
-  if (settings.output === "logits") return (l) => l;
-  return (l) => {
-    const t = engine.tensor(Float32Array.from(l), [1, l.length]);
-    const p = settings.output === "softmax" ? engine.softmax(t) : engine.sigmoid(t);
-    const out = p.toArray();
-    t.dispose();
-    p.dispose();
-    return out;
-  };
-}
-
-function topK(scores: Float32Array, labels: string[] | undefined, k: number): Prediction[] {
-  return [...scores]
-    .map((p, i) => ({ label: labels?.[i] ?? `class_${i}`, probability: p }))
-    .sort((a, b) => b.probability - a.probability)
-    .slice(0, Math.max(1, Math.min(k, scores.length)));
-}
-
 async function heatmap(
   model: Model, p: Pending, geo: InputGeometry, probs: (l: Float32Array) => Float32Array, cls: number,
   r: Extract<Result, { top: Prediction[] }>, o: ClassifyOptions, batch: number,
@@ -160,10 +142,7 @@ async function heatmap(
   const patch = o.patch ?? Math.max(1, Math.round(Math.min(geo.height, geo.width) / 8));
   const stride = o.stride ?? Math.max(1, Math.ceil(patch / 2));
   const { heat, box } = occlusion(model, p.input, geo, probs, cls, { patch, stride, batch });
-  let max = 0;
-  for (const v of heat) max = Math.max(max, v);
-  const unit = heat.map((v) => (max > 0 ? Math.max(0, v) / max : 0));
-  const rgba = overlayHeatmap(p.slice, unit, { size: [geo.height, geo.width], box: box ?? undefined });
+  const rgba = overlayHeatmap(p.slice, unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
   await writeAtomic(path, encodePng(p.slice.width, p.slice.height, rgba));
   if (box) {
     const sx = p.slice.width / geo.width;

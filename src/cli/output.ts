@@ -1,9 +1,5 @@
 import type { Box } from "../explain/occlusion.js";
-
-export interface Prediction {
-  label: string;
-  probability: number;
-}
+import type { Prediction } from "../explain/predict.js";
 
 /** One line of output: a classified slice, or an input that could not be classified and why. */
 export type Result =

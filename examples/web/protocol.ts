@@ -1,0 +1,50 @@
+// Messages between the page (main.ts) and its worker (worker.ts). The worker handles requests
+// one at a time, in the order they were posted.
+
+export type BuildChoice = "auto" | "simd" | "scalar";
+
+export type Request =
+  | { type: "init"; backend: BuildChoice }
+  /** A model from a URL (the demo model) or the user's bytes, with an optional sidecar JSON text. */
+  | { type: "model"; name: string; url?: string; bytes?: ArrayBuffer; sidecar?: string }
+  /** `window`: [center, width] for DICOM slices, overriding the model's and the file's. */
+  | { type: "classify"; id: number; name: string; bytes: ArrayBuffer; window?: [number, number] };
+
+export interface ModelInfo {
+  name: string;
+  input: string;
+  output: string;
+  labels: string[];
+  probabilities: "softmax" | "sigmoid" | "logits";
+}
+
+export interface SliceResult {
+  id: number;
+  name: string;
+  /** 1-based frame number and frame count (a multi-frame DICOM file gives several results). */
+  frame: number;
+  frames: number;
+  source: string;
+  width: number;
+  height: number;
+  /** RGBA bytes of the slice with the heat map over it, and of the slice alone. */
+  overlay: ArrayBuffer;
+  plain: ArrayBuffer;
+  /** Every class, most probable first. */
+  classes: { label: string; probability: number }[];
+  /** Median time of one inference (batch of one), and how many were timed. */
+  inferenceMs: number;
+  timedRuns: number;
+  occlusion: { ms: number; patches: number; runs: number; batch: number; patch: number; stride: number };
+  /** The most sensitive region, in slice pixels, or null when no patch lowered the score. */
+  box: { x: number; y: number; width: number; height: number } | null;
+  backend: "simd" | "scalar";
+}
+
+export type Reply =
+  | { type: "ready"; backend: "simd" | "scalar" }
+  | { type: "model"; model: ModelInfo }
+  | { type: "model-error"; name: string; message: string }
+  | { type: "result"; result: SliceResult }
+  | { type: "done"; id: number }
+  | { type: "error"; id?: number; message: string };

@@ -1,0 +1,170 @@
+// The page's worker: owns the engine and the model, and turns each file into results the way
+// `simdcnn classify --heatmap` does (src/cli/classify.ts), so the page never blocks.
+// Only the browser entry (src/index.ts) and src/io are imported: nothing Node-only is bundled.
+import { type Engine, type Model, SimdcnnError, UnsupportedError, init } from "../../src/index.js";
+import { type InputGeometry, occlusion } from "../../src/explain/occlusion.js";
+import { probabilities as scoresOf, ranked, unitHeat } from "../../src/explain/predict.js";
+import { overlayHeatmap } from "../../src/io/heatmap.js";
+import { type ModelSettings, modelSettings } from "../../src/io/metadata.js";
+import type { InputSpec } from "../../src/io/preprocess.js";
+import { toInput } from "../../src/io/preprocess.js";
+import { readSlices } from "../../src/io/read.js";
+import type { ModelInfo, Reply, Request, SliceResult } from "./protocol.js";
+
+/** Occluded copies per inference when the model's batch dimension is free (the CLI's default). */
+const OCCLUSION_BATCH = 8;
+/** Inferences timed per slice; the median is shown. */
+const TIMED_RUNS = 5;
+
+interface Loaded {
+  info: ModelInfo;
+  settings: ModelSettings;
+  spec: InputSpec;
+  geo: InputGeometry;
+  /** A model bound to a batch of one, for the classification and its timing... */
+  single: Model;
+  /** ...and one bound to the occlusion batch, so that neither re-plans its memory per slice. */
+  batched: Model;
+  batch: number;
+  probabilities: (logits: Float32Array) => Float32Array;
+}
+
+let engine: Engine | undefined;
+let loaded: Loaded | undefined;
+
+const post = (reply: Reply, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(reply, transfer);
+
+function describe(e: unknown): string {
+  if (e instanceof SimdcnnError) return `${e.name}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+let queue = Promise.resolve();
+self.onmessage = (event: MessageEvent<Request>) => {
+  const request = event.data;
+  queue = queue.then(() => handle(request)).catch((e) => post({ type: "error", id: "id" in request ? request.id : undefined, message: describe(e) }));
+};
+
+async function handle(r: Request): Promise<void> {
+  if (r.type === "init") {
+    engine = await init({ backend: r.backend });
+    post({ type: "ready", backend: engine.backend });
+  } else if (r.type === "model") {
+    try {
+      const next = await load(r);
+      dispose(loaded);
+      loaded = next;
+      post({ type: "model", model: next.info });
+    } catch (e) {
+      post({ type: "model-error", name: r.name, message: describe(e) });
+    }
+  } else {
+    if (!engine || !loaded) throw new Error("no model is loaded");
+    const slices = readSlices(new Uint8Array(r.bytes), { window: r.window ?? loaded.settings.window });
+    for (const [i, slice] of slices.entries()) {
+      const result = classify(engine, loaded, slice, r.id, r.name, i + 1, slices.length);
+      post({ type: "result", result }, [result.overlay, result.plain]);
+    }
+    post({ type: "done", id: r.id });
+  }
+}
+
+function dispose(l: Loaded | undefined): void {
+  l?.single.dispose();
+  if (l && l.batched !== l.single) l.batched.dispose();
+}
+
+async function load(r: Extract<Request, { type: "model" }>): Promise<Loaded> {
+  if (!engine) throw new Error("the engine is not initialised");
+  let bytes: Uint8Array;
+  if (r.bytes) bytes = new Uint8Array(r.bytes);
+  else {
+    const response = await fetch(r.url!);
+    if (!response.ok) throw new Error(`could not fetch ${r.url}: HTTP ${response.status}`);
+    bytes = new Uint8Array(await response.arrayBuffer());
+  }
+  const single = await engine.loadOnnx(bytes);
+  try {
+    if (single.inputs.length !== 1) throw new UnsupportedError(`a classifier takes one input; this model takes ${single.inputs.length}`);
+    const input = single.inputs[0];
+    const output = single.outputs[0];
+    const last = output?.shape.at(-1);
+    const settings = modelSettings({
+      metadata: single.metadata,
+      sidecar: r.sidecar,
+      inputShape: input.shape,
+      outputSize: typeof last === "number" ? last : undefined,
+    });
+    const spec = settings.input!;
+    const geo: InputGeometry = { name: input.name, layout: spec.layout, channels: spec.channels, height: spec.height, width: spec.width };
+    const fixed = typeof input.shape[0] === "number" ? input.shape[0] : undefined;
+    const batch = fixed ?? OCCLUSION_BATCH;
+    const batched = fixed === undefined ? await engine.loadOnnx(bytes) : single;
+    const probabilities = scoresOf(engine, settings.output);
+    const info: ModelInfo = {
+      name: r.name,
+      input: `${input.name} [${input.shape.join(", ")}] ${spec.layout}`,
+      output: `${output.name} [${output.shape.join(", ")}]`,
+      labels: settings.labels ?? [],
+      probabilities: settings.output,
+    };
+    return { info, settings, spec, geo, single, batched, batch, probabilities };
+  } catch (e) {
+    single.dispose();
+    throw e;
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Patch origins along one axis, as src/explain/occlusion.ts places them. */
+function positions(size: number, patch: number, stride: number): number {
+  return Math.ceil(Math.max(size - patch, 0) / stride) + 1;
+}
+
+function classify(
+  engine: Engine, m: Loaded, slice: ReturnType<typeof readSlices>[number], id: number, name: string, frame: number, frames: number,
+): SliceResult {
+  const { geo, spec, batch } = m;
+  const input = toInput(slice, spec);
+  // A model with a fixed batch larger than one gets copies of the slice, as in the CLI.
+  const fixed = m.single === m.batched ? batch : 1;
+  const data = new Float32Array(fixed * input.length);
+  for (let b = 0; b < fixed; b++) data.set(input, b * input.length);
+
+  const times: number[] = [];
+  let logits: Float32Array = new Float32Array(0);
+  for (let i = 0; i < TIMED_RUNS; i++) {
+    const t0 = performance.now();
+    const out = m.single.run({ [geo.name]: data });
+    times.push(performance.now() - t0);
+    logits = out[m.single.outputs[0].name];
+  }
+  const scores = m.probabilities(logits.subarray(0, logits.length / fixed));
+  const classes = ranked(scores, m.settings.labels);
+  const cls = scores.indexOf(Math.max(...scores));
+
+  const patch = Math.max(1, Math.round(Math.min(geo.height, geo.width) / 8));
+  const stride = Math.max(1, Math.ceil(patch / 2));
+  const t0 = performance.now();
+  const { heat, box } = occlusion(m.batched, input, geo, m.probabilities, cls, { patch, stride, batch });
+  const occlusionMs = performance.now() - t0;
+  const p = Math.min(patch, geo.height, geo.width);
+  const patches = positions(geo.height, p, stride) * positions(geo.width, p, stride);
+
+  const overlay = overlayHeatmap(slice, unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
+  const plain = overlayHeatmap(slice, new Float32Array(1), { size: [1, 1], opacity: 0 });
+  const sx = slice.width / geo.width;
+  const sy = slice.height / geo.height;
+  return {
+    id, name, frame, frames, source: slice.source, width: slice.width, height: slice.height,
+    overlay: overlay.buffer as ArrayBuffer, plain: plain.buffer as ArrayBuffer,
+    classes, inferenceMs: median(times), timedRuns: TIMED_RUNS,
+    occlusion: { ms: occlusionMs, patches, runs: 1 + Math.ceil(patches / batch), batch, patch: p, stride },
+    box: box && { x: Math.round(box.x * sx), y: Math.round(box.y * sy), width: Math.round(box.width * sx), height: Math.round(box.height * sy) },
+    backend: engine.backend,
+  };
+}

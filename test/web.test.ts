@@ -1,0 +1,154 @@
+// The web demo (examples/web/) in headless Chromium: a sample slice is classified in the worker,
+// the page shows its class and a heat map, and the main thread keeps running meanwhile.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PNG } from "pngjs";
+import { type Browser, type Page, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { classify } from "../src/cli/classify.js";
+import { init } from "../src/node.js";
+// @ts-expect-error: a plain ESM script without type declarations
+import { startServer } from "../examples/web/serve.mjs";
+
+const CHROMIUM = process.env.SIMDCNN_CHROMIUM ?? "/usr/bin/chromium";
+const REQUIRED = process.env.SIMDCNN_REQUIRE_BROWSERS === "1";
+const present = existsSync(CHROMIUM);
+const skip = !present && !REQUIRED;
+if (skip) console.warn(`test/web.test.ts: skipped, no Chromium at ${CHROMIUM} (SIMDCNN_REQUIRE_BROWSERS=1 makes this a failure)`);
+
+const SAMPLE = "slice-90003-lesion.png";
+const samples = JSON.parse(readFileSync(new URL("../examples/phantom/samples/samples.json", import.meta.url), "utf8"));
+const OUT = new URL("../test-output/", import.meta.url);
+const PHANTOM = new URL("../examples/phantom/", import.meta.url).pathname;
+
+/** What `simdcnn classify --heatmap` makes of the sample in Node: its result line and overlay pixels. */
+async function cli(): Promise<{ top: { label: string; probability: number }[]; box: object; rgba: Uint8Array }> {
+  const dir = mkdtempSync(join(tmpdir(), "simdcnn-web-"));
+  try {
+    let text = "";
+    const engine = await init();
+    await classify(engine, {
+      model: join(PHANTOM, "phantom.onnx"), inputs: [join(PHANTOM, "samples", SAMPLE)], format: "json", topK: 2, batch: 8,
+      overrides: {}, heatmap: dir, skipExisting: false,
+    }, (s) => (text = s));
+    const [result] = JSON.parse(text);
+    return { ...result, rgba: new Uint8Array(PNG.sync.read(readFileSync(join(dir, SAMPLE))).data) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** test-output/web.png: the page as it is once the result is shown (or the wait failed). */
+async function screenshot(page: Page): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: new URL("web.png", OUT).pathname, fullPage: true });
+}
+
+describe.skipIf(skip)(skip ? `web page (skipped: no Chromium at ${CHROMIUM})` : "web page", () => {
+  let server: { url: string; close(): Promise<void> };
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    if (!present) throw new Error(`SIMDCNN_REQUIRE_BROWSERS=1 but there is no Chromium at ${CHROMIUM}`);
+    server = await startServer({ port: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless"] });
+    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    // Page errors, worker errors and CSP violations all reach the console.
+    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(`console: ${m.text()}`);
+    });
+    page.on("worker", (w) => w.on("console", (m) => m.type() === "error" && problems.push(`worker: ${m.text()}`)));
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("classifies a sample slice in a worker and shows its class, heat map and timing", async () => {
+    const response = await page.goto(server.url);
+    expect(response?.headers()["cross-origin-embedder-policy"]).toBe("require-corp");
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    await expect.poll(() => page.textContent("#backend"), { timeout: 10_000 }).toMatch(/^(SIMD|scalar)$/);
+    expect(await page.textContent("#backend")).toBe("SIMD"); // Chromium has had SIMD128 since 91
+    await expect.poll(() => page.textContent("#model-status"), { timeout: 10_000 }).toMatch(/^Ready/);
+    await page.waitForSelector("#load-sample:not([disabled])");
+
+    // A main-thread timer: if the work ran on the main thread, its ticks would stop meanwhile.
+    await page.evaluate(() => {
+      const w = window as unknown as { ticks: number[] };
+      w.ticks = [performance.now()];
+      setInterval(() => w.ticks.push(performance.now()), 10);
+    });
+    await page.selectOption("#sample", SAMPLE);
+    await page.getByRole("button", { name: "Load a sample" }).click();
+    const card = page.locator('#results li[data-state="done"]');
+    await card.waitFor({ timeout: 20_000 }).finally(() => screenshot(page));
+    expect(problems).toEqual([]);
+    const ticks = await page.evaluate(() => (window as unknown as { ticks: number[] }).ticks);
+
+    expect(await card.locator('[data-testid="class"]').textContent()).toBe(samples.files[SAMPLE].label);
+    expect(await card.locator(".name").textContent()).toBe(SAMPLE);
+    const timing = await card.evaluate((el) => ({ ...el.dataset }));
+    expect(timing.backend).toBe("simd");
+    expect(Number(timing.inferenceMs)).toBeGreaterThan(0);
+    expect(await card.locator(".time").textContent()).toMatch(/ms per inference \(SIMD/);
+
+    // The heat map canvas: the slice's size, drawn, and coloured (grey alone would mean no heat).
+    const pixels = await card.locator("canvas").evaluate((c: HTMLCanvasElement) => {
+      const { data } = c.getContext("2d")!.getImageData(0, 0, c.width, c.height);
+      let opaque = 0;
+      let coloured = 0;
+      const values = new Set<number>();
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] === 255) opaque++;
+        if (Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]) > 24) coloured++;
+        values.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+      }
+      return { width: c.width, height: c.height, opaque, coloured, distinct: values.size };
+    });
+    expect([pixels.width, pixels.height]).toEqual([samples.size, samples.size]);
+    expect(pixels.opaque).toBe(pixels.width * pixels.height);
+    expect(pixels.distinct).toBeGreaterThan(100);
+    expect(pixels.coloured).toBeGreaterThan(0.01 * pixels.width * pixels.height);
+
+    // The same pieces as the CLI, so the same numbers and the same overlay, to the bit.
+    const node = await cli();
+    expect(Number(timing.probability)).toBe(node.top[0].probability);
+    expect(JSON.parse(timing.box!)).toEqual(node.box);
+    const canvas = await card.locator("canvas").evaluate((c: HTMLCanvasElement) =>
+      Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
+    expect(Buffer.from(canvas).equals(Buffer.from(node.rgba))).toBe(true);
+
+    // The timer kept ticking through the worker's whole computation.
+    const gaps = ticks.slice(1).map((t, i) => t - ticks[i]);
+    const longest = Math.max(...gaps);
+    const work = 5 * Number(timing.inferenceMs) + Number(timing.occlusionMs);
+    console.log(
+      `web: inference ${Number(timing.inferenceMs).toFixed(2)} ms, occlusion ${Number(timing.occlusionMs).toFixed(0)} ms; ` +
+        `main-thread timer: ${ticks.length} ticks, longest gap ${longest.toFixed(0)} ms`,
+    );
+    expect(longest).toBeLessThan(Math.max(100, work / 2));
+  }, 30_000);
+
+  it("runs the scalar build when asked, with the same result to the bit", async () => {
+    const pixels = (c: HTMLCanvasElement) => Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data);
+    const simd = await page.locator('#results li[data-state="done"] canvas').first().evaluate(pixels);
+    await page.selectOption("#build", "scalar");
+    await expect.poll(() => page.textContent("#backend"), { timeout: 10_000 }).toBe("scalar");
+    await expect.poll(() => page.textContent("#model-status"), { timeout: 10_000 }).toMatch(/^Ready/);
+    await page.getByRole("button", { name: "Load a sample" }).click();
+    const card = page.locator('#results li[data-state="done"][data-backend="scalar"]');
+    await card.waitFor({ timeout: 20_000 });
+    expect(problems).toEqual([]);
+    expect(await card.locator('[data-testid="class"]').textContent()).toBe(samples.files[SAMPLE].label);
+    expect(await card.locator(".time").textContent()).toMatch(/ms per inference \(scalar/);
+    expect(await card.locator("canvas").evaluate(pixels)).toEqual(simd);
+    const timing = await card.evaluate((el) => ({ ...el.dataset }));
+    console.log(`web, scalar: inference ${Number(timing.inferenceMs).toFixed(2)} ms, occlusion ${Number(timing.occlusionMs).toFixed(0)} ms`);
+  }, 30_000);
+});
