@@ -73,8 +73,9 @@ describe.skipIf(skip)(skip ? `web page (skipped: no Chromium at ${CHROMIUM})` : 
     const response = await page.goto(server.url);
     expect(response?.headers()["cross-origin-embedder-policy"]).toBe("require-corp");
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-    await expect.poll(() => page.textContent("#backend"), { timeout: 10_000 }).toMatch(/^(SIMD|scalar)$/);
-    expect(await page.textContent("#backend")).toBe("SIMD"); // Chromium has had SIMD128 since 91
+    await expect.poll(() => page.textContent("#backend"), { timeout: 10_000 }).toMatch(/^(SIMD|scalar), \d+ threads?$/);
+    // Chromium has had SIMD128 since 91; the page is cross-origin isolated, so threads run.
+    expect(await page.textContent("#backend")).toBe(`SIMD, ${await page.evaluate(() => navigator.hardwareConcurrency)} threads`);
     await expect.poll(() => page.textContent("#model-status"), { timeout: 10_000 }).toMatch(/^Ready/);
     await page.waitForSelector("#load-sample:not([disabled])");
 
@@ -139,7 +140,7 @@ describe.skipIf(skip)(skip ? `web page (skipped: no Chromium at ${CHROMIUM})` : 
     const pixels = (c: HTMLCanvasElement) => Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data);
     const simd = await page.locator('#results li[data-state="done"] canvas').first().evaluate(pixels);
     await page.selectOption("#build", "scalar");
-    await expect.poll(() => page.textContent("#backend"), { timeout: 10_000 }).toBe("scalar");
+    await expect.poll(() => page.textContent("#backend"), { timeout: 10_000 }).toBe("scalar, 1 thread");
     await expect.poll(() => page.textContent("#model-status"), { timeout: 10_000 }).toMatch(/^Ready/);
     await page.getByRole("button", { name: "Load a sample" }).click();
     const card = page.locator('#results li[data-state="done"][data-backend="scalar"]');
@@ -151,4 +152,17 @@ describe.skipIf(skip)(skip ? `web page (skipped: no Chromium at ${CHROMIUM})` : 
     const timing = await card.evaluate((el) => ({ ...el.dataset }));
     console.log(`web, scalar: inference ${Number(timing.inferenceMs).toFixed(2)} ms, occlusion ${Number(timing.occlusionMs).toFixed(0)} ms`);
   }, 30_000);
+  it("served without COOP/COEP, the page runs on one thread and says why", async () => {
+    const plain = await startServer({ port: 0, isolated: false });
+    const p = await browser.newPage();
+    try {
+      await p.goto(plain.url);
+      expect(await p.evaluate(() => crossOriginIsolated)).toBe(false);
+      await expect.poll(() => p.textContent("#backend"), { timeout: 10_000 }).toBe("SIMD, 1 thread");
+      expect(await p.getAttribute("#backend", "title")).toMatch(/cross-origin isolated/);
+    } finally {
+      await p.close();
+      await plain.close();
+    }
+  });
 });

@@ -53,7 +53,8 @@ function loadModel(m: typeof model): void {
 function receive(r: Reply): void {
   switch (r.type) {
     case "ready":
-      $("backend").textContent = LABELS[r.backend];
+      $("backend").textContent = `${LABELS[r.backend]}, ${r.threads} thread${r.threads === 1 ? "" : "s"}`;
+      $("backend").title = r.threadsNote;
       break;
     case "model": {
       const m = r.model;

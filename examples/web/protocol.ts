@@ -42,7 +42,7 @@ export interface SliceResult {
 }
 
 export type Reply =
-  | { type: "ready"; backend: "simd" | "scalar" }
+  | { type: "ready"; backend: "simd" | "scalar"; threads: number; threadsNote: string }
   | { type: "model"; model: ModelInfo }
   | { type: "model-error"; name: string; message: string }
   | { type: "result"; result: SliceResult }

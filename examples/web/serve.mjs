@@ -27,16 +27,17 @@ const TYPES = {
   ".onnx": "application/octet-stream",
 };
 
-// Cross-origin isolation (COOP + COEP) for the threaded build to come; scripts only from this
-// origin, plus WebAssembly compilation.
-const HEADERS = {
+// Cross-origin isolation (COOP + COEP) so that simdcnn can share memory with its threads; scripts
+// only from this origin, plus WebAssembly compilation.
+const BASE_HEADERS = {
   "Cross-Origin-Opener-Policy": "same-origin",
   "Cross-Origin-Embedder-Policy": "require-corp",
   "Cross-Origin-Resource-Policy": "same-origin",
   "Content-Security-Policy": [
     "default-src 'self'",
     "script-src 'self' 'wasm-unsafe-eval'",
-    "worker-src 'self'",
+    // simdcnn's kernel threads are Blob-URL workers started by the page's own worker.
+    "worker-src 'self' blob:",
     "style-src 'self'",
     "img-src 'self' data: blob:",
     "connect-src 'self'",
@@ -71,7 +72,7 @@ export async function build() {
   return Object.fromEntries(Object.entries(result.metafile.outputs).map(([file, o]) => [relative(root, file), o.bytes]));
 }
 
-async function respond(req, res) {
+async function respond(req, res, HEADERS) {
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.writeHead(405, { ...HEADERS, Allow: "GET, HEAD" }).end();
     return;
@@ -98,10 +99,19 @@ async function respond(req, res) {
 }
 
 /** Builds, then listens on host:port (port 0: any free one). Resolves to { url, outputs, close }. */
-export async function startServer({ port = 8080, host = "127.0.0.1" } = {}) {
+/**
+ * Builds, then serves. `isolated: false` leaves out COOP and COEP, as a host that does not send
+ * them would: the page then runs on one thread and says why.
+ */
+export async function startServer({ port = 8080, host = "127.0.0.1", isolated = true } = {}) {
   const outputs = await build();
+  const headers = { ...BASE_HEADERS };
+  if (!isolated) {
+    delete headers["Cross-Origin-Opener-Policy"];
+    delete headers["Cross-Origin-Embedder-Policy"];
+  }
   const server = createServer((req, res) => {
-    respond(req, res).catch((e) => {
+    respond(req, res, headers).catch((e) => {
       if (!res.headersSent) res.writeHead(500, HEADERS);
       res.end();
       console.error(e);

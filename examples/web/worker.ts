@@ -47,8 +47,10 @@ self.onmessage = (event: MessageEvent<Request>) => {
 
 async function handle(r: Request): Promise<void> {
   if (r.type === "init") {
-    engine = await init({ backend: r.backend });
-    post({ type: "ready", backend: engine.backend });
+    engine?.dispose();
+    // Threads when the page is cross-origin isolated and the build is SIMD; otherwise one, and why.
+    engine = await init({ backend: r.backend, threads: "auto" });
+    post({ type: "ready", backend: engine.backend, threads: engine.threads, threadsNote: engine.threadsNote });
   } else if (r.type === "model") {
     try {
       const next = await load(r);
