@@ -1,0 +1,87 @@
+// Two threads against one: simdcnn (one engine per thread count, interleaved in this process)
+// and onnxruntime-web (numThreads is fixed per process, so each count runs in a child process of
+// this script). TensorFlow.js's wasm backend cannot run threads in Node and is not in this table.
+//   npm run bench:threads [-- --quick]    prints a table and writes bench/results/threads.json
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { Bench } from "tinybench";
+import { type Engine, init } from "../src/node.js";
+import { networks, random, sliceClassifier } from "./nets.js";
+import { onnxNetwork } from "./peers/onnx.js";
+
+const quick = process.argv.includes("--quick");
+const ortChild = process.argv.indexOf("--ort-child");
+
+/** Median ms of each workload, as tinybench measures it. */
+async function timeAll(tasks: Record<string, () => unknown | Promise<unknown>>): Promise<Record<string, number>> {
+  const bench = new Bench({ time: quick ? 300 : 1500, iterations: quick ? 3 : 10, warmupIterations: 8, warmupTime: 200 });
+  for (const [name, fn] of Object.entries(tasks)) bench.add(name, fn);
+  await bench.run();
+  const out: Record<string, number> = {};
+  for (const t of bench.tasks) {
+    if (t.result.state !== "completed") throw new Error(`${t.name}: ${t.result.state}`);
+    out[t.name] = t.result.latency.p50;
+  }
+  return out;
+}
+
+const nets = networks.filter((n) => n !== networks[0]);
+
+if (ortChild >= 0) {
+  const ort = await import("onnxruntime-web");
+  ort.env.wasm.numThreads = Number(process.argv[ortChild + 1]);
+  const tasks: Record<string, () => Promise<unknown>> = {};
+  for (const net of nets) {
+    // onnxruntime-web's model is NCHW: the same weights, the input transposed.
+    const session = await ort.InferenceSession.create(onnxNetwork(net), { executionProviders: ["wasm"] });
+    const [h, w, c] = net.input;
+    const x = new ort.Tensor("float32", random(h * w * c, 77), [1, c, h, w]);
+    tasks[net.name] = () => session.run({ [session.inputNames[0]]: x });
+  }
+  process.stdout.write(JSON.stringify(await timeAll(tasks)));
+  process.exit(0);
+}
+
+const engines: Record<string, Engine> = { "1": await init({ threads: 1 }), "2": await init({ threads: 2 }) };
+const tasks: Record<string, () => unknown> = {};
+for (const net of nets) {
+  const input = random(net.input.reduce((a, b) => a * b, 1), 77);
+  for (const t of ["1", "2"]) {
+    const model = net.build(engines[t]);
+    tasks[`${net.name}|${t}`] = () => model.run({ input });
+  }
+}
+for (const n of [1024]) {
+  for (const t of ["1", "2"]) {
+    const e = engines[t];
+    const a = e.tensor(random(n * n, 1), [n, n]);
+    const op = e.prepareGemm(e.tensor(random(n * n, 2), [n, n]));
+    const out = e.tensor(new Float32Array(n * n), [n, n]);
+    tasks[`gemm ${n}|${t}`] = () => op.run(a, out);
+  }
+}
+const ms = await timeAll(tasks);
+const ort = Object.fromEntries(
+  ["1", "2"].map((t) => [t, JSON.parse(execFileSync(process.execPath, [...process.execArgv, process.argv[1], "--ort-child", t, ...(quick ? ["--quick"] : [])], { encoding: "utf8", maxBuffer: 1 << 24 }))]),
+) as Record<string, Record<string, number>>;
+
+const rows = [...nets.map((n) => n.name), "gemm 1024"].map((w) => ({
+  workload: w,
+  simd1Ms: ms[`${w}|1`],
+  simd2Ms: ms[`${w}|2`],
+  speedup: ms[`${w}|1`] / ms[`${w}|2`],
+  ort1Ms: ort["1"][w] ?? null,
+  ort2Ms: ort["2"][w] ?? null,
+  vsOrt2: ort["2"][w] ? ort["2"][w] / ms[`${w}|2`] : null,
+}));
+const f = (v: number | null, d = 2) => (v === null ? "" : v.toFixed(d));
+console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores, Node ${process.version}; ${sliceClassifier.name} and the others at batch 1\n`);
+console.log(["workload".padEnd(28), "1 thr ms".padStart(9), "2 thr ms".padStart(9), "x2 thr".padStart(7), "ort1 ms".padStart(9), "ort2 ms".padStart(9), "vs ort2".padStart(8)].join(" "));
+for (const r of rows) {
+  console.log([r.workload.padEnd(28), f(r.simd1Ms).padStart(9), f(r.simd2Ms).padStart(9), `${f(r.speedup)}x`.padStart(7), f(r.ort1Ms).padStart(9), f(r.ort2Ms).padStart(9), (r.vsOrt2 === null ? "" : `${f(r.vsOrt2)}x`).padStart(8)].join(" "));
+}
+const dir = new URL("./results/", import.meta.url);
+mkdirSync(dir, { recursive: true });
+writeFileSync(new URL("threads.json", dir), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, rows }, null, 2)}\n`);
+for (const e of Object.values(engines)) e.dispose();
