@@ -7,6 +7,7 @@ import { Bench } from "tinybench";
 import { type Engine, type Tensor, init } from "../src/node.js";
 import { Heap } from "../src/runtime/heap.js";
 import { instantiate } from "../src/runtime/load.js";
+import { random } from "./nets.js";
 
 const quick = process.argv.includes("--quick");
 const onlyAt = process.argv.indexOf("--only");
@@ -23,21 +24,8 @@ interface Workload {
   make(e: Engine): () => void;
 }
 
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  }
-  return out;
-}
-
 function tensor(e: Engine, shape: number[], seed: number): Tensor {
-  return e.tensor(random(shape.reduce((a, b) => a * b, 1), seed), shape);
+  return e.tensor(random(shape.reduce((a, b) => a * b, 1), seed, 0.5), shape);
 }
 
 function gemm(n: number): Workload {
@@ -61,7 +49,7 @@ function conv(label: string, h: number, w: number, cin: number, cout: number, k:
     make(e) {
       const x = tensor(e, [1, h, w, cin], 3);
       const op = e.prepareConv2d(tensor(e, [cout, k, k, cin / groups], 4), {
-        padding: "same", groups, bias: random(cout, 5), activation: "relu",
+        padding: "same", groups, bias: random(cout, 5, 0.5), activation: "relu",
       });
       const out = e.tensor(new Float32Array(h * w * cout), [1, h, w, cout]);
       return () => op.run(x, out);
