@@ -225,3 +225,13 @@ describe("error classes", () => {
     expect(e.memoryBytes).toBe(before);
   });
 });
+
+describe("the threads build", () => {
+  it("is the SIMD build with a shared memory import: derived at run time byte for byte as asc --sharedMemory makes it", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { sharedMemoryVariant } = await import("../src/runtime/load.js");
+    const simd = new Uint8Array(readFileSync(new URL("../build/simdcnn.simd.wasm", import.meta.url)));
+    const threads = new Uint8Array(readFileSync(new URL("../build/simdcnn.threads.wasm", import.meta.url)));
+    expect(Buffer.from(sharedMemoryVariant(simd)).equals(Buffer.from(threads))).toBe(true);
+  });
+});

@@ -1,4 +1,4 @@
-import { SCALAR, SIMD, THREADS } from "../../build/simdcnn.wasm.js";
+import { SCALAR, SIMD } from "../../build/simdcnn.wasm.js";
 import { ArgumentError, BackendError } from "../errors.js";
 import type { Kernels } from "./kernels.js";
 
@@ -29,11 +29,50 @@ function decode(base64: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * The SIMD module over a shared memory: the same bytes with the memory import's limits changed
+ * from (min 0) to (shared, min 0, max 65536 pages). That is the only difference asc's
+ * --sharedMemory build makes (a test compares the two), and it spares the bundle a third copy.
+ */
+export function sharedMemoryVariant(bytes: Uint8Array): Uint8Array {
+  let at = 8;
+  while (at < bytes.length) {
+    const id = bytes[at];
+    let size = 0;
+    let shift = 0;
+    let p = at + 1;
+    for (;;) {
+      const b = bytes[p++];
+      size |= (b & 0x7f) << shift;
+      shift += 7;
+      if (!(b & 0x80)) break;
+    }
+    const end = p + size;
+    if (id === 2) {
+      if (bytes[end - 3] !== 0x02 || bytes[end - 2] !== 0x00 || bytes[end - 1] !== 0x00) {
+        throw new BackendError("internal: the SIMD module's memory import is not the unshared one expected");
+      }
+      const body = [...bytes.subarray(p, end - 2), 0x03, 0x00, 0x80, 0x80, 0x04];
+      const sizeBytes: number[] = [];
+      for (let n = body.length; ; ) {
+        const b = n & 0x7f;
+        n >>>= 7;
+        sizeBytes.push(n ? b | 0x80 : b);
+        if (!n) break;
+      }
+      return Uint8Array.from([...bytes.subarray(0, at), 2, ...sizeBytes, ...body, ...bytes.subarray(end)]);
+    }
+    at = end;
+  }
+  throw new BackendError("internal: the SIMD module has no import section");
+}
+
 /** An embedded build, compiled once per process (asynchronously, as browsers want it). */
 export function embedded(build: Build): Promise<WebAssembly.Module> {
   let module = compiled.get(build);
   if (!module) {
-    module = WebAssembly.compile(decode({ simd: SIMD, scalar: SCALAR, threads: THREADS }[build]) as BufferSource);
+    const bytes = build === "scalar" ? decode(SCALAR) : build === "simd" ? decode(SIMD) : sharedMemoryVariant(decode(SIMD));
+    module = WebAssembly.compile(bytes as BufferSource);
     compiled.set(build, module);
   }
   return module;
