@@ -80,3 +80,14 @@ describe("modelSettings", () => {
     }
   });
 });
+
+describe("simdcnn:input_size", () => {
+  it("sizes a model whose input height and width are symbolic, and must agree with numeric ones", async () => {
+    const { modelSettings } = await import("../src/io/metadata.js");
+    const s = modelSettings({ metadata: { "simdcnn:input_size": "96,80" }, inputShape: ["N", 1, "H", "W"] });
+    expect([s.input?.height, s.input?.width]).toEqual([96, 80]);
+    expect(() => modelSettings({ inputShape: ["N", 1, "H", "W"] })).toThrow(/input_size/);
+    expect(() => modelSettings({ metadata: { "simdcnn:input_size": "96,80" }, inputShape: [1, 1, 64, 64] })).toThrow(/differs/);
+    expect(() => modelSettings({ metadata: { "simdcnn:input_size": "96" }, inputShape: ["N", 1, "H", "W"] })).toThrow(/height,width/);
+  });
+});

@@ -31,7 +31,11 @@ async function walk(dir: string): Promise<string[]> {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...(await walk(p)));
-    else if (e.isFile() && !e.name.startsWith(".") && SLICE_FILE.test(e.name)) out.push(p);
+    else if (e.name.startsWith(".") || !SLICE_FILE.test(e.name)) continue;
+    else if (e.isFile()) out.push(p);
+    // A symbolic link to a file is a slice too, and a broken one is listed so that it is reported;
+    // links to folders are not followed (they could make a cycle).
+    else if (e.isSymbolicLink() && !(await stat(p).catch(() => undefined))?.isDirectory()) out.push(p);
   }
   return out;
 }

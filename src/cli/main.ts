@@ -59,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       labels: { type: "string" },
       output: { type: "string" },
       resize: { type: "string" },
+      "input-size": { type: "string" },
       heatmap: { type: "string" },
       patch: { type: "string" },
       stride: { type: "string" },
@@ -77,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
     ...(v.labels !== undefined ? { labels: v.labels.split(",") } : {}),
     ...(v.output !== undefined ? { output: v.output } : {}),
     ...(v.resize !== undefined ? { resize: v.resize } : {}),
+    ...(v["input-size"] !== undefined ? { input_size: v["input-size"] } : {}),
     ...(v.window !== undefined ? { window: window(v.window) } : {}),
   };
   const engine = await init({ backend: backendOf(v.backend), threads: v.threads === undefined || v.threads === "auto" ? "auto" : positiveInt(v.threads, "--threads") });

@@ -8,12 +8,17 @@ export type Result =
 
 const fmt = (p: number) => p.toFixed(4);
 
+// A table row is one line: control characters (a newline in a file name or a reason) are escaped.
+function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+}
+
 export function table(results: Result[]): string {
   const rows = results.map((r) => {
     const name = r.frame === undefined ? r.file : `${r.file} [frame ${r.frame}]`;
-    if ("error" in r) return [name, "ERROR", "", r.error];
+    if ("error" in r) return [name, "ERROR", "", r.error].map(oneLine);
     const [best, ...rest] = r.top;
-    return [name, best.label, fmt(best.probability), rest.map((p) => `${p.label} ${fmt(p.probability)}`).join(", ")];
+    return [name, best.label, fmt(best.probability), rest.map((p) => `${p.label} ${fmt(p.probability)}`).join(", ")].map(oneLine);
   });
   const header = ["file", "class", "probability", "next"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -26,7 +31,7 @@ export function json(results: Result[]): string {
 }
 
 function csvField(v: string): string {
-  return /[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+  return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
 export function csv(results: Result[]): string {

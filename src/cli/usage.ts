@@ -21,6 +21,7 @@ classify options:
   --labels A,B,...    class names (override the model's)
   --output softmax|sigmoid|logits   how outputs become probabilities (override the model's)
   --resize bilinear|nearest         (override the model's)
+  --input-size H,W    the size slices are resized to, for a model with symbolic height and width
   --heatmap DIR       write an occlusion-sensitivity overlay PNG per slice into DIR
   --patch N           occlusion patch side in input pixels (default: 1/8 of the input size)
   --stride N          occlusion stride (default: half the patch)

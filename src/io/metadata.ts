@@ -16,7 +16,7 @@ export interface ModelSettings {
   input?: InputSpec;
 }
 
-export type SettingName = "labels" | "resize" | "normalize" | "output" | "window";
+export type SettingName = "labels" | "resize" | "normalize" | "output" | "window" | "input_size";
 
 export interface SettingsSources {
   /** The ONNX model's metadata_props. Keys without the `simdcnn:` prefix are not ours and are ignored. */
@@ -52,6 +52,13 @@ const PARSERS: Record<SettingName, (value: unknown) => unknown> = {
     const parts = typeof v === "string" ? v.split(",").map((s) => (s.trim() === "" ? NaN : Number(s))) : v;
     if (!Array.isArray(parts) || parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[1] > 0)) {
       throw new Error(`expected center,width with a positive width (e.g. 40,400), got ${show(v)}`);
+    }
+    return parts;
+  },
+  input_size: (v) => {
+    const parts = typeof v === "string" ? v.split(",").map((s) => (s.trim() === "" ? NaN : Number(s))) : v;
+    if (!Array.isArray(parts) || parts.length !== 2 || !parts.every((d) => Number.isSafeInteger(d) && d > 0 && d <= 1 << 16)) {
+      throw new Error(`expected height,width as positive integers (e.g. 224,224), got ${show(v)}`);
     }
     return parts;
   },
@@ -103,7 +110,11 @@ export function modelSettings(sources: SettingsSources = {}): ModelSettings {
   else if (outputSize !== undefined) settings.labels = Array.from({ length: outputSize }, (_, i) => `class_${i}`);
 
   if (inputShape !== undefined) {
-    const { layout, channels, height, width } = inputLayout(inputShape);
+    const size = chosen.get("input_size");
+    const { layout, channels, height, width } = inputLayout(inputShape, size?.value as [number, number] | undefined);
+    if (size && (height !== (size.value as number[])[0] || width !== (size.value as number[])[1])) {
+      throw size.from.error(`${size.from.prefix}input_size`, `${(size.value as number[]).join(",")} differs from the model's declared input [${inputShape.join(", ")}]`);
+    }
     const normalize = chosen.get("normalize");
     const problem = normalizeProblem(settings.normalize, channels);
     if (normalize && problem) throw normalize.from.error(`${normalize.from.prefix}normalize`, problem);
@@ -112,15 +123,20 @@ export function modelSettings(sources: SettingsSources = {}): ModelSettings {
   return settings;
 }
 
-/** Where the channel dimension (1 or 3) sits: second (NCHW, preferred when both fit) or last (NHWC). */
-function inputLayout(shape: readonly (number | string)[]): Pick<InputSpec, "layout" | "channels" | "height" | "width"> {
+/**
+ * Where the channel dimension (1 or 3) sits: second (NCHW, preferred when both fit) or last
+ * (NHWC); symbolic height and width take `size`.
+ */
+function inputLayout(shape: readonly (number | string)[], size?: [number, number]): Pick<InputSpec, "layout" | "channels" | "height" | "width"> {
   const text = Array.isArray(shape) ? `[${shape.join(", ")}]` : show(shape);
   if (!Array.isArray(shape) || shape.length !== 4) throw new ShapeError(`the model's input must have rank 4 (NCHW or NHWC), got ${text}`);
   const layout = shape[1] === 1 || shape[1] === 3 ? "NCHW" : shape[3] === 1 || shape[3] === 3 ? "NHWC" : undefined;
   if (!layout) throw new ShapeError(`the model's input ${text} has no channel dimension of 1 or 3 second (NCHW) or last (NHWC)`);
-  const [channels, height, width] = (layout === "NCHW" ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]]) as [1 | 3, unknown, unknown];
+  let [channels, height, width] = (layout === "NCHW" ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]]) as [1 | 3, unknown, unknown];
+  if (size && typeof height !== "number") height = size[0];
+  if (size && typeof width !== "number") width = size[1];
   if (!Number.isInteger(height) || !Number.isInteger(width) || (height as number) < 1 || (width as number) < 1) {
-    throw new ShapeError(`the model's input ${text} has no fixed height and width to resize slices to`);
+    throw new ShapeError(`the model's input ${text} has no fixed height and width to resize slices to; give them with the simdcnn:input_size key`);
   }
   return { layout, channels, height: height as number, width: width as number };
 }
