@@ -107,6 +107,9 @@ function decodeFrames(bytes: Uint8Array, window?: readonly [number, number]): Sl
       let v = (raw >>> shift) & mask;
       if (signed && v >= sign) v -= 2 * sign;
       data[i] = v * slope + intercept;
+      if (!Number.isFinite(data[i])) {
+        throw new InputFormatError(`dicom: Rescale Slope ${slope} and Intercept ${intercept} take stored value ${v} to ${v * slope + intercept}, outside the range of float32`);
+      }
     }
     decoded.push(data);
   }

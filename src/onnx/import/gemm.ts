@@ -26,6 +26,7 @@ export function gemm(im: Importer): void {
   let bias: Float32Array | undefined;
   let residual: Value | undefined;
   if (c) {
+    if (c.dims.length > 2) im.bad(`C [${c.dims.join(", ")}] must have rank 2 or less, to broadcast to [${m}, ${n}]`);
     const cd = [...new Array<number>(2 - c.dims.length).fill(1), ...c.dims];
     if (c.kind === "const" && cd[0] === 1) {
       const cv = floatsOf(c, im);
