@@ -11,7 +11,7 @@ import { type LoadOnnxOptions, loadOnnx, modelFromOnnx } from "./onnx/load.js";
 import { coreCount, fileReader } from "./runtime/platform.js";
 import { Heap } from "./runtime/heap.js";
 import { type Backend, type WasmSource, instantiate } from "./runtime/load.js";
-import { Runtime } from "./runtime/runtime.js";
+import { Runtime, show } from "./runtime/runtime.js";
 import { ThreadPool } from "./runtime/threads.js";
 import type { Tensor } from "./runtime/tensor.js";
 
@@ -211,11 +211,11 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
   checkKeys(options, ["backend", "wasm", "threads", "maxMemoryBytes"], "init");
   const asked = options.backend ?? "auto";
   if (asked !== "auto" && asked !== "simd" && asked !== "scalar") {
-    throw new ArgumentError(`init: backend must be 'auto', 'simd' or 'scalar', got ${JSON.stringify(asked)}`);
+    throw new ArgumentError(`init: backend must be 'auto', 'simd' or 'scalar', got ${show(asked)}`);
   }
   const max = options.maxMemoryBytes;
   if (max !== undefined && (!Number.isSafeInteger(max) || max < 1 << 20)) {
-    throw new ArgumentError(`init: maxMemoryBytes must be an integer of at least 1 MiB (1048576), got ${String(max)}`);
+    throw new ArgumentError(`init: maxMemoryBytes must be an integer of at least 1 MiB (1048576), got ${show(max)}`);
   }
   const wanted = threadCount(options.threads);
   const blocked = wanted > 1 ? whyNoThreads(asked, options.wasm) : "";
@@ -239,7 +239,7 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
 function threadCount(t: number | "auto" | undefined): number {
   if (t === undefined) return 1;
   if (t === "auto") return coreCount();
-  if (!Number.isSafeInteger(t) || t < 1 || t > 256) throw new ArgumentError(`init: threads must be 'auto' or an integer from 1 to 256, got ${String(t)}`);
+  if (!Number.isSafeInteger(t) || t < 1 || t > 256) throw new ArgumentError(`init: threads must be 'auto' or an integer from 1 to 256, got ${show(t)}`);
   return t;
 }
 

@@ -1,3 +1,4 @@
+import { MemoryError } from "../errors.js";
 import { Conv2d } from "../ops/conv2d.js";
 import { Gemm } from "../ops/gemm.js";
 import { GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
@@ -34,6 +35,12 @@ export class Compiled {
   ) {
     const heap = rt.heap;
     const plan = planArena(graph);
+    const room = heap.limitBytes - heap.bytesInUse;
+    if (plan.bytes > room) {
+      throw new MemoryError(
+        `the model's planned activations need ${plan.bytes} bytes for inputs [${graph.inputs.map((i) => i.value.shape.join("x")).join("], [")}], but the engine may use only ${room} more (its limit is ${heap.limitBytes} bytes: init's maxMemoryBytes, at most wasm32's 4 GiB)`,
+      );
+    }
     let weights = 0;
     let scratch = 0;
     try {

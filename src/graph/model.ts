@@ -1,5 +1,5 @@
 import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
-import type { Runtime } from "../runtime/runtime.js";
+import { type Runtime, describe as describeValue } from "../runtime/runtime.js";
 import { Tensor } from "../runtime/tensor.js";
 import { Compiled, type MemoryReport } from "./compile.js";
 import { type ExecGraph, type Step, sizeOfShape } from "./ir.js";
@@ -122,7 +122,7 @@ export class Model {
 
   private shapeOf(io: ModelIO, given: InputData | undefined): number[] {
     const what = `run: input '${io.name}'`;
-    if (given === undefined) throw new ArgumentError(`${what} is missing`);
+    if (given === undefined || given === null) throw new ArgumentError(`${what} is missing`);
     if (given instanceof Tensor) {
       this.rt.check(given, what);
       const s = [...given.shape];
@@ -134,7 +134,7 @@ export class Model {
     const typed = io.dtype === "float32" ? given instanceof Float32Array : given instanceof Int32Array || given instanceof BigInt64Array;
     if (!typed) {
       throw new ArgumentError(
-        `${what} is ${io.dtype}: expected ${io.dtype === "float32" ? "a Float32Array or a Tensor" : "an Int32Array or a BigInt64Array"}, got ${given.constructor.name}`,
+        `${what} is ${io.dtype}: expected ${io.dtype === "float32" ? "a Float32Array or a Tensor" : "an Int32Array or a BigInt64Array"}, got ${describeValue(given)}`,
       );
     }
     const known = io.shape.reduce<number>((a, d) => a * (typeof d === "number" ? d : 1), 1);

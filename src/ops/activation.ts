@@ -1,3 +1,4 @@
+import { show } from "../runtime/runtime.js";
 import { ArgumentError } from "../errors.js";
 import { ACT } from "../runtime/kernels.js";
 
@@ -27,18 +28,18 @@ export function activationCode(act: Activation | undefined, what: string): Activ
     if ("clip" in act) {
       const c = act.clip;
       if (!Array.isArray(c) || c.length !== 2 || c.some((v) => typeof v !== "number" || Number.isNaN(v)) || c[0] > c[1]) {
-        throw new ArgumentError(`${what}: clip expects [min, max] with min <= max and no NaN, got ${JSON.stringify(c)}`);
+        throw new ArgumentError(`${what}: clip expects [min, max] with min <= max and no NaN, got ${show(c)}`);
       }
       return { kind: ACT.clamp, p0: c[0], p1: c[1] };
     }
     if ("leakyRelu" in act) {
       if (typeof act.leakyRelu !== "number" || !Number.isFinite(act.leakyRelu)) {
-        throw new ArgumentError(`${what}: leakyRelu expects a finite alpha, got ${String(act.leakyRelu)}`);
+        throw new ArgumentError(`${what}: leakyRelu expects a finite alpha, got ${show(act.leakyRelu)}`);
       }
       return { kind: ACT.leaky, p0: act.leakyRelu, p1: 0 };
     }
   }
   throw new ArgumentError(
-    `${what}: unknown activation ${JSON.stringify(act)}; expected 'none', 'relu', 'relu6', 'sigmoid', 'tanh', { clip: [min, max] } or { leakyRelu: alpha }`,
+    `${what}: unknown activation ${show(act)}; expected 'none', 'relu', 'relu6', 'sigmoid', 'tanh', { clip: [min, max] } or { leakyRelu: alpha }`,
   );
 }

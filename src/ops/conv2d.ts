@@ -1,6 +1,6 @@
 import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
 import { DWCONV_CB, GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
-import type { Runtime } from "../runtime/runtime.js";
+import { type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type Padding, checkKeys, pair, resolvePadding, windowOut } from "./options.js";
@@ -61,7 +61,7 @@ export class Conv2d {
     rt.check(w, `${what} weights`, 4);
     const [cout, kh, kw, cinG] = w.shape;
     const groups = opts.groups ?? 1;
-    if (!Number.isSafeInteger(groups) || groups <= 0) throw new ArgumentError(`${what}: groups must be a positive integer, got ${String(groups)}`);
+    if (!Number.isSafeInteger(groups) || groups <= 0) throw new ArgumentError(`${what}: groups must be a positive integer, got ${show(groups)}`);
     if (cout % groups !== 0) throw new ShapeError(`${what}: ${cout} output channels cannot be split into ${groups} groups`);
     this.inChannels = cinG * groups;
     this.outChannels = cout;

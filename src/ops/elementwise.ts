@@ -1,6 +1,6 @@
 import { ArgumentError, ShapeError } from "../errors.js";
 import { ACT, BIN } from "../runtime/kernels.js";
-import type { Runtime } from "../runtime/runtime.js";
+import { type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { finite } from "./options.js";
 
@@ -21,7 +21,7 @@ export function unary(rt: Runtime, x: Tensor, op: UnaryOp): Tensor {
 
 export function clip(rt: Runtime, x: Tensor, min: number, max: number): Tensor {
   for (const [v, name] of [[min, "min"], [max, "max"]] as const) {
-    if (typeof v !== "number" || Number.isNaN(v)) throw new ArgumentError(`clip: ${name} must be a number (±Infinity allowed), got ${String(v)}`);
+    if (typeof v !== "number" || Number.isNaN(v)) throw new ArgumentError(`clip: ${name} must be a number (±Infinity allowed), got ${show(v)}`);
   }
   if (min > max) throw new ArgumentError(`clip: min ${min} is greater than max ${max}`);
   return unaryCall(rt, x, ACT.clamp, min, max, "clip");

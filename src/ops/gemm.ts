@@ -1,6 +1,6 @@
 import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
 import { GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
-import type { Runtime } from "../runtime/runtime.js";
+import { type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { checkKeys, finite } from "./options.js";
@@ -213,7 +213,7 @@ export class Gemm {
 
 function bool(v: boolean | undefined, what: string): boolean {
   if (v === undefined) return false;
-  if (typeof v !== "boolean") throw new ArgumentError(`${what}: expected true or false, got ${String(v)}`);
+  if (typeof v !== "boolean") throw new ArgumentError(`${what}: expected true or false, got ${show(v)}`);
   return v;
 }
 

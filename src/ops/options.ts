@@ -1,5 +1,5 @@
 import { ArgumentError } from "../errors.js";
-import { describe } from "../runtime/runtime.js";
+import { describe, show } from "../runtime/runtime.js";
 
 /** Rejects keys an op does not know, so that a misspelt option is not silently ignored. */
 export function checkKeys(opts: object | undefined, allowed: readonly string[], what: string): void {
@@ -21,14 +21,14 @@ export function pair(v: number | readonly [number, number] | undefined, def: num
   if (v === undefined) return [def, def];
   const p = typeof v === "number" ? [v, v] : v;
   if (!Array.isArray(p) || p.length !== 2 || !p.every((x) => Number.isSafeInteger(x) && x > 0 && x <= MAX_WINDOW)) {
-    throw new ArgumentError(`${what}: expected a positive integer up to ${MAX_WINDOW} or [height, width] of them, got ${JSON.stringify(v)}`);
+    throw new ArgumentError(`${what}: expected a positive integer up to ${MAX_WINDOW} or [height, width] of them, got ${show(v)}`);
   }
   return [p[0], p[1]];
 }
 
 export function finite(v: number | undefined, def: number, what: string): number {
   if (v === undefined) return def;
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgumentError(`${what}: expected a finite number, got ${String(v)}`);
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgumentError(`${what}: expected a finite number, got ${show(v)}`);
   return v;
 }
 
@@ -47,7 +47,7 @@ export function resolvePadding(
     return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
   }
   if (!Array.isArray(padding) || padding.length !== 4 || !padding.every((p) => Number.isSafeInteger(p) && p >= 0 && p <= MAX_WINDOW)) {
-    throw new ArgumentError(`${what}: padding must be 'valid', 'same' or [top, left, bottom, right] of integers from 0 to ${MAX_WINDOW}, got ${JSON.stringify(padding)}`);
+    throw new ArgumentError(`${what}: padding must be 'valid', 'same' or [top, left, bottom, right] of integers from 0 to ${MAX_WINDOW}, got ${show(padding)}`);
   }
   return [padding[0], padding[1], padding[2], padding[3]];
 }

@@ -1,5 +1,5 @@
 import { ArgumentError } from "../errors.js";
-import type { Runtime } from "../runtime/runtime.js";
+import { type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Padding, checkKeys, pair, resolvePadding, windowOut } from "./options.js";
 
@@ -46,7 +46,7 @@ export function avgPool2d(rt: Runtime, x: Tensor, opts: AvgPool2dOptions): Tenso
   const what = "avgPool2d";
   const g = window(rt, x, opts, ["kernel", "strides", "padding", "dilations", "countIncludePad"], what);
   const include = opts.countIncludePad ?? false;
-  if (typeof include !== "boolean") throw new ArgumentError(`${what}: countIncludePad must be true or false, got ${String(include)}`);
+  if (typeof include !== "boolean") throw new ArgumentError(`${what}: countIncludePad must be true or false, got ${show(include)}`);
   const y = rt.empty([g.n, g.oh, g.ow, g.c]);
   rt.kernels.avgpool2d_f32(
     x.ptr, g.n, g.h, g.w, g.c, g.oh, g.ow, g.k[0], g.k[1], g.s[0], g.s[1], g.d[0], g.d[1],

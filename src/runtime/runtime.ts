@@ -103,8 +103,28 @@ export class Runtime {
   }
 }
 
+/**
+ * A short, safe rendering of a caller's value for an error message: never throws (bigints,
+ * objects without prototypes, cycles) and never grows large (tensors, long arrays).
+ */
+export function show(v: unknown, depth = 0): string {
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === "symbol") return v.toString();
+  if (typeof v !== "object" || v === null) return String(v);
+  if (depth > 1) return Array.isArray(v) ? "[…]" : "{…}";
+  if (Array.isArray(v)) {
+    const items = v.slice(0, 8).map((x) => show(x, depth + 1));
+    return `[${items.join(", ")}${v.length > 8 ? ", …" : ""}]`;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return describe(v);
+  const entries = Object.keys(v).slice(0, 4).map((k) => `${k}: ${show((v as Record<string, unknown>)[k], depth + 1)}`);
+  return `{ ${entries.join(", ")}${Object.keys(v).length > 4 ? ", …" : ""} }`;
+}
+
 export function describe(v: unknown): string {
   if (v === null) return "null";
-  if (typeof v === "object") return (v as object).constructor?.name ?? "object";
+  if (typeof v === "object") return Object.getPrototypeOf(v)?.constructor?.name ?? "object";
   return typeof v;
 }

@@ -41,8 +41,8 @@ if (values.child) {
 
 async function child(name: string, ms: number, out: string): Promise<void> {
   const target = TARGETS.find((t) => t.name === name)!;
-  const engine = await init();
-  const other = await init();
+  const engine = await init({ maxMemoryBytes: 1 << 30 });
+  const other = await init({ maxMemoryBytes: 1 << 30 });
   const c = await canary(engine);
   const ctx: FuzzCtx = { engine, other, canary: c, baseline: engine.memoryBytes, known: new Map(KNOWN_ISSUES.map((k) => [k.signature, 0])) };
   // The case being run, written before it runs, for a hang or a crash to be reported with.

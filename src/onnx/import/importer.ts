@@ -110,6 +110,8 @@ export class Importer {
     for (const d of shape) {
       if (!Number.isSafeInteger(d) || d <= 0) throw new ShapeError(`tensor '${name ?? "?"}' gets shape [${shape.join(", ")}]; every dimension must be a positive integer`);
     }
+    // Byte offsets are wasm32: no tensor may pass 2^29 floats (2 GiB).
+    if (sizeOfShape(shape) > 2 ** 29) throw new ShapeError(`tensor '${name ?? "?"}' gets shape [${shape.join(", ")}], more than 2^29 elements`);
     return { id: this.nextId++, shape, storage, name, data };
   }
 
