@@ -52,13 +52,23 @@ for (const net of nets) {
     tasks[`${net.name}|${t}`] = () => model.run({ input });
   }
 }
-for (const n of [1024]) {
-  for (const t of ["1", "2"]) {
-    const e = engines[t];
-    const a = e.tensor(random(n * n, 1), [n, n]);
-    const op = e.prepareGemm(e.tensor(random(n * n, 2), [n, n]));
-    const out = e.tensor(new Float32Array(n * n), [n, n]);
-    tasks[`gemm ${n}|${t}`] = () => op.run(a, out);
+const CONVS: [string, number, number, number, number][] = [
+  ["conv 3x3 256x256 1->16", 256, 256, 1, 16],
+  ["conv 3x3 56x56 64->64", 56, 56, 64, 64],
+  ["conv 3x3 28x28 128->128", 28, 28, 128, 128],
+];
+for (const t of ["1", "2"]) {
+  const e = engines[t];
+  const n = 1024;
+  const a = e.tensor(random(n * n, 1), [n, n]);
+  const op = e.prepareGemm(e.tensor(random(n * n, 2), [n, n]));
+  const out = e.tensor(new Float32Array(n * n), [n, n]);
+  tasks[`gemm 1024|${t}`] = () => op.run(a, out);
+  for (const [name, h, w, cin, cout] of CONVS) {
+    const x = e.tensor(random(h * w * cin, 3), [1, h, w, cin]);
+    const conv = e.prepareConv2d(e.tensor(random(cout * 9 * cin, 4, 0.1), [cout, 3, 3, cin]), { padding: "same", activation: "relu" });
+    const y = conv.run(x);
+    tasks[`${name}|${t}`] = () => conv.run(x, y);
   }
 }
 const ms = await timeAll(tasks);
@@ -66,7 +76,7 @@ const ort = Object.fromEntries(
   ["1", "2"].map((t) => [t, JSON.parse(execFileSync(process.execPath, [...process.execArgv, process.argv[1], "--ort-child", t, ...(quick ? ["--quick"] : [])], { encoding: "utf8", maxBuffer: 1 << 24 }))]),
 ) as Record<string, Record<string, number>>;
 
-const rows = [...nets.map((n) => n.name), "gemm 1024"].map((w) => ({
+const rows = [...nets.map((n) => n.name), "gemm 1024", ...CONVS.map((c) => c[0])].map((w) => ({
   workload: w,
   simd1Ms: ms[`${w}|1`],
   simd2Ms: ms[`${w}|2`],

@@ -6,8 +6,8 @@ import { Tensor, sizeOf } from "./tensor.js";
 import type { Call, ThreadPool } from "./threads.js";
 
 // Below this many multiply-adds a kernel call stays on one thread: waking the workers costs more
-// than they save (measured with bench/kernels.ts --threads).
-const PARALLEL_MIN_WORK = 1 << 17;
+// than they save: LeNet's second convolution (154K) ran slower split (bench/threads.ts).
+const PARALLEL_MIN_WORK = 1 << 18;
 
 /** What every op needs: the kernels, the memory they work on, threads, and tensor bookkeeping. */
 export class Runtime {

@@ -85,10 +85,11 @@ export class ThreadPool {
     const own = calls[0];
     (this.kernels[own.fn] as (...a: number[]) => void)(...own.args);
     const workers = this.workers.length;
-    for (;;) {
+    for (let spin = 0; ; spin++) {
       const done = Atomics.load(i32, gen + 1);
       if (done >= workers) break;
-      Atomics.wait(i32, gen + 1, done);
+      // The workers' shares end about when this thread's does: spin first, then sleep.
+      if (spin > 20000) Atomics.wait(i32, gen + 1, done);
     }
     if (Atomics.exchange(i32, gen + 2, 0) !== 0) throw new BackendError(`${what}: a worker thread failed while running ${calls.map((c) => c.fn).join(", ")}`);
   }
