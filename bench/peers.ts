@@ -4,7 +4,8 @@
 // workload's outputs are cross-checked between the engines in the same run. Then cold start in
 // fresh processes, and the bytes each engine loads.
 //   npm run bench:peers [-- --quick] [-- --only NAME] [-- --compare OLD.json [NEW.json]]
-// Writes bench/results/peers.json and bench/results/peers.svg. With --compare, prints the change
+// Writes bench/results/peers.json and bench/results/peers.svg (and, through bench/threads.ts, the
+// two-thread comparison with onnxruntime-web on two threads). With --compare, prints the change
 // in simdcnn's speed ratios against OLD (of this run, or of NEW without running anything) and
 // exits 1 when one fell by more than 10%.
 import { execFileSync } from "node:child_process";
@@ -561,5 +562,11 @@ console.log("\nwrote bench/results/peers.json and bench/results/peers.svg");
 
 const wrong = rows.filter((r) => r.maxRelErr.scalar !== 0 || r.maxRelErr.tfjs > TOLERANCE || r.maxRelErr.ort > TOLERANCE);
 if (wrong.length) console.log(`\nOUTPUTS DISAGREE: ${wrong.map((r) => r.workload).join(", ")}`);
+// Two threads: simdcnn on two against onnxruntime-web on two (TensorFlow.js's wasm backend has no
+// threads in Node). onnxruntime-web fixes numThreads per process, so bench/threads.ts runs it in
+// child processes of its own; it writes bench/results/threads.json.
+console.log("\ntwo threads (bench/threads.ts):");
+execFileSync(process.execPath, [...process.execArgv, new URL("./threads.ts", import.meta.url).pathname, ...(quick ? ["--quick"] : [])], { stdio: "inherit" });
+
 const regressed = previous ? compare(previous, out) : 0;
 process.exit(wrong.length || regressed ? 1 : 0);
