@@ -1,5 +1,5 @@
-// Throughput of `simdcnn classify` on a folder of demo slices, with 1 and 2 threads (and the
-// heatmap-free path only: classification throughput). Generates the slices once into a temporary
+// Throughput of `simdcnn classify` on a folder of demo slices with --threads 1 and 2 (two worker
+// processes: src/cli/pool.ts), classification only (no heatmaps). Generates the slices once into a temporary
 // folder with the phantom generator.
 //   npm run bench:slices [-- --count 1000]
 import { execFileSync } from "node:child_process";

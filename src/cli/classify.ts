@@ -18,6 +18,8 @@ import { type Result, csv, json, table } from "./output.js";
 export interface ClassifyOptions {
   model: string;
   inputs: string[];
+  /** The inputs already expanded to files (a pool's worker gets its share this way). */
+  files?: string[];
   format: "table" | "json" | "csv";
   out?: string;
   topK: number;
@@ -73,10 +75,9 @@ async function run(engine: Engine, model: Model, o: ClassifyOptions, stdout: (s:
   const batch = fixed ?? o.batch;
   const probs = probabilities(engine, settings.output);
 
-  const files = await expandInputs(o.inputs);
+  const files = o.files ?? (await expandInputs(o.inputs));
   const results: Result[] = [];
-  const bar = process.stderr.isTTY && files.length > 1 ? new cliProgress.SingleBar({ clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
-  bar?.start(files.length, 0);
+  const bar = progressBar(files.length);
   const pending: Pending[] = [];
 
   const flush = async () => {
@@ -110,12 +111,28 @@ async function run(engine: Engine, model: Model, o: ClassifyOptions, stdout: (s:
     } catch (e) {
       results.push({ file, error: reason(e) });
     }
-    bar?.increment();
+    bar.increment();
   }
   await flush();
-  bar?.stop();
+  bar.stop();
+  return emit(results, o, stdout);
+}
 
-  if (o.heatmap !== undefined) {
+/**
+ * A progress bar on stderr when it is a terminal; in a pool's worker process (SIMDCNN_REPORT set)
+ * a line per file instead, which the parent counts.
+ */
+export function progressBar(total: number): { increment(): void; stop(): void } {
+  if (process.env.SIMDCNN_REPORT) return { increment: () => process.stderr.write("\u0001\n"), stop: () => {} };
+  if (!process.stderr.isTTY || total < 2) return { increment: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar({ clearOnComplete: true }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0);
+  return bar;
+}
+
+/** Writes the results in the chosen format; the exit code is 1 when any input failed. */
+export async function emit(results: Result[], o: Pick<ClassifyOptions, "format" | "out" | "heatmap">, stdout: (s: string) => void): Promise<number> {
+  if (o.heatmap !== undefined && !process.env.SIMDCNN_REPORT) {
     const n = results.filter((r) => "heatmap" in r && r.heatmap).length;
     process.stderr.write(`${n} heatmap${n === 1 ? "" : "s"} in ${o.heatmap}\n`);
   }

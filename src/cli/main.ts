@@ -3,7 +3,10 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { type Backend, SimdcnnError, init } from "../node.js";
-import { classify } from "./classify.js";
+import { coreCount } from "../runtime/platform.js";
+import { classify, emit } from "./classify.js";
+import { expandInputs } from "./inputs.js";
+import { classifyInProcesses } from "./pool.js";
 import { info } from "./info.js";
 import { USAGE, UsageError } from "./usage.js";
 
@@ -42,10 +45,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command !== "classify") throw new UsageError(`unknown command '${command}'`);
-  const { positionals, values: v } = parseArgs({
+  const { positionals, values: v, tokens } = parseArgs({
     args: rest,
     allowPositionals: true,
     strict: true,
+    tokens: true,
     options: {
       model: { type: "string" },
       json: { type: "boolean" },
@@ -68,6 +72,9 @@ async function main(argv: string[]): Promise<number> {
   });
   if (!v.model) throw new UsageError("--model is required");
   if (!existsSync(v.model)) throw new UsageError(`model '${v.model}' does not exist`);
+  // A pool's worker process gets its share of the files from its parent (pool.ts).
+  const shared = process.env.SIMDCNN_FILES;
+  if (shared !== undefined) positionals.push(...(JSON.parse(await readFile(shared, "utf8")) as string[]));
   if (positionals.length === 0) throw new UsageError("no input files, folders or globs given");
   if (v.json && v.csv) throw new UsageError("--json and --csv exclude each other");
   if (v.heatmap !== undefined && !existsSync(v.heatmap)) {
@@ -81,17 +88,25 @@ async function main(argv: string[]): Promise<number> {
     ...(v["input-size"] !== undefined ? { input_size: v["input-size"] } : {}),
     ...(v.window !== undefined ? { window: window(v.window) } : {}),
   };
-  const engine = await init({ backend: backendOf(v.backend), threads: v.threads === undefined || v.threads === "auto" ? "auto" : positiveInt(v.threads, "--threads") });
-  return classify(
-    engine,
-    {
-      model: v.model, inputs: positionals, format: v.json ? "json" : v.csv ? "csv" : "table", out: v.out,
-      topK: positiveInt(v["top-k"], "--top-k", 3)!, batch: positiveInt(v.batch, "--batch", 8)!, overrides,
-      heatmap: v.heatmap, patch: positiveInt(v.patch, "--patch"), stride: positiveInt(v.stride, "--stride"),
-      skipExisting: v["skip-existing"] ?? false,
-    },
-    out,
-  );
+  const threads = v.threads === undefined || v.threads === "auto" ? coreCount() : positiveInt(v.threads, "--threads")!;
+  const format = v.json ? "json" : v.csv ? "csv" : "table";
+  const options = {
+    model: v.model, inputs: positionals, format, out: v.out,
+    topK: positiveInt(v["top-k"], "--top-k", 3)!, batch: positiveInt(v.batch, "--batch", 8)!, overrides,
+    heatmap: v.heatmap, patch: positiveInt(v.patch, "--patch"), stride: positiveInt(v.stride, "--stride"),
+    skipExisting: v["skip-existing"] ?? false,
+  } as const;
+  const files = await expandInputs(positionals);
+  if (threads > 1 && files.length > 1) {
+    // Several files: a pool of single-threaded processes (see pool.ts for why), each given this
+    // command's own options.
+    const passOn = tokens.flatMap((t) =>
+      t.kind !== "option" || ["json", "csv", "out", "threads"].includes(t.name) ? [] : t.value === undefined ? [`--${t.name}`] : [`--${t.name}`, t.value],
+    );
+    return emit(await classifyInProcesses(files, Math.min(threads, files.length), passOn), options, out);
+  }
+  const engine = await init({ backend: backendOf(v.backend), threads });
+  return classify(engine, { ...options, files }, out);
 }
 
 main(process.argv.slice(2)).then(

@@ -16,7 +16,8 @@ classify options:
   --top-k N           classes listed per slice (default 3)
   --batch N           slices per inference (default 8; 1 when the model's batch is fixed)
   --backend B         auto | simd | scalar (default auto)
-  --threads N         worker threads, or auto: the machine's cores (default auto)
+  --threads N         threads, or auto: the machine's cores (default auto); several files run
+                      in N worker processes, one file on N kernel threads
   --window C,W        intensity window for DICOM slices, e.g. 40,400
   --labels A,B,...    class names (override the model's)
   --output softmax|sigmoid|logits   how outputs become probabilities (override the model's)
