@@ -7,7 +7,7 @@ import { Bench } from "tinybench";
 import { type Engine, type Tensor, init } from "../src/node.js";
 import { Heap } from "../src/runtime/heap.js";
 import { instantiate } from "../src/runtime/load.js";
-import { random } from "./nets.js";
+import { KERNEL_SHAPES, random } from "./nets.js";
 
 const quick = process.argv.includes("--quick");
 const onlyAt = process.argv.indexOf("--only");
@@ -69,17 +69,10 @@ function maxpool(h: number, w: number, c: number): Workload {
 }
 
 const workloads: Workload[] = [
-  gemm(256),
-  gemm(512),
-  gemm(1024),
-  conv("conv 3x3", 256, 256, 1, 16, 3),
-  conv("conv 3x3", 128, 128, 16, 32, 3),
-  conv("conv 3x3", 56, 56, 64, 64, 3),
-  conv("conv 3x3", 28, 28, 128, 128, 3),
-  conv("conv 1x1", 56, 56, 64, 256, 1),
-  { ...conv("dwconv 3x3", 112, 112, 32, 32, 3, 32), bytes: 4 * 2 * 112 * 112 * 32 },
-  maxpool(256, 256, 16),
-  maxpool(112, 112, 64),
+  ...KERNEL_SHAPES.gemm.map(gemm),
+  // Depthwise is memory-bound: its rate is in GB/s of input and output.
+  ...KERNEL_SHAPES.conv.map(([l, h, w, ci, co, k, g]) => (g > 1 ? { ...conv(l, h, w, ci, co, k, g), bytes: 4 * 2 * h * w * co } : conv(l, h, w, ci, co, k, g))),
+  ...KERNEL_SHAPES.maxpool.map(([h, w, c]) => maxpool(h, w, c)),
 ];
 
 // The ceiling: 6 independent f32x4 multiply-then-add chains (48 flop per round), in the SIMD build.

@@ -246,3 +246,22 @@ export const mobilenet: NetDef = (() => {
 })();
 
 export const networks: NetDef[] = [lenet, sliceClassifier, resnet, mobilenet];
+
+/** The kernel workloads bench/kernels.ts and bench/peers.ts both run: real CNN shapes. */
+export const KERNEL_SHAPES = {
+  gemm: [256, 512, 1024],
+  /** label, H, W, Cin, Cout, kernel, groups */
+  conv: [
+    ["conv 3x3", 256, 256, 1, 16, 3, 1],
+    ["conv 3x3", 128, 128, 16, 32, 3, 1],
+    ["conv 3x3", 56, 56, 64, 64, 3, 1],
+    ["conv 3x3", 28, 28, 128, 128, 3, 1],
+    ["conv 1x1", 56, 56, 64, 256, 1, 1],
+    ["dwconv 3x3", 112, 112, 32, 32, 3, 32],
+  ] as [string, number, number, number, number, number, number][],
+  /** H, W, C of a 2x2 max pool */
+  maxpool: [
+    [256, 256, 16],
+    [112, 112, 64],
+  ] as [number, number, number][],
+};

@@ -21,7 +21,7 @@ import * as vl from "vega-lite";
 import { type Engine, init } from "../src/index.js";
 import { Heap } from "../src/runtime/heap.js";
 import { instantiate } from "../src/runtime/load.js";
-import { type NetSpec, buildLayers, logits, networks, random, sliceClassifier } from "./nets.js";
+import { KERNEL_SHAPES, type NetSpec, buildLayers, logits, networks, random, sliceClassifier } from "./nets.js";
 import { OnnxGraph, conv as onnxConv, onnxNetwork } from "./peers/onnx.js";
 import { packSpec } from "./peers/spec-io.js";
 import { spyOnWasm } from "./peers/spy.js";
@@ -340,17 +340,9 @@ function network(spec: NetSpec): Workload {
 }
 
 const workloads: Workload[] = [
-  gemm(256),
-  gemm(512),
-  gemm(1024),
-  conv("conv 3x3", 256, 256, 1, 16, 3),
-  conv("conv 3x3", 128, 128, 16, 32, 3),
-  conv("conv 3x3", 56, 56, 64, 64, 3),
-  conv("conv 3x3", 28, 28, 128, 128, 3),
-  conv("conv 1x1", 56, 56, 64, 256, 1),
-  conv("dwconv 3x3", 112, 112, 32, 32, 3, 32),
-  maxpool(256, 256, 16),
-  maxpool(112, 112, 64),
+  ...KERNEL_SHAPES.gemm.map(gemm),
+  ...KERNEL_SHAPES.conv.map(([l, h, w, ci, co, k, g]) => conv(l, h, w, ci, co, k, g)),
+  ...KERNEL_SHAPES.maxpool.map(([h, w, c]) => maxpool(h, w, c)),
   ...networks.map(network),
 ];
 
