@@ -256,13 +256,9 @@ describe("the 'simdcnn/io' entry", () => {
     expect(code).not.toMatch(/require\("(fs|zlib|stream|path)"\)/);
   });
 
-  // KNOWN FAILURE, kept visible: src/io/png.ts decodes with pngjs/browser.js, a browserify build
-  // that carries polyfills written with the Function constructor (function-bind's
-  // implementation, get-intrinsic's getEvalledConstructor, is-generator-function). They are never
-  // called in a modern browser (the identity test decodes PNGs under the CSP with no violation),
-  // but the bundle is not free of them. When png.ts moves to a decoder without them, this test
-  // starts passing and `.fails` must go.
-  it.fails("has no eval and no Function constructor (known failure: pngjs/browser.js's polyfills)", () => {
+  // The PNG decoder once was pngjs's browserify build, whose polyfills use the Function
+  // constructor; it is fast-png now (src/io/png.ts), and this keeps it that way.
+  it("has no eval and no Function constructor", () => {
     expect(forbiddenCode(code)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { InputFormatError, SimdcnnError } from "../errors.js";
 
 /**
- * Runs a third-party decoder and turns whatever it throws into an InputFormatError: pngjs throws
+ * Runs a third-party decoder and turns whatever it throws into an InputFormatError: fast-png throws
  * Errors, jpeg-js sometimes plain strings, and dicom-parser strings or `{ exception }` objects.
  */
 export function decoding<T>(format: string, decode: () => T): T {
