@@ -1,9 +1,9 @@
 // fast-png (pure ES modules over fflate: no Node built-in, polyfill or code generation), so that
 // Node and browsers decode with the same code and a strict Content-Security-Policy holds; the
-// browserified pngjs build it replaces carried Function(...) calls. fast-png's Adam7 path handles
-// only whole-byte pixels, so an interlaced image of 1, 2 or 4-bit samples is split here into its
-// seven passes, each re-wrapped as a plain PNG for fast-png to unfilter. pngjs stays the tests'
-// PNG writer.
+// browserified pngjs build it replaces carried polyfills built on the Function constructor.
+// fast-png's Adam7 path handles only whole-byte pixels, so an interlaced image of 1, 2 or 4-bit
+// samples is split here into its seven passes, each re-wrapped as a plain PNG for fast-png to
+// unfilter. pngjs stays the tests' PNG writer.
 import { decode, encode } from "fast-png";
 import { unzlibSync, zlibSync } from "fflate";
 import { ArgumentError, InputFormatError } from "../errors.js";
