@@ -1,18 +1,8 @@
 // Writers for the io tests: PNGs of the kinds pngjs cannot write (palette, 1/2/4-bit, Adam7
 // interlaced, tRNS) and DICOM Part 10 files, byte by byte, so that every pixel value is known.
 import { deflateSync } from "node:zlib";
+import { crc32 } from "../src/io/png.js";
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);

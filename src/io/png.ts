@@ -157,7 +157,8 @@ function unpack(data: ArrayLike<number>, width: number, height: number, spp: num
 
 let table: Uint32Array | undefined;
 
-function crc32(bytes: Uint8Array): number {
+/** The CRC-32 of PNG chunks (and of zlib's gzip): polynomial 0xEDB88320. */
+export function crc32(bytes: Uint8Array): number {
   if (!table) {
     table = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {

@@ -16,6 +16,7 @@ import {
   type ValueInfoProto,
 } from "../../src/onnx/schema.js";
 import { type Element, dicomFile } from "../io-helpers.js";
+import { crc32 } from "../../src/io/png.js";
 
 // ---------------------------------------------------------------------------------------------
 // Values at the edges.
@@ -396,17 +397,6 @@ function tensorProtoOf(dims: bigint[], dataType: number, raw: number): TensorPro
 // PNG, structured: IHDR fields and chunks, with their CRCs made right so that the decoder gets past
 // the checksum to the code behind it.
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 interface Chunk {
   type: string;
