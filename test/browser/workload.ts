@@ -8,6 +8,7 @@
 // exports in (types only are imported), so that the same code runs in every environment.
 import type * as Core from "../../src/index.js";
 import type * as Io from "../../src/io/index.js";
+import { Rng } from "../reference.js";
 
 export type CoreApi = Pick<typeof Core, "init" | "layers">;
 export type IoApi = Pick<typeof Io, "readSlices" | "toInput" | "overlayHeatmap" | "encodePng">;
@@ -26,16 +27,7 @@ export type Hashes = Record<string, string>;
 // engine produces the same floats)
 
 export function random(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
+  return new Rng(seed).f32(n, lo, hi);
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
