@@ -1,3 +1,4 @@
+import { ACT_CLAMP, ACT_NONE } from "./activation";
 import { finishRow, finishScalar4 } from "./tile_store";
 
 const NR: i32 = 8;
@@ -8,6 +9,18 @@ const NR: i32 = 8;
 // w: pack_gemm_f32_8 panels with K = kh*kw. Taps are added in (ky, kx) order after the bias,
 // the order igemm_f32_4x8 uses, so this path and the general one give the same bits.
 export function conv2d_f32_ci1_4x8(
+  x: usize, batch: i32, hp: i32, wp: i32, oh: i32, ow: i32, n: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+  w: usize, y: usize, act: i32, p0: f32, p1: f32,
+): void {
+  // With K = kh*kw taps per tile the stores weigh as much as the arithmetic: the common
+  // activations get copies without a branch on the kind per stored vector.
+  if (act == ACT_CLAMP) ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, ACT_CLAMP, p0, p1);
+  else if (act == ACT_NONE) ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, ACT_NONE, p0, p1);
+  else ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, act, p0, p1);
+}
+
+@inline function ci1Body(
   x: usize, batch: i32, hp: i32, wp: i32, oh: i32, ow: i32, n: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
   w: usize, y: usize, act: i32, p0: f32, p1: f32,
@@ -24,7 +37,24 @@ export function conv2d_f32_ci1_4x8(
     for (let oy = 0; oy < oh; oy++) {
       const row = xb + <usize>(oy * sh) * rowBytes;
       const yRow = y + <usize>((b * oh + oy) * ow) * pixBytes;
-      for (let ox = 0; ox < ow; ox += 4) {
+      let ox = 0;
+      // Whole tiles of stride 1 or 2: the four pixels sit at constant distances from one pointer.
+      if (ASC_FEATURE_SIMD && (sw == 1 || sw == 2)) {
+        const full = ow & ~3;
+        const nrLast = n - (panels - 1) * NR;
+        for (; ox < full; ox += 4) {
+          const a = row + <usize>ox * sx;
+          const yt = yRow + <usize>ox * pixBytes;
+          for (let p = 0; p < panels; p++) {
+            const nr = p == panels - 1 ? nrLast : NR;
+            const wpn = w + <usize>p * panelBytes;
+            const yp = yt + (<usize>(p * NR) << 2);
+            if (sw == 1) tileStrided<f32>(a, kh, kw, dy, dx, wpn, yp, pixBytes, nr, act, p0, p1);
+            else tileStrided<f64>(a, kh, kw, dy, dx, wpn, yp, pixBytes, nr, act, p0, p1);
+          }
+        }
+      }
+      for (; ox < ow; ox += 4) {
         const mr = min(ow - ox, 4);
         // Pixels past the row's end repeat its last pixel: valid reads, results not stored.
         const q0 = <usize>ox * sx;
@@ -90,6 +120,44 @@ export function conv2d_f32_ci1_4x8(
   if (mr > 1) finishRow(y + pixBytes, 0, c10, c11, nr, act, p0, p1);
   if (mr > 2) finishRow(y + 2 * pixBytes, 0, c20, c21, nr, act, p0, p1);
   if (mr > 3) finishRow(y + 3 * pixBytes, 0, c30, c31, nr, act, p0, p1);
+}
+
+// tileSimd for four whole pixels sizeof<S>() bytes apart from `a` (a type stands for the
+// constant: the four loads of a tap then share one pointer and differ in immediate offsets).
+@inline function tileStrided<S>(
+  a: usize, kh: i32, kw: i32, dy: usize, dx: usize,
+  w: usize, y: usize, pixBytes: usize, nr: i32, act: i32, p0: f32, p1: f32,
+): void {
+  let c00 = v128.load(w);
+  let c01 = v128.load(w, 16);
+  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+  w += 32;
+  for (let ky = 0; ky < kh; ky++) {
+    let q = a;
+    for (let kx = 0; kx < kw; kx++) {
+      const b0 = v128.load(w);
+      const b1 = v128.load(w, 16);
+      w += 32;
+      let va = v128.load32_splat(q);
+      c00 = f32x4.add(c00, f32x4.mul(va, b0));
+      c01 = f32x4.add(c01, f32x4.mul(va, b1));
+      va = v128.load32_splat(q, sizeof<S>());
+      c10 = f32x4.add(c10, f32x4.mul(va, b0));
+      c11 = f32x4.add(c11, f32x4.mul(va, b1));
+      va = v128.load32_splat(q, 2 * sizeof<S>());
+      c20 = f32x4.add(c20, f32x4.mul(va, b0));
+      c21 = f32x4.add(c21, f32x4.mul(va, b1));
+      va = v128.load32_splat(q, 3 * sizeof<S>());
+      c30 = f32x4.add(c30, f32x4.mul(va, b0));
+      c31 = f32x4.add(c31, f32x4.mul(va, b1));
+      q += dx;
+    }
+    a += dy;
+  }
+  finishRow(y, 0, c00, c01, nr, act, p0, p1);
+  finishRow(y + pixBytes, 0, c10, c11, nr, act, p0, p1);
+  finishRow(y + 2 * pixBytes, 0, c20, c21, nr, act, p0, p1);
+  finishRow(y + 3 * pixBytes, 0, c30, c31, nr, act, p0, p1);
 }
 
 // The scalar build runs the same tile as 2 pixels x 4 channels at a time.
