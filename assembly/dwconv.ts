@@ -8,12 +8,15 @@ export function dwconv_f32(
   m: i32, c: i32, ks: i32, a: usize, ind: usize, zero: usize, w: usize, out: usize,
   act: i32, p0: f32, p1: f32,
 ): void {
-  // One inlined copy per activation kind, so that the per-vector code has no branch on it.
-  if (act == ACT_NONE) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_NONE, p0, p1);
-  else if (act == ACT_CLAMP) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_CLAMP, p0, p1);
-  else if (act == ACT_LEAKY) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_LEAKY, p0, p1);
-  else if (act == ACT_SIGMOID) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_SIGMOID, p0, p1);
-  else dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_TANH, p0, p1);
+  // Inlined copies for 3x3 windows (the weight blocks' distance becomes an immediate offset) and
+  // for the common activations (no branch on the kind per stored vector).
+  if (ks == 9) {
+    if (act == ACT_CLAMP) dwconvBody(m, c, 9, a, ind, zero, w, out, ACT_CLAMP, p0, p1);
+    else if (act == ACT_NONE) dwconvBody(m, c, 9, a, ind, zero, w, out, ACT_NONE, p0, p1);
+    else dwconvBody(m, c, 9, a, ind, zero, w, out, act, p0, p1);
+  } else if (act == ACT_CLAMP) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_CLAMP, p0, p1);
+  else if (act == ACT_NONE) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_NONE, p0, p1);
+  else dwconvBody(m, c, ks, a, ind, zero, w, out, act, p0, p1);
 }
 
 @inline function dwconvBody(
@@ -27,6 +30,29 @@ export function dwconv_f32(
     const outP = out + <usize>(p * c) * 4;
     let cb = 0;
     if (ASC_FEATURE_SIMD) {
+      // 16 channels at a time: four independent chains of additions in flight, one tap per
+      // iteration, so the loads of a tap are all the loop holds at once.
+      for (; cb + 16 <= c4; cb += 16) {
+        let wt = w + <usize>(cb >> 2) * blockBytes;
+        const off = <usize>cb << 2;
+        let acc0 = v128.load(wt);
+        let acc1 = v128.load(wt + blockBytes);
+        let acc2 = v128.load(wt + 2 * blockBytes);
+        let acc3 = v128.load(wt + 3 * blockBytes);
+        for (let t = 0; t < ks; t++) {
+          const o = load<i32>(indP + (<usize>t << 2));
+          const ip = (o < 0 ? zero : a + <usize>o) + off;
+          wt += 16;
+          acc0 = f32x4.add(acc0, f32x4.mul(v128.load(ip), v128.load(wt)));
+          acc1 = f32x4.add(acc1, f32x4.mul(v128.load(ip, 16), v128.load(wt + blockBytes)));
+          acc2 = f32x4.add(acc2, f32x4.mul(v128.load(ip, 32), v128.load(wt + 2 * blockBytes)));
+          acc3 = f32x4.add(acc3, f32x4.mul(v128.load(ip, 48), v128.load(wt + 3 * blockBytes)));
+        }
+        v128.store(outP + off, activateVec(acc0, act, p0, p1));
+        v128.store(outP + off, activateVec(acc1, act, p0, p1), 16);
+        v128.store(outP + off, activateVec(acc2, act, p0, p1), 32);
+        v128.store(outP + off, activateVec(acc3, act, p0, p1), 48);
+      }
       for (; cb + 8 <= c4; cb += 8) {
         const w0 = w + <usize>(cb >> 2) * blockBytes;
         const w1 = w0 + blockBytes;
@@ -85,80 +111,6 @@ export function dwconv_f32(
         acc = acc + load<f32>(ip) * load<f32>(wl + (<usize>(t + 1) << 4));
       }
       store<f32>(outP + off, activateScalar(acc, act, p0, p1));
-    }
-  }
-}
-
-@inline function tapPtr(a: usize, zero: usize, ind: usize, t: i32): usize {
-  const o = load<i32>(ind + (<usize>t << 2));
-  return o < 0 ? zero : a + <usize>o;
-}
-
-// dwconv_f32_3x3: dwconv_f32 for ks = 9 (3x3 windows), with the pixel's nine input rows held in
-// registers across all its channel blocks instead of re-read from the table per block. Same
-// layouts, same order of additions, so the same bits as dwconv_f32.
-export function dwconv_f32_3x3(
-  m: i32, c: i32, a: usize, ind: usize, zero: usize, w: usize, out: usize,
-  act: i32, p0: f32, p1: f32,
-): void {
-  // One inlined copy per activation kind, so that the per-vector code has no branch on it.
-  if (act == ACT_NONE) dwconv3x3Body(m, c, a, ind, zero, w, out, ACT_NONE, p0, p1);
-  else if (act == ACT_CLAMP) dwconv3x3Body(m, c, a, ind, zero, w, out, ACT_CLAMP, p0, p1);
-  else if (act == ACT_LEAKY) dwconv3x3Body(m, c, a, ind, zero, w, out, ACT_LEAKY, p0, p1);
-  else if (act == ACT_SIGMOID) dwconv3x3Body(m, c, a, ind, zero, w, out, ACT_SIGMOID, p0, p1);
-  else dwconv3x3Body(m, c, a, ind, zero, w, out, ACT_TANH, p0, p1);
-}
-
-@inline function dwconv3x3Body(
-  m: i32, c: i32, a: usize, ind: usize, zero: usize, w: usize, out: usize,
-  act: i32, p0: f32, p1: f32,
-): void {
-  const blockBytes: usize = 10 * 16;
-  for (let p = 0; p < m; p++) {
-    const indP = ind + <usize>(p * 9) * 4;
-    const i0 = tapPtr(a, zero, indP, 0);
-    const i1 = tapPtr(a, zero, indP, 1);
-    const i2 = tapPtr(a, zero, indP, 2);
-    const i3 = tapPtr(a, zero, indP, 3);
-    const i4 = tapPtr(a, zero, indP, 4);
-    const i5 = tapPtr(a, zero, indP, 5);
-    const i6 = tapPtr(a, zero, indP, 6);
-    const i7 = tapPtr(a, zero, indP, 7);
-    const i8 = tapPtr(a, zero, indP, 8);
-    const outP = out + <usize>(p * c) * 4;
-    let cb = 0;
-    let wb = w;
-    if (ASC_FEATURE_SIMD) {
-      for (; cb + 4 <= c; cb += 4) {
-        const o = <usize>cb << 2;
-        let acc = v128.load(wb);
-        acc = f32x4.add(acc, f32x4.mul(v128.load(i0 + o), v128.load(wb, 16)));
-        acc = f32x4.add(acc, f32x4.mul(v128.load(i1 + o), v128.load(wb, 32)));
-        acc = f32x4.add(acc, f32x4.mul(v128.load(i2 + o), v128.load(wb, 48)));
-        acc = f32x4.add(acc, f32x4.mul(v128.load(i3 + o), v128.load(wb, 64)));
-        acc = f32x4.add(acc, f32x4.mul(v128.load(i4 + o), v128.load(wb, 80)));
-        acc = f32x4.add(acc, f32x4.mul(v128.load(i5 + o), v128.load(wb, 96)));
-        acc = f32x4.add(acc, f32x4.mul(v128.load(i6 + o), v128.load(wb, 112)));
-        acc = f32x4.add(acc, f32x4.mul(v128.load(i7 + o), v128.load(wb, 128)));
-        acc = f32x4.add(acc, f32x4.mul(v128.load(i8 + o), v128.load(wb, 144)));
-        v128.store(outP + o, activateVec(acc, act, p0, p1));
-        wb += blockBytes;
-      }
-    }
-    for (; cb < c; cb++) {
-      const o = <usize>cb << 2;
-      const wl = w + <usize>(cb >> 2) * blockBytes + (<usize>(cb & 3) << 2);
-      let acc = load<f32>(wl);
-      acc = acc + load<f32>(i0 + o) * load<f32>(wl, 16);
-      acc = acc + load<f32>(i1 + o) * load<f32>(wl, 32);
-      acc = acc + load<f32>(i2 + o) * load<f32>(wl, 48);
-      acc = acc + load<f32>(i3 + o) * load<f32>(wl, 64);
-      acc = acc + load<f32>(i4 + o) * load<f32>(wl, 80);
-      acc = acc + load<f32>(i5 + o) * load<f32>(wl, 96);
-      acc = acc + load<f32>(i6 + o) * load<f32>(wl, 112);
-      acc = acc + load<f32>(i7 + o) * load<f32>(wl, 128);
-      acc = acc + load<f32>(i8 + o) * load<f32>(wl, 144);
-      store<f32>(outP + o, activateScalar(acc, act, p0, p1));
     }
   }
 }

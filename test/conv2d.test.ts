@@ -1,7 +1,7 @@
 // conv2d against the float64 reference over a generated grid, in both builds, and bit identity
 // between the builds. Paths: pointwise (1x1), general kxk (indirect GEMM), single input channel
 // (Cin = 1, groups = 1: the direct kernel over a padded copy), grouped (per-group GEMM, including
-// channel multipliers) and depthwise (groups = Cin = Cout: the dwconv kernels, 3x3-tap one included).
+// channel multipliers) and depthwise (groups = Cin = Cout: the dwconv kernel, whose 3x3 copy is included).
 import { beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError, type Conv2dOptions, type Engine } from "../src/index.js";
 import {

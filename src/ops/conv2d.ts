@@ -184,11 +184,10 @@ export class Conv2d {
     // gives the same bits.
     if (this.path === "depthwise") {
       rt.dispatch(
-        rt.ranges(m, m * c * ks).map(([a, b]) =>
-          ks === 9
-            ? { fn: "dwconv_f32_3x3", args: [b - a, c, x, plan.scratch + a * 36, this.zero, this.packed, y + a * c * 4, kind, p0, p1] }
-            : { fn: "dwconv_f32", args: [b - a, c, ks, x, plan.scratch + a * ks * 4, this.zero, this.packed, y + a * c * 4, kind, p0, p1] },
-        ),
+        rt.ranges(m, m * c * ks).map(([a, b]) => ({
+          fn: "dwconv_f32" as const,
+          args: [b - a, c, ks, x, plan.scratch + a * ks * 4, this.zero, this.packed, y + a * c * 4, kind, p0, p1],
+        })),
         "conv2d",
       );
       return;

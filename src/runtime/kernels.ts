@@ -22,10 +22,6 @@ export interface Kernels {
     m: number, c: number, ks: number, a: number, ind: number, zero: number, w: number, out: number,
     act: number, p0: number, p1: number,
   ): void;
-  dwconv_f32_3x3(
-    m: number, c: number, a: number, ind: number, zero: number, w: number, out: number,
-    act: number, p0: number, p1: number,
-  ): void;
   pack_dwconv_f32(ks: number, c: number, w: number, bias: number, out: number): void;
   maxpool2d_f32(
     x: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
