@@ -19,8 +19,7 @@ import { Bench } from "tinybench";
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import { type Engine, init } from "../src/index.js";
-import { Heap } from "../src/runtime/heap.js";
-import { instantiate } from "../src/runtime/load.js";
+import { measureCeiling } from "./ceiling.js";
 import { KERNEL_SHAPES, type NetSpec, buildLayers, logits, networks, random, sliceClassifier } from "./nets.js";
 import { OnnxGraph, conv as onnxConv, onnxNetwork } from "./peers/onnx.js";
 import { packSpec } from "./peers/spec-io.js";
@@ -118,21 +117,6 @@ function wasmFileOf(pkg: string): string {
 }
 
 const version = (pkg: string) => (JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), "utf8")) as { version: string }).version;
-
-// --- the SIMD128 ceiling, as bench/kernels.ts measures it ---
-
-async function measureCeiling(): Promise<number> {
-  const { kernels: k } = await instantiate("simd", new Heap(1).memory);
-  const iters = 2_000_000;
-  // No on-stack replacement in wasm: tier peak_f32 up with short calls before the long ones.
-  for (let i = 0; i < 200; i++) k.peak_f32(10_000);
-  const bench = new Bench({ time: quick ? 200 : 600, iterations: 5, warmupIterations: 2 });
-  bench.add("peak", () => void k.peak_f32(iters));
-  await bench.run();
-  const r = bench.tasks[0].result;
-  if (r.state !== "completed") throw new Error("ceiling benchmark did not complete");
-  return (48 * iters) / (r.latency.p50 / 1000) / 1e9; // 6 f32x4 multiply + add pairs per round
-}
 
 // --- workloads: each engine's version of it, and its output for the cross-check ---
 
@@ -495,13 +479,13 @@ async function chart(r: Results): Promise<string> {
 
 // --- the run ---
 
-const ceilingBefore = await measureCeiling();
+const ceilingBefore = await measureCeiling(quick);
 const rows: Row[] = [];
 for (const wl of workloads.filter((w) => only === undefined || w.name.includes(only))) {
   rows.push(await measure(wl, ceilingBefore));
   process.stderr.write(`  ${wl.name}\n`);
 }
-const ceilingAfter = await measureCeiling();
+const ceilingAfter = await measureCeiling(quick);
 const ceiling = (ceilingBefore + ceilingAfter) / 2;
 for (const r of rows) {
   if (r.percentOfCeiling) for (const e of ENGINES) r.percentOfCeiling[e] = (100 * r.rate[e]) / ceiling;
