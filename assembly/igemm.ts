@@ -9,7 +9,9 @@ const BLOCK_BYTES: i32 = 512 * 1024;
 
 // igemm_f32_4x8: C[m][j] = act(bias[j] + sum_t sum_k A(t, m)[k] * W[t*kc + k][j] (+ R[m][j])).
 // Layout: ind holds, per tile of 4 rows, ks taps x 4 i32 entries: the byte offset of that row's
-// kc floats from `a`, or -1 for the zero row. w is packed in 8-column panels of
+// kc floats from `a`, or -1 for the zero row. runs (0 for none) holds ks u8 per tile
+// (conv2d_tap_runs): from tap t on, that many taps continue each row's memory, so they are read
+// as one run of run*kc floats (same products, same order). w is packed in 8-column panels of
 // [bias 8][ks*kc rows of 8] floats, zero-padded past n. C and R rows are ldc floats apart.
 // Products are added in (t, k) order after the bias, so every tiling and both builds agree.
 // 4 rows, not 5: TurboFan issues a step's loads (2 of B, one splat per row) before its arithmetic,
@@ -17,21 +19,21 @@ const BLOCK_BYTES: i32 = 512 * 1024;
 // accumulators (measured 23 GFLOP/s against 39 for 4x8 on GEMM 256 here).
 export function igemm_f32_4x8(
   m: i32, n: i32, kc: i32, ks: i32,
-  a: usize, ind: usize, zero: usize, w: usize,
+  a: usize, ind: usize, runs: usize, zero: usize, w: usize,
   c: usize, ldc: i32, r: usize,
   act: i32, p0: f32, p1: f32,
 ): void {
   // Copies for the common activations, without a branch on the kind per stored vector. Measured
   // here: GEMM 256 31 -> 40 GFLOP/s, 1024 35 -> 38, in both builds, though TurboFan's k loop is
   // the same instructions either way.
-  if (act == ACT_CLAMP) igemmBody(m, n, kc, ks, a, ind, zero, w, c, ldc, r, ACT_CLAMP, p0, p1);
-  else if (act == ACT_NONE) igemmBody(m, n, kc, ks, a, ind, zero, w, c, ldc, r, ACT_NONE, p0, p1);
-  else igemmBody(m, n, kc, ks, a, ind, zero, w, c, ldc, r, act, p0, p1);
+  if (act == ACT_CLAMP) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_CLAMP, p0, p1);
+  else if (act == ACT_NONE) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_NONE, p0, p1);
+  else igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, act, p0, p1);
 }
 
 @inline function igemmBody(
   m: i32, n: i32, kc: i32, ks: i32,
-  a: usize, ind: usize, zero: usize, w: usize,
+  a: usize, ind: usize, runs: usize, zero: usize, w: usize,
   c: usize, ldc: i32, r: usize,
   act: i32, p0: f32, p1: f32,
 ): void {
@@ -45,15 +47,16 @@ export function igemm_f32_4x8(
     for (let t = 0; t < tiles; t++) {
       const mr = min(m - t * MR, MR);
       const indT = ind + <usize>(t * ks * MR) * 4;
+      const runsT: usize = runs == 0 ? 0 : runs + <usize>(t * ks);
       const rowOff = <usize>(t * MR) * rowBytes;
       for (let p = pb; p < pe; p++) {
         const nr = min(n - p * NR, NR);
         const colOff = <usize>(p * NR) << 2;
         const rt: usize = r == 0 ? 0 : r + rowOff + colOff;
         if (ASC_FEATURE_SIMD) {
-          tileSimd(mr, nr, kc, ks, a, indT, zero, w + <usize>p * panelBytes, c + rowOff + colOff, rowBytes, rt, act, p0, p1);
+          tileSimd(mr, nr, kc, ks, a, indT, runsT, zero, w + <usize>p * panelBytes, c + rowOff + colOff, rowBytes, rt, act, p0, p1);
         } else {
-          tileScalar(mr, nr, kc, ks, a, indT, zero, w + <usize>p * panelBytes, c + rowOff + colOff, rowBytes, rt, act, p0, p1);
+          tileScalar(mr, nr, kc, ks, a, indT, runsT, zero, w + <usize>p * panelBytes, c + rowOff + colOff, rowBytes, rt, act, p0, p1);
         }
       }
     }
@@ -86,21 +89,28 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, alph
   return o < 0 ? zero : a + <usize>o;
 }
 
+@inline function runAt(runs: usize, t: i32): i32 {
+  return runs == 0 ? 1 : <i32>load<u8>(runs + <usize>t);
+}
+
 @inline function tileSimd(
-  mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, zero: usize, w: usize,
+  mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, runs: usize, zero: usize, w: usize,
   c: usize, rowBytes: usize, r: usize, act: i32, p0: f32, p1: f32,
 ): void {
   let c00 = v128.load(w);
   let c01 = v128.load(w, 16);
   let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
   w += 32;
-  for (let t = 0; t < ks; t++) {
+  for (let t = 0; t < ks; ) {
+    const run = runAt(runs, t);
     let a0 = rowPtr(a, zero, ind, 0);
     let a1 = rowPtr(a, zero, ind, 1);
     let a2 = rowPtr(a, zero, ind, 2);
     let a3 = rowPtr(a, zero, ind, 3);
-    ind += MR * 4;
-    for (let k = 0; k < kc; k++) {
+    ind += <usize>(MR * 4 * run);
+    t += run;
+    const steps = kc * run;
+    for (let k = 0; k < steps; k++) {
       const b0 = v128.load(w);
       const b1 = v128.load(w, 16);
       w += 32;
@@ -130,7 +140,7 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, alph
 
 // The scalar build runs the same 4x8 tile as 2x4 sub-tiles: 8 accumulators, 2 + 4 loads a step.
 @inline function tileScalar(
-  mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, zero: usize, w: usize,
+  mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, runs: usize, zero: usize, w: usize,
   c: usize, rowBytes: usize, r: usize, act: i32, p0: f32, p1: f32,
 ): void {
   for (let i = 0; i < mr; i += 2) {
@@ -142,11 +152,14 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, alph
       let s10 = s00, s11 = s01, s12 = s02, s13 = s03;
       let wp = wb + 32;
       let indT = ind;
-      for (let t = 0; t < ks; t++) {
+      for (let t = 0; t < ks; ) {
+        const run = runAt(runs, t);
         let ap0 = rowPtr(a, zero, indT, i);
         let ap1 = rowPtr(a, zero, indT, two ? i + 1 : i);
-        indT += MR * 4;
-        for (let k = 0; k < kc; k++) {
+        indT += <usize>(MR * 4 * run);
+        t += run;
+        const steps = kc * run;
+        for (let k = 0; k < steps; k++) {
           const a0 = load<f32>(ap0);
           const a1 = load<f32>(ap1);
           const b0 = load<f32>(wp, 0), b1 = load<f32>(wp, 4), b2 = load<f32>(wp, 8), b3 = load<f32>(wp, 12);

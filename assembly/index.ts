@@ -3,7 +3,7 @@
 export { SIMDCNN_BUILD_SIMD } from "./build";
 export { igemm_f32_4x8, pack_gemm_f32_8 } from "./igemm";
 export { conv2d_f32_ci1_4x8 } from "./conv_ci1";
-export { conv2d_indirection } from "./indirection";
+export { conv2d_indirection, conv2d_tap_runs } from "./indirection";
 export { dwconv_f32, pack_dwconv_f32 } from "./dwconv";
 export { maxpool2d_f32, avgpool2d_f32, globalpool_f32 } from "./pool";
 export { unary_f32, binary_f32, transpose_f32 } from "./elementwise";

@@ -29,3 +29,27 @@ export function conv2d_indirection(
     }
   }
 }
+
+// conv2d_tap_runs: for the table above (mr rows per tile, ks taps), runs[tile][t] = how many taps
+// from t on continue every row's memory: each row's next entry is its entry + stepBytes (kc
+// floats: a 3x3 window's taps along a row at dilation 1 when the kernel reads all of a pixel's
+// channels) and no entry is the zero row. igemm_f32_4x8 then reads those taps as one run. At most
+// 255, the u8 it is stored in.
+export function conv2d_tap_runs(ind: usize, tiles: i32, ks: i32, mr: i32, stepBytes: i32, runs: usize): void {
+  for (let t = 0; t < tiles; t++) {
+    const tab = ind + <usize>(t * ks * mr) * 4;
+    const out = runs + <usize>(t * ks);
+    let next = 1;
+    store<u8>(out + <usize>(ks - 1), 1);
+    for (let k = ks - 2; k >= 0; k--) {
+      let joins = true;
+      for (let r = 0; r < mr; r++) {
+        const o = load<i32>(tab + <usize>((k * mr + r) * 4));
+        const p = load<i32>(tab + <usize>(((k + 1) * mr + r) * 4));
+        if (o < 0 || p < 0 || p != o + stepBytes) joins = false;
+      }
+      next = joins && next < 255 ? next + 1 : 1;
+      store<u8>(out + <usize>k, <u8>next);
+    }
+  }
+}

@@ -145,7 +145,7 @@ export class Compiled {
           fn: () => {
             for (let i = 0; i < batch; i++) {
               k.pack_gemm_f32_8(kk, n, b + i * s.bBatchStride * 4, n, 1, 1, 0, packed);
-              k.igemm_f32_4x8(m, n, kk, 1, a + i * s.aBatchStride * 4, ind, zero, packed, y + i * m * n * 4, n, 0, 0, 0, 0);
+              k.igemm_f32_4x8(m, n, kk, 1, a + i * s.aBatchStride * 4, ind, 0, zero, packed, y + i * m * n * 4, n, 0, 0, 0, 0);
             }
           },
         };

@@ -21,8 +21,13 @@ interface Plan {
   key: string;
   /** N, H, W of the input. */
   shape: [number, number, number];
-  /** The indirection table, or for the single-channel path the zero-padded input. */
+  /**
+   * The indirection table (for the indirect GEMM followed by its tap runs), or for the
+   * single-channel path the zero-padded input.
+   */
   scratch: number;
+  /** The tap runs of the indirect GEMM path (0 on the others). */
+  runs: number;
   oh: number;
   ow: number;
   pads: [number, number, number, number];
@@ -138,19 +143,27 @@ export class Conv2d {
       const { n, h, w, oh, ow, pads } = this.geometry(xShape);
       const heap = this.rt.heap;
       let scratch: number;
+      let runs = 0;
       if (this.path === "singleChannel") {
         scratch = heap.alloc(n * (h + pads[0] + pads[2]) * (w + pads[1] + pads[3]) * 4);
       } else {
         const mr = this.path === "depthwise" ? 1 : GEMM_MR;
-        const m = n * oh * ow;
-        scratch = heap.alloc(Math.ceil(m / mr) * mr * this.kernel[0] * this.kernel[1] * 4);
-        this.rt.kernels.conv2d_indirection(
+        const ks = this.kernel[0] * this.kernel[1];
+        const tiles = Math.ceil((n * oh * ow) / mr);
+        const tableBytes = tiles * mr * ks * 4;
+        scratch = heap.alloc(tableBytes + (this.path === "igemm" ? tiles * ks : 0));
+        const k = this.rt.kernels;
+        k.conv2d_indirection(
           scratch, n, h, w, this.inChannels, oh, ow, this.kernel[0], this.kernel[1],
           this.strides[0], this.strides[1], this.dilations[0], this.dilations[1], pads[0], pads[1], mr,
         );
+        if (this.path === "igemm") {
+          runs = scratch + tableBytes;
+          k.conv2d_tap_runs(scratch, tiles, ks, mr, (this.inChannels / this.groups) * 4, runs);
+        }
       }
       if (this.plan) heap.release(this.plan.scratch);
-      this.plan = { key, shape: [n, h, w], scratch, oh, ow, pads };
+      this.plan = { key, shape: [n, h, w], scratch, runs, oh, ow, pads };
     }
     return [xShape[0], this.plan.oh, this.plan.ow, this.outChannels];
   }
@@ -218,7 +231,8 @@ export class Conv2d {
       const calls = rt.ranges(m, m * coutG * cinG * ks, GEMM_MR).map(([a, b]) => ({
         fn: "igemm_f32_4x8" as const,
         args: [
-          b - a, coutG, cinG, ks, x + g * cinG * 4, plan.scratch + a * ks * 4, this.zero, this.packed + g * this.groupPackedBytes,
+          b - a, coutG, cinG, ks, x + g * cinG * 4, plan.scratch + a * ks * 4, plan.runs + (a / GEMM_MR) * ks, this.zero,
+          this.packed + g * this.groupPackedBytes,
           y + (a * c + g * coutG) * 4, c, residual && residual + (a * c + g * coutG) * 4, kind, p0, p1,
         ],
       }));

@@ -165,7 +165,7 @@ export class Gemm {
     this.rt.dispatch(
       this.rt.ranges(plan.m, plan.m * n * this.k, GEMM_MR).map(([a, b]) => ({
         fn: "igemm_f32_4x8" as const,
-        args: [b - a, n, this.k, 1, src, plan.ind + a * 4, this.zero, this.packed, y + a * n * 4, n, r && r + a * n * 4, kind, p0, p1],
+        args: [b - a, n, this.k, 1, src, plan.ind + a * 4, 0, this.zero, this.packed, y + a * n * 4, n, r && r + a * n * 4, kind, p0, p1],
       })),
       "gemm",
     );

@@ -3,7 +3,7 @@ export interface Kernels {
   SIMDCNN_BUILD_SIMD: WebAssembly.Global;
   igemm_f32_4x8(
     m: number, n: number, kc: number, ks: number,
-    a: number, ind: number, zero: number, w: number,
+    a: number, ind: number, runs: number, zero: number, w: number,
     c: number, ldc: number, r: number,
     act: number, p0: number, p1: number,
   ): void;
@@ -18,6 +18,7 @@ export interface Kernels {
     oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
     pt: number, pl: number, mr: number,
   ): void;
+  conv2d_tap_runs(ind: number, tiles: number, ks: number, mr: number, stepBytes: number, runs: number): void;
   dwconv_f32(
     m: number, c: number, ks: number, a: number, ind: number, zero: number, w: number, out: number,
     act: number, p0: number, p1: number,
@@ -47,7 +48,7 @@ export interface Kernels {
     ys0: number, ys1: number, ys2: number, ys3: number, ys4: number, ys5: number,
   ): void;
   softmax_f32(x: number, rows: number, cols: number, y: number): void;
-  peak_f32(iters: number): number;
+  peak_f32(p: number, iters: number): number;
 }
 
 /** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */
