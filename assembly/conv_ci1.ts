@@ -1,4 +1,4 @@
-import { ACT_CLAMP, ACT_NONE } from "./activation";
+import { ACT_CLAMP, ACT_LEAKY, ACT_NONE } from "./activation";
 import { finishRow, finishScalar4 } from "./tile_store";
 
 const NR: i32 = 8;
@@ -14,10 +14,11 @@ export function conv2d_f32_ci1_4x8(
   kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
   w: usize, y: usize, act: i32, p0: f32, p1: f32,
 ): void {
-  // With K = kh*kw taps per tile the stores weigh as much as the arithmetic: the common
-  // activations get copies without a branch on the kind per stored vector.
+  // With K = kh*kw taps per tile the stores weigh as much as the arithmetic: clamp, none and
+  // leaky relu get copies without a branch on the kind per stored vector.
   if (act == ACT_CLAMP) ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, ACT_CLAMP, p0, p1);
   else if (act == ACT_NONE) ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, ACT_NONE, p0, p1);
+  else if (act == ACT_LEAKY) ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, ACT_LEAKY, p0, p1);
   else ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, act, p0, p1);
 }
 
@@ -38,13 +39,13 @@ export function conv2d_f32_ci1_4x8(
     for (let oy = 0; oy < oh; oy++) {
       const row = xb + <usize>(oy * sh) * rowBytes;
       const yRow = y + <usize>((b * oh + oy) * ow) * pixBytes;
-      // Pairs of whole panels at stride 1: tiles of 2 pixels x 16 channels, whose tap is four
-      // plain vector loads and two broadcasts per 16 products where the 4x8 tile needs four
-      // broadcasts (+5-7% on 1 -> 16 and 1 -> 32 channels here; a stride-2 copy of it made the
-      // function slower as a whole, so stride 2 keeps the 4x8 tile).
-      let pStart = 0;
-      if (ASC_FEATURE_SIMD && sw == 1) {
-        pStart = (n >> 4) << 1;
+      // Pairs of whole panels at stride 1: tiles of 2 pixels x 16 channels, whose tap takes two
+      // broadcasts and four vector loads for its 32 products where the 4x8 tile takes four and
+      // two, and whose stores need no check of the panel's width (+8-10% on 1 -> 16 and 1 -> 32
+      // channels here; a stride-2 copy of it made the function slower as a whole, so stride 2
+      // keeps the 4x8 tile).
+      const pStart = ASC_FEATURE_SIMD && sw == 1 ? (n >> 4) << 1 : 0;
+      if (pStart > 0) {
         for (let ox = 0; ox + 1 < ow; ox += 2) {
           const a = row + <usize>ox * sx;
           const yt = yRow + <usize>ox * pixBytes;

@@ -1,10 +1,11 @@
 // peak_f32: the arithmetic ceiling of one core for this build, for the benchmarks to compare
 // kernels with. `iters` steps of a GEMM micro-kernel held in L1: 8 accumulators, each step adding
-// products of values loaded from the first or the second 64 bytes at p (128-byte aligned, so that
-// no load straddles a cache line), in turn, so that nothing is loop-invariant. Multiplies never wait on an addition and loads are cheap, so the
-// step runs at the issue rate of 2 multiplies + 2 adds per cycle: 64 flop per step in the SIMD
-// build, 16 in the scalar. Here this measured 42.7 GFLOP/s, where chained multiply-add forms
-// measured 40.3-41.4. Returns a sum so that the work is not optimised away.
+// products of values loaded from the first or the second 64 bytes at p, in turn, so that nothing
+// is loop-invariant. p must be 128-byte aligned: the turn is q ^ 64, which then stays inside the
+// 128 bytes, and no load straddles a cache line. Multiplies never wait on an addition and loads
+// are cheap, so a step runs at the issue rate of 2 multiplies + 2 adds per cycle: 64 flop per
+// step in the SIMD build, 16 in the scalar. Here this measured 42.5-42.7 GFLOP/s, where chained
+// multiply-add forms measured 40.3-41.4. Returns a sum so that the work is not optimised away.
 export function peak_f32(p: usize, iters: i32): f32 {
   let q = p;
   if (ASC_FEATURE_SIMD) {
