@@ -1,6 +1,7 @@
 // Kernel benchmark: every kernel on real CNN shapes, SIMD build against scalar build, interleaved
 // in one process, with this machine's SIMD128 ceiling measured in the same run.
 //   npm run bench [-- --quick] [-- --only NAME]    prints a table and writes bench/results/kernels.json
+// (not with --only: a subset would replace the whole table)
 import { writeFileSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
@@ -142,6 +143,11 @@ async function main(): Promise<void> {
         fmt(r.twoThreads).padStart(8), `${fmt(r.threadSpeedup, 2)}x`.padStart(7),
       ].join(" "),
     );
+  }
+  // A run of some workloads is not a result to keep: it would replace the whole table.
+  if (only !== undefined) {
+    console.log("\n--only: bench/results/kernels.json left as it was");
+    return;
   }
   const outDir = new URL("./results/", import.meta.url);
   mkdirSync(outDir, { recursive: true });

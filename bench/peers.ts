@@ -4,8 +4,8 @@
 // workload's outputs are cross-checked between the engines in the same run. Then cold start in
 // fresh processes, and the bytes each engine loads.
 //   npm run bench:peers [-- --quick] [-- --only NAME] [-- --compare OLD.json [NEW.json]]
-// Writes bench/results/peers.json and bench/results/peers.svg (and, through bench/threads.ts, the
-// two-thread comparison with onnxruntime-web on two threads). With --compare, prints the change
+// Unless --only, writes bench/results/peers.json and bench/results/peers.svg and runs
+// bench/threads.ts (the two-thread comparison with onnxruntime-web on two threads). With --compare, prints the change
 // in simdcnn's speed ratios against OLD (of this run, or of NEW without running anything) and
 // exits 1 when one fell by more than 10%.
 import { execFileSync } from "node:child_process";
@@ -531,18 +531,25 @@ for (const e of COLD) {
   console.log(`| ${e} | ${f(c.start, 0)} | ${f(c.import, 0)} | ${f(c.init, 0)} | ${f(c.load, 0)} | ${f(c.first, 0)} | ${s.wasmBytes} | ${s.jsBytesLoaded} | ${s.jsBytesMinBundle} |`);
 }
 
-mkdirSync(results, { recursive: true });
-writeFileSync(new URL("peers.json", results), `${JSON.stringify(out, null, 2)}\n`);
-writeFileSync(new URL("peers.svg", results), await chart(out));
-console.log("\nwrote bench/results/peers.json and bench/results/peers.svg");
+// A run of some workloads is not a result to keep: it would replace the whole table and chart.
+if (only === undefined) {
+  mkdirSync(results, { recursive: true });
+  writeFileSync(new URL("peers.json", results), `${JSON.stringify(out, null, 2)}\n`);
+  writeFileSync(new URL("peers.svg", results), await chart(out));
+  console.log("\nwrote bench/results/peers.json and bench/results/peers.svg");
+} else {
+  console.log("\n--only: bench/results/peers.json and peers.svg left as they were");
+}
 
 const wrong = rows.filter((r) => r.maxRelErr.scalar !== 0 || r.maxRelErr.tfjs > TOLERANCE || r.maxRelErr.ort > TOLERANCE);
 if (wrong.length) console.log(`\nOUTPUTS DISAGREE: ${wrong.map((r) => r.workload).join(", ")}`);
 // Two threads: simdcnn on two against onnxruntime-web on two (TensorFlow.js's wasm backend has no
 // threads in Node). onnxruntime-web fixes numThreads per process, so bench/threads.ts runs it in
 // child processes of its own; it writes bench/results/threads.json.
-console.log("\ntwo threads (bench/threads.ts):");
-execFileSync(process.execPath, [...process.execArgv, new URL("./threads.ts", import.meta.url).pathname, ...(quick ? ["--quick"] : [])], { stdio: "inherit" });
+if (only === undefined) {
+  console.log("\ntwo threads (bench/threads.ts):");
+  execFileSync(process.execPath, [...process.execArgv, new URL("./threads.ts", import.meta.url).pathname, ...(quick ? ["--quick"] : [])], { stdio: "inherit" });
+}
 
 const regressed = previous ? compare(previous, out) : 0;
 process.exit(wrong.length || regressed ? 1 : 0);
