@@ -43,3 +43,39 @@ export class UnsupportedError extends SimdcnnError {
 export class InputFormatError extends SimdcnnError {
   override name = "InputFormatError";
 }
+
+/**
+ * A file or folder cannot be read or written: missing, a folder where a file was expected, a
+ * file where a folder was expected, no permission, no space. `path` is the one at fault; `code`
+ * is the system's error code (ENOENT, EISDIR, ...) when there is one.
+ */
+export class FileError extends SimdcnnError {
+  override name = "FileError";
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+
+  /** The system error `e` met while doing `action` ('read', 'write', 'create') on `path`, in words. */
+  static from(e: unknown, path: string, action: string): FileError {
+    const code = typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : undefined;
+    const p = `'${path}'`;
+    const why: Record<string, string> = {
+      ENOENT: `${p} does not exist`,
+      EISDIR: `${p} is a folder; expected a file`,
+      ENOTDIR: `a part of the path ${p} is a file, not a folder`,
+      EACCES: `no permission to ${action} ${p}`,
+      EPERM: `no permission to ${action} ${p}`,
+      EROFS: `cannot ${action} ${p}: the file system is read-only`,
+      ENOSPC: `cannot ${action} ${p}: no space left on the device`,
+      ENAMETOOLONG: `cannot ${action} ${p}: the name is too long`,
+      ELOOP: `cannot ${action} ${p}: too many symbolic links (a loop?)`,
+      EMFILE: `cannot ${action} ${p}: too many open files`,
+    };
+    const message = (code !== undefined ? why[code] : undefined) ?? `cannot ${action} ${p}: ${e instanceof Error ? e.message : String(e)}`;
+    return new FileError(message, path, code);
+  }
+}

@@ -3,11 +3,18 @@
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { FileError } from "./errors.js";
 import { setCores, setFileReader } from "./runtime/platform.js";
 import { setSpawner } from "./runtime/threads.js";
 import { WORKER_SOURCE } from "./runtime/worker-source.js";
 
-setFileReader(async (path) => new Uint8Array(await readFile(path)));
+setFileReader(async (path) => {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw FileError.from(e, path, "read");
+  }
+});
 
 setCores(availableParallelism());
 

@@ -1,12 +1,14 @@
 // The simdcnn command end to end, in child processes, on a model and slices made here.
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
-import { beforeAll, describe, expect, it } from "vitest";
-import { layers } from "../src/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileError, SimdcnnError, init, layers } from "../src/node.js";
+import { lastWords } from "../src/cli/pool.js";
 import { networkGraph } from "../src/layers/layers.js";
 import { encodeModel } from "../src/onnx/encode.js";
 import { EXPLICIT_LE, dicomFile, greyImage, words } from "./io-helpers.js";
@@ -16,9 +18,9 @@ const run = promisify(execFile);
 const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
 const TSX = new URL("../node_modules/.bin/tsx", import.meta.url).pathname;
 
-async function simdcnn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function simdcnn(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(TSX, [CLI, ...args], { encoding: "utf8" });
+    const r = await run(TSX, [CLI, ...args], { encoding: "utf8", cwd });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -61,6 +63,8 @@ beforeAll(() => {
   writeFileSync(join(slices, "e-frames.dcm"), frames);
   writeFileSync(join(slices, "notes.txt"), "not a slice; passed over in a folder");
 }, 60_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("simdcnn classify", () => {
   it("prints a table of every slice, reports the bad files with their reason, and exits 1", async () => {
@@ -136,5 +140,224 @@ describe("simdcnn classify", () => {
     expect(r.stdout).toMatch(/conv 3x3 1->4 \+relu/);
     expect(r.stdout).toMatch(/parameters: \d+, FLOPs: \d+/);
     expect(r.stdout).toMatch(/memory: weights/);
+  });
+});
+
+// Issue 12: the command fails as cleanly as the library and never overwrites a result.
+describe("simdcnn classify: outputs that cannot collide", () => {
+  let scans: string;
+  // Each input has its own size, so that a heatmap shows whose it is.
+  const SIZES: Record<string, [number, number]> = {
+    "s1/IM00.dcm": [12, 10], "s2/IM00.dcm": [14, 9], "s2/a.png": [20, 18], "s2/a.jpg": [24, 16], "s3/x.dcm": [10, 13], "s3/x-frame2.png": [30, 11],
+  };
+  const dicom = (w: number, h: number, frames?: number) => dicomFile(EXPLICIT_LE, [
+    ...greyImage({ rows: h, columns: w, allocated: 16, stored: 12, frames }),
+    [0x7fe00010, "OW", words(Array.from({ length: w * h * (frames ?? 1) }, (_, i) => (i * 53) % 4096))],
+  ]);
+
+  beforeAll(() => {
+    scans = join(dir, "scans");
+    for (const [rel, [w, h]] of Object.entries(SIZES)) {
+      mkdirSync(join(scans, rel, ".."), { recursive: true });
+      const bytes = rel.endsWith(".png") ? png(w, h, (x, y) => (x * 9 + y * 5) % 256)
+        : rel.endsWith(".jpg") ? jpeg.encode({ width: w, height: h, data: Buffer.alloc(w * h * 4, 128) }, 90).data
+        : dicom(w, h, rel === "s3/x.dcm" ? 2 : undefined);
+      writeFileSync(join(scans, rel), bytes);
+    }
+  });
+
+  type Row = { file: string; frame?: number; heatmap: string };
+  const expected = ["s1/IM00.png", "s2/IM00.png", "s2/a-jpg.png", "s2/a-png.png", "s3/x-dcm-frame1.png", "s3/x-dcm-frame2.png", "s3/x-frame2-png.png"];
+
+  it("names each heatmap after its input's path below the inputs' common folder, one file per slice, in a pool as in one process", async () => {
+    const byThreads: Row[][] = [];
+    for (const threads of ["1", "2"]) {
+      const heat = join(dir, `heat-${threads}`);
+      const r = await simdcnn(["classify", "--model", model, "--json", "--threads", threads, "--heatmap", heat, scans]);
+      expect(r.code, r.stderr).toBe(0);
+      const rows = JSON.parse(r.stdout) as Row[];
+      expect(rows).toHaveLength(7);
+      expect(rows.map((x) => x.heatmap.slice(heat.length + 1)).sort()).toEqual(expected);
+      expect(r.stderr).toMatch(/^7 heatmaps in /m);
+      for (const x of rows) {
+        const img = PNG.sync.read(readFileSync(x.heatmap));
+        expect([img.width, img.height], x.heatmap).toEqual(SIZES[x.file.slice(scans.length + 1)]);
+      }
+      byThreads.push(rows.map((x) => ({ ...x, heatmap: x.heatmap.slice(heat.length) })));
+    }
+    expect(byThreads[1]).toEqual(byThreads[0]);
+  });
+
+  it("gives each CSV row its own heatmap, and --skip-existing keys on that same name", async () => {
+    const heat = join(dir, "heat-csv");
+    const first = await simdcnn(["classify", "--model", model, "--csv", "--heatmap", heat, scans]);
+    expect(first.code).toBe(0);
+    const column = (text: string) => text.trim().split("\n").slice(1).map((l) => l.split(",")[6]);
+    const paths = column(first.stdout);
+    expect(new Set(paths).size).toBe(7);
+    const mtimes = paths.map((p) => statSync(p).mtimeMs);
+    // One heatmap removed: only its slice is occluded again; the others are credited to their own slices.
+    rmSync(join(heat, "s2/a-jpg.png"));
+    const again = await simdcnn(["classify", "--model", model, "--csv", "--heatmap", heat, "--skip-existing", scans]);
+    expect(again.code).toBe(0);
+    expect(column(again.stdout)).toEqual(paths);
+    paths.forEach((p, i) => {
+      if (p.endsWith("a-jpg.png")) expect(PNG.sync.read(readFileSync(p)).width).toBe(24);
+      else expect(statSync(p).mtimeMs, p).toBe(mtimes[i]);
+    });
+  });
+});
+
+describe("simdcnn classify: setup errors are one line, before any worker starts", () => {
+  const files = () => [join(slices, "a.png"), join(slices, "b.png"), join(slices, "e-frames.dcm")];
+
+  it("reports a bad flag value once with exit 2, with one thread or a pool", async () => {
+    for (const threads of ["1", "2"]) {
+      for (const [flag, value, message] of [
+        ["--backend", "gpu", /--backend expects auto, simd or scalar, got 'gpu'/],
+        ["--output", "odds", /--output: expected 'softmax', 'sigmoid', 'logits', got "odds"/],
+        ["--resize", "cubic", /--resize: expected 'bilinear', 'nearest', got "cubic"/],
+        ["--labels", "a,b", /--labels: 2 names but the model outputs 3 classes/],
+        ["--input-size", "64,64", /--input-size: 64,64 differs from the model's declared input/],
+        ["--input-size", "7", /--input-size: expected height,width/],
+      ] as const) {
+        const r = await simdcnn(["classify", "--model", model, "--threads", threads, flag, value, ...files()]);
+        const what = `${flag} ${value} --threads ${threads}`;
+        expect(r.code, what).toBe(2);
+        expect(r.stdout, what).toBe("");
+        const lines = r.stderr.trim().split("\n");
+        expect(lines[0], what).toMatch(message);
+        expect(lines[0], what).toMatch(/^simdcnn: /);
+        expect(r.stderr, what).not.toMatch(/worker process failed|\n\s+at /);
+      }
+    }
+  });
+
+  it("reports a malformed model once with exit 1, with one thread or a pool", async () => {
+    const truncated = join(dir, "truncated.onnx");
+    writeFileSync(truncated, readFileSync(model).subarray(0, 100));
+    const notOnnx = join(dir, "not-onnx.onnx");
+    writeFileSync(notOnnx, png(4, 4, () => 0));
+    for (const threads of ["1", "2"]) {
+      for (const m of [truncated, notOnnx]) {
+        const r = await simdcnn(["classify", "--model", m, "--threads", threads, ...files()]);
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe("");
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+        expect(r.stderr).toMatch(/^simdcnn: ModelFormatError: /);
+      }
+    }
+  });
+
+  it("a dead worker's rows carry its own last error, not a usage text or Node's banner", async () => {
+    const crash = async (code: string) => {
+      try {
+        await run(process.execPath, ["-e", code], { encoding: "utf8" });
+        throw new Error("did not fail");
+      } catch (e) {
+        return (e as { stderr: string }).stderr;
+      }
+    };
+    expect(lastWords(await crash("throw new RangeError('Invalid typed array length: 99')"))).toBe("RangeError: Invalid typed array length: 99");
+    expect(lastWords(await crash("process.stderr.write('simdcnn: FileError: x\\n'); process.exit(1)"))).toBe("FileError: x");
+    expect(lastWords("")).toBeUndefined();
+  });
+});
+
+describe("simdcnn: file-system problems are one clear line", () => {
+  const noStack = (r: { stderr: string }) => expect(r.stderr).not.toMatch(/\n\s+at |node:internal|Node\.js v/);
+
+  it("a folder given as the model, to info, or as --out; a file given as --heatmap: exit 2, nothing written", async () => {
+    for (const [args, message] of [
+      [["classify", "--model", slices, join(slices, "a.png")], /--model '.*slices' is a folder; expected an ONNX file/],
+      [["classify", "--model", model, "--model", slices, join(slices, "a.png")], /--model is given twice/],
+      [["info", slices], /info '.*slices' is a folder; expected an ONNX file/],
+      [["classify", "--model", model, "--out", slices, join(slices, "a.png")], /--out '.*slices' is a folder; expected a file path/],
+      [["classify", "--model", model, "--heatmap", model, join(slices, "a.png")], /--heatmap '.*m\.onnx' is a file; expected a folder/],
+      [["classify", "--model", model, "--out", join(model, "r.csv"), join(slices, "a.png")], /--out '.*m\.onnx\/r\.csv': '.*m\.onnx' is a file; expected a folder/],
+      [["info", join(dir, "absent.onnx")], /info: '.*absent\.onnx' does not exist/],
+    ] as const) {
+      const r = await simdcnn([...args]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.split("\n")[0], args.join(" ")).toMatch(message);
+      noStack(r);
+    }
+  });
+
+  it("--out in folders that do not exist yet creates them and keeps every result", async () => {
+    const out = join(dir, "missing", "deeper", "results.csv");
+    const r = await simdcnn(["classify", "--model", model, "--csv", "--out", out, join(slices, "a.png"), join(slices, "b.png")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(out, "utf8").trim().split("\n")).toHaveLength(3);
+    expect(readdirSync(join(dir, "missing", "deeper"))).toEqual(["results.csv"]);
+  });
+
+  it("engine.loadOnnx(path) throws a FileError for a missing file or a folder", async () => {
+    const engine = await init({ backend: "scalar" });
+    for (const [path, message] of [[join(dir, "missing.onnx"), /'.*missing\.onnx' does not exist/], [slices, /'.*slices' is a folder; expected a file/]] as const) {
+      const e = await engine.loadOnnx(path).then(() => undefined, (x: unknown) => x);
+      expect(e).toBeInstanceOf(FileError);
+      expect(e).toBeInstanceOf(SimdcnnError);
+      expect((e as FileError).message).toMatch(message);
+      expect((e as FileError).path).toBe(path);
+    }
+  });
+});
+
+describe("simdcnn: help, version and suggestions", () => {
+  it("--help and -h for every command, help <command>, --version: exit 0 on stdout", async () => {
+    const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    for (const [args, first] of [
+      [["--help"], /^usage:\n  simdcnn classify/],
+      [["-h"], /^usage:\n  simdcnn classify/],
+      [["classify", "--help"], /^usage: simdcnn classify --model/],
+      [["classify", "-h"], /^usage: simdcnn classify --model/],
+      [["classify", "--model", model, "-h", "whatever"], /^usage: simdcnn classify --model/],
+      [["info", "--help"], /^usage: simdcnn info/],
+      [["help"], /^usage:\n  simdcnn classify/],
+      [["help", "classify"], /^usage: simdcnn classify --model/],
+      [["help", "info"], /^usage: simdcnn info/],
+      [["--version"], new RegExp(`^simdcnn ${version.replaceAll(".", "\\.")}\n$`)],
+    ] as const) {
+      const r = await simdcnn([...args]);
+      expect(r.code, args.join(" ")).toBe(0);
+      expect(r.stdout, args.join(" ")).toMatch(first);
+      expect(r.stderr).toBe("");
+    }
+  });
+
+  it("names the closest flag or command for a mistyped one", async () => {
+    for (const [args, message] of [
+      [["classify", "--model", model, "--jsn", slices], /unknown flag --jsn; did you mean --json\?/],
+      [["classify", "--model", model, "--heatmaps", "h", slices], /unknown flag --heatmaps; did you mean --heatmap\?/],
+      [["classify", "--model", model, "--skip-exsting", slices], /did you mean --skip-existing\?/],
+      [["clasify"], /unknown command 'clasify'; did you mean 'classify'\?/],
+      [["help", "inf"], /unknown command 'inf'; did you mean 'info'\?/],
+      [["classify", "--model"], /--model needs a value/],
+      [["classify", "--model", model, "--json=yes", slices], /--json takes no value/],
+    ] as const) {
+      const r = await simdcnn([...args]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr.split("\n")[0]).toMatch(message);
+    }
+  });
+});
+
+describe("simdcnn classify: globs and how paths are shown", () => {
+  it("a glob that matches nothing is its own row; the other inputs are classified", async () => {
+    const glob = join(dir, "nowhere", "**", "*.dcm");
+    const r = await simdcnn(["classify", "--model", model, "--json", glob, join(slices, "a.png")]);
+    expect(r.code).toBe(1);
+    const rows = JSON.parse(r.stdout) as { file: string; error?: string }[];
+    expect(rows).toEqual([{ file: glob, error: `no files match '${glob}'` }, expect.objectContaining({ file: join(slices, "a.png") })]);
+    expect(existsSync(join(dir, "nowhere"))).toBe(false);
+  });
+
+  it("paths are shown as given: an absolute glob or folder absolute, a relative one relative to the current folder", async () => {
+    const absolute = await simdcnn(["classify", "--model", model, "--json", join(slices, "[ab].png"), join(dir, "scans", "s1")]);
+    expect((JSON.parse(absolute.stdout) as { file: string }[]).map((x) => x.file)).toEqual([join(slices, "a.png"), join(slices, "b.png"), join(dir, "scans", "s1", "IM00.dcm")]);
+    const relative = await simdcnn(["classify", "--model", model, "--json", "slices/[ab].png", "./scans/s1", "slices/../slices/a.png"], dir);
+    expect((JSON.parse(relative.stdout) as { file: string }[]).map((x) => x.file)).toEqual(["slices/a.png", "slices/b.png", "scans/s1/IM00.dcm"]);
   });
 });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { PNG } from "pngjs";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { classify } from "../src/cli/classify.js";
+import { classifyJobs, loadClassifier } from "../src/cli/classify.js";
 import { init } from "../src/node.js";
 // @ts-expect-error: a plain ESM script without type declarations
 import { startServer } from "../examples/web/serve.mjs";
@@ -26,13 +26,13 @@ const PHANTOM = new URL("../examples/phantom/", import.meta.url).pathname;
 async function cli(): Promise<{ top: { label: string; probability: number }[]; box: object; rgba: Uint8Array }> {
   const dir = mkdtempSync(join(tmpdir(), "simdcnn-web-"));
   try {
-    let text = "";
+    const results: object[] = [];
     const engine = await init();
-    await classify(engine, {
-      model: join(PHANTOM, "phantom.onnx"), inputs: [join(PHANTOM, "samples", SAMPLE)], format: "json", topK: 2, batch: 8,
-      overrides: {}, heatmap: dir, skipExisting: false,
-    }, (s) => (text = s));
-    const [result] = JSON.parse(text);
+    const options = { model: join(PHANTOM, "phantom.onnx"), format: "json", topK: 2, batch: 8, overrides: {}, heatmap: dir, skipExisting: false } as const;
+    const classifier = await loadClassifier(engine, options);
+    await classifyJobs(engine, classifier, [{ file: join(PHANTOM, "samples", SAMPLE), name: SAMPLE.replace(/\.png$/, "") }], options, (r) => results.push(...r));
+    classifier.model.dispose();
+    const [result] = results;
     return { ...result, rgba: new Uint8Array(PNG.sync.read(readFileSync(join(dir, SAMPLE))).data) };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,25 +1,25 @@
 import { existsSync } from "node:fs";
-import { readFile, rename, writeFile } from "node:fs/promises";
-import { basename, extname, join } from "node:path";
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import cliProgress from "cli-progress";
-import { type Engine, type Model, SimdcnnError, UnsupportedError } from "../node.js";
+import { ArgumentError, FileError, type Engine, type Model, SimdcnnError, UnsupportedError } from "../node.js";
 import { type InputGeometry, occlusion } from "../explain/occlusion.js";
-import { probabilities, ranked, unitHeat } from "../explain/predict.js";
+import { type Prediction, probabilities, ranked, unitHeat } from "../explain/predict.js";
 import { overlayHeatmap } from "../io/heatmap.js";
-import { type SettingName, modelSettings } from "../io/metadata.js";
+import { type ModelSettings, type SettingName, modelSettings } from "../io/metadata.js";
 import { encodePng } from "../io/png.js";
 import { toInput } from "../io/preprocess.js";
 import { readSlices } from "../io/read.js";
 import type { Slice } from "../io/slice.js";
-import { expandInputs } from "./inputs.js";
-import type { Prediction } from "../explain/predict.js";
+import { readModelFile, writeAtomic } from "./files.js";
+import type { Input } from "./inputs.js";
+import { frameName } from "./naming.js";
 import { type Result, csv, json, table } from "./output.js";
+import { UsageError } from "./usage.js";
 
+/** The options of `simdcnn classify`, validated; plain data, so that a worker process gets them as JSON. */
 export interface ClassifyOptions {
   model: string;
-  inputs: string[];
-  /** The inputs already expanded to files (a pool's worker gets its share this way). */
-  files?: string[];
   format: "table" | "json" | "csv";
   out?: string;
   topK: number;
@@ -31,54 +31,83 @@ export interface ClassifyOptions {
   skipExisting: boolean;
 }
 
+/** An input with the name of its outputs (see naming.ts), or the reason it yields no file. */
+export type Job = Input & { name?: string };
+
+/** A model loaded and checked as a classifier, with its settings. */
+export interface Classifier {
+  model: Model;
+  settings: ModelSettings;
+}
+
+/**
+ * Loads the model and resolves its settings, so that every problem with either is found before
+ * any input is read. A model path that cannot be read, or a bad override, is a UsageError; a
+ * model that is malformed, unsupported or not a classifier keeps its own error class.
+ */
+export async function loadClassifier(engine: Engine, o: ClassifyOptions): Promise<Classifier> {
+  const bytes = await readModelFile(o.model, "--model");
+  const model = await engine.loadOnnx(bytes);
+  try {
+    if (model.inputs.length !== 1) throw new UnsupportedError(`a classifier takes one input; this model takes ${model.inputs.length}`);
+    const last = model.outputs[0]?.shape.at(-1);
+    const sidecarPath = o.model.replace(/\.onnx$/i, "") + ".json";
+    let sidecar: string | undefined;
+    if (existsSync(sidecarPath)) {
+      try {
+        sidecar = await readFile(sidecarPath, "utf8");
+      } catch (e) {
+        throw FileError.from(e, sidecarPath, "read the model's sidecar");
+      }
+    }
+    const sources = { metadata: model.metadata, sidecar, inputShape: model.inputs[0].shape, outputSize: typeof last === "number" ? last : undefined };
+    // The model's own settings first, so that a bad override is told apart from a bad model.
+    modelSettings(sources);
+    let settings: ModelSettings;
+    try {
+      settings = modelSettings({ ...sources, overrides: o.overrides });
+    } catch (e) {
+      throw asUsage(e);
+    }
+    return { model, settings };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** A bad override (metadata.ts's ArgumentError) as the user typed it: a flag, --input-size not input_size. */
+export function asUsage(e: unknown): unknown {
+  if (!(e instanceof ArgumentError)) return e;
+  return new UsageError(e.message.replace(/^(\w+) \(command-line override\)/, (_, key: string) => `--${key.replaceAll("_", "-")}`));
+}
+
 interface Pending {
   index: number;
   slice: Slice;
   input: Float32Array;
 }
 
-/** Writes through a temporary file and a rename, so that a killed run leaves no half-written file. */
-export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
-
 /**
- * `simdcnn classify`: every slice of every input gets one result line, in input order; an input
- * that cannot be read or classified gets a line with the reason and makes the exit code 1.
+ * Classifies every slice of every job, in order, and hands each job's result lines to `done` as
+ * soon as they are complete. An input that cannot be read or classified gets a line with the
+ * reason; it never stops the others.
  */
-export async function classify(engine: Engine, o: ClassifyOptions, stdout: (s: string) => void): Promise<number> {
-  const model = await engine.loadOnnx(await readFile(o.model));
-  try {
-    return await run(engine, model, o, stdout);
-  } finally {
-    model.dispose();
-  }
-}
-
-async function run(engine: Engine, model: Model, o: ClassifyOptions, stdout: (s: string) => void): Promise<number> {
-  if (model.inputs.length !== 1) throw new UnsupportedError(`a classifier takes one input; this model takes ${model.inputs.length}`);
+export async function classifyJobs(engine: Engine, c: Classifier, jobs: Job[], o: ClassifyOptions, done: (results: Result[]) => void): Promise<void> {
+  const { model, settings } = c;
   const input = model.inputs[0];
-  const last = model.outputs[0]?.shape.at(-1);
-  const sidecarPath = o.model.replace(/\.onnx$/i, "") + ".json";
-  const settings = modelSettings({
-    metadata: model.metadata,
-    sidecar: existsSync(sidecarPath) ? await readFile(sidecarPath, "utf8") : undefined,
-    overrides: o.overrides,
-    inputShape: input.shape,
-    outputSize: typeof last === "number" ? last : undefined,
-  });
   const spec = settings.input!;
   const geo: InputGeometry = { name: input.name, layout: spec.layout, channels: spec.channels, height: spec.height, width: spec.width };
   const fixed = typeof input.shape[0] === "number" ? input.shape[0] : undefined;
   const batch = fixed ?? o.batch;
   const probs = probabilities(engine, settings.output);
 
-  const files = o.files ?? (await expandInputs(o.inputs));
-  const results: Result[] = [];
-  const bar = progressBar(files.length);
-  const pending: Pending[] = [];
+  const results: Result[][] = jobs.map(() => []);
+  let reported = 0;
+  const report = (upTo: number) => {
+    for (; reported < upTo; reported++) done(results[reported]);
+  };
+  const pending: (Pending & { job: number; name?: string })[] = [];
 
   const flush = async () => {
     if (pending.length === 0) return;
@@ -88,78 +117,115 @@ async function run(engine: Engine, model: Model, o: ClassifyOptions, stdout: (s:
     // Every run is a full batch (a short one padded with copies of the first slice), so that the
     // model keeps one memory plan; the occlusion maps run the same batch size.
     for (let i = pending.length; i < batch; i++) data.set(pending[0].input, i * size);
-    const out = Object.values(model.run({ [input.name]: data }))[0];
+    let out: Float32Array;
+    try {
+      out = Object.values(model.run({ [input.name]: data }))[0];
+    } catch (e) {
+      for (const p of pending) results[p.job][p.index] = failed(results[p.job][p.index], e);
+      pending.length = 0;
+      return;
+    }
     const k = out.length / batch;
     for (const [i, p] of pending.entries()) {
-      const scores = probs(out.subarray(i * k, (i + 1) * k));
-      const top = ranked(scores, settings.labels).slice(0, Math.max(1, o.topK));
-      const r = results[p.index] as Extract<Result, { top: Prediction[] }>;
-      r.top = top;
-      if (o.heatmap !== undefined) await heatmap(model, p, geo, probs, scores.indexOf(Math.max(...scores)), r, o, batch);
+      const r = results[p.job][p.index] as Extract<Result, { top: Prediction[] }>;
+      try {
+        const scores = probs(out.subarray(i * k, (i + 1) * k));
+        r.top = ranked(scores, settings.labels).slice(0, Math.max(1, o.topK));
+        if (o.heatmap !== undefined && p.name !== undefined) {
+          await heatmap(model, p, geo, probs, scores.indexOf(Math.max(...scores)), r, join(o.heatmap, `${frameName(p.name, r.frame)}.png`), o, batch);
+        }
+      } catch (e) {
+        results[p.job][p.index] = failed(r, e);
+      }
     }
     pending.length = 0;
   };
 
-  for (const file of files) {
+  for (const [j, job] of jobs.entries()) {
+    // Jobs before the first one still in the batch are complete.
+    report(pending.length > 0 ? pending[0].job : j);
+    if ("error" in job) {
+      results[j].push({ file: job.file, error: job.error });
+      continue;
+    }
     try {
-      const slices = readSlices(new Uint8Array(await readFile(file)), { window: settings.window });
+      const slices = readSlices(new Uint8Array(await readFile(job.file)), { window: settings.window });
+      const inputs = slices.map((slice) => toInput(slice, spec));
       for (const [frame, slice] of slices.entries()) {
-        const index = results.push({ file, ...(slices.length > 1 ? { frame: frame + 1 } : {}), top: [] }) - 1;
-        pending.push({ index, slice, input: toInput(slice, spec) });
+        const index = results[j].push({ file: job.file, ...(slices.length > 1 ? { frame: frame + 1 } : {}), top: [] }) - 1;
+        pending.push({ job: j, index, slice, input: inputs[frame], name: job.name });
         if (pending.length === batch) await flush();
       }
     } catch (e) {
-      results.push({ file, error: reason(e) });
+      results[j] = [{ file: job.file, error: reason(e, job.file) }];
     }
-    bar.increment();
   }
   await flush();
-  bar.stop();
-  return emit(results, o, stdout);
+  report(jobs.length);
 }
 
-/**
- * A progress bar on stderr when it is a terminal; in a pool's worker process (SIMDCNN_REPORT set)
- * a line per file instead, which the parent counts.
- */
+/** A progress bar on stderr, shown only when it is a terminal. */
 export function progressBar(total: number): { increment(): void; stop(): void } {
-  if (process.env.SIMDCNN_REPORT) return { increment: () => process.stderr.write("\u0001\n"), stop: () => {} };
   if (!process.stderr.isTTY || total < 2) return { increment: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar({ clearOnComplete: true }, cliProgress.Presets.shades_classic);
   bar.start(total, 0);
   return bar;
 }
 
-/** Writes the results in the chosen format; the exit code is 1 when any input failed. */
+/**
+ * Writes the results in the chosen format, to --out or stdout; the exit code is 1 when any input
+ * failed. Results are never lost to a failed write: they go to stdout instead, with the reason.
+ */
 export async function emit(results: Result[], o: Pick<ClassifyOptions, "format" | "out" | "heatmap">, stdout: (s: string) => void): Promise<number> {
-  if (o.heatmap !== undefined && !process.env.SIMDCNN_REPORT) {
+  if (o.heatmap !== undefined) {
     const n = results.filter((r) => "heatmap" in r && r.heatmap).length;
     process.stderr.write(`${n} heatmap${n === 1 ? "" : "s"} in ${o.heatmap}\n`);
   }
   const text = o.format === "json" ? json(results) : o.format === "csv" ? csv(results) : table(results);
-  if (o.out) await writeAtomic(o.out, text);
-  else stdout(text);
-  return results.some((r) => "error" in r) ? 1 : 0;
+  const failed = results.some((r) => "error" in r) ? 1 : 0;
+  if (!o.out) {
+    stdout(text);
+    return failed;
+  }
+  try {
+    await writeAtomic(o.out, text);
+    return failed;
+  } catch (e) {
+    process.stderr.write(`simdcnn: ${(e as Error).message}; the results follow on stdout\n`);
+    stdout(text);
+    return 1;
+  }
 }
 
-function reason(e: unknown): string {
+function failed(r: Result, e: unknown): Result {
+  return { file: r.file, ...(r.frame === undefined ? {} : { frame: r.frame }), error: reason(e) };
+}
+
+/** Why an input failed, in one line; any error is confined to its input. */
+function reason(e: unknown, file?: string): string {
   if (e instanceof SimdcnnError) return `${e.name}: ${e.message}`;
-  if (e instanceof Error && "code" in e) return `cannot read: ${e.message}`;
-  throw e;
+  if (file !== undefined && typeof e === "object" && e !== null && "code" in e) {
+    const f = FileError.from(e, file, "read");
+    return `${f.name}: ${f.message}`;
+  }
+  return `internal error: ${e instanceof Error ? e.message : String(e)}`;
 }
 
 async function heatmap(
   model: Model, p: Pending, geo: InputGeometry, probs: (l: Float32Array) => Float32Array, cls: number,
-  r: Extract<Result, { top: Prediction[] }>, o: ClassifyOptions, batch: number,
+  r: Extract<Result, { top: Prediction[] }>, path: string, o: ClassifyOptions, batch: number,
 ): Promise<void> {
-  const name = `${basename(r.file, extname(r.file))}${r.frame === undefined ? "" : `-frame${r.frame}`}.png`;
-  const path = join(o.heatmap!, name);
   r.heatmap = path;
   if (o.skipExisting && existsSync(path)) return;
   const patch = o.patch ?? Math.max(1, Math.round(Math.min(geo.height, geo.width) / 8));
   const stride = o.stride ?? Math.max(1, Math.ceil(patch / 2));
   const { heat, box } = occlusion(model, p.input, geo, probs, cls, { patch, stride, batch });
   const rgba = overlayHeatmap(p.slice, unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (e) {
+    throw FileError.from(e, dirname(path), "create");
+  }
   await writeAtomic(path, encodePng(p.slice.width, p.slice.height, rgba));
   if (box) {
     const sx = p.slice.width / geo.width;

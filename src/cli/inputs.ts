@@ -1,25 +1,41 @@
 import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { glob } from "tinyglobby";
+import { FileError } from "../errors.js";
 
 // In a folder, files with these extensions, or none (DICOM files often have none), are slices;
 // other files (notes, sidecars) are passed over. Files named on the command line are always read.
 const SLICE_FILE = /(^|\/)[^./]+$|\.(png|jpe?g|dcm|dicom|ima)$/i;
 
+/** One input of a command: a file to read, or an argument that yields none and why. */
+export type Input = { file: string } | { file: string; error: string };
+
 /**
  * The files a command line names, in its order: a file as given, a folder's slice files sorted by
- * path (recursively), a glob's matches sorted. A name that matches nothing is kept, so that it is
- * reported as a failed input rather than silently dropped.
+ * path (recursively), a glob's matches sorted; each file once. Paths keep the form the user gave
+ * (relative to the current folder, or absolute). An argument that yields no file is kept with the
+ * reason, so that it is reported as a failed input rather than silently dropped.
  */
-export async function expandInputs(args: string[]): Promise<string[]> {
-  const out: string[] = [];
+export async function expandInputs(args: string[]): Promise<Input[]> {
+  const out: Input[] = [];
+  const seen = new Set<string>();
+  const add = (file: string) => {
+    const key = resolve(file);
+    if (!seen.has(key)) out.push({ file });
+    seen.add(key);
+  };
   for (const a of args) {
     const s = await stat(a).catch(() => undefined);
-    if (s?.isDirectory()) out.push(...(await walk(a)));
-    else if (s || !/[*?[{]/.test(a)) out.push(a);
+    if (s?.isDirectory()) {
+      const files = await walk(a).catch((e: unknown) => FileError.from(e, a, "list"));
+      if (files instanceof FileError) out.push({ file: a, error: `${files.name}: ${files.message}` });
+      else if (files.length === 0) out.push({ file: a, error: `no slice files (.png, .jpg, .jpeg, .dcm, .dicom, .ima or no extension) in the folder '${a}'` });
+      else files.forEach(add);
+    } else if (s || !/[*?[{]/.test(a)) add(a);
     else {
-      const matches = (await glob(a, { onlyFiles: true })).sort();
-      out.push(...(matches.length ? matches : [a]));
+      const matches = (await glob(a, { onlyFiles: true, absolute: isAbsolute(a), expandDirectories: false })).sort();
+      if (matches.length === 0) out.push({ file: a, error: `no files match '${a}'` });
+      matches.forEach(add);
     }
   }
   return out;

@@ -1,27 +1,31 @@
 #!/usr/bin/env node
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { type Backend, SimdcnnError, init } from "../node.js";
+import { modelSettings } from "../io/metadata.js";
 import { coreCount } from "../runtime/platform.js";
-import { classify, emit } from "./classify.js";
-import { expandInputs } from "./inputs.js";
-import { classifyInProcesses } from "./pool.js";
+import { closest, parseFlags } from "./args.js";
+import { type ClassifyOptions, type Job, asUsage, classifyJobs, emit, loadClassifier, progressBar } from "./classify.js";
+import { checkOutputFile, checkOutputFolder, readModelFile } from "./files.js";
 import { info } from "./info.js";
-import { USAGE, UsageError } from "./usage.js";
+import { expandInputs } from "./inputs.js";
+import { outputNames } from "./naming.js";
+import type { Result } from "./output.js";
+import { WORKER_ENV, type WorkerJob, classifyInProcesses } from "./pool.js";
+import { COMMANDS, USAGE, UsageError } from "./usage.js";
+
+const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
+
+const CLASSIFY_FLAGS = {
+  model: "string", json: "boolean", csv: "boolean", out: "string", "top-k": "string", batch: "string",
+  backend: "string", threads: "string", window: "string", labels: "string", output: "string", resize: "string",
+  "input-size": "string", heatmap: "string", patch: "string", stride: "string", "skip-existing": "boolean",
+} as const;
 
 function positiveInt(v: string | undefined, flag: string, def?: number): number | undefined {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} expects a positive integer, got '${v}'`);
+  if (v.trim() === "" || !Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} expects a positive integer, got '${v}'`);
   return n;
-}
-
-function window(v: string | undefined): [number, number] | undefined {
-  if (v === undefined) return undefined;
-  const parts = v.split(",").map(Number);
-  if (parts.length !== 2 || !parts.every(Number.isFinite) || parts[1] <= 0) throw new UsageError(`--window expects center,width with width > 0, got '${v}'`);
-  return [parts[0], parts[1]];
 }
 
 function backendOf(v: string | undefined): "auto" | Backend {
@@ -29,100 +33,157 @@ function backendOf(v: string | undefined): "auto" | Backend {
   throw new UsageError(`--backend expects auto, simd or scalar, got '${v}'`);
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
-  if (command === undefined || command === "--help" || command === "-h") {
-    out(USAGE);
-    return command === undefined ? 2 : 0;
-  }
-  if (command === "info") {
-    const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { backend: { type: "string" } } });
-    if (positionals.length !== 1) throw new UsageError("info takes one model file");
-    if (!existsSync(positionals[0])) throw new UsageError(`model '${positionals[0]}' does not exist`);
-    const engine = await init({ backend: backendOf(values.backend) });
-    await info(engine, new Uint8Array(await readFile(positionals[0])), out);
+async function classifyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, CLASSIFY_FLAGS);
+  const v = values as { [K in keyof typeof CLASSIFY_FLAGS]?: (typeof CLASSIFY_FLAGS)[K] extends "string" ? string : boolean } & { help?: boolean };
+  if (v.help) {
+    out(USAGE.classify);
     return 0;
   }
-  if (command !== "classify") throw new UsageError(`unknown command '${command}'`);
-  const { positionals, values: v, tokens } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    strict: true,
-    tokens: true,
-    options: {
-      model: { type: "string" },
-      json: { type: "boolean" },
-      csv: { type: "boolean" },
-      out: { type: "string" },
-      "top-k": { type: "string" },
-      batch: { type: "string" },
-      backend: { type: "string" },
-      threads: { type: "string" },
-      window: { type: "string" },
-      labels: { type: "string" },
-      output: { type: "string" },
-      resize: { type: "string" },
-      "input-size": { type: "string" },
-      heatmap: { type: "string" },
-      patch: { type: "string" },
-      stride: { type: "string" },
-      "skip-existing": { type: "boolean" },
-    },
-  });
   if (!v.model) throw new UsageError("--model is required");
-  if (!existsSync(v.model)) throw new UsageError(`model '${v.model}' does not exist`);
-  // A pool's worker process gets its share of the files from its parent (pool.ts).
-  const shared = process.env.SIMDCNN_FILES;
-  if (shared !== undefined) positionals.push(...(JSON.parse(await readFile(shared, "utf8")) as string[]));
   if (positionals.length === 0) throw new UsageError("no input files, folders or globs given");
   if (v.json && v.csv) throw new UsageError("--json and --csv exclude each other");
-  if (v.heatmap !== undefined && !existsSync(v.heatmap)) {
-    const { mkdir } = await import("node:fs/promises");
-    await mkdir(v.heatmap, { recursive: true });
-  }
   const overrides = {
     ...(v.labels !== undefined ? { labels: v.labels.split(",") } : {}),
     ...(v.output !== undefined ? { output: v.output } : {}),
     ...(v.resize !== undefined ? { resize: v.resize } : {}),
     ...(v["input-size"] !== undefined ? { input_size: v["input-size"] } : {}),
-    ...(v.window !== undefined ? { window: window(v.window) } : {}),
+    ...(v.window !== undefined ? { window: v.window } : {}),
   };
+  try {
+    modelSettings({ overrides });
+  } catch (e) {
+    throw asUsage(e);
+  }
+  const backend = backendOf(v.backend);
   const threads = v.threads === undefined || v.threads === "auto" ? coreCount() : positiveInt(v.threads, "--threads")!;
-  const format = v.json ? "json" : v.csv ? "csv" : "table";
-  const options = {
-    model: v.model, inputs: positionals, format, out: v.out,
+  const options: ClassifyOptions = {
+    model: v.model, format: v.json ? "json" : v.csv ? "csv" : "table", out: v.out,
     topK: positiveInt(v["top-k"], "--top-k", 3)!, batch: positiveInt(v.batch, "--batch", 8)!, overrides,
     heatmap: v.heatmap, patch: positiveInt(v.patch, "--patch"), stride: positiveInt(v.stride, "--stride"),
     skipExisting: v["skip-existing"] ?? false,
-  } as const;
-  const files = await expandInputs(positionals);
-  if (threads > 1 && files.length > 1) {
-    // Several files: a pool of single-threaded processes (see pool.ts for why), each given this
-    // command's own options.
-    const passOn = tokens.flatMap((t) =>
-      t.kind !== "option" || ["json", "csv", "out", "threads"].includes(t.name) ? [] : t.value === undefined ? [`--${t.name}`] : [`--${t.name}`, t.value],
-    );
-    return emit(await classifyInProcesses(files, Math.min(threads, files.length), passOn), options, out);
+  };
+  if (options.skipExisting && options.heatmap === undefined) throw new UsageError("--skip-existing needs --heatmap DIR");
+  if (options.out !== undefined) await checkOutputFile(options.out, "--out");
+  if (options.heatmap !== undefined) await checkOutputFolder(options.heatmap, "--heatmap");
+
+  const inputs = await expandInputs(positionals);
+  const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [i.file])));
+  const jobs: Job[] = inputs.map((i) => ("error" in i ? i : { ...i, name: names.get(i.file) }));
+  const files = jobs.filter((j) => !("error" in j)).length;
+  // Several files run in a pool of single-threaded processes (see pool.ts for why).
+  const pool = threads > 1 && files > 1;
+  const engine = await init({ backend, threads: pool ? 1 : threads });
+  let classifier;
+  try {
+    // Every problem with the model or its settings shows here, once, before any worker starts.
+    classifier = await loadClassifier(engine, options);
+  } catch (e) {
+    engine.dispose();
+    throw e;
   }
-  const engine = await init({ backend: backendOf(v.backend), threads });
-  return classify(engine, { ...options, files }, out);
+  const bar = progressBar(jobs.length);
+  const results: Result[] = [];
+  try {
+    if (pool) {
+      classifier.model.dispose();
+      engine.dispose();
+      const job = { backend, options } as const;
+      results.push(...(await classifyInProcesses(jobs, Math.min(threads, files), job, () => bar.increment())));
+    } else {
+      await classifyJobs(engine, classifier, jobs, options, (r) => {
+        results.push(...r);
+        bar.increment();
+      });
+      classifier.model.dispose();
+      engine.dispose();
+    }
+  } finally {
+    bar.stop();
+  }
+  return emit(results, options, out);
 }
 
-main(process.argv.slice(2)).then(
+/** A pool's worker process: the job file names its validated options and its share of the inputs. */
+async function worker(file: string): Promise<number> {
+  const { backend, options, jobs } = JSON.parse(await readFile(file, "utf8")) as WorkerJob;
+  const engine = await init({ backend, threads: 1 });
+  const classifier = await loadClassifier(engine, options);
+  await classifyJobs(engine, classifier, jobs, options, (r) => process.stdout.write(`${JSON.stringify(r)}\n`));
+  return 0;
+}
+
+async function infoCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { backend: "string" });
+  if (values.help) {
+    out(USAGE.info);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`info takes one model file, got ${positionals.length}`);
+  const bytes = await readModelFile(positionals[0], "info");
+  const engine = await init({ backend: backendOf(values.backend as string | undefined) });
+  try {
+    await info(engine, bytes, out);
+  } finally {
+    engine.dispose();
+  }
+  return 0;
+}
+
+async function version(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return `simdcnn ${pkg.version}`;
+}
+
+function unknownCommand(name: string): UsageError {
+  const near = closest(name, COMMANDS);
+  return new UsageError(`unknown command '${name}'${near ? `; did you mean '${near}'?` : ""}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const job = process.env[WORKER_ENV];
+  if (job !== undefined) return worker(job);
+  const [command, ...rest] = argv;
+  if (command === undefined) {
+    process.stderr.write(`${USAGE[""]}\n`);
+    return 2;
+  }
+  if (command === "--help" || command === "-h") {
+    out(USAGE[""]);
+    return 0;
+  }
+  if (command === "--version" || command === "-V") {
+    out(await version());
+    return 0;
+  }
+  if (command === "help") {
+    if (rest.length > 1) throw new UsageError(`help takes at most one command, got ${rest.length}`);
+    if (rest.length === 1 && !(rest[0] in USAGE && rest[0] !== "")) throw unknownCommand(rest[0]);
+    out(USAGE[rest[0] ?? ""]);
+    return 0;
+  }
+  if (command === "info") return infoCommand(rest);
+  if (command === "classify") return classifyCommand(rest);
+  throw unknownCommand(command);
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (e: unknown) => {
-    const usage = e instanceof UsageError || (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"));
-    if (usage) {
-      process.stderr.write(`simdcnn: ${(e as Error).message}\n${USAGE}\n`);
+    if (e instanceof UsageError && process.env[WORKER_ENV] === undefined) {
+      const command = argv[0] in USAGE && argv[0] !== "help" ? argv[0] : "";
+      const synopsis = command ? `${USAGE[command].split("\n")[0]}\n(simdcnn ${command} --help lists every option)` : USAGE[""];
+      process.stderr.write(`simdcnn: ${e.message}\n${synopsis}\n`);
       process.exitCode = 2;
     } else if (e instanceof SimdcnnError) {
       process.stderr.write(`simdcnn: ${e.name}: ${e.message}\n`);
       process.exitCode = 1;
     } else {
-      throw e;
+      process.stderr.write(`simdcnn: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
     }
   },
 );

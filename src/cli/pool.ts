@@ -2,63 +2,83 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { progressBar } from "./classify.js";
+import type { Backend } from "../node.js";
+import type { ClassifyOptions, Job } from "./classify.js";
 import type { Result } from "./output.js";
 
+/** What a worker process is given (as a JSON file named by SIMDCNN_JOB): validated options and its share of the jobs. */
+export interface WorkerJob {
+  backend: "auto" | Backend;
+  options: ClassifyOptions;
+  jobs: Job[];
+}
+
+/** The environment variable that makes this command a pool's worker process. */
+export const WORKER_ENV = "SIMDCNN_JOB";
+
 /**
- * Classifies files in `processes` worker processes of this command, each with a single-threaded
- * engine and a contiguous share of the files, and returns their results in input order. For a
- * folder of slices this beats one process with threaded kernels (bench/slices.ts: 330-345 against
- * 235-250 slices/s on 2 cores), because reading and preparing the slices is most of the work and
- * only processes run it in parallel. `flags` are this command's options, passed on as they are.
+ * Classifies jobs in `processes` worker processes of this command, each with a single-threaded
+ * engine and a contiguous share of the jobs, and returns their results in input order. For a
+ * folder of slices this beats one process with threaded kernels (bench/slices.ts), because
+ * reading and preparing the slices is most of the work and only processes run it in parallel.
+ * The options were validated, and the model loaded once, by the caller: a worker meets only
+ * problems of its own inputs, or dies; then its unfinished jobs get its last words.
  */
-export async function classifyInProcesses(files: string[], processes: number, flags: string[]): Promise<Result[]> {
+export async function classifyInProcesses(jobs: Job[], processes: number, setup: Omit<WorkerJob, "jobs">, onJob: () => void): Promise<Result[]> {
   const dir = mkdtempSync(join(tmpdir(), "simdcnn-pool-"));
-  const bar = progressBar(files.length);
   try {
     const shares = Array.from({ length: processes }, (_, i) =>
-      files.slice(Math.floor((files.length * i) / processes), Math.floor((files.length * (i + 1)) / processes)),
+      jobs.slice(Math.floor((jobs.length * i) / processes), Math.floor((jobs.length * (i + 1)) / processes)),
     ).filter((s) => s.length > 0);
     const parts = await Promise.all(
       shares.map((share, i) => {
-        const list = join(dir, `files-${i}.json`);
-        writeFileSync(list, JSON.stringify(share));
-        return worker(share, list, [...flags, "--json", "--threads", "1"], () => bar.increment());
+        const file = join(dir, `job-${i}.json`);
+        writeFileSync(file, JSON.stringify({ ...setup, jobs: share } satisfies WorkerJob));
+        return worker(share, file, onJob);
       }),
     );
     return parts.flat();
   } finally {
-    bar.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function worker(share: string[], list: string, args: string[], onFile: () => void): Promise<Result[]> {
+// A worker writes one JSON line per job, the job's results, as soon as the job is done.
+function worker(share: Job[], file: string, onJob: () => void): Promise<Result[]> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], "classify", ...args], {
-      env: { ...process.env, SIMDCNN_REPORT: "1", SIMDCNN_FILES: list },
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]], {
+      env: { ...process.env, [WORKER_ENV]: file },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    let out = "";
+    const results: Result[][] = [];
+    let partial = "";
     let err = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      for (const line of d.split("\n")) {
-        if (line === "\u0001") onFile();
-        else if (line) err += `${line}\n`;
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      const lines = (partial + d).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) {
+        results.push(JSON.parse(line) as Result[]);
+        onJob();
       }
     });
-    // Every file still gets its line when a worker fails as a whole.
-    const failed = (why: string) => resolve(share.map((file) => ({ file, error: `worker process failed: ${why}` })));
-    child.on("error", (e) => failed(e.message));
-    child.on("close", (code) => {
-      try {
-        const results = JSON.parse(out) as Result[];
-        if (!Array.isArray(results)) throw new Error("no results");
-        resolve(results);
-      } catch {
-        failed(`exit code ${code}${err ? `: ${err.trim().split("\n").at(-1)}` : ""}`);
-      }
-    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    let ended = false;
+    const finish = (why: string) => {
+      if (ended) return;
+      ended = true;
+      const rest = share.slice(results.length).map((j) => ({ file: j.file, error: `worker process failed: ${why}` }));
+      for (const _ of rest) onJob();
+      resolve([...results.flat(), ...rest]);
+    };
+    child.on("error", (e) => finish(e.message));
+    child.on("close", (code, signal) => finish(lastWords(err) ?? (signal ? `killed by ${signal}` : `exit code ${code}`)));
   });
+}
+
+/** The error a worker reported before dying: its `simdcnn: ...` line, or the first line of an uncaught error. */
+export function lastWords(stderr: string): string | undefined {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter(Boolean);
+  const ours = lines.filter((l) => l.startsWith("simdcnn: ")).at(-1);
+  if (ours) return ours.slice("simdcnn: ".length);
+  return lines.find((l) => /^[A-Za-z]*Error\b/.test(l)) ?? lines[0];
 }

@@ -1,20 +1,20 @@
 import { SimdcnnError } from "../errors.js";
 
-/** A bad command line: one line of explanation, the usage, exit code 2. */
+/** A bad command line (a flag, its value, or a path given for the model or an output): exit code 2. */
 export class UsageError extends SimdcnnError {
   override name = "UsageError";
 }
 
-export const USAGE = `usage:
-  simdcnn classify --model m.onnx [options] <files, folders or globs>
-  simdcnn info <m.onnx>
+const CLASSIFY = `usage: simdcnn classify --model m.onnx [options] <files, folders or globs>
 
-classify options:
+Classifies every slice (every frame of a multi-frame DICOM) and prints one line per slice.
+
+options:
   --model PATH        the ONNX classifier (required); settings from its metadata or PATH.json
   --json | --csv      machine-readable output instead of the table
-  --out FILE          write the output to FILE instead of stdout
+  --out FILE          write the output to FILE instead of stdout (its folder is created)
   --top-k N           classes listed per slice (default 3)
-  --batch N           slices per inference (default 8; 1 when the model's batch is fixed)
+  --batch N           slices per inference (default 8; the model's batch when it is fixed)
   --backend B         auto | simd | scalar (default auto)
   --threads N         threads, or auto: the machine's cores (default auto); several files run
                       in N worker processes, one file on N kernel threads
@@ -23,7 +23,31 @@ classify options:
   --output softmax|sigmoid|logits   how outputs become probabilities (override the model's)
   --resize bilinear|nearest         (override the model's)
   --input-size H,W    the size slices are resized to, for a model with symbolic height and width
-  --heatmap DIR       write an occlusion-sensitivity overlay PNG per slice into DIR
+  --heatmap DIR       write an occlusion-sensitivity overlay PNG per slice into DIR (created);
+                      names follow the inputs' paths below their common folder
   --patch N           occlusion patch side in input pixels (default: 1/8 of the input size)
   --stride N          occlusion stride (default: half the patch)
-  --skip-existing     skip slices whose heatmap already exists in DIR`;
+  --skip-existing     skip slices whose heatmap already exists in DIR
+  -h, --help          this text
+
+Paths are printed as given: relative to the current folder when given relative, absolute when
+given absolute. Exit code: 0 every slice classified, 1 an input or the model could not be read
+or run (the other inputs are still classified), 2 a bad command line.`;
+
+const INFO = `usage: simdcnn info <m.onnx> [--backend auto|simd|scalar]
+
+Prints a model's inputs, outputs, metadata, layers, parameters, FLOPs and planned memory, or the
+operators simdcnn does not support.
+
+  -h, --help          this text`;
+
+const MAIN = `usage:
+  simdcnn classify --model m.onnx [options] <files, folders or globs>
+  simdcnn info <m.onnx>
+  simdcnn help [command]      a command's options
+  simdcnn --version`;
+
+/** The usage text of a command, or of the whole tool. */
+export const USAGE: Readonly<Record<string, string>> = { classify: CLASSIFY, info: INFO, "": MAIN };
+
+export const COMMANDS = ["classify", "info", "help"] as const;
