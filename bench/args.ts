@@ -30,7 +30,7 @@ export interface Parsed<F extends Record<string, Flag>> {
   positionals: string[];
 }
 
-export function usageText<F extends Record<string, Flag>>(u: Usage<F>): string {
+function usageText<F extends Record<string, Flag>>(u: Usage<F>): string {
   const rows: [string, string][] = Object.entries(u.flags).map(([name, f]) => [`--${name}${f.type === "string" ? ` ${f.arg ?? "VALUE"}` : ""}`, f.help]);
   rows.push(["-h, --help", "print this text and exit"]);
   const width = Math.max(...rows.map(([l]) => l.length));
