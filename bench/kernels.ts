@@ -1,17 +1,31 @@
 // Kernel benchmark: every kernel on real CNN shapes, SIMD build against scalar build, interleaved
 // in one process, with this machine's SIMD128 ceiling measured in the same run.
-//   npm run bench [-- --quick] [-- --only NAME]    prints a table and writes bench/results/kernels.json
-// (not with --only: a subset would replace the whole table)
 import { writeFileSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
 import { type Engine, type Tensor, init } from "../src/node.js";
+import { parseFlags, usageError } from "./args.js";
 import { measureCeiling } from "./ceiling.js";
 import { KERNEL_SHAPES, random } from "./nets.js";
 
-const quick = process.argv.includes("--quick");
-const onlyAt = process.argv.indexOf("--only");
-const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+const USAGE = {
+  script: "bench/kernels.ts",
+  synopsis: "npm run bench -- [flags]",
+  about:
+    "Every kernel on real CNN shapes in the SIMD build (one and two threads) and the scalar build,\n" +
+    "with this machine's SIMD128 ceiling measured in the same run. Prints a table; writes\n" +
+    "bench/results/kernels.json only with --save.",
+  flags: {
+    quick: { type: "boolean", help: "shorter measurements (noisier)" },
+    only: { type: "string", arg: "NAME", help: "run only the workloads whose name contains NAME (not with --save)" },
+    save: { type: "boolean", help: "write bench/results/kernels.json" },
+  },
+} as const;
+const { values: flags } = parseFlags(USAGE);
+const quick = flags.quick === true;
+const only = flags.only;
+// A run of some workloads is not a result to keep: it would replace the whole table.
+if (flags.save && only !== undefined) usageError(USAGE, "--save writes the whole table: it cannot be combined with --only");
 // The SIMD build on one thread and on two (the machine's cores), and the scalar build.
 const backends = ["simd", "scalar", "simd2"] as const;
 type Backendish = (typeof backends)[number];
@@ -144,11 +158,7 @@ async function main(): Promise<void> {
       ].join(" "),
     );
   }
-  // A run of some workloads is not a result to keep: it would replace the whole table.
-  if (only !== undefined) {
-    console.log("\n--only: bench/results/kernels.json left as it was");
-    return;
-  }
+  if (!flags.save) return;
   const outDir = new URL("./results/", import.meta.url);
   mkdirSync(outDir, { recursive: true });
   const file = new URL("kernels.json", outDir);

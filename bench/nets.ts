@@ -43,7 +43,16 @@ export type NetNode =
   /** weights [in, units], inputs flattened in HWC order */
   | { op: "dense"; from: number; units: number; weights: Float32Array; bias: Float32Array; act?: Act }
   | { op: "add"; from: [number, number]; act?: Act }
-  | { op: "softmax"; from: number };
+  | { op: "softmax"; from: number }
+  | { op: "sigmoid"; from: number }
+  /**
+   * A value of another shape with the same elements in the same order: HWC order for a feature
+   * map (which an NCHW ONNX graph reaches with a Transpose to NHWC first). One dimension may be
+   * -1, inferred.
+   */
+  | { op: "reshape"; from: number; shape: number[] }
+  /** Values that are not feature maps, joined along their first axis (a detector's anchors). */
+  | { op: "concat"; from: number[] };
 
 export interface NetSpec {
   name: string;
@@ -62,7 +71,17 @@ export function logits(spec: NetSpec): NetSpec {
   return last.op === "softmax" ? { ...spec, nodes: spec.nodes.slice(0, -1) } : spec;
 }
 
-/** Each value's shape: [H, W, C] or [features]. */
+/** Whether each value is a feature map: NHWC here, NCHW in the ONNX model. */
+export function featureMaps(spec: NetSpec): boolean[] {
+  const out = [true];
+  for (const n of spec.nodes) {
+    const from = Array.isArray(n.from) ? n.from[0] : n.from;
+    out.push(n.op === "conv" || n.op === "maxPool" || ((n.op === "add" || n.op === "softmax" || n.op === "sigmoid") && out[from]));
+  }
+  return out;
+}
+
+/** Each value's shape without the batch: [H, W, C] for a feature map. */
 export function shapes(spec: NetSpec): number[][] {
   const out: number[][] = [spec.input];
   const win = (n: number, k: number, s: number, same: boolean) => (same ? Math.ceil(n / s) : Math.floor((n - k) / s) + 1);
@@ -84,6 +103,15 @@ export function shapes(spec: NetSpec): number[][] {
       case "dense":
         out.push([n.units]);
         break;
+      case "reshape": {
+        const known = n.shape.reduce((a, d) => (d === -1 ? a : a * d), 1);
+        const all = x.reduce((a, b) => a * b, 1);
+        out.push(n.shape.map((d) => (d === -1 ? all / known : d)));
+        break;
+      }
+      case "concat":
+        out.push([n.from.reduce((a, i) => a + out[i][0], 0), ...x.slice(1)]);
+        break;
       default:
         out.push(x);
     }
@@ -91,12 +119,22 @@ export function shapes(spec: NetSpec): number[][] {
   return out;
 }
 
-/** The simdcnn layers network of a description. */
+/**
+ * The simdcnn layers network of a description. The layers API has no reshape: a reshaped value is
+ * carried flat, which has its elements in the same order, concatenates along its first axis as a
+ * flat concatenation does, and goes through elementwise ops unchanged; an op over its last axis
+ * (softmax, dense) would not see it as the description does, and is refused.
+ */
 export function buildLayers(e: Engine, spec: NetSpec): Model {
   const input = layers.input([...spec.input]);
   const values: SymbolicTensor[] = [input];
+  const shape = shapes(spec);
+  const maps = featureMaps(spec);
   const act = (a: Act | undefined): Layer[] => (a === "relu" ? [layers.relu()] : a === "relu6" ? [layers.relu6()] : []);
   for (const n of spec.nodes) {
+    if ((n.op === "softmax" || n.op === "dense") && !maps[n.from] && shape[n.from].length > 1) {
+      throw new Error(`${spec.name}: ${n.op} over the last axis of a reshaped value, which the layers network carries flat`);
+    }
     let stack: Layer[];
     switch (n.op) {
       case "conv":
@@ -126,6 +164,15 @@ export function buildLayers(e: Engine, spec: NetSpec): Model {
       case "softmax":
         stack = [layers.softmax()];
         break;
+      case "sigmoid":
+        stack = [layers.sigmoid()];
+        break;
+      case "reshape":
+        stack = [layers.flatten()];
+        break;
+      case "concat":
+        values.push(layers.concat().apply(n.from.map((i) => values[i])));
+        continue;
     }
     values.push(stack.reduce((t, l) => l.apply(t), values[n.from]));
   }
@@ -199,6 +246,18 @@ class Net {
     return this.push({ op: "softmax", from });
   }
 
+  sigmoid(from: number): number {
+    return this.push({ op: "sigmoid", from });
+  }
+
+  reshape(from: number, shape: number[]): number {
+    return this.push({ op: "reshape", from, shape });
+  }
+
+  concat(from: number[]): number {
+    return this.push({ op: "concat", from });
+  }
+
   def(name: string): NetDef {
     const spec: NetSpec = { name, input: this.input, nodes: this.nodes };
     return { ...spec, build: (e) => buildLayers(e, spec) };
@@ -245,7 +304,59 @@ export const mobilenet: NetDef = (() => {
   return n.def("MobileNet-style 112x112x3");
 })();
 
-export const networks: NetDef[] = [lenet, sliceClassifier, resnet, mobilenet];
+/**
+ * ResNet-20 for CIFAR-10: 3 stages of 3 basic blocks with 16, 32 and 64 channels, the first
+ * block of the second and third stages at stride 2 with a 1x1 projection shortcut; convolutions
+ * without bias before their batch normalization, as PyTorch's are.
+ */
+export const resnet20: NetDef = (() => {
+  const n = new Net([32, 32, 3], 400);
+  let x = n.conv(0, 16, 3, { bias: false, bn: true, act: "relu" });
+  let c = 16;
+  for (const cout of [16, 32, 64]) {
+    for (let block = 0; block < 3; block++) {
+      const stride = block === 0 && cout !== c ? 2 : 1;
+      const y = n.conv(n.conv(x, cout, 3, { stride, bias: false, bn: true, act: "relu" }), cout, 3, { bias: false, bn: true });
+      const shortcut = stride === 1 && c === cout ? x : n.conv(x, cout, 1, { stride, bias: false, bn: true });
+      x = n.add(y, shortcut, "relu");
+      c = cout;
+    }
+  }
+  n.softmax(n.dense(n.globalAvgPool(x), 10));
+  return n.def("CIFAR ResNet-20 32x32x3");
+})();
+
+/**
+ * A small single-shot face detector: a depthwise separable backbone on a 240x320 picture and
+ * anchors at four scales (30x40, 15x20, 8x10, 4x5). Each scale has a score head and a box head
+ * (depthwise 3x3, then 1x1 to anchors x 1 or x 4) whose output is reshaped to one row per
+ * anchor and concatenated across scales, as a PyTorch detector's `permute(0, 2, 3, 1)
+ * .reshape(1, -1, k)` and `torch.cat` export: the NCHW ONNX model has a Transpose before each
+ * of the 8 Reshapes. The output is the sigmoid scores and the boxes, flattened and joined.
+ */
+export const faceDetector: NetDef = (() => {
+  const n = new Net([240, 320, 3], 500);
+  const separable = (x: number, cout: number, stride = 1) =>
+    n.conv(n.conv(x, 0, 3, { stride, depthwise: true, bias: false, bn: true, act: "relu" }), cout, 1, { bias: false, bn: true, act: "relu" });
+  let x = n.conv(0, 16, 3, { stride: 2, bias: false, bn: true, act: "relu" });
+  x = separable(separable(x, 32), 32, 2);
+  x = separable(separable(x, 32), 64, 2);
+  const s1 = separable(separable(x, 64), 64);
+  const s2 = separable(separable(s1, 128, 2), 128);
+  const s3 = separable(separable(s2, 256, 2), 256);
+  const s4 = n.conv(n.conv(n.conv(s3, 64, 1, { act: "relu" }), 0, 3, { stride: 2, depthwise: true, act: "relu" }), 256, 1, { act: "relu" });
+  const scores: number[] = [];
+  const boxes: number[] = [];
+  for (const [map, anchors] of [[s1, 3], [s2, 2], [s3, 2], [s4, 3]]) {
+    const head = (k: number) => n.reshape(n.conv(n.conv(map, 0, 3, { depthwise: true, act: "relu" }), anchors * k, 1), [-1, k]);
+    scores.push(head(1));
+    boxes.push(head(4));
+  }
+  n.concat([n.flatten(n.sigmoid(n.concat(scores))), n.flatten(n.concat(boxes))]);
+  return n.def("face detector 240x320x3");
+})();
+
+export const networks: NetDef[] = [lenet, sliceClassifier, resnet, mobilenet, resnet20, faceDetector];
 
 /** The kernel workloads bench/kernels.ts and bench/peers.ts both run: real CNN shapes. */
 export const KERNEL_SHAPES = {

@@ -1,13 +1,25 @@
 // Whole-network benchmark: each network of bench/nets.ts in the SIMD and the scalar build,
 // interleaved in one process: latency, effective GFLOP/s, and planned memory against naive.
-//   npm run bench:networks [-- --quick]    prints a table and writes bench/results/networks.json
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
 import { type Engine, init } from "../src/node.js";
+import { parseFlags } from "./args.js";
 import { networks, random } from "./nets.js";
 
-const quick = process.argv.includes("--quick");
+const { values: flags } = parseFlags({
+  script: "bench/networks.ts",
+  synopsis: "npm run bench:networks -- [flags]",
+  about:
+    "Each network of bench/nets.ts in the SIMD build (one and two threads) and the scalar build:\n" +
+    "latency, GFLOP/s, planned memory. Prints a table; writes bench/results/networks.json only\n" +
+    "with --save.",
+  flags: {
+    quick: { type: "boolean", help: "shorter measurements (noisier)" },
+    save: { type: "boolean", help: "write bench/results/networks.json" },
+  },
+});
+const quick = flags.quick === true;
 
 const engines: Record<"simd" | "scalar" | "simd2", Engine> = {
   simd: await init({ backend: "simd" }),
@@ -43,7 +55,9 @@ console.log(["network".padEnd(28), "MFLOP".padStart(7), "simd ms".padStart(9), "
 for (const r of rows) {
   console.log([r.network.padEnd(28), f(r.mflop).padStart(7), f(r.simdMs, 3).padStart(9), f(r.scalarMs, 3).padStart(10), f(r.simdGflops).padStart(8), `${f(r.speedup, 2)}x`.padStart(8), f(r.activationsKiB, 0).padStart(8), f(r.naiveKiB, 0).padStart(10), f(r.twoThreadsMs, 3).padStart(8), `${f(r.threadSpeedup, 2)}x`.padStart(7)].join(" "));
 }
-const dir = new URL("./results/", import.meta.url);
-mkdirSync(dir, { recursive: true });
-writeFileSync(new URL("networks.json", dir), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, rows }, null, 2)}\n`);
-console.log("\nwrote bench/results/networks.json");
+if (flags.save) {
+  const dir = new URL("./results/", import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(new URL("networks.json", dir), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, rows }, null, 2)}\n`);
+  console.log("\nwrote bench/results/networks.json");
+}

@@ -1,13 +1,9 @@
-// simdcnn against its peers: the same workloads in simdcnn (SIMD and scalar builds),
-// TensorFlow.js's wasm backend and onnxruntime-web's wasm backend, all single-threaded, interleaved
-// workload by workload in one process so that machine drift hits every engine alike. Every
-// workload's outputs are cross-checked between the engines in the same run. Then cold start in
-// fresh processes, and the bytes each engine loads.
-//   npm run bench:peers [-- --quick] [-- --only NAME] [-- --compare OLD.json [NEW.json]]
-// Unless --only, writes bench/results/peers.json and bench/results/peers.svg and runs
-// bench/threads.ts (the two-thread comparison with onnxruntime-web on two threads). With --compare, prints the change
-// in simdcnn's speed ratios against OLD (of this run, or of NEW without running anything) and
-// exits 1 when one fell by more than 10%.
+// simdcnn against its peers: the same workloads in simdcnn (its ops API on resident NHWC tensors,
+// its ONNX path on NCHW models, the scalar build), TensorFlow.js's wasm backend and
+// onnxruntime-web's wasm backend, all single-threaded, interleaved workload by workload in one
+// process so that machine drift hits every engine alike. Every workload's outputs are
+// cross-checked between the engines in the same run. Then memcpy bandwidth, cold start in fresh
+// processes, and the bytes each engine loads.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -19,23 +15,49 @@ import { Bench } from "tinybench";
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import { type Engine, init } from "../src/index.js";
+import { parseFlags, usageError } from "./args.js";
 import { measureCeiling } from "./ceiling.js";
+import { measureMemcpy } from "./memcpy.js";
 import { KERNEL_SHAPES, type NetSpec, buildLayers, logits, networks, random, sliceClassifier } from "./nets.js";
 import { OnnxGraph, conv as onnxConv, onnxNetwork } from "./peers/onnx.js";
 import { packSpec } from "./peers/spec-io.js";
 import { spyOnWasm } from "./peers/spy.js";
 import { tfNetwork } from "./peers/tf.js";
 
-const args = process.argv.slice(2);
-const quick = args.includes("--quick");
-const compareAt = args.indexOf("--compare");
-const onlyAt = args.indexOf("--only");
-const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+const USAGE = {
+  script: "bench/peers.ts",
+  synopsis: "npm run bench:peers -- [flags] [NEW.json]",
+  about:
+    "The kernel workloads and the networks of bench/nets.ts in simdcnn (ops API and ONNX path, SIMD;\n" +
+    "ops API, scalar), TensorFlow.js's wasm backend and onnxruntime-web's, one thread, outputs\n" +
+    "cross-checked; then memcpy bandwidth, cold start and bytes loaded, then bench/threads.ts\n" +
+    "(not with --only). Prints the tables; writes bench/results/peers.json and peers.svg (and\n" +
+    "threads.json) only with --save. Exits 1 when outputs disagree or, with --compare, when a\n" +
+    "ratio fell by more than 10%.",
+  positionals: "NEW.json: with --compare, compare OLD.json with NEW.json without running anything.",
+  flags: {
+    quick: { type: "boolean", help: "shorter measurements (noisier), fewer cold starts" },
+    only: { type: "string", arg: "NAME", help: "run only the workloads whose name contains NAME (not with --save)" },
+    compare: { type: "string", arg: "OLD.json", help: "print the change in simdcnn's speed ratios against OLD.json" },
+    save: { type: "boolean", help: "write bench/results/peers.json, peers.svg and threads.json" },
+  },
+} as const;
+const { values: flags, positionals } = parseFlags(USAGE);
+const quick = flags.quick === true;
+const only = flags.only;
+if (flags.save && only !== undefined) usageError(USAGE, "--save writes the whole table: it cannot be combined with --only");
+if (positionals.length > 1 || (positionals.length === 1 && flags.compare === undefined)) {
+  usageError(USAGE, `unexpected argument${positionals.length > 1 ? "s" : ""} ${positionals.join(" ")} (only --compare OLD.json takes a NEW.json after it)`);
+}
 const results = new URL("./results/", import.meta.url);
-const ENGINES = ["simd", "scalar", "tfjs", "ort"] as const;
+// "simd" is simdcnn's ops API (the layers API for networks) and "onnx" its ONNX path, both on the
+// SIMD build; "scalar" the ops API on the scalar build.
+const ENGINES = ["simd", "onnx", "scalar", "tfjs", "ort"] as const;
 type EngineName = (typeof ENGINES)[number];
 const PEERS = ["tfjs", "ort"] as const;
-const LABEL: Record<EngineName, string> = { simd: "simdcnn SIMD", scalar: "simdcnn scalar", tfjs: "tfjs-backend-wasm", ort: "onnxruntime-web" };
+const LABEL: Record<EngineName, string> = {
+  simd: "simdcnn (ops)", onnx: "simdcnn (ONNX)", scalar: "simdcnn scalar", tfjs: "tfjs-backend-wasm", ort: "onnxruntime-web",
+};
 
 interface Row {
   workload: string;
@@ -45,8 +67,10 @@ interface Row {
   rate: Record<EngineName, number>;
   /** Of the SIMD128 ceiling measured in this run; compute-bound workloads only. */
   percentOfCeiling: Record<EngineName, number> | null;
-  /** max |out - simdcnn SIMD's| / max |simdcnn SIMD's| over the workload's outputs. */
+  /** max |out - simdcnn ops'| / max |simdcnn ops'| over the workload's outputs. */
   maxRelErr: Record<Exclude<EngineName, "simd">, number>;
+  /** Bytes of the input and the output: what the ONNX path copies in and out, to set against memcpy. */
+  edgeBytes: number;
 }
 
 interface Results {
@@ -54,6 +78,8 @@ interface Results {
   machine: { cpu?: string; cores: number; node: string };
   quick: boolean;
   ceilingGflops: number;
+  /** Uint8Array.copyWithin of 16 MiB inside a wasm memory, bytes copied per second / 1e9. */
+  memcpyGBps: number;
   versions: Record<string, string>;
   rows: Row[];
   coldStart: Record<string, { start: number; import: number; init: number; load: number; first: number; repeats: number }>;
@@ -63,22 +89,26 @@ interface Results {
 
 // --- comparing results: simdcnn's speed against each peer and against the ceiling, as ratios ---
 
+const RATIOS = ["ops vs tfjs", "ops vs ort", "ONNX vs tfjs", "ONNX vs ort", "of ceiling"];
+
 function ratios(r: Row, ceiling: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const p of PEERS) out[`vs ${p}`] = r.ms[p] / r.ms.simd;
+  for (const p of PEERS) out[`ops vs ${p}`] = r.ms[p] / r.ms.simd;
+  // Results from before the ONNX path have no time for it.
+  if (r.ms.onnx !== undefined) for (const p of PEERS) out[`ONNX vs ${p}`] = r.ms[p] / r.ms.onnx;
   if (r.percentOfCeiling) out["of ceiling"] = r.rate.simd / ceiling;
   return out;
 }
 
 function compare(old: Results, now: Results): number {
   let fell = 0;
-  console.log(`\nchange of simdcnn SIMD's ratios, ${old.date} (${old.machine.cpu}) -> ${now.date} (${now.machine.cpu})`);
-  console.log(["workload".padEnd(28), ...["vs tfjs", "vs ort", "of ceiling"].map((h) => h.padStart(22))].join(" "));
+  console.log(`\nchange of simdcnn's ratios, ${old.date} (${old.machine.cpu}) -> ${now.date} (${now.machine.cpu})`);
+  console.log(["workload".padEnd(28), ...RATIOS.map((h) => h.padStart(22))].join(" "));
   for (const r of now.rows) {
     const o = old.rows.find((q) => q.workload === r.workload);
     if (!o) continue;
     const [a, b] = [ratios(o, old.ceilingGflops), ratios(r, now.ceilingGflops)];
-    const cells = ["vs tfjs", "vs ort", "of ceiling"].map((k) => {
+    const cells = RATIOS.map((k) => {
       if (a[k] === undefined || b[k] === undefined) return "".padStart(22);
       const change = b[k] / a[k] - 1;
       const bad = change < -0.1;
@@ -91,12 +121,16 @@ function compare(old: Results, now: Results): number {
   return fell ? 1 : 0;
 }
 
-const readResults = (path: string) => JSON.parse(readFileSync(path, "utf8")) as Results;
-// Read before this run overwrites bench/results/peers.json, the usual OLD.
-const previous = compareAt >= 0 ? readResults(args[compareAt + 1]) : undefined;
-if (previous && args[compareAt + 2] !== undefined && !args[compareAt + 2].startsWith("--")) {
-  process.exit(compare(previous, readResults(args[compareAt + 2])));
+function readResults(path: string): Results {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as Results;
+  } catch (e) {
+    usageError(USAGE, `cannot read results file ${path}: ${(e as Error).message}`);
+  }
 }
+// Read before a --save run overwrites bench/results/peers.json, the usual OLD.
+const previous = flags.compare === undefined ? undefined : readResults(flags.compare);
+if (previous && positionals.length === 1) process.exit(compare(previous, readResults(positionals[0])));
 
 // --- engines ---
 
@@ -127,13 +161,30 @@ interface Runner {
   dispose(): void;
 }
 
+/**
+ * A workload as an NCHW ONNX model, as users bring one: simdcnn's ONNX path and onnxruntime-web
+ * both run it the same way, the input copied in and the output copied out on every run.
+ */
+interface OnnxCase {
+  model: Uint8Array;
+  /** NCHW (or plain) input. */
+  input: Float32Array;
+  dims: number[];
+  /** The model's output in the order of the ops path's output, for the cross-check. */
+  toNhwc(y: Float32Array): Float32Array;
+}
+
 interface Workload {
   name: string;
   kind: "kernel" | "network";
   /** Floating-point operations per run, or bytes moved for memory-bound workloads. */
   flop?: number;
   bytes?: number;
-  make(engine: EngineName): Promise<Runner>;
+  /** Bytes of the input and the output, which the ONNX path copies in and out (and lays out). */
+  edgeBytes: number;
+  /** The ops path (resident NHWC tensors for kernels, the layers network for networks) and TensorFlow.js. */
+  make(engine: Exclude<EngineName, "onnx" | "ort">): Promise<Runner>;
+  onnx(): OnnxCase;
   /** Further outputs to cross-check that are not timed (a network's logits). */
   check?(engine: EngineName): Promise<Float32Array>;
 }
@@ -153,18 +204,25 @@ function nchwToNhwc(x: Float32Array, h: number, w: number, c: number): Float32Ar
 }
 
 /**
- * An ORT session of a model and its feed. ORT's wasm backend copies the input into its memory and
- * the output out on every run: no API keeps a CPU tensor resident, so its kernel timings include
- * those copies (the other engines' kernel timings do not).
+ * An ONNX model in simdcnn (`loadOnnx`, `model.run`) or in an ORT session. Neither keeps the
+ * input or output resident here: ORT's wasm backend has no API for a resident CPU tensor, and
+ * `model.run` takes and returns arrays, so both timings include those copies (and simdcnn's its
+ * NCHW <-> NHWC layout copies).
  */
-async function ortRunner(model: Uint8Array, input: Float32Array, dims: number[], toNhwc: (y: Float32Array) => Float32Array): Promise<Runner> {
-  const session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
-  const feeds = { input: new ort.Tensor("float32", input, dims) };
-  return {
-    run: () => session.run(feeds),
-    output: async () => toNhwc((await session.run(feeds)).output.data as Float32Array),
-    dispose: () => void session.release(),
-  };
+async function onnxRunner(engine: "onnx" | "ort", c: OnnxCase): Promise<Runner> {
+  if (engine === "onnx") {
+    const model = await simdcnn.simd.loadOnnx(c.model);
+    const once = () => model.run({ input: c.input }).output;
+    return { run: once, output: async () => c.toNhwc(once()), dispose: () => model.dispose() };
+  }
+  const session = await ort.InferenceSession.create(c.model, { executionProviders: ["wasm"] });
+  const feeds = { input: new ort.Tensor("float32", c.input, c.dims) };
+  const once = async () => (await session.run(feeds)).output.data as Float32Array;
+  return { run: once, output: async () => c.toNhwc(await once()), dispose: () => void session.release() };
+}
+
+function runner(wl: Workload, engine: EngineName): Promise<Runner> {
+  return engine === "onnx" || engine === "ort" ? onnxRunner(engine, wl.onnx()) : wl.make(engine);
 }
 
 // tfjs-backend-wasm runs each op synchronously inside the call, so an op's return means its
@@ -190,20 +248,21 @@ function gemm(n: number): Workload {
     name: `gemm ${n}x${n}x${n}`,
     kind: "kernel",
     flop: 2 * n * n * n,
+    edgeBytes: 4 * 2 * n * n,
     async make(engine) {
       if (engine === "tfjs") {
         const [at, bt] = [tf.tensor2d(a, [n, n]), tf.tensor2d(b, [n, n])];
         return tfRunner(() => tf.matMul(at, bt), [at, bt]);
-      }
-      if (engine === "ort") {
-        const g = new OnnxGraph();
-        return ortRunner(g.encode([n, n], g.node("MatMul", ["input", g.constant([n, n], b)])), a, [n, n], (y) => y);
       }
       const e = simdcnn[engine];
       const [at, bt, out] = [e.tensor(a, [n, n]), e.tensor(b, [n, n]), e.tensor(new Float32Array(n * n), [n, n])];
       const op = e.prepareGemm(bt);
       const run = () => op.run(at, out);
       return { run, output: async () => (run(), out.toArray()), dispose: () => [at, bt, out, op].forEach((t) => t.dispose()) };
+    },
+    onnx() {
+      const g = new OnnxGraph();
+      return { model: g.encode([n, n], g.node("MatMul", ["input", g.constant([n, n], b)])), input: a, dims: [n, n], toNhwc: (y) => y };
     },
   };
 }
@@ -216,6 +275,7 @@ function conv(label: string, h: number, w: number, cin: number, cout: number, k:
     name: `${label} ${h}x${w} ${cin}->${cout}`,
     kind: "kernel",
     flop: (2 * h * w * cout * k * k * cin) / groups,
+    edgeBytes: 4 * h * w * (cin + cout),
     async make(engine) {
       if (engine === "tfjs") {
         const xt = tf.tensor4d(x, [1, h, w, cin]);
@@ -228,11 +288,6 @@ function conv(label: string, h: number, w: number, cin: number, cout: number, k:
         const o = { x: xt, filter: ft, bias: bt, strides: 1, pad: "same" as const, activation: "relu" as const };
         return tfRunner(() => (groups > 1 ? tf.fused.depthwiseConv2d(o) : tf.fused.conv2d(o)), [xt, bt, ft]);
       }
-      if (engine === "ort") {
-        const g = new OnnxGraph();
-        const y = g.node("Relu", [onnxConv(g, "input", [h, w], { cout, cin, k, stride: 1, padding: "same", groups, weights: wts, bias })]);
-        return ortRunner(g.encode([1, cin, h, w], y), nhwcToNchw(x, h, w, cin), [1, cin, h, w], (r) => nchwToNhwc(r, h, w, cout));
-      }
       const e = simdcnn[engine];
       const xt = e.tensor(x, [1, h, w, cin]);
       const wt = e.tensor(wts, [cout, k, k, cin / groups]);
@@ -240,6 +295,11 @@ function conv(label: string, h: number, w: number, cin: number, cout: number, k:
       const out = e.tensor(new Float32Array(h * w * cout), [1, h, w, cout]);
       const run = () => op.run(xt, out);
       return { run, output: async () => (run(), out.toArray()), dispose: () => [xt, wt, out, op].forEach((t) => t.dispose()) };
+    },
+    onnx() {
+      const g = new OnnxGraph();
+      const y = g.node("Relu", [onnxConv(g, "input", [h, w], { cout, cin, k, stride: 1, padding: "same", groups, weights: wts, bias })]);
+      return { model: g.encode([1, cin, h, w], y), input: nhwcToNchw(x, h, w, cin), dims: [1, cin, h, w], toNhwc: (r) => nchwToNhwc(r, h, w, cout) };
     },
   };
 }
@@ -251,15 +311,11 @@ function maxpool(h: number, w: number, c: number): Workload {
     name: `maxpool 2x2 ${h}x${w}x${c}`,
     kind: "kernel",
     bytes: 4 * (h * w * c + oh * ow * c),
+    edgeBytes: 4 * (h * w * c + oh * ow * c),
     async make(engine) {
       if (engine === "tfjs") {
         const xt = tf.tensor4d(x, [1, h, w, c]);
         return tfRunner(() => tf.maxPool(xt, 2, 2, "valid"), [xt]);
-      }
-      if (engine === "ort") {
-        const g = new OnnxGraph();
-        const y = g.node("MaxPool", ["input"], { kernel_shape: { type: "ints", value: [2, 2] }, strides: { type: "ints", value: [2, 2] } });
-        return ortRunner(g.encode([1, c, h, w], y), nhwcToNchw(x, h, w, c), [1, c, h, w], (r) => nchwToNhwc(r, oh, ow, c));
       }
       const e = simdcnn[engine];
       const xt = e.tensor(x, [1, h, w, c]);
@@ -276,6 +332,11 @@ function maxpool(h: number, w: number, c: number): Workload {
         dispose: () => xt.dispose(),
       };
     },
+    onnx() {
+      const g = new OnnxGraph();
+      const y = g.node("MaxPool", ["input"], { kernel_shape: { type: "ints", value: [2, 2] }, strides: { type: "ints", value: [2, 2] } });
+      return { model: g.encode([1, c, h, w], y), input: nhwcToNchw(x, h, w, c), dims: [1, c, h, w], toNhwc: (r) => nchwToNhwc(r, oh, ow, c) };
+    },
   };
 }
 
@@ -286,8 +347,10 @@ function network(spec: NetSpec): Workload {
   const nchw = nhwcToNchw(input, h, w, c);
   const probe = buildLayers(simdcnn.simd, spec);
   const flop = probe.flops;
+  const outputSize = size(Object.values(probe.outputShapes)[0]);
   probe.dispose();
-  const runner = async (engine: EngineName, s: NetSpec): Promise<Runner> => {
+  const onnxCase = (s: NetSpec): OnnxCase => ({ model: onnxNetwork(s), input: nchw, dims: [1, c, h, w], toNhwc: (y) => y });
+  const make = async (engine: Exclude<EngineName, "onnx" | "ort">, s: NetSpec): Promise<Runner> => {
     if (engine === "tfjs") {
       const net = tfNetwork(tf, s);
       const once = () => {
@@ -300,11 +363,6 @@ function network(spec: NetSpec): Workload {
       };
       return { run: once, output: async () => once(), dispose: () => net.dispose() };
     }
-    if (engine === "ort") {
-      const session = await ort.InferenceSession.create(onnxNetwork(s), { executionProviders: ["wasm"] });
-      const once = async () => (await session.run({ input: new ort.Tensor("float32", nchw, [1, c, h, w]) })).output.data as Float32Array;
-      return { run: once, output: once, dispose: () => void session.release() };
-    }
     const model = buildLayers(simdcnn[engine], s);
     const once = () => model.run({ input }).output;
     return { run: once, output: async () => once(), dispose: () => model.dispose() };
@@ -313,9 +371,12 @@ function network(spec: NetSpec): Workload {
     name: spec.name,
     kind: "network",
     flop,
-    make: (engine) => runner(engine, spec),
+    edgeBytes: 4 * (input.length + outputSize),
+    make: (engine) => make(engine, spec),
+    onnx: () => onnxCase(spec),
     async check(engine) {
-      const r = await runner(engine, logits(spec));
+      const s = logits(spec);
+      const r = engine === "onnx" || engine === "ort" ? await onnxRunner(engine, onnxCase(s)) : await make(engine, s);
       const out = await r.output();
       r.dispose();
       return out;
@@ -346,11 +407,11 @@ const TOLERANCE = 1e-3;
 
 async function measure(wl: Workload, ceiling: number): Promise<Row> {
   const runners = {} as Record<EngineName, Runner>;
-  for (const e of ENGINES) runners[e] = await wl.make(e);
+  for (const e of ENGINES) runners[e] = await runner(wl, e);
   const ref = await runners.simd.output();
   const refCheck = await wl.check?.("simd");
   const maxRelErr = {} as Row["maxRelErr"];
-  for (const e of ["scalar", "tfjs", "ort"] as const) {
+  for (const e of ["onnx", "scalar", "tfjs", "ort"] as const) {
     const extra = refCheck ? relErr(await wl.check!(e), refCheck) : 0;
     maxRelErr[e] = Math.max(relErr(await runners[e].output(), ref), extra);
   }
@@ -374,7 +435,7 @@ async function measure(wl: Workload, ceiling: number): Promise<Row> {
   const amount = gflops ? wl.flop! : wl.bytes!;
   const rate = Object.fromEntries(ENGINES.map((e) => [e, amount / (ms[e] / 1000) / 1e9])) as Record<EngineName, number>;
   return {
-    workload: wl.name, kind: wl.kind, unit: gflops ? "GFLOP/s" : "GB/s", ms, rate, maxRelErr,
+    workload: wl.name, kind: wl.kind, unit: gflops ? "GFLOP/s" : "GB/s", ms, rate, maxRelErr, edgeBytes: wl.edgeBytes,
     percentOfCeiling: gflops ? (Object.fromEntries(ENGINES.map((e) => [e, (100 * rate[e]) / ceiling])) as Record<EngineName, number>) : null,
   };
 }
@@ -487,6 +548,7 @@ for (const wl of workloads.filter((w) => only === undefined || w.name.includes(o
 }
 const ceilingAfter = await measureCeiling(quick);
 const ceiling = (ceilingBefore + ceilingAfter) / 2;
+const memcpyGBps = await measureMemcpy(quick);
 for (const r of rows) {
   if (r.percentOfCeiling) for (const e of ENGINES) r.percentOfCeiling[e] = (100 * r.rate[e]) / ceiling;
 }
@@ -499,6 +561,7 @@ const out: Results = {
   machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version },
   quick,
   ceilingGflops: ceiling,
+  memcpyGBps,
   versions: {
     "@tensorflow/tfjs-backend-wasm": `${version("@tensorflow/tfjs-backend-wasm")} (${tfjsWasmFile}, threads ${tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT") ? "available, set to 1" : "off"})`,
     "onnxruntime-web": `${version("onnxruntime-web")} (${wasmFileOf("onnxruntime-web")}, numThreads 1)`,
@@ -512,17 +575,27 @@ const x = (v: number) => `${f(v, 2)}x`;
 const pct = (v: number | undefined) => (v === undefined ? "" : `${f(v, 0)}%`);
 const e1 = (v: number) => (v === 0 ? "0" : v.toExponential(0));
 console.log(`SIMD128 ceiling: ${f(ceilingBefore)} GFLOP/s before, ${f(ceilingAfter)} after`);
+console.log(`memcpy (16 MiB, copyWithin in a wasm memory): ${f(memcpyGBps)} GB/s`);
 console.log(`${out.machine.cpu}, ${out.machine.cores} cores, Node ${out.machine.node}; one thread, batch 1`);
 for (const [k, v] of Object.entries(out.versions)) console.log(`${k} ${v}`);
-const head = ["workload", "unit", "simdcnn", "scalar", "tfjs", "ort", "vs tfjs", "vs ort", "ceil simd", "ceil tfjs", "ceil ort", "err scalar", "err tfjs", "err ort"];
+const head = [
+  "workload", "unit", "simdcnn (ops)", "simdcnn (ONNX)", "scalar", "tfjs", "ort", "ops vs tfjs", "ops vs ort", "ONNX vs tfjs", "ONNX vs ort",
+  "ceil ops", "ceil ONNX", "ceil tfjs", "ceil ort", "ONNX - ops ms", "memcpy ms", "err ONNX", "err scalar", "err tfjs", "err ort",
+];
 const table = rows.map((r) => [
-  r.workload, r.unit, f(r.rate.simd), f(r.rate.scalar), f(r.rate.tfjs), f(r.rate.ort), x(r.ms.tfjs / r.ms.simd), x(r.ms.ort / r.ms.simd),
-  pct(r.percentOfCeiling?.simd), pct(r.percentOfCeiling?.tfjs), pct(r.percentOfCeiling?.ort),
-  e1(r.maxRelErr.scalar), e1(r.maxRelErr.tfjs), e1(r.maxRelErr.ort),
+  r.workload, r.unit, f(r.rate.simd), f(r.rate.onnx), f(r.rate.scalar), f(r.rate.tfjs), f(r.rate.ort),
+  x(r.ms.tfjs / r.ms.simd), x(r.ms.ort / r.ms.simd), x(r.ms.tfjs / r.ms.onnx), x(r.ms.ort / r.ms.onnx),
+  pct(r.percentOfCeiling?.simd), pct(r.percentOfCeiling?.onnx), pct(r.percentOfCeiling?.tfjs), pct(r.percentOfCeiling?.ort),
+  f(r.ms.onnx - r.ms.simd, 3), f((1000 * r.edgeBytes) / (memcpyGBps * 1e9), 3),
+  e1(r.maxRelErr.onnx), e1(r.maxRelErr.scalar), e1(r.maxRelErr.tfjs), e1(r.maxRelErr.ort),
 ]);
 console.log(`\n${["|", head.join(" | "), "|"].join(" ")}\n|${head.map((_, i) => (i < 2 ? "---" : "---:")).join("|")}|`);
 for (const t of table) console.log(`| ${t.join(" | ")} |`);
-console.log(`\n"vs": simdcnn SIMD's speed over the peer's (time ratio, > 1 is faster); "ceil": % of the SIMD128 ceiling; "err": max |difference| / max |simdcnn SIMD output|.`);
+console.log(
+  `\n"ops": simdcnn's ops API on resident NHWC tensors (networks: its layers API, input copied in and output out); "ONNX": loadOnnx on the NCHW model onnxruntime-web runs, input copied in and output out.` +
+    `\n"vs": simdcnn's speed over the peer's (time ratio, > 1 is faster); "ceil": % of the SIMD128 ceiling; "ONNX - ops ms": what the ONNX path adds (copies in and out, layout copies);` +
+    `\n"memcpy ms": copying the input and the output once each at this run's memcpy bandwidth; "err": max |difference| / max |simdcnn ops output|.`,
+);
 console.log(`\ncold start (ms since process start, median of ${quick ? 3 : 7} fresh processes), and bytes loaded:`);
 console.log("| engine | script started | imported | initialised | model loaded | first inference | wasm bytes | JS bytes loaded | JS min bundle |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const e of COLD) {
@@ -531,24 +604,22 @@ for (const e of COLD) {
   console.log(`| ${e} | ${f(c.start, 0)} | ${f(c.import, 0)} | ${f(c.init, 0)} | ${f(c.load, 0)} | ${f(c.first, 0)} | ${s.wasmBytes} | ${s.jsBytesLoaded} | ${s.jsBytesMinBundle} |`);
 }
 
-// A run of some workloads is not a result to keep: it would replace the whole table and chart.
-if (only === undefined) {
+if (flags.save) {
   mkdirSync(results, { recursive: true });
   writeFileSync(new URL("peers.json", results), `${JSON.stringify(out, null, 2)}\n`);
   writeFileSync(new URL("peers.svg", results), await chart(out));
   console.log("\nwrote bench/results/peers.json and bench/results/peers.svg");
-} else {
-  console.log("\n--only: bench/results/peers.json and peers.svg left as they were");
 }
 
-const wrong = rows.filter((r) => r.maxRelErr.scalar !== 0 || r.maxRelErr.tfjs > TOLERANCE || r.maxRelErr.ort > TOLERANCE);
+const wrong = rows.filter((r) => r.maxRelErr.scalar !== 0 || [r.maxRelErr.onnx, r.maxRelErr.tfjs, r.maxRelErr.ort].some((e) => !(e <= TOLERANCE)));
 if (wrong.length) console.log(`\nOUTPUTS DISAGREE: ${wrong.map((r) => r.workload).join(", ")}`);
 // Two threads: simdcnn on two against onnxruntime-web on two (TensorFlow.js's wasm backend has no
 // threads in Node). onnxruntime-web fixes numThreads per process, so bench/threads.ts runs it in
-// child processes of its own; it writes bench/results/threads.json.
+// child processes of its own.
 if (only === undefined) {
   console.log("\ntwo threads (bench/threads.ts):");
-  execFileSync(process.execPath, [...process.execArgv, new URL("./threads.ts", import.meta.url).pathname, ...(quick ? ["--quick"] : [])], { stdio: "inherit" });
+  const pass = [...(quick ? ["--quick"] : []), ...(flags.save ? ["--save"] : [])];
+  execFileSync(process.execPath, [...process.execArgv, new URL("./threads.ts", import.meta.url).pathname, ...pass], { stdio: "inherit" });
 }
 
 const regressed = previous ? compare(previous, out) : 0;

@@ -1,14 +1,25 @@
 // Throughput of `simdcnn classify` on a folder of demo slices with --threads 1 and 2 (two worker
 // processes: src/cli/pool.ts), classification only (no heatmaps). Generates the slices once into a temporary
 // folder with the phantom generator.
-//   npm run bench:slices [-- --count 1000]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseFlags, usageError } from "./args.js";
 
-const countAt = process.argv.indexOf("--count");
-const count = countAt >= 0 ? Number(process.argv[countAt + 1]) : 1000;
+const USAGE = {
+  script: "bench/slices.ts",
+  synopsis: "npm run bench:slices -- [flags]",
+  about:
+    "Throughput of `simdcnn classify` on generated demo slices with --threads 1 and 2. Prints\n" +
+    "slices per second; writes nothing under bench/results.",
+  flags: {
+    count: { type: "string", arg: "N", help: "how many slices to generate and classify (default 1000)" },
+  },
+} as const;
+const { values: flags } = parseFlags(USAGE);
+const count = Number(flags.count ?? 1000);
+if (!(Number.isSafeInteger(count) && count >= 1)) usageError(USAGE, `--count expects a positive integer, got '${flags.count}'`);
 const root = new URL("../", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "simdcnn-slices-"));
 try {

@@ -1,17 +1,33 @@
 // Two threads against one: simdcnn (one engine per thread count, interleaved in this process)
 // and onnxruntime-web (numThreads is fixed per process, so each count runs in a child process of
 // this script). TensorFlow.js's wasm backend cannot run threads in Node and is not in this table.
-//   npm run bench:threads [-- --quick]    prints a table and writes bench/results/threads.json
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
 import { type Engine, init } from "../src/node.js";
+import { parseFlags, usageError } from "./args.js";
 import { networks, random, sliceClassifier } from "./nets.js";
 import { onnxNetwork } from "./peers/onnx.js";
 
-const quick = process.argv.includes("--quick");
-const ortChild = process.argv.indexOf("--ort-child");
+const USAGE = {
+  script: "bench/threads.ts",
+  synopsis: "npm run bench:threads -- [flags]",
+  about:
+    "simdcnn on two threads against one, and onnxruntime-web on one and two (each in a child\n" +
+    "process of this script). Prints a table; writes bench/results/threads.json only with --save.",
+  flags: {
+    quick: { type: "boolean", help: "shorter measurements (noisier)" },
+    save: { type: "boolean", help: "write bench/results/threads.json" },
+    "ort-child": { type: "string", arg: "N", help: "internal: time onnxruntime-web on N threads and print JSON" },
+  },
+} as const;
+const { values: flags } = parseFlags(USAGE);
+const quick = flags.quick === true;
+const ortThreads = flags["ort-child"] === undefined ? undefined : Number(flags["ort-child"]);
+if (ortThreads !== undefined && !(Number.isSafeInteger(ortThreads) && ortThreads >= 1)) {
+  usageError(USAGE, `--ort-child expects a thread count (a positive integer), got '${flags["ort-child"]}'`);
+}
 
 /** Median ms of each workload, as tinybench measures it. */
 async function timeAll(tasks: Record<string, () => unknown | Promise<unknown>>): Promise<Record<string, number>> {
@@ -28,9 +44,9 @@ async function timeAll(tasks: Record<string, () => unknown | Promise<unknown>>):
 
 const nets = networks.filter((n) => n !== networks[0]);
 
-if (ortChild >= 0) {
+if (ortThreads !== undefined) {
   const ort = await import("onnxruntime-web");
-  ort.env.wasm.numThreads = Number(process.argv[ortChild + 1]);
+  ort.env.wasm.numThreads = ortThreads;
   const tasks: Record<string, () => Promise<unknown>> = {};
   for (const net of nets) {
     // onnxruntime-web's model is NCHW: the same weights, the input transposed.
@@ -91,7 +107,10 @@ console.log(["workload".padEnd(28), "1 thr ms".padStart(9), "2 thr ms".padStart(
 for (const r of rows) {
   console.log([r.workload.padEnd(28), f(r.simd1Ms).padStart(9), f(r.simd2Ms).padStart(9), `${f(r.speedup)}x`.padStart(7), f(r.ort1Ms).padStart(9), f(r.ort2Ms).padStart(9), (r.vsOrt2 === null ? "" : `${f(r.vsOrt2)}x`).padStart(8)].join(" "));
 }
-const dir = new URL("./results/", import.meta.url);
-mkdirSync(dir, { recursive: true });
-writeFileSync(new URL("threads.json", dir), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, rows }, null, 2)}\n`);
+if (flags.save) {
+  const dir = new URL("./results/", import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(new URL("threads.json", dir), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, rows }, null, 2)}\n`);
+  console.log("\nwrote bench/results/threads.json");
+}
 for (const e of Object.values(engines)) e.dispose();

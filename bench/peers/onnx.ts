@@ -1,11 +1,11 @@
-// ONNX models for onnxruntime-web, written with simdcnn's own encoder: whole networks from their
-// description in bench/nets.ts, and the single-node models of the kernel workloads. They are
-// NCHW, ONNX's native layout, so that ORT runs them as it runs any exported model: no layout
-// transposes of ours in its way.
+// ONNX models for onnxruntime-web and simdcnn's ONNX path, written with simdcnn's own encoder:
+// whole networks from their description in bench/nets.ts, and the single-node models of the
+// kernel workloads. They are NCHW, ONNX's native layout, so that both run them as they run any
+// exported model: Transposes only where an exporter writes them (before a feature map's Reshape).
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from "../../src/onnx/model.js";
 import { encodeModel } from "../../src/onnx/encode.js";
 import { resolvePadding } from "../../src/ops/options.js";
-import { type Act, type NetSpec, shapes } from "../nets.js";
+import { type Act, type NetSpec, featureMaps, shapes } from "../nets.js";
 
 const ints = (value: number[]): OnnxAttribute => ({ type: "ints", value });
 const int = (value: number): OnnxAttribute => ({ type: "int", value });
@@ -19,6 +19,12 @@ export class OnnxGraph {
   constant(dims: number[], floats: Float32Array): string {
     const name = `c${this.serial++}`;
     this.initializers.set(name, { name, dims, dataType: DataType.FLOAT, floats });
+    return name;
+  }
+
+  int64s(values: number[]): string {
+    const name = `c${this.serial++}`;
+    this.initializers.set(name, { name, dims: [values.length], dataType: DataType.INT64, ints: values });
     return name;
   }
 
@@ -77,6 +83,7 @@ export function conv(g: OnnxGraph, x: string, hw: [number, number], o: { cout: n
 export function onnxNetwork(spec: NetSpec): Uint8Array {
   const g = new OnnxGraph();
   const shape = shapes(spec);
+  const maps = featureMaps(spec);
   const values = ["input"];
   for (const n of spec.nodes) {
     const from = Array.isArray(n.from) ? n.from[0] : n.from;
@@ -105,9 +112,9 @@ export function onnxNetwork(spec: NetSpec): Uint8Array {
         // The description's dense weights take HWC-ordered features; an NCHW Flatten yields CHW
         // order, so a dense layer after a spatial flatten gets its rows permuted to match.
         const prev = spec.nodes[from - 1];
-        const src = prev?.op === "flatten" ? shape[prev.from] : undefined;
+        const src = prev?.op === "flatten" && maps[prev.from] ? shape[prev.from] : undefined;
         let w = n.weights;
-        if (src && src.length === 3) {
+        if (src) {
           const [h, wd, c] = src;
           w = new Float32Array(n.weights.length);
           for (let y = 0; y < h; y++)
@@ -127,6 +134,18 @@ export function onnxNetwork(spec: NetSpec): Uint8Array {
         break;
       case "softmax":
         values.push(g.node("Softmax", [x], { axis: int(-1) }));
+        break;
+      case "sigmoid":
+        values.push(g.node("Sigmoid", [x]));
+        break;
+      case "reshape": {
+        // A feature map's elements in the description's HWC order: NHWC first, as exporters write it.
+        const hwc = maps[from] ? g.node("Transpose", [x], { perm: ints([0, 2, 3, 1]) }) : x;
+        values.push(g.node("Reshape", [hwc, g.int64s([1, ...n.shape])]));
+        break;
+      }
+      case "concat":
+        values.push(g.node("Concat", n.from.map((i) => values[i]), { axis: int(1) }));
         break;
     }
   }

@@ -80,6 +80,15 @@ export function tfNetwork(tf: Tf, spec: NetSpec): TfNetwork {
       case "softmax":
         layers.push((v) => tf.softmax(v[n.from]));
         break;
+      case "sigmoid":
+        layers.push((v) => tf.sigmoid(v[n.from]));
+        break;
+      case "reshape":
+        layers.push((v) => tf.reshape(v[n.from], [v[n.from].shape[0], ...n.shape]));
+        break;
+      case "concat":
+        layers.push((v) => tf.concat(n.from.map((i) => v[i]), 1));
+        break;
     }
   }
   return {
