@@ -2,7 +2,7 @@ import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
 import { type Runtime, describe as describeValue } from "../runtime/runtime.js";
 import { Tensor } from "../runtime/tensor.js";
 import { Compiled, type MemoryReport } from "./compile.js";
-import { type ExecGraph, type Step, sizeOfShape } from "./ir.js";
+import { type ExecGraph, type Step, gemmDims, rootOf, sizeOfShape } from "./ir.js";
 
 export interface ModelIO {
   name: string;
@@ -219,7 +219,7 @@ function describe(s: Step): string {
       return `conv ${kh}x${kw} ${ci * s.groups}->${co}${s.groups > 1 ? ` g${s.groups}` : ""}${act !== "none" ? ` +${act}` : ""}${s.residual ? " +residual" : ""}`;
     }
     case "gemm":
-      return `gemm ${s.k}->${s.n}${s.act !== "none" ? ` +${typeof s.act === "string" ? s.act : JSON.stringify(s.act)}` : ""}${s.residual ? " +residual" : ""}`;
+      return `gemm ${gemmDims(s).k}->${gemmDims(s).n}${s.act !== "none" ? ` +${typeof s.act === "string" ? s.act : JSON.stringify(s.act)}` : ""}${s.c && rootOf(s.c).storage !== "const" ? " +residual" : ""}`;
     case "pool":
       return `${s.max ? "max" : "avg"}pool ${s.window.kernel.join("x")}`;
     case "globalPool":
@@ -231,7 +231,7 @@ function describe(s: Step): string {
 
 function params(s: Step): number {
   if (s.op === "conv") return s.w.length + (s.bias?.length ?? 0);
-  if (s.op === "gemm") return s.b.length + (s.bias?.length ?? 0);
+  if (s.op === "gemm") return s.b.length + (s.bias?.length ?? 0) + (s.c && rootOf(s.c).storage === "const" ? sizeOfShape(s.c.shape) : 0);
   return 0;
 }
 
@@ -240,7 +240,7 @@ function flops(s: Step): number {
     const [, kh, kw, ci] = s.wShape;
     return 2 * sizeOfShape(s.y.shape) * kh * kw * ci;
   }
-  if (s.op === "gemm") return 2 * sizeOfShape(s.y.shape) * s.k;
+  if (s.op === "gemm") return 2 * sizeOfShape(s.y.shape) * gemmDims(s).k;
   if (s.op === "matmul") return 2 * s.batch * s.m * s.k * s.n;
   if (s.op === "copy" || s.op === "pad") return 0;
   if (s.op === "pool") return sizeOfShape(s.y.shape) * s.window.kernel[0] * s.window.kernel[1];
