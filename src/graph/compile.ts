@@ -1,7 +1,7 @@
 import { MemoryError } from "../errors.js";
 import type { PreparedOp } from "../ops/op.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { type ExecGraph, type Step, type Value, rootOf, sizeOfShape, stepInputs } from "./ir.js";
+import { type ExecGraph, type Step, type Value, rootOf, sizeOfShape } from "./ir.js";
 import { PREPARE, type Prepare } from "./ops.js";
 import { planArena } from "./planner.js";
 
@@ -26,6 +26,7 @@ export class Compiled {
   private readonly owned: number[] = [];
   private readonly ops: PreparedOp[] = [];
   private readonly ptrs = new Map<Value, number>();
+  private constBytes = 0;
 
   constructor(
     private readonly rt: Runtime,
@@ -51,15 +52,6 @@ export class Compiled {
           scratch += heap.sizeOf(this.ptrs.get(r)!);
         }
       }
-      for (const v of [...graph.steps.flatMap((s) => [...stepInputs(s), s.y]), ...graph.outputs.map((o) => o.value)]) {
-        const r = rootOf(v);
-        if (r.storage === "const" && !this.ptrs.has(r)) {
-          const p = this.alloc(r.data!.length * 4);
-          heap.f32.set(r.data!, p / 4);
-          this.ptrs.set(r, p);
-          weights += heap.sizeOf(p);
-        }
-      }
       for (const s of graph.steps) {
         const { fn, op } = this.compileStep(s);
         this.run.push(fn);
@@ -67,6 +59,7 @@ export class Compiled {
         weights += op.bytes.weights;
         scratch += op.bytes.scratch;
       }
+      weights += this.constBytes;
     } catch (e) {
       this.dispose();
       throw e;
@@ -77,6 +70,20 @@ export class Compiled {
   private alloc(bytes: number): number {
     const p = this.rt.heap.alloc(bytes);
     this.owned.push(p);
+    return p;
+  }
+
+  /** A constant an op reads, copied into the memory the first time one does (else undefined). */
+  private constant(v: Value): number | undefined {
+    const r = rootOf(v);
+    if (r.storage !== "const") return undefined;
+    let p = this.ptrs.get(r);
+    if (p === undefined) {
+      p = this.alloc(r.data!.length * 4);
+      this.rt.heap.f32.set(r.data!, p / 4);
+      this.ptrs.set(r, p);
+      this.constBytes += this.rt.heap.sizeOf(p);
+    }
     return p;
   }
 
@@ -95,7 +102,7 @@ export class Compiled {
       op.dispose();
       throw e;
     }
-    const ptrs = inputs.map((v) => this.ptr(v));
+    const ptrs = inputs.map((v) => this.constant(v) ?? this.ptr(v));
     const y = this.ptr(s.y);
     return { fn: () => op.exec(ptrs, y), op };
   }
