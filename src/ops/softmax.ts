@@ -3,9 +3,9 @@ import type { Tensor } from "../runtime/tensor.js";
 import type { Call } from "../runtime/threads.js";
 import { type PreparedOp, once } from "./op.js";
 
-// exp costs a few dozen operations an element against one for an addition: softmax pays for
-// threads at a tenth of the elements the other memory-bound ops need.
-const EXP_COST = 10;
+// One thread's softmax took about 8 times as long an element as relu or add (its exp, a max and
+// a division per element), so it pays for threads at an eighth of their elements.
+const EXP_COST = 8;
 
 /** Softmax over the last axis. */
 export class Softmax implements PreparedOp {

@@ -10,10 +10,13 @@ import type { Call, ThreadPool } from "./threads.js";
 const PARALLEL_MIN_WORK = 1 << 18;
 
 /**
- * The same for memory-bound kernels (pooling, elementwise, softmax), in elements read (window
- * taps for pooling): below it two threads were no faster than one.
+ * The same for the memory-bound kernels (pooling, elementwise, softmax), in elements read (window
+ * taps for pooling, elements times a cost factor for softmax's exp). One thread reads 2^16
+ * elements (relu, add, a max pool's taps) in 0.7-0.9 times the time of 2^18 multiply-adds of a
+ * convolution, so twice that is at least the time below which a convolution does not gain;
+ * memory-bound work also gains less than compute from a second core.
  */
-export const PARALLEL_MIN_ELEMENTS = 1 << 16;
+export const PARALLEL_MIN_ELEMENTS = 1 << 17;
 
 /** What every op needs: the kernels, the memory they work on, threads, and tensor bookkeeping. */
 export class Runtime {
