@@ -84,10 +84,10 @@ export class Pool2d implements PreparedOp {
     const [x] = inputs;
     const rt = this.rt;
     const work = n * oh * ow * c * this.win.kernel[0] * this.win.kernel[1];
-    // Images split over threads when there are enough of them, else each image's output rows:
-    // a range of rows starting at r0 is the same call with the top padding moved up by r0
-    // strides (negative once past it), so every output sees the same taps in the same order.
-    if (n >= rt.threads) {
+    // Images split over threads when they share out evenly (or are many), else each image's
+    // output rows: a range of rows starting at r0 is the same call with the top padding moved up
+    // by r0 strides (negative once past it), so every output sees the same taps in the same order.
+    if (n % rt.threads === 0 || n >= 4 * rt.threads) {
       const calls = rt.ranges(n, work, 1, PARALLEL_MIN_ELEMENTS).map(([b0, b1]) =>
         this.call(x + b0 * h * w * c * 4, b1 - b0, 0, oh, y + b0 * oh * ow * c * 4),
       );
