@@ -1,5 +1,8 @@
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE, activateScalar, activateVec } from "./activation";
 
+// Channels per packed weight block: one f32x4. Part of the ABI (the host sizes packed weights by it).
+export const DWCONV_CB: i32 = 4;
+
 // dwconv_f32: depthwise convolution (one filter per channel), NHWC, c channels per pixel.
 // ind: ks i32 entries per output pixel (conv2d_indirection with mr = 1): byte offsets from `a`,
 // or -1 for the zero row (at least c floats). w: per 4-channel block [bias 4][ks x 4] floats,
@@ -26,7 +29,7 @@ export function dwconv_f32(
   m: i32, c: i32, ks: i32, a: usize, ind: usize, zero: usize, w: usize, out: usize,
   act: i32, p0: f32, p1: f32,
 ): void {
-  const blockBytes = <usize>(ks + 1) * 16;
+  const blockBytes = <usize>(ks + 1) * (DWCONV_CB << 2);
   const c4 = c & ~3;
   for (let p = 0; p < m; p++) {
     const indP = ind + <usize>(p * ks) * 4;

@@ -1,8 +1,9 @@
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE } from "./activation";
 import { finishRow, finishScalar4 } from "./tile_store";
 
-const MR: i32 = 4;
-const NR: i32 = 8;
+// Tile rows and packed panel columns: part of the ABI (the host sizes tables and panels by them).
+export const GEMM_MR: i32 = 4;
+export const GEMM_NR: i32 = 8;
 // B panels per block, chosen so that one block of packed weights stays in L2 (1 MiB here) while
 // every 4-row tile of A streams past it once.
 const BLOCK_BYTES: i32 = 512 * 1024;
@@ -39,21 +40,21 @@ export function igemm_f32_4x8(
   c: usize, ldc: i32, r: usize,
   act: i32, p0: f32, p1: f32,
 ): void {
-  const panels = (n + NR - 1) / NR;
-  const panelBytes = (ks * kc + 1) * NR * 4;
+  const panels = (n + GEMM_NR - 1) / GEMM_NR;
+  const panelBytes = (ks * kc + 1) * GEMM_NR * 4;
   const perBlock = max(1, BLOCK_BYTES / panelBytes);
-  const tiles = (m + MR - 1) / MR;
+  const tiles = (m + GEMM_MR - 1) / GEMM_MR;
   const rowBytes = <usize>ldc << 2;
   for (let pb = 0; pb < panels; pb += perBlock) {
     const pe = min(pb + perBlock, panels);
     for (let t = 0; t < tiles; t++) {
-      const mr = min(m - t * MR, MR);
-      const indT = ind + <usize>(t * ks * MR) * 4;
+      const mr = min(m - t * GEMM_MR, GEMM_MR);
+      const indT = ind + <usize>(t * ks * GEMM_MR) * 4;
       const runsT: usize = runs == 0 ? 0 : runs + <usize>(t * ks);
-      const rowOff = <usize>(t * MR) * rowBytes;
+      const rowOff = <usize>(t * GEMM_MR) * rowBytes;
       for (let p = pb; p < pe; p++) {
-        const nr = min(n - p * NR, NR);
-        const colOff = <usize>(p * NR) << 2;
+        const nr = min(n - p * GEMM_NR, GEMM_NR);
+        const colOff = <usize>(p * GEMM_NR) << 2;
         const rt: usize = r == 0 ? 0 : r + rowOff + colOff;
         if (ASC_FEATURE_SIMD) {
           tileSimd(mr, nr, kc, ks, a, indT, runsT, zero, w + <usize>p * panelBytes, c + rowOff + colOff, rowBytes, rt, act, p0, p1);
@@ -68,20 +69,20 @@ export function igemm_f32_4x8(
 // pack_gemm_f32_8: packs B (element (k, j) at b + (k*sk + j*sn)*4, K x N) scaled by alpha, and
 // bias[N] (0 for none), into the 8-column panels igemm_f32_4x8 reads.
 export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, alpha: f32, bias: usize, out: usize): void {
-  const panels = (n + NR - 1) / NR;
+  const panels = (n + GEMM_NR - 1) / GEMM_NR;
   for (let p = 0; p < panels; p++) {
-    for (let j = 0; j < NR; j++) {
-      const col = p * NR + j;
+    for (let j = 0; j < GEMM_NR; j++) {
+      const col = p * GEMM_NR + j;
       store<f32>(out + (<usize>j << 2), bias != 0 && col < n ? load<f32>(bias + (<usize>col << 2)) : 0);
     }
-    out += NR * 4;
+    out += GEMM_NR * 4;
     for (let kk = 0; kk < k; kk++) {
-      for (let j = 0; j < NR; j++) {
-        const col = p * NR + j;
+      for (let j = 0; j < GEMM_NR; j++) {
+        const col = p * GEMM_NR + j;
         const v: f32 = col < n ? alpha * load<f32>(b + (<usize>(kk * sk + col * sn) << 2)) : 0;
         store<f32>(out + (<usize>j << 2), v);
       }
-      out += NR * 4;
+      out += GEMM_NR * 4;
     }
   }
 }
@@ -109,7 +110,7 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, alph
     let a1 = rowPtr(a, zero, ind, 1);
     let a2 = rowPtr(a, zero, ind, 2);
     let a3 = rowPtr(a, zero, ind, 3);
-    ind += <usize>(MR * 4 * run);
+    ind += <usize>(GEMM_MR * 4 * run);
     t += run;
     const steps = kc * run;
     for (let k = 0; k < steps; k++) {
@@ -158,7 +159,7 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, alph
         const run = runAt(runs, t);
         let ap0 = rowPtr(a, zero, indT, i);
         let ap1 = rowPtr(a, zero, indT, two ? i + 1 : i);
-        indT += <usize>(MR * 4 * run);
+        indT += <usize>(GEMM_MR * 4 * run);
         t += run;
         const steps = kc * run;
         for (let k = 0; k < steps; k++) {

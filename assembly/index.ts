@@ -1,12 +1,15 @@
 // The kernel ABI: every export takes byte offsets into the imported memory and plain sizes;
-// nothing allocates and nothing keeps state between calls.
+// nothing allocates and nothing keeps state between calls. The constants the host must agree on
+// are exported as immutable globals, which the host checks against its own view when it loads
+// the module (src/runtime/kernels.ts).
 export { SIMDCNN_BUILD_SIMD } from "./build";
-export { igemm_f32_4x8, pack_gemm_f32_8 } from "./igemm";
+export { ACT_NONE, ACT_CLAMP, ACT_LEAKY, ACT_SIGMOID, ACT_TANH, ACT_EXP } from "./activation";
+export { GEMM_MR, GEMM_NR, igemm_f32_4x8, pack_gemm_f32_8 } from "./igemm";
 export { conv2d_f32_ci1_4x8 } from "./conv_ci1";
 export { conv2d_indirection, conv2d_tap_runs } from "./indirection";
-export { dwconv_f32, pack_dwconv_f32 } from "./dwconv";
+export { DWCONV_CB, dwconv_f32, pack_dwconv_f32 } from "./dwconv";
 export { maxpool2d_f32, avgpool2d_f32, globalpool_f32 } from "./pool";
-export { unary_f32, binary_f32, transpose_f32 } from "./elementwise";
+export { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_PRELU, unary_f32, binary_f32, transpose_f32 } from "./elementwise";
 export { pad_f32 } from "./pad";
 export { strided_copy_f32 } from "./copy";
 export { softmax_f32 } from "./softmax";

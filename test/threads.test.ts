@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackendError, type Engine, type Model, init, layers } from "../src/node.js";
+import { BackendError, type Engine, type Model, type Tensor, init, layers } from "../src/node.js";
+import { PARALLEL_MIN_ELEMENTS } from "../src/runtime/runtime.js";
+import { Net } from "./networks.js";
 import { Rng } from "./reference.js";
 
 const counts = [1, 2, 3, 4];
@@ -21,6 +23,35 @@ afterAll(() => {
 
 function bits(a: Float32Array): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+}
+
+/** The most calls any one dispatch of `e` was split into while `f` ran. */
+function widest<T>(e: Engine, f: () => T): { result: T; calls: number } {
+  const rt = (e as unknown as { rt: { dispatch(calls: unknown[], what: string): void } }).rt;
+  const own = rt.dispatch;
+  let calls = 0;
+  rt.dispatch = (c, what) => {
+    calls = Math.max(calls, c.length);
+    own.call(rt, c, what);
+  };
+  try {
+    return { result: f(), calls };
+  } finally {
+    delete (rt as { dispatch?: unknown }).dispatch;
+  }
+}
+
+/**
+ * Like `same`, and checks that every engine with several threads did split a dispatch over all
+ * of them, so that the comparison is not one thread against itself.
+ */
+function split(name: string, f: (e: Engine) => Float32Array): void {
+  const results = counts.map((n) => {
+    const { result, calls } = widest(engines.get(n)!, () => f(engines.get(n)!));
+    expect(calls, `${name}: ${n} threads split the work into ${calls} calls`).toBe(n);
+    return bits(result);
+  });
+  for (const [i, r] of results.entries()) expect(r === results[0], `${name}: ${counts[i]} threads differ from 1`).toBe(true);
 }
 
 /** Runs `f` on every engine and checks all results have the bits of the one-thread engine. */
@@ -76,6 +107,69 @@ describe("threads", () => {
       for (const t of [at, bt, ct, y]) t.dispose();
       return out;
     });
+  });
+
+  // Memory-bound ops split above PARALLEL_MIN_ELEMENTS; every case is several times that, with
+  // remainders against the split grains (16 floats, rows, images) in every dimension.
+  const eager = (shape: number[], op: (e: Engine, x: Tensor) => Tensor) => {
+    const data = rng.f32(shape.reduce((a, b) => a * b, 1), -2, 2);
+    return (e: Engine) => {
+      const x = e.tensor(data, shape);
+      const y = op(e, x);
+      const out = y.toArray();
+      x.dispose();
+      y.dispose();
+      return out;
+    };
+  };
+  const big = PARALLEL_MIN_ELEMENTS * 4;
+  const poolCases: [string, number[], (e: Engine, x: Tensor) => Tensor][] = [
+    ["maxPool2d 3x3 s2 pads [1,0,2,1], one image (rows split)", [1, 131, 97, 19], (e, x) => e.maxPool2d(x, { kernel: 3, strides: 2, padding: [1, 0, 2, 1] })],
+    ["maxPool2d 2x2 dilation 2, three images", [3, 67, 45, 21], (e, x) => e.maxPool2d(x, { kernel: 2, strides: 1, dilations: 2 })],
+    ["avgPool2d 3x3 'same' count_include_pad, three images", [3, 61, 53, 21], (e, x) => e.avgPool2d(x, { kernel: 3, strides: 1, padding: "same", countIncludePad: true })],
+    ["avgPool2d 5x3 s3 pads [2,1,2,2], one image", [1, 149, 131, 13], (e, x) => e.avgPool2d(x, { kernel: [5, 3], strides: 3, padding: [2, 1, 2, 2] })],
+    ["globalAvgPool, five images", [5, 40, 41, 24], (e, x) => e.globalAvgPool(x)],
+    ["globalMaxPool, five images", [5, 40, 41, 24], (e, x) => e.globalMaxPool(x)],
+  ];
+  for (const [name, shape, op] of poolCases) it(`${name} [${shape}] gives the same bits on 1-4 threads, split`, () => split(name, eager(shape, op)));
+
+  const n = big + 13;
+  const other = rng.f32(n, 0.5, 2);
+  const perChannel = rng.f32(13, -1, 1);
+  const elementwiseCases: [string, number[], (e: Engine, x: Tensor) => Tensor][] = [
+    ["relu", [n], (e, x) => e.relu(x)],
+    ["sigmoid", [n], (e, x) => e.sigmoid(x)],
+    ["leakyRelu", [5, 9, Math.ceil(big / 45) + 1], (e, x) => e.leakyRelu(x, 0.3)],
+    ["div, same shape", [n], (e, x) => binaryWith(e, x, other, [n], "div")],
+    ["sub, over the last axis (13)", [Math.ceil(big / 13) + 1, 13], (e, x) => binaryWith(e, x, perChannel, [13], "sub")],
+    ["mul by one element", [n], (e, x) => binaryWith(e, x, Float32Array.of(-1.5), [1], "mul")],
+    ["softmax over 77 columns", [Math.ceil(big / 77 / 10) + 3, 77], (e, x) => e.softmax(x)],
+  ];
+  for (const [name, shape, op] of elementwiseCases) it(`${name} [${shape}] gives the same bits on 1-4 threads, split`, () => split(name, eager(shape, op)));
+
+  it("an ONNX MatMul of two inputs (batched, and one side shared) gives the same bits on 1-4 threads, split", async () => {
+    const net = new Net(new Rng(5));
+    net.output(net.op("MatMul", ["a", "b"]), "y");
+    net.output(net.op("MatMul", ["a", "s"]), "z");
+    const bytes = net.model({
+      opset: 13,
+      inputs: [{ name: "a", shape: [3, 129, 67] }, { name: "b", shape: [3, 67, 250] }, { name: "s", shape: [1, 67, 93] }],
+      outputs: [{ name: "y", shape: [3, 129, 250] }, { name: "z", shape: [3, 129, 93] }],
+    });
+    const a = rng.f32(3 * 129 * 67, -1, 1);
+    const b = rng.f32(3 * 67 * 250, -1, 1);
+    const sh = rng.f32(67 * 93, -1, 1);
+    const models = new Map<number, Model>();
+    for (const c of counts) models.set(c, await engines.get(c)!.loadOnnx(bytes));
+    split("matmul", (e) => {
+      const m = models.get(counts.find((c) => engines.get(c) === e)!)!;
+      const r = m.run({ a, b, s: sh });
+      const both = new Float32Array(r.y.length + r.z.length);
+      both.set(r.y);
+      both.set(r.z, r.y.length);
+      return both;
+    });
+    for (const m of models.values()) m.dispose();
   });
 
   it("a layers network with a residual add gives the same bits on 1-4 threads", () => {
@@ -185,3 +279,12 @@ describe("threads", () => {
     expect(Date.now() - t0).toBeLessThan(20_000);
   });
 });
+
+function binaryWith(e: Engine, x: Tensor, data: Float32Array, shape: number[], op: "add" | "sub" | "mul" | "div"): Tensor {
+  const b = e.tensor(data, shape);
+  try {
+    return e[op](x, b);
+  } finally {
+    b.dispose();
+  }
+}

@@ -1,4 +1,5 @@
-import type { Activation, ActivationCode } from "../ops/activation.js";
+import type { Activation } from "../ops/activation.js";
+import type { BinaryOp, UnaryFn } from "../ops/elementwise.js";
 
 /**
  * A tensor of the executable graph. Shapes are static (a graph is built per binding of the
@@ -51,25 +52,37 @@ export type Step =
       residual?: Value;
     }
   | {
+      /** ONNX Gemm: y = act(alpha * A' B' + bias + beta * C), as src/ops/gemm.ts implements it. */
       op: "gemm";
+      /** [M, K] ([K, M] with transA); a value of another rank is read as [size / K, K]. */
       a: Value;
       y: Value;
-      /** [K, N] row-major */
+      /** Row-major, [K, N] ([N, K] with transB) */
       b: Float32Array;
-      k: number;
-      n: number;
+      bShape: [number, number];
+      transA: boolean;
+      transB: boolean;
+      alpha: number;
+      beta: number;
       bias?: Float32Array;
+      /** Broadcasts to [M, N]; a fused residual Add is C with beta = 1. */
+      c?: Value;
       act: Activation;
-      residual?: Value;
     }
   | { op: "matmul"; a: Value; b: Value; y: Value; batch: number; m: number; k: number; n: number; aBatchStride: number; bBatchStride: number }
-  | { op: "pool"; max: boolean; x: Value; y: Value; window: Window; countIncludePad: boolean }
+  | { op: "pool"; max: boolean; x: Value; y: Value; window: Window; countIncludePad: boolean; ceil: boolean }
   | { op: "globalPool"; max: boolean; x: Value; y: Value }
-  | { op: "unary"; x: Value; y: Value; act: ActivationCode }
-  | { op: "binary"; a: Value; b: Value; y: Value; kind: number; /** b's period: a.size, C, or 1 */ period: number }
+  | { op: "unary"; x: Value; y: Value; fn: UnaryFn }
+  | { op: "binary"; a: Value; b: Value; y: Value; fn: BinaryOp }
   | { op: "softmax"; x: Value; y: Value; rows: number; cols: number }
   | { op: "copy"; x: Value; y: Value; copies: CopyPlan[]; fill?: number }
   | { op: "pad"; x: Value; y: Value; pads: [number, number, number, number]; value: number };
+
+/** K and N of a gemm step. */
+export function gemmDims(s: { bShape: [number, number]; transB: boolean }): { k: number; n: number } {
+  const [r, c] = s.bShape;
+  return s.transB ? { k: c, n: r } : { k: r, n: c };
+}
 
 /** The values a step reads, in order, and the one it writes. */
 export function stepInputs(s: Step): Value[] {
@@ -83,7 +96,7 @@ export function stepInputs(s: Step): Value[] {
     case "pad":
       return s.op === "conv" && s.residual ? [s.x, s.residual] : [s.x];
     case "gemm":
-      return s.residual ? [s.a, s.residual] : [s.a];
+      return s.c ? [s.a, s.c] : [s.a];
     case "matmul":
     case "binary":
       return [s.a, s.b];

@@ -2,7 +2,8 @@ import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
 import { type Runtime, describe as describeValue } from "../runtime/runtime.js";
 import { Tensor } from "../runtime/tensor.js";
 import { Compiled, type MemoryReport } from "./compile.js";
-import { type ExecGraph, type Step, sizeOfShape } from "./ir.js";
+import { checkKeys } from "../ops/options.js";
+import { type ExecGraph, type Step, gemmDims, rootOf, sizeOfShape } from "./ir.js";
 
 export interface ModelIO {
   name: string;
@@ -76,10 +77,76 @@ export class Model {
 
   /**
    * Runs the model. Inputs are keyed by name, in the model's declared layout; a Float32Array
-   * whose declared shape has one symbolic dimension gets that dimension from its length.
-   * Returns a copy of every output, keyed by name.
+   * whose declared shape has one symbolic dimension gets that dimension from its length; a
+   * Tensor is copied inside the engine's memory, never through JS. Returns every output keyed by
+   * name: a fresh copy, or for an output named in `into`, that array with the output written
+   * into it (then a run allocates nothing once the model is planned for the input shapes).
    */
-  run(inputs: Record<string, InputData>): Record<string, Float32Array> {
+  run(inputs: Record<string, InputData>, options?: { into?: Record<string, Float32Array> }): Record<string, Float32Array> {
+    const into = this.into(options, "run");
+    const compiled = this.execute(inputs, (name, size) => {
+      const given: unknown = into?.[name];
+      if (given === undefined) return;
+      if (!(given instanceof Float32Array)) throw new ArgumentError(`run: into '${name}' must be a Float32Array, got ${describeValue(given)}`);
+      if (given.length !== size) throw new ShapeError(`run: into '${name}' holds ${given.length} floats, the output has ${size}`);
+    });
+    const out: Record<string, Float32Array> = {};
+    const f32 = this.rt.heap.f32;
+    for (const { name, value } of compiled.graph.outputs) {
+      const at = compiled.ptr(value) / 4;
+      const end = at + sizeOfShape(value.shape);
+      const target = into?.[name];
+      if (target) target.set(f32.subarray(at, end));
+      out[name] = target ?? f32.slice(at, end);
+    }
+    return out;
+  }
+
+  /**
+   * Runs the model and leaves the outputs in the engine's memory, for another model or op to
+   * read without a copy through JS: each output is written into the Tensor given for it in
+   * `into` (then a run allocates nothing once the model is planned), or into a new Tensor that
+   * the caller disposes.
+   */
+  runToTensors(inputs: Record<string, InputData>, options?: { into?: Record<string, Tensor> }): Record<string, Tensor> {
+    const into = this.into(options, "runToTensors");
+    const compiled = this.execute(inputs, (name, _size, shape) => {
+      const given = into?.[name];
+      if (given === undefined) return;
+      this.rt.check(given, `runToTensors: into '${name}'`);
+      if (given.shape.join() !== shape.join()) {
+        throw new ShapeError(`runToTensors: into '${name}' is [${given.shape.join(", ")}], the output is [${shape.join(", ")}]`);
+      }
+    });
+    const out: Record<string, Tensor> = {};
+    for (const { name, value } of compiled.graph.outputs) {
+      const at = compiled.ptr(value) / 4;
+      const t = into?.[name] ?? this.rt.empty(value.shape);
+      this.rt.heap.f32.copyWithin(t.ptr / 4, at, at + t.size);
+      out[name] = t;
+    }
+    return out;
+  }
+
+  /** The `into` of a run's options, its names checked against the model's outputs. */
+  private into<T>(options: { into?: Record<string, T> } | undefined, what: string): Record<string, T> | undefined {
+    checkKeys(options, ["into"], what);
+    const into = options?.into;
+    if (into === undefined) return undefined;
+    if (typeof into !== "object" || into === null) throw new ArgumentError(`${what}: into must be an object of outputs by name, got ${describeValue(into)}`);
+    for (const name of Object.keys(into)) {
+      if (!this.outputs.some((o) => o.name === name)) {
+        throw new ArgumentError(`${what}: into names '${name}', which is not an output; the model's outputs are ${this.outputs.map((o) => `'${o.name}'`).join(", ")}`);
+      }
+    }
+    return into;
+  }
+
+  /**
+   * Binds the inputs' shapes (planning once per set of shapes), lets `checkOutput` refuse an
+   * output target before anything is written, copies the inputs in and runs every step.
+   */
+  private execute(inputs: Record<string, InputData>, checkOutput: (name: string, size: number, shape: number[]) => void): Compiled {
     this.live();
     if (typeof inputs !== "object" || inputs === null) throw new ArgumentError("run: expected an object of named inputs");
     for (const k of Object.keys(inputs)) {
@@ -103,6 +170,7 @@ export class Model {
         this.byValue.add(e.input);
       }
     }
+    for (const { name, value } of compiled.graph.outputs) checkOutput(name, sizeOfShape(value.shape), value.shape);
     const f32 = this.rt.heap.f32;
     for (const { name, value } of compiled.graph.inputs) {
       const given = inputs[name];
@@ -112,12 +180,7 @@ export class Model {
       else f32.set(Float32Array.from(given as ArrayLike<number | bigint>, Number), at);
     }
     compiled.execute();
-    const out: Record<string, Float32Array> = {};
-    for (const { name, value } of compiled.graph.outputs) {
-      const at = compiled.ptr(value) / 4;
-      out[name] = this.rt.heap.f32.slice(at, at + sizeOfShape(value.shape));
-    }
-    return out;
+    return compiled;
   }
 
   private shapeOf(io: ModelIO, given: InputData | undefined): number[] {
@@ -219,7 +282,7 @@ function describe(s: Step): string {
       return `conv ${kh}x${kw} ${ci * s.groups}->${co}${s.groups > 1 ? ` g${s.groups}` : ""}${act !== "none" ? ` +${act}` : ""}${s.residual ? " +residual" : ""}`;
     }
     case "gemm":
-      return `gemm ${s.k}->${s.n}${s.act !== "none" ? ` +${typeof s.act === "string" ? s.act : JSON.stringify(s.act)}` : ""}${s.residual ? " +residual" : ""}`;
+      return `gemm ${gemmDims(s).k}->${gemmDims(s).n}${s.act !== "none" ? ` +${typeof s.act === "string" ? s.act : JSON.stringify(s.act)}` : ""}${s.c && rootOf(s.c).storage !== "const" ? " +residual" : ""}`;
     case "pool":
       return `${s.max ? "max" : "avg"}pool ${s.window.kernel.join("x")}`;
     case "globalPool":
@@ -231,7 +294,7 @@ function describe(s: Step): string {
 
 function params(s: Step): number {
   if (s.op === "conv") return s.w.length + (s.bias?.length ?? 0);
-  if (s.op === "gemm") return s.b.length + (s.bias?.length ?? 0);
+  if (s.op === "gemm") return s.b.length + (s.bias?.length ?? 0) + (s.c && rootOf(s.c).storage === "const" ? sizeOfShape(s.c.shape) : 0);
   return 0;
 }
 
@@ -240,7 +303,7 @@ function flops(s: Step): number {
     const [, kh, kw, ci] = s.wShape;
     return 2 * sizeOfShape(s.y.shape) * kh * kw * ci;
   }
-  if (s.op === "gemm") return 2 * sizeOfShape(s.y.shape) * s.k;
+  if (s.op === "gemm") return 2 * sizeOfShape(s.y.shape) * gemmDims(s).k;
   if (s.op === "matmul") return 2 * s.batch * s.m * s.k * s.n;
   if (s.op === "copy" || s.op === "pad") return 0;
   if (s.op === "pool") return sizeOfShape(s.y.shape) * s.window.kernel[0] * s.window.kernel[1];

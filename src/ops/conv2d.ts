@@ -3,6 +3,7 @@ import { DWCONV_CB, GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
 import { type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
+import { type PreparedOp, runOn } from "./op.js";
 import { type Padding, checkKeys, pair, resolvePadding, windowOut } from "./options.js";
 
 export interface Conv2dOptions {
@@ -41,7 +42,7 @@ type Path = "depthwise" | "singleChannel" | "igemm";
  * copy of the input; everything else, 1x1 included, runs the indirect GEMM per group over a table
  * of input-row offsets built once per input size. All paths add the same terms in the same order.
  */
-export class Conv2d {
+export class Conv2d implements PreparedOp {
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernel: [number, number];
@@ -114,10 +115,21 @@ export class Conv2d {
     return { ptr: bias.ptr, release: () => {} };
   }
 
-  /** The output shape for an NHWC input shape (checks it, allocates nothing). */
-  outputShape(xShape: readonly number[]): [number, number, number, number] {
+  /**
+   * The output shape for an NHWC input shape, and a residual input of that output's shape when
+   * one is given (checks them, allocates nothing).
+   */
+  outputShape(shapes: readonly (readonly number[])[]): [number, number, number, number] {
+    const xShape = shapes[0];
+    if (xShape.length !== 4) throw new ShapeError(`conv2d input: expected rank 4, got shape [${xShape.join(", ")}]`);
     const { oh, ow } = this.geometry(xShape);
-    return [xShape[0], oh, ow, this.outChannels];
+    const out: [number, number, number, number] = [xShape[0], oh, ow, this.outChannels];
+    const r = shapes[1];
+    if (r !== undefined) {
+      if (!this.fusesResidual) throw new ShapeError("conv2d: only the indirect-GEMM path adds a residual input in its store");
+      if (r.join() !== out.join()) throw new ShapeError(`conv2d residual: expected [${out.join(", ")}], got [${r.join(", ")}]`);
+    }
+    return out;
   }
 
   private geometry(xShape: readonly number[]) {
@@ -133,11 +145,13 @@ export class Conv2d {
   }
 
   /**
-   * Prepares the per-input-size plan for an NHWC input shape (reused while the shape stays) and
-   * returns the output shape.
+   * Prepares the per-input-size plan for an NHWC input shape (and optionally a residual of the
+   * output's shape), reused while the shape stays, and returns the output shape.
    */
-  bind(xShape: readonly number[]): [number, number, number, number] {
+  bind(shapes: readonly (readonly number[])[]): [number, number, number, number] {
     if (this.packed === 0) throw new DisposedError("conv2d: the prepared op was used after dispose()");
+    const out = this.outputShape(shapes);
+    const xShape = shapes[0];
     const key = xShape.join("x");
     if (this.plan?.key !== key) {
       const { n, h, w, oh, ow, pads } = this.geometry(xShape);
@@ -165,7 +179,7 @@ export class Conv2d {
       if (this.plan) heap.release(this.plan.scratch);
       this.plan = { key, shape: [n, h, w], scratch, runs, oh, ow, pads };
     }
-    return [xShape[0], this.plan.oh, this.plan.ow, this.outChannels];
+    return out;
   }
 
   /** Whether exec can add a residual input in its store (the indirect-GEMM path). */
@@ -180,10 +194,12 @@ export class Conv2d {
   }
 
   /**
-   * Runs the bound plan: x and y are byte offsets of NHWC tensors of the bound input shape and
-   * its output shape; residual (same shape as y, 0 for none) is added before the activation.
+   * Runs the bound plan: inputs are the byte offsets of x (NHWC, the bound shape) and optionally
+   * of a residual (y's shape), added before the activation; y is the output's.
    */
-  exec(x: number, y: number, residual = 0): void {
+  exec(inputs: readonly number[], y: number): void {
+    const x = inputs[0];
+    const residual = inputs[1] ?? 0;
     const plan = this.plan!;
     const n = plan.shape[0];
     const m = n * plan.oh * plan.ow;
@@ -210,7 +226,7 @@ export class Conv2d {
       const [pt, pl, pb, pr] = plan.pads;
       const hp = h + pt + pb;
       const wp = w + pl + pr;
-      rt.kernels.pad_f32(x, n, h, w, 1, pt, pl, pb, pr, 0, plan.scratch);
+      rt.dispatch([{ fn: "pad_f32", args: [x, n, h, w, 1, pt, pl, pb, pr, 0, plan.scratch] }], "conv2d");
       const [sh, sw] = this.strides;
       const [dh, dw] = this.dilations;
       for (let b = 0; b < n; b++) {
@@ -244,12 +260,7 @@ export class Conv2d {
   run(x: Tensor, out?: Tensor): Tensor {
     if (this.packed === 0) throw new DisposedError("conv2d: the prepared op was used after dispose()");
     this.rt.check(x, "conv2d input", 4);
-    const shape = this.outputShape(x.shape);
-    this.rt.checkOut(shape, out, [x]);
-    this.bind(x.shape);
-    const y = out ?? this.rt.empty(shape);
-    this.exec(x.ptr, y.ptr);
-    return y;
+    return runOn(this.rt, this, [x], out);
   }
 
   dispose(): void {

@@ -1,22 +1,122 @@
 import { ArgumentError, ShapeError } from "../errors.js";
 import { ACT, BIN } from "../runtime/kernels.js";
-import { type Runtime, show } from "../runtime/runtime.js";
+import { PARALLEL_MIN_ELEMENTS, type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
+import type { Call } from "../runtime/threads.js";
+import { type Activation, type ActivationCode, activationCode } from "./activation.js";
+import { type PreparedOp, once } from "./op.js";
 import { finite } from "./options.js";
 
 export type UnaryOp = "relu" | "sigmoid" | "tanh" | "exp";
 
-const UNARY: Record<UnaryOp, number> = { relu: ACT.clamp, sigmoid: ACT.sigmoid, tanh: ACT.tanh, exp: ACT.exp };
+/** What a unary op computes: an activation, or exp (which no kernel fuses). */
+export type UnaryFn = Activation | "exp";
 
-function unaryCall(rt: Runtime, x: Tensor, kind: number, p0: number, p1: number, what: string): Tensor {
-  rt.check(x, `${what} input`);
-  const y = rt.empty(x.shape);
-  rt.kernels.unary_f32(x.ptr, x.size, y.ptr, kind, p0, p1);
-  return y;
+// Elementwise ranges start on multiples of 16 floats (a cache line), so each thread's SIMD
+// loop covers whole vectors of its own.
+const GRAIN = 16;
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** y = f(x) elementwise, any shape. */
+export class Unary implements PreparedOp {
+  readonly bytes = { weights: 0, scratch: 0 };
+  private readonly code: ActivationCode;
+  private n = 0;
+
+  constructor(
+    private readonly rt: Runtime,
+    fn: UnaryFn,
+    private readonly what = "unary",
+  ) {
+    this.code = fn === "exp" ? { kind: ACT.exp, p0: 0, p1: 0 } : activationCode(fn, what);
+  }
+
+  outputShape(shapes: readonly (readonly number[])[]): number[] {
+    return [...shapes[0]];
+  }
+
+  bind(shapes: readonly (readonly number[])[]): number[] {
+    this.n = size(shapes[0]);
+    return [...shapes[0]];
+  }
+
+  exec(inputs: readonly number[], y: number): void {
+    const { kind, p0, p1 } = this.code;
+    const x = inputs[0];
+    const calls = this.rt.ranges(this.n, this.n, GRAIN, PARALLEL_MIN_ELEMENTS).map(([a, b]): Call => ({
+      fn: "unary_f32",
+      args: [x + a * 4, b - a, y + a * 4, kind, p0, p1],
+    }));
+    this.rt.dispatch(calls, this.what);
+  }
+
+  dispose(): void {}
+}
+
+export type BinaryOp = keyof typeof BIN;
+
+/**
+ * y = a op b, where b has a's element count, or repeats over a's last axis (b holds as many
+ * elements as that axis), or is one element.
+ */
+export class Binary implements PreparedOp {
+  readonly bytes = { weights: 0, scratch: 0 };
+  private n = 0;
+  private bn = 0;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly op: BinaryOp,
+  ) {
+    if (!Object.hasOwn(BIN, op)) throw new ArgumentError(`binary: unknown operation ${show(op)}; expected one of ${Object.keys(BIN).join(", ")}`);
+  }
+
+  outputShape(shapes: readonly (readonly number[])[]): number[] {
+    const [a, b] = shapes;
+    const bn = size(b);
+    if (bn !== size(a) && bn !== a[a.length - 1] && bn !== 1) {
+      throw new ShapeError(`${this.op}: b [${b.join(", ")}] holds ${bn} elements; expected ${size(a)} (a's), ${a[a.length - 1]} (a's last axis) or 1`);
+    }
+    return [...a];
+  }
+
+  bind(shapes: readonly (readonly number[])[]): number[] {
+    const out = this.outputShape(shapes);
+    this.n = size(shapes[0]);
+    this.bn = size(shapes[1]);
+    return out;
+  }
+
+  exec(inputs: readonly number[], y: number): void {
+    const [a, b] = inputs;
+    const { n, bn, rt } = this;
+    const op = BIN[this.op];
+    let calls: Call[];
+    if (bn === n || bn === 1) {
+      const step = bn === 1 ? 0 : 4;
+      calls = rt.ranges(n, n, GRAIN, PARALLEL_MIN_ELEMENTS).map(([i, j]) => ({
+        fn: "binary_f32",
+        args: [a + i * 4, b + i * step, y + i * 4, j - i, bn === 1 ? 1 : j - i, op],
+      }));
+    } else {
+      // Whole rows of b's period, so each thread's rows start at b's first element.
+      calls = rt.ranges(n / bn, n, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]) => ({
+        fn: "binary_f32",
+        args: [a + r0 * bn * 4, b, y + r0 * bn * 4, (r1 - r0) * bn, bn, op],
+      }));
+    }
+    rt.dispatch(calls, this.op);
+  }
+
+  dispose(): void {}
 }
 
 export function unary(rt: Runtime, x: Tensor, op: UnaryOp): Tensor {
-  return unaryCall(rt, x, UNARY[op], 0, Infinity, op);
+  rt.check(x, `${op} input`);
+  return once(rt, new Unary(rt, op, op), [x]);
 }
 
 export function clip(rt: Runtime, x: Tensor, min: number, max: number): Tensor {
@@ -24,14 +124,15 @@ export function clip(rt: Runtime, x: Tensor, min: number, max: number): Tensor {
     if (typeof v !== "number" || Number.isNaN(v)) throw new ArgumentError(`clip: ${name} must be a number (±Infinity allowed), got ${show(v)}`);
   }
   if (min > max) throw new ArgumentError(`clip: min ${min} is greater than max ${max}`);
-  return unaryCall(rt, x, ACT.clamp, min, max, "clip");
+  rt.check(x, "clip input");
+  return once(rt, new Unary(rt, { clip: [min, max] }, "clip"), [x]);
 }
 
 export function leakyRelu(rt: Runtime, x: Tensor, alpha: number): Tensor {
-  return unaryCall(rt, x, ACT.leaky, finite(alpha, 0.01, "leakyRelu alpha"), 0, "leakyRelu");
+  const a = finite(alpha, 0.01, "leakyRelu alpha");
+  rt.check(x, "leakyRelu input");
+  return once(rt, new Unary(rt, { leakyRelu: a }, "leakyRelu"), [x]);
 }
-
-export type BinaryOp = keyof typeof BIN;
 
 /** a op b, where b has a's shape, is [C] for a's last axis C, or has one element. */
 export function binary(rt: Runtime, a: Tensor, b: Tensor, op: BinaryOp): Tensor {
@@ -45,7 +146,5 @@ export function binary(rt: Runtime, a: Tensor, b: Tensor, op: BinaryOp): Tensor 
       `${op}: b must have a's shape [${a.shape.join(", ")}], be [${last}] (over the last axis) or hold one element; got [${b.shape.join(", ")}]`,
     );
   }
-  const y = rt.empty(a.shape);
-  rt.kernels.binary_f32(a.ptr, b.ptr, y.ptr, a.size, same ? a.size : b.size === 1 ? 1 : last, BIN[op]);
-  return y;
+  return once(rt, new Binary(rt, op), [a, b]);
 }

@@ -3,6 +3,7 @@ import { GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
 import { type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
+import { type PreparedOp, runOn } from "./op.js";
 import { checkKeys, finite } from "./options.js";
 
 export interface GemmOptions {
@@ -22,21 +23,26 @@ export interface GemmOptions {
 const KEYS = ["bias", "transA", "transB", "alpha", "beta", "c", "activation"] as const;
 
 interface Plan {
+  key: string;
   m: number;
   ind: number;
-  /** beta * c broadcast to [M, N], or c itself, or 0. */
+  /** The second input's shape as [rows, cols] (broadcast to [M, N]), or undefined. */
+  c: [number, number] | undefined;
+  /** Scratch for beta * c broadcast to [M, N]; 0 when c is added as it is. */
   residual: number;
-  ownsResidual: boolean;
   /** Scratch for a transposed a. */
   at: number;
 }
 
 /**
- * y = act(alpha * a b + bias + beta * c) with b packed once into the micro-kernel's panels
- * (alpha folded into them). a is read in place through a table of row offsets, so a [M, K]
- * GEMM is the indirect GEMM with one tap.
+ * ONNX Gemm, the one implementation of it: y = act(alpha * A' B' + bias + beta * C), A' and B'
+ * optionally transposed, with b packed once into the micro-kernel's panels (alpha folded in).
+ * a is read in place through a table of row offsets, so a [M, K] GEMM is the indirect GEMM with
+ * one tap. C known at construction (`c`) that does not vary by row is folded into the bias;
+ * otherwise C is the op's second input (any shape that broadcasts to [M, N]), added in the
+ * kernel's store, as it is when beta = 1 and it is [M, N], else as beta * C materialised.
  */
-export class Gemm {
+export class Gemm implements PreparedOp {
   readonly k: number;
   readonly n: number;
   private readonly transA: boolean;
@@ -101,24 +107,43 @@ export class Gemm {
     this.zero = rt.zeros(16);
   }
 
-  private planFor(m: number): Plan {
-    if (this.plan?.m === m) return this.plan;
+  /** [M, N] for a [M, K] ([K, M] with transA) and a C input (`shapes[1]`) that broadcasts to it. */
+  outputShape(shapes: readonly (readonly number[])[]): [number, number] {
+    const what = "gemm";
+    const a = shapes[0];
+    if (a.length !== 2) throw new ShapeError(`${what} a: expected rank 2, got shape [${a.join(", ")}]`);
+    const [m, k] = this.transA ? [a[1], a[0]] : [a[0], a[1]];
+    if (k !== this.k) throw new ShapeError(`${what}: a has ${k} columns${this.transA ? " (after transA)" : ""}, b has ${this.k} rows`);
+    if (shapes[1] !== undefined) this.cDims(shapes[1], m);
+    return [m, this.n];
+  }
+
+  private cDims(s: readonly number[], m: number): [number, number] {
+    const n = this.n;
+    const [r, c] = s.length === 2 ? s : s.length === 1 ? [1, s[0]] : [1, 1];
+    if (s.length > 2 || (r !== m && r !== 1) || (c !== n && c !== 1)) {
+      throw new ShapeError(`gemm c: expected [${m}, ${n}] or [${m}, 1] for ${m} rows (or a shape broadcasting to [${m}, ${n}]), got [${s.join(", ")}]`);
+    }
+    return [r, c];
+  }
+
+  /** Prepares the plan for the shapes of a and C (reused while they stay) and returns [M, N]. */
+  bind(shapes: readonly (readonly number[])[]): [number, number] {
+    if (this.packed === 0) throw new DisposedError("gemm: the prepared op was used after dispose()");
+    const out = this.outputShape(shapes);
+    const key = shapes.map((s) => s.join("x")).join(";");
+    if (this.plan?.key === key) return out;
     this.releasePlan();
+    const m = out[0];
     const heap = this.rt.heap;
     const ind = heap.alloc(Math.ceil(m / GEMM_MR) * GEMM_MR * 4);
     this.rt.kernels.conv2d_indirection(ind, 1, m, 1, this.k, m, 1, 1, 1, 1, 1, 1, 1, 0, 0, GEMM_MR);
-    const plan: Plan = { m, ind, residual: 0, ownsResidual: false, at: 0 };
+    const c = shapes[1] && this.cDims(shapes[1], m);
+    const plan: Plan = { key, m, ind, c, residual: 0, at: 0 };
     this.plan = plan;
     if (this.transA) plan.at = heap.alloc(m * this.k * 4);
-    const c = this.cRows;
-    if (c !== undefined) {
-      if (this.beta === 1 && c.shape[1] === this.n) plan.residual = c.ptr;
-      else {
-        plan.residual = heap.alloc(m * this.n * 4);
-        plan.ownsResidual = true;
-      }
-    }
-    return plan;
+    if (c && !(this.beta === 1 && c[0] === m && c[1] === this.n)) plan.residual = heap.alloc(m * this.n * 4);
+    return out;
   }
 
   private releasePlan(): void {
@@ -127,40 +152,36 @@ export class Gemm {
     const heap = this.rt.heap;
     heap.release(p.ind);
     if (p.at) heap.release(p.at);
-    if (p.ownsResidual) heap.release(p.residual);
+    if (p.residual) heap.release(p.residual);
     this.plan = undefined;
-  }
-
-  /** Prepares the plan for M rows (reused while M stays) and returns the output shape [M, N]. */
-  bind(m: number): [number, number] {
-    if (this.packed === 0) throw new DisposedError("gemm: the prepared op was used after dispose()");
-    this.planFor(m);
-    return [m, this.n];
   }
 
   /** Bytes of packed weights and of the current plan's scratch. */
   get bytes(): { weights: number; scratch: number } {
     const heap = this.rt.heap;
     const p = this.plan;
-    const scratch = p ? heap.sizeOf(p.ind) + heap.sizeOf(p.at) + (p.ownsResidual ? heap.sizeOf(p.residual) : 0) : 0;
+    const scratch = p ? heap.sizeOf(p.ind) + heap.sizeOf(p.at) + heap.sizeOf(p.residual) : 0;
     return { weights: heap.sizeOf(this.packed) + heap.sizeOf(this.zero), scratch };
   }
 
   /**
-   * Runs the bound plan on a (byte offset of [M, K], or [K, M] with transA) into y ([M, N]);
-   * residual ([M, N], 0 for none) is added before the activation, in place of a per-row c.
+   * Runs the bound plan: inputs are the byte offsets of a ([M, K], or [K, M] with transA) and,
+   * when bound with one, of C; y is [M, N].
    */
-  exec(a: number, y: number, residual = 0): void {
+  exec(inputs: readonly number[], y: number): void {
     const plan = this.plan!;
-    const kern = this.rt.kernels;
+    const [a, c] = inputs;
     let src = a;
     if (this.transA) {
-      kern.transpose_f32(a, 1, this.k, plan.m, plan.at);
+      this.rt.dispatch([{ fn: "transpose_f32", args: [a, 1, this.k, plan.m, plan.at] }], "gemm");
       src = plan.at;
     }
-    if (plan.ownsResidual) this.fillResidual(plan);
+    let r = plan.c ? c : 0;
+    if (plan.residual) {
+      this.fillResidual(plan, c);
+      r = plan.residual;
+    }
     const { kind, p0, p1 } = this.act;
-    const r = residual || plan.residual;
     const n = this.n;
     this.rt.dispatch(
       this.rt.ranges(plan.m, plan.m * n * this.k, GEMM_MR).map(([a, b]) => ({
@@ -173,32 +194,23 @@ export class Gemm {
 
   /** Runs on a [M, K] (or [K, M] with transA); with `out` given nothing is allocated after the first call of an M. */
   run(a: Tensor, out?: Tensor): Tensor {
-    const what = "gemm";
-    if (this.packed === 0) throw new DisposedError(`${what}: the prepared op was used after dispose()`);
-    this.rt.check(a, `${what} a`, 2);
-    const [m, k] = this.transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
-    if (k !== this.k) throw new ShapeError(`${what}: a has ${k} columns${this.transA ? " (after transA)" : ""}, b has ${this.k} rows`);
+    if (this.packed === 0) throw new DisposedError("gemm: the prepared op was used after dispose()");
+    this.rt.check(a, "gemm a", 2);
     const c = this.cRows;
-    if (c !== undefined) {
-      this.rt.check(c, `${what} c`);
-      if (c.shape[0] !== m) throw new ShapeError(`${what} c: expected [${m}, ${this.n}] or [${m}, 1] for ${m} rows, got [${c.shape.join(", ")}]`);
-    }
-    this.rt.checkOut([m, this.n], out, c ? [a, c] : [a]);
-    this.bind(m);
-    const y = out ?? this.rt.empty([m, this.n]);
-    this.exec(a.ptr, y.ptr);
-    return y;
+    if (c !== undefined) this.rt.check(c, "gemm c");
+    return runOn(this.rt, this, c ? [a, c] : [a], out);
   }
 
-  // Materialises beta * c over [M, N] for the kernel's per-row residual input.
-  private fillResidual(plan: Plan): void {
-    const c = this.cRows!;
+  // Materialises beta * C broadcast over [M, N] for the kernel's residual input.
+  private fillResidual(plan: Plan, c: number): void {
     const f32 = this.rt.heap.f32;
     const n = this.n;
+    const [rows, cols] = plan.c!;
     const base = plan.residual / 4;
-    const cv = c.toArray();
+    const cb = c / 4;
     for (let i = 0; i < plan.m; i++) {
-      for (let j = 0; j < n; j++) f32[base + i * n + j] = this.beta * cv[c.shape[1] === 1 ? i : i * n + j];
+      const row = cb + (rows === 1 ? 0 : i * cols);
+      for (let j = 0; j < n; j++) f32[base + i * n + j] = this.beta * f32[row + (cols === 1 ? 0 : j)];
     }
   }
 

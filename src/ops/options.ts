@@ -52,12 +52,20 @@ export function resolvePadding(
   return [padding[0], padding[1], padding[2], padding[3]];
 }
 
-/** Output size of a sliding window; throws when the window does not fit the padded input. */
-export function windowOut(size: number, k: number, s: number, d: number, padA: number, padB: number, what: string, axis: string): number {
+/**
+ * Output size of a sliding window; throws when the window does not fit the padded input. With
+ * `ceil` (ONNX's ceil_mode) a last partial window counts, provided it starts inside the input
+ * or its leading padding.
+ */
+export function windowOut(
+  size: number, k: number, s: number, d: number, padA: number, padB: number, what: string, axis: string, ceil = false,
+): number {
   const span = (k - 1) * d + 1;
   const padded = size + padA + padB;
   if (span > padded) {
     throw new ArgumentError(`${what}: the ${axis} window spans ${span} pixels (kernel ${k}, dilation ${d}) but the padded input has ${padded}`);
   }
-  return Math.floor((padded - span) / s) + 1;
+  if (!ceil) return Math.floor((padded - span) / s) + 1;
+  const o = Math.ceil((padded - span) / s) + 1;
+  return (o - 1) * s >= size + padA ? o - 1 : o;
 }

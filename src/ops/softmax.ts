@@ -1,11 +1,45 @@
-import type { Runtime } from "../runtime/runtime.js";
+import { PARALLEL_MIN_ELEMENTS, type Runtime } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
+import type { Call } from "../runtime/threads.js";
+import { type PreparedOp, once } from "./op.js";
+
+// One thread's softmax took about 8 times as long an element as relu or add (its exp, a max and
+// a division per element), so it pays for threads at an eighth of their elements.
+const EXP_COST = 8;
 
 /** Softmax over the last axis. */
+export class Softmax implements PreparedOp {
+  readonly bytes = { weights: 0, scratch: 0 };
+  private rows = 0;
+  private cols = 0;
+
+  constructor(private readonly rt: Runtime) {}
+
+  outputShape(shapes: readonly (readonly number[])[]): number[] {
+    return [...shapes[0]];
+  }
+
+  bind(shapes: readonly (readonly number[])[]): number[] {
+    const x = shapes[0];
+    this.cols = x[x.length - 1];
+    this.rows = x.reduce((a, b) => a * b, 1) / this.cols;
+    return [...x];
+  }
+
+  exec(inputs: readonly number[], y: number): void {
+    const { rows, cols } = this;
+    // Whole rows per thread: a row's sum is one order of additions.
+    const calls = this.rt.ranges(rows, rows * cols * EXP_COST, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]): Call => ({
+      fn: "softmax_f32",
+      args: [inputs[0] + r0 * cols * 4, r1 - r0, cols, y + r0 * cols * 4],
+    }));
+    this.rt.dispatch(calls, "softmax");
+  }
+
+  dispose(): void {}
+}
+
 export function softmax(rt: Runtime, x: Tensor): Tensor {
   rt.check(x, "softmax input");
-  const cols = x.shape[x.shape.length - 1];
-  const y = rt.empty(x.shape);
-  rt.kernels.softmax_f32(x.ptr, x.size / cols, cols, y.ptr);
-  return y;
+  return once(rt, new Softmax(rt), [x]);
 }

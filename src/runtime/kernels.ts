@@ -1,63 +1,83 @@
-/** The exports of build/simdcnn.{simd,scalar}.wasm: pointers are byte offsets into the memory. */
-export interface Kernels {
-  SIMDCNN_BUILD_SIMD: WebAssembly.Global;
-  igemm_f32_4x8(
-    m: number, n: number, kc: number, ks: number,
-    a: number, ind: number, runs: number, zero: number, w: number,
-    c: number, ldc: number, r: number,
-    act: number, p0: number, p1: number,
-  ): void;
-  pack_gemm_f32_8(k: number, n: number, b: number, sk: number, sn: number, alpha: number, bias: number, out: number): void;
-  conv2d_f32_ci1_4x8(
-    x: number, batch: number, hp: number, wp: number, oh: number, ow: number, n: number,
-    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
-    w: number, y: number, act: number, p0: number, p1: number,
-  ): void;
-  conv2d_indirection(
-    ind: number, batch: number, h: number, w: number, pixelStride: number,
-    oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
-    pt: number, pl: number, mr: number,
-  ): void;
-  conv2d_tap_runs(ind: number, tiles: number, ks: number, mr: number, stepBytes: number, runs: number): void;
-  dwconv_f32(
-    m: number, c: number, ks: number, a: number, ind: number, zero: number, w: number, out: number,
-    act: number, p0: number, p1: number,
-  ): void;
-  pack_dwconv_f32(ks: number, c: number, w: number, bias: number, out: number): void;
-  maxpool2d_f32(
-    x: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
-    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number, y: number,
-  ): void;
-  avgpool2d_f32(
-    x: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
-    kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
-    pt: number, pl: number, pb: number, pr: number, includePad: number, y: number,
-  ): void;
-  globalpool_f32(x: number, batch: number, hw: number, c: number, isMax: number, y: number): void;
-  unary_f32(x: number, n: number, y: number, kind: number, p0: number, p1: number): void;
-  binary_f32(a: number, b: number, y: number, n: number, bn: number, op: number): void;
-  transpose_f32(x: number, batch: number, rows: number, cols: number, y: number): void;
-  pad_f32(
-    x: number, batch: number, h: number, w: number, c: number,
-    pt: number, pl: number, pb: number, pr: number, value: number, y: number,
-  ): void;
-  strided_copy_f32(
-    x: number, y: number,
-    s0: number, s1: number, s2: number, s3: number, s4: number, s5: number,
-    xs0: number, xs1: number, xs2: number, xs3: number, xs4: number, xs5: number,
-    ys0: number, ys1: number, ys2: number, ys3: number, ys4: number, ys5: number,
-  ): void;
-  softmax_f32(x: number, rows: number, cols: number, y: number): void;
-  peak_f32(p: number, iters: number): number;
-}
+import { BackendError } from "../errors.js";
+
+/**
+ * The kernel ABI as the TypeScript sees it: every export of assembly/index.ts with its
+ * parameters in order, and the constants both sides must agree on. It is stated here once and
+ * checked, not trusted: `checkKernels` compares it with a module's exports when the module is
+ * loaded (names, arity, constant values), and test/abi.test.ts compares the parameter names
+ * with the AssemblyScript source.
+ *
+ * Units, for every kernel: a pointer (a parameter of type usize in assembly/) is a byte offset
+ * into the memory, 0 meaning "none" where a kernel allows it; sizes, counts and strides are in
+ * elements (floats), except where a parameter's name says Bytes. Each kernel's layout is
+ * described in the comment above it in assembly/.
+ */
+export const SIGNATURES = {
+  igemm_f32_4x8: ["m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "c", "ldc", "r", "act", "p0", "p1"],
+  pack_gemm_f32_8: ["k", "n", "b", "sk", "sn", "alpha", "bias", "out"],
+  conv2d_f32_ci1_4x8: ["x", "batch", "hp", "wp", "oh", "ow", "n", "kh", "kw", "sh", "sw", "dh", "dw", "w", "y", "act", "p0", "p1"],
+  conv2d_indirection: ["ind", "batch", "h", "w", "pixelStride", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "mr"],
+  conv2d_tap_runs: ["ind", "tiles", "ks", "mr", "stepBytes", "runs"],
+  dwconv_f32: ["m", "c", "ks", "a", "ind", "zero", "w", "out", "act", "p0", "p1"],
+  pack_dwconv_f32: ["ks", "c", "wsrc", "bias", "out"],
+  maxpool2d_f32: ["x", "batch", "h", "w", "c", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "y"],
+  avgpool2d_f32: ["x", "batch", "h", "w", "c", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "pb", "pr", "includePad", "y"],
+  globalpool_f32: ["x", "batch", "hw", "c", "isMax", "y"],
+  unary_f32: ["x", "n", "y", "kind", "p0", "p1"],
+  binary_f32: ["a", "b", "y", "n", "bn", "op"],
+  transpose_f32: ["x", "batch", "rows", "cols", "y"],
+  pad_f32: ["x", "batch", "h", "w", "c", "pt", "pl", "pb", "pr", "value", "y"],
+  strided_copy_f32: [
+    "x", "y", "s0", "s1", "s2", "s3", "s4", "s5", "xs0", "xs1", "xs2", "xs3", "xs4", "xs5", "ys0", "ys1", "ys2", "ys3", "ys4", "ys5",
+  ],
+  softmax_f32: ["x", "rows", "cols", "y"],
+  peak_f32: ["p", "iters"],
+} as const;
 
 /** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */
 export const GEMM_MR = 4;
 export const GEMM_NR = 8;
 /** Channels per packed block of dwconv_f32. */
 export const DWCONV_CB = 4;
-
-/** Activation kinds as assembly/activation.ts numbers them. */
+/** Activation kinds (assembly/activation.ts). */
 export const ACT = { none: 0, clamp: 1, leaky: 2, sigmoid: 3, tanh: 4, exp: 5 } as const;
-/** Binary operations as assembly/elementwise.ts numbers them. */
+/** Binary operations (assembly/elementwise.ts). */
 export const BIN = { add: 0, sub: 1, mul: 2, div: 3, prelu: 4 } as const;
+
+/** Every constant global a module exports, with the value this TypeScript expects. */
+export const CONSTANTS: Readonly<Record<string, number>> = {
+  GEMM_MR, GEMM_NR, DWCONV_CB,
+  ...Object.fromEntries(Object.entries(ACT).map(([k, v]) => [`ACT_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(BIN).map(([k, v]) => [`BIN_${k.toUpperCase()}`, v])),
+};
+
+export type KernelName = keyof typeof SIGNATURES;
+
+type Numbers<P extends readonly string[]> = { [I in keyof P]: number };
+
+/** The exports of build/simdcnn.{simd,scalar}.wasm. */
+export type Kernels = { [K in Exclude<KernelName, "peak_f32">]: (...args: Numbers<(typeof SIGNATURES)[K]>) => void } & {
+  peak_f32(...args: Numbers<(typeof SIGNATURES)["peak_f32"]>): number;
+  SIMDCNN_BUILD_SIMD: WebAssembly.Global;
+};
+
+/**
+ * Checks a module's exports against this view of the ABI: every kernel present with its arity,
+ * every constant present with its value. A module of another version fails here, with what
+ * differs, rather than computing garbage later.
+ */
+export function checkKernels(exports: WebAssembly.Exports): Kernels {
+  const wrong: string[] = [];
+  for (const [name, params] of Object.entries(SIGNATURES)) {
+    const f = exports[name];
+    if (typeof f !== "function") wrong.push(`kernel ${name} is missing`);
+    else if (f.length !== params.length) wrong.push(`kernel ${name} takes ${f.length} arguments, expected ${params.length}`);
+  }
+  for (const [name, value] of Object.entries(CONSTANTS)) {
+    const g = exports[name];
+    if (!(g instanceof WebAssembly.Global)) wrong.push(`constant ${name} is missing`);
+    else if (g.value !== value) wrong.push(`constant ${name} is ${g.value}, expected ${value}`);
+  }
+  if (wrong.length > 0) throw new BackendError(`the kernel module does not match this version of simdcnn: ${wrong.join("; ")}`);
+  return exports as unknown as Kernels;
+}

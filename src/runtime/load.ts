@@ -1,6 +1,6 @@
 import { SCALAR, SIMD } from "../../build/simdcnn.wasm.js";
 import { ArgumentError, BackendError } from "../errors.js";
-import type { Kernels } from "./kernels.js";
+import { type Kernels, checkKernels } from "./kernels.js";
 
 export type Backend = "simd" | "scalar";
 
@@ -114,9 +114,9 @@ export async function instantiate(
   } catch (e) {
     throw new BackendError(`the kernel module does not instantiate: ${(e as Error).message}`);
   }
-  const kernels = instance.exports as unknown as Kernels;
-  const flag = kernels.SIMDCNN_BUILD_SIMD;
+  const flag = instance.exports.SIMDCNN_BUILD_SIMD;
   if (!(flag instanceof WebAssembly.Global)) throw new BackendError("the wasm given to init() is not a simdcnn kernel module");
+  const kernels = checkKernels(instance.exports);
   const actual: Backend = flag.value === 1 ? "simd" : "scalar";
   if (backend !== undefined && actual !== backend) throw new BackendError(`the kernel module is the ${actual} build, but backend '${backend}' was asked for`);
   return { kernels, backend: actual, module };

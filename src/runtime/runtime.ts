@@ -9,6 +9,15 @@ import type { Call, ThreadPool } from "./threads.js";
 // than they save: LeNet's second convolution (154K) ran slower split (bench/threads.ts).
 const PARALLEL_MIN_WORK = 1 << 18;
 
+/**
+ * The same for the memory-bound kernels (pooling, elementwise, softmax), in elements read (window
+ * taps for pooling, elements times a cost factor for softmax's exp). One thread reads 2^16
+ * elements (relu, add, a max pool's taps) in 0.7-0.9 times the time of 2^18 multiply-adds of a
+ * convolution, so twice that is at least the time below which a convolution does not gain;
+ * memory-bound work also gains less than compute from a second core.
+ */
+export const PARALLEL_MIN_ELEMENTS = 1 << 17;
+
 /** What every op needs: the kernels, the memory they work on, threads, and tensor bookkeeping. */
 export class Runtime {
   constructor(
@@ -24,11 +33,12 @@ export class Runtime {
   }
 
   /**
-   * Splits [0, total) into one contiguous range per thread (fewer when `work`, in multiply-adds,
-   * is too small to gain), with boundaries on multiples of `grain`.
+   * Splits [0, total) into one contiguous range per thread (fewer when `work`, in multiply-adds
+   * or the unit `minWork` is given in, is below `minWork`), with boundaries on multiples of
+   * `grain`.
    */
-  ranges(total: number, work: number, grain = 1): [number, number][] {
-    const parts = work < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, Math.ceil(total / grain));
+  ranges(total: number, work: number, grain = 1, minWork = PARALLEL_MIN_WORK): [number, number][] {
+    const parts = work < minWork ? 1 : Math.min(this.threads, Math.ceil(total / grain));
     const units = Math.ceil(total / grain);
     const out: [number, number][] = [];
     for (let p = 0; p < parts; p++) {

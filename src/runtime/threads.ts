@@ -1,6 +1,6 @@
 import { BackendError } from "../errors.js";
 import type { Heap } from "./heap.js";
-import type { Kernels } from "./kernels.js";
+import { type KernelName, type Kernels, SIGNATURES } from "./kernels.js";
 import { WORKER_SOURCE } from "./worker-source.js";
 
 /** A kernel call: the export's name and its numeric arguments. */
@@ -9,7 +9,6 @@ export interface Call {
   args: number[];
 }
 
-export type KernelName = Exclude<keyof Kernels, "SIMDCNN_BUILD_SIMD">;
 
 // Control block in the shared memory: [generation, done count, error flag, pad] as i32, then one
 // slot per worker: [state, kernel index, argument count, pad] as i32 and MAX_ARGS f64 arguments.
@@ -43,7 +42,7 @@ export class ThreadPool {
   }
 
   static async create(n: number, module: WebAssembly.Module, heap: Heap, kernels: Kernels): Promise<ThreadPool> {
-    const names = (Object.keys(kernels) as (keyof Kernels)[]).filter((k): k is KernelName => typeof kernels[k] === "function").sort();
+    const names = (Object.keys(SIGNATURES) as KernelName[]).sort();
     const ctrl = heap.alloc(HEADER + (n - 1) * SLOT);
     heap.u8.fill(0, ctrl, ctrl + HEADER + (n - 1) * SLOT);
     const workers: WorkerLike[] = [];

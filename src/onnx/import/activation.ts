@@ -1,5 +1,4 @@
-import { type Activation, activationCode } from "../../ops/activation.js";
-import { ACT } from "../../runtime/kernels.js";
+import type { Activation } from "../../ops/activation.js";
 import type { Importer } from "./importer.js";
 
 export function activation(im: Importer, act: Activation): void {
@@ -13,7 +12,7 @@ export function activation(im: Importer, act: Activation): void {
   }
   const v = x.kind === "value" ? x.v : im.constValue(x);
   const y = im.value([...v.shape]);
-  im.emit({ op: "unary", x: v, y, act: activationCode(act, im.node.opType) });
+  im.emit({ op: "unary", x: v, y, fn: act });
   im.setOutput({ kind: "value", v: y, layout: x.kind === "value" ? x.layout : "plain", dims: x.dims });
 }
 
@@ -37,6 +36,6 @@ export function exp(im: Importer): void {
   const x = im.required(0);
   const v = x.kind === "value" ? x.v : im.constValue(x);
   const y = im.value([...v.shape]);
-  im.emit({ op: "unary", x: v, y, act: { kind: ACT.exp, p0: 0, p1: 0 } });
+  im.emit({ op: "unary", x: v, y, fn: "exp" });
   im.setOutput({ kind: "value", v: y, layout: x.kind === "value" ? x.layout : "plain", dims: x.dims });
 }

@@ -1,7 +1,7 @@
 import { rootOf, sizeOfShape } from "../../graph/ir.js";
 import type { Value } from "../../graph/ir.js";
 import { nhwcShape } from "../../graph/layout.js";
-import { BIN } from "../../runtime/kernels.js";
+import type { BinaryOp } from "../../ops/elementwise.js";
 import type { Importer, Sym } from "./importer.js";
 import { broadcastDims, floatsOf, foldBinary, repeatsOverLast } from "./util.js";
 
@@ -9,10 +9,10 @@ export function binary(im: Importer, op: "Add" | "Sub" | "Mul" | "Div"): void {
   const a = im.required(0);
   const b = im.required(1);
   const dims = broadcastDims(a.dims, b.dims, im);
-  const kind = { Add: BIN.add, Sub: BIN.sub, Mul: BIN.mul, Div: BIN.div }[op];
+  const fn = ({ Add: "add", Sub: "sub", Mul: "mul", Div: "div" } as const)[op];
   if (a.kind === "const" && b.kind === "const") return im.setOutput(foldBinary(a, b, dims, op));
   if (op === "Add" && fuseResidual(im, a, b, dims)) return;
-  elementwise(im, a, b, dims, kind);
+  elementwise(im, a, b, dims, fn);
 }
 
 /** Add(conv(x), r) becomes conv(x) with r added in its store, when nothing else reads conv(x). */
@@ -22,22 +22,30 @@ export function fuseResidual(im: Importer, a: Sym, b: Sym, dims: number[]): bool
     if (mine.dims.join() !== dims.join() || other.dims.join() !== dims.join()) continue;
     const at = im.producer.get(rootOf(mine.v));
     const p = im.soleProducer(name, mine.v);
-    if (!p || at === undefined || (p.op !== "conv" && p.op !== "gemm") || p.act !== "none" || p.residual) continue;
+    if (!p || at === undefined || (p.op !== "conv" && p.op !== "gemm") || p.act !== "none") continue;
+    if (p.op === "conv" ? p.residual : p.c) continue;
     if (p.op === "conv" && !(p.groups === 1 && p.wShape[3] > 1)) continue;
     // The residual must exist before the producer runs: the other operand in the producer's
     // layout (its conversion is usually already there, made for an earlier consumer).
     const r = mine.layout === "nhwc" ? im.nhwc(other) : im.plain(other);
     const otherAt = im.producer.get(rootOf(r));
     if (otherAt !== undefined && otherAt > at) continue;
-    p.residual = r;
+    if (p.op === "conv") p.residual = r;
+    else {
+      p.c = r;
+      p.beta = 1;
+    }
     im.setOutput(mine);
     return true;
   }
   return false;
 }
 
-/** a op b with numpy broadcasting, in the layouts the kernels take. */
-export function elementwise(im: Importer, a: Sym, b: Sym, dims: number[], kind: number): void {
+/**
+ * a op b with numpy broadcasting, in the layouts the kernels take: b is then a's shape, a vector
+ * over a's stored last axis, or one element (src/ops/elementwise.ts's Binary).
+ */
+export function elementwise(im: Importer, a: Sym, b: Sym, dims: number[], fn: BinaryOp): void {
   // Keep NHWC activations NHWC: the other operand is brought to the same layout.
   const nhwc = dims.length === 4 && [a, b].some((s) => s.kind === "value" && s.layout === "nhwc" && s.dims.join() === dims.join());
   const storedShape = nhwc ? nhwcShape(dims) : dims;
@@ -48,11 +56,9 @@ export function elementwise(im: Importer, a: Sym, b: Sym, dims: number[], kind: 
   const full = (s: Sym) => s.dims.join() === dims.join();
   let av: Value;
   let bv: Value;
-  let period: number;
   if (!full(a) && !full(b)) {
     av = bring(a);
     bv = bring(b);
-    period = sizeOfShape(storedShape);
   } else {
     if (!full(a)) {
       // Only b may repeat; a non-commutative op with a broadcast first operand is materialised.
@@ -60,23 +66,18 @@ export function elementwise(im: Importer, a: Sym, b: Sym, dims: number[], kind: 
     } else {
       av = nhwc ? im.nhwc(a) : im.plain(a);
     }
-    const last = storedShape[storedShape.length - 1];
     if (full(b)) {
       bv = nhwc ? im.nhwc(b) : im.plain(b);
-      period = sizeOfShape(storedShape);
     } else if (sizeOfShape(b.dims) === 1) {
       bv = im.plain(b);
-      period = 1;
     } else if (repeatsOverLast(b.dims, dims, nhwc)) {
-      bv = alias1d(im, b, last);
-      period = last;
+      bv = alias1d(im, b, storedShape[storedShape.length - 1]);
     } else {
       bv = bring(b);
-      period = sizeOfShape(storedShape);
     }
   }
   const y = im.value([...storedShape]);
-  im.emit({ op: "binary", a: av, b: bv, y, kind, period });
+  im.emit({ op: "binary", a: av, b: bv, y, fn });
   im.setOutput({ kind: "value", v: y, layout: nhwc ? "nhwc" : "plain", dims });
 }
 
@@ -90,5 +91,5 @@ export function prelu(im: Importer): void {
   const slope = im.required(1);
   const dims = broadcastDims(x.dims, slope.dims, im);
   if (dims.join() !== x.dims.join()) im.bad(`slope [${slope.dims.join(", ")}] must broadcast to the input [${x.dims.join(", ")}]`);
-  elementwise(im, x, slope, dims, BIN.prelu);
+  elementwise(im, x, slope, dims, "prelu");
 }

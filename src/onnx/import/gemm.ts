@@ -1,10 +1,9 @@
 import { sizeOfShape } from "../../graph/ir.js";
 import type { Value } from "../../graph/ir.js";
-import { permutePlan } from "../../graph/layout.js";
-import { BIN } from "../../runtime/kernels.js";
 import type { Importer, Sym } from "./importer.js";
 import { broadcastDims, floatsOf } from "./util.js";
 
+/** ONNX Gemm: checked and passed on as it is; src/ops/gemm.ts implements its semantics. */
 export function gemm(im: Importer): void {
   const a = im.required(0);
   const b = im.required(1);
@@ -16,40 +15,17 @@ export function gemm(im: Importer): void {
   const [m, k] = transA ? [a.dims[1], a.dims[0]] : a.dims;
   const [kb, n] = transB ? [b.dims[1], b.dims[0]] : b.dims;
   if (k !== kb) im.bad(`A gives K = ${k}, B gives K = ${kb}`);
-  let av = im.plain(a);
-  if (transA) {
-    const t = im.value([m, k]);
-    im.emit({ op: "copy", x: av, y: t, copies: [permutePlan(a.dims, [1, 0])] });
-    av = t;
-  }
   const c = im.input(2);
-  let bias: Float32Array | undefined;
-  let residual: Value | undefined;
+  let cv: Value | undefined;
   if (c) {
     if (c.dims.length > 2) im.bad(`C [${c.dims.join(", ")}] must have rank 2 or less, to broadcast to [${m}, ${n}]`);
-    const cd = [...new Array<number>(2 - c.dims.length).fill(1), ...c.dims];
-    if (c.kind === "const" && cd[0] === 1) {
-      const cv = floatsOf(c, im);
-      bias = Float32Array.from({ length: n }, (_, j) => beta * cv[cd[1] === 1 ? 0 : j]);
-    } else {
-      broadcastDims([m, n], c.dims, im);
-      const full = c.dims.join() === [m, n].join() ? im.plain(c) : im.broadcast(c, [m, n], false);
-      residual = beta === 1 ? full : scaled(im, full, beta);
-    }
+    if (broadcastDims([m, n], c.dims, im).join() !== [m, n].join()) im.bad(`C [${c.dims.join(", ")}] does not broadcast to [${m}, ${n}]`);
+    cv = c.kind === "const" ? im.constValue(c) : im.plain(c);
   }
-  const bc = im.asConst(b, 1, "B");
-  const bf = floatsOf(bc, im);
-  const packed = new Float32Array(k * n);
-  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) packed[i * n + j] = alpha * (transB ? bf[j * k + i] : bf[i * n + j]);
+  const bf = floatsOf(im.asConst(b, 1, "B"), im);
   const y = im.value([m, n]);
-  im.emit({ op: "gemm", a: av, y, b: packed, k, n, bias, act: "none", residual });
+  im.emit({ op: "gemm", a: im.plain(a), y, b: bf, bShape: [b.dims[0], b.dims[1]], transA, transB, alpha, beta, c: cv, act: "none" });
   im.setOutput({ kind: "value", v: y, layout: "plain", dims: [m, n] });
-}
-
-export function scaled(im: Importer, v: Value, s: number): Value {
-  const y = im.value([...v.shape]);
-  im.emit({ op: "binary", a: v, b: im.value([1], "const", undefined, Float32Array.of(s)), y, kind: BIN.mul, period: 1 });
-  return y;
 }
 
 export function matmul(im: Importer): void {
@@ -71,7 +47,7 @@ export function matmul(im: Importer): void {
   if (b.kind === "const" && bd.length === 2) {
     // A's leading dimensions fold into M: one GEMM with the weights packed once.
     const y = im.value(outDims.length ? outDims : [1]);
-    im.emit({ op: "gemm", a: av, y, b: floatsOf(b, im), k, n, act: "none" });
+    im.emit({ op: "gemm", a: av, y, b: floatsOf(b, im), bShape: [k, n], transA: false, transB: false, alpha: 1, beta: 1, act: "none" });
     return im.setOutput({ kind: "value", v: y, layout: "plain", dims: outDims });
   }
   const nb = sizeOfShape(batch);

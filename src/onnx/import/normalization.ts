@@ -1,4 +1,4 @@
-import { BIN } from "../../runtime/kernels.js";
+import type { BinaryOp } from "../../ops/elementwise.js";
 import type { ConstSym, Importer, Sym } from "./importer.js";
 
 export function batchNorm(im: Importer): void {
@@ -30,23 +30,22 @@ export function batchNorm(im: Importer): void {
   }
   const sv = { kind: "const", dims: [c], f: Float32Array.from(s) } as ConstSym;
   const tv = { kind: "const", dims: [c], f: Float32Array.from(t) } as ConstSym;
-  const scaled = channelOp(im, x, sv, BIN.mul);
-  im.setOutput(channelOp(im, scaled, tv, BIN.add));
+  const scaled = channelOp(im, x, sv, "mul");
+  im.setOutput(channelOp(im, scaled, tv, "add"));
 }
 
 /** x op per-channel constant ([C]) for x of shape [N, C, ...]. */
-export function channelOp(im: Importer, x: Sym, k: ConstSym, kind: number): Sym {
-  const c = x.dims[1];
+export function channelOp(im: Importer, x: Sym, k: ConstSym, fn: BinaryOp): Sym {
   if (x.dims.length === 4) {
     const xv = im.nhwc(x);
     const y = im.value([...xv.shape]);
-    im.emit({ op: "binary", a: xv, b: im.constValue(k), y, kind, period: c });
+    im.emit({ op: "binary", a: xv, b: im.constValue(k), y, fn });
     return { kind: "value", v: y, layout: "nhwc", dims: x.dims };
   }
   if (x.dims.length === 2) {
     const xv = im.plain(x);
     const y = im.value([...xv.shape]);
-    im.emit({ op: "binary", a: xv, b: im.constValue(k), y, kind, period: c });
+    im.emit({ op: "binary", a: xv, b: im.constValue(k), y, fn });
     return { kind: "value", v: y, layout: "plain", dims: x.dims };
   }
   im.fail(`per-channel ops on rank ${x.dims.length} are not supported`);

@@ -12,7 +12,8 @@ export function pool(im: Importer, max: boolean): void {
   const { window, out } = window2d(im, x.dims, kernel, "pool");
   const dims = [x.dims[0], x.dims[1], out[0], out[1]];
   const y = im.value(nhwcShape(dims));
-  im.emit({ op: "pool", max, x: im.nhwc(x), y, window, countIncludePad: im.int("count_include_pad", 0) === 1 });
+  const ceil = im.int("ceil_mode", 0) === 1;
+  im.emit({ op: "pool", max, x: im.nhwc(x), y, window, countIncludePad: im.int("count_include_pad", 0) === 1, ceil });
   im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
 }
 

@@ -1,0 +1,93 @@
+import { Conv2d } from "../ops/conv2d.js";
+import { StridedCopy } from "../ops/copy.js";
+import { Binary, Unary } from "../ops/elementwise.js";
+import { Gemm } from "../ops/gemm.js";
+import { MatMul } from "../ops/matmul.js";
+import type { PreparedOp } from "../ops/op.js";
+import { Pad } from "../ops/pad.js";
+import { GlobalPool, Pool2d } from "../ops/pool.js";
+import { Softmax } from "../ops/softmax.js";
+import type { Runtime } from "../runtime/runtime.js";
+import type { Tensor } from "../runtime/tensor.js";
+import { type Step, type Value, gemmDims, sizeOfShape } from "./ir.js";
+
+/** A step's prepared op, the values it reads (in exec's order) and the shapes to bind it to. */
+export interface Prepared {
+  op: PreparedOp;
+  inputs: Value[];
+  shapes: number[][];
+}
+
+export type Prepare<S extends Step> = (rt: Runtime, s: S) => Prepared;
+
+/** Weights given as data become a tensor for the op's construction (it packs its own copy). */
+function withTensor<T>(rt: Runtime, data: Float32Array, shape: number[], f: (t: Tensor) => T): T {
+  const t = rt.fromArray(data, shape);
+  try {
+    return f(t);
+  } finally {
+    t.dispose();
+  }
+}
+
+/** C known at load that does not vary by row is folded into the packed bias. */
+function foldsIntoBias(c: Value): boolean {
+  let r = c;
+  while (r.aliasOf) r = r.aliasOf;
+  return r.storage === "const" && (c.shape.length === 1 || (c.shape.length === 2 && c.shape[0] === 1));
+}
+
+/** How each step kind of the IR becomes a prepared op of src/ops/: the graph's only binding. */
+export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } = {
+  conv: (rt, s) => {
+    const op = withTensor(rt, s.w, s.wShape, (w) =>
+      new Conv2d(rt, w, { bias: s.bias, strides: s.window.strides, dilations: s.window.dilations, padding: s.window.pads, groups: s.groups, activation: s.act }),
+    );
+    const inputs = s.residual ? [s.x, s.residual] : [s.x];
+    return { op, inputs, shapes: inputs.map((v) => v.shape) };
+  },
+  gemm: (rt, s) => {
+    const { k, n } = gemmDims(s);
+    const aShape = s.transA ? s.a.shape : [sizeOfShape(s.a.shape) / k, k];
+    const m = s.transA ? s.a.shape[1] : aShape[0];
+    const fold = s.c !== undefined && foldsIntoBias(s.c);
+    const c = fold ? rt.fromArray(constData(s.c!), s.c!.shape) : undefined;
+    let op: Gemm;
+    try {
+      op = withTensor(rt, s.b, s.bShape, (b) =>
+        new Gemm(rt, b, { transA: s.transA, transB: s.transB, alpha: s.alpha, beta: s.beta, bias: s.bias, c, activation: s.act }),
+      );
+    } finally {
+      c?.dispose();
+    }
+    if (s.c === undefined || fold) return { op, inputs: [s.a], shapes: [aShape] };
+    // A fused residual has the output's shape, which may have more than two dimensions.
+    const cShape = sizeOfShape(s.c.shape) === m * n ? [m, n] : s.c.shape;
+    return { op, inputs: [s.a, s.c], shapes: [aShape, cShape] };
+  },
+  matmul: (rt, s) => ({
+    op: new MatMul(rt),
+    inputs: [s.a, s.b],
+    shapes: [
+      [s.aBatchStride === 0 ? 1 : s.batch, s.m, s.k],
+      [s.bBatchStride === 0 ? 1 : s.batch, s.k, s.n],
+    ],
+  }),
+  pool: (rt, s) => ({
+    op: new Pool2d(rt, { max: s.max, ...s.window, padding: s.window.pads, countIncludePad: s.countIncludePad, ceil: s.ceil }),
+    inputs: [s.x],
+    shapes: [s.x.shape],
+  }),
+  globalPool: (rt, s) => ({ op: new GlobalPool(rt, s.max), inputs: [s.x], shapes: [s.x.shape] }),
+  unary: (rt, s) => ({ op: new Unary(rt, s.fn), inputs: [s.x], shapes: [s.x.shape] }),
+  binary: (rt, s) => ({ op: new Binary(rt, s.fn), inputs: [s.a, s.b], shapes: [s.a.shape, s.b.shape] }),
+  softmax: (rt, s) => ({ op: new Softmax(rt), inputs: [s.x], shapes: [[s.rows, s.cols]] }),
+  pad: (rt, s) => ({ op: new Pad(rt, s.pads, s.value), inputs: [s.x], shapes: [s.x.shape] }),
+  copy: (rt, s) => ({ op: new StridedCopy(rt, s.copies, s.y.shape, s.fill), inputs: [s.x], shapes: [s.x.shape] }),
+};
+
+function constData(v: Value): Float32Array {
+  let r = v;
+  while (r.aliasOf) r = r.aliasOf;
+  return r.data!;
+}

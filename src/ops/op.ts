@@ -1,0 +1,47 @@
+import type { Runtime } from "../runtime/runtime.js";
+import type { Tensor } from "../runtime/tensor.js";
+
+/**
+ * The one contract by which anything runs a kernel: the compiled graph (src/graph/compile.ts)
+ * and the engine's eager methods alike.
+ *
+ * - construct: validate the options, pack the weights (once);
+ * - `outputShape(shapes)`: check input shapes, allocate nothing;
+ * - `bind(shapes)`: the same, then plan for those shapes (scratch, indirection tables), kept
+ *   while the shapes stay the same;
+ * - `exec(inputs, y)`: run the bound plan on byte offsets of the inputs (in the order of the
+ *   shapes) and of the output, always through `rt.dispatch`, so that an op that can split its
+ *   work over threads does; it allocates nothing;
+ * - `bytes`: packed weights and the current plan's scratch;
+ * - `dispose()`: free both; a second call does nothing.
+ */
+export interface PreparedOp {
+  outputShape(shapes: readonly (readonly number[])[]): number[];
+  bind(shapes: readonly (readonly number[])[]): number[];
+  exec(inputs: readonly number[], y: number): void;
+  readonly bytes: { weights: number; scratch: number };
+  dispose(): void;
+}
+
+/**
+ * Runs an op once on tensors: the checks, then bind, then exec into `out` or a new tensor.
+ * Nothing is allocated before every check has passed.
+ */
+export function runOn(rt: Runtime, op: PreparedOp, inputs: readonly Tensor[], out?: Tensor): Tensor {
+  const shapes = inputs.map((t) => t.shape);
+  const shape = op.outputShape(shapes);
+  rt.checkOut(shape, out, inputs);
+  op.bind(shapes);
+  const y = out ?? rt.empty(shape);
+  op.exec(inputs.map((t) => t.ptr), y.ptr);
+  return y;
+}
+
+/** An eager call: prepare, run, dispose. */
+export function once(rt: Runtime, op: PreparedOp, inputs: readonly Tensor[]): Tensor {
+  try {
+    return runOn(rt, op, inputs);
+  } finally {
+    op.dispose();
+  }
+}
