@@ -86,7 +86,7 @@ const NAMES = Object.keys(PARSERS) as SettingName[];
  * Given a loaded model, its metadata, its one input's shape and its output's class count are
  * the sources, with an optional sidecar and overrides.
  */
-export function modelSettings(model: ModelDescription, extra?: Pick<SettingsSources, "sidecar" | "overrides">): ModelSettings;
+export function modelSettings(model: ModelDescription, extra?: Pick<SettingsSources, "sidecar" | "overrides">): ModelSettings & { input: InputSpec };
 export function modelSettings(sources?: SettingsSources): ModelSettings;
 export function modelSettings(given: SettingsSources | ModelDescription = {}, extra: Pick<SettingsSources, "sidecar" | "overrides"> = {}): ModelSettings {
   const sources = "inputs" in given ? fromModel(given, extra) : given;
