@@ -67,6 +67,19 @@ function typeErrors(snippets: { name: string; code: string }[]): Record<string, 
   return errors;
 }
 
+describe("README and package.json scripts", () => {
+  // Steps of `npm run build` and npm's lifecycle hooks, which nobody runs by name.
+  const INTERNAL = new Set(["build:wasm", "build:ts", "prepare", "pretest"]);
+  const scripts = Object.keys((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts);
+
+  it("the README shows every script a user runs, and names no script that does not exist", () => {
+    const shown = (name: string) => new RegExp(`npm (run )?${name}(?![\\w:-])`).test(README);
+    expect(scripts.filter((s) => !INTERNAL.has(s) && !shown(s))).toEqual([]);
+    const named = [...README.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]);
+    expect(named.filter((n) => !scripts.includes(n))).toEqual([]);
+  });
+});
+
 describe("README ```ts blocks", () => {
   it("there are blocks, and one of them is the simdcnn/io example", () => {
     expect(BLOCKS.length).toBeGreaterThanOrEqual(3);
