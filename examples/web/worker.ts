@@ -91,7 +91,7 @@ async function load(r: Extract<Request, { type: "model" }>): Promise<Loaded> {
     const input = single.inputs[0];
     const output = single.outputs[0];
     const settings = modelSettings(single, { sidecar: r.sidecar });
-    const spec = settings.input!;
+    const spec = settings.input;
     const geo: InputGeometry = { name: input.name, layout: spec.layout, channels: spec.channels, height: spec.height, width: spec.width };
     const fixed = typeof input.shape[0] === "number" ? input.shape[0] : undefined;
     const batch = fixed ?? OCCLUSION_BATCH;

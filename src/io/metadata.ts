@@ -143,7 +143,7 @@ export function modelSettings(given: SettingsSources | ModelDescription = {}, ex
 function fromModel(model: ModelDescription, extra: Pick<SettingsSources, "sidecar" | "overrides">): SettingsSources {
   const { inputs, outputs } = model;
   if (!Array.isArray(inputs) || !Array.isArray(outputs)) {
-    throw new ArgumentError(`modelSettings: expected a model (metadata, inputs, outputs) or the settings' sources, got ${show(model)}`);
+    throw new ArgumentError(`modelSettings: a model's inputs and outputs must be arrays, got ${typeof inputs} and ${typeof outputs}`);
   }
   if (inputs.length !== 1) {
     throw new ArgumentError(`modelSettings: a classifier takes one input; this model takes ${inputs.length} (${inputs.map((i) => i.name).join(", ")})`);
