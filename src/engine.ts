@@ -136,23 +136,23 @@ export class Engine {
     return leakyRelu(this.rt, x, alpha);
   }
 
-  add(a: Tensor, b: Tensor): Tensor {
+  add(a: Tensor, b: Tensor | number): Tensor {
     return this.binary(a, b, "add");
   }
 
-  sub(a: Tensor, b: Tensor): Tensor {
+  sub(a: Tensor, b: Tensor | number): Tensor {
     return this.binary(a, b, "sub");
   }
 
-  mul(a: Tensor, b: Tensor): Tensor {
+  mul(a: Tensor, b: Tensor | number): Tensor {
     return this.binary(a, b, "mul");
   }
 
-  div(a: Tensor, b: Tensor): Tensor {
+  div(a: Tensor, b: Tensor | number): Tensor {
     return this.binary(a, b, "div");
   }
 
-  private binary(a: Tensor, b: Tensor, op: BinaryOp): Tensor {
+  private binary(a: Tensor, b: Tensor | number, op: BinaryOp): Tensor {
     return binary(this.rt, a, b, op);
   }
 

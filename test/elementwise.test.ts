@@ -155,6 +155,27 @@ describe("binary ops with broadcasting: exact, both builds, bit-identical", () =
   });
 });
 
+describe("binary ops with a number operand: exact, both builds, bit-identical", () => {
+  // The number is rounded to float32 first, like any element of a tensor (0.1, 1/3 and 1e-40
+  // change under that rounding, 1e39 becomes Infinity); then each element is one float32 op.
+  const NUMBERS = [2, -0.5, 0.1, 1 / 3, 0, -0, 1e-40, 1e39, -Infinity, 3e38];
+  const OPS: BinaryName[] = ["add", "sub", "mul", "div"];
+  const cases = SHAPES.flatMap((shape, i) =>
+    OPS.map((op, j) => {
+      const n = NUMBERS[(i + j) % NUMBERS.length];
+      return [`${op} a[${shape.join(",")}] ${n}`, op, shape, n] as const;
+    }),
+  );
+  it.each(cases)("%s", (_name, op, shape, n) => {
+    const a = new Rng(prod(shape) * 11 + 7).f32(prod(shape), -3, 3);
+    if (a.length > 2) a[1] = 0;
+    const ref = binaryRef(a, shape, [Math.fround(n)], [1], op);
+    const got = both(a, shape, (e, x) => e[op](x, n));
+    for (const b of BACKENDS) expect(compareExact(got[b], ref, `${b} ${op} ${n}`)).toBe("");
+    expect(compareBits(got.simd, got.scalar)).toBe("");
+  });
+});
+
 describe("softmax over the last axis: both builds against the float64 reference, bit-identical", () => {
   const COLS = [...SIZES, 31, 64, 100, 1000, 1023];
   const RANGES: [number, number][] = [[-5, 5], [-50, 50], [995, 1005], [-1, 1]];

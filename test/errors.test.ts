@@ -219,6 +219,10 @@ const CASES: Case[] = [
     [`${op}: b over the wrong axis`, (f) => f.e[op](f.a, f.e.tensor(new Float32Array(4), [4])), ShapeError, /shape|b/],
     [`${op}: same size, different shape`, (f) => f.e[op](f.b, f.e.tensor(new Float32Array(18), [3, 6])), ShapeError, /shape|b/],
     [`${op}: disposed b`, (f) => { const b = f.e.tensor(new Float32Array(1), [1]); b.dispose(); return f.e[op](f.a, b); }, DisposedError, /dispose/],
+    [`${op}: b NaN`, (f) => f.e[op](f.a, NaN), ArgumentError, /number.*NaN/],
+    [`${op}: b a string`, (f) => f.e[op](f.a, "2" as unknown as number), ArgumentError, /Tensor or a number.*"2"/],
+    [`${op}: b a Float32Array`, (f) => f.e[op](f.a, new Float32Array(1) as unknown as Tensor), ArgumentError, /Tensor or a number/],
+    [`${op}: disposed a, b a number`, (f) => { const a = f.e.tensor(new Float32Array(1), [1]); a.dispose(); return f.e[op](a, 2); }, DisposedError, /dispose/],
   ]),
   ["softmax: disposed input", (f) => { const x = f.e.tensor(new Float32Array(4), [4]); x.dispose(); return f.e.softmax(x); }, DisposedError, /dispose/],
 ];

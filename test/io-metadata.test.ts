@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ArgumentError, ModelFormatError, ShapeError } from "../src/errors.js";
 import { modelSettings } from "../src/io/metadata.js";
@@ -89,5 +90,45 @@ describe("simdcnn:input_size", () => {
     expect(() => modelSettings({ inputShape: ["N", 1, "H", "W"] })).toThrow(/input_size/);
     expect(() => modelSettings({ metadata: { "simdcnn:input_size": "96,80" }, inputShape: [1, 1, 64, 64] })).toThrow(/differs/);
     expect(() => modelSettings({ metadata: { "simdcnn:input_size": "96" }, inputShape: ["N", 1, "H", "W"] })).toThrow(/height,width/);
+  });
+});
+
+describe("modelSettings(model)", () => {
+  it("reads a loaded Model's metadata, input shape and class count (the bundled phantom model)", async () => {
+    const { init } = await import("../src/node.js");
+    const engine = await init();
+    const model = await engine.loadOnnx(fileURLToPath(new URL("../examples/phantom/phantom.onnx", import.meta.url)));
+    try {
+      // phantom.onnx declares input 'slice' [N, 1, 128, 128], output 'logits' [N, 2] and the
+      // metadata of examples/phantom/README.md.
+      expect(modelSettings(model)).toEqual({
+        labels: ["normal", "lesion"],
+        resize: "bilinear",
+        normalize: "unit",
+        output: "softmax",
+        input: { layout: "NCHW", channels: 1, height: 128, width: 128, resize: "bilinear", normalize: "unit" },
+      });
+      const s = modelSettings(model, { sidecar: { "simdcnn:resize": "nearest" }, overrides: { window: "40,400" } });
+      expect([s.resize, s.input?.resize, s.window]).toEqual(["nearest", "nearest", [40, 400]]);
+    } finally {
+      model.dispose();
+      engine.dispose();
+    }
+  });
+
+  it("takes any object of that shape; class names default from a numeric output size", () => {
+    const model = { metadata: {}, inputs: [{ name: "x", shape: ["N", 64, 64, 3] }], outputs: [{ shape: ["N", 3] }] };
+    const s = modelSettings(model);
+    expect(s.labels).toEqual(["class_0", "class_1", "class_2"]);
+    expect(s.input).toEqual({ layout: "NHWC", channels: 3, height: 64, width: 64, resize: "bilinear", normalize: "unit" });
+    expect(modelSettings({ ...model, outputs: [{ shape: ["N", "K"] }] }).labels).toBeUndefined();
+  });
+
+  it("a model without exactly one input, or a malformed one, is an ArgumentError", () => {
+    const io = { name: "a", shape: [1, 1, 8, 8] };
+    expect(() => modelSettings({ metadata: {}, inputs: [io, { ...io, name: "b" }], outputs: [] })).toThrow(ArgumentError);
+    expect(() => modelSettings({ metadata: {}, inputs: [io, { ...io, name: "b" }], outputs: [] })).toThrow(/one input; this model takes 2 \(a, b\)/);
+    expect(() => modelSettings({ metadata: {}, inputs: [], outputs: [] })).toThrow(/takes 0/);
+    expect(() => modelSettings({ metadata: {}, inputs: "x", outputs: [] } as never)).toThrow(ArgumentError);
   });
 });

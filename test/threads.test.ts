@@ -1,7 +1,7 @@
 // Threads: any thread count gives the bits of one thread, for every op family the pool splits and
 // for whole networks; dispatch survives many interleaved ops; errors and exits behave.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -270,11 +270,17 @@ describe("threads", () => {
       const w = e.tensor(new Float32Array(16 * 9 * 16).fill(0.1), [16, 3, 3, 16]);
       console.log(e.threads, e.conv2d(x, w, { padding: "same" }).toArray()[0], e.threadsNote);
     `;
-    const file = join(mkdtempSync(join(tmpdir(), "simdcnn-threads-")), "forget.mts");
+    const dir = mkdtempSync(join(tmpdir(), "simdcnn-threads-"));
+    const file = join(dir, "forget.mts");
     writeFileSync(file, script);
     const tsx = new URL("../node_modules/.bin/tsx", import.meta.url).pathname;
     const t0 = Date.now();
-    const { stdout } = await promisify(execFile)(tsx, [file], { timeout: 20_000 });
+    let stdout: string;
+    try {
+      ({ stdout } = await promisify(execFile)(tsx, [file], { timeout: 20_000 }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(stdout.trim()).toMatch(/^2 /);
     expect(Date.now() - t0).toBeLessThan(20_000);
   });

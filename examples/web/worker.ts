@@ -90,14 +90,8 @@ async function load(r: Extract<Request, { type: "model" }>): Promise<Loaded> {
     if (single.inputs.length !== 1) throw new UnsupportedError(`a classifier takes one input; this model takes ${single.inputs.length}`);
     const input = single.inputs[0];
     const output = single.outputs[0];
-    const last = output?.shape.at(-1);
-    const settings = modelSettings({
-      metadata: single.metadata,
-      sidecar: r.sidecar,
-      inputShape: input.shape,
-      outputSize: typeof last === "number" ? last : undefined,
-    });
-    const spec = settings.input!;
+    const settings = modelSettings(single, { sidecar: r.sidecar });
+    const spec = settings.input;
     const geo: InputGeometry = { name: input.name, layout: spec.layout, channels: spec.channels, height: spec.height, width: spec.width };
     const fixed = typeof input.shape[0] === "number" ? input.shape[0] : undefined;
     const batch = fixed ?? OCCLUSION_BATCH;

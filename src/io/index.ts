@@ -6,7 +6,7 @@ export { readSlices, type ReadOptions } from "./read.js";
 export type { Slice } from "./slice.js";
 export { toInput, type InputSpec, type Normalize, type ResizeMode } from "./preprocess.js";
 export {
-  modelSettings, type ModelSettings, type OutputActivation, type SettingName, type SettingsSources,
+  modelSettings, type ModelDescription, type ModelSettings, type OutputActivation, type SettingName, type SettingsSources,
 } from "./metadata.js";
 export { overlayHeatmap, type OverlayOptions } from "./heatmap.js";
 export { encodePng } from "./png.js";

@@ -31,6 +31,17 @@ export interface SettingsSources {
   outputSize?: number;
 }
 
+/**
+ * What modelSettings reads from a loaded model: simdcnn's Model has these (declared here by
+ * shape, so that this entry does not import the engine).
+ */
+export interface ModelDescription {
+  /** The ONNX metadata_props. */
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly inputs: readonly { readonly name: string; readonly shape: readonly (number | string)[] }[];
+  readonly outputs: readonly { readonly shape: readonly (number | string)[] }[];
+}
+
 const PARSERS: Record<SettingName, (value: unknown) => unknown> = {
   labels: (v) => {
     const labels = typeof v === "string" ? json(v) : v;
@@ -71,8 +82,14 @@ const NAMES = Object.keys(PARSERS) as SettingName[];
  * overrides (each overriding the one before), validates every value, and derives the input spec
  * from the declared input shape. A bad value in the model or sidecar is a ModelFormatError, a bad
  * override an ArgumentError; both name the key and where it came from.
+ *
+ * Given a loaded model, its metadata, its one input's shape and its output's class count are
+ * the sources, with an optional sidecar and overrides.
  */
-export function modelSettings(sources: SettingsSources = {}): ModelSettings {
+export function modelSettings(model: ModelDescription, extra?: Pick<SettingsSources, "sidecar" | "overrides">): ModelSettings & { input: InputSpec };
+export function modelSettings(sources?: SettingsSources): ModelSettings;
+export function modelSettings(given: SettingsSources | ModelDescription = {}, extra: Pick<SettingsSources, "sidecar" | "overrides"> = {}): ModelSettings {
+  const sources = "inputs" in given ? fromModel(given, extra) : given;
   const chosen = new Map<SettingName, { value: unknown; from: Source }>();
   const take = (from: Source, entries: Iterable<[string, unknown]>) => {
     for (const [key, value] of entries) {
@@ -121,6 +138,24 @@ export function modelSettings(sources: SettingsSources = {}): ModelSettings {
     settings.input = { layout, channels, height, width, resize: settings.resize, normalize: settings.normalize };
   }
   return settings;
+}
+
+function fromModel(model: ModelDescription, extra: Pick<SettingsSources, "sidecar" | "overrides">): SettingsSources {
+  const { inputs, outputs } = model;
+  if (!Array.isArray(inputs) || !Array.isArray(outputs)) {
+    throw new ArgumentError(`modelSettings: a model's inputs and outputs must be arrays, got ${typeof inputs} and ${typeof outputs}`);
+  }
+  if (inputs.length !== 1) {
+    throw new ArgumentError(`modelSettings: a classifier takes one input; this model takes ${inputs.length} (${inputs.map((i) => i.name).join(", ")})`);
+  }
+  const last = outputs[0]?.shape.at(-1);
+  return {
+    metadata: model.metadata,
+    inputShape: inputs[0].shape,
+    outputSize: typeof last === "number" ? last : undefined,
+    sidecar: extra.sidecar,
+    overrides: extra.overrides,
+  };
 }
 
 /**

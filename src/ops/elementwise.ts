@@ -1,7 +1,7 @@
 import { ArgumentError, ShapeError } from "../errors.js";
 import { ACT, BIN } from "../runtime/kernels.js";
 import { PARALLEL_MIN_ELEMENTS, type Runtime, show } from "../runtime/runtime.js";
-import type { Tensor } from "../runtime/tensor.js";
+import { Tensor } from "../runtime/tensor.js";
 import type { Call } from "../runtime/threads.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, once } from "./op.js";
@@ -134,9 +134,14 @@ export function leakyRelu(rt: Runtime, x: Tensor, alpha: number): Tensor {
   return once(rt, new Unary(rt, { leakyRelu: a }, "leakyRelu"), [x]);
 }
 
-/** a op b, where b has a's shape, is [C] for a's last axis C, or has one element. */
-export function binary(rt: Runtime, a: Tensor, b: Tensor, op: BinaryOp): Tensor {
+/**
+ * a op b, where b has a's shape, is [C] for a's last axis C, holds one element, or is a number
+ * (rounded to float32, as a tensor's element would be).
+ */
+export function binary(rt: Runtime, a: Tensor, b: Tensor | number, op: BinaryOp): Tensor {
+  if (typeof b === "number") return binaryNumber(rt, a, b, op);
   rt.check(a, `${op} a`);
+  if (!(b instanceof Tensor)) throw new ArgumentError(`${op} b: expected a Tensor or a number, got ${show(b)}`);
   rt.check(b, `${op} b`);
   const last = a.shape[a.shape.length - 1];
   const same = b.shape.length === a.shape.length && b.shape.every((d, i) => d === a.shape[i]);
@@ -147,4 +152,17 @@ export function binary(rt: Runtime, a: Tensor, b: Tensor, op: BinaryOp): Tensor 
     );
   }
   return once(rt, new Binary(rt, op), [a, b]);
+}
+
+// The kernel reads its operand from memory, so a number goes in as a one-element tensor that
+// lives for the call only.
+function binaryNumber(rt: Runtime, a: Tensor, b: number, op: BinaryOp): Tensor {
+  rt.check(a, `${op} a`);
+  if (Number.isNaN(b)) throw new ArgumentError(`${op} b: expected a Tensor or a number (±Infinity allowed), got NaN`);
+  const scalar = rt.fromArray(new Float32Array([b]), [1], `${op} b`);
+  try {
+    return binary(rt, a, scalar, op);
+  } finally {
+    scalar.dispose();
+  }
 }
