@@ -38,6 +38,7 @@ declare const engine: import("simdcnn").Engine;
 declare const pixels: Float32Array, w: Float32Array, b: Float32Array, image: Float32Array;
 declare const w1: Float32Array, b1: Float32Array, w2: Float32Array, b2: Float32Array;
 declare const modelBytes: Uint8Array, fileBytes: Uint8Array;
+declare const backbone: import("simdcnn").Model, head: import("simdcnn").Model, out: Float32Array;
 `;
 
 /** Type errors of each snippet, compiled as an ES module against the package's sources. */

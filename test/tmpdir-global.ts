@@ -18,7 +18,9 @@ export default function setup(project: TestProject): () => void {
   const base = mkdtempSync(join(tmpdir(), "simdcnn-test-"));
   project.provide("tmpBase", base);
   return () => {
-    const left = readdirSync(base);
+    // A test file whose tests were all skipped never runs its afterAll, and leaves its own
+    // folder empty: that is not something a test left.
+    const left = readdirSync(base).filter((name) => !/^file-/.test(name) || readdirSync(join(base, name)).length > 0);
     rmSync(base, { recursive: true, force: true });
     if (left.length > 0) {
       // vitest reports an error thrown here but still exits 0, so the exit code is set as well.
