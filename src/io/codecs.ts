@@ -1,0 +1,109 @@
+import type { PixelEncoding } from "./transfer-syntax.js";
+
+/** One frame as a codec decoded it: samples interleaved, a pixel's components next to each other. */
+export interface DecodedFrame {
+  width: number;
+  height: number;
+  components: number;
+  /** The codec's sample precision in bits. */
+  bits: number;
+  samples: Uint8Array | Uint16Array | Int16Array;
+}
+
+export type Codec = (frame: Uint8Array) => DecodedFrame;
+
+// The surface the emscripten builds of libjpeg-turbo, CharLS and OpenJPEG share.
+interface FrameInfo {
+  width: number;
+  height: number;
+  bitsPerSample: number;
+  componentCount: number;
+  isSigned?: boolean;
+}
+interface NativeDecoder {
+  getEncodedBuffer(length: number): Uint8Array;
+  decode(): void;
+  getDecodedBuffer(): Uint8Array;
+  getFrameInfo(): FrameInfo;
+  delete(): void;
+}
+type NativeModule = Record<string, new () => NativeDecoder> & { getExceptionMessage?: (e: unknown) => string | [string, string] };
+interface Embedded {
+  factory: (module: object) => Promise<unknown>;
+  WASM: string;
+}
+
+// The modules are imported only when a file needs them, each once; the import specifiers are
+// literal so that bundlers split each codec into a chunk of its own.
+const loading = new Map<PixelEncoding, Promise<Codec>>();
+
+/** The decoder of `encoding`'s frames (not 'native'), loaded on first use. */
+export function codec(encoding: Exclude<PixelEncoding, "native" | "rle">): Promise<Codec> {
+  let pending = loading.get(encoding);
+  if (!pending) {
+    pending = load(encoding);
+    loading.set(encoding, pending);
+    // A failed load (an aborted chunk download) is tried again by the next file.
+    pending.catch(() => loading.delete(encoding));
+  }
+  return pending;
+}
+
+async function load(encoding: Exclude<PixelEncoding, "native" | "rle">): Promise<Codec> {
+  switch (encoding) {
+    case "jpeg":
+      return native(await import("../../build/codecs/libjpegturbo.js"), "JPEGDecoder");
+    case "jpeg-ls":
+      return native(await import("../../build/codecs/charls.js"), "JpegLSDecoder");
+    case "jpeg-2000":
+      return native(await import("../../build/codecs/openjpeg.js"), "J2KDecoder");
+    case "jpeg-lossless": {
+      const { Decoder } = await import("../../build/codecs/jpeglossless.js");
+      return (frame) => {
+        const decoder = new Decoder();
+        // The decoder reads through a DataView of its own, so it gets the frame's own buffer.
+        const samples = decoder.decode(frame.buffer as ArrayBuffer, frame.byteOffset, frame.byteLength);
+        const d = decoder as unknown as { xDim: number; yDim: number; numComp: number; precision: number };
+        return { width: d.xDim, height: d.yDim, components: d.numComp, bits: d.precision, samples };
+      };
+    }
+  }
+}
+
+async function native(embedded: Embedded, name: string): Promise<Codec> {
+  const wasmBinary = Uint8Array.from(atob(embedded.WASM), (c) => c.charCodeAt(0));
+  // print and printErr: the libraries' warnings are not ours to show; failures throw.
+  const module = (await embedded.factory({ wasmBinary, print() {}, printErr() {} })) as NativeModule;
+  return (frame) => {
+    const decoder = new module[name]();
+    try {
+      decoder.getEncodedBuffer(frame.length).set(frame);
+      decoder.decode();
+      const info = decoder.getFrameInfo();
+      // The decoded buffer is a view of the module's memory: copied before the decoder goes.
+      const bytes = decoder.getDecodedBuffer().slice();
+      const samples = info.bitsPerSample <= 8 ? bytes : info.isSigned ? new Int16Array(bytes.buffer) : new Uint16Array(bytes.buffer);
+      return { width: info.width, height: info.height, components: info.componentCount, bits: info.bitsPerSample, samples };
+    } catch (e) {
+      throw new Error(message(module, e));
+    } finally {
+      decoder.delete();
+    }
+  };
+}
+
+// C++ exceptions reach JavaScript as a pointer (a number) or an object holding one; the module
+// turns them into text when it can.
+function message(module: NativeModule, e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === "string") return e;
+  if (module.getExceptionMessage) {
+    try {
+      const text = module.getExceptionMessage(e);
+      return Array.isArray(text) ? text.filter(Boolean).join(": ") : text;
+    } catch {
+      // Not an exception the module knows: described below.
+    }
+  }
+  return "the decoder rejected the frame's data as corrupt";
+}
