@@ -40,7 +40,9 @@ async function bundle(name, entry, pkg) {
   const result = await build({
     stdin: { contents: entry, resolveDir: modules, loader: "js" },
     bundle: true, format: "esm", platform: "browser", target: "es2022", minify: true, write: false, logLevel: "error",
-    define: { __dirname: '""', __filename: '""' }, plugins: [noNode], banner: { js: banner(pkg) }, legalComments: "none",
+    // Embind looks for the global object under Node's name, `global`, which webpack answers with a
+    // polyfill built on the Function constructor; globalThis is there in every engine we support.
+    define: { __dirname: '""', __filename: '""', global: "globalThis" }, plugins: [noNode], banner: { js: banner(pkg) }, legalComments: "none",
   });
   writeFileSync(new URL(`${name}.js`, out), result.outputFiles[0].text);
 }

@@ -52,11 +52,11 @@ export function codec(encoding: Exclude<PixelEncoding, "native" | "rle">): Promi
 async function load(encoding: Exclude<PixelEncoding, "native" | "rle">): Promise<Codec> {
   switch (encoding) {
     case "jpeg":
-      return native(await import("../../build/codecs/libjpegturbo.js"), "JPEGDecoder");
+      return native(await import("../../build/codecs/libjpegturbo.js"), "JPEGDecoder", encoding);
     case "jpeg-ls":
-      return native(await import("../../build/codecs/charls.js"), "JpegLSDecoder");
+      return native(await import("../../build/codecs/charls.js"), "JpegLSDecoder", encoding);
     case "jpeg-2000":
-      return native(await import("../../build/codecs/openjpeg.js"), "J2KDecoder");
+      return native(await import("../../build/codecs/openjpeg.js"), "J2KDecoder", encoding);
     case "jpeg-lossless": {
       const { Decoder } = await import("../../build/codecs/jpeglossless.js");
       return (frame) => {
@@ -70,12 +70,28 @@ async function load(encoding: Exclude<PixelEncoding, "native" | "rle">): Promise
   }
 }
 
-async function native(embedded: Embedded, name: string): Promise<Codec> {
-  const wasmBinary = Uint8Array.from(atob(embedded.WASM), (c) => c.charCodeAt(0));
-  // print and printErr: the libraries' warnings are not ours to show; failures throw.
-  const module = (await embedded.factory({ wasmBinary, print() {}, printErr() {} })) as NativeModule;
+// Each wasm module is compiled once; instances are cheap and replaced after any failure.
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+async function native(embedded: Embedded, name: string, encoding: PixelEncoding): Promise<Codec> {
+  let wasm = compiled.get(name);
+  if (!wasm) {
+    wasm = WebAssembly.compile(Uint8Array.from(atob(embedded.WASM), (c) => c.charCodeAt(0)));
+    compiled.set(name, wasm);
+  }
+  const module = await wasm;
+  const instance = (await embedded.factory({
+    // Emscripten's hook for instantiating the module itself, from the compiled module here.
+    instantiateWasm(imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
+      WebAssembly.instantiate(module, imports).then((i) => receive(i, module));
+      return {};
+    },
+    // The libraries' warnings are not ours to show; failures throw.
+    print() {},
+    printErr() {},
+  })) as NativeModule;
   return (frame) => {
-    const decoder = new module[name]();
+    const decoder = new instance[name]();
     try {
       decoder.getEncodedBuffer(frame.length).set(frame);
       decoder.decode();
@@ -85,9 +101,17 @@ async function native(embedded: Embedded, name: string): Promise<Codec> {
       const samples = info.bitsPerSample <= 8 ? bytes : info.isSigned ? new Int16Array(bytes.buffer) : new Uint16Array(bytes.buffer);
       return { width: info.width, height: info.height, components: info.componentCount, bits: info.bitsPerSample, samples };
     } catch (e) {
-      throw new Error(message(module, e));
+      // A C++ exception that leaves the module unwinds no wasm stack and frees nothing, and
+      // corrupt data can trap inside it: repeated failures end in accesses out of bounds. The
+      // next file gets a fresh instance, so that no bad file spoils another.
+      loading.delete(encoding);
+      throw new Error(message(instance, e));
     } finally {
-      decoder.delete();
+      try {
+        decoder.delete();
+      } catch {
+        // The instance is given up above; its memory goes with it.
+      }
     }
   };
 }
@@ -95,6 +119,7 @@ async function native(embedded: Embedded, name: string): Promise<Codec> {
 // C++ exceptions reach JavaScript as a pointer (a number) or an object holding one; the module
 // turns them into text when it can.
 function message(module: NativeModule, e: unknown): string {
+  if (e instanceof WebAssembly.RuntimeError) return `the decoder failed on the frame's data (${e.message})`;
   if (e instanceof Error) return e.message;
   if (typeof e === "string") return e;
   if (module.getExceptionMessage) {

@@ -16,7 +16,8 @@ type Engine = Core.Engine;
 type Tensor = Core.Tensor;
 
 /** Inputs that are files (built in Node by test/browser/fixtures.ts, fetched by the page). */
-export const FIXTURE_NAMES = ["phantom.onnx", "encoded.onnx", "slice16.png", "ct.dcm"] as const;
+export const COMPRESSED_DICOM = ["mf.jpeg-ls.dcm", "u12.j2k.dcm", "u8.jpeg-baseline.dcm", "s16.jpeg-lossless-sv1.dcm", "u12.rle.dcm"] as const;
+export const FIXTURE_NAMES = ["phantom.onnx", "encoded.onnx", "slice16.png", "ct.dcm", ...COMPRESSED_DICOM] as const;
 export type Fixtures = Record<(typeof FIXTURE_NAMES)[number], Uint8Array>;
 
 /** Case name -> "sha256-hex n=<number of values>" (or "error: …" when the case threw). */
@@ -202,6 +203,12 @@ export function cases(core: CoreApi, io: IoApi): Record<string, Case> {
       io.toInput((await io.readSlices(f["slice16.png"]))[0], { layout: "NCHW", channels: 1, height: 128, width: 128, resize: "bilinear", normalize: "unit" }),
     "slice dicom decode (2 frames)": async (_, f) => {
       const frames = await io.readSlices(f["ct.dcm"]);
+      return Float32Array.from(frames.flatMap((s) => [...s.range, ...s.data]));
+    },
+    // Each codec once (CharLS, OpenJPEG, libjpeg-turbo as wasm; the JPEG Lossless decoder; RLE).
+    "slice dicom compressed decode (JPEG-LS, JPEG 2000, JPEG, JPEG Lossless, RLE)": async (_, f) => {
+      const frames = [];
+      for (const name of COMPRESSED_DICOM) frames.push(...(await io.readSlices(f[name])));
       return Float32Array.from(frames.flatMap((s) => [...s.range, ...s.data]));
     },
     "slice dicom toInput NHWC 3ch nearest mean/std": async (_, f) =>
