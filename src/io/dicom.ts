@@ -220,12 +220,20 @@ function slices(p: Parsed, raw: RawFrame[], window?: readonly [number, number]):
     const slope = grey ? frameValue(ds, f, "x00289145", "x00281053") ?? 1 : 1;
     const intercept = grey ? frameValue(ds, f, "x00289145", "x00281052") ?? 0 : 0;
     const data = new Float32Array(samples.length);
+    const signed = p.signed;
     for (let i = 0; i < samples.length; i++) {
       let v = (samples[i] >>> shift) & mask;
-      if (p.signed && v >= sign) v -= 2 * sign;
+      if (signed && v >= sign) v -= 2 * sign;
       data[i] = v * slope + intercept;
-      if (!Number.isFinite(data[i])) {
-        throw new InputFormatError(`dicom: Rescale Slope ${slope} and Intercept ${intercept} take stored value ${v} to ${v * slope + intercept}, outside the range of float32`);
+    }
+    // The rescale is linear: only when the extreme stored values leave float32 can a pixel have.
+    const extremes = signed ? [-sign, sign - 1] : [0, mask];
+    if (!extremes.every((v) => Number.isFinite(Math.fround(v * slope + intercept)))) {
+      const at = data.findIndex((x) => !Number.isFinite(x));
+      if (at >= 0) {
+        let stored = (samples[at] >>> shift) & mask;
+        if (signed && stored >= sign) stored -= 2 * sign;
+        throw new InputFormatError(`dicom: Rescale Slope ${slope} and Intercept ${intercept} take stored value ${stored} to ${stored * slope + intercept}, outside the range of float32`);
       }
     }
     return data;
@@ -264,7 +272,8 @@ function extent(frames: Float32Array[]): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
   for (const data of frames) {
-    for (const v of data) {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
