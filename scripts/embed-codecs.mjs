@@ -55,5 +55,6 @@ for (const [name, [pkg, glue, wasm]] of Object.entries(EMSCRIPTEN)) {
 await bundle("jpeglossless", 'export { Decoder } from "jpeg-lossless-decoder-js";\n', "jpeg-lossless-decoder-js");
 writeFileSync(
   new URL("jpeglossless.d.ts", out),
-  "export declare class Decoder {\n  decode(buffer: ArrayBuffer, offset: number, length: number, numBytes?: number): Uint8Array | Uint16Array;\n}\n",
+  "export declare class Decoder {\n  xDim: number;\n  yDim: number;\n  numComp: number;\n  precision: number;\n" +
+    "  decode(buffer: ArrayBuffer, offset: number, length: number, numBytes?: number): Uint8Array | Uint16Array;\n}\n",
 );

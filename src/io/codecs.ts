@@ -61,10 +61,9 @@ async function load(encoding: Exclude<PixelEncoding, "native" | "rle">): Promise
       const { Decoder } = await import("../../build/codecs/jpeglossless.js");
       return (frame) => {
         const decoder = new Decoder();
-        // The decoder reads through a DataView of its own, so it gets the frame's own buffer.
+        // The decoder takes an ArrayBuffer and the frame's place in it.
         const samples = decoder.decode(frame.buffer as ArrayBuffer, frame.byteOffset, frame.byteLength);
-        const d = decoder as unknown as { xDim: number; yDim: number; numComp: number; precision: number };
-        return { width: d.xDim, height: d.yDim, components: d.numComp, bits: d.precision, samples };
+        return { width: decoder.xDim, height: decoder.yDim, components: decoder.numComp, bits: decoder.precision, samples };
       };
     }
   }

@@ -56,8 +56,6 @@ function parse(bytes: Uint8Array): Parsed {
   if (!syntax.encoding) {
     throw new UnsupportedError(`dicom: transfer syntax ${uid} (${syntax.name}) is not decoded; these are: ${decodedSyntaxes().join(", ")}`);
   }
-  // A deflated data set is inflated here (raw deflate, PS3.5 A.5) rather than by dicom-parser,
-  // which would reach for Node's zlib; it parses what the inflater returns from its start.
   const ds = dataSet(bytes, syntax);
 
   const rows = ds.uint16("x00280010") ?? 0;
@@ -92,6 +90,8 @@ function parse(bytes: Uint8Array): Parsed {
 
 function dataSet(bytes: Uint8Array, syntax: TransferSyntax): DataSet {
   try {
+    // A deflated data set is inflated here (raw deflate, PS3.5 A.5) rather than by dicom-parser,
+    // which would reach for Node's zlib; it parses what the inflater returns from its start.
     return dicomParser.parseDicom(bytes, syntax.deflated ? { inflater: (all: Uint8Array, at: number) => inflated(all, at) } : undefined);
   } catch (e) {
     // A file cut off inside its encapsulated pixel data fails the parse after the fragments were
@@ -161,8 +161,9 @@ async function frames(p: Parsed): Promise<RawFrame[]> {
         `${where(f)}the codestream is ${out.width} x ${out.height} with ${out.components} component(s); the data set says ${columns} x ${rows} with ${samples}`,
       );
     }
-    if (out.bits > p.allocated || out.samples.length !== plane * samples) {
-      throw new InputFormatError(`${where(f)}the codestream has ${out.bits}-bit samples, more than Bits Allocated ${p.allocated}`);
+    if (out.bits > p.allocated) throw new InputFormatError(`${where(f)}the codestream has ${out.bits}-bit samples, more than Bits Allocated ${p.allocated}`);
+    if (out.samples.length !== plane * samples) {
+      throw new InputFormatError(`${where(f)}the decoder gave ${out.samples.length} samples for ${columns} x ${rows} pixels of ${samples} sample(s)`);
     }
     return out.samples;
   });
