@@ -2,8 +2,9 @@
 // ES module each, loaded lazily by src/io/codecs.ts. The published codec packages are CommonJS
 // emscripten glue that requires "fs" and "path" and fetches its .wasm next to itself; browser
 // bundlers either refuse that or need configuration. Here "fs" and "path" become empty modules
-// (only the glue's Node branch touches them, and never with wasmBinary given) and each .wasm is
-// embedded as base64, so that every bundler, static server and Node resolves a plain module.
+// (only the glue's Node branch touches them, never when src/io/codecs.ts instantiates the module
+// itself through instantiateWasm) and each .wasm is embedded as base64, so that every bundler,
+// static server and Node resolves a plain module.
 import { readFileSync, mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
