@@ -79,7 +79,7 @@ function parse(bytes: Uint8Array): Parsed {
   if (samples !== (grey ? 1 : 3)) throw new InputFormatError(`dicom: ${photometric} needs ${grey ? 1 : 3} Samples per Pixel, got ${samples}`);
   if (!Number.isInteger(frames) || frames < 1) throw new InputFormatError(`dicom: Number of Frames must be a positive integer, got ${frames}`);
   if (syntax.encoding === "jpeg" && stored > 8) {
-    throw new UnsupportedError(`dicom: ${syntax.name} with ${stored} bits stored is not decoded; the JPEG decoder (libjpeg-turbo, 8-bit) takes 8-bit samples only`);
+    throw new UnsupportedError(`dicom: ${syntax.name} (${uid}) with ${stored} bits stored is not decoded; the JPEG decoder (libjpeg-turbo, 8-bit) takes 8-bit samples only`);
   }
   return {
     ds, syntax, rows, columns, samples, photometric, allocated, stored, highBit, frames, grey,
