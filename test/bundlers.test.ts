@@ -261,4 +261,35 @@ describe("the 'simdcnn/io' entry", () => {
   it("has no eval and no Function constructor", () => {
     expect(forbiddenCode(code)).toEqual([]);
   });
+
+  // The DICOM codecs are dynamic imports of build/codecs/*.js: vite and webpack must bundle them
+  // without configuration (no "fs", no .wasm to locate) as chunks of their own.
+  it("vite and webpack split the DICOM codecs into chunks, without Node modules or eval", async () => {
+    writeFileSync(join(app, "io-app.js"), 'import { readSlices } from "simdcnn/io";\nwindow.readSlices = readSlices;\n');
+    writeFileSync(join(app, "io.html"), page("./io-app.js"));
+    const viteOut = join(app, "out-io-vite");
+    const { build } = await import("vite");
+    await build({ root: app, configFile: false, logLevel: "error", build: { outDir: viteOut, emptyOutDir: true, minify: true, rollupOptions: { input: join(app, "io.html") } } });
+    const webpackOut = join(app, "out-io-webpack");
+    writeFileSync(join(app, "webpack.io.config.mjs"), `export default {
+  mode: "production", target: "web", entry: "./io-app.js",
+  output: { path: ${JSON.stringify(webpackOut)}, filename: "main.js", clean: true },
+  performance: { hints: false },
+};\n`);
+    await run(process.execPath, [join(ROOT, "node_modules/webpack-cli/bin/cli.js"), "--config", "webpack.io.config.mjs", "--no-color"], { cwd: app });
+    for (const out of [viteOut, webpackOut]) {
+      const chunks = Object.entries(directoryRoutes(out)).filter(([p]) => p.endsWith(".js")).map(([p, b]) => [p, Buffer.from(b).toString("utf8")] as const);
+      const all = chunks.map(([, c]) => c).join("\n");
+      expect(nodeOnlyCode(all), out).toEqual([]);
+      expect(forbiddenCode(all), out).toEqual([]);
+      // Three chunks embed a wasm module ("AGFzbQEAAAA" is base64 for its header, \0asm 1), one holds
+      // the JavaScript JPEG Lossless decoder; the entry holds none of them.
+      const wasm = chunks.filter(([, c]) => c.includes("AGFzbQEAAAA"));
+      const lossless = chunks.filter(([, c]) => c.includes("Not a JPEG file"));
+      expect(wasm.length, `${out}: chunks with wasm`).toBe(3);
+      expect(lossless.length, `${out}: chunks with the JPEG Lossless decoder`).toBe(1);
+      const entry = chunks.filter(([p]) => !wasm.some(([q]) => q === p) && !lossless.some(([q]) => q === p)).find(([, c]) => c.includes("readSlices"));
+      expect(entry, `${out}: an entry chunk without codecs`).toBeDefined();
+    }
+  }, 120_000);
 });

@@ -54,8 +54,8 @@ beforeAll(() => {
   writeFileSync(join(slices, "a.png"), png(40, 40, (x, y) => (x * 7 + y * 3) % 256));
   writeFileSync(join(slices, "b.png"), png(20, 30, (x) => x * 12));
   writeFileSync(join(slices, "c-corrupt.png"), png(16, 16, () => 9).subarray(0, 60));
-  const jpeg2000 = dicomFile("1.2.840.10008.1.2.4.90", [...greyImage({ rows: 4, columns: 4, allocated: 16, stored: 16 }), [0x7fe00010, "OB", new Uint8Array(16)]]);
-  writeFileSync(join(slices, "d-compressed.dcm"), jpeg2000);
+  const mpeg2 = dicomFile("1.2.840.10008.1.2.4.100", [...greyImage({ rows: 4, columns: 4, allocated: 16, stored: 16 }), [0x7fe00010, "OB", new Uint8Array(16)]]);
+  writeFileSync(join(slices, "d-compressed.dcm"), mpeg2);
   const frames = dicomFile(EXPLICIT_LE, [
     ...greyImage({ rows: 8, columns: 8, allocated: 16, stored: 12, frames: 2 }),
     [0x7fe00010, "OW", words(Array.from({ length: 128 }, (_, i) => (i * 37) % 4096))],
@@ -67,6 +67,20 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("simdcnn classify", () => {
+  it("classifies compressed DICOM as its uncompressed source, frame by frame", async () => {
+    const fixture = (name: string) => new URL(`./fixtures/dicom/${name}`, import.meta.url).pathname;
+    const rows = async (file: string) => {
+      const r = await simdcnn(["classify", "--model", model, "--json", fixture(file)]);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as Record<string, unknown>[]).map(({ file: _, ...rest }) => rest);
+    };
+    for (const [compressed, source] of [["mf.jpeg-ls.dcm", "mf.dcm"], ["u12.j2k.dcm", "u12.dcm"], ["s16.jpeg-lossless-sv1.dcm", "s16.dcm"]]) {
+      const got = await rows(compressed);
+      expect(got.length, compressed).toBe(source === "mf.dcm" ? 3 : 1);
+      expect(got, compressed).toEqual(await rows(source));
+    }
+  });
+
   it("prints a table of every slice, reports the bad files with their reason, and exits 1", async () => {
     const before = Object.fromEntries(readdirSync(slices).map((f) => [f, readFileSync(join(slices, f))]));
     const r = await simdcnn(["classify", "--model", model, slices]);
@@ -76,7 +90,7 @@ describe("simdcnn classify", () => {
     expect(lines).toHaveLength(1 + 6);
     expect(lines[1]).toMatch(/a\.png\s+(alpha|beta|gamma)\s+0\.\d{4}/);
     expect(lines[3]).toMatch(/c-corrupt\.png\s+ERROR.*InputFormatError/);
-    expect(lines[4]).toMatch(/d-compressed\.dcm\s+ERROR.*UnsupportedError.*1\.2\.840\.10008\.1\.2\.4\.90/);
+    expect(lines[4]).toMatch(/d-compressed\.dcm\s+ERROR.*UnsupportedError.*1\.2\.840\.10008\.1\.2\.4\.100 \(MPEG2/);
     expect(lines[5]).toMatch(/e-frames\.dcm \[frame 1\]/);
     expect(lines[6]).toMatch(/e-frames\.dcm \[frame 2\]/);
     for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(slices, f)).equals(bytes), `${f} unchanged`).toBe(true);

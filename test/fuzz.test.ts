@@ -45,8 +45,8 @@ afterAll(() => {
 
 describe("fuzz targets (bounded, fixed seed)", () => {
   for (const target of TARGETS) {
-    it(`${target.name}: ${RUNS[target.name]} cases end in a result or a SimdcnnError, within 5 s each, with no memory left behind`, () => {
-      const report = fuzz(target, ctx, { seed: SEED, runs: RUNS[target.name] });
+    it(`${target.name}: ${RUNS[target.name]} cases end in a result or a SimdcnnError, within 5 s each, with no memory left behind`, async () => {
+      const report = await fuzz(target, ctx, { seed: SEED, runs: RUNS[target.name] });
       reports.push(report);
       const found = report.found.map((f) => `${f.failure.message.split("\n").slice(0, 3).join(" | ")}\n  input: ${JSON.stringify(f.input, (_, v) => (typeof v === "bigint" ? `${v}n` : v))}`);
       expect(found, "failures (minimise them into test/regressions/)").toEqual([]);
@@ -84,10 +84,10 @@ describe("regressions (test/regressions/)", () => {
       const cx = c.freshEngine ? await freshCtx() : ctx;
       const bytes = new Uint8Array(readFileSync(join(dir, c.file)));
       const target = TARGETS.find((t) => t.name === c.target);
-      const outcome =
+      const outcome = await (
         c.target === "onnx" ? loadAndRun(cx, bytes)
         : c.target === "image" ? readAndPrepare(cx, bytes)
-        : target!.run(cx, decodeValue(new TextDecoder().decode(bytes)) as never);
+        : target!.run(cx, decodeValue(new TextDecoder().decode(bytes)) as never));
       expect(outcome).toBe(c.expect);
     };
     if (c.status === "fixed") it(`${c.file}: ${c.expect} (${c.note})`, replay);
@@ -131,7 +131,7 @@ describe("simdcnn classify over a folder of bad files", () => {
     }
   }
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "simdcnn-fuzz-cli-"));
     const files: [string, Uint8Array][] = [];
     // Mutated images from the fuzz targets' own generators, a fixed sample of each.
@@ -150,13 +150,13 @@ describe("simdcnn classify over a folder of bad files", () => {
     writeFileSync(join(dir, "notes.txt"), "passed over");
     // What each input should give: one line per slice it decodes to, else one error line.
     const paths = [...files.map(([n]) => n), "sub.png/inner.dcm", "link-to-valid.png", "link-broken.png"].map((n) => join(dir, n)).sort();
-    expected = paths.map((p) => {
+    expected = await Promise.all(paths.map(async (p) => {
       let lines = 1;
       try {
-        lines = readSlices(new Uint8Array(readFileSync(p))).length;
+        lines = (await readSlices(new Uint8Array(readFileSync(p)))).length;
       } catch {}
       return { file: p, lines };
-    });
+    }));
   }, 60_000);
 
   afterAll(() => {

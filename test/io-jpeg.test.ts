@@ -35,11 +35,11 @@ function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe("JPEG", () => {
-  it("decodes a baseline RGB JPEG written by jpeg-js", () => {
+  it("decodes a baseline RGB JPEG written by jpeg-js", async () => {
     const pixels = source("rgb");
     const rgba = new Uint8Array(W * H * 4).map((_, i) => (i % 4 === 3 ? 255 : pixels[Math.floor(i / 4) * 3 + (i % 4)]));
     const bytes = jpeg.encode({ width: W, height: H, data: rgba }, 100).data;
-    const [slice] = readSlices(new Uint8Array(bytes));
+    const [slice] = await readSlices(new Uint8Array(bytes));
     expect([slice.width, slice.height, slice.channels]).toEqual([W, H, 3]);
     expect(slice.range).toEqual([0, 255]);
     expect(slice.source).toBe("jpeg baseline RGB");
@@ -47,9 +47,9 @@ describe("JPEG", () => {
   });
 
   for (const kind of ["rgb", "grey"] as const) {
-    it(`decodes ${kind} progressive exactly as its baseline twin`, () => {
-      const [baseline] = readSlices(fixture(`${kind}-baseline.jpg`));
-      const [progressive] = readSlices(fixture(`${kind}-progressive.jpg`));
+    it(`decodes ${kind} progressive exactly as its baseline twin`, async () => {
+      const [baseline] = await readSlices(fixture(`${kind}-baseline.jpg`));
+      const [progressive] = await readSlices(fixture(`${kind}-progressive.jpg`));
       const channels = kind === "rgb" ? 3 : 1;
       const name = kind === "rgb" ? "RGB" : "grey";
       expect(baseline.source).toBe(`jpeg baseline ${name}`);
@@ -61,15 +61,15 @@ describe("JPEG", () => {
     });
   }
 
-  it("truncated or damaged files give an InputFormatError", () => {
+  it("truncated or damaged files give an InputFormatError", async () => {
     for (const name of ["rgb-baseline.jpg", "grey-progressive.jpg"]) {
       const good = fixture(name);
       for (let n = 3; n < good.length - 2; n += 7) {
-        expect(() => readSlices(good.subarray(0, n)), `${name}: ${n} bytes`).toThrow(InputFormatError);
+        await expect(readSlices(good.subarray(0, n)), `${name}: ${n} bytes`).rejects.toThrow(InputFormatError);
       }
     }
     const bad = fixture("rgb-baseline.jpg");
     bad.fill(0xff, 20, 60); // the quantisation tables
-    expect(() => readSlices(bad)).toThrow(InputFormatError);
+    await expect(readSlices(bad)).rejects.toThrow(InputFormatError);
   });
 });

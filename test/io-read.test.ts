@@ -9,32 +9,32 @@ import type { Slice } from "../src/io/slice.js";
 import { EXPLICIT_LE, dicomFile, greyImage, rawPng, words } from "./io-helpers.js";
 
 describe("readSlices", () => {
-  it("tells the formats apart by their leading bytes", () => {
+  it("tells the formats apart by their leading bytes", async () => {
     const png = rawPng({ width: 1, height: 1, colorType: 0, bitDepth: 8, samples: [9] });
-    expect(readSlices(png)[0].source).toBe("png 8-bit grey");
+    expect((await readSlices(png))[0].source).toBe("png 8-bit grey");
     const dicom = dicomFile(EXPLICIT_LE, [...greyImage({ rows: 1, columns: 1, allocated: 16, stored: 16, frames: 2 }), [0x7fe00010, "OW", words([1, 2])]]);
-    expect(readSlices(dicom)).toHaveLength(2);
+    expect(await readSlices(dicom)).toHaveLength(2);
     // A Node Buffer is a Uint8Array and a view may start anywhere in its buffer.
     const padded = new Uint8Array(dicom.length + 3);
     padded.set(dicom, 3);
-    expect(readSlices(Buffer.from(padded.buffer, 3, dicom.length)).map((s) => Array.from(s.data))).toEqual([[1], [2]]);
+    expect((await readSlices(Buffer.from(padded.buffer, 3, dicom.length))).map((s) => Array.from(s.data))).toEqual([[1], [2]]);
   });
 
-  it("an unknown, empty or garbage file gives an InputFormatError", () => {
-    expect(() => readSlices(new Uint8Array(0))).toThrow(InputFormatError);
-    expect(() => readSlices(new TextEncoder().encode("GIF89a..."))).toThrow(/not a PNG, JPEG or DICOM Part 10 file \(9 bytes, starting 47 49 46 38/);
-    expect(() => readSlices(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2]))).toThrow(InputFormatError);
-    expect(() => readSlices(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]))).toThrow(InputFormatError);
+  it("an unknown, empty or garbage file gives an InputFormatError", async () => {
+    await expect(readSlices(new Uint8Array(0))).rejects.toThrow(InputFormatError);
+    await expect(readSlices(new TextEncoder().encode("GIF89a..."))).rejects.toThrow(/not a PNG, JPEG or DICOM Part 10 file \(9 bytes, starting 47 49 46 38/);
+    await expect(readSlices(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2]))).rejects.toThrow(InputFormatError);
+    await expect(readSlices(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]))).rejects.toThrow(InputFormatError);
     const dicm = new Uint8Array(200);
     dicm.set([68, 73, 67, 77], 128);
-    expect(() => readSlices(dicm)).toThrow(InputFormatError);
+    await expect(readSlices(dicm)).rejects.toThrow(InputFormatError);
   });
 
-  it("checks its arguments", () => {
+  it("checks its arguments", async () => {
     const png = rawPng({ width: 1, height: 1, colorType: 0, bitDepth: 8, samples: [9] });
-    expect(() => readSlices([1, 2] as unknown as Uint8Array)).toThrow(ArgumentError);
-    expect(() => readSlices(png, { window: [40, 0] })).toThrow(/positive width/);
-    expect(() => readSlices(png, { window: [NaN, 4] })).toThrow(ArgumentError);
+    await expect(readSlices([1, 2] as unknown as Uint8Array)).rejects.toThrow(ArgumentError);
+    await expect(readSlices(png, { window: [40, 0] })).rejects.toThrow(/positive width/);
+    await expect(readSlices(png, { window: [NaN, 4] })).rejects.toThrow(ArgumentError);
   });
 });
 

@@ -62,7 +62,7 @@ async function handle(r: Request): Promise<void> {
     }
   } else {
     if (!engine || !loaded) throw new Error("no model is loaded");
-    const slices = readSlices(new Uint8Array(r.bytes), { window: r.window ?? loaded.settings.window });
+    const slices = await readSlices(new Uint8Array(r.bytes), { window: r.window ?? loaded.settings.window });
     for (const [i, slice] of slices.entries()) {
       const result = classify(engine, loaded, slice, r.id, r.name, i + 1, slices.length);
       post({ type: "result", result }, [result.overlay, result.plain]);
@@ -122,7 +122,7 @@ function positions(size: number, patch: number, stride: number): number {
 }
 
 function classify(
-  engine: Engine, m: Loaded, slice: ReturnType<typeof readSlices>[number], id: number, name: string, frame: number, frames: number,
+  engine: Engine, m: Loaded, slice: Awaited<ReturnType<typeof readSlices>>[number], id: number, name: string, frame: number, frames: number,
 ): SliceResult {
   const { geo, spec, batch } = m;
   const input = toInput(slice, spec);

@@ -149,7 +149,7 @@ export async function classifyJobs(engine: Engine, c: Classifier, jobs: Job[], o
       continue;
     }
     try {
-      const slices = readSlices(new Uint8Array(await readFile(job.file)), { window: settings.window });
+      const slices = await readSlices(new Uint8Array(await readFile(job.file)), { window: settings.window });
       const inputs = slices.map((slice) => toInput(slice, spec));
       for (const [frame, slice] of slices.entries()) {
         const index = results[j].push({ file: job.file, ...(slices.length > 1 ? { frame: frame + 1 } : {}), top: [] }) - 1;

@@ -13,7 +13,8 @@ export function decoding<T>(format: string, decode: () => T): T {
   }
 }
 
-function describe(e: unknown): string {
+/** What a thrown value says, whatever its kind. */
+export function describe(e: unknown): string {
   if (e instanceof Error) return e.message;
   if (typeof e === "string") return e;
   if (typeof e === "object" && e !== null && "exception" in e) return describe(e.exception);

@@ -1,61 +1,62 @@
 import dicomParser, { type DataSet } from "dicom-parser";
-import { UnsupportedError } from "../errors.js";
-import { InputFormatError } from "../errors.js";
-import { decoding } from "./decoding.js";
+import { inflateSync } from "fflate";
+import { InputFormatError, UnsupportedError } from "../errors.js";
+import { codec, type DecodedFrame } from "./codecs.js";
+import { decoding, describe } from "./decoding.js";
+import { encapsulatedFrames, type Fragment } from "./encapsulated.js";
+import { decodeRle } from "./rle.js";
 import type { Slice } from "./slice.js";
+import { type PixelEncoding, type TransferSyntax, decodedSyntaxes, transferSyntax } from "./transfer-syntax.js";
 
-const BIG_ENDIAN = "1.2.840.10008.1.2.2";
-const UNCOMPRESSED = new Set(["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", BIG_ENDIAN]);
-
-// The names of the transfer syntaxes that are not decoded, for the error that names them.
-const TRANSFER_SYNTAXES: Record<string, string> = {
-  "1.2.840.10008.1.2.1.98": "Encapsulated Uncompressed Explicit VR Little Endian",
-  "1.2.840.10008.1.2.1.99": "Deflated Explicit VR Little Endian",
-  "1.2.840.10008.1.2.4.50": "JPEG Baseline (Process 1)",
-  "1.2.840.10008.1.2.4.51": "JPEG Extended (Process 2 & 4)",
-  "1.2.840.10008.1.2.4.57": "JPEG Lossless, Non-Hierarchical (Process 14)",
-  "1.2.840.10008.1.2.4.70": "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])",
-  "1.2.840.10008.1.2.4.80": "JPEG-LS Lossless",
-  "1.2.840.10008.1.2.4.81": "JPEG-LS Lossy (Near-Lossless)",
-  "1.2.840.10008.1.2.4.90": "JPEG 2000 Image Compression (Lossless Only)",
-  "1.2.840.10008.1.2.4.91": "JPEG 2000 Image Compression",
-  "1.2.840.10008.1.2.4.201": "High-Throughput JPEG 2000 (Lossless Only)",
-  "1.2.840.10008.1.2.4.202": "High-Throughput JPEG 2000 with RPCL Options (Lossless Only)",
-  "1.2.840.10008.1.2.4.203": "High-Throughput JPEG 2000",
-  "1.2.840.10008.1.2.4.100": "MPEG2 Main Profile / Main Level",
-  "1.2.840.10008.1.2.4.101": "MPEG2 Main Profile / High Level",
-  "1.2.840.10008.1.2.4.102": "MPEG-4 AVC/H.264 High Profile / Level 4.1",
-  "1.2.840.10008.1.2.4.103": "MPEG-4 AVC/H.264 BD-compatible High Profile / Level 4.1",
-  "1.2.840.10008.1.2.4.107": "HEVC/H.265 Main Profile / Level 5.1",
-  "1.2.840.10008.1.2.4.108": "HEVC/H.265 Main 10 Profile / Level 5.1",
-  "1.2.840.10008.1.2.5": "RLE Lossless",
+// Colour a codec hands back as RGB: JPEG and JPEG 2000 decoders undo their own colour transforms.
+const DECODED_AS_RGB: Partial<Record<PixelEncoding, string[]>> = {
+  jpeg: ["YBR_FULL_422", "YBR_FULL"],
+  "jpeg-2000": ["YBR_ICT", "YBR_RCT"],
 };
 
 /**
- * Decodes an uncompressed DICOM Part 10 file to one slice per frame, in modality units (Rescale
- * Slope/Intercept applied). A slice's range is `window` ([center, width]) if given, else the
- * frame's first Window Center/Width, else the smallest and largest value of all frames; the
- * window spans center - width/2 .. center + width/2. MONOCHROME1 frames are mirrored inside
- * that range, so that higher values always mean brighter. RGB frames keep their stored range.
+ * Decodes a DICOM Part 10 file to one slice per frame, in modality units (Rescale Slope/Intercept
+ * applied). Uncompressed, deflated, RLE, JPEG (baseline and 8-bit extended), JPEG Lossless,
+ * JPEG-LS and JPEG 2000 pixel data are decoded, the codecs loaded when a file first needs them. A
+ * slice's range is `window` ([center, width]) if given, else the frame's first Window
+ * Center/Width, else the smallest and largest value of all frames; the window spans
+ * center - width/2 .. center + width/2. MONOCHROME1 frames are mirrored inside that range, so
+ * that higher values always mean brighter. RGB frames keep their stored range.
  */
-export function decodeDicom(bytes: Uint8Array, window?: readonly [number, number]): Slice[] {
+export async function decodeDicom(bytes: Uint8Array, window?: readonly [number, number]): Promise<Slice[]> {
   // dicom-parser reads values lazily: an attribute cut off by the end of the file throws when read.
-  return decoding("dicom", () => decodeFrames(bytes, window));
+  const file = decoding("dicom", () => parse(bytes));
+  const raw = await frames(file);
+  return decoding("dicom", () => slices(file, raw, window));
 }
 
-function decodeFrames(bytes: Uint8Array, window?: readonly [number, number]): Slice[] {
-  // The transfer syntax is checked before the data set is parsed: dicom-parser would otherwise
-  // try to inflate a deflated data set with Node's zlib.
+interface Parsed {
+  ds: DataSet;
+  syntax: TransferSyntax;
+  rows: number;
+  columns: number;
+  samples: number;
+  photometric: string;
+  allocated: number;
+  stored: number;
+  highBit: number;
+  signed: boolean;
+  planar: boolean;
+  frames: number;
+  grey: boolean;
+}
+
+function parse(bytes: Uint8Array): Parsed {
+  // The transfer syntax is checked before the data set is parsed, so that an unsupported one is
+  // named even when dicom-parser could not read the rest.
   const meta = dicomParser.readPart10Header(bytes);
-  const syntax = meta.string("x00020010");
-  if (!syntax) throw new InputFormatError("dicom: the file meta information has no Transfer Syntax UID (0002,0010)");
-  if (!UNCOMPRESSED.has(syntax)) {
-    throw new UnsupportedError(
-      `dicom: transfer syntax ${syntax} (${TRANSFER_SYNTAXES[syntax] ?? "unknown"}) is not decoded; ` +
-        "only uncompressed (implicit or explicit VR little endian, explicit VR big endian) pixel data is",
-    );
+  const uid = meta.string("x00020010");
+  if (!uid) throw new InputFormatError("dicom: the file meta information has no Transfer Syntax UID (0002,0010)");
+  const syntax = transferSyntax(uid);
+  if (!syntax.encoding) {
+    throw new UnsupportedError(`dicom: transfer syntax ${uid} (${syntax.name}) is not decoded; these are: ${decodedSyntaxes().join(", ")}`);
   }
-  const ds = dicomParser.parseDicom(bytes);
+  const ds = dataSet(bytes, syntax);
 
   const rows = ds.uint16("x00280010") ?? 0;
   const columns = ds.uint16("x00280011") ?? 0;
@@ -64,55 +65,180 @@ function decodeFrames(bytes: Uint8Array, window?: readonly [number, number]): Sl
   const allocated = ds.uint16("x00280100") ?? 0;
   const stored = ds.uint16("x00280101") ?? allocated;
   const highBit = ds.uint16("x00280102") ?? stored - 1;
-  const signed = ds.uint16("x00280103") === 1;
-  const planar = ds.uint16("x00280006") === 1;
   const frames = ds.intString("x00280008") ?? 1;
-  const pixels = ds.elements.x7fe00010;
 
   if (rows < 1 || columns < 1) throw new InputFormatError(`dicom: Rows and Columns must be positive, got ${rows} x ${columns}`);
-  if (!pixels) throw new InputFormatError("dicom: the file has no Pixel Data (7FE0,0010)");
+  if (!ds.elements.x7fe00010) throw new InputFormatError("dicom: the file has no Pixel Data (7FE0,0010)");
   if (allocated !== 8 && allocated !== 16) throw new UnsupportedError(`dicom: Bits Allocated ${allocated} is not supported (only 8 and 16)`);
   if (stored < 1 || stored > allocated || highBit < stored - 1 || highBit >= allocated) {
     throw new InputFormatError(`dicom: Bits Stored ${stored} and High Bit ${highBit} do not fit Bits Allocated ${allocated}`);
   }
   const grey = photometric === "MONOCHROME1" || photometric === "MONOCHROME2";
-  if (!grey && photometric !== "RGB") throw new UnsupportedError(`dicom: Photometric Interpretation ${photometric} is not supported`);
+  const rgb = photometric === "RGB" || (DECODED_AS_RGB[syntax.encoding]?.includes(photometric) ?? false);
+  if (!grey && !rgb) throw new UnsupportedError(`dicom: Photometric Interpretation ${photometric} is not supported under ${syntax.name}`);
   if (samples !== (grey ? 1 : 3)) throw new InputFormatError(`dicom: ${photometric} needs ${grey ? 1 : 3} Samples per Pixel, got ${samples}`);
   if (!Number.isInteger(frames) || frames < 1) throw new InputFormatError(`dicom: Number of Frames must be a positive integer, got ${frames}`);
+  if (syntax.encoding === "jpeg" && stored > 8) {
+    throw new UnsupportedError(`dicom: ${syntax.name} (${uid}) with ${stored} bits stored is not decoded; the JPEG decoder (libjpeg-turbo, 8-bit) takes 8-bit samples only`);
+  }
+  return {
+    ds, syntax, rows, columns, samples, photometric, allocated, stored, highBit, frames, grey,
+    signed: ds.uint16("x00280103") === 1,
+    planar: ds.uint16("x00280006") === 1,
+  };
+}
 
+function dataSet(bytes: Uint8Array, syntax: TransferSyntax): DataSet {
+  try {
+    // A deflated data set is inflated here (raw deflate, PS3.5 A.5) rather than by dicom-parser,
+    // which would reach for Node's zlib; it parses what the inflater returns from its start.
+    return dicomParser.parseDicom(bytes, syntax.deflated ? { inflater: (all: Uint8Array, at: number) => inflated(all, at) } : undefined);
+  } catch (e) {
+    // A file cut off inside its encapsulated pixel data fails the parse after the fragments were
+    // listed: the partial data set goes on, so that the fragment at fault is named.
+    const partial = typeof e === "object" && e !== null && "dataSet" in e ? (e as { dataSet: DataSet }).dataSet : undefined;
+    if (partial?.elements.x7fe00010?.encapsulatedPixelData && syntax.encoding !== "native") return partial;
+    if (e instanceof InputFormatError) throw e;
+    throw new InputFormatError(`dicom ${syntax.name} (${syntax.uid}): ${describe(e)}`);
+  }
+}
+
+function inflated(all: Uint8Array, at: number): Uint8Array {
+  try {
+    return inflateSync(all.subarray(at));
+  } catch (e) {
+    throw new InputFormatError(`dicom: the deflated data set (${transferSyntax("1.2.840.10008.1.2.1.99").name}) does not inflate: ${describe(e)}`);
+  }
+}
+
+/** Every frame's samples, interleaved, as stored (masking, sign and rescale come later). */
+type RawFrame = ArrayLike<number>;
+
+async function frames(p: Parsed): Promise<RawFrame[]> {
+  const { ds, syntax, rows, columns, samples, frames: count } = p;
+  const pixels = ds.elements.x7fe00010;
+  const data = ds.byteArray;
+  const where = (f: number) => `dicom ${syntax.name} (${syntax.uid}): ${count > 1 ? `frame ${f + 1}/${count}: ` : ""}`;
+
+  if (syntax.encoding === "native") {
+    if (pixels.encapsulatedPixelData) throw new InputFormatError(`dicom: the Pixel Data is encapsulated, which ${syntax.name} (${syntax.uid}) does not allow`);
+    return decoding("dicom", () => nativeFrames(p, data, pixels.dataOffset, pixels.length, pixels.vr));
+  }
+  if (!pixels.encapsulatedPixelData || !pixels.fragments) {
+    throw new InputFormatError(`dicom ${syntax.name} (${syntax.uid}): the Pixel Data is not encapsulated (no fragments), which this transfer syntax needs`);
+  }
+  let compressed: Uint8Array[];
+  try {
+    compressed = encapsulatedFrames(data, pixels.fragments as Fragment[], count, pixels.basicOffsetTable, startsFrame(syntax.encoding!)?.test);
+  } catch (e) {
+    throw new InputFormatError(`dicom ${syntax.name} (${syntax.uid}): ${describe(e)}`);
+  }
+
+  const starts = startsFrame(syntax.encoding!);
+  const bad = starts ? compressed.findIndex((frame) => !starts.test(frame)) : -1;
+  if (bad >= 0) throw new InputFormatError(`${where(bad)}the frame's data does not begin with ${starts!.what}`);
+
+  const plane = rows * columns;
+  if (syntax.encoding === "rle") {
+    return compressed.map((frame, f) => {
+      try {
+        return decodeRle(frame, plane, samples, p.allocated === 8 ? 1 : 2);
+      } catch (e) {
+        throw new InputFormatError(where(f) + describe(e));
+      }
+    });
+  }
+  const decode = await codec(syntax.encoding!);
+  return compressed.map((frame, f) => {
+    let out: DecodedFrame;
+    try {
+      out = decode(frame);
+    } catch (e) {
+      throw new InputFormatError(where(f) + describe(e));
+    }
+    if (out.width !== columns || out.height !== rows || out.components !== samples) {
+      throw new InputFormatError(
+        `${where(f)}the codestream is ${out.width} x ${out.height} with ${out.components} component(s); the data set says ${columns} x ${rows} with ${samples}`,
+      );
+    }
+    if (out.bits > p.allocated) throw new InputFormatError(`${where(f)}the codestream has ${out.bits}-bit samples, more than Bits Allocated ${p.allocated}`);
+    if (out.samples.length !== plane * samples) {
+      throw new InputFormatError(`${where(f)}the decoder gave ${out.samples.length} samples for ${columns} x ${rows} pixels of ${samples} sample(s)`);
+    }
+    return out.samples;
+  });
+}
+
+// How a frame's codestream begins: a JPEG start-of-image marker, a JPEG 2000 codestream or JP2
+// signature. It tells frames apart in files without an offset table whose frames span several
+// fragments, and it turns data that is no codestream away before a codec sees it.
+function startsFrame(encoding: PixelEncoding): { test: (b: Uint8Array) => boolean; what: string } | undefined {
+  if (encoding === "jpeg" || encoding === "jpeg-lossless" || encoding === "jpeg-ls") {
+    return { test: (b) => b[0] === 0xff && b[1] === 0xd8, what: "a JPEG Start Of Image marker (FF D8)" };
+  }
+  if (encoding === "jpeg-2000") {
+    return {
+      test: (b) => (b[0] === 0xff && b[1] === 0x4f && b[2] === 0xff && b[3] === 0x51) || (b[3] === 0x0c && b[4] === 0x6a && b[5] === 0x50),
+      what: "a JPEG 2000 codestream (FF 4F FF 51) or JP2 signature",
+    };
+  }
+  return undefined;
+}
+
+function nativeFrames(p: Parsed, data: Uint8Array, offset: number, length: number, vr: string | undefined): RawFrame[] {
+  const { rows, columns, samples, allocated, frames, planar } = p;
   const frameSamples = rows * columns * samples;
   const frameBytes = frameSamples * (allocated / 8);
-  const available = Math.min(pixels.length, bytes.length - pixels.dataOffset);
+  const available = Math.min(length, data.length - offset);
   if (available < frames * frameBytes) {
     throw new InputFormatError(`dicom: Pixel Data holds ${Math.max(available, 0)} bytes, ${frames} frame(s) of ${rows} x ${columns} need ${frames * frameBytes}`);
   }
-
-  const littleEndian = syntax !== BIG_ENDIAN;
-  const view = new DataView(bytes.buffer, bytes.byteOffset + pixels.dataOffset, frames * frameBytes);
+  const littleEndian = !p.syntax.bigEndian;
+  const view = new DataView(data.buffer, data.byteOffset + offset, frames * frameBytes);
   // Explicit VR big endian byte-swaps OW words, so 8-bit samples in OW sit pairwise swapped.
-  const swap8 = !littleEndian && pixels.vr === "OW" ? 1 : 0;
-  const shift = highBit + 1 - stored;
+  const swap8 = !littleEndian && vr === "OW" ? 1 : 0;
+  const plane = rows * columns;
+  const out: RawFrame[] = [];
+  for (let f = 0; f < frames; f++) {
+    const raw = allocated === 8 ? new Uint8Array(frameSamples) : new Uint16Array(frameSamples);
+    for (let i = 0; i < frameSamples; i++) {
+      const at = f * frameSamples + (planar ? (i % 3) * plane + Math.floor(i / 3) : i);
+      raw[i] = allocated === 8 ? view.getUint8(at ^ swap8) : view.getUint16(2 * at, littleEndian);
+    }
+    out.push(raw);
+  }
+  return out;
+}
+
+function slices(p: Parsed, raw: RawFrame[], window?: readonly [number, number]): Slice[] {
+  const { ds, grey, stored, photometric, frames } = p;
+  // Native samples sit at High Bit inside their word; codecs hand back the bare values.
+  const shift = p.syntax.encoding === "native" ? p.highBit + 1 - stored : 0;
   const mask = 2 ** stored - 1;
   const sign = 2 ** (stored - 1);
 
-  const decoded: Float32Array[] = [];
-  for (let f = 0; f < frames; f++) {
+  const decoded = raw.map((samples, f) => {
     const slope = grey ? frameValue(ds, f, "x00289145", "x00281053") ?? 1 : 1;
     const intercept = grey ? frameValue(ds, f, "x00289145", "x00281052") ?? 0 : 0;
-    const data = new Float32Array(frameSamples);
-    const plane = rows * columns;
-    for (let i = 0; i < frameSamples; i++) {
-      const at = f * frameSamples + (planar ? (i % 3) * plane + Math.floor(i / 3) : i);
-      const raw = allocated === 8 ? view.getUint8(at ^ swap8) : view.getUint16(2 * at, littleEndian);
-      let v = (raw >>> shift) & mask;
+    const data = new Float32Array(samples.length);
+    const signed = p.signed;
+    for (let i = 0; i < samples.length; i++) {
+      let v = (samples[i] >>> shift) & mask;
       if (signed && v >= sign) v -= 2 * sign;
       data[i] = v * slope + intercept;
-      if (!Number.isFinite(data[i])) {
-        throw new InputFormatError(`dicom: Rescale Slope ${slope} and Intercept ${intercept} take stored value ${v} to ${v * slope + intercept}, outside the range of float32`);
+    }
+    // The rescale is linear: only when the extreme stored values leave float32 can a pixel have.
+    const extremes = signed ? [-sign, sign - 1] : [0, mask];
+    if (!extremes.every((v) => Number.isFinite(Math.fround(v * slope + intercept)))) {
+      const at = data.findIndex((x) => !Number.isFinite(x));
+      if (at >= 0) {
+        let stored = (samples[at] >>> shift) & mask;
+        if (signed && stored >= sign) stored -= 2 * sign;
+        throw new InputFormatError(`dicom: Rescale Slope ${slope} and Intercept ${intercept} take stored value ${stored} to ${stored * slope + intercept}, outside the range of float32`);
       }
     }
-    decoded.push(data);
-  }
+    return data;
+  });
 
   const modality = ds.string("x00080060");
   const dataRange = grey ? extent(decoded) : ([0, mask] as [number, number]);
@@ -127,8 +253,8 @@ function decodeFrames(bytes: Uint8Array, window?: readonly [number, number]): Sl
       const mirror = range[0] + range[1];
       for (let i = 0; i < data.length; i++) data[i] = mirror - data[i];
     }
-    const parts = ["dicom", modality, `${stored}-bit`, photometric, frames > 1 ? `frame ${f + 1}/${frames}` : undefined];
-    return { width: columns, height: rows, channels: grey ? 1 : 3, data, range, source: parts.filter(Boolean).join(" ") };
+    const parts = ["dicom", modality, `${stored}-bit`, grey ? photometric : "RGB", frames > 1 ? `frame ${f + 1}/${frames}` : undefined];
+    return { width: p.columns, height: p.rows, channels: grey ? 1 : 3, data, range, source: parts.filter(Boolean).join(" ") };
   });
 }
 
@@ -147,7 +273,8 @@ function extent(frames: Float32Array[]): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
   for (const data of frames) {
-    for (const v of data) {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }

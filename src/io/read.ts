@@ -14,11 +14,12 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /**
  * Decodes a PNG, JPEG or DICOM Part 10 file, told apart by their leading bytes, to its slices:
- * one for an image, one per frame for a multi-frame DICOM file. A file that is none of these,
- * or truncated or corrupt, gives an InputFormatError; a DICOM encoding that is not decoded
- * (compressed transfer syntaxes among others) an UnsupportedError.
+ * one for an image, one per frame for a multi-frame DICOM file. Asynchronous because the codecs
+ * of compressed DICOM are loaded when a file first needs them. A file that is none of these, or
+ * truncated or corrupt, rejects with an InputFormatError; a DICOM encoding that is not decoded
+ * (MPEG, HTJ2K and others) with an UnsupportedError that names it.
  */
-export function readSlices(bytes: Uint8Array, options: ReadOptions = {}): Slice[] {
+export async function readSlices(bytes: Uint8Array, options: ReadOptions = {}): Promise<Slice[]> {
   if (!(bytes instanceof Uint8Array)) throw new ArgumentError("readSlices: expected the file's bytes as a Uint8Array");
   const { window } = options;
   if (window !== undefined && (!Array.isArray(window) || window.length !== 2 || !window.every(Number.isFinite) || !(window[1] > 0))) {

@@ -1,11 +1,12 @@
 // The workload's file inputs, made in Node: the phantom model's bytes, a layers network written
 // as ONNX by encodeModel, a 16-bit greyscale PNG and a signed 12-bit two-frame CT DICOM file
-// (both written byte by byte by test/io-helpers.ts, so that every pixel value is known).
+// (both written byte by byte by test/io-helpers.ts, so that every pixel value is known), and
+// compressed DICOM fixtures of test/fixtures/dicom/.
 import { readFileSync } from "node:fs";
 import { encodeModel } from "../../src/onnx/encode.js";
 import { layers, networkGraph } from "../../src/layers/layers.js";
 import { EXPLICIT_LE, dicomFile, greyImage, rawPng, words } from "../io-helpers.js";
-import { type Fixtures, random } from "./workload.js";
+import { COMPRESSED_DICOM, type Fixtures, random } from "./workload.js";
 
 export const ROOT = new URL("../../", import.meta.url);
 
@@ -51,5 +52,6 @@ export function makeFixtures(): Fixtures {
     "encoded.onnx": encodedNetwork(),
     "slice16.png": png16(),
     "ct.dcm": ct(),
-  };
+    ...Object.fromEntries(COMPRESSED_DICOM.map((name) => [name, new Uint8Array(readFileSync(new URL(`test/fixtures/dicom/${name}`, ROOT)))])),
+  } as Fixtures;
 }

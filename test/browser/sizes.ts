@@ -54,6 +54,24 @@ for (const [name, contents] of Object.entries(ENTRIES)) {
   );
 }
 console.log();
+// The codecs of compressed DICOM are dynamic imports: with code splitting (vite and webpack split
+// by default, esbuild with --splitting) each is a chunk fetched when a file first needs it.
+{
+  const io = Object.values(ENTRIES)[2];
+  const result = await build({
+    stdin: { contents: io, resolveDir: ROOT, loader: "js" }, bundle: true, minify: true, format: "esm", platform: "browser",
+    target: "es2022", write: false, splitting: true, outdir: "out", metafile: true, logLevel: "error",
+  });
+  console.log("| `simdcnn/io` with --splitting: chunk | minified | min + gzip -9 | eval / Function |");
+  console.log("|---|---:|---:|---|");
+  for (const file of result.outputFiles) {
+    const meta = result.metafile.outputs[`out/${file.path.split("/").pop()}`];
+    const codec = Object.keys(meta?.inputs ?? {}).map((p) => /build\/codecs\/(\w+)\.js$/.exec(p)?.[1]).find(Boolean);
+    const name = codec ? `${codec} (lazy)` : meta?.entryPoint ? "entry (loaded at once)" : "shared by the codecs";
+    console.log(`| ${name} | ${kb(file.contents.length)} | ${kb(gz(file.contents))} | ${forbiddenCode(file.text).length === 0 ? "none" : "found"} |`);
+  }
+}
+console.log();
 for (const b of ["simd", "scalar"]) {
   const wasm = readFileSync(`${ROOT}/build/simdcnn.${b}.wasm`);
   console.log(`build/simdcnn.${b}.wasm: ${kb(wasm.length)}, gzip -9 ${kb(gz(wasm))}`);

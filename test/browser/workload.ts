@@ -16,7 +16,8 @@ type Engine = Core.Engine;
 type Tensor = Core.Tensor;
 
 /** Inputs that are files (built in Node by test/browser/fixtures.ts, fetched by the page). */
-export const FIXTURE_NAMES = ["phantom.onnx", "encoded.onnx", "slice16.png", "ct.dcm"] as const;
+export const COMPRESSED_DICOM = ["mf.jpeg-ls.dcm", "u12.j2k.dcm", "u8.jpeg-baseline.dcm", "s16.jpeg-lossless-sv1.dcm", "u12.rle.dcm"] as const;
+export const FIXTURE_NAMES = ["phantom.onnx", "encoded.onnx", "slice16.png", "ct.dcm", ...COMPRESSED_DICOM] as const;
 export type Fixtures = Record<(typeof FIXTURE_NAMES)[number], Uint8Array>;
 
 /** Case name -> "sha256-hex n=<number of values>" (or "error: …" when the case threw). */
@@ -197,24 +198,30 @@ export function cases(core: CoreApi, io: IoApi): Record<string, Case> {
     },
 
     // Slices: decoding (16-bit PNG, signed 12-bit multi-frame DICOM), preprocessing, a heat-map PNG.
-    "slice png16 decode": (_, f) => io.readSlices(f["slice16.png"])[0].data,
-    "slice png16 toInput NCHW bilinear unit": (_, f) =>
-      io.toInput(io.readSlices(f["slice16.png"])[0], { layout: "NCHW", channels: 1, height: 128, width: 128, resize: "bilinear", normalize: "unit" }),
-    "slice dicom decode (2 frames)": (_, f) => {
-      const frames = io.readSlices(f["ct.dcm"]);
+    "slice png16 decode": async (_, f) => (await io.readSlices(f["slice16.png"]))[0].data,
+    "slice png16 toInput NCHW bilinear unit": async (_, f) =>
+      io.toInput((await io.readSlices(f["slice16.png"]))[0], { layout: "NCHW", channels: 1, height: 128, width: 128, resize: "bilinear", normalize: "unit" }),
+    "slice dicom decode (2 frames)": async (_, f) => {
+      const frames = await io.readSlices(f["ct.dcm"]);
       return Float32Array.from(frames.flatMap((s) => [...s.range, ...s.data]));
     },
-    "slice dicom toInput NHWC 3ch nearest mean/std": (_, f) =>
-      io.toInput(io.readSlices(f["ct.dcm"], { window: [40, 400] })[1], {
+    // Each codec once (CharLS, OpenJPEG, libjpeg-turbo as wasm; the JPEG Lossless decoder; RLE).
+    "slice dicom compressed decode (JPEG-LS, JPEG 2000, JPEG, JPEG Lossless, RLE)": async (_, f) => {
+      const frames = [];
+      for (const name of COMPRESSED_DICOM) frames.push(...(await io.readSlices(f[name])));
+      return Float32Array.from(frames.flatMap((s) => [...s.range, ...s.data]));
+    },
+    "slice dicom toInput NHWC 3ch nearest mean/std": async (_, f) =>
+      io.toInput((await io.readSlices(f["ct.dcm"], { window: [40, 400] }))[1], {
         layout: "NHWC", channels: 3, height: 57, width: 23, resize: "nearest", normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
       }),
-    "slice heatmap overlay encodePng": (_, f) => {
-      const slice = io.readSlices(f["slice16.png"])[0];
+    "slice heatmap overlay encodePng": async (_, f) => {
+      const slice = (await io.readSlices(f["slice16.png"]))[0];
       const rgba = io.overlayHeatmap(slice, random(64, 51, 0, 1), { size: [8, 8], box: { x: 2, y: 1, width: 3, height: 4 } });
       return io.encodePng(slice.width, slice.height, rgba);
     },
     "pipeline png16 -> phantom": async (e, f) => {
-      const input = io.toInput(io.readSlices(f["slice16.png"])[0], { layout: "NCHW", channels: 1, height: 128, width: 128, resize: "bilinear", normalize: "unit" });
+      const input = io.toInput((await io.readSlices(f["slice16.png"]))[0], { layout: "NCHW", channels: 1, height: 128, width: 128, resize: "bilinear", normalize: "unit" });
       const model = await e.loadOnnx(f["phantom.onnx"]);
       try {
         return model.run({ slice: input }).logits;

@@ -54,13 +54,13 @@ export function failureOf(e: unknown): FuzzFailure | undefined {
  * anything else, a case over 5 s, memory in use not back to the baseline or reserved memory past
  * the bound. A failure whose signature is already known is counted and passes.
  */
-export function guard(ctx: Ctx, fn: () => void): string {
+export async function guard(ctx: Ctx, fn: () => unknown): Promise<string> {
   const reservedBefore = reservedBytes(ctx.engine);
   const t0 = performance.now();
   let outcome = "ok";
   let failure: FuzzFailure | undefined;
   try {
-    fn();
+    await fn();
   } catch (e) {
     failure = failureOf(e);
     if (!failure) outcome = (e as Error).name;
@@ -70,7 +70,7 @@ export function guard(ctx: Ctx, fn: () => void): string {
     // Timed again before it counts: on a shared, busy machine one slow run can be the machine's.
     const t1 = performance.now();
     try {
-      fn();
+      await fn();
     } catch {}
     const again = performance.now() - t1;
     if (again > CASE_MS) failure = new FuzzFailure("hang", `one case took ${Math.round(ms)} ms, and ${Math.round(again)} ms again (limit ${CASE_MS} ms)`);

@@ -57,7 +57,7 @@ async function child(name: string, ms: number, out: string): Promise<void> {
     return run(cx, v);
   };
   const found: ChildResult["found"] = [];
-  const report = fuzz(target, ctx, {
+  const report = await fuzz(target, ctx, {
     seed, untilMs: performance.now() + ms,
     onFound: (f) => {
       const input = encodeValue(f.input);

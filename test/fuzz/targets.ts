@@ -26,13 +26,13 @@ export interface Target<T> {
   arbitrary: fc.Arbitrary<T>;
   /** The bytes a case feeds the engine, for the byte-input targets (kept as regression files). */
   bytes?: (v: T) => Uint8Array;
-  run(ctx: FuzzCtx, v: T): string;
+  run(ctx: FuzzCtx, v: T): Promise<string>;
 }
 
 const rtOf = (e: Engine) => (e as unknown as { rt: Runtime }).rt;
 
 /** Loads model bytes and, when they load, runs the model once on its declared shapes; disposes it. */
-export function loadAndRun(ctx: FuzzCtx, bytes: Uint8Array): string {
+export function loadAndRun(ctx: FuzzCtx, bytes: Uint8Array): Promise<string> {
   return guard(ctx, () => {
     const model = loadOnnx(rtOf(ctx.engine), bytes);
     try {
@@ -55,9 +55,9 @@ const SPECS = [
 ] as const;
 
 /** Decodes image bytes and preprocesses every slice; a slice the preprocessing rejects is a decoder bug. */
-export function readAndPrepare(ctx: FuzzCtx, bytes: Uint8Array): string {
-  return guard(ctx, () => {
-    const slices = readSlices(bytes);
+export function readAndPrepare(ctx: FuzzCtx, bytes: Uint8Array): Promise<string> {
+  return guard(ctx, async () => {
+    const slices = await readSlices(bytes);
     for (const s of slices) {
       if (s.data.length !== s.width * s.height * s.channels) throw new FuzzFailure("invalid", `slice ${s.source} of ${s.width} x ${s.height} x ${s.channels} holds ${s.data.length} values`);
       for (const spec of SPECS) {
@@ -365,12 +365,12 @@ export interface Report {
  * rounds of fast-check runs (seed, seed + 1, ...). A new failure is shrunk and recorded, then
  * treated as known, so that the run goes on looking for others.
  */
-export function fuzz<T>(target: Target<T>, ctx: FuzzCtx, o: { seed: number; runs?: number; untilMs?: number; onFound?: (f: Found) => void }): Report {
+export async function fuzz<T>(target: Target<T>, ctx: FuzzCtx, o: { seed: number; runs?: number; untilMs?: number; onFound?: (f: Found) => void }): Promise<Report> {
   const t0 = performance.now();
   const report: Report = { target: target.name, cases: 0, outcomes: {}, found: [], ms: 0 };
   // Outcomes are counted for every run, shrinking runs included; cases only for generated ones.
-  const prop = fc.property(target.arbitrary, (v) => {
-    const outcome = target.run(ctx, v);
+  const prop = fc.asyncProperty(target.arbitrary, async (v) => {
+    const outcome = await target.run(ctx, v);
     report.outcomes[outcome] = (report.outcomes[outcome] ?? 0) + 1;
   });
   let round = 0;
@@ -378,7 +378,7 @@ export function fuzz<T>(target: Target<T>, ctx: FuzzCtx, o: { seed: number; runs
   while (report.cases < total && (o.untilMs === undefined || performance.now() < o.untilMs)) {
     const numRuns = Math.min(200, total - report.cases);
     const seed = (o.seed + round++) | 0;
-    const details = fc.check(prop, {
+    const details = await fc.check(prop, {
       seed, numRuns,
       ...(o.untilMs !== undefined ? { interruptAfterTimeLimit: Math.max(1, o.untilMs - performance.now()) } : {}),
       reporter: () => {},
