@@ -3,6 +3,7 @@
 // does not know, or a flag without its value, is an error that names it and exits 2. A script
 // that ran on any unknown flag would run a whole benchmark for a typo.
 import { parseArgs } from "node:util";
+import { closest } from "../src/cli/args.js";
 
 export interface Flag {
   type: "boolean" | "string";
@@ -75,29 +76,4 @@ export function parseFlags<const F extends Record<string, Flag>>(u: Usage<F>, ar
   } catch (e) {
     usageError(u, (e as Error).message);
   }
-}
-
-/** The known name nearest to `name` by edit distance, if it is near enough to be a typo of it. */
-export function closest(name: string, known: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = distance(name, k);
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  // One edit in three characters: "--sav" and "--qiuck" are typos; "--bogus" is not "--only".
-  return bestDistance <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-/** Levenshtein distance, with a transposition of two neighbours counted as one edit. */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
 }

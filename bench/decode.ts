@@ -6,6 +6,14 @@
 import { readFileSync } from "node:fs";
 import { Bench } from "tinybench";
 import { readSlices } from "../src/io/read.js";
+import { parseFlags } from "./args.js";
+
+parseFlags({
+  script: "bench/decode.ts",
+  synopsis: "npm run bench:decode",
+  about: "Decoding speed of compressed DICOM on one core (JPEG Lossless, JPEG-LS; 512 x 512 16-bit): a table on stdout, nothing written.",
+  flags: {},
+});
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../test/fixtures/dicom/${name}`, import.meta.url)));
 const files: Record<string, Uint8Array> = {

@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { closest } from "../bench/args.js";
+import { closest } from "../src/cli/args.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const TSX = new URL("../node_modules/.bin/tsx", import.meta.url).pathname;
@@ -19,6 +19,7 @@ const SCRIPTS: [string, boolean][] = [
   ["peers", true],
   ["threads", true],
   ["slices", false],
+  ["decode", false],
 ];
 
 interface Outcome {

@@ -43,15 +43,16 @@ export function parseFlags(args: string[], spec: FlagSpec): Parsed {
   return { values, positionals, given };
 }
 
-/** The known name within edit distance 2 of `name` (or one it starts or ends), if any. */
+/** The known name nearest to `name` by edit distance, if it is near enough to be a typo of it. */
 export function closest(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const k of known) {
-    const d = k.startsWith(name) || name.startsWith(k) ? 1 : distance(name, k);
+    const d = distance(name, k);
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
-  return bestDistance <= 2 ? best : undefined;
+  // One edit in three characters: "--jsn" and "--qiuck" are typos; "--bogus" is not "--only".
+  return bestDistance <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
 }
 
 /** Levenshtein distance, with a transposition of neighbours counted as one edit. */
