@@ -155,7 +155,7 @@ export class Gemm {
     const kern = this.rt.kernels;
     let src = a;
     if (this.transA) {
-      kern.transpose_f32(a, 1, this.k, plan.m, plan.at);
+      kern.transpose_f32_4x4(a, plan.at, this.k, plan.m, plan.m, this.k, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
       src = plan.at;
     }
     if (plan.ownsResidual) this.fillResidual(plan);

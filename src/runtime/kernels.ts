@@ -36,7 +36,12 @@ export interface Kernels {
   globalpool_f32(x: number, batch: number, hw: number, c: number, isMax: number, y: number): void;
   unary_f32(x: number, n: number, y: number, kind: number, p0: number, p1: number): void;
   binary_f32(a: number, b: number, y: number, n: number, bn: number, op: number): void;
-  transpose_f32(x: number, batch: number, rows: number, cols: number, y: number): void;
+  transpose_f32_4x4(
+    x: number, y: number, rows: number, cols: number, ldx: number, ldy: number,
+    s0: number, s1: number, s2: number, s3: number,
+    xs0: number, xs1: number, xs2: number, xs3: number,
+    ys0: number, ys1: number, ys2: number, ys3: number,
+  ): void;
   pad_f32(
     x: number, batch: number, h: number, w: number, c: number,
     pt: number, pl: number, pb: number, pr: number, value: number, y: number,

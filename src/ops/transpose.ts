@@ -1,0 +1,180 @@
+import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
+import { type Runtime, show } from "../runtime/runtime.js";
+import type { Tensor } from "../runtime/tensor.js";
+import type { Call } from "../runtime/threads.js";
+
+/** Highest rank a permutation may have: the kernels' outer loops plus the 2-D tile. */
+export const MAX_TRANSPOSE_RANK = 6;
+
+/**
+ * The fastest form of a permutation, found once at construction:
+ *  - `copy`: it moves nothing but size-1 axes; the bytes are copied (or aliased by the caller);
+ *  - `rows`: the last axis stays last: contiguous runs of `row` floats are copied with the
+ *    remaining axes as outer loops;
+ *  - `tiles`: a batched 2-D transpose of the pair that moves (y's last axis and x's last axis),
+ *    the other axes as outer loops.
+ * Strides count floats.
+ */
+export type TransposeForm =
+  | { kind: "copy"; size: number }
+  | { kind: "rows"; row: number; sizes: number[]; xStrides: number[]; yStrides: number[] }
+  | { kind: "tiles"; rows: number; cols: number; ldx: number; ldy: number; sizes: number[]; xStrides: number[]; yStrides: number[] };
+
+/**
+ * Reduces `perm` over `shape` (y's axis i is x's axis perm[i]): size-1 axes are dropped, axes that
+ * stay adjacent and in order are merged, and what is left is classified.
+ */
+export function reducePermutation(shape: readonly number[], perm: readonly number[]): TransposeForm {
+  const size = shape.reduce((a, b) => a * b, 1);
+  // y's order over the axes of x that matter, numbered among themselves.
+  const kept = shape.map((_, a) => a).filter((a) => shape[a] > 1);
+  const order = perm.filter((p) => shape[p] > 1).map((p) => kept.indexOf(p));
+  const keptShape = kept.map((a) => shape[a]);
+  // Runs of y axes that are consecutive x axes become one axis.
+  const groups: number[][] = [];
+  for (const a of order) {
+    const last = groups[groups.length - 1];
+    if (last && last[last.length - 1] + 1 === a) last.push(a);
+    else groups.push([a]);
+  }
+  if (groups.length <= 1) return { kind: "copy", size };
+  const byX = [...groups].sort((g, h) => g[0] - h[0]);
+  const dims = byX.map((g) => g.reduce((acc, a) => acc * keptShape[a], 1));
+  const q = groups.map((g) => byX.indexOf(g));
+  const r = dims.length;
+  const xs = contiguousStrides(dims);
+  const ySizes = q.map((a) => dims[a]);
+  const ys = contiguousStrides(ySizes);
+  if (q[r - 1] === r - 1) {
+    const outer = q.slice(0, r - 1);
+    return {
+      kind: "rows",
+      row: dims[r - 1],
+      sizes: outer.map((a) => dims[a]),
+      xStrides: outer.map((a) => xs[a]),
+      yStrides: outer.map((_, i) => ys[i]),
+    };
+  }
+  const p = q.indexOf(r - 1);
+  const outer = q.map((_, i) => i).filter((i) => i !== p && i !== r - 1);
+  return {
+    kind: "tiles",
+    rows: dims[q[r - 1]],
+    cols: dims[r - 1],
+    ldx: xs[q[r - 1]],
+    ldy: ys[p],
+    sizes: outer.map((i) => ySizes[i]),
+    xStrides: outer.map((i) => xs[q[i]]),
+    yStrides: outer.map((i) => ys[i]),
+  };
+}
+
+function contiguousStrides(dims: readonly number[]): number[] {
+  const s = new Array<number>(dims.length);
+  let acc = 1;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= dims[i];
+  }
+  return s;
+}
+
+/** Pads outer loops at the front with size-1 axes (stride 0) to `n` of them. */
+function padOuter(v: number[], n: number, fill: number): number[] {
+  return [...new Array<number>(n - v.length).fill(fill), ...v];
+}
+
+/**
+ * y = x with its axes permuted (y's axis i is x's axis perm[i]), both row-major float32. Prepared
+ * once per input shape: the permutation is reduced to its fastest form, and large transposes are
+ * split over the threads by columns (or rows) of their 2-D tile.
+ */
+export class Transpose {
+  readonly shape: readonly number[];
+  readonly perm: readonly number[];
+  readonly outShape: readonly number[];
+  readonly form: TransposeForm;
+  private readonly size: number;
+  private live = true;
+
+  constructor(
+    private readonly rt: Runtime,
+    shape: readonly number[],
+    perm: readonly number[],
+  ) {
+    const what = "transpose";
+    if (!Array.isArray(shape) || shape.length === 0 || shape.length > MAX_TRANSPOSE_RANK || shape.some((d) => !Number.isSafeInteger(d) || d <= 0)) {
+      throw new ShapeError(`${what}: expected a shape of 1 to ${MAX_TRANSPOSE_RANK} positive integer dimensions, got ${show(shape)}`);
+    }
+    const r = shape.length;
+    if (!Array.isArray(perm) || perm.length !== r || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) {
+      throw new ArgumentError(`${what}: perm must list each of the ${r} axes 0..${r - 1} once, got ${show(perm)}`);
+    }
+    this.shape = [...shape];
+    this.perm = [...perm];
+    this.outShape = perm.map((p) => shape[p]);
+    this.size = shape.reduce((a, b) => a * b, 1);
+    this.form = reducePermutation(shape, perm);
+  }
+
+  /** True when the permutation moves only size-1 axes: y holds x's bytes as they are. */
+  get isAlias(): boolean {
+    return this.form.kind === "copy";
+  }
+
+  /** Bytes read and written by one run. */
+  get moved(): number {
+    return 8 * this.size;
+  }
+
+  /** A transpose keeps no weights and needs no scratch. */
+  get bytes(): { weights: number; scratch: number } {
+    return { weights: 0, scratch: 0 };
+  }
+
+  /** Runs on byte offsets: x holds `shape`, y receives `outShape`; they must not overlap. */
+  exec(x: number, y: number): void {
+    const k = this.rt.kernels;
+    const f = this.form;
+    if (f.kind === "copy") {
+      k.strided_copy_f32(x, y, 1, 1, 1, 1, 1, this.size, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1);
+      return;
+    }
+    if (f.kind === "rows") {
+      const [s0, s1, s2, s3, s4] = padOuter(f.sizes, 5, 1);
+      const [a0, a1, a2, a3, a4] = padOuter(f.xStrides, 5, 0);
+      const [b0, b1, b2, b3, b4] = padOuter(f.yStrides, 5, 0);
+      k.strided_copy_f32(x, y, s0, s1, s2, s3, s4, f.row, a0, a1, a2, a3, a4, 1, b0, b1, b2, b3, b4, 1);
+      return;
+    }
+    const outer = [...padOuter(f.sizes, 4, 1), ...padOuter(f.xStrides, 4, 0), ...padOuter(f.yStrides, 4, 0)];
+    const { rows, cols, ldx, ldy } = f;
+    // Each thread takes a range of the longer side of the tile, in multiples of 4.
+    const byCols = cols >= rows;
+    const calls: Call[] = this.rt.ranges(byCols ? cols : rows, this.size, 4).map(([a, b]) => ({
+      fn: "transpose_f32_4x4" as const,
+      args: byCols
+        ? [x + a * 4, y + a * ldy * 4, rows, b - a, ldx, ldy, ...outer]
+        : [x + a * ldx * 4, y + a * 4, b - a, cols, ldx, ldy, ...outer],
+    }));
+    this.rt.dispatch(calls, "transpose");
+  }
+
+  /** Runs on a tensor of `shape`; with `out` given nothing is allocated. */
+  run(x: Tensor, out?: Tensor): Tensor {
+    const what = "transpose";
+    if (!this.live) throw new DisposedError(`${what}: the prepared op was used after dispose()`);
+    this.rt.check(x, `${what} x`, this.shape.length);
+    if (x.shape.some((d, i) => d !== this.shape[i])) {
+      throw new ShapeError(`${what}: prepared for [${this.shape.join(", ")}], got [${x.shape.join(", ")}]`);
+    }
+    this.rt.checkOut(this.outShape, out, [x]);
+    const y = out ?? this.rt.empty(this.outShape);
+    this.exec(x.ptr, y.ptr);
+    return y;
+  }
+
+  dispose(): void {
+    this.live = false;
+  }
+}
