@@ -50,29 +50,61 @@ function transpose2d(x: usize, y: usize, rows: i32, cols: i32, ldx: i32, ldy: i3
     const i1 = min(i0 + BLOCK, cols);
     for (let j0 = 0; j0 < rows; j0 += BLOCK) {
       const j1 = min(j0 + BLOCK, rows);
-      let j = j0;
-      for (; j + 4 <= j1; j += 4) {
-        const xr = x + <usize>j * bx;
-        let i = i0;
-        for (; i + 4 <= i1; i += 4) {
-          tile4x4(xr + (<usize>i << 2), y + <usize>i * by + (<usize>j << 2), bx, by);
-        }
-        for (; i < i1; i++) {
-          const xi = xr + (<usize>i << 2);
-          const yi = y + <usize>i * by + (<usize>j << 2);
-          store<f32>(yi, load<f32>(xi));
-          store<f32>(yi, load<f32>(xi + bx), 4);
-          store<f32>(yi, load<f32>(xi + 2 * bx), 8);
-          store<f32>(yi, load<f32>(xi + 3 * bx), 12);
-        }
-      }
-      for (; j < j1; j++) {
-        const xr = x + <usize>j * bx;
-        const yj = y + (<usize>j << 2);
-        for (let i = i0; i < i1; i++) store<f32>(yj + <usize>i * by, load<f32>(xr + (<usize>i << 2)));
-      }
+      // Consecutive tiles stay on the same four rows of whichever side has them further apart:
+      // rows a power of two apart share cache sets, and a line of theirs left half-used while
+      // the tiles visit 16 other rows is evicted before they come back to it.
+      if (ldy > ldx) blockAlongY(x, y, j0, j1, i0, i1, bx, by);
+      else blockAlongX(x, y, j0, j1, i0, i1, bx, by);
     }
   }
+}
+
+// A block with tiles in x's row order: four rows of x at a time, left to right.
+function blockAlongX(x: usize, y: usize, j0: i32, j1: i32, i0: i32, i1: i32, bx: usize, by: usize): void {
+  let j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    const xr = x + <usize>j * bx;
+    const yr = y + (<usize>j << 2);
+    let i = i0;
+    for (; i + 4 <= i1; i += 4) tile4x4(xr + (<usize>i << 2), yr + <usize>i * by, bx, by);
+    for (; i < i1; i++) column4(xr + (<usize>i << 2), yr + <usize>i * by, bx);
+  }
+  for (; j < j1; j++) {
+    const xr = x + <usize>j * bx;
+    const yj = y + (<usize>j << 2);
+    for (let i = i0; i < i1; i++) store<f32>(yj + <usize>i * by, load<f32>(xr + (<usize>i << 2)));
+  }
+}
+
+// A block with tiles in y's row order: four rows of y at a time, left to right.
+function blockAlongY(x: usize, y: usize, j0: i32, j1: i32, i0: i32, i1: i32, bx: usize, by: usize): void {
+  const jEnd = j0 + ((j1 - j0) & ~3);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const xc = x + (<usize>i << 2);
+    const yc = y + <usize>i * by;
+    for (let j = j0; j < jEnd; j += 4) tile4x4(xc + <usize>j * bx, yc + (<usize>j << 2), bx, by);
+  }
+  for (; i < i1; i++) {
+    const xc = x + (<usize>i << 2);
+    const yc = y + <usize>i * by;
+    for (let j = j0; j < jEnd; j += 4) column4(xc + <usize>j * bx, yc + (<usize>j << 2), bx);
+  }
+  for (let j = jEnd; j < j1; j++) {
+    const xr = x + <usize>j * bx;
+    const yj = y + (<usize>j << 2);
+    for (let c = i0; c < i1; c++) store<f32>(yj + <usize>c * by, load<f32>(xr + (<usize>c << 2)));
+  }
+}
+
+// One column of four rows of x (stride bx) into four consecutive floats of y.
+// @ts-ignore: decorator
+@inline
+function column4(x: usize, y: usize, bx: usize): void {
+  store<f32>(y, load<f32>(x));
+  store<f32>(y, load<f32>(x + bx), 4);
+  store<f32>(y, load<f32>(x + 2 * bx), 8);
+  store<f32>(y, load<f32>(x + 3 * bx), 12);
 }
 
 // Rows a, b, c, d of 4 floats at x (row stride bx) become columns at y (row stride by).
