@@ -1,6 +1,7 @@
 import { MemoryError } from "../errors.js";
 import { Conv2d } from "../ops/conv2d.js";
 import { Gemm } from "../ops/gemm.js";
+import { Transpose } from "../ops/transpose.js";
 import { GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
@@ -96,7 +97,7 @@ export class Compiled {
     return this.rt.fromArray(data, shape);
   }
 
-  private compileStep(s: Step): { fn: () => void; op?: Conv2d | Gemm } {
+  private compileStep(s: Step): { fn: () => void; op?: Conv2d | Gemm | Transpose } {
     const k = this.rt.kernels;
     const y = this.ptr(s.y);
     switch (s.op) {
@@ -189,6 +190,10 @@ export class Compiled {
       }
       case "copy": {
         const x = this.ptr(s.x);
+        if (s.perm) {
+          const op = new Transpose(this.rt, s.x.shape, s.perm);
+          return { fn: () => op.exec(x, y), op };
+        }
         const size = sizeOfShape(s.y.shape);
         const fill = s.fill;
         const copies = s.copies.map((c) => {

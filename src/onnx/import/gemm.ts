@@ -1,6 +1,6 @@
 import { sizeOfShape } from "../../graph/ir.js";
 import type { Value } from "../../graph/ir.js";
-import { permutePlan } from "../../graph/layout.js";
+import { permuteStep } from "../../graph/layout.js";
 import { BIN } from "../../runtime/kernels.js";
 import type { Importer, Sym } from "./importer.js";
 import { broadcastDims, floatsOf } from "./util.js";
@@ -19,7 +19,7 @@ export function gemm(im: Importer): void {
   let av = im.plain(a);
   if (transA) {
     const t = im.value([m, k]);
-    im.emit({ op: "copy", x: av, y: t, copies: [permutePlan(a.dims, [1, 0])] });
+    im.emit(permuteStep(av, t, [1, 0]));
     av = t;
   }
   const c = im.input(2);

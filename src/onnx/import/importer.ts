@@ -1,7 +1,7 @@
 import { ModelFormatError, ShapeError, UnsupportedError } from "../../errors.js";
 import type { ExecGraph, Step, Value } from "../../graph/ir.js";
 import { rootOf, sizeOfShape } from "../../graph/ir.js";
-import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permutePlan, stridesOf } from "../../graph/layout.js";
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permuteStep, stridesOf } from "../../graph/layout.js";
 import { realInputs, defaultOpset } from "../check.js";
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from "../model.js";
 import { isSupportedOp } from "../ops.js";
@@ -199,7 +199,7 @@ export class Importer {
       const [, c, h, w] = s.dims;
       if (c === 1 || h * w === 1) return this.alias(s.v, s.dims);
       const y = this.value([...s.dims]);
-      this.emit({ op: "copy", x: s.v, y, copies: [permutePlan(s.v.shape, NHWC_TO_NCHW)] });
+      this.emit(permuteStep(s.v, y, NHWC_TO_NCHW));
       return y;
     });
   }
@@ -213,7 +213,7 @@ export class Importer {
       const [, c, h, w] = s.dims;
       if (c === 1 || h * w === 1) return this.alias(s.v, nhwcShape(s.dims));
       const y = this.value(nhwcShape(s.dims));
-      this.emit({ op: "copy", x: s.v, y, copies: [permutePlan(s.dims, NCHW_TO_NHWC)] });
+      this.emit(permuteStep(s.v, y, NCHW_TO_NHWC));
       return y;
     });
   }

@@ -1,7 +1,7 @@
 // Data movement and shape ops: most fold away at load; the rest become strided copies.
 import { sizeOfShape } from "../../graph/ir.js";
 import type { CopyPlan, Value } from "../../graph/ir.js";
-import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permutePlan, stridesOf } from "../../graph/layout.js";
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permuteStep, stridesOf } from "../../graph/layout.js";
 import type { OnnxNode } from "../model.js";
 import type { ConstSym, Importer, Sym } from "./importer.js";
 import { constOf, gatherStrided, normAxis, transposeConst } from "./util.js";
@@ -178,7 +178,7 @@ export function transpose(im: Importer): void {
   if (r > 6) im.fail(`rank ${r} > 6`);
   const v = im.plain(x);
   const y = im.value(dims);
-  im.emit({ op: "copy", x: v, y, copies: [permutePlan(x.dims, perm)] });
+  im.emit(permuteStep(v, y, perm));
   im.setOutput({ kind: "value", v: y, layout: "plain", dims });
 }
 
