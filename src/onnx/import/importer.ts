@@ -1,6 +1,6 @@
 import { ModelFormatError, ShapeError, UnsupportedError } from "../../errors.js";
 import type { ExecGraph, Step, Value } from "../../graph/ir.js";
-import { rootOf, sizeOfShape } from "../../graph/ir.js";
+import { rootOf, sizeOfShape, stepInputs } from "../../graph/ir.js";
 import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permuteStep, stridesOf } from "../../graph/layout.js";
 import { realInputs, defaultOpset } from "../check.js";
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from "../model.js";
@@ -52,6 +52,8 @@ export class Importer {
   done = new Set<OnnxNode>();
   uses = new Map<string, number>();
   converted = new WeakMap<Sym, Map<string, Value>>();
+  /** Outputs of Transpose nodes' copies: the input they permute, and how. */
+  transposed = new WeakMap<Value, { x: ValueSym; perm: number[] }>();
   nextId = 0;
   node!: OnnxNode;
 
@@ -93,7 +95,7 @@ export class Importer {
       if (rootOf(v).storage !== "arena") v = this.copyOut(v);
       return { name: o.name, value: v };
     });
-    return { steps: this.steps, inputs, outputs };
+    return { steps: liveSteps(this.steps, outputs.map((o) => o.value)), inputs, outputs };
   }
 
   fail(message: string): never {
@@ -284,4 +286,17 @@ export class Importer {
     return y;
   }
 
+}
+
+/** The steps whose results reach an output: a copy that a later transpose made redundant goes. */
+function liveSteps(steps: Step[], outputs: Value[]): Step[] {
+  const read = new Set(outputs.map(rootOf));
+  const kept: Step[] = [];
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const s = steps[i];
+    if (!read.has(rootOf(s.y))) continue;
+    kept.push(s);
+    for (const v of stepInputs(s)) read.add(rootOf(v));
+  }
+  return kept.reverse();
 }
