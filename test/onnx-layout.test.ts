@@ -95,6 +95,28 @@ describe("a Transpose that moves only size-1 axes is an alias", () => {
   });
 });
 
+describe("a layout-neutral chain before NHWC readers runs NHWC: the input's conversion comes first", () => {
+  it("per-channel normalisation before a convolution needs no broadcast copies", async () => {
+    const n = new Net(new Rng(8));
+    const mean = n.random([1, 3, 1, 1], -0.5, 0.5);
+    const std = n.random([1, 3, 1, 1], 0.5, 2);
+    const t = n.op("Div", [n.op("Sub", ["x", mean]), std]);
+    n.output(n.conv(n.op("Relu", [t]), 3, 8, 3));
+    const r = await run("normalise", n, [1, 3, 12, 14], ONE_LAYER, 8);
+    expect(steps(r.summaries.fused)).toEqual(["transpose NCHW->NHWC", "binary", "binary", "unary", "conv 3x3 3->8", "transpose NHWC->NCHW"]);
+  });
+
+  it("but not when the chain's result is also an output", async () => {
+    const n = new Net(new Rng(9));
+    const t = n.op("Mul", ["x", n.random([1, 3, 1, 1])], {}, "scaled", ["scaled"]);
+    n.output(n.conv(t, 3, 4, 1));
+    const bytes = n.model({ inputs: [{ name: "x", shape: [1, 3, 5, 6] }], outputs: [{ name: "y" }, { name: "scaled" }] });
+    const r = await checkCase(E, { name: "also output", bytes, feeds: [{ x: feed(new Rng(9), [1, 3, 5, 6]) }], tol: ONE_LAYER });
+    expect(r.problems).toEqual([]);
+    expect(steps(r.summaries.fused)).toEqual(["copy", "binary", "transpose NCHW->NHWC", "conv 1x1 3->4", "transpose NHWC->NCHW"]);
+  });
+});
+
 describe("summary() shows every copy left with the bytes it moves", () => {
   it("a one-op NCHW max pool: a transpose in, a transpose out", async () => {
     const n = new Net(new Rng(7));

@@ -38,8 +38,15 @@ export function fuseResidual(im: Importer, a: Sym, b: Sym, dims: number[]): bool
 
 /** a op b with numpy broadcasting, in the layouts the kernels take. */
 export function elementwise(im: Importer, a: Sym, b: Sym, dims: number[], kind: number): void {
-  // Keep NHWC activations NHWC: the other operand is brought to the same layout.
-  const nhwc = dims.length === 4 && [a, b].some((s) => s.kind === "value" && s.layout === "nhwc" && s.dims.join() === dims.join());
+  // Keep NHWC activations NHWC: the other operand is brought to the same layout. A plain tensor
+  // with a smaller operand (a per-channel mean, a scale) whose result only ever reaches NHWC
+  // readers is converted here rather than after: the smaller operand then repeats along the
+  // stored last axis instead of being broadcast to a full copy (normalisation at a model's input).
+  const fullValues = [a, b].filter((s) => s.kind === "value" && s.dims.join() === dims.join());
+  const nhwc = dims.length === 4 && (
+    fullValues.some((s) => s.kind === "value" && s.layout === "nhwc") ||
+    (fullValues.length === 1 && [a, b].filter((s) => s.dims.join() === dims.join()).length === 1 && im.feedsNhwc(im.node.outputs[0]))
+  );
   const storedShape = nhwc ? nhwcShape(dims) : dims;
   const bring = (s: Sym): Value => {
     if (s.dims.join() === dims.join()) return nhwc ? im.nhwc(s) : im.plain(s);

@@ -8,6 +8,13 @@ import { isSupportedOp } from "../ops.js";
 import { HANDLERS } from "./handlers.js";
 import { constOf, floatsOf, transposeConst } from "./util.js";
 
+/** Ops that read their first input, when 4-d, as NHWC. */
+const NHWC_READERS = new Set(["Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"]);
+/** Ops whose output keeps the layout of their input. */
+const LAYOUT_NEUTRAL = new Set(["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Add", "Sub", "Mul", "Div", "PRelu", "Identity", "Dropout"]);
+/** How far feedsNhwc follows layout-neutral ops. */
+const MAX_NEUTRAL_CHAIN = 8;
+
 /** A tensor of the ONNX graph while importing: a constant folded here, or a value of the graph. */
 export type Sym =
   | { kind: "const"; dims: number[]; f?: Float32Array; i?: number[] }
@@ -264,6 +271,18 @@ export class Importer {
       }
     }
     return this.steps[at];
+  }
+
+  /**
+   * Whether everything that reads the ONNX tensor `name` reads it as NHWC, directly or through
+   * ops that keep their input's layout, and it is no graph output.
+   */
+  feedsNhwc(name: string, depth = 0): boolean {
+    if (depth > MAX_NEUTRAL_CHAIN || this.model.graph.outputs.some((o) => o.name === name)) return false;
+    const readers = this.consumers.get(name) ?? [];
+    return readers.length > 0 && readers.every((n) =>
+      (NHWC_READERS.has(n.opType) && n.inputs[0] === name) ||
+      (LAYOUT_NEUTRAL.has(n.opType) && !!n.outputs[0] && this.feedsNhwc(n.outputs[0], depth + 1)));
   }
 
   importNode(n: OnnxNode): void {
