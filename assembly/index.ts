@@ -7,7 +7,7 @@ export { conv2d_indirection, conv2d_tap_runs } from "./indirection";
 export { dwconv_f32, pack_dwconv_f32 } from "./dwconv";
 export { maxpool2d_f32, avgpool2d_f32, globalpool_f32 } from "./pool";
 export { unary_f32, binary_f32 } from "./elementwise";
-export { transpose_f32_4x4 } from "./transpose";
+export { transpose_f32_4x4, transpose_f32_rows } from "./transpose";
 export { pad_f32 } from "./pad";
 export { strided_copy_f32 } from "./copy";
 export { softmax_f32 } from "./softmax";

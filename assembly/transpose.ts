@@ -2,6 +2,8 @@
 // axes dropped, axes that stay adjacent merged). Data movement only, so the SIMD and scalar builds
 // are identical by construction; the SIMD build moves 4x4 blocks through registers.
 
+import { copyRow } from "./row";
+
 // Cache blocks of BLOCK x BLOCK floats: one block of x and one of y (16 KiB each) stay in L1 while
 // its tiles are moved, so every cache line of both is fetched once even when rows are far apart.
 const BLOCK = 64;
@@ -32,6 +34,66 @@ export function transpose_f32_4x4(
         }
       }
     }
+  }
+}
+
+// transpose_f32_rows: the same over runs of `inner` floats that move together (the permutation
+// keeps the last axis last): for every outer index, j < rows, i < cols, k < inner:
+//   y[o0*ys0 + .. + o3*ys3 + i*ldy + j*inner + k] = x[o0*xs0 + .. + o3*xs3 + j*ldx + i*inner + k]
+// Same conventions as transpose_f32_4x4.
+export function transpose_f32_rows(
+  x: usize, y: usize, rows: i32, cols: i32, inner: i32, ldx: i32, ldy: i32,
+  s0: i32, s1: i32, s2: i32, s3: i32,
+  xs0: i32, xs1: i32, xs2: i32, xs3: i32,
+  ys0: i32, ys1: i32, ys2: i32, ys3: i32,
+): void {
+  for (let o0 = 0; o0 < s0; o0++) {
+    const x0 = x + (<usize>(o0 * xs0) << 2);
+    const y0 = y + (<usize>(o0 * ys0) << 2);
+    for (let o1 = 0; o1 < s1; o1++) {
+      const x1 = x0 + (<usize>(o1 * xs1) << 2);
+      const y1 = y0 + (<usize>(o1 * ys1) << 2);
+      for (let o2 = 0; o2 < s2; o2++) {
+        const x2 = x1 + (<usize>(o2 * xs2) << 2);
+        const y2 = y1 + (<usize>(o2 * ys2) << 2);
+        for (let o3 = 0; o3 < s3; o3++) {
+          rows2d(x2 + (<usize>(o3 * xs3) << 2), y2 + (<usize>(o3 * ys3) << 2), rows, cols, inner, ldx, ldy);
+        }
+      }
+    }
+  }
+}
+
+// Tiles of as many runs as fill a 64-byte cache line on each side (four runs of 4 floats, eight
+// of 2): every line a tile touches, of x and of y, is used whole by that tile, so no line is
+// fetched twice whatever the strides (rows a power of two apart share cache sets, and a
+// half-used line of theirs would be evicted before the walk came back to it). Tiles follow the
+// rows of whichever side has them further apart.
+function rows2d(x: usize, y: usize, rows: i32, cols: i32, inner: i32, ldx: i32, ldy: i32): void {
+  const bx = <usize>ldx << 2;
+  const by = <usize>ldy << 2;
+  const t = max(1, 16 / inner);
+  if (ldy > ldx) {
+    for (let i0 = 0; i0 < cols; i0 += t) {
+      const i1 = min(i0 + t, cols);
+      for (let j0 = 0; j0 < rows; j0 += t) runTile(x, y, j0, min(j0 + t, rows), i0, i1, inner, bx, by);
+    }
+  } else {
+    for (let j0 = 0; j0 < rows; j0 += t) {
+      const j1 = min(j0 + t, rows);
+      for (let i0 = 0; i0 < cols; i0 += t) runTile(x, y, j0, j1, i0, min(i0 + t, cols), inner, bx, by);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function runTile(x: usize, y: usize, j0: i32, j1: i32, i0: i32, i1: i32, inner: i32, bx: usize, by: usize): void {
+  const run = <usize>inner << 2;
+  for (let j = j0; j < j1; j++) {
+    const xr = x + <usize>j * bx;
+    const yc = y + <usize>j * run;
+    for (let i = i0; i < i1; i++) copyRow(xr + <usize>i * run, yc + <usize>i * by, inner);
   }
 }
 

@@ -16,6 +16,12 @@ const quick = process.argv.includes("--quick");
 const NCHW_TO_NHWC = [0, 2, 3, 1];
 const NHWC_TO_NCHW = [0, 3, 1, 2];
 const SHAPES = [[1, 16, 256, 256], [1, 32, 112, 112], [1, 64, 56, 56], [1, 1, 256, 256], [1, 3, 224, 224]];
+// Other permutations: pixel shuffle's 6-d one (depth to space, factor 3, 16 channels out), and a
+// swap of two axes that keeps the last one (runs of 8 floats move whole).
+const OTHERS: [string, number[], number[]][] = [
+  ["pixel shuffle", [1, 16, 3, 3, 75, 75], [0, 1, 4, 2, 5, 3]],
+  ["swap, runs of 8", [1, 96, 96, 8], [0, 2, 1, 3]],
+];
 
 const rtOf = (e: Engine) => (e as unknown as { rt: Runtime }).rt;
 
@@ -63,47 +69,48 @@ async function main(): Promise<void> {
   const engines = { simd: await init({ backend: "simd" }), simd2: await init({ backend: "simd", threads: 2 }) };
   console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores, Node ${process.version}\n`);
   console.log("GB/s = (bytes read + bytes written) / median time; memcpy is memory.copy of the same bytes");
-  console.log(["shape".padEnd(16), "perm".padEnd(9), "memcpy".padStart(8), "transpose".padStart(10), "% memcpy".padStart(9), "strided".padStart(8), "x strided".padStart(10), "2 thr".padStart(8)].join(" "));
-  for (const shape of SHAPES) {
-    for (const [label, perm] of [["NCHW>NHWC", NCHW_TO_NHWC], ["NHWC>NCHW", NHWC_TO_NCHW]] as const) {
-      const xShape = label === "NCHW>NHWC" ? shape : [shape[0], shape[2], shape[3], shape[1]];
-      const n = xShape.reduce((a, b) => a * b, 1);
-      const tasks: Record<string, () => void> = {};
-      const cleanup: (() => void)[] = [];
-      for (const [name, e] of Object.entries(engines)) {
-        const rt = rtOf(e);
-        const x = e.tensor(random(n, 1, 1), xShape);
-        const y = e.tensor(new Float32Array(n), perm.map((p) => xShape[p]));
-        const op = new Transpose(rt, xShape, perm);
-        cleanup.push(() => {
-          x.dispose();
-          y.dispose();
-          op.dispose();
-        });
-        if (name === "simd") {
-          const k = rt.kernels;
-          const plan = permutePlan(xShape, perm);
-          const [s0, s1, s2, s3, s4, s5] = plan.sizes;
-          const [a0, a1, a2, a3, a4, a5] = plan.from;
-          const [b0, b1, b2, b3, b4, b5] = plan.to;
-          tasks.memcpy = () => k.strided_copy_f32(x.ptr, y.ptr, 1, 1, 1, 1, 1, n, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1);
-          tasks.strided = () => k.strided_copy_f32(x.ptr, y.ptr, s0, s1, s2, s3, s4, s5, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5);
-          tasks.transpose = () => op.exec(x.ptr, y.ptr);
-        } else {
-          tasks.transpose2 = () => op.exec(x.ptr, y.ptr);
-        }
+  console.log(["shape".padEnd(16), "perm".padEnd(15), "memcpy".padStart(8), "transpose".padStart(10), "% memcpy".padStart(9), "strided".padStart(8), "x strided".padStart(10), "2 thr".padStart(8)].join(" "));
+  const cases: [string, number[], number[]][] = [
+    ...SHAPES.flatMap((s): [string, number[], number[]][] => [["NCHW>NHWC", s, NCHW_TO_NHWC], ["NHWC>NCHW", [s[0], s[2], s[3], s[1]], NHWC_TO_NCHW]]),
+    ...OTHERS,
+  ];
+  for (const [label, xShape, perm] of cases) {
+    const n = xShape.reduce((a, b) => a * b, 1);
+    const tasks: Record<string, () => void> = {};
+    const cleanup: (() => void)[] = [];
+    for (const [name, e] of Object.entries(engines)) {
+      const rt = rtOf(e);
+      const x = e.tensor(random(n, 1, 1), xShape);
+      const y = e.tensor(new Float32Array(n), perm.map((p) => xShape[p]));
+      const op = new Transpose(rt, xShape, perm);
+      cleanup.push(() => {
+        x.dispose();
+        y.dispose();
+        op.dispose();
+      });
+      if (name === "simd") {
+        const k = rt.kernels;
+        const plan = permutePlan(xShape, perm);
+        const [s0, s1, s2, s3, s4, s5] = plan.sizes;
+        const [a0, a1, a2, a3, a4, a5] = plan.from;
+        const [b0, b1, b2, b3, b4, b5] = plan.to;
+        tasks.memcpy = () => k.strided_copy_f32(x.ptr, y.ptr, 1, 1, 1, 1, 1, n, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1);
+        tasks.strided = () => k.strided_copy_f32(x.ptr, y.ptr, s0, s1, s2, s3, s4, s5, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5);
+        tasks.transpose = () => op.exec(x.ptr, y.ptr);
+      } else {
+        tasks.transpose2 = () => op.exec(x.ptr, y.ptr);
       }
-      const ms = await medians(tasks);
-      for (const c of cleanup) c();
-      const gbs = (m: number) => (8 * n) / (m / 1000) / 1e9;
-      console.log(
-        [
-          xShape.join("x").padEnd(16), label.padEnd(9), gbs(ms.memcpy).toFixed(1).padStart(8), gbs(ms.transpose).toFixed(1).padStart(10),
-          `${((100 * ms.memcpy) / ms.transpose).toFixed(0)}%`.padStart(9), gbs(ms.strided).toFixed(1).padStart(8),
-          `${(ms.strided / ms.transpose).toFixed(1)}x`.padStart(10), gbs(ms.transpose2).toFixed(1).padStart(8),
-        ].join(" "),
-      );
     }
+    const ms = await medians(tasks);
+    for (const c of cleanup) c();
+    const gbs = (m: number) => (8 * n) / (m / 1000) / 1e9;
+    console.log(
+      [
+        xShape.join("x").padEnd(16), label.padEnd(15), gbs(ms.memcpy).toFixed(1).padStart(8), gbs(ms.transpose).toFixed(1).padStart(10),
+        `${((100 * ms.memcpy) / ms.transpose).toFixed(0)}%`.padStart(9), gbs(ms.strided).toFixed(1).padStart(8),
+        `${(ms.strided / ms.transpose).toFixed(1)}x`.padStart(10), gbs(ms.transpose2).toFixed(1).padStart(8),
+      ].join(" "),
+    );
   }
 
   const [c, h, w] = [16, 256, 256];

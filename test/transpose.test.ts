@@ -162,6 +162,11 @@ describe("2-D tiles across the cache blocks and the 2- and 3-channel paths", () 
     [[131, 129], [1, 0]],
     [[64, 256], [1, 0]],
     [[3, 130, 67], [1, 2, 0]],
+    // Runs of the last axis moved whole: short runs (vectors, pairs, single words), and long
+    // ones that go through memory.copy.
+    ...[1, 2, 3, 4, 5, 8, 9, 255, 256, 300].map((c) => [[67, 3, c], [1, 0, 2]] as [number[], number[]]),
+    [[70, 66, 4], [1, 0, 2]],
+    [[2, 3, 4, 5, 6], [3, 1, 0, 2, 4]],
     // Pixel shuffle (depth to space): 6-d with 2- and 3-float interleaves.
     [[1, 4, 2, 2, 9, 11], [0, 1, 4, 2, 5, 3]],
     [[2, 2, 3, 3, 5, 7], [0, 1, 4, 2, 5, 3]],
@@ -182,13 +187,20 @@ describe("the reduction", () => {
 
   it("reduces NCHW -> NHWC to C rows of H*W columns, the batch outside", () => {
     expect(reducePermutation([2, 16, 32, 32], [0, 2, 3, 1])).toEqual({
-      kind: "tiles", rows: 16, cols: 1024, ldx: 1024, ldy: 16, sizes: [2], xStrides: [16384], yStrides: [16384],
+      kind: "tiles", rows: 16, cols: 1024, inner: 1, ldx: 1024, ldy: 16, sizes: [2], xStrides: [16384], yStrides: [16384],
     });
     expect(reducePermutation([1, 32, 32, 16], [0, 3, 1, 2])).toMatchObject({ kind: "tiles", rows: 1024, cols: 16, ldx: 16, ldy: 1024, sizes: [] });
   });
 
-  it("copies rows when the last axis stays last", () => {
-    expect(reducePermutation([4, 5, 6, 7], [1, 0, 2, 3])).toEqual({ kind: "rows", row: 42, sizes: [5, 4], xStrides: [42, 210], yStrides: [168, 42] });
+  it("moves runs of the last axis whole when it stays last", () => {
+    expect(reducePermutation([4, 5, 6, 7], [1, 0, 2, 3])).toEqual({
+      kind: "tiles", rows: 4, cols: 5, inner: 42, ldx: 210, ldy: 168, sizes: [], xStrides: [], yStrides: [],
+    });
+    // y [5, 3, 2, 4, 6]: the pair is y's axis 3 (x's axis 2, 4 rows 30 apart in x) and x's axis 3
+    // (5 columns, y's axis 0, 144 apart in y); y's axes 1 and 2 are the outer loops.
+    expect(reducePermutation([2, 3, 4, 5, 6], [3, 1, 0, 2, 4])).toEqual({
+      kind: "tiles", rows: 4, cols: 5, inner: 6, ldx: 30, ldy: 144, sizes: [3, 2], xStrides: [120, 360], yStrides: [48, 24],
+    });
   });
 });
 

@@ -9,16 +9,14 @@ export const MAX_TRANSPOSE_RANK = 6;
 /**
  * The fastest form of a permutation, found once at construction:
  *  - `copy`: it moves nothing but size-1 axes; the bytes are copied (or aliased by the caller);
- *  - `rows`: the last axis stays last: contiguous runs of `row` floats are copied with the
- *    remaining axes as outer loops;
- *  - `tiles`: a batched 2-D transpose of the pair that moves (y's last axis and x's last axis),
- *    the other axes as outer loops.
+ *  - `tiles`: a batched 2-D transpose of the innermost pair of axes that move (y's last moving
+ *    axis has `rows`, x's has `cols`), of single floats (`inner` = 1) or of the contiguous runs
+ *    of the last axis when it stays last; the other axes are outer loops.
  * Strides count floats.
  */
 export type TransposeForm =
   | { kind: "copy"; size: number }
-  | { kind: "rows"; row: number; sizes: number[]; xStrides: number[]; yStrides: number[] }
-  | { kind: "tiles"; rows: number; cols: number; ldx: number; ldy: number; sizes: number[]; xStrides: number[]; yStrides: number[] };
+  | { kind: "tiles"; rows: number; cols: number; inner: number; ldx: number; ldy: number; sizes: number[]; xStrides: number[]; yStrides: number[] };
 
 /**
  * Reduces `perm` over `shape` (y's axis i is x's axis perm[i]): size-1 axes are dropped, axes that
@@ -45,23 +43,17 @@ export function reducePermutation(shape: readonly number[], perm: readonly numbe
   const xs = contiguousStrides(dims);
   const ySizes = q.map((a) => dims[a]);
   const ys = contiguousStrides(ySizes);
-  if (q[r - 1] === r - 1) {
-    const outer = q.slice(0, r - 1);
-    return {
-      kind: "rows",
-      row: dims[r - 1],
-      sizes: outer.map((a) => dims[a]),
-      xStrides: outer.map((a) => xs[a]),
-      yStrides: outer.map((_, i) => ys[i]),
-    };
-  }
-  const p = q.indexOf(r - 1);
-  const outer = q.map((_, i) => i).filter((i) => i !== p && i !== r - 1);
+  // When the last axis stays last its runs move whole, and the pair is the axes before it.
+  const inner = q[r - 1] === r - 1 ? dims[r - 1] : 1;
+  const pair = inner === 1 ? r - 1 : r - 2;
+  const p = q.indexOf(pair);
+  const outer = q.map((_, i) => i).filter((i) => i !== p && i < pair);
   return {
     kind: "tiles",
-    rows: dims[q[r - 1]],
-    cols: dims[r - 1],
-    ldx: xs[q[r - 1]],
+    rows: dims[q[pair]],
+    cols: dims[pair],
+    inner,
+    ldx: xs[q[pair]],
     ldy: ys[p],
     sizes: outer.map((i) => ySizes[i]),
     xStrides: outer.map((i) => xs[q[i]]),
@@ -140,23 +132,16 @@ export class Transpose {
       k.strided_copy_f32(x, y, 1, 1, 1, 1, 1, this.size, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1);
       return;
     }
-    if (f.kind === "rows") {
-      const [s0, s1, s2, s3, s4] = padOuter(f.sizes, 5, 1);
-      const [a0, a1, a2, a3, a4] = padOuter(f.xStrides, 5, 0);
-      const [b0, b1, b2, b3, b4] = padOuter(f.yStrides, 5, 0);
-      k.strided_copy_f32(x, y, s0, s1, s2, s3, s4, f.row, a0, a1, a2, a3, a4, 1, b0, b1, b2, b3, b4, 1);
-      return;
-    }
     const outer = [...padOuter(f.sizes, 4, 1), ...padOuter(f.xStrides, 4, 0), ...padOuter(f.yStrides, 4, 0)];
-    const { rows, cols, ldx, ldy } = f;
+    const { rows, cols, inner, ldx, ldy } = f;
     // Each thread takes a range of the longer side of the tile, in multiples of 4.
     const byCols = cols >= rows;
-    const calls: Call[] = this.rt.ranges(byCols ? cols : rows, this.size, 4).map(([a, b]) => ({
-      fn: "transpose_f32_4x4" as const,
-      args: byCols
-        ? [x + a * 4, y + a * ldy * 4, rows, b - a, ldx, ldy, ...outer]
-        : [x + a * ldx * 4, y + a * 4, b - a, cols, ldx, ldy, ...outer],
-    }));
+    const calls: Call[] = this.rt.ranges(byCols ? cols : rows, this.size, 4).map(([a, b]) => {
+      const [xp, yp, m, n] = byCols ? [x + a * inner * 4, y + a * ldy * 4, rows, b - a] : [x + a * ldx * 4, y + a * inner * 4, b - a, cols];
+      return inner === 1
+        ? { fn: "transpose_f32_4x4" as const, args: [xp, yp, m, n, ldx, ldy, ...outer] }
+        : { fn: "transpose_f32_rows" as const, args: [xp, yp, m, n, inner, ldx, ldy, ...outer] };
+    });
     this.rt.dispatch(calls, "transpose");
   }
 

@@ -42,6 +42,12 @@ export interface Kernels {
     xs0: number, xs1: number, xs2: number, xs3: number,
     ys0: number, ys1: number, ys2: number, ys3: number,
   ): void;
+  transpose_f32_rows(
+    x: number, y: number, rows: number, cols: number, inner: number, ldx: number, ldy: number,
+    s0: number, s1: number, s2: number, s3: number,
+    xs0: number, xs1: number, xs2: number, xs3: number,
+    ys0: number, ys1: number, ys2: number, ys3: number,
+  ): void;
   pad_f32(
     x: number, batch: number, h: number, w: number, c: number,
     pt: number, pl: number, pb: number, pr: number, value: number, y: number,
