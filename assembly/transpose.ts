@@ -86,14 +86,35 @@ function rows2d(x: usize, y: usize, rows: i32, cols: i32, inner: i32, ldx: i32, 
   }
 }
 
-// @ts-ignore: decorator
-@inline
+// Runs of 2, 4 and 8 floats get loops of straight-line copies: a loop over so short a run inside
+// the tile's loop cost several times the copy itself.
 function runTile(x: usize, y: usize, j0: i32, j1: i32, i0: i32, i1: i32, inner: i32, bx: usize, by: usize): void {
   const run = <usize>inner << 2;
-  for (let j = j0; j < j1; j++) {
-    const xr = x + <usize>j * bx;
-    const yc = y + <usize>j * run;
-    for (let i = i0; i < i1; i++) copyRow(xr + <usize>i * run, yc + <usize>i * by, inner);
+  const xt = x + <usize>j0 * bx + <usize>i0 * run;
+  const yt = y + <usize>i0 * by + <usize>j0 * run;
+  const m = <usize>(j1 - j0);
+  const n = <usize>(i1 - i0);
+  if (ASC_FEATURE_SIMD && inner == 4) {
+    for (let j: usize = 0; j < m; j++) {
+      for (let i: usize = 0; i < n; i++) v128.store(yt + i * by + (j << 4), v128.load(xt + j * bx + (i << 4)));
+    }
+  } else if (ASC_FEATURE_SIMD && inner == 8) {
+    for (let j: usize = 0; j < m; j++) {
+      for (let i: usize = 0; i < n; i++) {
+        const xi = xt + j * bx + (i << 5);
+        const yi = yt + i * by + (j << 5);
+        v128.store(yi, v128.load(xi));
+        v128.store(yi, v128.load(xi, 16), 16);
+      }
+    }
+  } else if (inner == 2) {
+    for (let j: usize = 0; j < m; j++) {
+      for (let i: usize = 0; i < n; i++) store<u64>(yt + i * by + (j << 3), load<u64>(xt + j * bx + (i << 3)));
+    }
+  } else {
+    for (let j: usize = 0; j < m; j++) {
+      for (let i: usize = 0; i < n; i++) copyRow(xt + j * bx + i * run, yt + i * by + j * run, inner);
+    }
   }
 }
 

@@ -164,7 +164,7 @@ describe("2-D tiles across the cache blocks and the 2- and 3-channel paths", () 
     [[3, 130, 67], [1, 2, 0]],
     // Runs of the last axis moved whole: short runs (vectors, pairs, single words), and long
     // ones that go through memory.copy.
-    ...[1, 2, 3, 4, 5, 8, 9, 255, 256, 300].map((c) => [[67, 3, c], [1, 0, 2]] as [number[], number[]]),
+    ...[1, 2, 3, 4, 5, 8, 9, 255, 256, 300].flatMap((c) => [[[67, 3, c], [1, 0, 2]], [[3, 67, c], [1, 0, 2]]] as [number[], number[]][]),
     [[70, 66, 4], [1, 0, 2]],
     [[2, 3, 4, 5, 6], [3, 1, 0, 2, 4]],
     // Pixel shuffle (depth to space): 6-d with 2- and 3-float interleaves.
