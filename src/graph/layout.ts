@@ -33,6 +33,8 @@ export function permutePlan(xShape: readonly number[], perm: readonly number[]):
 
 /** The copy step y = x with its axes permuted (y's axis i is x's axis perm[i]). */
 export function permuteStep(x: Value, y: Value, perm: number[]): Step {
+  const dims = perm.map((p) => x.shape[p]);
+  if (dims.join() !== y.shape.join()) throw new Error(`internal: [${x.shape}] permuted by [${perm}] is not [${y.shape}]`);
   return { op: "copy", x, y, copies: [permutePlan(x.shape, perm)], perm };
 }
 
