@@ -149,7 +149,13 @@ function blockAlongX(x: usize, y: usize, j0: i32, j1: i32, i0: i32, i1: i32, bx:
     const xr = x + <usize>j * bx;
     const yr = y + (<usize>j << 2);
     let i = i0;
-    for (; i + 4 <= i1; i += 4) tile4x4(xr + (<usize>i << 2), yr + <usize>i * by, bx, by);
+    let xp = xr + (<usize>i << 2);
+    let yp = yr + <usize>i * by;
+    for (; i + 4 <= i1; i += 4) {
+      tile4x4(xp, yp, bx, by);
+      xp += 16;
+      yp += by << 2;
+    }
     for (; i < i1; i++) column4(xr + (<usize>i << 2), yr + <usize>i * by, bx);
   }
   for (; j < j1; j++) {
@@ -166,7 +172,13 @@ function blockAlongY(x: usize, y: usize, j0: i32, j1: i32, i0: i32, i1: i32, bx:
   for (; i + 4 <= i1; i += 4) {
     const xc = x + (<usize>i << 2);
     const yc = y + <usize>i * by;
-    for (let j = j0; j < jEnd; j += 4) tile4x4(xc + <usize>j * bx, yc + (<usize>j << 2), bx, by);
+    let xp = xc + <usize>j0 * bx;
+    let yp = yc + (<usize>j0 << 2);
+    for (let j = j0; j < jEnd; j += 4) {
+      tile4x4(xp, yp, bx, by);
+      xp += bx << 2;
+      yp += 16;
+    }
   }
   for (; i < i1; i++) {
     const xc = x + (<usize>i << 2);
