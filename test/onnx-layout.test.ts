@@ -131,4 +131,12 @@ describe("summary() shows every copy left with the bytes it moves", () => {
     expect(s).toMatch(new RegExp(`transpose NHWC->NCHW\\s+\\[1, 16, 6, 6\\]\\s+0\\s+0\\s+${outKiB.toFixed(1)} KiB`));
     expect(s).toContain(`copies: 2 (2 transposes), moving ${(inKiB + outKiB).toFixed(1)} KiB a run`);
   });
+
+  it("one channel: NCHW and NHWC are the same bytes, so nothing is copied", async () => {
+    const n = new Net(new Rng(10));
+    n.output(n.op("MaxPool", ["x"], { kernel_shape: [2, 2], strides: [2, 2] }));
+    const r = await run("maxpool c1", n, [1, 1, 16, 18], EXACT, 10);
+    expect(steps(r.summaries.fused)).toEqual(["maxpool 2x2"]);
+    expect(r.summaries.fused).toContain("copies: 0 (0 transposes), moving 0.0 KiB a run");
+  });
 });
