@@ -8,7 +8,7 @@
 // payloads included), in both builds. Words around the output hold a sentinel that must survive,
 // and the input must be unchanged.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ArgumentError, ShapeError, init, type Engine } from "../src/index.js";
+import { ArgumentError, ShapeError, init, type Engine } from "../src/node.js";
 import { Transpose, reducePermutation } from "../src/ops/transpose.js";
 import type { Runtime } from "../src/runtime/runtime.js";
 import { BACKENDS, type BackendName, engines } from "./grid.js";
@@ -205,13 +205,31 @@ describe("the reduction", () => {
 });
 
 describe("two threads", () => {
-  it("split the tile by columns or rows and give the same bits", () => {
-    for (const [shape, perm] of [[[1, 64, 56, 56], [0, 2, 3, 1]], [[1, 56, 56, 64], [0, 3, 1, 2]], [[1, 3, 224, 224], [0, 2, 3, 1]], [[1, 224, 224, 3], [0, 3, 1, 2]]]) {
-      const data = randomWords(prod(shape), 7);
-      const r = runGuarded(threaded, data, shape, perm);
-      expect(r.problems).toEqual([]);
-      expect(firstDiff(r.y, permuteRef(data, shape, perm)), `[${shape.join(", ")}]`).toBe("");
+  it("split large transposes by columns or rows and give the same bits", () => {
+    const rt = rtOf(threaded);
+    const dispatch = rt.dispatch.bind(rt);
+    let split = 0;
+    rt.dispatch = (calls, what) => {
+      if (calls.length > 1) split++;
+      dispatch(calls, what);
+    };
+    const cases: [number[], number[]][] = [
+      [[1, 16, 256, 256], [0, 2, 3, 1]], [[1, 256, 256, 16], [0, 3, 1, 2]],
+      [[1, 3, 608, 608], [0, 2, 3, 1]], [[1, 608, 608, 3], [0, 3, 1, 2]],
+      [[1, 512, 512, 4], [0, 2, 1, 3]],
+    ];
+    try {
+      for (const [shape, perm] of cases) {
+        const data = randomWords(prod(shape), 7);
+        const r = runGuarded(threaded, data, shape, perm);
+        expect(r.problems).toEqual([]);
+        expect(firstDiff(r.y, permuteRef(data, shape, perm)), `[${shape.join(", ")}]`).toBe("");
+      }
+    } finally {
+      rt.dispatch = dispatch;
     }
+    expect(threaded.threads, threaded.threadsNote).toBe(2);
+    expect(split).toBe(cases.length);
   });
 });
 

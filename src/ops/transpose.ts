@@ -6,6 +6,11 @@ import type { Call } from "../runtime/threads.js";
 /** Highest rank a permutation may have: the kernels' outer loops plus the 2-D tile. */
 export const MAX_TRANSPOSE_RANK = 6;
 
+// Floats from which a transpose is split over the threads (bench/layout.ts, "2 thr"): from 2^20
+// (1x16x256x256) two threads beat one whenever the other core was free; at 1x32x112x112 a worker
+// late to wake cost about as often as the split saved.
+const SPLIT_MIN = 1 << 20;
+
 /**
  * The fastest form of a permutation, found once at construction:
  *  - `copy`: it moves nothing but size-1 axes; the bytes are copied (or aliased by the caller);
@@ -134,9 +139,13 @@ export class Transpose {
     }
     const outer = [...padOuter(f.sizes, 4, 1), ...padOuter(f.xStrides, 4, 0), ...padOuter(f.yStrides, 4, 0)];
     const { rows, cols, inner, ldx, ldy } = f;
-    // Each thread takes a range of the longer side of the tile, in multiples of 4.
+    // Each thread takes a range of the longer side of the tile, in multiples of 4; only large
+    // transposes are split, since a second thread that is late to wake costs more than a smaller
+    // one takes.
     const byCols = cols >= rows;
-    const calls: Call[] = this.rt.ranges(byCols ? cols : rows, this.size, 4).map(([a, b]) => {
+    const side = byCols ? cols : rows;
+    const parts = this.size >= SPLIT_MIN ? this.rt.ranges(side, this.size, 4) : [[0, side]];
+    const calls: Call[] = parts.map(([a, b]) => {
       const [xp, yp, m, n] = byCols ? [x + a * inner * 4, y + a * ldy * 4, rows, b - a] : [x + a * ldx * 4, y + a * inner * 4, b - a, cols];
       return inner === 1
         ? { fn: "transpose_f32_4x4" as const, args: [xp, yp, m, n, ldx, ldy, ...outer] }
