@@ -1,7 +1,8 @@
-// Transposes (src/ops/transpose.ts over transpose_f32_4x4 and strided_copy_f32): every permutation
-// of ranks 2..6 over shapes whose sizes run through 1..9 (every remainder mod 4 of the 4x4 tiles,
-// size-1 axes that the reduction drops), 2-D tiles across the 64-float cache blocks, the 2- and
-// 3-channel interleaves, and a split over two threads.
+// Transposes (src/ops/transpose.ts over transpose_f32_4x4, transpose_f32_rows and, for those that
+// move only size-1 axes, strided_copy_f32): every permutation of ranks 2..6 over shapes whose sizes
+// run through 1..9 (every remainder mod 4 of the 4x4 tiles, size-1 axes that the reduction drops,
+// runs of every short length), 2-D tiles across the 64-float cache blocks, the 2- and 3-channel
+// interleaves, runs up to and past memory.copy's threshold, and splits over two threads.
 //
 // Tolerance: none. A transpose only moves 32-bit words, so every output word must equal the input
 // word the plain JS permutation below picks, bit for bit (inputs are random bit patterns, NaN
