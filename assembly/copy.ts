@@ -1,7 +1,9 @@
+import { copyRow } from "./row";
+
 // strided_copy_f32: y[i0..i5] = x[i0..i5] over a 6-d index space s0 x .. x s5, where element
 // (i0..i5) sits at x + sum(ik * xsk) and y + sum(ik * ysk) (strides in floats, any sign, 0 to
-// repeat). One kernel for transposes, layout changes, slices, concatenation and broadcasts;
-// lower ranks pass size-1 dimensions.
+// repeat). One kernel for slices, concatenation, gathers and broadcasts (transposes have their
+// own, assembly/transpose.ts); lower ranks pass size-1 dimensions.
 export function strided_copy_f32(
   x: usize, y: usize,
   s0: i32, s1: i32, s2: i32, s3: i32, s4: i32, s5: i32,
@@ -9,7 +11,6 @@ export function strided_copy_f32(
   ys0: i32, ys1: i32, ys2: i32, ys3: i32, ys4: i32, ys5: i32,
 ): void {
   const contiguous = xs5 == 1 && ys5 == 1;
-  const rowBytes = <usize>s5 << 2;
   for (let i0 = 0; i0 < s0; i0++) {
     const x0 = x + <usize>(i0 * xs0) * 4;
     const y0 = y + <usize>(i0 * ys0) * 4;
@@ -26,7 +27,7 @@ export function strided_copy_f32(
             const x4 = x3 + <usize>(i4 * xs4) * 4;
             const y4 = y3 + <usize>(i4 * ys4) * 4;
             if (contiguous) {
-              memory.copy(y4, x4, rowBytes);
+              copyRow(x4, y4, s5);
             } else {
               for (let i5 = 0; i5 < s5; i5++) {
                 store<f32>(y4 + <usize>(i5 * ys5) * 4, load<f32>(x4 + <usize>(i5 * xs5) * 4));

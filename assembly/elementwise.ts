@@ -74,25 +74,3 @@ export function binary_f32(a: usize, b: usize, y: usize, n: i32, bn: i32, op: i3
     }
   }
 }
-
-// transpose_f32: for each of `batch` matrices, y[j][i] = x[i][j] (x is rows x cols). NCHW <-> NHWC
-// is this with rows = C, cols = H*W and back.
-export function transpose_f32(x: usize, batch: i32, rows: i32, cols: i32, y: usize): void {
-  const plane = <usize>(rows * cols) << 2;
-  const TB = 16;
-  for (let b = 0; b < batch; b++) {
-    const xb = x + <usize>b * plane;
-    const yb = y + <usize>b * plane;
-    for (let i0 = 0; i0 < rows; i0 += TB) {
-      const i1 = min(i0 + TB, rows);
-      for (let j0 = 0; j0 < cols; j0 += TB) {
-        const j1 = min(j0 + TB, cols);
-        for (let i = i0; i < i1; i++) {
-          for (let j = j0; j < j1; j++) {
-            store<f32>(yb + (<usize>(j * rows + i) << 2), load<f32>(xb + (<usize>(i * cols + j) << 2)));
-          }
-        }
-      }
-    }
-  }
-}

@@ -2,6 +2,7 @@ import { ArgumentError } from "./errors.js";
 import { Conv2d, type Conv2dOptions } from "./ops/conv2d.js";
 import { type BinaryOp, binary, clip, leakyRelu, unary } from "./ops/elementwise.js";
 import { Gemm, type GemmOptions } from "./ops/gemm.js";
+import { Transpose } from "./ops/transpose.js";
 import { type AvgPool2dOptions, type MaxPool2dOptions, avgPool2d, globalPool, maxPool2d } from "./ops/pool.js";
 import { softmax } from "./ops/softmax.js";
 import { checkKeys } from "./ops/options.js";
@@ -231,8 +232,9 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
       note = `worker threads could not start (${(e as Error).message}); running on one thread`;
     }
   }
-  const engine = new Engine(new Runtime(kernels, heap, backend, pool), note);
-  warmUp(engine);
+  const rt = new Runtime(kernels, heap, backend, pool);
+  const engine = new Engine(rt, note);
+  warmUp(engine, rt);
   return engine;
 }
 
@@ -261,19 +263,25 @@ function whyNoThreads(backend: string, wasm: unknown): string {
 // in the background once it has run enough; a call already running stays in the baseline tier.
 // Sixteen small calls of each hot kernel (about 10 ms) were the fewest that moved the caller's
 // first real depthwise and pooling calls off the baseline tier here; three were not enough.
-function warmUp(engine: Engine): void {
+function warmUp(engine: Engine, rt: Runtime): void {
   const x = engine.tensor(new Float32Array(2 * 9 * 9 * 8).fill(0.5), [2, 9, 9, 8]);
   const w = engine.tensor(new Float32Array(8 * 3 * 3 * 8).fill(0.1), [8, 3, 3, 8]);
   const dw = engine.tensor(new Float32Array(8 * 3 * 3).fill(0.1), [8, 3, 3, 1]);
   const conv = engine.prepareConv2d(w, { padding: "same", activation: "relu" });
   const depthwise = engine.prepareConv2d(dw, { padding: "same", groups: 8 });
+  // The layout conversions at a model's edges: 8 channels and 3 (their interleaving path).
+  const layouts = [[2, 9, 9, 8], [2, 8, 9, 9], [1, 9, 9, 3], [1, 3, 9, 9]].map((s, i) => ({
+    op: new Transpose(rt, s, i % 2 === 0 ? [0, 3, 1, 2] : [0, 2, 3, 1]),
+    x: engine.tensor(new Float32Array(s.reduce((a, b) => a * b, 1)), s),
+  }));
   for (let i = 0; i < 16; i++) {
+    for (const { op, x: xl } of layouts) op.run(xl).dispose();
     for (const t of [
       conv.run(x), depthwise.run(x), engine.maxPool2d(x, { kernel: 2 }), engine.avgPool2d(x, { kernel: 2 }),
       engine.globalAvgPool(x), engine.relu(x), engine.add(x, x), engine.softmax(x),
     ]) t.dispose();
   }
-  for (const t of [x, w, dw]) t.dispose();
+  for (const t of [x, w, dw, ...layouts.map((l) => l.x)]) t.dispose();
   conv.dispose();
   depthwise.dispose();
 }

@@ -183,7 +183,7 @@ describe("realistic stacks against onnxruntime-web", () => {
     const m = lenet(13);
     const r = await check({ name: "lenet", ...m, tol: STACK });
     // Every activation fused into its conv or gemm.
-    expect(steps(r.summaries.fused)).toEqual(["conv 5x5 1->6 +relu", "maxpool 2x2", "conv 5x5 6->16 +relu", "maxpool 2x2", "copy", "gemm 256->120 +relu", "gemm 120->84 +relu", "gemm 84->10", "softmax"]);
+    expect(steps(r.summaries.fused)).toEqual(["conv 5x5 1->6 +relu", "maxpool 2x2", "conv 5x5 6->16 +relu", "maxpool 2x2", "transpose NHWC->NCHW", "gemm 256->120 +relu", "gemm 120->84 +relu", "gemm 84->10", "softmax"]);
     expect(steps(r.summaries.unfused).filter((s) => s === "unary")).toHaveLength(4);
   });
 
@@ -195,7 +195,7 @@ describe("realistic stacks against onnxruntime-web", () => {
   it("VGG-style stack: (3x3 conv + relu) x 2 + maxpool, twice, 3->8->8->16->16 on 32x32", async () => {
     const r = await check({ name: "vgg", ...vgg(), tol: STACK });
     expect(steps(r.summaries.fused)).toEqual([
-      "copy", "conv 3x3 3->8 +relu", "conv 3x3 8->8 +relu", "maxpool 2x2", "conv 3x3 8->16 +relu", "conv 3x3 16->16 +relu", "maxpool 2x2", "copy",
+      "transpose NCHW->NHWC", "conv 3x3 3->8 +relu", "conv 3x3 8->8 +relu", "maxpool 2x2", "conv 3x3 8->16 +relu", "conv 3x3 16->16 +relu", "maxpool 2x2", "transpose NHWC->NCHW",
     ]);
   });
 
@@ -203,8 +203,8 @@ describe("realistic stacks against onnxruntime-web", () => {
     const r = await check({ name: "resnet", ...resnetBlock(false), tol: STACK });
     const fused = steps(r.summaries.fused);
     const unfused = steps(r.summaries.unfused);
-    // x is NCHW: one copy to NHWC, one back for the output; BN folded, add and relu fused.
-    expect(fused).toEqual(["copy", "conv 3x3 3->8 +relu", "conv 3x3 8->8 +relu", "conv 3x3 8->8 +relu +residual", "copy"]);
+    // x is NCHW: one transpose to NHWC, one back for the output; BN folded, add and relu fused.
+    expect(fused).toEqual(["transpose NCHW->NHWC", "conv 3x3 3->8 +relu", "conv 3x3 8->8 +relu", "conv 3x3 8->8 +relu +residual", "transpose NHWC->NCHW"]);
     expect(unfused.length).toBeGreaterThan(fused.length);
     expect(unfused.filter((s) => s === "binary").length).toBe(2 * 2 + 1); // two BNs (scale, shift) and the add
     expect(unfused.filter((s) => s === "unary").length).toBe(3); // the stem's, the block's two
@@ -221,17 +221,17 @@ describe("realistic stacks against onnxruntime-web", () => {
 
   it("MobileNet block: depthwise 3x3 + BN + relu6, pointwise + BN + relu6 (Clip with inputs, opset 13)", async () => {
     const r = await check({ name: "mobilenet", ...mobilenetBlock(13), tol: STACK });
-    expect(steps(r.summaries.fused)).toEqual(["copy", "conv 3x3 8->8 g8 +relu6", "conv 1x1 8->16 +relu6", "copy"]);
+    expect(steps(r.summaries.fused)).toEqual(["transpose NCHW->NHWC", "conv 3x3 8->8 g8 +relu6", "conv 1x1 8->16 +relu6", "transpose NHWC->NCHW"]);
   });
 
   it("MobileNet block with Clip attributes (opset 9)", async () => {
     const r = await check({ name: "mobilenet-9", ...mobilenetBlock(9), tol: STACK });
-    expect(steps(r.summaries.fused)).toEqual(["copy", "conv 3x3 8->8 g8 +relu6", "conv 1x1 8->16 +relu6", "copy"]);
+    expect(steps(r.summaries.fused)).toEqual(["transpose NCHW->NHWC", "conv 3x3 8->8 g8 +relu6", "conv 1x1 8->16 +relu6", "transpose NHWC->NCHW"]);
   });
 
   it("MobileNetV2 inverted residual: expand 1x1, depthwise 3x3, linear project 1x1, + input", async () => {
     const r = await check({ name: "inverted-residual", ...invertedResidual(), tol: STACK });
-    expect(steps(r.summaries.fused)).toEqual(["copy", "conv 3x3 3->8", "conv 1x1 8->24 +relu6", "conv 3x3 24->24 g24 +relu6", "conv 1x1 24->8 +residual", "copy"]);
+    expect(steps(r.summaries.fused)).toEqual(["transpose NCHW->NHWC", "conv 3x3 3->8", "conv 1x1 8->24 +relu6", "conv 3x3 24->24 g24 +relu6", "conv 1x1 24->8 +residual", "transpose NHWC->NCHW"]);
   });
 
   it("a residual block reading the model's NCHW input directly: results, and the add fused into the conv", async () => {
@@ -239,15 +239,15 @@ describe("realistic stacks against onnxruntime-web", () => {
     // it), so the add can read it in the conv's store like any other residual.
     const res = await check({ name: "resnet-on-input", ...resnetBlock(false, 13, false), tol: STACK });
     const inv = await check({ name: "inverted-residual-on-input", ...invertedResidual(false), tol: STACK });
-    expect(steps(res.summaries.fused)).toEqual(["copy", "conv 3x3 8->8 +relu", "conv 3x3 8->8 +relu +residual", "copy"]);
-    expect(steps(inv.summaries.fused)).toEqual(["copy", "conv 1x1 8->24 +relu6", "conv 3x3 24->24 g24 +relu6", "conv 1x1 24->8 +residual", "copy"]);
+    expect(steps(res.summaries.fused)).toEqual(["transpose NCHW->NHWC", "conv 3x3 8->8 +relu", "conv 3x3 8->8 +relu +residual", "transpose NHWC->NCHW"]);
+    expect(steps(inv.summaries.fused)).toEqual(["transpose NCHW->NHWC", "conv 1x1 8->24 +relu6", "conv 3x3 24->24 g24 +relu6", "conv 1x1 24->8 +residual", "transpose NHWC->NCHW"]);
   });
 
   for (const opset of [11, 13, 17]) {
     it(`PyTorch-style head: GAP -> Shape/Gather/Unsqueeze/Concat/Reshape -> Gemm folds to three steps (opset ${opset})`, async () => {
       const r = await check({ name: `torch-head-${opset}`, ...torchHead(opset), tol: STACK });
-      // The NCHW input's copy to NHWC, then three compute steps: nothing of the shape chain is left.
-      expect(steps(r.summaries.fused)).toEqual(["copy", "conv 3x3 8->16 +relu", "global avgpool", "gemm 16->10"]);
+      // The NCHW input's transpose to NHWC, then three compute steps: nothing of the shape chain is left.
+      expect(steps(r.summaries.fused)).toEqual(["transpose NCHW->NHWC", "conv 3x3 8->16 +relu", "global avgpool", "gemm 16->10"]);
     });
   }
 

@@ -75,7 +75,15 @@ export type Step =
   | { op: "unary"; x: Value; y: Value; fn: UnaryFn }
   | { op: "binary"; a: Value; b: Value; y: Value; fn: BinaryOp }
   | { op: "softmax"; x: Value; y: Value; rows: number; cols: number }
-  | { op: "copy"; x: Value; y: Value; copies: CopyPlan[]; fill?: number }
+  | {
+      op: "copy";
+      x: Value;
+      y: Value;
+      copies: CopyPlan[];
+      fill?: number;
+      /** Set when y is x (its stored shape) with its axes permuted: y's axis i is x's axis perm[i]. */
+      perm?: number[];
+    }
   | { op: "pad"; x: Value; y: Value; pads: [number, number, number, number]; value: number };
 
 /** K and N of a gemm step. */

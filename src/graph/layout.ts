@@ -1,4 +1,4 @@
-import type { CopyPlan } from "./ir.js";
+import type { CopyPlan, Step, Value } from "./ir.js";
 
 /** Row-major strides (in elements) of a shape. */
 export function stridesOf(shape: readonly number[]): number[] {
@@ -29,6 +29,13 @@ export function permutePlan(xShape: readonly number[], perm: readonly number[]):
   const xs = stridesOf(xShape);
   const sizes = perm.map((p) => xShape[p]);
   return copyPlan(sizes, perm.map((p) => xs[p]), stridesOf(sizes));
+}
+
+/** The copy step y = x with its axes permuted (y's axis i is x's axis perm[i]). */
+export function permuteStep(x: Value, y: Value, perm: number[]): Step {
+  const dims = perm.map((p) => x.shape[p]);
+  if (dims.join() !== y.shape.join()) throw new Error(`internal: [${x.shape}] permuted by [${perm}] is not [${y.shape}]`);
+  return { op: "copy", x, y, copies: [permutePlan(x.shape, perm)], perm };
 }
 
 export const NCHW_TO_NHWC = [0, 2, 3, 1];

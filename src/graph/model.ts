@@ -4,6 +4,7 @@ import { Tensor } from "../runtime/tensor.js";
 import { Compiled, type MemoryReport } from "./compile.js";
 import { checkKeys } from "../ops/options.js";
 import { type ExecGraph, type Step, gemmDims, rootOf, sizeOfShape } from "./ir.js";
+import { NCHW_TO_NHWC, NHWC_TO_NCHW } from "./layout.js";
 
 export interface ModelIO {
   name: string;
@@ -245,17 +246,20 @@ export class Model {
   summary(): string {
     this.live();
     const { compiled, shapes } = this.bound!;
-    const rows = compiled.graph.steps.map((s) => [describe(s), `[${s.y.shape.join(", ")}]`, String(params(s)), String(flops(s))]);
-    const header = ["step", "output (stored)", "params", "FLOPs"];
+    const rows = compiled.graph.steps.map((s) => [describe(s), `[${s.y.shape.join(", ")}]`, String(params(s)), String(flops(s)), moved(s)]);
+    const header = ["step", "output (stored)", "params", "FLOPs", "moved"];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (r: string[]) => r.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ");
+    const line = (r: string[]) => r.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
     const m = compiled.memory;
     const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+    const copies = compiled.graph.steps.filter((s) => s.op === "copy");
+    const copyBytes = copies.reduce((a, s) => a + movedBytes(s), 0);
     return [
       `inputs: ${[...shapes].map(([n, s]) => `${n} [${s.join(", ")}]`).join(", ")}`,
       line(header),
       ...rows.map(line),
       `parameters: ${this.parameters}, FLOPs: ${this.flops}`,
+      `copies: ${copies.length} (${copies.filter((s) => s.op === "copy" && s.perm).length} transposes), moving ${kib(copyBytes)} a run`,
       `memory: weights ${kib(m.weights)}, activations ${kib(m.activations)} planned (${kib(m.naiveActivations)} without reuse), scratch ${kib(m.scratch)}`,
     ].join("\n");
   }
@@ -287,9 +291,31 @@ function describe(s: Step): string {
       return `${s.max ? "max" : "avg"}pool ${s.window.kernel.join("x")}`;
     case "globalPool":
       return `global ${s.max ? "max" : "avg"}pool`;
+    case "copy":
+      return s.perm ? `transpose ${permName(s.perm)}` : "copy";
     default:
       return s.op;
   }
+}
+
+function permName(perm: readonly number[]): string {
+  const p = perm.join();
+  if (p === NCHW_TO_NHWC.join()) return "NCHW->NHWC";
+  if (p === NHWC_TO_NCHW.join()) return "NHWC->NCHW";
+  return `[${p}]`;
+}
+
+/** Bytes a data-movement step reads and writes (a fill writes its whole output once more). */
+function movedBytes(s: Step): number {
+  if (s.op === "copy") return s.copies.reduce((a, c) => a + 8 * sizeOfShape(c.sizes), 0) + (s.fill !== undefined ? 4 * sizeOfShape(s.y.shape) : 0);
+  if (s.op === "pad") return 4 * (sizeOfShape(s.x.shape) + sizeOfShape(s.y.shape));
+  return 0;
+}
+
+/** The summary's "moved" column: the cost of copies, empty for steps that compute. */
+function moved(s: Step): string {
+  const b = movedBytes(s);
+  return b === 0 ? "" : `${(b / 1024).toFixed(1)} KiB`;
 }
 
 function params(s: Step): number {

@@ -1,5 +1,6 @@
 import { Conv2d } from "../ops/conv2d.js";
 import { StridedCopy } from "../ops/copy.js";
+import { Transpose } from "../ops/transpose.js";
 import { Binary, Unary } from "../ops/elementwise.js";
 import { Gemm } from "../ops/gemm.js";
 import { MatMul } from "../ops/matmul.js";
@@ -83,7 +84,11 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
   binary: (rt, s) => ({ op: new Binary(rt, s.fn), inputs: [s.a, s.b], shapes: [s.a.shape, s.b.shape] }),
   softmax: (rt, s) => ({ op: new Softmax(rt), inputs: [s.x], shapes: [[s.rows, s.cols]] }),
   pad: (rt, s) => ({ op: new Pad(rt, s.pads, s.value), inputs: [s.x], shapes: [s.x.shape] }),
-  copy: (rt, s) => ({ op: new StridedCopy(rt, s.copies, s.y.shape, s.fill), inputs: [s.x], shapes: [s.x.shape] }),
+  copy: (rt, s) => ({
+    op: s.perm ? new Transpose(rt, s.x.shape, s.perm) : new StridedCopy(rt, s.copies, s.y.shape, s.fill),
+    inputs: [s.x],
+    shapes: [s.x.shape],
+  }),
 };
 
 function constData(v: Value): Float32Array {

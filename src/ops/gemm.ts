@@ -173,7 +173,7 @@ export class Gemm implements PreparedOp {
     const [a, c] = inputs;
     let src = a;
     if (this.transA) {
-      this.rt.dispatch([{ fn: "transpose_f32", args: [a, 1, this.k, plan.m, plan.at] }], "gemm");
+      this.rt.dispatch([{ fn: "transpose_f32_4x4", args: [a, plan.at, this.k, plan.m, plan.m, this.k, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0] }], "gemm");
       src = plan.at;
     }
     let r = plan.c ? c : 0;

@@ -25,7 +25,10 @@ export const SIGNATURES = {
   globalpool_f32: ["x", "batch", "hw", "c", "isMax", "y"],
   unary_f32: ["x", "n", "y", "kind", "p0", "p1"],
   binary_f32: ["a", "b", "y", "n", "bn", "op"],
-  transpose_f32: ["x", "batch", "rows", "cols", "y"],
+  transpose_f32_4x4: ["x", "y", "rows", "cols", "ldx", "ldy", "s0", "s1", "s2", "s3", "xs0", "xs1", "xs2", "xs3", "ys0", "ys1", "ys2", "ys3"],
+  transpose_f32_rows: [
+    "x", "y", "rows", "cols", "inner", "ldx", "ldy", "s0", "s1", "s2", "s3", "xs0", "xs1", "xs2", "xs3", "ys0", "ys1", "ys2", "ys3",
+  ],
   pad_f32: ["x", "batch", "h", "w", "c", "pt", "pl", "pb", "pr", "value", "y"],
   strided_copy_f32: [
     "x", "y", "s0", "s1", "s2", "s3", "s4", "s5", "xs0", "xs1", "xs2", "xs3", "xs4", "xs5", "ys0", "ys1", "ys2", "ys3", "ys4", "ys5",

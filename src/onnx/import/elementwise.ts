@@ -2,7 +2,7 @@ import { rootOf, sizeOfShape } from "../../graph/ir.js";
 import type { Value } from "../../graph/ir.js";
 import { nhwcShape } from "../../graph/layout.js";
 import type { BinaryOp } from "../../ops/elementwise.js";
-import type { Importer, Sym } from "./importer.js";
+import type { Importer, Sym, ValueSym } from "./importer.js";
 import { broadcastDims, floatsOf, foldBinary, repeatsOverLast } from "./util.js";
 
 export function binary(im: Importer, op: "Add" | "Sub" | "Mul" | "Div"): void {
@@ -46,14 +46,21 @@ export function fuseResidual(im: Importer, a: Sym, b: Sym, dims: number[]): bool
  * over a's stored last axis, or one element (src/ops/elementwise.ts's Binary).
  */
 export function elementwise(im: Importer, a: Sym, b: Sym, dims: number[], fn: BinaryOp): void {
-  // Keep NHWC activations NHWC: the other operand is brought to the same layout.
-  const nhwc = dims.length === 4 && [a, b].some((s) => s.kind === "value" && s.layout === "nhwc" && s.dims.join() === dims.join());
+  // Keep NHWC activations NHWC: the other operand is brought to the same layout. A plain tensor
+  // with a smaller operand (a per-channel mean, a scale) whose result only ever reaches NHWC
+  // readers is converted here rather than after: the smaller operand then repeats along the
+  // stored last axis instead of being broadcast to a full copy (normalisation at a model's input).
+  const full = (s: Sym) => s.dims.join() === dims.join();
+  const values = [a, b].filter((s): s is ValueSym => s.kind === "value" && full(s));
+  const nhwc = dims.length === 4 && (
+    values.some((s) => s.layout === "nhwc") ||
+    (values.length === 1 && !(full(a) && full(b)) && im.feedsNhwc(im.node.outputs[0]))
+  );
   const storedShape = nhwc ? nhwcShape(dims) : dims;
   const bring = (s: Sym): Value => {
-    if (s.dims.join() === dims.join()) return nhwc ? im.nhwc(s) : im.plain(s);
+    if (full(s)) return nhwc ? im.nhwc(s) : im.plain(s);
     return im.broadcast(s, dims, nhwc);
   };
-  const full = (s: Sym) => s.dims.join() === dims.join();
   let av: Value;
   let bv: Value;
   if (!full(a) && !full(b)) {

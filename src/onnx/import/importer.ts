@@ -1,12 +1,19 @@
 import { ModelFormatError, ShapeError, UnsupportedError } from "../../errors.js";
 import type { ExecGraph, Step, Value } from "../../graph/ir.js";
-import { rootOf, sizeOfShape } from "../../graph/ir.js";
-import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permutePlan, stridesOf } from "../../graph/layout.js";
+import { rootOf, sizeOfShape, stepInputs } from "../../graph/ir.js";
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permuteStep, stridesOf } from "../../graph/layout.js";
 import { realInputs, defaultOpset } from "../check.js";
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from "../model.js";
 import { isSupportedOp } from "../ops.js";
 import { HANDLERS } from "./handlers.js";
 import { constOf, floatsOf, transposeConst } from "./util.js";
+
+/** Ops that read their first input, when 4-d, as NHWC. */
+const NHWC_READERS = new Set(["Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"]);
+/** Ops whose output keeps the layout of their input. */
+const LAYOUT_NEUTRAL = new Set(["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Add", "Sub", "Mul", "Div", "PRelu", "Identity", "Dropout"]);
+/** How far feedsNhwc follows layout-neutral ops. */
+const MAX_NEUTRAL_CHAIN = 8;
 
 /** A tensor of the ONNX graph while importing: a constant folded here, or a value of the graph. */
 export type Sym =
@@ -52,6 +59,8 @@ export class Importer {
   done = new Set<OnnxNode>();
   uses = new Map<string, number>();
   converted = new WeakMap<Sym, Map<string, Value>>();
+  /** Outputs of Transpose nodes' copies: the input they permute, and how. */
+  transposed = new WeakMap<Value, { x: ValueSym; perm: number[] }>();
   nextId = 0;
   node!: OnnxNode;
 
@@ -93,7 +102,7 @@ export class Importer {
       if (rootOf(v).storage !== "arena") v = this.copyOut(v);
       return { name: o.name, value: v };
     });
-    return { steps: this.steps, inputs, outputs };
+    return { steps: liveSteps(this.steps, outputs.map((o) => o.value)), inputs, outputs };
   }
 
   fail(message: string): never {
@@ -199,7 +208,7 @@ export class Importer {
       const [, c, h, w] = s.dims;
       if (c === 1 || h * w === 1) return this.alias(s.v, s.dims);
       const y = this.value([...s.dims]);
-      this.emit({ op: "copy", x: s.v, y, copies: [permutePlan(s.v.shape, NHWC_TO_NCHW)] });
+      this.emit(permuteStep(s.v, y, NHWC_TO_NCHW));
       return y;
     });
   }
@@ -213,7 +222,7 @@ export class Importer {
       const [, c, h, w] = s.dims;
       if (c === 1 || h * w === 1) return this.alias(s.v, nhwcShape(s.dims));
       const y = this.value(nhwcShape(s.dims));
-      this.emit({ op: "copy", x: s.v, y, copies: [permutePlan(s.dims, NCHW_TO_NHWC)] });
+      this.emit(permuteStep(s.v, y, NCHW_TO_NHWC));
       return y;
     });
   }
@@ -264,6 +273,18 @@ export class Importer {
     return this.steps[at];
   }
 
+  /**
+   * Whether everything that reads the ONNX tensor `name` reads it as NHWC, directly or through
+   * ops that keep their input's layout, and it is no graph output.
+   */
+  feedsNhwc(name: string, depth = 0): boolean {
+    if (depth > MAX_NEUTRAL_CHAIN || this.model.graph.outputs.some((o) => o.name === name)) return false;
+    const readers = this.consumers.get(name) ?? [];
+    return readers.length > 0 && readers.every((n) =>
+      (NHWC_READERS.has(n.opType) && n.inputs[0] === name) ||
+      (LAYOUT_NEUTRAL.has(n.opType) && !!n.outputs[0] && this.feedsNhwc(n.outputs[0], depth + 1)));
+  }
+
   importNode(n: OnnxNode): void {
     if (!isSupportedOp(n.opType, n.domain)) this.fail("not supported");
     HANDLERS[n.opType](this, n);
@@ -284,4 +305,17 @@ export class Importer {
     return y;
   }
 
+}
+
+/** The steps whose results reach an output: a copy that a later transpose made redundant goes. */
+function liveSteps(steps: Step[], outputs: Value[]): Step[] {
+  const read = new Set(outputs.map(rootOf));
+  const kept: Step[] = [];
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const s = steps[i];
+    if (!read.has(rootOf(s.y))) continue;
+    kept.push(s);
+    for (const v of stepInputs(s)) read.add(rootOf(v));
+  }
+  return kept.reverse();
 }

@@ -1,5 +1,5 @@
 import { sizeOfShape } from "../../graph/ir.js";
-import { permutePlan } from "../../graph/layout.js";
+import { permuteStep } from "../../graph/layout.js";
 import type { Importer } from "./importer.js";
 import { normAxis } from "./util.js";
 
@@ -32,10 +32,10 @@ export function softmax(im: Importer): void {
   const inv = perm.map((_, i) => perm.indexOf(i));
   const moved = perm.map((p) => x.dims[p]);
   const t = im.value(moved);
-  im.emit({ op: "copy", x: v, y: t, copies: [permutePlan(x.dims, perm)] });
+  im.emit(permuteStep(v, t, perm));
   const s = im.value(moved);
   im.emit({ op: "softmax", x: t, y: s, rows: sizeOfShape(moved) / x.dims[axis], cols: x.dims[axis] });
   const y = im.value([...x.dims]);
-  im.emit({ op: "copy", x: s, y, copies: [permutePlan(moved, inv)] });
+  im.emit(permuteStep(s, y, inv));
   im.setOutput({ kind: "value", v: y, layout: "plain", dims: x.dims });
 }

@@ -1,9 +1,10 @@
 // Data movement and shape ops: most fold away at load; the rest become strided copies.
 import { sizeOfShape } from "../../graph/ir.js";
 import type { CopyPlan, Value } from "../../graph/ir.js";
-import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permutePlan, stridesOf } from "../../graph/layout.js";
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permuteStep, stridesOf } from "../../graph/layout.js";
 import type { OnnxNode } from "../model.js";
-import type { ConstSym, Importer, Sym } from "./importer.js";
+import { reducePermutation } from "../../ops/transpose.js";
+import type { ConstSym, Importer, Sym, ValueSym } from "./importer.js";
 import { constOf, gatherStrided, normAxis, transposeConst } from "./util.js";
 
 export function constant(im: Importer): void {
@@ -167,19 +168,37 @@ export function transpose(im: Importer): void {
   if (perm.length !== r || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) im.bad(`perm [${perm.join(", ")}] is not a permutation of ${r} axes`);
   const dims = perm.map((p) => x.dims[p]);
   if (x.kind === "const") return im.setOutput({ kind: "const", dims, ...(x.f ? { f: transposeConst(x, perm) as Float32Array } : { i: transposeConst(x, perm) as number[] }) });
+  im.setOutput(permuted(im, x, perm));
+}
+
+/**
+ * x with its axes permuted (axis i of the result is x's axis perm[i]): an alias wherever the bytes
+ * already lie in that order, else one transpose.
+ */
+function permuted(im: Importer, x: ValueSym, perm: number[]): Sym {
+  const dims = perm.map((p) => x.dims[p]);
+  // A transpose of a transpose's output is one transpose of the first one's input, or none when
+  // the two cancel (tf2onnx writes such pairs); the first copy is dropped at the end of the import
+  // if nothing else reads it.
+  const origin = x.layout === "plain" ? im.transposed.get(x.v) : undefined;
+  if (origin) return permuted(im, origin.x, perm.map((p) => origin.perm[p]));
+  if (perm.every((p, i) => p === i)) return x;
   // NHWC storage read as [N, H, W, C] is exactly the transpose (0, 2, 3, 1) of the NCHW tensor.
   if (x.layout === "nhwc" && perm.join() === NCHW_TO_NHWC.join()) {
-    return im.setOutput({ kind: "value", v: im.alias(x.v, dims), layout: "plain", dims });
+    return { kind: "value", v: im.alias(x.v, dims), layout: "plain", dims };
   }
   // And a plain [N, H, W, C] tensor is the NHWC storage of its transpose (0, 3, 1, 2).
   if (x.layout === "plain" && perm.join() === NHWC_TO_NCHW.join()) {
-    return im.setOutput({ kind: "value", v: im.alias(x.v, [...x.dims]), layout: "nhwc", dims });
+    return { kind: "value", v: im.alias(x.v, [...x.dims]), layout: "nhwc", dims };
   }
-  if (r > 6) im.fail(`rank ${r} > 6`);
+  // Moving only size-1 axes keeps every element where it was.
+  if (reducePermutation(x.dims, perm).kind === "copy") return reshaped(im, x, dims);
+  if (x.dims.length > 6) im.fail(`rank ${x.dims.length} > 6`);
   const v = im.plain(x);
   const y = im.value(dims);
-  im.emit({ op: "copy", x: v, y, copies: [permutePlan(x.dims, perm)] });
-  im.setOutput({ kind: "value", v: y, layout: "plain", dims });
+  im.emit(permuteStep(v, y, perm));
+  im.transposed.set(y, { x, perm });
+  return { kind: "value", v: y, layout: "plain", dims };
 }
 
 export function slice(im: Importer): void {

@@ -1,0 +1,318 @@
+// Batched 2-D transposes: the one non-trivial pattern left once a permutation is reduced (size-1
+// axes dropped, axes that stay adjacent merged). Data movement only, so the SIMD and scalar builds
+// are identical by construction; the SIMD build moves 4x4 blocks through registers.
+
+import { copyRow } from "./row";
+
+// Cache blocks of BLOCK x BLOCK floats: one block of x and one of y (16 KiB each) stay in L1 while
+// its tiles are moved, so every cache line of both is fetched once even when rows are far apart.
+const BLOCK = 64;
+
+// transpose_f32_4x4: for every outer index (o0, o1, o2, o3) < (s0, s1, s2, s3), j < rows, i < cols:
+//   y[o0*ys0 + .. + o3*ys3 + i*ldy + j] = x[o0*xs0 + .. + o3*xs3 + j*ldx + i]
+// x and y are byte offsets; sizes and strides count floats. A row of x (fixed j) is contiguous
+// along i, a row of y (fixed i) contiguous along j. NCHW -> NHWC is rows = C, cols = H*W,
+// ldx = H*W, ldy = C, with the batch as an outer axis; the reverse swaps the roles. x and y must
+// not overlap. Nothing outside the addressed elements is read or written.
+export function transpose_f32_4x4(
+  x: usize, y: usize, rows: i32, cols: i32, ldx: i32, ldy: i32,
+  s0: i32, s1: i32, s2: i32, s3: i32,
+  xs0: i32, xs1: i32, xs2: i32, xs3: i32,
+  ys0: i32, ys1: i32, ys2: i32, ys3: i32,
+): void {
+  for (let o0 = 0; o0 < s0; o0++) {
+    const x0 = x + (<usize>(o0 * xs0) << 2);
+    const y0 = y + (<usize>(o0 * ys0) << 2);
+    for (let o1 = 0; o1 < s1; o1++) {
+      const x1 = x0 + (<usize>(o1 * xs1) << 2);
+      const y1 = y0 + (<usize>(o1 * ys1) << 2);
+      for (let o2 = 0; o2 < s2; o2++) {
+        const x2 = x1 + (<usize>(o2 * xs2) << 2);
+        const y2 = y1 + (<usize>(o2 * ys2) << 2);
+        for (let o3 = 0; o3 < s3; o3++) {
+          transpose2d(x2 + (<usize>(o3 * xs3) << 2), y2 + (<usize>(o3 * ys3) << 2), rows, cols, ldx, ldy);
+        }
+      }
+    }
+  }
+}
+
+// transpose_f32_rows: the same over runs of `inner` floats that move together (the permutation
+// keeps the last axis last): for every outer index, j < rows, i < cols, k < inner:
+//   y[o0*ys0 + .. + o3*ys3 + i*ldy + j*inner + k] = x[o0*xs0 + .. + o3*xs3 + j*ldx + i*inner + k]
+// Same conventions as transpose_f32_4x4.
+export function transpose_f32_rows(
+  x: usize, y: usize, rows: i32, cols: i32, inner: i32, ldx: i32, ldy: i32,
+  s0: i32, s1: i32, s2: i32, s3: i32,
+  xs0: i32, xs1: i32, xs2: i32, xs3: i32,
+  ys0: i32, ys1: i32, ys2: i32, ys3: i32,
+): void {
+  for (let o0 = 0; o0 < s0; o0++) {
+    const x0 = x + (<usize>(o0 * xs0) << 2);
+    const y0 = y + (<usize>(o0 * ys0) << 2);
+    for (let o1 = 0; o1 < s1; o1++) {
+      const x1 = x0 + (<usize>(o1 * xs1) << 2);
+      const y1 = y0 + (<usize>(o1 * ys1) << 2);
+      for (let o2 = 0; o2 < s2; o2++) {
+        const x2 = x1 + (<usize>(o2 * xs2) << 2);
+        const y2 = y1 + (<usize>(o2 * ys2) << 2);
+        for (let o3 = 0; o3 < s3; o3++) {
+          rows2d(x2 + (<usize>(o3 * xs3) << 2), y2 + (<usize>(o3 * ys3) << 2), rows, cols, inner, ldx, ldy);
+        }
+      }
+    }
+  }
+}
+
+// Tiles of as many runs as fill a 64-byte cache line on each side (four runs of 4 floats, eight
+// of 2): every line a tile touches, of x and of y, is used whole by that tile, so no line is
+// fetched twice whatever the strides (rows a power of two apart share cache sets, and a
+// half-used line of theirs would be evicted before the walk came back to it). Tiles follow the
+// rows of whichever side has them further apart.
+function rows2d(x: usize, y: usize, rows: i32, cols: i32, inner: i32, ldx: i32, ldy: i32): void {
+  const bx = <usize>ldx << 2;
+  const by = <usize>ldy << 2;
+  const t = max(1, 16 / inner);
+  if (ldy > ldx) {
+    for (let i0 = 0; i0 < cols; i0 += t) {
+      const i1 = min(i0 + t, cols);
+      for (let j0 = 0; j0 < rows; j0 += t) runTile(x, y, j0, min(j0 + t, rows), i0, i1, inner, bx, by);
+    }
+  } else {
+    for (let j0 = 0; j0 < rows; j0 += t) {
+      const j1 = min(j0 + t, rows);
+      for (let i0 = 0; i0 < cols; i0 += t) runTile(x, y, j0, j1, i0, min(i0 + t, cols), inner, bx, by);
+    }
+  }
+}
+
+// Runs of 2, 4 and 8 floats get loops of straight-line copies: a loop over so short a run inside
+// the tile's loop cost several times the copy itself.
+function runTile(x: usize, y: usize, j0: i32, j1: i32, i0: i32, i1: i32, inner: i32, bx: usize, by: usize): void {
+  const run = <usize>inner << 2;
+  const xt = x + <usize>j0 * bx + <usize>i0 * run;
+  const yt = y + <usize>i0 * by + <usize>j0 * run;
+  const m = <usize>(j1 - j0);
+  const n = <usize>(i1 - i0);
+  if (ASC_FEATURE_SIMD && inner == 4) {
+    for (let j: usize = 0; j < m; j++) {
+      for (let i: usize = 0; i < n; i++) v128.store(yt + i * by + (j << 4), v128.load(xt + j * bx + (i << 4)));
+    }
+  } else if (ASC_FEATURE_SIMD && inner == 8) {
+    for (let j: usize = 0; j < m; j++) {
+      for (let i: usize = 0; i < n; i++) {
+        const xi = xt + j * bx + (i << 5);
+        const yi = yt + i * by + (j << 5);
+        v128.store(yi, v128.load(xi));
+        v128.store(yi, v128.load(xi, 16), 16);
+      }
+    }
+  } else if (inner == 2) {
+    for (let j: usize = 0; j < m; j++) {
+      for (let i: usize = 0; i < n; i++) store<u64>(yt + i * by + (j << 3), load<u64>(xt + j * bx + (i << 3)));
+    }
+  } else {
+    for (let j: usize = 0; j < m; j++) {
+      for (let i: usize = 0; i < n; i++) copyRow(xt + j * bx + i * run, yt + i * by + j * run, inner);
+    }
+  }
+}
+
+function transpose2d(x: usize, y: usize, rows: i32, cols: i32, ldx: i32, ldy: i32): void {
+  // Two or three rows into pixels of two or three channels (and back) would leave every 4x4 tile
+  // short: they interleave whole vectors instead, when the short side is densely packed.
+  if (ASC_FEATURE_SIMD) {
+    if (rows == 3 && ldy == 3) return interleave3(x, y, cols, ldx);
+    if (cols == 3 && ldx == 3) return deinterleave3(x, y, rows, ldy);
+    if (rows == 2 && ldy == 2) return interleave2(x, y, cols, ldx);
+    if (cols == 2 && ldx == 2) return deinterleave2(x, y, rows, ldy);
+  }
+  const bx = <usize>ldx << 2;
+  const by = <usize>ldy << 2;
+  for (let i0 = 0; i0 < cols; i0 += BLOCK) {
+    const i1 = min(i0 + BLOCK, cols);
+    for (let j0 = 0; j0 < rows; j0 += BLOCK) {
+      const j1 = min(j0 + BLOCK, rows);
+      // Consecutive tiles stay on the same four rows of whichever side has them further apart:
+      // rows a power of two apart share cache sets, and a line of theirs left half-used while
+      // the tiles visit 16 other rows is evicted before they come back to it.
+      if (ldy > ldx) blockAlongY(x, y, j0, j1, i0, i1, bx, by);
+      else blockAlongX(x, y, j0, j1, i0, i1, bx, by);
+    }
+  }
+}
+
+// A block with tiles in x's row order: four rows of x at a time, left to right.
+function blockAlongX(x: usize, y: usize, j0: i32, j1: i32, i0: i32, i1: i32, bx: usize, by: usize): void {
+  let j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    const xr = x + <usize>j * bx;
+    const yr = y + (<usize>j << 2);
+    let i = i0;
+    let xp = xr + (<usize>i << 2);
+    let yp = yr + <usize>i * by;
+    for (; i + 4 <= i1; i += 4) {
+      tile4x4(xp, yp, bx, by);
+      xp += 16;
+      yp += by << 2;
+    }
+    for (; i < i1; i++) column4(xr + (<usize>i << 2), yr + <usize>i * by, bx);
+  }
+  for (; j < j1; j++) {
+    const xr = x + <usize>j * bx;
+    const yj = y + (<usize>j << 2);
+    for (let i = i0; i < i1; i++) store<f32>(yj + <usize>i * by, load<f32>(xr + (<usize>i << 2)));
+  }
+}
+
+// A block with tiles in y's row order: four rows of y at a time, left to right.
+function blockAlongY(x: usize, y: usize, j0: i32, j1: i32, i0: i32, i1: i32, bx: usize, by: usize): void {
+  const jEnd = j0 + ((j1 - j0) & ~3);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const xc = x + (<usize>i << 2);
+    const yc = y + <usize>i * by;
+    let xp = xc + <usize>j0 * bx;
+    let yp = yc + (<usize>j0 << 2);
+    for (let j = j0; j < jEnd; j += 4) {
+      tile4x4(xp, yp, bx, by);
+      xp += bx << 2;
+      yp += 16;
+    }
+  }
+  for (; i < i1; i++) {
+    const xc = x + (<usize>i << 2);
+    const yc = y + <usize>i * by;
+    for (let j = j0; j < jEnd; j += 4) column4(xc + <usize>j * bx, yc + (<usize>j << 2), bx);
+  }
+  for (let j = jEnd; j < j1; j++) {
+    const xr = x + <usize>j * bx;
+    const yj = y + (<usize>j << 2);
+    for (let c = i0; c < i1; c++) store<f32>(yj + <usize>c * by, load<f32>(xr + (<usize>c << 2)));
+  }
+}
+
+// One column of four rows of x (stride bx) into four consecutive floats of y.
+// @ts-ignore: decorator
+@inline
+function column4(x: usize, y: usize, bx: usize): void {
+  store<f32>(y, load<f32>(x));
+  store<f32>(y, load<f32>(x + bx), 4);
+  store<f32>(y, load<f32>(x + 2 * bx), 8);
+  store<f32>(y, load<f32>(x + 3 * bx), 12);
+}
+
+// Rows a, b, c, d of 4 floats at x (row stride bx) become columns at y (row stride by).
+// @ts-ignore: decorator
+@inline
+function tile4x4(x: usize, y: usize, bx: usize, by: usize): void {
+  if (ASC_FEATURE_SIMD) {
+    const a = v128.load(x);
+    const b = v128.load(x + bx);
+    const c = v128.load(x + 2 * bx);
+    const d = v128.load(x + 3 * bx);
+    const ab01 = i32x4.shuffle(a, b, 0, 4, 1, 5);
+    const cd01 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+    const ab23 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+    const cd23 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+    v128.store(y, i64x2.shuffle(ab01, cd01, 0, 2));
+    v128.store(y + by, i64x2.shuffle(ab01, cd01, 1, 3));
+    v128.store(y + 2 * by, i64x2.shuffle(ab23, cd23, 0, 2));
+    v128.store(y + 3 * by, i64x2.shuffle(ab23, cd23, 1, 3));
+  } else {
+    for (let i: usize = 0; i < 4; i++) {
+      const xi = x + (i << 2);
+      const yi = y + i * by;
+      store<f32>(yi, load<f32>(xi));
+      store<f32>(yi, load<f32>(xi + bx), 4);
+      store<f32>(yi, load<f32>(xi + 2 * bx), 8);
+      store<f32>(yi, load<f32>(xi + 3 * bx), 12);
+    }
+  }
+}
+
+// Three rows a, b, c (stride ldx) into cols pixels a b c, packed: 4 pixels (3 vectors) a step.
+function interleave3(x: usize, y: usize, cols: i32, ldx: i32): void {
+  const bx = <usize>ldx << 2;
+  let i = 0;
+  for (; i + 4 <= cols; i += 4) {
+    const xi = x + (<usize>i << 2);
+    const a = v128.load(xi);
+    const b = v128.load(xi + bx);
+    const c = v128.load(xi + 2 * bx);
+    const yi = y + <usize>i * 12;
+    v128.store(yi, i32x4.shuffle(i32x4.shuffle(a, b, 0, 4, 1, 5), c, 0, 1, 4, 2));
+    v128.store(yi, i32x4.shuffle(i32x4.shuffle(b, c, 1, 5, 2, 6), a, 0, 1, 6, 2), 16);
+    v128.store(yi, i32x4.shuffle(c, i32x4.shuffle(a, b, 3, 7, 3, 7), 2, 4, 5, 3), 32);
+  }
+  for (; i < cols; i++) {
+    const xi = x + (<usize>i << 2);
+    const yi = y + <usize>i * 12;
+    store<f32>(yi, load<f32>(xi));
+    store<f32>(yi, load<f32>(xi + bx), 4);
+    store<f32>(yi, load<f32>(xi + 2 * bx), 8);
+  }
+}
+
+// Packed pixels a b c (rows of them) into three rows a, b, c (stride ldy): 4 pixels a step.
+function deinterleave3(x: usize, y: usize, rows: i32, ldy: i32): void {
+  const by = <usize>ldy << 2;
+  let j = 0;
+  for (; j + 4 <= rows; j += 4) {
+    const xj = x + <usize>j * 12;
+    const p = v128.load(xj);
+    const q = v128.load(xj, 16);
+    const r = v128.load(xj, 32);
+    const yj = y + (<usize>j << 2);
+    v128.store(yj, i32x4.shuffle(i32x4.shuffle(p, q, 0, 3, 6, 6), r, 0, 1, 2, 5));
+    v128.store(yj + by, i32x4.shuffle(i32x4.shuffle(p, q, 1, 4, 7, 7), r, 0, 1, 2, 6));
+    v128.store(yj + 2 * by, i32x4.shuffle(i32x4.shuffle(p, q, 2, 5, 5, 5), r, 0, 1, 4, 7));
+  }
+  for (; j < rows; j++) {
+    const xj = x + <usize>j * 12;
+    const yj = y + (<usize>j << 2);
+    store<f32>(yj, load<f32>(xj));
+    store<f32>(yj + by, load<f32>(xj, 4));
+    store<f32>(yj + 2 * by, load<f32>(xj, 8));
+  }
+}
+
+// Two rows a, b (stride ldx) into cols pairs a b: 4 pairs (2 vectors) a step.
+function interleave2(x: usize, y: usize, cols: i32, ldx: i32): void {
+  const bx = <usize>ldx << 2;
+  let i = 0;
+  for (; i + 4 <= cols; i += 4) {
+    const xi = x + (<usize>i << 2);
+    const a = v128.load(xi);
+    const b = v128.load(xi + bx);
+    const yi = y + (<usize>i << 3);
+    v128.store(yi, i32x4.shuffle(a, b, 0, 4, 1, 5));
+    v128.store(yi, i32x4.shuffle(a, b, 2, 6, 3, 7), 16);
+  }
+  for (; i < cols; i++) {
+    const xi = x + (<usize>i << 2);
+    const yi = y + (<usize>i << 3);
+    store<f32>(yi, load<f32>(xi));
+    store<f32>(yi, load<f32>(xi + bx), 4);
+  }
+}
+
+// Packed pairs a b (rows of them) into two rows a, b (stride ldy): 4 pairs a step.
+function deinterleave2(x: usize, y: usize, rows: i32, ldy: i32): void {
+  const by = <usize>ldy << 2;
+  let j = 0;
+  for (; j + 4 <= rows; j += 4) {
+    const xj = x + (<usize>j << 3);
+    const p = v128.load(xj);
+    const q = v128.load(xj, 16);
+    const yj = y + (<usize>j << 2);
+    v128.store(yj, i32x4.shuffle(p, q, 0, 2, 4, 6));
+    v128.store(yj + by, i32x4.shuffle(p, q, 1, 3, 5, 7));
+  }
+  for (; j < rows; j++) {
+    const xj = x + (<usize>j << 3);
+    const yj = y + (<usize>j << 2);
+    store<f32>(yj, load<f32>(xj));
+    store<f32>(yj + by, load<f32>(xj, 4));
+  }
+}

@@ -1,0 +1,133 @@
+// Layout copies: the transposes that NCHW models pay at their edges, against memory.copy of the
+// same bytes and against the general strided copy, in one run; then a one-op NCHW max-pool model
+// through loadOnnx against the pooling kernel alone.
+//   npx tsx bench/layout.ts [--quick]
+import os from "node:os";
+import { Bench } from "tinybench";
+import { type Engine, init } from "../src/node.js";
+import { permutePlan } from "../src/graph/layout.js";
+import { encodeModel } from "../src/onnx/encode.js";
+import { DataType } from "../src/onnx/model.js";
+import { Transpose } from "../src/ops/transpose.js";
+import type { Runtime } from "../src/runtime/runtime.js";
+import { random } from "./nets.js";
+
+const quick = process.argv.includes("--quick");
+const NCHW_TO_NHWC = [0, 2, 3, 1];
+const NHWC_TO_NCHW = [0, 3, 1, 2];
+const SHAPES = [[1, 16, 256, 256], [1, 32, 112, 112], [1, 64, 56, 56], [1, 1, 256, 256], [1, 3, 224, 224]];
+// Other permutations: pixel shuffle's 6-d one (depth to space, factor 3, 16 channels out), and a
+// swap of two axes that keeps the last one (runs of 8 floats move whole).
+const OTHERS: [string, number[], number[]][] = [
+  ["pixel shuffle", [1, 16, 3, 3, 75, 75], [0, 1, 4, 2, 5, 3]],
+  ["swap, runs of 8", [1, 96, 96, 8], [0, 2, 1, 3]],
+];
+
+const rtOf = (e: Engine) => (e as unknown as { rt: Runtime }).rt;
+
+// The machine is shared: tasks run in short alternating rounds, and each task's time is the
+// median of its rounds' medians, so that a burst of other load hits every task alike.
+const ROUNDS = quick ? 3 : 7;
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+async function medians(tasks: Record<string, () => void>): Promise<Record<string, number>> {
+  const rounds: Record<string, number[]> = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    const bench = new Bench({ time: quick ? 60 : 150, iterations: 3, warmupIterations: r === 0 ? 8 : 2, warmupTime: r === 0 ? 200 : 10 });
+    for (const [name, fn] of Object.entries(tasks)) bench.add(name, fn);
+    await bench.run();
+    for (const t of bench.tasks) {
+      if (t.result.state !== "completed") throw new Error(`${t.name}: ${t.result.state}`);
+      (rounds[t.name] ??= []).push(t.result.latency.p50);
+    }
+  }
+  return Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, median(v)]));
+}
+
+function maxpoolModel(c: number, h: number, w: number): Uint8Array {
+  const ints = (value: number[]) => ({ type: "ints" as const, value });
+  return encodeModel({
+    irVersion: 8,
+    opsets: new Map([["", 13]]),
+    producer: "simdcnn bench",
+    metadata: {},
+    graph: {
+      name: "maxpool",
+      nodes: [{ name: "pool", opType: "MaxPool", domain: "", inputs: ["input"], outputs: ["output"], attributes: new Map([["kernel_shape", ints([2, 2])], ["strides", ints([2, 2])]]) }],
+      initializers: new Map(),
+      inputs: [{ name: "input", elemType: DataType.FLOAT, shape: [1, c, h, w] }],
+      outputs: [{ name: "output", elemType: DataType.FLOAT, shape: null }],
+    },
+  });
+}
+
+async function main(): Promise<void> {
+  const engines = { simd: await init({ backend: "simd" }), simd2: await init({ backend: "simd", threads: 2 }) };
+  console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores, Node ${process.version}\n`);
+  console.log("GB/s = (bytes read + bytes written) / median time; memcpy is memory.copy of the same bytes");
+  console.log(["shape".padEnd(16), "perm".padEnd(15), "memcpy".padStart(8), "transpose".padStart(10), "% memcpy".padStart(9), "strided".padStart(8), "x strided".padStart(10), "2 thr".padStart(8)].join(" "));
+  const cases: [string, number[], number[]][] = [
+    ...SHAPES.flatMap((s): [string, number[], number[]][] => [["NCHW>NHWC", s, NCHW_TO_NHWC], ["NHWC>NCHW", [s[0], s[2], s[3], s[1]], NHWC_TO_NCHW]]),
+    ...OTHERS,
+  ];
+  for (const [label, xShape, perm] of cases) {
+    const n = xShape.reduce((a, b) => a * b, 1);
+    const tasks: Record<string, () => void> = {};
+    const cleanup: (() => void)[] = [];
+    for (const [name, e] of Object.entries(engines)) {
+      const rt = rtOf(e);
+      const x = e.tensor(random(n, 1, 1), xShape);
+      const y = e.tensor(new Float32Array(n), perm.map((p) => xShape[p]));
+      const op = new Transpose(rt, xShape, perm);
+      cleanup.push(() => {
+        x.dispose();
+        y.dispose();
+        op.dispose();
+      });
+      if (name === "simd") {
+        const k = rt.kernels;
+        const plan = permutePlan(xShape, perm);
+        const [s0, s1, s2, s3, s4, s5] = plan.sizes;
+        const [a0, a1, a2, a3, a4, a5] = plan.from;
+        const [b0, b1, b2, b3, b4, b5] = plan.to;
+        tasks.memcpy = () => k.strided_copy_f32(x.ptr, y.ptr, 1, 1, 1, 1, 1, n, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1);
+        tasks.strided = () => k.strided_copy_f32(x.ptr, y.ptr, s0, s1, s2, s3, s4, s5, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5);
+        tasks.transpose = () => op.exec(x.ptr, y.ptr);
+      } else {
+        tasks.transpose2 = () => op.exec(x.ptr, y.ptr);
+      }
+    }
+    const ms = await medians(tasks);
+    for (const c of cleanup) c();
+    const gbs = (m: number) => (8 * n) / (m / 1000) / 1e9;
+    console.log(
+      [
+        xShape.join("x").padEnd(16), label.padEnd(15), gbs(ms.memcpy).toFixed(1).padStart(8), gbs(ms.transpose).toFixed(1).padStart(10),
+        `${((100 * ms.memcpy) / ms.transpose).toFixed(0)}%`.padStart(9), gbs(ms.strided).toFixed(1).padStart(8),
+        `${(ms.strided / ms.transpose).toFixed(1)}x`.padStart(10), gbs(ms.transpose2).toFixed(1).padStart(8),
+      ].join(" "),
+    );
+  }
+
+  const [c, h, w] = [16, 256, 256];
+  const e = engines.simd;
+  const model = await e.loadOnnx(maxpoolModel(c, h, w));
+  const input = random(c * h * w, 2, 1);
+  const xt = e.tensor(input, [1, h, w, c]);
+  const ms = await medians({
+    model: () => void model.run({ input }),
+    kernel: () => e.maxPool2d(xt, { kernel: 2 }).dispose(),
+  });
+  console.log(`\nmaxpool 2x2 ${h}x${w}x${c}, one-op NCHW ONNX model through loadOnnx (input copied in, output copied out):`);
+  console.log(`  model.run ${ms.model.toFixed(3)} ms, the NHWC kernel alone ${ms.kernel.toFixed(3)} ms (${(ms.model / ms.kernel).toFixed(1)}x)`);
+  console.log(model.summary().split("\n").map((l) => `  ${l}`).join("\n"));
+  model.dispose();
+  xt.dispose();
+  for (const en of Object.values(engines)) en.dispose();
+}
+
+await main();
