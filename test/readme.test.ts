@@ -70,7 +70,7 @@ function typeErrors(snippets: { name: string; code: string }[]): Record<string, 
 
 describe("README and package.json scripts", () => {
   // Steps of `npm run build` and npm's lifecycle hooks, which nobody runs by name.
-  const INTERNAL = new Set(["build:wasm", "build:ts", "prepare", "pretest"]);
+  const INTERNAL = new Set(["build:wasm", "build:ts", "build:codecs", "prepare", "pretest"]);
   const scripts = Object.keys((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts);
 
   it("the README shows every script a user runs, and names no script that does not exist", () => {
