@@ -1,15 +1,5 @@
+import { stridesOf } from "../ops/transpose.js";
 import type { CopyPlan, Step, Value } from "./ir.js";
-
-/** Row-major strides (in elements) of a shape. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
 
 /** Pads a plan of up to six dimensions at the front with size-1 dimensions. */
 export function copyPlan(sizes: number[], from: number[], to: number[], fromOffset = 0, toOffset = 0): CopyPlan {

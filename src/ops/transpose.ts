@@ -46,9 +46,9 @@ export function reducePermutation(shape: readonly number[], perm: readonly numbe
   const dims = byX.map((g) => g.reduce((acc, a) => acc * keptShape[a], 1));
   const q = groups.map((g) => byX.indexOf(g));
   const r = dims.length;
-  const xs = contiguousStrides(dims);
+  const xs = stridesOf(dims);
   const ySizes = q.map((a) => dims[a]);
-  const ys = contiguousStrides(ySizes);
+  const ys = stridesOf(ySizes);
   // When the last axis stays last its runs move whole, and the pair is the axes before it.
   const inner = q[r - 1] === r - 1 ? dims[r - 1] : 1;
   const pair = inner === 1 ? r - 1 : r - 2;
@@ -67,12 +67,13 @@ export function reducePermutation(shape: readonly number[], perm: readonly numbe
   };
 }
 
-function contiguousStrides(dims: readonly number[]): number[] {
-  const s = new Array<number>(dims.length);
+/** Row-major strides (in elements) of a shape. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = dims.length - 1; i >= 0; i--) {
+  for (let i = shape.length - 1; i >= 0; i--) {
     s[i] = acc;
-    acc *= dims[i];
+    acc *= shape[i];
   }
   return s;
 }
