@@ -348,6 +348,9 @@ describe("simdcnn: help, version and suggestions", () => {
       [["classify", "--model", model, "--skip-exsting", slices], /did you mean --skip-existing\?/],
       [["clasify"], /unknown command 'clasify'; did you mean 'classify'\?/],
       [["help", "inf"], /unknown command 'inf'; did you mean 'info'\?/],
+      [["help", "constructor"], /unknown command 'constructor'/],
+      [["toString"], /unknown command 'toString'/],
+      [["classify", "--model", model, "--constructor", slices], /unknown flag --constructor/],
       [["classify", "--model"], /--model needs a value/],
       [["classify", "--model", model, "--json=yes", slices], /--json takes no value/],
     ] as const) {
@@ -359,13 +362,29 @@ describe("simdcnn: help, version and suggestions", () => {
 });
 
 describe("simdcnn classify: globs and how paths are shown", () => {
-  it("a glob that matches nothing is its own row; the other inputs are classified", async () => {
+  it("a glob that matches nothing is its own row, in its place; the other inputs are classified, with one thread or a pool", async () => {
     const glob = join(dir, "nowhere", "**", "*.dcm");
-    const r = await simdcnn(["classify", "--model", model, "--json", glob, join(slices, "a.png")]);
-    expect(r.code).toBe(1);
-    const rows = JSON.parse(r.stdout) as { file: string; error?: string }[];
-    expect(rows).toEqual([{ file: glob, error: `no files match '${glob}'` }, expect.objectContaining({ file: join(slices, "a.png") })]);
+    for (const threads of ["1", "2"]) {
+      const r = await simdcnn(["classify", "--model", model, "--json", "--threads", threads, join(slices, "b.png"), glob, join(slices, "a.png")]);
+      expect(r.code).toBe(1);
+      const rows = JSON.parse(r.stdout) as { file: string; error?: string }[];
+      expect(rows).toEqual([
+        expect.objectContaining({ file: join(slices, "b.png"), top: expect.any(Array) }),
+        { file: glob, error: `no files match '${glob}'` },
+        expect.objectContaining({ file: join(slices, "a.png"), top: expect.any(Array) }),
+      ]);
+    }
     expect(existsSync(join(dir, "nowhere"))).toBe(false);
+  });
+
+  it("a folder's DICOM files named by their UIDs (dots, no slice extension) are read; other files are passed over", async () => {
+    const pacs = join(dir, "pacs");
+    mkdirSync(pacs);
+    writeFileSync(join(pacs, "1.2.840.113619.2.55.3.6046"), readFileSync(join(dir, "scans", "s1", "IM00.dcm")));
+    writeFileSync(join(pacs, "notes.v2.txt"), "not a slice");
+    const r = await simdcnn(["classify", "--model", model, "--json", pacs]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { file: string }[]).map((x) => x.file)).toEqual([join(pacs, "1.2.840.113619.2.55.3.6046")]);
   });
 
   it("paths are shown as given: an absolute glob or folder absolute, a relative one relative to the current folder", async () => {

@@ -7,8 +7,6 @@ export type FlagSpec = Readonly<Record<string, "string" | "boolean">>;
 export interface Parsed {
   values: Record<string, string | boolean | undefined>;
   positionals: string[];
-  /** The flags as given, in order (to pass a command line on unchanged). */
-  given: { name: string; value?: string }[];
 }
 
 /**
@@ -21,7 +19,6 @@ export function parseFlags(args: string[], spec: FlagSpec): Parsed {
   const { tokens } = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: false, tokens: true });
   const values: Parsed["values"] = {};
   const positionals: string[] = [];
-  const given: Parsed["given"] = [];
   for (const t of tokens) {
     if (t.kind === "positional") positionals.push(t.value);
     if (t.kind !== "option") continue;
@@ -29,7 +26,7 @@ export function parseFlags(args: string[], spec: FlagSpec): Parsed {
       values.help = true;
       continue;
     }
-    const type = spec[t.name];
+    const type = Object.hasOwn(spec, t.name) ? spec[t.name] : undefined;
     if (type === undefined) {
       const near = closest(t.name, Object.keys(spec));
       throw new UsageError(`unknown flag ${t.rawName}${near ? `; did you mean --${near}?` : ""}`);
@@ -38,9 +35,8 @@ export function parseFlags(args: string[], spec: FlagSpec): Parsed {
     if (type === "boolean" && t.inlineValue) throw new UsageError(`--${t.name} takes no value`);
     if (values[t.name] !== undefined) throw new UsageError(`--${t.name} is given twice`);
     values[t.name] = type === "string" ? t.value : true;
-    given.push(type === "string" ? { name: t.name, value: t.value } : { name: t.name });
   }
-  return { values, positionals, given };
+  return { values, positionals };
 }
 
 /** The known name nearest to `name` by edit distance, if it is near enough to be a typo of it. */

@@ -1,11 +1,25 @@
-import { readdir, stat } from "node:fs/promises";
+import { open, readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { glob } from "tinyglobby";
 import { FileError } from "../errors.js";
 
-// In a folder, files with these extensions, or none (DICOM files often have none), are slices;
-// other files (notes, sidecars) are passed over. Files named on the command line are always read.
+// In a folder, files with these extensions, or none (DICOM files often have none), are slices, and
+// so is any file with DICOM's "DICM" marker at byte 128 (PACS exports name files by their UIDs,
+// dots and all); other files (notes, sidecars) are passed over. Files named on the command line are
+// always read.
 const SLICE_FILE = /(^|\/)[^./]+$|\.(png|jpe?g|dcm|dicom|ima)$/i;
+
+async function hasDicomMarker(path: string): Promise<boolean> {
+  const file = await open(path, "r").catch(() => undefined);
+  if (!file) return false;
+  try {
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await file.read(b, 0, 4, 128);
+    return bytesRead === 4 && b.toString("latin1") === "DICM";
+  } finally {
+    await file.close();
+  }
+}
 
 /** One input of a command: a file to read, or an argument that yields none and why. */
 export type Input = { file: string } | { file: string; error: string };
@@ -29,7 +43,7 @@ export async function expandInputs(args: string[]): Promise<Input[]> {
     if (s?.isDirectory()) {
       const files = await walk(a).catch((e: unknown) => FileError.from(e, a, "list"));
       if (files instanceof FileError) out.push({ file: a, error: `${files.name}: ${files.message}` });
-      else if (files.length === 0) out.push({ file: a, error: `no slice files (.png, .jpg, .jpeg, .dcm, .dicom, .ima or no extension) in the folder '${a}'` });
+      else if (files.length === 0) out.push({ file: a, error: `no slice files (.png, .jpg, .jpeg, .dcm, .dicom, .ima, no extension, or DICOM by content) in the folder '${a}'` });
       else files.forEach(add);
     } else if (s || !/[*?[{]/.test(a)) add(a);
     else {
@@ -47,8 +61,10 @@ async function walk(dir: string): Promise<string[]> {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...(await walk(p)));
-    else if (e.name.startsWith(".") || !SLICE_FILE.test(e.name)) continue;
-    else if (e.isFile()) out.push(p);
+    else if (e.name.startsWith(".")) continue;
+    else if (!SLICE_FILE.test(e.name)) {
+      if (e.isFile() && (await hasDicomMarker(p))) out.push(p);
+    } else if (e.isFile()) out.push(p);
     // A symbolic link to a file is a slice too, and a broken one is listed so that it is reported;
     // links to folders are not followed (they could make a cycle).
     else if (e.isSymbolicLink() && !(await stat(p).catch(() => undefined))?.isDirectory()) out.push(p);

@@ -158,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "help") {
     if (rest.length > 1) throw new UsageError(`help takes at most one command, got ${rest.length}`);
-    if (rest.length === 1 && !(rest[0] in USAGE && rest[0] !== "")) throw unknownCommand(rest[0]);
+    if (rest.length === 1 && !(Object.hasOwn(USAGE, rest[0]) && rest[0] !== "")) throw unknownCommand(rest[0]);
     out(USAGE[rest[0] ?? ""]);
     return 0;
   }
@@ -174,7 +174,7 @@ main(argv).then(
   },
   (e: unknown) => {
     if (e instanceof UsageError && process.env[WORKER_ENV] === undefined) {
-      const command = argv[0] in USAGE && argv[0] !== "help" ? argv[0] : "";
+      const command = Object.hasOwn(USAGE, argv[0] ?? "") && argv[0] !== "help" ? argv[0] : "";
       const synopsis = command ? `${USAGE[command].split("\n")[0]}\n(simdcnn ${command} --help lists every option)` : USAGE[""];
       process.stderr.write(`simdcnn: ${e.message}\n${synopsis}\n`);
       process.exitCode = 2;

@@ -25,26 +25,32 @@ export const WORKER_ENV = "SIMDCNN_JOB";
  * problems of its own inputs, or dies; then its unfinished jobs get its last words.
  */
 export async function classifyInProcesses(jobs: Job[], processes: number, setup: Omit<WorkerJob, "jobs">, onJob: () => void): Promise<Result[]> {
+  // Inputs that yield no file (a glob without matches) are answered here, not by a worker.
+  const byJob: Result[][] = jobs.map((j) => ("error" in j ? [{ file: j.file, error: j.error }] : []));
+  const files = jobs.flatMap((j, at) => ("error" in j ? [] : [{ job: j, at }]));
+  for (const j of jobs) if ("error" in j) onJob();
   const dir = mkdtempSync(join(tmpdir(), "simdcnn-pool-"));
   try {
     const shares = Array.from({ length: processes }, (_, i) =>
-      jobs.slice(Math.floor((jobs.length * i) / processes), Math.floor((jobs.length * (i + 1)) / processes)),
+      files.slice(Math.floor((files.length * i) / processes), Math.floor((files.length * (i + 1)) / processes)),
     ).filter((s) => s.length > 0);
-    const parts = await Promise.all(
-      shares.map((share, i) => {
+    await Promise.all(
+      shares.map(async (share, i) => {
         const file = join(dir, `job-${i}.json`);
-        writeFileSync(file, JSON.stringify({ ...setup, jobs: share } satisfies WorkerJob));
-        return worker(share, file, onJob);
+        writeFileSync(file, JSON.stringify({ ...setup, jobs: share.map((f) => f.job) } satisfies WorkerJob));
+        const results = await worker(share.map((f) => f.job), file, onJob);
+        share.forEach((f, k) => (byJob[f.at] = results[k]));
       }),
     );
-    return parts.flat();
+    return byJob.flat();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-// A worker writes one JSON line per job, the job's results, as soon as the job is done.
-function worker(share: Job[], file: string, onJob: () => void): Promise<Result[]> {
+// A worker writes one JSON line per job, the job's results, as soon as the job is done; the
+// promise gives each job of the share its results.
+function worker(share: Job[], file: string, onJob: () => void): Promise<Result[][]> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1]], {
       env: { ...process.env, [WORKER_ENV]: file },
@@ -53,23 +59,36 @@ function worker(share: Job[], file: string, onJob: () => void): Promise<Result[]
     const results: Result[][] = [];
     let partial = "";
     let err = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      const lines = (partial + d).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) {
-        results.push(JSON.parse(line) as Result[]);
-        onJob();
-      }
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
     let ended = false;
     const finish = (why: string) => {
       if (ended) return;
       ended = true;
-      const rest = share.slice(results.length).map((j) => ({ file: j.file, error: `worker process failed: ${why}` }));
+      const rest = share.slice(results.length).map((j) => [{ file: j.file, error: `worker process failed: ${why}` }]);
       for (const _ of rest) onJob();
-      resolve([...results.flat(), ...rest]);
+      resolve([...results, ...rest]);
     };
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      if (ended) return;
+      const lines = (partial + d).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          parsed = undefined;
+        }
+        // Anything else on the worker's stdout means it is not the process this protocol expects.
+        if (!Array.isArray(parsed)) {
+          child.kill();
+          finish(`it wrote a line that is not a result: ${line.slice(0, 200)}`);
+          return;
+        }
+        results.push(parsed as Result[]);
+        onJob();
+      }
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
     child.on("error", (e) => finish(e.message));
     child.on("close", (code, signal) => finish(lastWords(err) ?? (signal ? `killed by ${signal}` : `exit code ${code}`)));
   });

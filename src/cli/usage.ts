@@ -17,7 +17,7 @@ options:
   --batch N           slices per inference (default 8; the model's batch when it is fixed)
   --backend B         auto | simd | scalar (default auto)
   --threads N         threads, or auto: the machine's cores (default auto); several files run
-                      in N worker processes, one file on N kernel threads
+                      in up to N worker processes, one file on N kernel threads
   --window C,W        intensity window for DICOM slices, e.g. 40,400
   --labels A,B,...    class names (override the model's)
   --output softmax|sigmoid|logits   how outputs become probabilities (override the model's)
@@ -31,8 +31,9 @@ options:
   -h, --help          this text
 
 Paths are printed as given: relative to the current folder when given relative, absolute when
-given absolute. Exit code: 0 every slice classified, 1 an input or the model could not be read
-or run (the other inputs are still classified), 2 a bad command line.`;
+given absolute. Exit code: 0 every slice classified; 1 an input could not be read or classified
+(the other inputs still are) or the model is malformed, unsupported or not a classifier; 2 a bad
+command line, including a model, --out or --heatmap path that is missing or of the wrong kind.`;
 
 const INFO = `usage: simdcnn info <m.onnx> [--backend auto|simd|scalar]
 

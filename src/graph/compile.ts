@@ -98,13 +98,13 @@ export class Compiled {
     const { op, inputs, shapes } = (PREPARE[s.op] as Prepare<Step>)(this.rt, s);
     try {
       op.bind(shapes);
+      const ptrs = inputs.map((v) => this.constant(v) ?? this.ptr(v));
+      const y = this.ptr(s.y);
+      return { fn: () => op.exec(ptrs, y), op };
     } catch (e) {
       op.dispose();
       throw e;
     }
-    const ptrs = inputs.map((v) => this.constant(v) ?? this.ptr(v));
-    const y = this.ptr(s.y);
-    return { fn: () => op.exec(ptrs, y), op };
   }
 
   /** Runs every step in order. */

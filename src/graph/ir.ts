@@ -1,5 +1,6 @@
 import type { Activation } from "../ops/activation.js";
 import type { BinaryOp, UnaryFn } from "../ops/elementwise.js";
+import type { StridedCopyPlan } from "../ops/copy.js";
 
 /**
  * A tensor of the executable graph. Shapes are static (a graph is built per binding of the
@@ -27,15 +28,8 @@ export type Window = {
   pads: [number, number, number, number];
 };
 
-/** Six dimensions and the strides (in floats) of source and destination, for strided_copy_f32. */
-export interface CopyPlan {
-  sizes: number[];
-  from: number[];
-  to: number[];
-  /** Offsets in floats into source and destination. */
-  fromOffset: number;
-  toOffset: number;
-}
+/** One strided copy of a copy step (src/ops/copy.ts). */
+export type CopyPlan = StridedCopyPlan;
 
 export type Step =
   | {

@@ -1,4 +1,4 @@
-import { stridesOf } from "../ops/transpose.js";
+import { stridesOf } from "../runtime/tensor.js";
 import type { CopyPlan, Step, Value } from "./ir.js";
 
 /** Pads a plan of up to six dimensions at the front with size-1 dimensions. */

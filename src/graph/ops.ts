@@ -10,7 +10,7 @@ import { GlobalPool, Pool2d } from "../ops/pool.js";
 import { Softmax } from "../ops/softmax.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
-import { type Step, type Value, gemmDims, sizeOfShape } from "./ir.js";
+import { type Step, type Value, gemmDims, rootOf, sizeOfShape } from "./ir.js";
 
 /** A step's prepared op, the values it reads (in exec's order) and the shapes to bind it to. */
 export interface Prepared {
@@ -33,9 +33,7 @@ function withTensor<T>(rt: Runtime, data: Float32Array, shape: number[], f: (t: 
 
 /** C known at load that does not vary by row is folded into the packed bias. */
 function foldsIntoBias(c: Value): boolean {
-  let r = c;
-  while (r.aliasOf) r = r.aliasOf;
-  return r.storage === "const" && (c.shape.length === 1 || (c.shape.length === 2 && c.shape[0] === 1));
+  return rootOf(c).storage === "const" && (c.shape.length === 1 || (c.shape.length === 2 && c.shape[0] === 1));
 }
 
 /** How each step kind of the IR becomes a prepared op of src/ops/: the graph's only binding. */
@@ -92,7 +90,5 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
 };
 
 function constData(v: Value): Float32Array {
-  let r = v;
-  while (r.aliasOf) r = r.aliasOf;
-  return r.data!;
+  return rootOf(v).data!;
 }

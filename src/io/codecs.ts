@@ -79,16 +79,23 @@ async function native(embedded: Embedded, name: string, encoding: PixelEncoding)
     compiled.set(name, wasm);
   }
   const module = await wasm;
-  const instance = (await embedded.factory({
-    // Emscripten's hook for instantiating the module itself, from the compiled module here.
-    instantiateWasm(imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
-      WebAssembly.instantiate(module, imports).then((i) => receive(i, module));
-      return {};
-    },
-    // The libraries' warnings are not ours to show; failures throw.
-    print() {},
-    printErr() {},
-  })) as NativeModule;
+  // Emscripten's factory waits for `receive` forever when instantiation fails: the failure goes
+  // to this promise instead, which the factory's is raced against.
+  let failed!: (e: unknown) => void;
+  const instantiation = new Promise<never>((_, reject) => (failed = reject));
+  const instance = (await Promise.race([
+    embedded.factory({
+      // Emscripten's hook for instantiating the module itself, from the compiled module here.
+      instantiateWasm(imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
+        WebAssembly.instantiate(module, imports).then((i) => receive(i, module), failed);
+        return {};
+      },
+      // The libraries' warnings are not ours to show; failures throw.
+      print() {},
+      printErr() {},
+    }),
+    instantiation,
+  ])) as NativeModule;
   return (frame) => {
     const decoder = new instance[name]();
     try {

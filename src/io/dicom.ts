@@ -212,8 +212,9 @@ function nativeFrames(p: Parsed, data: Uint8Array, offset: number, length: numbe
 
 function slices(p: Parsed, raw: RawFrame[], window?: readonly [number, number]): Slice[] {
   const { ds, grey, stored, photometric, frames } = p;
-  // Native samples sit at High Bit inside their word; codecs hand back the bare values.
-  const shift = p.syntax.encoding === "native" ? p.highBit + 1 - stored : 0;
+  // Native samples sit at High Bit inside their word, and RLE keeps that word (its segments are
+  // the bytes of the composite pixel code, PS3.5 G.2); the image codecs hand back bare values.
+  const shift = p.syntax.encoding === "native" || p.syntax.encoding === "rle" ? p.highBit + 1 - stored : 0;
   const mask = 2 ** stored - 1;
   const sign = 2 ** (stored - 1);
 

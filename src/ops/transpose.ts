@@ -1,6 +1,6 @@
 import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
 import { type Runtime, show } from "../runtime/runtime.js";
-import type { Tensor } from "../runtime/tensor.js";
+import { type Tensor, stridesOf } from "../runtime/tensor.js";
 import type { Call } from "../runtime/threads.js";
 import { type PreparedOp, runOn } from "./op.js";
 
@@ -67,16 +67,6 @@ export function reducePermutation(shape: readonly number[], perm: readonly numbe
   };
 }
 
-/** Row-major strides (in elements) of a shape. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
 
 /** Pads outer loops at the front with size-1 axes (stride 0) to `n` of them. */
 function padOuter(v: number[], n: number, fill: number): number[] {

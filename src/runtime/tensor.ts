@@ -26,6 +26,17 @@ export function sizeOf(shape: readonly number[], what: string): number {
  * A float32 tensor in the engine's memory. Activations are NHWC. The data stays in wasm memory
  * until dispose(); toArray() copies it out.
  */
+/** Row-major strides (in elements) of a shape. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
 export class Tensor {
   readonly shape: readonly number[];
   readonly size: number;

@@ -2,7 +2,7 @@ import { ModelFormatError, ShapeError, UnsupportedError } from "../../errors.js"
 import type { ExecGraph, Step, Value } from "../../graph/ir.js";
 import { rootOf, sizeOfShape, stepInputs } from "../../graph/ir.js";
 import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permuteStep } from "../../graph/layout.js";
-import { stridesOf } from "../../ops/transpose.js";
+import { stridesOf } from "../../runtime/tensor.js";
 import { realInputs, defaultOpset } from "../check.js";
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from "../model.js";
 import { isSupportedOp } from "../ops.js";

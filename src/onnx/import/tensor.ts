@@ -2,7 +2,7 @@
 import { sizeOfShape } from "../../graph/ir.js";
 import type { CopyPlan, Value } from "../../graph/ir.js";
 import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permuteStep } from "../../graph/layout.js";
-import { stridesOf } from "../../ops/transpose.js";
+import { stridesOf } from "../../runtime/tensor.js";
 import type { OnnxNode } from "../model.js";
 import { reducePermutation } from "../../ops/transpose.js";
 import type { ConstSym, Importer, Sym, ValueSym } from "./importer.js";

@@ -1,6 +1,6 @@
 import { UnsupportedError } from "../../errors.js";
 import { sizeOfShape } from "../../graph/ir.js";
-import { stridesOf } from "../../ops/transpose.js";
+import { stridesOf } from "../../runtime/tensor.js";
 import type { OnnxTensor } from "../model.js";
 import type { ConstSym } from "./importer.js";
 
