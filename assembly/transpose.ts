@@ -20,21 +20,7 @@ export function transpose_f32_4x4(
   xs0: i32, xs1: i32, xs2: i32, xs3: i32,
   ys0: i32, ys1: i32, ys2: i32, ys3: i32,
 ): void {
-  for (let o0 = 0; o0 < s0; o0++) {
-    const x0 = x + (<usize>(o0 * xs0) << 2);
-    const y0 = y + (<usize>(o0 * ys0) << 2);
-    for (let o1 = 0; o1 < s1; o1++) {
-      const x1 = x0 + (<usize>(o1 * xs1) << 2);
-      const y1 = y0 + (<usize>(o1 * ys1) << 2);
-      for (let o2 = 0; o2 < s2; o2++) {
-        const x2 = x1 + (<usize>(o2 * xs2) << 2);
-        const y2 = y1 + (<usize>(o2 * ys2) << 2);
-        for (let o3 = 0; o3 < s3; o3++) {
-          transpose2d(x2 + (<usize>(o3 * xs3) << 2), y2 + (<usize>(o3 * ys3) << 2), rows, cols, ldx, ldy);
-        }
-      }
-    }
-  }
+  outerLoops(x, y, rows, cols, 1, ldx, ldy, s0, s1, s2, s3, xs0, xs1, xs2, xs3, ys0, ys1, ys2, ys3);
 }
 
 // transpose_f32_rows: the same over runs of `inner` floats that move together (the permutation
@@ -42,6 +28,18 @@ export function transpose_f32_4x4(
 //   y[o0*ys0 + .. + o3*ys3 + i*ldy + j*inner + k] = x[o0*xs0 + .. + o3*xs3 + j*ldx + i*inner + k]
 // Same conventions as transpose_f32_4x4.
 export function transpose_f32_rows(
+  x: usize, y: usize, rows: i32, cols: i32, inner: i32, ldx: i32, ldy: i32,
+  s0: i32, s1: i32, s2: i32, s3: i32,
+  xs0: i32, xs1: i32, xs2: i32, xs3: i32,
+  ys0: i32, ys1: i32, ys2: i32, ys3: i32,
+): void {
+  outerLoops(x, y, rows, cols, inner, ldx, ldy, s0, s1, s2, s3, xs0, xs1, xs2, xs3, ys0, ys1, ys2, ys3);
+}
+
+// The outer axes of both kernels; inner = 1 is the single-float transpose of transpose_f32_4x4.
+// @inline so that each export keeps only its own tile routine.
+@inline
+function outerLoops(
   x: usize, y: usize, rows: i32, cols: i32, inner: i32, ldx: i32, ldy: i32,
   s0: i32, s1: i32, s2: i32, s3: i32,
   xs0: i32, xs1: i32, xs2: i32, xs3: i32,
@@ -57,7 +55,10 @@ export function transpose_f32_rows(
         const x2 = x1 + (<usize>(o2 * xs2) << 2);
         const y2 = y1 + (<usize>(o2 * ys2) << 2);
         for (let o3 = 0; o3 < s3; o3++) {
-          rows2d(x2 + (<usize>(o3 * xs3) << 2), y2 + (<usize>(o3 * ys3) << 2), rows, cols, inner, ldx, ldy);
+          const xt = x2 + (<usize>(o3 * xs3) << 2);
+          const yt = y2 + (<usize>(o3 * ys3) << 2);
+          if (inner == 1) transpose2d(xt, yt, rows, cols, ldx, ldy);
+          else rows2d(xt, yt, rows, cols, inner, ldx, ldy);
         }
       }
     }

@@ -14,7 +14,7 @@ import { Heap } from "./runtime/heap.js";
 import { type Backend, type WasmSource, instantiate } from "./runtime/load.js";
 import { Runtime, show } from "./runtime/runtime.js";
 import { ThreadPool } from "./runtime/threads.js";
-import type { Tensor } from "./runtime/tensor.js";
+import { type Tensor, sizeOfShape } from "./runtime/tensor.js";
 
 export interface InitOptions {
   /** 'auto' (the default) picks SIMD when this WebAssembly engine supports it. */
@@ -272,7 +272,7 @@ function warmUp(engine: Engine, rt: Runtime): void {
   // The layout conversions at a model's edges: 8 channels and 3 (their interleaving path).
   const layouts = [[2, 9, 9, 8], [2, 8, 9, 9], [1, 9, 9, 3], [1, 3, 9, 9]].map((s, i) => ({
     op: new Transpose(rt, s, i % 2 === 0 ? [0, 3, 1, 2] : [0, 2, 3, 1]),
-    x: engine.tensor(new Float32Array(s.reduce((a, b) => a * b, 1)), s),
+    x: engine.tensor(new Float32Array(sizeOfShape(s)), s),
   }));
   for (let i = 0; i < 16; i++) {
     for (const { op, x: xl } of layouts) op.run(xl).dispose();

@@ -111,9 +111,7 @@ export function rootOf(v: Value): Value {
   return r;
 }
 
-export function sizeOfShape(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+export { sizeOfShape } from "../runtime/tensor.js";
 
 /** A graph ready to plan: steps in execution order, the inputs it is fed and the outputs it returns. */
 export interface ExecGraph {

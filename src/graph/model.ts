@@ -259,7 +259,7 @@ export class Model {
       line(header),
       ...rows.map(line),
       `parameters: ${this.parameters}, FLOPs: ${this.flops}`,
-      `copies: ${copies.length} (${copies.filter((s) => s.op === "copy" && s.perm).length} transposes), moving ${kib(copyBytes)} a run`,
+      `copies: ${copies.length} (${copies.filter((s) => s.op === "copy" && s.perm !== undefined).length} transposes), moving ${kib(copyBytes)} a run`,
       `memory: weights ${kib(m.weights)}, activations ${kib(m.activations)} planned (${kib(m.naiveActivations)} without reuse), scratch ${kib(m.scratch)}`,
     ].join("\n");
   }
@@ -285,8 +285,10 @@ function describe(s: Step): string {
       const act = typeof s.act === "string" ? s.act : JSON.stringify(s.act);
       return `conv ${kh}x${kw} ${ci * s.groups}->${co}${s.groups > 1 ? ` g${s.groups}` : ""}${act !== "none" ? ` +${act}` : ""}${s.residual ? " +residual" : ""}`;
     }
-    case "gemm":
-      return `gemm ${gemmDims(s).k}->${gemmDims(s).n}${s.act !== "none" ? ` +${typeof s.act === "string" ? s.act : JSON.stringify(s.act)}` : ""}${s.c && rootOf(s.c).storage !== "const" ? " +residual" : ""}`;
+    case "gemm": {
+      const { k, n } = gemmDims(s);
+      return `gemm ${k}->${n}${s.act !== "none" ? ` +${typeof s.act === "string" ? s.act : JSON.stringify(s.act)}` : ""}${s.c && rootOf(s.c).storage !== "const" ? " +residual" : ""}`;
+    }
     case "pool":
       return `${s.max ? "max" : "avg"}pool ${s.window.kernel.join("x")}`;
     case "globalPool":

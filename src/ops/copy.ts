@@ -1,4 +1,5 @@
 import type { Runtime } from "../runtime/runtime.js";
+import { sizeOfShape } from "../runtime/tensor.js";
 import type { PreparedOp } from "./op.js";
 
 /** One strided_copy_f32 call: six dimensions and the strides, in floats, of source and destination. */
@@ -28,7 +29,7 @@ export class StridedCopy implements PreparedOp {
   }
 
   bind(): number[] {
-    this.size = this.outShape.reduce((a, b) => a * b, 1);
+    this.size = sizeOfShape(this.outShape);
     return [...this.outShape];
   }
 

@@ -1,7 +1,7 @@
 import { ArgumentError, ShapeError } from "../errors.js";
 import { ACT, BIN } from "../runtime/kernels.js";
 import { PARALLEL_MIN_ELEMENTS, type Runtime, show } from "../runtime/runtime.js";
-import { Tensor } from "../runtime/tensor.js";
+import { Tensor, sizeOfShape } from "../runtime/tensor.js";
 import type { Call } from "../runtime/threads.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, once } from "./op.js";
@@ -15,10 +15,6 @@ export type UnaryFn = Activation | "exp";
 // Elementwise ranges start on multiples of 16 floats (a cache line), so each thread's SIMD
 // loop covers whole vectors of its own.
 const GRAIN = 16;
-
-function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
 
 /** y = f(x) elementwise, any shape. */
 export class Unary implements PreparedOp {
@@ -39,7 +35,7 @@ export class Unary implements PreparedOp {
   }
 
   bind(shapes: readonly (readonly number[])[]): number[] {
-    this.n = size(shapes[0]);
+    this.n = sizeOfShape(shapes[0]);
     return [...shapes[0]];
   }
 
@@ -76,17 +72,17 @@ export class Binary implements PreparedOp {
 
   outputShape(shapes: readonly (readonly number[])[]): number[] {
     const [a, b] = shapes;
-    const bn = size(b);
-    if (bn !== size(a) && bn !== a[a.length - 1] && bn !== 1) {
-      throw new ShapeError(`${this.op}: b [${b.join(", ")}] holds ${bn} elements; expected ${size(a)} (a's), ${a[a.length - 1]} (a's last axis) or 1`);
+    const bn = sizeOfShape(b);
+    if (bn !== sizeOfShape(a) && bn !== a[a.length - 1] && bn !== 1) {
+      throw new ShapeError(`${this.op}: b [${b.join(", ")}] holds ${bn} elements; expected ${sizeOfShape(a)} (a's), ${a[a.length - 1]} (a's last axis) or 1`);
     }
     return [...a];
   }
 
   bind(shapes: readonly (readonly number[])[]): number[] {
     const out = this.outputShape(shapes);
-    this.n = size(shapes[0]);
-    this.bn = size(shapes[1]);
+    this.n = sizeOfShape(shapes[0]);
+    this.bn = sizeOfShape(shapes[1]);
     return out;
   }
 

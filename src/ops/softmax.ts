@@ -1,5 +1,5 @@
 import { PARALLEL_MIN_ELEMENTS, type Runtime } from "../runtime/runtime.js";
-import type { Tensor } from "../runtime/tensor.js";
+import { type Tensor, sizeOfShape } from "../runtime/tensor.js";
 import type { Call } from "../runtime/threads.js";
 import { type PreparedOp, once } from "./op.js";
 
@@ -22,7 +22,7 @@ export class Softmax implements PreparedOp {
   bind(shapes: readonly (readonly number[])[]): number[] {
     const x = shapes[0];
     this.cols = x[x.length - 1];
-    this.rows = x.reduce((a, b) => a * b, 1) / this.cols;
+    this.rows = sizeOfShape(x) / this.cols;
     return [...x];
   }
 

@@ -1,6 +1,6 @@
 import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
 import { type Runtime, show } from "../runtime/runtime.js";
-import { type Tensor, stridesOf } from "../runtime/tensor.js";
+import { type Tensor, sizeOfShape, stridesOf } from "../runtime/tensor.js";
 import type { Call } from "../runtime/threads.js";
 import { type PreparedOp, runOn } from "./op.js";
 
@@ -29,7 +29,7 @@ export type TransposeForm =
  * stay adjacent and in order are merged, and what is left is classified.
  */
 export function reducePermutation(shape: readonly number[], perm: readonly number[]): TransposeForm {
-  const size = shape.reduce((a, b) => a * b, 1);
+  const size = sizeOfShape(shape);
   // y's order over the axes of x that matter, numbered among themselves.
   const kept = shape.map((_, a) => a).filter((a) => shape[a] > 1);
   const order = perm.filter((p) => shape[p] > 1).map((p) => kept.indexOf(p));
@@ -102,7 +102,7 @@ export class Transpose implements PreparedOp {
     this.shape = [...shape];
     this.perm = [...perm];
     this.outShape = perm.map((p) => shape[p]);
-    this.size = shape.reduce((a, b) => a * b, 1);
+    this.size = sizeOfShape(shape);
     this.form = reducePermutation(shape, perm);
   }
 

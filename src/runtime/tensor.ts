@@ -22,10 +22,11 @@ export function sizeOf(shape: readonly number[], what: string): number {
   return size;
 }
 
-/**
- * A float32 tensor in the engine's memory. Activations are NHWC. The data stays in wasm memory
- * until dispose(); toArray() copies it out.
- */
+/** Element count of a shape already known to be valid. */
+export function sizeOfShape(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
 /** Row-major strides (in elements) of a shape. */
 export function stridesOf(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
@@ -37,6 +38,10 @@ export function stridesOf(shape: readonly number[]): number[] {
   return s;
 }
 
+/**
+ * A float32 tensor in the engine's memory. Activations are NHWC. The data stays in wasm memory
+ * until dispose(); toArray() copies it out.
+ */
 export class Tensor {
   readonly shape: readonly number[];
   readonly size: number;
