@@ -20,8 +20,8 @@ const BLOCK_BYTES: i32 = 512 * 1024;
 // accumulators (measured 23 GFLOP/s against 31 for 4x8 on GEMM 256 here, before the copies below).
 export function igemm_f32_4x8(
   m: i32, n: i32, kc: i32, ks: i32,
-  a: usize, ind: usize, runs: usize, zero: usize, w: usize,
-  c: usize, ldc: i32, r: usize,
+  a: usize, ind: usize, runs: usize, zero: usize, w: usize, r: usize,
+  c: usize, ldc: i32,
   act: i32, p0: f32, p1: f32,
 ): void {
   // Copies for clamp, none and leaky relu, without a branch on the kind per stored vector
@@ -68,7 +68,7 @@ export function igemm_f32_4x8(
 
 // pack_gemm_f32_8: packs B (element (k, j) at b + (k*sk + j*sn)*4, K x N) scaled by alpha, and
 // bias[N] (0 for none), into the 8-column panels igemm_f32_4x8 reads.
-export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, alpha: f32, bias: usize, out: usize): void {
+export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, bias: usize, out: usize, alpha: f32): void {
   const panels = (n + GEMM_NR - 1) / GEMM_NR;
   for (let p = 0; p < panels; p++) {
     for (let j = 0; j < GEMM_NR; j++) {

@@ -243,10 +243,10 @@ describe("threads", () => {
     const rt = (e as unknown as { rt: { pool: { run(c: unknown[], what: string): void }; heap: { bytesReserved: number } } }).rt;
     const beyond = rt.heap.bytesReserved + 4096;
     expect(() =>
-      rt.pool.run([{ fn: "unary_f32", args: [64, 16, 64, 0, 0, 0] }, { fn: "unary_f32", args: [beyond, 16, beyond, 0, 0, 0] }], "test op"),
+      rt.pool.run([{ fn: "unary_f32", args: { n: 16, x: 64, y: 64, kind: 0, p0: 0, p1: 0 } }, { fn: "unary_f32", args: { n: 16, x: beyond, y: beyond, kind: 0, p0: 0, p1: 0 } }], "test op"),
     ).toThrow(BackendError);
     try {
-      rt.pool.run([{ fn: "unary_f32", args: [64, 16, 64, 0, 0, 0] }, { fn: "unary_f32", args: [beyond, 16, beyond, 0, 0, 0] }], "test op");
+      rt.pool.run([{ fn: "unary_f32", args: { n: 16, x: 64, y: 64, kind: 0, p0: 0, p1: 0 } }, { fn: "unary_f32", args: { n: 16, x: beyond, y: beyond, kind: 0, p0: 0, p1: 0 } }], "test op");
     } catch (err) {
       expect((err as Error).message).toMatch(/test op/);
     }
