@@ -11,7 +11,7 @@
 // The absolute term covers outputs that cancel to near 0. A wrong tap, pad or phase moves outputs
 // by ~0.1 or more.
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Engine, layers } from "../src/index.js";
+import { ArgumentError, type Engine, ModelFormatError, ShapeError, UnsupportedError, layers } from "../src/index.js";
 import { type BackendName, compare, engines } from "./grid.js";
 import { Net, type OrtCase, type Tol, checkCase, feed } from "./networks.js";
 import type { AttributeValue } from "./onnx-builder.js";
@@ -149,5 +149,53 @@ describe("layers.conv2dTranspose", () => {
         model.dispose();
       }
     }
+  });
+});
+
+describe("ConvTranspose import errors", () => {
+  const model = (attrs: Record<string, AttributeValue>, o: { x?: number[]; w?: number[]; bias?: number } = {}) => {
+    const n = new Net(new Rng(3));
+    const x = o.x ?? [1, 4, 3, 3];
+    const inputs = ["x", n.random(o.w ?? [4, 2, 3, 3])];
+    if (o.bias !== undefined) inputs.push(n.random([o.bias]));
+    n.output(n.op("ConvTranspose", inputs, attrs));
+    return n.model({ opset: 13, inputs: [{ name: "x", shape: x }], outputs: [{ name: "y" }] });
+  };
+  it.each([
+    ["a group that does not divide the input channels", model({ group: 3 }), ModelFormatError, /group 3/],
+    ["kernel_shape unlike the weights", model({ kernel_shape: [2, 2] }), ModelFormatError, /kernel_shape/],
+    ["a bias of the wrong length", model({}, { bias: 3 }), ModelFormatError, /bias must hold 2 floats/],
+    ["input channels unlike the weights", model({}, { x: [1, 5, 3, 3] }), ModelFormatError, /input has 5 channels/],
+    ["an unknown auto_pad", model({ auto_pad: "SAME" }), ModelFormatError, /auto_pad 'SAME'/],
+    ["pads that crop the whole output", model({ pads: [3, 0, 3, 0] }), ModelFormatError, /crop the whole output/],
+    ["a negative output_padding", model({ output_padding: [-1, 0] }), ModelFormatError, /output_padding/],
+    ["an output_shape that needs negative leading pads", model({ output_shape: [9, 9], strides: [1, 1], auto_pad: "SAME_UPPER" }), null, null],
+    ["1-d (3-d input)", model({}, { x: [1, 4, 3], w: [4, 2, 3] }), UnsupportedError, /only 2-d/],
+  ] as const)("%s", async (_name, bytes, type, message) => {
+    if (type === null) {
+      // output_shape 9 against a full output of 5: the extra rows go at the end, as output padding.
+      const m = await E.simd.loadOnnx(bytes);
+      expect(m.outputShapes.y).toEqual([1, 2, 9, 9]);
+      m.dispose();
+      return;
+    }
+    const err = await E.simd.loadOnnx(bytes).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(type);
+    expect((err as Error).message).toMatch(message!);
+  });
+});
+
+describe("layers.conv2dTranspose errors", () => {
+  const weights = new Float32Array(6 * 2 * 2 * 4);
+  it.each([
+    ["weights of the wrong size", { filters: 4, kernel: 2, weights: new Float32Array(7) }, ShapeError, /expected 96 weights/],
+    ["groups that do not divide the channels", { filters: 4, kernel: 2, groups: 3, weights }, ShapeError, /groups 3 must divide/],
+    ["a negative output padding", { filters: 4, kernel: 2, outputPadding: -1, weights }, ArgumentError, /outputPadding/],
+    ["padding that crops everything", { filters: 4, kernel: 2, padding: [5, 0, 5, 0] as [number, number, number, number], weights }, ShapeError, /crops the whole output/],
+    ["a bad padding", { filters: 4, kernel: 2, padding: [1, 1] as unknown as "same", weights }, ArgumentError, /padding must be/],
+  ] as const)("%s", (_name, o, type, message) => {
+    const apply = () => layers.conv2dTranspose(o).apply(layers.input([3, 3, 6]));
+    expect(apply).toThrow(type);
+    expect(apply).toThrow(message);
   });
 });
