@@ -4,7 +4,7 @@ import { type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, runOn } from "./op.js";
-import { checkKeys, pair } from "./options.js";
+import { MAX_WINDOW, checkKeys, pair } from "./options.js";
 
 export interface ConvTranspose2dOptions {
   /** [Cout] */
@@ -23,7 +23,6 @@ export interface ConvTranspose2dOptions {
 }
 
 const KEYS = ["bias", "strides", "dilations", "padding", "outputPadding", "groups", "activation"] as const;
-const MAX_WINDOW = 2 ** 24;
 
 /** One phase: the outputs (oy0 + q*sh, ox0 + q*sw) and the taps that reach them. */
 interface Phase {
@@ -130,13 +129,12 @@ export class ConvTranspose2d implements PreparedOp {
         for (let ox0 = 0; ox0 < sw; ox0++) {
           const ky = phaseTaps(kh, oy0 + this.pads[0], sh, this.dilations[0]);
           const kx = phaseTaps(kw, ox0 + this.pads[1], sw, this.dilations[1]);
-          const taps = heap.alloc(Math.max(ky.length + kx.length, 1) * 4);
-          heap.i32.set([...ky, ...kx], taps / 4);
-          this.phases.push({ oy0, ox0, ky, kx, taps, packed: 0, groupBytes: 0 });
-          const phase = this.phases[this.phases.length - 1];
           // K rows in the order the kernel reads them: tap by tap, each tap's cinG channels.
           const kk = ky.length * kx.length * cinG;
-          phase.groupBytes = Math.ceil(coutG / GEMM_NR) * GEMM_NR * (kk + 1) * 4;
+          const phase: Phase = { oy0, ox0, ky, kx, taps: 0, packed: 0, groupBytes: Math.ceil(coutG / GEMM_NR) * GEMM_NR * (kk + 1) * 4 };
+          this.phases.push(phase);
+          phase.taps = heap.alloc(Math.max(ky.length + kx.length, 1) * 4);
+          heap.i32.set([...ky, ...kx], phase.taps / 4);
           phase.packed = heap.alloc(phase.groupBytes * groups);
           const b = new Float32Array(Math.max(kk * coutG, 1));
           for (let g = 0; g < groups; g++) {
@@ -289,7 +287,7 @@ export class ConvTranspose2d implements PreparedOp {
     this.disposed = true;
     const heap = this.rt.heap;
     for (const p of this.phases) {
-      heap.release(p.taps);
+      if (p.taps) heap.release(p.taps);
       if (p.packed) heap.release(p.packed);
     }
     this.phases.length = 0;
