@@ -100,6 +100,7 @@ describe("threads", () => {
     { x: [1, 32, 32, 32], w: [32, 2, 2, 16], opts: { strides: 2 } },
     { x: [2, 17, 19, 13], w: [13, 3, 3, 11], opts: { strides: 2, padding: [1, 0, 1, 1] as [number, number, number, number], outputPadding: 1, activation: "relu" as const } },
     { x: [1, 64, 64, 12], w: [12, 4, 4, 8], opts: { strides: 2, groups: 3, padding: "same" as const } },
+    { x: [1, 64, 64, 32], w: [32, 4, 4, 1], opts: { strides: 2, groups: 32, padding: "same" as const, activation: "relu6" as const } },
   ];
   for (const [i, c] of deconvCases.entries()) {
     const x = rng.f32(c.x.reduce((a, b) => a * b, 1), -1, 1);

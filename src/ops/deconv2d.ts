@@ -1,5 +1,5 @@
 import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
-import { GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
+import { DWCONV_CB, GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
 import { type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
@@ -32,13 +32,15 @@ interface Phase {
   kx: number[];
   /** Byte offset of [ky..., kx...] as i32 in wasm memory. */
   taps: number;
-  /** Packed weights of group 0; group g at + g * groupBytes. */
+  /** Packed weights of group 0; group g at + g * groupBytes (the GEMM path). */
   packed: number;
   groupBytes: number;
 }
 
 interface PhasePlan {
   phase: Phase;
+  qh: number;
+  qw: number;
   m: number;
   ind: number;
   runs: number;
@@ -51,6 +53,8 @@ interface Plan {
   oh: number;
   ow: number;
   scratch: number;
+  /** The depthwise path's phase output before it is spread into y. */
+  stage: number;
   phases: PhasePlan[];
 }
 
@@ -59,7 +63,10 @@ interface Plan {
  * decomposition: for strides sh x sw the outputs split into sh*sw phases by (oy mod sh, ox mod
  * sw); each phase is an ordinary stride-1 convolution of the input with the taps that land on
  * it, run as one indirect GEMM (deconv_f32_4x8) per group that stores its pixels in place in the
- * NHWC output. Weights are [Cin, kH, kW, Cout/groups] (ONNX's [Cin, Cout/groups, kH, kW] with the
+ * NHWC output. Depthwise (one input and one output channel per group) runs each phase with the
+ * dwconv kernel, channels in vector lanes, into scratch that a strided copy spreads into the
+ * output: the GEMM would fill one column of its 8 per tile, one group at a time. Weights are
+ * [Cin, kH, kW, Cout/groups] (ONNX's [Cin, Cout/groups, kH, kW] with the
  * output-channel axis last, as Conv2d's OHWI moves ONNX's second axis last).
  */
 export class ConvTranspose2d implements PreparedOp {
@@ -75,6 +82,7 @@ export class ConvTranspose2d implements PreparedOp {
   /** Bottom and right: pads cropped less output padding (negative adds rows). */
   private readonly tail: [number, number];
   private readonly act: ActivationCode;
+  private readonly depthwise: boolean;
   private readonly phases: Phase[] = [];
   private zero = 0;
   private plan: Plan | undefined;
@@ -122,6 +130,7 @@ export class ConvTranspose2d implements PreparedOp {
     const heap = rt.heap;
     const k = rt.kernels;
     const cinG = cin / groups;
+    this.depthwise = cinG === 1 && coutG === 1;
     try {
       const wt = w.toArray();
       const [sh, sw] = this.strides;
@@ -129,13 +138,28 @@ export class ConvTranspose2d implements PreparedOp {
         for (let ox0 = 0; ox0 < sw; ox0++) {
           const ky = phaseTaps(kh, oy0 + this.pads[0], sh, this.dilations[0]);
           const kx = phaseTaps(kw, ox0 + this.pads[1], sw, this.dilations[1]);
+          const ks = ky.length * kx.length;
           // K rows in the order the kernel reads them: tap by tap, each tap's cinG channels.
-          const kk = ky.length * kx.length * cinG;
-          const phase: Phase = { oy0, ox0, ky, kx, taps: 0, packed: 0, groupBytes: Math.ceil(coutG / GEMM_NR) * GEMM_NR * (kk + 1) * 4 };
+          const kk = ks * cinG;
+          const groupBytes = this.depthwise ? 0 : Math.ceil(coutG / GEMM_NR) * GEMM_NR * (kk + 1) * 4;
+          const phase: Phase = { oy0, ox0, ky, kx, taps: 0, packed: 0, groupBytes };
           this.phases.push(phase);
           phase.taps = heap.alloc(Math.max(ky.length + kx.length, 1) * 4);
           heap.i32.set([...ky, ...kx], phase.taps / 4);
-          phase.packed = heap.alloc(phase.groupBytes * groups);
+          if (this.depthwise) {
+            // [C][ks] in the phase's tap order.
+            const b = new Float32Array(Math.max(cin * ks, 1));
+            for (let c = 0, i = 0; c < cin; c++) for (const y of ky) for (const x of kx) b[i++] = wt[(c * kh + y) * kw + x];
+            phase.packed = heap.alloc(Math.ceil(cin / DWCONV_CB) * DWCONV_CB * (ks + 1) * 4);
+            const bt = rt.fromArray(b, [b.length]);
+            try {
+              k.pack_dwconv_f32(ks, cin, bt.ptr, bias.ptr, phase.packed);
+            } finally {
+              bt.dispose();
+            }
+            continue;
+          }
+          phase.packed = heap.alloc(groupBytes * groups);
           const b = new Float32Array(Math.max(kk * coutG, 1));
           for (let g = 0; g < groups; g++) {
             let row = 0;
@@ -149,7 +173,7 @@ export class ConvTranspose2d implements PreparedOp {
             }
             const bt = rt.fromArray(b, [b.length]);
             try {
-              k.pack_gemm_f32_8(kk, coutG, bt.ptr, coutG, 1, 1, bias.ptr && bias.ptr + g * coutG * 4, phase.packed + g * phase.groupBytes);
+              k.pack_gemm_f32_8(kk, coutG, bt.ptr, coutG, 1, 1, bias.ptr && bias.ptr + g * coutG * 4, phase.packed + g * groupBytes);
             } finally {
               bt.dispose();
             }
@@ -211,17 +235,20 @@ export class ConvTranspose2d implements PreparedOp {
     const [n, h, w, cin] = shapes[0];
     const [, oh, ow] = out;
     const [sh, sw] = this.strides;
+    // dwconv_f32 reads one table row per pixel; it writes pixels in order, so needs no output table.
+    const mr = this.depthwise ? 1 : GEMM_MR;
     const sizes = this.phases.map((p) => {
       const qh = Math.max(0, Math.ceil((oh - p.oy0) / sh));
       const qw = Math.max(0, Math.ceil((ow - p.ox0) / sw));
       const m = n * qh * qw;
-      const tiles = Math.ceil(m / GEMM_MR);
+      const tiles = Math.ceil(m / mr);
       const ks = p.ky.length * p.kx.length;
-      return { p, qh, qw, m, tiles, ks, ind: tiles * GEMM_MR * ks * 4, out: tiles * GEMM_MR * 4, runs: ks > 0 ? tiles * ks : 0 };
+      return { p, qh, qw, m, tiles, ks, ind: tiles * mr * ks * 4, out: tiles * mr * 4, runs: ks > 0 && !this.depthwise ? tiles * ks : 0 };
     });
     const heap = this.rt.heap;
     const total = sizes.reduce((a, s) => a + s.ind + s.out + Math.ceil(s.runs / 4) * 4, 0);
-    const scratch = heap.alloc(Math.max(total, 4));
+    const stageBytes = this.depthwise ? Math.max(...sizes.map((s) => s.m)) * cin * 4 : 0;
+    const scratch = heap.alloc(Math.max(total + stageBytes, 4));
     const k = this.rt.kernels;
     const phases: PhasePlan[] = [];
     let at = scratch;
@@ -233,13 +260,13 @@ export class ConvTranspose2d implements PreparedOp {
       at = outT + s.out + Math.ceil(s.runs / 4) * 4;
       k.deconv2d_indirection(
         ind, outT, s.p.taps, s.p.ky.length, s.p.kx.length, n, h, w, cin, oh, ow, this.outChannels,
-        s.p.oy0, s.p.ox0, s.qh, s.qw, sh, sw, this.dilations[0], this.dilations[1], this.pads[0], this.pads[1], GEMM_MR,
+        s.p.oy0, s.p.ox0, s.qh, s.qw, sh, sw, this.dilations[0], this.dilations[1], this.pads[0], this.pads[1], mr,
       );
       if (runs !== 0) k.conv2d_tap_runs(ind, s.tiles, s.ks, GEMM_MR, (cin / this.groups) * 4, runs);
-      phases.push({ phase: s.p, m: s.m, ind, runs, out: outT });
+      phases.push({ phase: s.p, qh: s.qh, qw: s.qw, m: s.m, ind, runs, out: outT });
     }
     if (this.plan) heap.release(this.plan.scratch);
-    this.plan = { key, n, oh, ow, scratch, phases };
+    this.plan = { key, n, oh, ow, scratch, stage: scratch + total, phases };
     return out;
   }
 
@@ -258,6 +285,10 @@ export class ConvTranspose2d implements PreparedOp {
     const cinG = this.inChannels / this.groups;
     const coutG = this.outChannels / this.groups;
     const rt = this.rt;
+    if (this.depthwise) {
+      this.execDepthwise(x, y);
+      return;
+    }
     // Each thread takes a contiguous range of a phase's tiles; every output pixel belongs to one
     // phase and is computed by one thread in the one order, so any thread count gives the same bits.
     for (const { phase, m, ind, runs, out } of plan.phases) {
@@ -272,6 +303,35 @@ export class ConvTranspose2d implements PreparedOp {
         }));
         rt.dispatch(calls, "conv2dTranspose");
       }
+    }
+  }
+
+  private execDepthwise(x: number, y: number): void {
+    const plan = this.plan!;
+    const { kind, p0, p1 } = this.act;
+    const c = this.outChannels;
+    const { n, oh, ow, stage } = plan;
+    const [sh, sw] = this.strides;
+    const rt = this.rt;
+    for (const { phase, qh, qw, m, ind } of plan.phases) {
+      const ks = phase.ky.length * phase.kx.length;
+      rt.dispatch(
+        rt.ranges(m, m * c * ks).map(([a, b]) => ({
+          fn: "dwconv_f32" as const,
+          args: [b - a, c, ks, x, ind + a * ks * 4, this.zero, phase.packed, stage + a * c * 4, kind, p0, p1],
+        })),
+        "conv2dTranspose",
+      );
+      rt.dispatch(
+        [{
+          fn: "strided_copy_f32",
+          args: [
+            stage, y + (phase.oy0 * ow + phase.ox0) * c * 4, 1, 1, n, qh, qw, c,
+            0, 0, qh * qw * c, qw * c, c, 1, 0, 0, oh * ow * c, sh * ow * c, sw * c, 1,
+          ],
+        }],
+        "conv2dTranspose",
+      );
     }
   }
 
