@@ -16,7 +16,10 @@ export interface ConvTranspose2dOptions {
    * strides, cropping the odd pixel at the end (ONNX's SAME_UPPER, Keras' 'same').
    */
   padding?: "valid" | "same" | readonly [number, number, number, number];
-  /** Rows and columns added at the bottom and right of the output (ONNX's output_padding). */
+  /**
+   * Rows and columns added at the bottom and right of the output (ONNX's output_padding); with
+   * 'same' they enter the total padding instead, as in ONNX.
+   */
   outputPadding?: number | [number, number];
   groups?: number;
   activation?: Activation;
@@ -235,7 +238,8 @@ export class ConvTranspose2d implements PreparedOp {
     const [n, h, w, cin] = shapes[0];
     const [, oh, ow] = out;
     const [sh, sw] = this.strides;
-    // dwconv_f32 reads one table row per pixel; it writes pixels in order, so needs no output table.
+    // dwconv_f32 reads one table row per pixel and writes the phase's pixels in order (its output
+    // table goes unused).
     const mr = this.depthwise ? 1 : GEMM_MR;
     const sizes = this.phases.map((p) => {
       const qh = Math.max(0, Math.ceil((oh - p.oy0) / sh));
@@ -280,15 +284,15 @@ export class ConvTranspose2d implements PreparedOp {
   /** Runs the bound plan: x (NHWC, the bound shape) into y. */
   exec(inputs: readonly number[], y: number): void {
     const x = inputs[0];
+    if (this.depthwise) {
+      this.execDepthwise(x, y);
+      return;
+    }
     const plan = this.plan!;
     const { kind, p0, p1 } = this.act;
     const cinG = this.inChannels / this.groups;
     const coutG = this.outChannels / this.groups;
     const rt = this.rt;
-    if (this.depthwise) {
-      this.execDepthwise(x, y);
-      return;
-    }
     // Each thread takes a contiguous range of a phase's tiles; every output pixel belongs to one
     // phase and is computed by one thread in the one order, so any thread count gives the same bits.
     for (const { phase, m, ind, runs, out } of plan.phases) {
