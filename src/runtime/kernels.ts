@@ -46,6 +46,11 @@ export const SIGNATURES = {
   ],
   softmax_f32: ["rows", "cols", "x", "y"],
   peak_f32: ["iters", "p"],
+  deconv2d_indirection: [
+    "nty", "ntx", "batch", "h", "w", "pixelStride", "oh", "ow", "outPixelStride", "oy0", "ox0", "qh", "qw", "sh", "sw", "dh", "dw", "pt", "pl", "mr",
+    "taps", "ind", "out",
+  ],
+  deconv_f32_4x8: ["m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "out", "c", "act", "p0", "p1"],
 } as const;
 
 /** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */
