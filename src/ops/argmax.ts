@@ -8,7 +8,7 @@ import { checkKeys } from "./options.js";
 export interface ArgMaxOptions {
   /** Ties go to the last index rather than the first (ONNX select_last_index). */
   selectLastIndex?: boolean;
-  /** Keep the reduced axis as size 1 (default true, as in ONNX). */
+  /** Keep the reduced axis as size 1 (default true, as in ONNX); a vector gives [1] either way. */
   keepDims?: boolean;
 }
 
@@ -31,7 +31,8 @@ export class ArgMax implements PreparedOp {
   outputShape(shapes: readonly (readonly number[])[]): number[] {
     const x = shapes[0];
     if (x.length === 0) throw new ArgumentError("argmax: the input needs at least one axis");
-    return this.keepDims ? [...x.slice(0, -1), 1] : x.slice(0, -1);
+    // Tensors have rank >= 1: a vector's index is a 1-element vector either way.
+    return this.keepDims || x.length === 1 ? [...x.slice(0, -1), 1] : x.slice(0, -1);
   }
 
   bind(shapes: readonly (readonly number[])[]): number[] {
