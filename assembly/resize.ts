@@ -3,10 +3,10 @@
 // gather and blend, vectorised over channels. Both kernels work on global output rows
 // g0 <= g < g1 of the batch (g = image * oh + output row), so threads split the output by rows.
 //
-// Table entries hold byte offsets: a row entry the offset of an input row inside its image
-// (iy * w * c * 4), a column entry the offset of an input pixel inside its row (ix * c * 4).
-// A negative first offset marks an output row or column outside the input (tf_crop_and_resize's
-// extrapolation): its pixels get `fill`.
+// Column entries hold byte offsets of input pixels inside their row (ix * c * 4); row entries the
+// offset of an input row inside its image (iy * w * c * 4) for nearest, its index iy for the
+// blends. A negative first value marks an output row or column outside the input
+// (tf_crop_and_resize's extrapolation): its pixels get `fill`.
 
 import { copyRow } from "./row";
 
@@ -59,106 +59,129 @@ export function resize_nearest_f32(
 }
 
 // resize_taps_f32: the same layout, each output a separable blend of taps x taps input pixels.
-// A row entry (2 * taps words) is taps i32 row offsets then taps f32 weights; a column entry the
-// same for pixels. With row taps (r_i, u_i) and column taps (c_j, v_j):
-//   y = sum_i u_i * (sum_j v_j * x[r_i + c_j])
+// A row entry (2 * taps words) is taps i32 input row indices then taps f32 weights; a column
+// entry taps i32 pixel offsets (bytes, as above) then taps f32 weights. With row taps (r_i, u_i)
+// and column taps (c_j, v_j):
+//   y = sum_i u_i * H_i,  H_i = sum_j v_j * x[r_i, c_j]
 // each sum taken in tap order starting from its first product, in f32 with separate multiply and
 // add, so both builds agree to the bit. taps = 2 is linear, 4 cubic.
+//
+// H_i is a whole output row's worth (ow * c floats) of input row r_i blended horizontally; it is
+// kept in `scratch` (this call's own: 16 + taps * ow * c * 4 bytes) in slot r_i % taps, so the
+// output rows that read an input row blend it once, and the vertical blend runs over contiguous
+// rows a vector at a time whatever the channel count. An input row's taps are consecutive rows
+// (clamped at the edges), so the rows one output needs never share a slot.
 export function resize_taps_f32(
-  x: usize, h: i32, w: i32, c: i32, oh: i32, ow: i32, taps: i32, rows: usize, cols: usize, fill: f32, g0: i32, g1: i32, y: usize,
+  x: usize, h: i32, w: i32, c: i32, oh: i32, ow: i32, taps: i32, rows: usize, cols: usize, fill: f32, scratch: usize, g0: i32, g1: i32, y: usize,
 ): void {
-  const imageBytes = <usize>(h * w * c) << 2;
-  const rowOut = <usize>(ow * c) << 2;
+  const rowIn = <usize>(w * c) << 2;
+  const n = ow * c;
+  const rowOut = <usize>n << 2;
   const entry = <usize>taps << 3;
   const wOff = <usize>taps << 2;
+  const slots = scratch + 16;
+  for (let s = 0; s < taps; s++) store<i32>(scratch + (<usize>s << 2), -1);
   for (let g = g0; g < g1; g++) {
     const b = g / oh;
     const oy = g - b * oh;
     const yr = y + <usize>g * rowOut;
     const re = rows + <usize>oy * entry;
     if (load<i32>(re) < 0) {
-      fillRun(yr, ow * c, fill);
+      fillRun(yr, n, fill);
       continue;
     }
-    const xb = x + <usize>b * imageBytes;
+    for (let i = 0; i < taps; i++) {
+      const iy = load<i32>(re + (<usize>i << 2));
+      const slot = iy % taps;
+      const tag = b * h + iy;
+      if (load<i32>(scratch + (<usize>slot << 2)) == tag) continue;
+      store<i32>(scratch + (<usize>slot << 2), tag);
+      blendRow(x + <usize>tag * rowIn, slots + <usize>slot * rowOut, c, ow, taps, cols, entry, wOff);
+    }
+    const h0 = slots + <usize>(load<i32>(re) % taps) * rowOut;
     if (taps == 2) {
-      const p0 = xb + <usize>load<i32>(re);
-      const p1 = xb + <usize>load<i32>(re, 4);
+      const h1 = slots + <usize>(load<i32>(re, 4) % taps) * rowOut;
       const u0 = load<f32>(re, 8);
       const u1 = load<f32>(re, 12);
-      for (let ox = 0; ox < ow; ox++) {
-        const ce = cols + <usize>ox * 16;
-        const yp = yr + (<usize>(ox * c) << 2);
-        const c0 = load<i32>(ce);
-        if (c0 < 0) {
-          fillRun(yp, c, fill);
-          continue;
-        }
-        const a0 = p0 + <usize>c0;
-        const a1 = p0 + <usize>load<i32>(ce, 4);
-        const b0 = p1 + <usize>c0;
-        const b1 = p1 + <usize>load<i32>(ce, 4);
-        const v0 = load<f32>(ce, 8);
-        const v1 = load<f32>(ce, 12);
-        let k = 0;
-        if (ASC_FEATURE_SIMD) {
-          const U0 = f32x4.splat(u0), U1 = f32x4.splat(u1), V0 = f32x4.splat(v0), V1 = f32x4.splat(v1);
-          for (; k + 4 <= c; k += 4) {
-            const o = <usize>k << 2;
-            const s0 = f32x4.add(f32x4.mul(V0, v128.load(a0 + o)), f32x4.mul(V1, v128.load(a1 + o)));
-            const s1 = f32x4.add(f32x4.mul(V0, v128.load(b0 + o)), f32x4.mul(V1, v128.load(b1 + o)));
-            v128.store(yp + o, f32x4.add(f32x4.mul(U0, s0), f32x4.mul(U1, s1)));
-          }
-        }
-        for (; k < c; k++) {
-          const o = <usize>k << 2;
-          const s0 = v0 * load<f32>(a0 + o) + v1 * load<f32>(a1 + o);
-          const s1 = v0 * load<f32>(b0 + o) + v1 * load<f32>(b1 + o);
-          store<f32>(yp + o, u0 * s0 + u1 * s1);
-        }
-      }
-      continue;
-    }
-    for (let ox = 0; ox < ow; ox++) {
-      const ce = cols + <usize>ox * entry;
-      const yp = yr + (<usize>(ox * c) << 2);
-      if (load<i32>(ce) < 0) {
-        fillRun(yp, c, fill);
-        continue;
-      }
       let k = 0;
       if (ASC_FEATURE_SIMD) {
-        for (; k + 4 <= c; k += 4) {
+        const U0 = f32x4.splat(u0), U1 = f32x4.splat(u1);
+        for (; k + 4 <= n; k += 4) {
           const o = <usize>k << 2;
-          let acc = f32x4.splat(0);
-          for (let i = 0; i < taps; i++) {
-            const p = xb + <usize>load<i32>(re + (<usize>i << 2)) + o;
-            let s = f32x4.mul(v128.load32_splat(ce + wOff), v128.load(p + <usize>load<i32>(ce)));
-            for (let j = 1; j < taps; j++) {
-              const cj = ce + (<usize>j << 2);
-              s = f32x4.add(s, f32x4.mul(v128.load32_splat(cj + wOff), v128.load(p + <usize>load<i32>(cj))));
-            }
-            const t = f32x4.mul(v128.load32_splat(re + wOff + (<usize>i << 2)), s);
-            acc = i == 0 ? t : f32x4.add(acc, t);
-          }
-          v128.store(yp + o, acc);
+          v128.store(yr + o, f32x4.add(f32x4.mul(U0, v128.load(h0 + o)), f32x4.mul(U1, v128.load(h1 + o))));
         }
       }
-      for (; k < c; k++) {
+      for (; k < n; k++) {
         const o = <usize>k << 2;
-        let acc: f32 = 0;
-        for (let i = 0; i < taps; i++) {
-          const p = xb + <usize>load<i32>(re + (<usize>i << 2)) + o;
-          let s = load<f32>(ce + wOff) * load<f32>(p + <usize>load<i32>(ce));
-          for (let j = 1; j < taps; j++) {
-            const cj = ce + (<usize>j << 2);
-            s = s + load<f32>(cj + wOff) * load<f32>(p + <usize>load<i32>(cj));
-          }
-          const t = load<f32>(re + wOff + (<usize>i << 2)) * s;
-          acc = i == 0 ? t : acc + t;
-        }
-        store<f32>(yp + o, acc);
+        store<f32>(yr + o, u0 * load<f32>(h0 + o) + u1 * load<f32>(h1 + o));
       }
+    } else {
+      let k = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; k + 4 <= n; k += 4) {
+          const o = <usize>k << 2;
+          let acc = f32x4.mul(v128.load32_splat(re + wOff), v128.load(h0 + o));
+          for (let i = 1; i < taps; i++) {
+            const hi = slots + <usize>(load<i32>(re + (<usize>i << 2)) % taps) * rowOut;
+            acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(re + wOff + (<usize>i << 2)), v128.load(hi + o)));
+          }
+          v128.store(yr + o, acc);
+        }
+      }
+      for (; k < n; k++) {
+        const o = <usize>k << 2;
+        let acc = load<f32>(re + wOff) * load<f32>(h0 + o);
+        for (let i = 1; i < taps; i++) {
+          const hi = slots + <usize>(load<i32>(re + (<usize>i << 2)) % taps) * rowOut;
+          acc = acc + load<f32>(re + wOff + (<usize>i << 2)) * load<f32>(hi + o);
+        }
+        store<f32>(yr + o, acc);
+      }
+    }
+    // Columns outside the input (tf_crop_and_resize) take the fill value, not a blend of it.
+    for (let ox = 0; ox < ow; ox++) {
+      if (load<i32>(cols + <usize>ox * entry) < 0) fillRun(yr + (<usize>(ox * c) << 2), c, fill);
+    }
+  }
+}
+
+// One input row p blended horizontally into out (ow pixels of c floats): out[ox] = sum_j v_j p[c_j].
+@inline function blendRow(p: usize, out: usize, c: i32, ow: i32, taps: i32, cols: usize, entry: usize, wOff: usize): void {
+  if (taps == 2 && c == 1) {
+    for (let ox = 0; ox < ow; ox++) {
+      const ce = cols + <usize>ox * 16;
+      const c0 = load<i32>(ce);
+      if (c0 < 0) continue;
+      store<f32>(out + (<usize>ox << 2), load<f32>(ce, 8) * load<f32>(p + <usize>c0) + load<f32>(ce, 12) * load<f32>(p + <usize>load<i32>(ce, 4)));
+    }
+    return;
+  }
+  for (let ox = 0; ox < ow; ox++) {
+    const ce = cols + <usize>ox * entry;
+    if (load<i32>(ce) < 0) continue;
+    const yp = out + (<usize>(ox * c) << 2);
+    const a0 = p + <usize>load<i32>(ce);
+    let k = 0;
+    if (ASC_FEATURE_SIMD) {
+      const v0 = v128.load32_splat(ce + wOff);
+      for (; k + 4 <= c; k += 4) {
+        const o = <usize>k << 2;
+        let s = f32x4.mul(v0, v128.load(a0 + o));
+        for (let j = 1; j < taps; j++) {
+          const cj = ce + (<usize>j << 2);
+          s = f32x4.add(s, f32x4.mul(v128.load32_splat(cj + wOff), v128.load(p + <usize>load<i32>(cj) + o)));
+        }
+        v128.store(yp + o, s);
+      }
+    }
+    for (; k < c; k++) {
+      const o = <usize>k << 2;
+      let s = load<f32>(ce + wOff) * load<f32>(a0 + o);
+      for (let j = 1; j < taps; j++) {
+        const cj = ce + (<usize>j << 2);
+        s = s + load<f32>(cj + wOff) * load<f32>(p + <usize>load<i32>(cj) + o);
+      }
+      store<f32>(yp + o, s);
     }
   }
 }

@@ -223,6 +223,9 @@ interface Plan {
   /** One allocation: the row table, then the column table. */
   tables: number;
   cols: number;
+  /** The blends' rows, perThread bytes for each thread (0 for nearest). */
+  scratch: number;
+  perThread: number;
 }
 
 /**
@@ -268,37 +271,47 @@ export class Resize implements PreparedOp {
     const tables = heap.alloc((oh + ow) * words * 4);
     const i32 = heap.i32;
     const f32 = heap.f32;
-    const write = (at: number, t: { idx: number[]; w: number[] } | null, stride: number) => {
+    const write = (at: number, t: { idx: number[]; w: number[] } | null, scale: number) => {
       for (let k = 0; k < taps; k++) {
-        i32[at + k] = t ? t.idx[k] * stride * 4 : -1;
+        i32[at + k] = t ? t.idx[k] * scale : -1;
         if (taps > 1) f32[at + taps + k] = t ? t.w[k] : 0;
       }
     };
-    rows.forEach((t, i) => write(tables / 4 + i * words, t, w * c));
-    cols.forEach((t, i) => write(tables / 4 + (oh + i) * words, t, c));
-    if (p) heap.release(p.tables);
-    this.plan = { n, h, w, c, oh, ow, taps, tables, cols: tables + oh * words * 4 };
+    // Rows: byte offsets for nearest, indices for the blends (which cache blended rows by index).
+    rows.forEach((t, i) => write(tables / 4 + i * words, t, taps === 1 ? w * c * 4 : 1));
+    cols.forEach((t, i) => write(tables / 4 + (oh + i) * words, t, c * 4));
+    // Each thread's blended rows: a 16-byte header of row tags, then `taps` rows of the output.
+    const perThread = taps === 1 ? 0 : 16 + taps * ow * c * 4;
+    const scratch = perThread ? heap.alloc(perThread * this.rt.threads) : 0;
+    if (p) this.release(p);
+    this.plan = { n, h, w, c, oh, ow, taps, tables, cols: tables + oh * words * 4, scratch, perThread };
     return [...out];
   }
 
   exec(inputs: readonly number[], y: number): void {
-    const { n, h, w, c, oh, ow, taps, tables, cols } = this.plan!;
+    const { n, h, w, c, oh, ow, taps, tables, cols, scratch, perThread } = this.plan!;
     const fill = this.spec.fill;
     // Whole output rows per thread.
-    const calls = this.rt.ranges(n * oh, n * oh * ow * c * taps * taps, 1, PARALLEL_MIN_ELEMENTS).map(([g0, g1]): Call =>
+    const calls = this.rt.ranges(n * oh, n * oh * ow * c * taps, 1, PARALLEL_MIN_ELEMENTS).map(([g0, g1], t): Call =>
       taps === 1
         ? { fn: "resize_nearest_f32", args: [inputs[0], h, w, c, oh, ow, tables, cols, fill, g0, g1, y] }
-        : { fn: "resize_taps_f32", args: [inputs[0], h, w, c, oh, ow, taps, tables, cols, fill, g0, g1, y] },
+        : { fn: "resize_taps_f32", args: [inputs[0], h, w, c, oh, ow, taps, tables, cols, fill, scratch + t * perThread, g0, g1, y] },
     );
     this.rt.dispatch(calls, "resize");
   }
 
   get bytes(): { weights: number; scratch: number } {
-    return { weights: 0, scratch: this.plan ? this.rt.heap.sizeOf(this.plan.tables) : 0 };
+    const p = this.plan;
+    return { weights: 0, scratch: p ? this.rt.heap.sizeOf(p.tables) + (p.scratch ? this.rt.heap.sizeOf(p.scratch) : 0) : 0 };
+  }
+
+  private release(p: Plan): void {
+    this.rt.heap.release(p.tables);
+    if (p.scratch) this.rt.heap.release(p.scratch);
   }
 
   dispose(): void {
-    if (this.plan) this.rt.heap.release(this.plan.tables);
+    if (this.plan) this.release(this.plan);
     this.plan = undefined;
   }
 }

@@ -35,7 +35,7 @@ export const SIGNATURES = {
   ],
   softmax_f32: ["x", "rows", "cols", "y"],
   resize_nearest_f32: ["x", "h", "w", "c", "oh", "ow", "rows", "cols", "fill", "g0", "g1", "y"],
-  resize_taps_f32: ["x", "h", "w", "c", "oh", "ow", "taps", "rows", "cols", "fill", "g0", "g1", "y"],
+  resize_taps_f32: ["x", "h", "w", "c", "oh", "ow", "taps", "rows", "cols", "fill", "scratch", "g0", "g1", "y"],
   argmax_f32: ["x", "rows", "cols", "last", "y"],
   peak_f32: ["p", "iters"],
 } as const;
