@@ -12,7 +12,7 @@
 // float32 coordinate differs from the float64 one by at most COORD_ULPS ulps of the axis length,
 // which moves a weight by that much and the result by at most SLOPE times it times max |x|.
 import { beforeAll, describe, expect, it } from "vitest";
-import { ArgumentError, type Engine, type ResizeOptions, ShapeError, type Tensor, init } from "../src/node.js";
+import { ArgumentError, type Engine, type ResizeOptions, ShapeError, type Tensor, init, layers } from "../src/node.js";
 import { Resize, resizeSpec } from "../src/ops/resize.js";
 import type { Runtime } from "../src/runtime/runtime.js";
 import { BACKENDS, SIZES, U, compare, compareBits, engines, roundRobin, type BackendName } from "./grid.js";
@@ -377,5 +377,35 @@ describe("resize errors", () => {
     expect(e.memoryBytes).toBe(before);
     flat.dispose();
     x.dispose();
+  });
+});
+
+describe("layers.resize", () => {
+  const cases: [string, ResizeOptions][] = [
+    ["linear to a size", { mode: "linear", size: [13, 11] }],
+    ["nearest by scales, asymmetric floor", { scales: [2, 3], coordinateTransformationMode: "asymmetric", nearestMode: "floor" }],
+    ["cubic tf_crop_and_resize", { mode: "cubic", size: [9, 9], coordinateTransformationMode: "tf_crop_and_resize", roi: [0.1, -0.2, 0.7, 1.1], extrapolationValue: 4 }],
+  ];
+  it.each(cases)("%s: one resize step, no copies, the bits of engine.resize, any batch", (_n, opts) => {
+    for (const b of BACKENDS) {
+      const e = E[b];
+      const model = e.sequential([layers.input([7, 6, 3]), layers.resize(opts)]);
+      expect(model.summary().split("\n").filter((l) => /^(resize|copy|transpose)/.test(l)), model.summary()).toEqual([expect.stringMatching(/^resize/)]);
+      for (const n of [1, 3]) {
+        const data = new Rng(n).f32(n * 7 * 6 * 3);
+        const x = e.tensor(data, [n, 7, 6, 3]);
+        const want = e.resize(x, opts);
+        const got = model.run({ input: data }).output;
+        expect(compareBits(got, want.toArray(), `${b} batch ${n}`)).toBe("");
+        x.dispose();
+        want.dispose();
+      }
+      model.dispose();
+    }
+  });
+  it("rejects what ONNX opset 13 cannot say, and both size and scales", () => {
+    expect(() => layers.resize({ scales: [2, 2], nearestMode: "simple" }).apply(layers.input([4, 4, 1]))).toThrow(ArgumentError);
+    expect(() => layers.resize({ scales: [2, 2], size: [8, 8] }).apply(layers.input([4, 4, 1]))).toThrow(/not both/);
+    expect(() => layers.resize({ scales: [2, 2] }).apply(layers.input([16]))).toThrow(ShapeError);
   });
 });
