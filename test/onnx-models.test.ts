@@ -438,6 +438,7 @@ const OP_CASES: OpCase[] = [
   // Resize, Upsample, ArgMax (test/resize-onnx.test.ts covers their attributes).
   { name: "Resize linear 2x after conv (NHWC)", inputs: { x: X }, build: (n) => n.op("Resize", [viaConv(n), "", n.constant([4], [1, 1, 2, 2])], { mode: "linear" }), tol: ONE_LAYER },
   { name: "Upsample nearest 2x (opset 9)", opset: 9, inputs: { x: X }, build: (n) => n.op("Upsample", ["x", n.constant([4], [1, 1, 2, 2])]), tol: EXACT },
+  { name: "Cast of an activation to float (the identity)", inputs: { x: X }, build: (n) => n.op("Cast", [n.op("Relu", ["x"])], { to: DataType.FLOAT }), tol: EXACT },
   { name: "ArgMax axis 1 of a conv output", inputs: { x: X }, build: (n) => n.op("ArgMax", [viaConv(n)], { axis: 1 }), tol: EXACT, elemType: DataType.INT64 },
   // Concat.
   { name: "Concat axis 1 of two conv outputs (NHWC)", inputs: { x: X }, build: (n) => n.op("Concat", [viaConv(n), n.conv("x", 4, 3, 3, { pads: pads(1, 1, 1, 1) })], { axis: 1 }), tol: ONE_LAYER },

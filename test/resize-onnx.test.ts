@@ -100,6 +100,16 @@ const CASES: Case[] = [
   { name: "Upsample-7 linear 2x", opset: 7, x: X, build: (n) => n.op("Upsample", ["x"], { mode: "linear", scales: floats([1, 1, 2, 2]) }), tol: BLEND },
   { name: "Upsample-9 nearest 2x", opset: 9, x: X, build: (n) => n.op("Upsample", ["x", scales(n, [1, 1, 2, 2])]), tol: EXACT },
   { name: "Upsample-9 linear 1.5x after conv", opset: 9, x: X, build: (n) => n.op("Upsample", [viaConv(n), scales(n, [1, 1, 1.5, 2.5])], { mode: "linear" }), tol: BLEND },
+  // PyTorch's opset-9 export of F.interpolate(size=...): scales computed from the input's Shape.
+  {
+    name: "Upsample-9 with scales from Shape -> Gather -> Cast -> Div -> Concat", opset: 9, x: X,
+    build: (n) => {
+      const hw = n.op("Cast", [n.op("Gather", [n.op("Shape", ["x"]), n.int64([2], [2, 3])])], { to: DataType.FLOAT });
+      const s = n.op("Div", [n.op("Cast", [n.int64([2], [14, 18])], { to: DataType.FLOAT }), hw]);
+      return n.op("Upsample", ["x", n.op("Concat", [n.constant([2], [1, 1]), s], { axis: 0 })], { mode: "linear" });
+    },
+    tol: BLEND,
+  },
   // ArgMax.
   { name: "ArgMax axis 1 after conv+relu (ties), keepdims", opset: 13, x: X, build: (n) => n.op("ArgMax", [n.op("Relu", [viaConv(n)])], { axis: 1 }), tol: EXACT, indices: true },
   { name: "ArgMax axis 1 keepdims 0, select_last_index (ties)", opset: 13, x: X, build: (n) => n.op("ArgMax", [n.op("Relu", [viaConv(n)])], { axis: 1, keepdims: 0, select_last_index: 1 }), tol: EXACT, indices: true },
@@ -167,6 +177,7 @@ describe("Resize errors", () => {
     await expect(load((n) => n.op("Resize", ["x", "", scales(n, [1, 2, 2, 2])]))).rejects.toThrow(UnsupportedError);
     await expect(load((n) => n.op("Resize", ["x", "", scales(n, [2, 1, 2, 1])]))).rejects.toThrow(/batch or channel/);
     await expect(load((n) => n.op("ArgMax", ["x"], { axis: 2 }))).rejects.toThrow(/channel axis/);
+    await expect(load((n) => n.op("Cast", ["x"], { to: DataType.INT64 }))).rejects.toThrow(/computed tensor to integers/);
   });
   it("malformed attributes are ModelFormatError", async () => {
     await expect(load((n) => n.op("Resize", ["x", "", scales(n, [1, 1, 2, 2]), sizes(n, [2, 4, 9, 9])]))).rejects.toThrow(/exactly one of scales and sizes/);

@@ -11,6 +11,7 @@ export const ONNX_OPS = {
   ArgMax: "over the channel axis of a 4-d activation or the last axis; keepdims, select_last_index; indices as float32 values",
   AveragePool: "2-d; pads, auto_pad, strides, ceil_mode, count_include_pad, dilations (opset 19)",
   BatchNormalization: "inference only; folded into a preceding convolution, else a per-channel scale and shift",
+  Cast: "folded on constants (to float, double, integers, bool); an activation cast to float or double is itself",
   Clip: "min/max as attributes (opset < 11) or constant inputs; fused as an activation",
   Concat: "any axis; channel concatenation of activations stays NHWC",
   Constant: "value, value_float(s), value_int(s)",

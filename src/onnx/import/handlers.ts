@@ -9,7 +9,7 @@ import { batchNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
 import { softmax } from "./softmax.js";
 import { argmax, resize, upsample } from "./resize.js";
-import { concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
+import { cast, concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
 
 /** One importer per supported op: typed over SUPPORTED_ONNX_OPS, so the two cannot drift apart. */
 export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
@@ -17,6 +17,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   ArgMax: (im) => argmax(im),
   AveragePool: (im) => pool(im, false),
   BatchNormalization: (im) => batchNorm(im),
+  Cast: (im) => cast(im),
   Clip: (im) => clip(im),
   Concat: (im) => concat(im),
   Constant: (im) => constant(im),
