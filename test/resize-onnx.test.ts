@@ -166,6 +166,35 @@ describe("U-Net-shaped graphs against onnxruntime-web", () => {
   });
 });
 
+/**
+ * A tf2onnx-style U-Net on an NHWC input: Transposes to NCHW around each convolution, and the
+ * upsampling either on the NHWC tensor itself (scales [1, 2, 2, 1]) or between Transposes.
+ */
+function kerasUnet(n: Net, onNhwc: boolean): string {
+  const toNchw = (t: string) => n.op("Transpose", [t], { perm: [0, 3, 1, 2] });
+  const toNhwc = (t: string) => n.op("Transpose", [t], { perm: [0, 2, 3, 1] });
+  const e1 = toNhwc(n.op("Relu", [n.conv(toNchw("x"), 3, 8, 3, { pads: [1, 1, 1, 1] })]));
+  const p1 = toNhwc(n.op("MaxPool", [toNchw(e1)], { kernel_shape: [2, 2], strides: [2, 2] }));
+  const e2 = toNhwc(n.op("Relu", [n.conv(toNchw(p1), 8, 8, 3, { pads: [1, 1, 1, 1] })]));
+  const u = onNhwc
+    ? n.op("Resize", [e2, "", scales(n, [1, 2, 2, 1])], { mode: "linear", coordinate_transformation_mode: "asymmetric" })
+    : toNhwc(n.op("Resize", [toNchw(e2), "", scales(n, [1, 1, 2, 2])], { mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" }));
+  const cat = n.op("Concat", [u, e1], { axis: 3 });
+  return n.op("Softmax", [toNhwc(n.conv(toNchw(cat), 16, 3, 1))], { axis: -1 });
+}
+
+describe("tf2onnx-style (NHWC) U-Nets against onnxruntime-web", () => {
+  it.each([true, false])("resize on the NHWC tensor itself: %s", async (onNhwc) => {
+    const n = new Net(new Rng(21));
+    n.output(kerasUnet(n, onNhwc));
+    const bytes = n.model({ opset: 13, inputs: [{ name: "x", shape: [1, 12, 10, 3] }], outputs: [{ name: "y" }] });
+    const r = await checkCase(E, { name: `keras unet ${onNhwc}`, bytes, feeds: [{ x: feed(new Rng(22), [1, 12, 10, 3]) }], tol: BLEND });
+    expect(r.problems).toEqual([]);
+    // The model's own Transposes cancel against the NHWC storage: no transpose runs.
+    expect(r.summaries.fused.split("\n").filter((l) => l.startsWith("transpose")), r.summaries.fused).toEqual([]);
+  });
+});
+
 describe("Resize errors", () => {
   const load = (nodes: (n: Net) => string, opset = 18, x = X) => {
     const n = new Net(new Rng(1));
