@@ -1,6 +1,7 @@
 import { ArgumentError, ShapeError } from "../errors.js";
 import type { Activation } from "../ops/activation.js";
 import { type Padding, pair, resolvePadding, windowOut } from "../ops/options.js";
+import { type ResizeOptions, axisSize, resizeSpec } from "../ops/resize.js";
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/model.js";
 
 /**
@@ -397,6 +398,47 @@ class MergeLayer extends BaseLayer {
   }
 }
 
+class ResizeLayer extends BaseLayer {
+  readonly kind = "resize";
+  constructor(private readonly o: ResizeOptions) {
+    super();
+  }
+
+  protected build(net: NetBuilder, [x]: SymbolicTensor[], name: string): Built {
+    const [h, w, c] = spatial(x, name);
+    const spec = resizeSpec(this.o);
+    if (spec.size && spec.scales) throw new ArgumentError(`${name}: give the size or the scales, not both`);
+    // The graph is ONNX opset 13, which has neither of these.
+    if (spec.nearest === "simple" || spec.coordinate === "tf_half_pixel_for_nn") {
+      throw new ArgumentError(`${name}: ${spec.nearest === "simple" ? "nearestMode 'simple'" : "tf_half_pixel_for_nn"} is only read from older ONNX models`);
+    }
+    const oh = axisSize(h, spec.size?.[0], spec.scales?.[0], name).out;
+    const ow = axisSize(w, spec.size?.[1], spec.scales?.[1], name).out;
+    const attrs: Record<string, OnnxAttribute> = {
+      mode: { type: "string", value: spec.mode },
+      coordinate_transformation_mode: { type: "string", value: spec.coordinate },
+      nearest_mode: { type: "string", value: spec.nearest },
+      cubic_coeff_a: float(spec.cubicA),
+      exclude_outside: int(spec.excludeOutside ? 1 : 0),
+      extrapolation_value: float(spec.fill),
+    };
+    const [t, l, b, r] = spec.roi;
+    const roi = spec.coordinate === "tf_crop_and_resize" ? net.constant(`${name}/roi`, [8], Float32Array.of(0, 0, t, l, 1, 1, b, r)) : "";
+    const xid = toNchw(net, x);
+    let inputs: string[];
+    if (spec.scales) {
+      inputs = [xid, roi, net.constant(`${name}/scales`, [4], Float32Array.of(1, 1, spec.scales[0], spec.scales[1]))];
+    } else {
+      // Sizes name every axis, and the batch is bound only at run: its N and C come from the
+      // input's Shape, which the importer folds.
+      const nc = net.node("Slice", [net.node("Shape", [xid], {}, name), net.constant(`${name}/from`, [1], [0]), net.constant(`${name}/to`, [1], [2])], {}, name);
+      const sizes = net.node("Concat", [nc, net.constant(`${name}/hw`, [2], [oh, ow])], { axis: int(0) }, name);
+      inputs = [xid, roi, "", sizes];
+    }
+    return fromNchw(net, net.node("Resize", inputs, attrs, name), [oh, ow, c]);
+  }
+}
+
 /** Layer constructors. */
 export const layers = {
   /** The network's input: its NHWC shape without the batch dimension ([H, W, C] or [features]). */
@@ -425,6 +467,8 @@ export const layers = {
   dropout: (): Layer => new ActivationLayer("dropout", "dropout"),
   add: (): Layer => new MergeLayer("add"),
   concat: (): Layer => new MergeLayer("concat"),
+  /** Resizes [H, W, C] over H and W as ONNX Resize does (engine.resize's options). */
+  resize: (o: ResizeOptions): Layer => new ResizeLayer(o),
 };
 
 class DepthwiseLayer extends BaseLayer {

@@ -51,6 +51,9 @@ export const SIGNATURES = {
     "taps", "ind", "out",
   ],
   deconv_f32_4x8: ["m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "out", "c", "act", "p0", "p1"],
+  resize_nearest_f32: ["h", "w", "c", "oh", "ow", "g0", "g1", "x", "rows", "cols", "y", "fill"],
+  resize_taps_f32: ["h", "w", "c", "oh", "ow", "taps", "g0", "g1", "x", "rows", "cols", "scratch", "y", "fill"],
+  argmax_f32: ["rows", "cols", "x", "y", "last"],
 } as const;
 
 /** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */
