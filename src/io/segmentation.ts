@@ -1,0 +1,87 @@
+import { ArgumentError } from "../errors.js";
+import { resize } from "./preprocess.js";
+
+/** A model's per-pixel scores for one slice: `classes` maps of `height` x `width`, laid out as `layout`. */
+export interface ScoreMap {
+  layout: "NCHW" | "NHWC";
+  /** Score channels: one (a logit per pixel, thresholded) or one per class (argmax). */
+  channels: number;
+  height: number;
+  width: number;
+}
+
+export interface LabelMapOptions {
+  /** For one-channel maps: turns the resized scores into probabilities (the identity when they are). */
+  probabilities?: (scores: Float32Array) => Float32Array;
+  /** For one-channel maps: a pixel is class 1 when its probability is above this. Default 0.5. */
+  threshold?: number;
+}
+
+/**
+ * A slice's label map (one class index per pixel, `width` x `height`) from a model's scores.
+ * preprocess.ts's toInput stretches the whole slice to the model's input, so every score map
+ * covers the whole slice (at the input's resolution, or a fraction of it): the scores are resized
+ * to the slice with half-pixel centres (bilinear), which undoes that stretch, and then each pixel
+ * takes its best class (the lowest index on a tie), or, with one channel, class 1 when its
+ * probability is above the threshold.
+ */
+export function labelMap(scores: Float32Array, map: ScoreMap, width: number, height: number, options: LabelMapOptions = {}): Uint8Array {
+  const { layout, channels: c, height: h, width: w } = map;
+  if (!(Number.isInteger(c) && c >= 1 && c <= 256)) throw new ArgumentError(`labelMap: expected 1 to 256 score channels, got ${c}`);
+  if (scores.length !== c * h * w) throw new ArgumentError(`labelMap: expected ${c} x ${h} x ${w} = ${c * h * w} scores, got ${scores.length}`);
+  const threshold = options.threshold ?? 0.5;
+  if (!(threshold >= 0 && threshold <= 1)) throw new ArgumentError(`labelMap: threshold must be in 0..1, got ${threshold}`);
+  let interleaved = scores;
+  if (layout === "NCHW" && c > 1) {
+    interleaved = new Float32Array(scores.length);
+    for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) interleaved[p * c + k] = scores[k * h * w + p];
+  }
+  const sized = resize(interleaved, w, h, c, width, height, "bilinear");
+  const mask = new Uint8Array(width * height);
+  if (c === 1) {
+    const p = options.probabilities ? options.probabilities(sized) : sized;
+    for (let i = 0; i < mask.length; i++) mask[i] = p[i] > threshold ? 1 : 0;
+    return mask;
+  }
+  for (let i = 0; i < mask.length; i++) {
+    let best = 0;
+    let top = sized[i * c];
+    for (let k = 1; k < c; k++) {
+      const v = sized[i * c + k];
+      if (v > top) [best, top] = [k, v];
+    }
+    mask[i] = best;
+  }
+  return mask;
+}
+
+/** One class's share of a label map. */
+export interface ClassArea {
+  index: number;
+  label: string;
+  pixels: number;
+  /** pixels / all pixels of the slice. */
+  fraction: number;
+  /** pixels times the pixel's area, when the slice's pixel spacing is known. */
+  area_mm2?: number;
+}
+
+/**
+ * Every class's pixel count, fraction and (given the slice's pixel spacing in mm, [row, column])
+ * area of a label map, in class order.
+ */
+export function classAreas(mask: Uint8Array, labels: readonly string[], spacing?: readonly [number, number]): ClassArea[] {
+  const counts = new Array<number>(labels.length).fill(0);
+  for (const v of mask) {
+    if (v >= labels.length) throw new ArgumentError(`classAreas: the mask holds class ${v}, but there are ${labels.length} labels`);
+    counts[v]++;
+  }
+  const pixelArea = spacing ? spacing[0] * spacing[1] : undefined;
+  return labels.map((label, index) => ({
+    index,
+    label,
+    pixels: counts[index],
+    fraction: mask.length > 0 ? counts[index] / mask.length : 0,
+    ...(pixelArea === undefined ? {} : { area_mm2: counts[index] * pixelArea }),
+  }));
+}
