@@ -15,3 +15,4 @@ export { pad_f32 } from "./pad";
 export { strided_copy_f32 } from "./copy";
 export { softmax_f32 } from "./softmax";
 export { peak_f32 } from "./peak";
+export { deconv2d_indirection, deconv_f32_4x8 } from "./deconv";

@@ -71,6 +71,24 @@ function conv(label: string, h: number, w: number, cin: number, cout: number, k:
   };
 }
 
+// A transposed convolution as a U-Net's up-path runs it: every input pixel meets every tap.
+function deconv(h: number, w: number, cin: number, cout: number, k: number, s: number): Workload {
+  const oh = h * s;
+  const ow = w * s;
+  return {
+    name: `deconv ${k}x${k}/${s} ${h}x${w} ${cin}->${cout}`,
+    flop: 2 * h * w * cin * k * k * cout,
+    make(e) {
+      const x = tensor(e, [1, h, w, cin], 7);
+      const op = e.prepareConv2dTranspose(tensor(e, [cin, k, k, cout], 8), {
+        strides: s, padding: "same", bias: random(cout, 9, 0.5), activation: "relu",
+      });
+      const out = e.tensor(new Float32Array(oh * ow * cout), [1, oh, ow, cout]);
+      return () => op.run(x, out);
+    },
+  };
+}
+
 function maxpool(h: number, w: number, c: number): Workload {
   return {
     name: `maxpool 2x2 ${h}x${w}x${c}`,
@@ -87,6 +105,8 @@ const workloads: Workload[] = [
   // Depthwise is memory-bound: its rate is in GB/s of input and output.
   ...KERNEL_SHAPES.conv.map(([l, h, w, ci, co, k, g]) => (g > 1 ? { ...conv(l, h, w, ci, co, k, g), bytes: 4 * 2 * h * w * co } : conv(l, h, w, ci, co, k, g))),
   ...KERNEL_SHAPES.maxpool.map(([h, w, c]) => maxpool(h, w, c)),
+  deconv(64, 64, 64, 32, 2, 2),
+  deconv(64, 64, 64, 32, 3, 2),
 ];
 
 interface Row {

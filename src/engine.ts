@@ -1,5 +1,6 @@
 import { ArgumentError } from "./errors.js";
 import { Conv2d, type Conv2dOptions } from "./ops/conv2d.js";
+import { ConvTranspose2d, type ConvTranspose2dOptions } from "./ops/deconv2d.js";
 import { type BinaryOp, binary, clip, leakyRelu, unary } from "./ops/elementwise.js";
 import { Gemm, type GemmOptions } from "./ops/gemm.js";
 import { Transpose } from "./ops/transpose.js";
@@ -76,6 +77,23 @@ export class Engine {
 
   conv2d(x: Tensor, w: Tensor, opts?: Conv2dOptions): Tensor {
     const op = this.prepareConv2d(w, opts);
+    try {
+      return op.run(x);
+    } finally {
+      op.dispose();
+    }
+  }
+
+  /**
+   * Packs w [Cin, kH, kW, Cout/groups] (ONNX ConvTranspose's weights with the output-channel axis
+   * last) once; `op.run(x, out?)` runs the transposed convolution on x [N, H, W, Cin].
+   */
+  prepareConv2dTranspose(w: Tensor, opts?: ConvTranspose2dOptions): ConvTranspose2d {
+    return new ConvTranspose2d(this.rt, w, opts);
+  }
+
+  conv2dTranspose(x: Tensor, w: Tensor, opts?: ConvTranspose2dOptions): Tensor {
+    const op = this.prepareConv2dTranspose(w, opts);
     try {
       return op.run(x);
     } finally {

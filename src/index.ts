@@ -3,6 +3,7 @@ export { Tensor } from "./runtime/tensor.js";
 export type { Backend, WasmSource } from "./runtime/load.js";
 export type { Activation } from "./ops/activation.js";
 export type { Conv2d, Conv2dOptions } from "./ops/conv2d.js";
+export type { ConvTranspose2d, ConvTranspose2dOptions } from "./ops/deconv2d.js";
 export type { Gemm, GemmOptions } from "./ops/gemm.js";
 export type { MaxPool2dOptions, AvgPool2dOptions } from "./ops/pool.js";
 export type { Padding } from "./ops/options.js";

@@ -351,6 +351,8 @@ const OP_CASES: OpCase[] = [
   { name: "Conv 1x1 no bias, batch 2", inputs: { x: [2, 5, 4, 3] }, build: (n) => n.conv("x", 5, 7, 1, {}, false), tol: ONE_LAYER },
   { name: "Conv single input channel 5x5", inputs: { x: [2, 1, 10, 9] }, build: (n) => n.conv("x", 1, 5, 5, { pads: pads(2, 2, 2, 2) }), tol: ONE_LAYER },
   { name: "Conv without kernel_shape attribute", inputs: { x: [1, 3, 6, 6] }, build: (n) => n.op("Conv", ["x", n.weight([4, 3, 3, 3])]), tol: ONE_LAYER },
+  // ConvTranspose (test/onnx-deconv.test.ts has every padding form and the fusions).
+  { name: "ConvTranspose 3x3 stride 2, pads, output_padding", inputs: { x: [1, 3, 5, 4] }, build: (n) => n.op("ConvTranspose", ["x", n.weight([3, 4, 3, 3], 27), n.random([4], -0.1, 0.1)], { strides: [2, 2], pads: pads(1, 0, 1, 1), output_padding: [1, 0] }), tol: ONE_LAYER },
   // Pooling.
   { name: "MaxPool 2x2", inputs: { x: X }, build: (n) => n.op("MaxPool", ["x"], { kernel_shape: [2, 2], strides: [2, 2] }), tol: EXACT },
   { name: "MaxPool 3x3 s2 ceil_mode pads", inputs: { x: [1, 3, 8, 9] }, build: (n) => n.op("MaxPool", ["x"], { kernel_shape: [3, 3], strides: [2, 2], pads: pads(1, 0, 1, 1), ceil_mode: 1 }), tol: EXACT },

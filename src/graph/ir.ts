@@ -46,6 +46,23 @@ export type Step =
       residual?: Value;
     }
   | {
+      /** ONNX ConvTranspose, as src/ops/deconv2d.ts implements it. */
+      op: "deconv";
+      x: Value;
+      y: Value;
+      /** [Cin, kH, kW, Cout/groups] */
+      w: Float32Array;
+      wShape: [number, number, number, number];
+      bias?: Float32Array;
+      strides: [number, number];
+      dilations: [number, number];
+      /** Cropped from the full output: [top, left, bottom, right]. */
+      pads: [number, number, number, number];
+      outputPadding: [number, number];
+      groups: number;
+      act: Activation;
+    }
+  | {
       /** ONNX Gemm: y = act(alpha * A' B' + bias + beta * C), as src/ops/gemm.ts implements it. */
       op: "gemm";
       /** [M, K] ([K, M] with transA); a value of another rank is read as [size / K, K]. */
@@ -90,6 +107,7 @@ export function gemmDims(s: { bShape: [number, number]; transB: boolean }): { k:
 export function stepInputs(s: Step): Value[] {
   switch (s.op) {
     case "conv":
+    case "deconv":
     case "pool":
     case "globalPool":
     case "unary":

@@ -1,4 +1,5 @@
 import { Conv2d } from "../ops/conv2d.js";
+import { ConvTranspose2d } from "../ops/deconv2d.js";
 import { StridedCopy } from "../ops/copy.js";
 import { Transpose } from "../ops/transpose.js";
 import { Binary, Unary } from "../ops/elementwise.js";
@@ -44,6 +45,14 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
     );
     const inputs = s.residual ? [s.x, s.residual] : [s.x];
     return { op, inputs, shapes: inputs.map((v) => v.shape) };
+  },
+  deconv: (rt, s) => {
+    const op = withTensor(rt, s.w, s.wShape, (w) =>
+      new ConvTranspose2d(rt, w, {
+        bias: s.bias, strides: s.strides, dilations: s.dilations, padding: s.pads, outputPadding: s.outputPadding, groups: s.groups, activation: s.act,
+      }),
+    );
+    return { op, inputs: [s.x], shapes: [s.x.shape] };
   },
   gemm: (rt, s) => {
     const { k, n } = gemmDims(s);

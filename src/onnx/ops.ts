@@ -14,6 +14,7 @@ export const ONNX_OPS = {
   Concat: "any axis; channel concatenation of activations stays NHWC",
   Constant: "value, value_float(s), value_int(s)",
   Conv: "2-d; constant weights (weights fed as inputs are bound by value); pads, auto_pad, strides, dilations, group (depthwise included)",
+  ConvTranspose: "2-d; constant weights; pads, auto_pad, output_padding, output_shape, strides, dilations, group (depthwise included); bias, a following activation and BatchNormalization fused",
   Div: "numpy broadcasting",
   Dropout: "inference (identity); no mask output",
   Exp: "computed in the kernels, identical in every engine",

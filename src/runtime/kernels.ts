@@ -35,6 +35,11 @@ export const SIGNATURES = {
   ],
   softmax_f32: ["x", "rows", "cols", "y"],
   peak_f32: ["p", "iters"],
+  deconv2d_indirection: [
+    "ind", "out", "taps", "nty", "ntx", "batch", "h", "w", "pixelStride", "oh", "ow", "outPixelStride",
+    "oy0", "ox0", "qh", "qw", "sh", "sw", "dh", "dw", "pt", "pl", "mr",
+  ],
+  deconv_f32_4x8: ["m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "c", "out", "act", "p0", "p1"],
 } as const;
 
 /** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */

@@ -1,7 +1,7 @@
 import type { OnnxNode } from "../model.js";
 import type { OnnxOp } from "../ops.js";
 import { activation, clip, exp } from "./activation.js";
-import { conv } from "./conv.js";
+import { conv, convTranspose } from "./conv.js";
 import { binary, prelu } from "./elementwise.js";
 import { gemm, matmul } from "./gemm.js";
 import type { Importer } from "./importer.js";
@@ -19,6 +19,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Concat: (im) => concat(im),
   Constant: (im) => constant(im),
   Conv: (im) => conv(im),
+  ConvTranspose: (im) => convTranspose(im),
   Div: (im) => binary(im, "Div"),
   Dropout: (im, n) => identity(im, n),
   Exp: (im) => exp(im),
