@@ -6,6 +6,8 @@ import { Gemm, type GemmOptions } from "./ops/gemm.js";
 import { Transpose } from "./ops/transpose.js";
 import { type AvgPool2dOptions, type MaxPool2dOptions, avgPool2d, globalPool, maxPool2d } from "./ops/pool.js";
 import { softmax } from "./ops/softmax.js";
+import { type ResizeOptions, resize } from "./ops/resize.js";
+import { type ArgMaxOptions, argmax } from "./ops/argmax.js";
 import { checkKeys } from "./ops/options.js";
 import type { Model } from "./graph/model.js";
 import { type Layer, SymbolicTensor, networkGraph } from "./layers/layers.js";
@@ -178,6 +180,16 @@ export class Engine {
   /** Softmax over the last axis. */
   softmax(x: Tensor): Tensor {
     return softmax(this.rt, x);
+  }
+
+  /** Resizes NHWC images over height and width as ONNX Resize does (nearest, linear, cubic). */
+  resize(x: Tensor, opts: ResizeOptions): Tensor {
+    return resize(this.rt, x, opts);
+  }
+
+  /** Index of the maximum over the last axis (the channels), as float32. */
+  argmax(x: Tensor, opts?: ArgMaxOptions): Tensor {
+    return argmax(this.rt, x, opts);
   }
 
   /**

@@ -7,6 +7,8 @@ export type { ConvTranspose2d, ConvTranspose2dOptions } from "./ops/deconv2d.js"
 export type { Gemm, GemmOptions } from "./ops/gemm.js";
 export type { MaxPool2dOptions, AvgPool2dOptions } from "./ops/pool.js";
 export type { Padding } from "./ops/options.js";
+export type { ResizeOptions, ResizeMode, CoordinateMode, NearestMode } from "./ops/resize.js";
+export type { ArgMaxOptions } from "./ops/argmax.js";
 export type { Model, ModelIO } from "./graph/model.js";
 export type { MemoryReport } from "./graph/compile.js";
 export type { LoadOnnxOptions } from "./onnx/load.js";

@@ -39,6 +39,7 @@ import { type Feed, Net, type OrtCase, type Tol, EXACT, checkCase, feed } from "
 import { f } from "./onnx-builder.js";
 import { runOrt } from "./ort.js";
 import { Rng } from "./reference.js";
+import { DataType } from "../src/onnx/model.js";
 
 const ONE_LAYER: Tol = { atol: 1e-6, rtol: 1e-6 };
 const TRANSCENDENTAL: Tol = { atol: 1e-6, rtol: 4e-6 };
@@ -312,6 +313,8 @@ interface OpCase {
   inputs: Record<string, number[]>;
   build: (n: Net) => string;
   tol: Tol;
+  /** The output's element type when not FLOAT (ArgMax's INT64). */
+  elemType?: number;
   /** The op types the case covers (for the coverage check); defaults to the ops of its nodes. */
 }
 
@@ -325,7 +328,7 @@ function opCase(c: OpCase, seed: number): OrtCase {
   const bytes = n.model({
     opset: c.opset ?? 13,
     inputs: Object.entries(c.inputs).map(([name, shape]) => ({ name, shape })),
-    outputs: [{ name: "y" }],
+    outputs: [{ name: "y", ...(c.elemType ? { elemType: c.elemType } : {}) }],
   });
   const feeds = Object.fromEntries(Object.entries(c.inputs).map(([name, dims]) => [name, feed(rng, dims)]));
   return { name: c.name, bytes, feeds: [feeds], tol: c.tol };
@@ -434,6 +437,10 @@ const OP_CASES: OpCase[] = [
   { name: "Softmax default axis (opset 13: last)", inputs: { x: [2, 3, 4] }, build: (n) => n.op("Softmax", ["x"]), tol: TRANSCENDENTAL },
   { name: "Softmax axis 1 of a conv output (NHWC)", inputs: { x: X }, build: (n) => n.op("Softmax", [viaConv(n)], { axis: 1 }), tol: TRANSCENDENTAL },
   { name: "Softmax axis 3 of a conv output", inputs: { x: X }, build: (n) => n.op("Softmax", [viaConv(n)], { axis: 3 }), tol: TRANSCENDENTAL },
+  // Resize, Upsample, ArgMax (test/resize-onnx.test.ts covers their attributes).
+  { name: "Resize linear 2x after conv (NHWC)", inputs: { x: X }, build: (n) => n.op("Resize", [viaConv(n), "", n.constant([4], [1, 1, 2, 2])], { mode: "linear" }), tol: ONE_LAYER },
+  { name: "Upsample nearest 2x (opset 9)", opset: 9, inputs: { x: X }, build: (n) => n.op("Upsample", ["x", n.constant([4], [1, 1, 2, 2])]), tol: EXACT },
+  { name: "ArgMax axis 1 of a conv output", inputs: { x: X }, build: (n) => n.op("ArgMax", [viaConv(n)], { axis: 1 }), tol: EXACT, elemType: DataType.INT64 },
   // Concat.
   { name: "Concat axis 1 of two conv outputs (NHWC)", inputs: { x: X }, build: (n) => n.op("Concat", [viaConv(n), n.conv("x", 4, 3, 3, { pads: pads(1, 1, 1, 1) })], { axis: 1 }), tol: ONE_LAYER },
   { name: "Concat axis 1 of a conv output and an input", inputs: { x: X, z: [1, 2, 7, 6] }, build: (n) => n.op("Concat", ["z", viaConv(n)], { axis: 1 }), tol: ONE_LAYER },

@@ -1,6 +1,7 @@
 import type { Activation } from "../ops/activation.js";
 import type { BinaryOp, UnaryFn } from "../ops/elementwise.js";
 import type { StridedCopyPlan } from "../ops/copy.js";
+import type { ResizeSpec } from "../ops/resize.js";
 
 /**
  * A tensor of the executable graph. Shapes are static (a graph is built per binding of the
@@ -86,6 +87,10 @@ export type Step =
   | { op: "unary"; x: Value; y: Value; fn: UnaryFn }
   | { op: "binary"; a: Value; b: Value; y: Value; fn: BinaryOp }
   | { op: "softmax"; x: Value; y: Value; rows: number; cols: number }
+  /** Resize of an NHWC value over H and W. */
+  | { op: "resize"; x: Value; y: Value; spec: ResizeSpec }
+  /** Index of the maximum over the last axis of x read as [rows, cols]; y holds rows floats. */
+  | { op: "argmax"; x: Value; y: Value; rows: number; cols: number; last: boolean }
   | {
       op: "copy";
       x: Value;
@@ -112,6 +117,8 @@ export function stepInputs(s: Step): Value[] {
     case "globalPool":
     case "unary":
     case "softmax":
+    case "resize":
+    case "argmax":
     case "copy":
     case "pad":
       return s.op === "conv" && s.residual ? [s.x, s.residual] : [s.x];

@@ -300,6 +300,8 @@ function describe(s: Step): string {
       return `global ${s.max ? "max" : "avg"}pool`;
     case "copy":
       return s.perm ? `transpose ${permName(s.perm)}` : "copy";
+    case "resize":
+      return `resize ${s.spec.mode}`;
     default:
       return s.op;
   }

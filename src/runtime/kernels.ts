@@ -34,6 +34,9 @@ export const SIGNATURES = {
     "x", "y", "s0", "s1", "s2", "s3", "s4", "s5", "xs0", "xs1", "xs2", "xs3", "xs4", "xs5", "ys0", "ys1", "ys2", "ys3", "ys4", "ys5",
   ],
   softmax_f32: ["x", "rows", "cols", "y"],
+  resize_nearest_f32: ["x", "h", "w", "c", "oh", "ow", "rows", "cols", "fill", "g0", "g1", "y"],
+  resize_taps_f32: ["x", "h", "w", "c", "oh", "ow", "taps", "rows", "cols", "fill", "g0", "g1", "y"],
+  argmax_f32: ["x", "rows", "cols", "last", "y"],
   peak_f32: ["p", "iters"],
   deconv2d_indirection: [
     "ind", "out", "taps", "nty", "ntx", "batch", "h", "w", "pixelStride", "oh", "ow", "outPixelStride",

@@ -8,11 +8,13 @@ import type { Importer } from "./importer.js";
 import { batchNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
 import { softmax } from "./softmax.js";
+import { argmax, resize, upsample } from "./resize.js";
 import { concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
 
 /** One importer per supported op: typed over SUPPORTED_ONNX_OPS, so the two cannot drift apart. */
 export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Add: (im) => binary(im, "Add"),
+  ArgMax: (im) => argmax(im),
   AveragePool: (im) => pool(im, false),
   BatchNormalization: (im) => batchNorm(im),
   Clip: (im) => clip(im),
@@ -37,6 +39,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   PRelu: (im) => prelu(im),
   Relu: (im) => activation(im, "relu"),
   Reshape: (im) => reshape(im, false),
+  Resize: (im) => resize(im),
   Shape: (im) => shape(im),
   Sigmoid: (im) => activation(im, "sigmoid"),
   Slice: (im) => slice(im),
@@ -46,4 +49,5 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Tanh: (im) => activation(im, "tanh"),
   Transpose: (im) => transpose(im),
   Unsqueeze: (im) => squeeze(im, true),
+  Upsample: (im) => upsample(im),
 };
