@@ -2,11 +2,9 @@
 // here whose masks follow from their geometry: a slice bright on its left half and dark on its
 // right, through a model whose class scores are linear in the (max-pooled) intensity, has the
 // class boundary exactly at the half (see `halves`).
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,28 +14,9 @@ import { overlayMask } from "../src/io/mask-overlay.js";
 import { classAreas, labelMap } from "../src/io/segmentation.js";
 import { networkGraph } from "../src/layers/layers.js";
 import { encodeModel } from "../src/onnx/encode.js";
+import { png, simdcnn } from "./cli-run.js";
 import { EXPLICIT_LE, dicomFile, greyImage, words } from "./io-helpers.js";
 import { onnxModel } from "./onnx-builder.js";
-
-const run = promisify(execFile);
-const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
-const TSX = new URL("../node_modules/.bin/tsx", import.meta.url).pathname;
-
-async function simdcnn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(TSX, [CLI, ...args], { encoding: "utf8" });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
-
-function png(width: number, height: number, value: (x: number, y: number) => number): Buffer {
-  const p = new PNG({ width, height, colorType: 0, inputColorType: 0, bitDepth: 8 });
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) p.data[y * width + x] = value(x, y);
-  return PNG.sync.write(p, { colorType: 0, inputColorType: 0, bitDepth: 8 });
-}
 
 /** A PNG's pixels: grey values for an 8-bit grey PNG (pngjs expands them to RGBA; R is the value). */
 function readPng(path: string): { width: number; height: number; rgba: Uint8Array; grey: Uint8Array } {

@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import { type Engine, type Model, ShapeError } from "../node.js";
+import type { Engine } from "../node.js";
 import { probabilities } from "../explain/predict.js";
 import { type SettingName, defaultColor } from "../io/metadata.js";
 import { overlayMask } from "../io/mask-overlay.js";
-import { type ScoreMap, classAreas, labelMap } from "../io/segmentation.js";
+import { type ScoreLayout, classAreas, labelMap, scoreLayout, scoreMap } from "../io/segmentation.js";
 import { writePng } from "./files.js";
 import { type Job, type Loaded, type ModelRole, loadModel, runJobs } from "./jobs.js";
 import { frameName } from "./naming.js";
@@ -24,42 +24,18 @@ export interface SegmentOptions {
 
 /** A model loaded and checked as a segmentation model: its settings, and the shape of its score maps. */
 export interface Segmenter extends Loaded {
-  scores: Omit<ScoreMap, "height" | "width"> & { height?: number; width?: number };
+  scores: ScoreLayout;
   labels: string[];
   colors: [number, number, number][];
   background: number;
 }
 
-/**
- * Where a segmentation model's class scores sit: rank 4 outputs in the layout of its input ([N,
- * C, h, w] after an NCHW input, [N, h, w, C] after an NHWC one), rank 3 outputs ([N, h, w]) one
- * channel. The channel count must be a number; h and w may be symbolic (they are then worked
- * out from the output's size).
- */
-function scoreLayout(model: Model, inputLayout: "NCHW" | "NHWC"): Segmenter["scores"] {
-  const shape = model.outputs[0]?.shape ?? [];
-  const text = `[${shape.join(", ")}]`;
-  const num = (d: number | string | undefined) => (typeof d === "number" ? d : undefined);
-  if (shape.length === 3) return { layout: inputLayout, channels: 1, height: num(shape[1]), width: num(shape[2]) };
-  if (shape.length !== 4) throw new ShapeError(`a segmentation model outputs [N, C, H, W] or [N, H, W, C] scores (or [N, H, W] for one class), got ${text}`);
-  const [c, h, w] = inputLayout === "NCHW" ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]];
-  if (typeof c !== "number" || c < 1 || c > 255) {
-    throw new ShapeError(`a segmentation model's output ${text} (${inputLayout}, like its input) needs a fixed class dimension of 1 to 255, got ${c}`);
-  }
-  return { layout: inputLayout, channels: c, height: num(h), width: num(w) };
-}
-
-function inputLayout(model: Model): "NCHW" | "NHWC" {
-  const s = model.inputs[0]?.shape ?? [];
-  return s[1] === 1 || s[1] === 3 ? "NCHW" : "NHWC";
-}
-
 const SEGMENTER: ModelRole = {
   role: "a segmentation model",
   // One score channel is two classes: below and above the threshold.
-  classes: (model) => Math.max(2, scoreLayout(model, inputLayout(model)).channels),
+  classes: (model) => Math.max(2, scoreLayout(model).channels),
   // One channel holds logits unless the model says otherwise; softmax does not change an argmax.
-  extra: (model) => ({ defaults: { output: scoreLayout(model, inputLayout(model)).channels === 1 ? "sigmoid" : "softmax" } }),
+  extra: (model) => ({ defaults: { output: scoreLayout(model).channels === 1 ? "sigmoid" : "softmax" } }),
 };
 
 /**
@@ -70,7 +46,7 @@ export async function loadSegmenter(engine: Engine, o: SegmentOptions): Promise<
   const loaded = await loadModel(engine, o.model, o.overrides, SEGMENTER);
   try {
     const { settings } = loaded;
-    const scores = scoreLayout(loaded.model, settings.input!.layout);
+    const scores = scoreLayout(loaded.model);
     const labels = settings.labels!;
     return { ...loaded, scores, labels, colors: settings.colors ?? labels.map((_, i) => defaultColor(i)), background: settings.background ?? 0 };
   } catch (e) {
@@ -101,23 +77,6 @@ export async function segmentJobs(engine: Engine, s: Segmenter, jobs: Job[], o: 
     }
     return { width, height, classes: classAreas(mask, s.labels, p.slice.spacing), mask: maskPath, ...(overlay ? { overlay } : {}) };
   }, done as (results: object[]) => void);
-}
-
-// The height and width of one slice's scores, from the declared shape or, when symbolic, from
-// their count, taking the input's aspect ratio.
-function scoreMap(scores: Segmenter["scores"], count: number, inHeight: number, inWidth: number): ScoreMap {
-  const pixels = count / scores.channels;
-  let { height, width } = scores;
-  if (height === undefined && width !== undefined) height = pixels / width;
-  if (width === undefined && height !== undefined) width = pixels / height;
-  if (height === undefined || width === undefined) {
-    height = Math.round(Math.sqrt((pixels * inHeight) / inWidth));
-    width = pixels / height;
-  }
-  if (!Number.isInteger(height) || !Number.isInteger(width) || height * width !== pixels) {
-    throw new ShapeError(`the model gave ${count} scores for a slice: not ${scores.channels} maps of a size its output declares`);
-  }
-  return { layout: scores.layout, channels: scores.channels, height, width };
 }
 
 /** Prints the results in the chosen format on stdout; the exit code is 1 when any input failed. */

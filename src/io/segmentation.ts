@@ -1,4 +1,5 @@
-import { ArgumentError } from "../errors.js";
+import { ArgumentError, ShapeError } from "../errors.js";
+import type { ModelDescription } from "./metadata.js";
 import { resize } from "./preprocess.js";
 
 /** A model's per-pixel scores for one slice: `classes` maps of `height` x `width`, laid out as `layout`. */
@@ -8,6 +9,49 @@ export interface ScoreMap {
   channels: number;
   height: number;
   width: number;
+}
+
+/** Where a segmentation model's scores sit; height and width are undefined when symbolic. */
+export type ScoreLayout = Omit<ScoreMap, "height" | "width"> & { height?: number; width?: number };
+
+/**
+ * Where a segmentation model's class scores sit: rank 4 outputs in the layout of its input ([N,
+ * C, h, w] after an NCHW input, [N, h, w, C] after an NHWC one), rank 3 outputs ([N, h, w]) one
+ * channel. The channel count must be a number; h and w may be symbolic (`scoreMap` works them
+ * out from the output's size).
+ */
+export function scoreLayout(model: ModelDescription): ScoreLayout {
+  const s = model.inputs[0]?.shape ?? [];
+  const layout = s[1] === 1 || s[1] === 3 ? "NCHW" : "NHWC";
+  const shape = model.outputs[0]?.shape ?? [];
+  const text = `[${shape.join(", ")}]`;
+  const num = (d: number | string | undefined) => (typeof d === "number" ? d : undefined);
+  if (shape.length === 3) return { layout, channels: 1, height: num(shape[1]), width: num(shape[2]) };
+  if (shape.length !== 4) throw new ShapeError(`a segmentation model outputs [N, C, H, W] or [N, H, W, C] scores (or [N, H, W] for one class), got ${text}`);
+  const [c, h, w] = layout === "NCHW" ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]];
+  if (typeof c !== "number" || c < 1 || c > 255) {
+    throw new ShapeError(`a segmentation model's output ${text} (${layout}, like its input) needs a fixed class dimension of 1 to 255, got ${c}`);
+  }
+  return { layout, channels: c, height: num(h), width: num(w) };
+}
+
+/**
+ * The height and width of one slice's `count` scores: the declared ones or, when symbolic, from
+ * the count, taking the input's aspect ratio.
+ */
+export function scoreMap(layout: ScoreLayout, count: number, inHeight: number, inWidth: number): ScoreMap {
+  const pixels = count / layout.channels;
+  let { height, width } = layout;
+  if (height === undefined && width !== undefined) height = pixels / width;
+  if (width === undefined && height !== undefined) width = pixels / height;
+  if (height === undefined || width === undefined) {
+    height = Math.round(Math.sqrt((pixels * inHeight) / inWidth));
+    width = pixels / height;
+  }
+  if (!Number.isInteger(height) || !Number.isInteger(width) || height * width !== pixels) {
+    throw new ShapeError(`the model gave ${count} scores for a slice: not ${layout.channels} maps of a size its output declares`);
+  }
+  return { layout: layout.layout, channels: layout.channels, height, width };
 }
 
 export interface LabelMapOptions {
