@@ -56,14 +56,13 @@ export async function classifyJobs(engine: Engine, c: Classifier, jobs: Job[], o
   const probs = probabilities(engine, settings.output);
   await runJobs(c, jobs, o.batch, async (p, out, batch) => {
     const scores = probs(out);
-    const r: Extract<Result, { top: Prediction[] }> = { file: "", top: ranked(scores, settings.labels).slice(0, Math.max(1, o.topK)) };
+    const r: Classified = { top: ranked(scores, settings.labels).slice(0, Math.max(1, o.topK)) };
     if (o.heatmap !== undefined && p.name !== undefined) {
       // The occlusion maps run the model's batch size, so that it keeps one memory plan.
       await heatmap(model, p, geo, probs, scores.indexOf(Math.max(...scores)), r, join(o.heatmap, `${frameName(p.name, p.frame)}.png`), o, batch);
     }
-    const { file: _, ...fields } = r;
-    return fields;
-  }, done as (results: object[]) => void);
+    return r;
+  }, done);
 }
 
 /** Writes the results in the chosen format, to --out or stdout; the exit code is 1 when any input failed. */
@@ -73,9 +72,12 @@ export function emitClassified(results: Result[], o: Pick<ClassifyOptions, "form
   return emit(text, results, o.out, stdout);
 }
 
+/** A classified slice's own fields (runJobs adds its file and frame). */
+type Classified = Omit<Extract<Result, { top: Prediction[] }>, "file" | "frame">;
+
 async function heatmap(
   model: Model, p: SliceJob, geo: InputGeometry, probs: (l: Float32Array) => Float32Array, cls: number,
-  r: Extract<Result, { top: Prediction[] }>, path: string, o: ClassifyOptions, batch: number,
+  r: Classified, path: string, o: ClassifyOptions, batch: number,
 ): Promise<void> {
   r.heatmap = path;
   if (o.skipExisting && existsSync(path)) return;

@@ -8,17 +8,14 @@ import type { Job } from "./jobs.js";
 import type { Failure } from "./output.js";
 import type { SegmentOptions } from "./segment.js";
 
-/**
- * What a worker process is given (as a JSON file named by SIMDCNN_JOB): the command, its
- * validated options and its share of the jobs.
- */
-export type WorkerJob = { backend: "auto" | Backend; jobs: Job[] } & (
+/** What every worker of a run is given: the command and its validated options. */
+export type WorkerSetup = { backend: "auto" | Backend } & (
   | { command: "classify"; options: ClassifyOptions }
   | { command: "segment"; options: SegmentOptions }
 );
 
-/** What the pool hands its worker, besides the jobs. */
-export type WorkerSetup = WorkerJob extends infer W ? (W extends WorkerJob ? Omit<W, "jobs"> : never) : never;
+/** What a worker process is given (as a JSON file named by SIMDCNN_JOB): the setup and its share of the jobs. */
+export type WorkerJob = WorkerSetup & { jobs: Job[] };
 
 /** The environment variable that makes this command a pool's worker process. */
 export const WORKER_ENV = "SIMDCNN_JOB";

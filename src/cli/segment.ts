@@ -44,15 +44,10 @@ const SEGMENTER: ModelRole = {
  */
 export async function loadSegmenter(engine: Engine, o: SegmentOptions): Promise<Segmenter> {
   const loaded = await loadModel(engine, o.model, o.overrides, SEGMENTER);
-  try {
-    const { settings } = loaded;
-    const scores = scoreLayout(loaded.model);
-    const labels = settings.labels!;
-    return { ...loaded, scores, labels, colors: settings.colors ?? labels.map((_, i) => defaultColor(i)), background: settings.background ?? 0 };
-  } catch (e) {
-    loaded.model.dispose();
-    throw e;
-  }
+  const { settings } = loaded;
+  const labels = settings.labels!;
+  const colors = settings.colors ?? labels.map((_, i) => defaultColor(i));
+  return { ...loaded, scores: scoreLayout(loaded.model), labels, colors, background: settings.background ?? 0 };
 }
 
 /**
@@ -76,7 +71,7 @@ export async function segmentJobs(engine: Engine, s: Segmenter, jobs: Job[], o: 
       await writePng(overlay, width, height, overlayMask(p.slice, mask, { labels: s.labels, colors: s.colors, background: s.background }), 4);
     }
     return { width, height, classes: classAreas(mask, s.labels, p.slice.spacing), mask: maskPath, ...(overlay ? { overlay } : {}) };
-  }, done as (results: object[]) => void);
+  }, done);
 }
 
 /** Prints the results in the chosen format on stdout; the exit code is 1 when any input failed. */
