@@ -8,7 +8,7 @@ Needs Debian's PyTorch and ONNX (PyPI is not needed):
     apt-get update && apt-get install -y python3-torch python3-onnx
     /usr/bin/python3 examples/phantom-seg/train.py        # from the repository root
 
-It generates training slices (indices 100000..100000+TRAIN-1) and a validation set (120000..120499),
+It generates training slices (indices 100000..100000+TRAIN-1) and a validation set (120000..120249),
 both disjoint from the classifier demo's and from evaluate.mjs's test set (150000..150499), trains
 on the CPU with fixed seeds, and writes next to this file:
     phantom-seg.onnx   opset 13, input 'slice' [N,1,128,128] (0..1), output 'scores' [N,4,128,128]
@@ -39,7 +39,7 @@ GENERATE = os.path.join(HERE, "..", "phantom", "generate.mjs")
 SAMPLES = os.path.join(HERE, "..", "phantom", "samples", "samples.json")
 SIZE = 128
 TRAIN_START = 100000
-VAL_START, VAL_COUNT = 120000, 500
+VAL_START, VAL_COUNT = 120000, 250
 LABELS = ["background", "body", "organ", "lesion"]
 COLORS = ["#000000", "#4f8fd6", "#3cb371", "#ff3b30"]
 TIE = 1e-3
@@ -101,6 +101,26 @@ class UNet(nn.Module):
         for up, b, skip in zip(self.ups, self.up_blocks, reversed(skips[:-1])):
             x = b(torch.cat([up(x), skip], 1))
         return self.head(x)
+
+
+def crops(rng, x, masks, lesion_at, size):
+    """A size x size crop of each slice: around its lesion (anywhere in the crop) for 3 in 4 lesion
+    slices, else anywhere. A fully convolutional net learns the same from a crop as from the
+    slice, at a quarter of the cost; the lesion-biased choice keeps lesions as frequent as in
+    whole slices."""
+    n, s = len(x), x.shape[-1]
+    xs = np.empty((n, 1, size, size), np.float32)
+    ms = np.empty((n, size, size), np.int64)
+    for i in range(n):
+        if lesion_at[i] is not None and rng.random() < 0.75:
+            cy, cx = lesion_at[i]
+            y0 = int(np.clip(cy - rng.integers(8, size - 8), 0, s - size))
+            x0 = int(np.clip(cx - rng.integers(8, size - 8), 0, s - size))
+        else:
+            y0, x0 = rng.integers(0, s - size + 1, 2)
+        xs[i] = x[i, :, y0:y0 + size, x0:x0 + size]
+        ms[i] = masks[i, y0:y0 + size, x0:x0 + size]
+    return xs, ms
 
 
 def dice_loss(logits, target, classes):
@@ -179,12 +199,14 @@ def references(model, out_dir):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--train", type=int, default=2000, help="training slices")
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--train", type=int, default=3000, help="training slices")
+    ap.add_argument("--epochs", type=int, default=7)
+    ap.add_argument("--crop", type=int, default=64, help="side of the random crops trained on (the slices are 128)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--widths", default="8,16,32,48", help="channels per level, top to bottom")
-    ap.add_argument("--threads", type=int, default=2)
+    # One thread: on a shared machine, a second one mostly waits for the first at every layer.
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=os.path.join(HERE, "phantom-seg.onnx"))
     args = ap.parse_args()
 
@@ -197,6 +219,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         xtr, mtr = generate_range(TRAIN_START, args.train, tmp, "train")
         xva, mva = generate_range(VAL_START, VAL_COUNT, tmp, "val")
+    lesion_at = [tuple(np.argwhere(m == 3).mean(0).round().astype(int)) if (m == 3).any() else None for m in mtr]
     print(f"data: {len(xtr)} training slices, {len(xva)} validation; {time.time() - t0:.0f} s", flush=True)
 
     widths = [int(w) for w in args.widths.split(",")]
@@ -213,7 +236,7 @@ def main():
         total, seen = 0.0, 0
         for i in range(0, len(order), args.batch):
             idx = order[i:i + args.batch]
-            xb, mb = xtr[idx], mtr[idx]
+            xb, mb = crops(rng, xtr[idx], mtr[idx], [lesion_at[j] for j in idx], args.crop)
             if rng.random() < 0.5:
                 xb, mb = xb[..., ::-1], mb[..., ::-1]
             if rng.random() < 0.5:
