@@ -190,6 +190,38 @@ describe("simdcnn segment", () => {
     expect(outs[1]).toEqual(outs[0]);
   });
 
+  it("reads a model ending in ArgMax as class indices, resized by nearest neighbour; it needs labels", async () => {
+    // Scores [v - 0.5, 0.5 - v] per pixel of an 8 x 8 input; ArgMax over them: class 1 where v < 0.5.
+    const argmax = (metadata: Record<string, string>) => onnxModel({
+      inputs: [{ name: "slice", shape: ["N", 1, 8, 8] }],
+      outputs: [{ name: "label", shape: ["N", 8, 8], elemType: 7 }],
+      nodes: [
+        { op: "Conv", inputs: ["slice", "w", "b"], outputs: ["scores"], attrs: { kernel_shape: [1, 1] } },
+        { op: "ArgMax", inputs: ["scores"], outputs: ["label"], attrs: { axis: 1, keepdims: 0 } },
+      ],
+      initializers: { w: { dims: [2, 1, 1, 1], data: Float32Array.of(1, -1) }, b: { dims: [2], data: Float32Array.of(-0.5, 0.5) } },
+      metadata,
+    });
+    const file = join(dir, "argmax-slice.png");
+    // 32 x 16: dark left half, bright right half; each model input pixel sees 4 x 2 slice pixels of one half.
+    writeFileSync(file, png(32, 16, (x) => (x < 16 ? 0 : 255)));
+    const labelled = join(dir, "argmax.onnx");
+    writeFileSync(labelled, argmax({ "simdcnn:labels": '["bright","dark"]' }));
+    const out = join(dir, "out-argmax");
+    const r = await simdcnn(["segment", "--model", labelled, "--json", "--out", out, file]);
+    expect(r.code, r.stderr).toBe(0);
+    const [row] = JSON.parse(r.stdout) as Row[];
+    expect(row.classes.map((c) => [c.label, c.pixels])).toEqual([["bright", 256], ["dark", 256]]);
+    expect(readPng(row.mask).grey).toEqual(Uint8Array.from({ length: 512 }, (_, i) => (i % 32 < 16 ? 1 : 0)));
+
+    const unlabelled = join(dir, "argmax-nolabels.onnx");
+    writeFileSync(unlabelled, argmax({}));
+    const u = await simdcnn(["segment", "--model", unlabelled, "--out", out, file]);
+    expect([u.code, u.stderr.split("\n")[0]]).toEqual([1, "simdcnn: UnsupportedError: this model outputs class indices (it ends in ArgMax), so its class count is unknown: give its class names with simdcnn:labels or --labels"]);
+    const given = await simdcnn(["segment", "--model", unlabelled, "--labels", "a,b", "--json", "--out", out, file]);
+    expect(given.code, given.stderr).toBe(0);
+  });
+
   it("exit 2 for a bad command line, exit 1 for a model that is not a segmentation model; nothing written", async () => {
     const out = join(dir, "out-bad");
     const file = join(slices, "a-wide.png");
@@ -230,6 +262,12 @@ describe("label maps, areas and overlays", () => {
     expect(labelMap(nhwc, { layout: "NHWC", channels: 3, height: 2, width: 2 }, 2, 2)).toEqual(expected);
     expect(labelMap(nchw, { layout: "NCHW", channels: 3, height: 2, width: 2 }, 2, 2)).toEqual(expected);
     expect(() => labelMap(nhwc, { layout: "NHWC", channels: 3, height: 2, width: 3 }, 2, 2)).toThrow(ArgumentError);
+  });
+
+  it("resizes class indices by nearest neighbour and refuses values that are not indices", () => {
+    const map = { layout: "NCHW" as const, channels: 1, height: 1, width: 2, indices: true };
+    expect(labelMap(Float32Array.of(2, 0), map, 4, 2)).toEqual(Uint8Array.of(2, 2, 0, 0, 2, 2, 0, 0));
+    expect(() => labelMap(Float32Array.of(0.5, 0), map, 2, 1)).toThrow(/class indices 0\.\.255, got 0\.5/);
   });
 
   it("counts pixels per class, with areas from the pixel spacing", () => {

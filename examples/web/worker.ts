@@ -11,7 +11,7 @@ import { type ModelSettings, defaultColor, modelSettings } from "../../src/io/me
 import type { InputSpec } from "../../src/io/preprocess.js";
 import { toInput } from "../../src/io/preprocess.js";
 import { readSlices } from "../../src/io/read.js";
-import { type ScoreLayout, classAreas, labelMap, scoreLayout, scoreMap } from "../../src/io/segmentation.js";
+import { type ScoreLayout, classAreas, labelMap, scoreLayout, scoreMap, scoreSettings } from "../../src/io/segmentation.js";
 import type { ModelInfo, Reply, Request, SegmentResult, SliceResult } from "./protocol.js";
 
 /** Occluded copies per inference when the model's batch dimension is free (the CLI's default). */
@@ -103,14 +103,12 @@ async function load(r: Extract<Request, { type: "model" }>): Promise<Loaded> {
     if (single.inputs.length !== 1) throw new UnsupportedError(`${role} takes one input; this model takes ${single.inputs.length}`);
     const input = single.inputs[0];
     const output = single.outputs[0];
-    // As in the CLI (src/cli/segment.ts): one score channel is two classes, its logits by default.
+    // As in the CLI (src/cli/segment.ts): the class count and default activation follow the scores.
     const scores = r.task === "segment" ? scoreLayout(single) : undefined;
     const settings = scores
-      ? modelSettings({
-        metadata: single.metadata, sidecar: r.sidecar, inputShape: input.shape, outputSize: Math.max(2, scores.channels),
-        defaults: { output: scores.channels === 1 ? "sigmoid" : "softmax" },
-      }) as ModelSettings & { input: InputSpec }
+      ? modelSettings({ metadata: single.metadata, sidecar: r.sidecar, inputShape: input.shape, ...scoreSettings(scores) }) as ModelSettings & { input: InputSpec }
       : modelSettings(single, { sidecar: r.sidecar });
+    if (scores && !settings.labels) throw new UnsupportedError("this model outputs class indices (it ends in ArgMax): give its class names with simdcnn:labels in a sidecar");
     const spec = settings.input;
     const geo: InputGeometry = { name: input.name, layout: spec.layout, channels: spec.channels, height: spec.height, width: spec.width };
     const fixed = typeof input.shape[0] === "number" ? input.shape[0] : undefined;

@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import type { Engine } from "../node.js";
+import { type Engine, UnsupportedError } from "../node.js";
 import { probabilities } from "../explain/predict.js";
 import { type SettingName, defaultColor } from "../io/metadata.js";
 import { overlayMask } from "../io/mask-overlay.js";
-import { type ScoreLayout, classAreas, labelMap, scoreLayout, scoreMap } from "../io/segmentation.js";
+import { type ScoreLayout, classAreas, labelMap, scoreLayout, scoreMap, scoreSettings } from "../io/segmentation.js";
 import { writePng } from "./files.js";
 import { type Job, type Loaded, type ModelRole, loadModel, runJobs } from "./jobs.js";
 import { frameName } from "./naming.js";
@@ -32,10 +32,8 @@ export interface Segmenter extends Loaded {
 
 const SEGMENTER: ModelRole = {
   role: "a segmentation model",
-  // One score channel is two classes: below and above the threshold.
-  classes: (model) => Math.max(2, scoreLayout(model).channels),
-  // One channel holds logits unless the model says otherwise; softmax does not change an argmax.
-  extra: (model) => ({ defaults: { output: scoreLayout(model).channels === 1 ? "sigmoid" : "softmax" } }),
+  classes: (model) => scoreSettings(scoreLayout(model)).outputSize,
+  extra: (model) => ({ defaults: scoreSettings(scoreLayout(model)).defaults }),
 };
 
 /**
@@ -45,7 +43,11 @@ const SEGMENTER: ModelRole = {
 export async function loadSegmenter(engine: Engine, o: SegmentOptions): Promise<Segmenter> {
   const loaded = await loadModel(engine, o.model, o.overrides, SEGMENTER);
   const { settings } = loaded;
-  const labels = settings.labels!;
+  const labels = settings.labels;
+  if (!labels) {
+    loaded.model.dispose();
+    throw new UnsupportedError("this model outputs class indices (it ends in ArgMax), so its class count is unknown: give its class names with simdcnn:labels or --labels");
+  }
   const colors = settings.colors ?? labels.map((_, i) => defaultColor(i));
   return { ...loaded, scores: scoreLayout(loaded.model), labels, colors, background: settings.background ?? 0 };
 }

@@ -45,7 +45,7 @@ export interface ModelDescription {
   /** The ONNX metadata_props. */
   readonly metadata: Readonly<Record<string, string>>;
   readonly inputs: readonly { readonly name: string; readonly shape: readonly (number | string)[] }[];
-  readonly outputs: readonly { readonly shape: readonly (number | string)[] }[];
+  readonly outputs: readonly { readonly shape: readonly (number | string)[]; readonly dtype?: string }[];
 }
 
 const PARSERS: Record<SettingName, (value: unknown) => unknown> = {

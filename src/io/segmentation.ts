@@ -1,14 +1,16 @@
 import { ArgumentError, ShapeError } from "../errors.js";
-import type { ModelDescription } from "./metadata.js";
+import type { ModelDescription, SettingsSources } from "./metadata.js";
 import { resize } from "./preprocess.js";
 
 /** A model's per-pixel scores for one slice: `classes` maps of `height` x `width`, laid out as `layout`. */
 export interface ScoreMap {
   layout: "NCHW" | "NHWC";
-  /** Score channels: one (a logit per pixel, thresholded) or one per class (argmax). */
+  /** Score channels: one (a logit per pixel, thresholded) or one per class (argmax); 1 for class indices. */
   channels: number;
   height: number;
   width: number;
+  /** The map holds each pixel's class index (a model ending in ArgMax), not scores. */
+  indices?: boolean;
 }
 
 /** Where a segmentation model's scores sit; height and width are undefined when symbolic. */
@@ -18,21 +20,36 @@ export type ScoreLayout = Omit<ScoreMap, "height" | "width"> & { height?: number
  * Where a segmentation model's class scores sit: rank 4 outputs in the layout of its input ([N,
  * C, h, w] after an NCHW input, [N, h, w, C] after an NHWC one), rank 3 outputs ([N, h, w]) one
  * channel. The channel count must be a number; h and w may be symbolic (`scoreMap` works them
- * out from the output's size).
+ * out from the output's size). An integer output (ArgMax's) holds class indices, one channel.
  */
 export function scoreLayout(model: ModelDescription): ScoreLayout {
   const s = model.inputs[0]?.shape ?? [];
   const layout = s[1] === 1 || s[1] === 3 ? "NCHW" : "NHWC";
-  const shape = model.outputs[0]?.shape ?? [];
+  const output = model.outputs[0];
+  const shape = output?.shape ?? [];
+  const indices = output?.dtype === "int64" || output?.dtype === "int32";
   const text = `[${shape.join(", ")}]`;
   const num = (d: number | string | undefined) => (typeof d === "number" ? d : undefined);
-  if (shape.length === 3) return { layout, channels: 1, height: num(shape[1]), width: num(shape[2]) };
-  if (shape.length !== 4) throw new ShapeError(`a segmentation model outputs [N, C, H, W] or [N, H, W, C] scores (or [N, H, W] for one class), got ${text}`);
+  const flag = indices ? { indices } : {};
+  if (shape.length === 3) return { layout, channels: 1, height: num(shape[1]), width: num(shape[2]), ...flag };
+  if (shape.length !== 4) throw new ShapeError(`a segmentation model outputs [N, C, H, W] or [N, H, W, C] scores (or [N, H, W] for one class or class indices), got ${text}`);
   const [c, h, w] = layout === "NCHW" ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]];
+  if (indices && c !== 1) throw new ShapeError(`a segmentation model's class indices ${text} (${layout}, like its input) need a class dimension of 1, got ${c}`);
   if (typeof c !== "number" || c < 1 || c > 255) {
     throw new ShapeError(`a segmentation model's output ${text} (${layout}, like its input) needs a fixed class dimension of 1 to 255, got ${c}`);
   }
-  return { layout, channels: c, height: num(h), width: num(w) };
+  return { layout, channels: c, height: num(h), width: num(w), ...flag };
+}
+
+/**
+ * What a segmentation model's output tells its settings: the class count (the channels; 2 for
+ * one channel, below and above the threshold; unknown for class indices, which need labels) and
+ * the default activation (one channel holds logits unless the model says otherwise; softmax
+ * does not change an argmax).
+ */
+export function scoreSettings(layout: ScoreLayout): Pick<SettingsSources, "outputSize" | "defaults"> {
+  if (layout.indices) return {};
+  return { outputSize: Math.max(2, layout.channels), defaults: { output: layout.channels === 1 ? "sigmoid" : "softmax" } };
 }
 
 /**
@@ -51,7 +68,7 @@ export function scoreMap(layout: ScoreLayout, count: number, inHeight: number, i
   if (!Number.isInteger(height) || !Number.isInteger(width) || height * width !== pixels) {
     throw new ShapeError(`the model gave ${count} scores for a slice: not ${layout.channels} maps of a size its output declares`);
   }
-  return { layout: layout.layout, channels: layout.channels, height, width };
+  return { layout: layout.layout, channels: layout.channels, height, width, ...(layout.indices ? { indices: true } : {}) };
 }
 
 export interface LabelMapOptions {
@@ -67,7 +84,7 @@ export interface LabelMapOptions {
  * covers the whole slice (at the input's resolution, or a fraction of it): the scores are resized
  * to the slice with half-pixel centres (bilinear), which undoes that stretch, and then each pixel
  * takes its best class (the lowest index on a tie), or, with one channel, class 1 when its
- * probability is above the threshold.
+ * probability is above the threshold. A map of class indices is resized by nearest neighbour.
  */
 export function labelMap(scores: Float32Array, map: ScoreMap, width: number, height: number, options: LabelMapOptions = {}): Uint8Array {
   const { layout, channels: c, height: h, width: w } = map;
@@ -75,6 +92,16 @@ export function labelMap(scores: Float32Array, map: ScoreMap, width: number, hei
   if (scores.length !== c * h * w) throw new ArgumentError(`labelMap: expected ${c} x ${h} x ${w} = ${c * h * w} scores, got ${scores.length}`);
   const threshold = options.threshold ?? 0.5;
   if (!(threshold >= 0 && threshold <= 1)) throw new ArgumentError(`labelMap: threshold must be in 0..1, got ${threshold}`);
+  if (map.indices) {
+    const sized = resize(scores, w, h, 1, width, height, "nearest");
+    const mask = new Uint8Array(width * height);
+    for (let i = 0; i < mask.length; i++) {
+      const v = sized[i];
+      if (!(Number.isInteger(v) && v >= 0 && v <= 255)) throw new ArgumentError(`labelMap: expected class indices 0..255, got ${v}`);
+      mask[i] = v;
+    }
+    return mask;
+  }
   let interleaved = scores;
   if (layout === "NCHW" && c > 1) {
     interleaved = new Float32Array(scores.length);
