@@ -35,6 +35,41 @@ given absolute. Exit code: 0 every slice classified; 1 an input could not be rea
 (the other inputs still are) or the model is malformed, unsupported or not a classifier; 2 a bad
 command line, including a model, --out or --heatmap path that is missing or of the wrong kind.`;
 
+const SEGMENT = `usage: simdcnn segment --model m.onnx [options] <files, folders or globs>
+
+Segments every slice (every frame of a multi-frame DICOM): writes its mask, an 8-bit grey PNG of
+the slice's own size whose pixels are class indices, and prints one line per slice with each
+class's pixels, fraction and area (in mm2 when the slice has a DICOM pixel spacing).
+
+options:
+  --model PATH        the ONNX segmentation model (required): scores [N,C,H,W] after an NCHW
+                      input, [N,H,W,C] after an NHWC one; settings from its metadata or PATH.json
+  --out DIR           the folder of the masks (created; default masks): DIR/<name>.mask.png,
+                      names following the inputs' paths below their common folder
+  --overlay           also write DIR/<name>.overlay.png: the slice in grey, each class but the
+                      background in its colour, and a legend
+  --threshold T       for one-channel models: a pixel is class 1 when its probability is above
+                      T (default 0.5)
+  --json | --csv      machine-readable output instead of the table
+  --batch N           slices per inference (default 8; the model's batch when it is fixed)
+  --backend B         auto | simd | scalar (default auto)
+  --threads N         threads, or auto: the machine's cores (default auto); several files run
+                      in up to N worker processes, one file on N kernel threads
+  --window C,W        intensity window for DICOM slices, e.g. 40,400
+  --labels A,B,...    class names (override the model's)
+  --background N      the background class (default 0; override the model's)
+  --colors C,C,...    class colours as #rrggbb (override the model's)
+  --output softmax|sigmoid|logits   how scores become probabilities (override the model's)
+  --resize bilinear|nearest         (override the model's)
+  --input-size H,W    the size slices are resized to, for a model with symbolic height and width
+  -h, --help          this text
+
+The model's scores are resized back to each slice (bilinear, undoing the stretch to the model's
+input) before each pixel takes its best class. Exit code: 0 every slice segmented; 1 an input
+could not be read or segmented (the other inputs still are) or the model is malformed,
+unsupported or not a segmentation model; 2 a bad command line, including a model or --out path
+that is missing or of the wrong kind.`;
+
 const INFO = `usage: simdcnn info <m.onnx> [--backend auto|simd|scalar]
 
 Prints a model's inputs, outputs, metadata, layers, parameters, FLOPs and planned memory, or the
@@ -44,11 +79,12 @@ operators simdcnn does not support.
 
 const MAIN = `usage:
   simdcnn classify --model m.onnx [options] <files, folders or globs>
+  simdcnn segment --model m.onnx [options] <files, folders or globs>
   simdcnn info <m.onnx>
   simdcnn help [command]      a command's options
   simdcnn --version`;
 
 /** The usage text of a command, or of the whole tool. */
-export const USAGE: Readonly<Record<string, string>> = { classify: CLASSIFY, info: INFO, "": MAIN };
+export const USAGE: Readonly<Record<string, string>> = { classify: CLASSIFY, segment: SEGMENT, info: INFO, "": MAIN };
 
-export const COMMANDS = ["classify", "info", "help"] as const;
+export const COMMANDS = ["classify", "segment", "info", "help"] as const;
