@@ -7,6 +7,7 @@ import { closest, parseFlags } from "./args.js";
 import { type ClassifyOptions, type Job, asUsage, classifyJobs, emit, loadClassifier, progressBar } from "./classify.js";
 import { checkOutputFile, checkOutputFolder, readModelFile } from "./files.js";
 import { info } from "./info.js";
+import { workerCommand } from "./worker.js";
 import { expandInputs } from "./inputs.js";
 import { outputNames } from "./naming.js";
 import type { Result } from "./output.js";
@@ -19,6 +20,7 @@ const CLASSIFY_FLAGS = {
   model: "string", json: "boolean", csv: "boolean", out: "string", "top-k": "string", batch: "string",
   backend: "string", threads: "string", window: "string", labels: "string", output: "string", resize: "string",
   "input-size": "string", heatmap: "string", patch: "string", stride: "string", "skip-existing": "boolean",
+  queue: "string",
 } as const;
 
 function positiveInt(v: string | undefined, flag: string, def?: number): number | undefined {
@@ -63,7 +65,10 @@ async function classifyCommand(args: string[]): Promise<number> {
     heatmap: v.heatmap, patch: positiveInt(v.patch, "--patch"), stride: positiveInt(v.stride, "--stride"),
     skipExisting: v["skip-existing"] ?? false,
   };
-  if (options.skipExisting && options.heatmap === undefined) throw new UsageError("--skip-existing needs --heatmap DIR");
+  // With --queue, --out FILE.jsonl is the journal the queue's results are appended to (producer.ts).
+  if (v.queue !== undefined) (await import("../queue/connection.js")).connectionOf(v.queue);
+  const journal = v.queue !== undefined && options.out !== undefined && /\.jsonl$/i.test(options.out);
+  if (options.skipExisting && options.heatmap === undefined && !journal) throw new UsageError("--skip-existing needs --heatmap DIR (or, with --queue, --out FILE.jsonl)");
   if (options.out !== undefined) await checkOutputFile(options.out, "--out");
   if (options.heatmap !== undefined) await checkOutputFolder(options.heatmap, "--heatmap");
 
@@ -85,7 +90,14 @@ async function classifyCommand(args: string[]): Promise<number> {
   const bar = progressBar(jobs.length);
   const results: Result[] = [];
   try {
-    if (pool) {
+    if (v.queue !== undefined) {
+      classifier.model.dispose();
+      engine.dispose();
+      const { runOnQueue } = await import("../queue/producer.js");
+      const { format: _format, out: _out, ...settings } = options;
+      results.push(...(await runOnQueue(jobs, { url: v.queue, command: "classify", backend, settings, journal: journal ? options.out : undefined, skipExisting: options.skipExisting }, () => bar.increment())));
+      if (journal) return emit(results, { ...options, out: undefined }, out);
+    } else if (pool) {
       classifier.model.dispose();
       engine.dispose();
       const job = { backend, options } as const;
@@ -164,6 +176,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "info") return infoCommand(rest);
   if (command === "classify") return classifyCommand(rest);
+  if (command === "worker") return workerCommand(rest, out);
   throw unknownCommand(command);
 }
 
