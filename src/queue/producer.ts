@@ -124,28 +124,36 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
       failed(id, failedReason);
     });
 
-    const ids = [...waiting.keys()];
-    for (let at = 0; at < ids.length; at += CHUNK) {
-      await queue.addBulk(
-        ids.slice(at, at + CHUNK).map((id) => ({
-          name: q.command,
-          data: waiting.get(id)!.record,
-          opts: { jobId: id, attempts: ATTEMPTS, backoff: { type: "exponential", delay: 1000 }, removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS } },
-        })),
-      );
-    }
+    const add = async (ids: string[]) => {
+      for (let at = 0; at < ids.length; at += CHUNK) {
+        await queue.addBulk(
+          ids.slice(at, at + CHUNK).map((id) => ({
+            name: q.command,
+            data: waiting.get(id)!.record,
+            opts: { jobId: id, attempts: ATTEMPTS, backoff: { type: "exponential", delay: 1000 }, removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS } },
+          })),
+        );
+      }
+    };
+    await add([...waiting.keys()]);
 
     // Jobs finished before the events were followed (by an earlier run, or just now) are read
-    // from Redis; a job that failed in an earlier run is tried again.
+    // from Redis; a job that failed in an earlier run is tried again, and one that Redis lost (a
+    // server restarted without persistence) is added again.
     const sweep = async (first: boolean) => {
+      const lost: string[] = [];
       for (const id of [...waiting.keys()]) {
+        // The state first: a job read before it finished would show no result.
+        const state = await queue.getJobState(id);
+        if (state === "unknown") lost.push(id);
+        if (state !== "completed" && state !== "failed") continue;
         const job = await QueueJob.fromId<JobRecord, Result[]>(queue, id);
-        const state = job ? await job.getState() : undefined;
-        if (state === "completed") finish(id, job!.returnvalue);
-        else if (state !== "failed") continue;
-        else if (first && (job!.finishedOn ?? 0) < started) await job!.retry("failed");
-        else failed(id, job!.failedReason);
+        if (!job) lost.push(id);
+        else if (state === "completed") finish(id, job.returnvalue);
+        else if (first && (job.finishedOn ?? 0) < started) await job.retry("failed");
+        else failed(id, job.failedReason);
       }
+      await add(lost.filter((id) => waiting.has(id)));
     };
     await sweep(true);
     let warned = false;
