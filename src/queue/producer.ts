@@ -23,8 +23,9 @@ export interface QueueRun<C extends CommandName> {
 
 // A failed job is tried this many times in all, with exponential back-off from one second.
 const ATTEMPTS = 3;
-// Finished jobs stay in Redis this long, so that a restarted producer finds their results.
-const KEEP_SECONDS = 7 * 24 * 3600;
+// Finished jobs stay in Redis this long (about 2.3 KB each), so that a producer restarted within
+// it finds their results; the journal (--out FILE.jsonl) keeps them for good.
+const KEEP_SECONDS = 24 * 3600;
 // Jobs added per round trip.
 const CHUNK = 500;
 // With no event for this long, the producer asks Redis for the state of the jobs it waits for.
