@@ -56,9 +56,21 @@ export function watchRedis(options: RedisOptions, url: string, who: string): { c
   return { close: () => client.disconnect() };
 }
 
-/** Keeps a BullMQ object's connection errors (reported by watchRedis) from ending the process. */
-export function quiet(emitter: { on(event: "error", f: (e: Error) => void): unknown }): void {
-  emitter.on("error", () => {});
+// Errors that only say the server cannot be reached; watchRedis reports those.
+const UNREACHABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|Connection is closed|connect ETIMEDOUT/;
+
+/**
+ * Keeps a BullMQ object's errors from ending the process: those of an unreachable server are left
+ * to watchRedis, any other is said once on stderr.
+ */
+export function quiet(emitter: { on(event: "error", f: (e: Error) => void): unknown }, who: string): void {
+  const said = new Set<string>();
+  emitter.on("error", (e: Error) => {
+    const text = `${(e as { code?: string }).code ?? ""} ${e.message}`;
+    if (UNREACHABLE.test(text) || said.has(e.message)) return;
+    said.add(e.message);
+    process.stderr.write(`simdcnn: ${who}: ${e.message}\n`);
+  });
 }
 
 function redact(url: string): string {

@@ -26,7 +26,7 @@ const ATTEMPTS = 3;
 // Finished jobs stay in Redis this long (about 2.3 KB each), so that a producer restarted within
 // it finds their results; the journal (--out FILE.jsonl) keeps them for good.
 const KEEP_SECONDS = 24 * 3600;
-// Jobs added per round trip.
+// Jobs added per round trip, and files read or job states asked for at once.
 const CHUNK = 500;
 // With no event for this long, the producer asks Redis for the state of the jobs it waits for.
 const SWEEP_MS = 3000;
@@ -53,8 +53,10 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
   const settings = { ...q.settings, model, ...("heatmap" in q.settings && q.settings.heatmap !== undefined ? { heatmap: resolve(q.settings.heatmap as string) } : {}) };
 
   const waiting = new Map<string, { record: JobRecord; inputs: number[] }>();
-  for (const [i, j] of jobs.entries()) {
-    if ("error" in j) continue;
+  const records: (JobRecord | undefined)[] = new Array(jobs.length);
+  const hash = async (i: number) => {
+    const j = jobs[i];
+    if ("error" in j) return;
     const input = resolve(j.file);
     let bytes: Buffer;
     try {
@@ -62,9 +64,13 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
     } catch (e) {
       const f = FileError.from(e, j.file, "read");
       byInput[i] = [{ file: j.file, error: `${f.name}: ${f.message}` }];
-      continue;
+      return;
     }
-    const record: JobRecord = { command: q.command, input, file: j.file, inputHash: sha256(bytes), model, modelHash, backend: q.backend, settings, ...(j.name === undefined ? {} : { name: j.name }) };
+    records[i] = { command: q.command, input, file: j.file, inputHash: sha256(bytes), model, modelHash, backend: q.backend, settings, ...(j.name === undefined ? {} : { name: j.name }) };
+  };
+  for (let at = 0; at < jobs.length; at += CHUNK) await Promise.all(jobs.slice(at, at + CHUNK).map((_, k) => hash(at + k)));
+  for (const [i, record] of records.entries()) {
+    if (record === undefined) continue;
     const id = jobId(record);
     const w = waiting.get(id);
     if (w) w.inputs.push(i);
@@ -96,8 +102,8 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
   const watch = watchRedis(connection, q.url, "producer");
   const queue = new Queue<JobRecord, Result[], string>(QUEUE_NAME, { connection });
   const events = new QueueEvents(QUEUE_NAME, { connection });
-  quiet(queue);
-  quiet(events);
+  quiet(queue, "producer");
+  quiet(events, "producer");
   let appended = Promise.resolve();
   try {
     await events.waitUntilReady();
@@ -143,17 +149,20 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
     // server restarted without persistence) is added again.
     const sweep = async (first: boolean) => {
       const lost: string[] = [];
-      for (const id of [...waiting.keys()]) {
+      const look = async (id: string) => {
         // The state first: a job read before it finished would show no result.
         const state = await queue.getJobState(id);
         if (state === "unknown") lost.push(id);
-        if (state !== "completed" && state !== "failed") continue;
+        if (state !== "completed" && state !== "failed") return;
         const job = await QueueJob.fromId<JobRecord, Result[]>(queue, id);
         if (!job) lost.push(id);
         else if (state === "completed") finish(id, job.returnvalue);
         else if (first && (job.finishedOn ?? 0) < started) await job.retry("failed");
         else failed(id, job.failedReason);
-      }
+      };
+      // Many at a time: the connection sends them without waiting for each answer.
+      const ids = [...waiting.keys()];
+      for (let at = 0; at < ids.length; at += CHUNK) await Promise.all(ids.slice(at, at + CHUNK).map(look));
       await add(lost.filter((id) => waiting.has(id)));
     };
     await sweep(true);

@@ -127,7 +127,11 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
       maxStalledCount: 2,
     },
   );
-  quiet(worker);
+  quiet(worker, "worker");
+  // Each failed attempt is said where the worker runs, for whoever watches it.
+  worker.on("failed", (job, e) => {
+    if (job) process.stderr.write(`simdcnn worker: ${job.data.file}: attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed: ${e.message}\n`);
+  });
   await worker.waitUntilReady();
   process.stderr.write(`simdcnn worker: ready (pid ${process.pid}, ${s.threads} thread${s.threads === 1 ? "" : "s"})\n`);
   await new Promise<void>((resolve) => {
