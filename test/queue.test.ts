@@ -226,3 +226,15 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
     expect(w.stderr).toContain("--queue redis://HOST:PORT/N is required");
   });
 });
+
+describe("--queue URLs", () => {
+  it("give host, port, database and credentials, or a UsageError naming what is wrong", async () => {
+    const { connectionOf } = await import("../src/queue/connection.js");
+    expect(connectionOf("redis://user:p%40ss@queue.example:6380/3")).toMatchObject({ host: "queue.example", port: 6380, db: 3, username: "user", password: "p@ss" });
+    expect(connectionOf("redis://[::1]")).toMatchObject({ host: "::1", port: 6379, db: 0 });
+    expect(connectionOf("rediss://h:1/0")).toHaveProperty("tls");
+    expect(() => connectionOf("redis://h:1/queue")).toThrow("the path must be a database number, got '/queue'");
+    expect(() => connectionOf("localhost:6379")).toThrow("--queue expects a redis:// or rediss:// URL, got 'localhost:6379'");
+    expect(() => connectionOf("not a url")).toThrow("--queue expects redis://HOST:PORT/N, got 'not a url'");
+  });
+});
