@@ -170,6 +170,9 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
       const workers = [0, 1, 2].map(() => simdcnn(["worker", "--queue", url, "--stall-seconds", "2"]));
       const second = simdcnn([...args, "--queue", url, "--out", journal, "--skip-existing"]);
       await until("a third of the results", () => journalLines(journal).length >= inputs / 3);
+      // The second producer found the first one's jobs: it added none.
+      const counts = await queue.getJobCounts();
+      expect(Object.values(counts).reduce((a, b) => a + b, 0), JSON.stringify(counts)).toBe(inputs);
 
       // Redis goes away (and, without persistence, comes back empty): everyone waits and says so.
       await stopRedis();

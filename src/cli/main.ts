@@ -65,8 +65,8 @@ async function classifyCommand(args: string[]): Promise<number> {
     heatmap: v.heatmap, patch: positiveInt(v.patch, "--patch"), stride: positiveInt(v.stride, "--stride"),
     skipExisting: v["skip-existing"] ?? false,
   };
-  // With --queue, --out FILE.jsonl is the journal the queue's results are appended to (producer.ts).
   if (v.queue !== undefined) (await import("../queue/connection.js")).connectionOf(v.queue);
+  // With --queue, --out FILE.jsonl is the journal the queue's results are appended to (producer.ts).
   const journal = v.queue !== undefined && options.out !== undefined && /\.jsonl$/i.test(options.out);
   if (options.skipExisting && options.heatmap === undefined && !journal) throw new UsageError("--skip-existing needs --heatmap DIR (or, with --queue, --out FILE.jsonl)");
   if (options.out !== undefined) await checkOutputFile(options.out, "--out");

@@ -50,7 +50,10 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
   const modelHash = await modelHashOf(model).catch((e: unknown) => {
     throw FileError.from(e, model, "read");
   });
-  const settings = { ...q.settings, model, ...("heatmap" in q.settings && q.settings.heatmap !== undefined ? { heatmap: resolve(q.settings.heatmap as string) } : {}) };
+  const heatmap = "heatmap" in q.settings && typeof q.settings.heatmap === "string" ? resolve(q.settings.heatmap) : undefined;
+  // --skip-existing tells a worker to keep heatmaps already written; without heatmaps it is the
+  // producer's alone (the journal), and must not give the same work another job id.
+  const settings = { ...q.settings, model, ...(heatmap === undefined ? { skipExisting: false } : { heatmap }) };
 
   const waiting = new Map<string, { record: JobRecord; inputs: number[] }>();
   const records: (JobRecord | undefined)[] = new Array(jobs.length);
