@@ -15,6 +15,7 @@ import { WORKER_ENV, type WorkerJob, type WorkerSetup, runInProcesses } from "./
 import { progressBar } from "./report.js";
 import { type SegmentOptions, emitSegmented, loadSegmenter, segmentJobs } from "./segment.js";
 import { COMMANDS, USAGE, UsageError } from "./usage.js";
+import { workerCommand } from "./worker.js";
 
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
 
@@ -26,6 +27,7 @@ const MODEL_FLAGS = {
 
 const CLASSIFY_FLAGS = {
   ...MODEL_FLAGS, out: "string", "top-k": "string", heatmap: "string", patch: "string", stride: "string", "skip-existing": "boolean",
+  queue: "string",
 } as const;
 
 const SEGMENT_FLAGS = { ...MODEL_FLAGS, out: "string", overlay: "boolean", threshold: "string", background: "string", colors: "string" } as const;
@@ -81,13 +83,15 @@ function common(v: Values<typeof MODEL_FLAGS>, positionals: string[], extra: Cla
 
 /**
  * Expands and names the inputs, loads the model once (so that every problem with it or its
- * settings shows before any worker starts), and runs the jobs: several files in a pool of
- * single-threaded processes (see pool.ts for why), else in this process.
+ * settings shows before any worker starts), and runs the jobs: on a queue's workers when
+ * `remote` is given, several files in a pool of single-threaded processes (see pool.ts for why),
+ * else in this process.
  */
 async function runCommand<L extends Loaded, R extends object>(
   c: Common, positionals: string[], setup: WorkerSetup,
   load: (engine: Engine) => Promise<L>,
   local: (engine: Engine, loaded: L, jobs: Job[], done: (r: (R | Failure)[]) => void) => Promise<void>,
+  remote?: (jobs: Job[], tick: () => void) => Promise<(R | Failure)[]>,
 ): Promise<{ loaded: L; results: (R | Failure)[] }> {
   const inputs = await expandInputs(positionals);
   const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [i.file])));
@@ -105,7 +109,11 @@ async function runCommand<L extends Loaded, R extends object>(
   const bar = progressBar(jobs.length);
   const results: (R | Failure)[] = [];
   try {
-    if (pool) {
+    if (remote) {
+      loaded.model.dispose();
+      engine.dispose();
+      results.push(...(await remote(jobs, () => bar.increment())));
+    } else if (pool) {
       loaded.model.dispose();
       engine.dispose();
       results.push(...(await runInProcesses<R>(jobs, Math.min(c.threads, files), setup, () => bar.increment())));
@@ -136,15 +144,28 @@ async function classifyCommand(args: string[]): Promise<number> {
     heatmap: v.heatmap, patch: positiveInt(v.patch, "--patch"), stride: positiveInt(v.stride, "--stride"),
     skipExisting: v["skip-existing"] ?? false,
   };
-  if (options.skipExisting && options.heatmap === undefined) throw new UsageError("--skip-existing needs --heatmap DIR");
+  const queue = v.queue;
+  if (queue !== undefined) (await import("../queue/connection.js")).connectionOf(queue);
+  // With --queue, --out FILE.jsonl is the journal the queue's results are appended to (producer.ts).
+  const journal = queue !== undefined && options.out !== undefined && /\.jsonl$/i.test(options.out);
+  if (options.skipExisting && options.heatmap === undefined && !journal) throw new UsageError("--skip-existing needs --heatmap DIR (or, with --queue, --out FILE.jsonl)");
   if (options.out !== undefined) await checkOutputFile(options.out, "--out");
   if (options.heatmap !== undefined) await checkOutputFolder(options.heatmap, "--heatmap");
+  const onQueue =
+    queue === undefined
+      ? undefined
+      : async (jobs: Job[], tick: () => void) => {
+          const { runOnQueue } = await import("../queue/producer.js");
+          const { format: _format, out: _out, ...settings } = options;
+          return runOnQueue(jobs, { url: queue, command: "classify", backend: c.backend, settings, journal: journal ? options.out : undefined, skipExisting: options.skipExisting }, tick);
+        };
   const { results } = await runCommand<Loaded, Result>(
     c, positionals, { command: "classify", backend: c.backend, options },
     (engine) => loadClassifier(engine, options),
     (engine, loaded, jobs, done) => classifyJobs(engine, loaded, jobs, options, done),
+    onQueue,
   );
-  return emitClassified(results as Result[], options, out);
+  return emitClassified(results as Result[], journal ? { ...options, out: undefined } : options, out);
 }
 
 async function segmentCommand(args: string[]): Promise<number> {
@@ -234,6 +255,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "info") return infoCommand(rest);
   if (command === "classify") return classifyCommand(rest);
   if (command === "segment") return segmentCommand(rest);
+  if (command === "worker") return workerCommand(rest, out);
   throw unknownCommand(command);
 }
 

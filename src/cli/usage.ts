@@ -27,7 +27,13 @@ options:
                       names follow the inputs' paths below their common folder
   --patch N           occlusion patch side in input pixels (default: 1/8 of the input size)
   --stride N          occlusion stride (default: half the patch)
-  --skip-existing     skip slices whose heatmap already exists in DIR
+  --skip-existing     skip slices whose heatmap already exists in DIR; with --queue and
+                      --out FILE.jsonl, also inputs whose results are already in FILE.jsonl
+  --queue URL         enqueue the inputs on redis://HOST:PORT/N for \`simdcnn worker\`
+                      processes instead of classifying here; paths must name the same files
+                      on every worker (a shared filesystem). With --out FILE.jsonl, each
+                      input's results are appended to FILE.jsonl as they arrive, and the
+                      table (or --json, --csv) goes to stdout
   -h, --help          this text
 
 Paths are printed as given: relative to the current folder when given relative, absolute when
@@ -77,14 +83,30 @@ operators simdcnn does not support.
 
   -h, --help          this text`;
 
+const WORKER = `usage: simdcnn worker --queue redis://HOST:PORT/N [--threads T] [--stall-seconds S]
+
+Runs the jobs that \`simdcnn classify --queue\` enqueues, until SIGINT or SIGTERM (then it finishes
+the jobs it holds). Run one per core, on as many machines as reach the Redis server and the files.
+
+options:
+  --queue URL         the Redis (or Valkey) server and database, redis:// or rediss:// (required)
+  --threads T         kernel threads of this worker's engine (default 1; more processes scale
+                      better than more threads)
+  --stall-seconds S   how long the jobs of a worker that died wait before another worker takes
+                      them (default 30); a worker must not block its event loop this long
+  -h, --help          this text
+
+Exit code: 0 stopped by a signal; 2 a bad command line.`;
+
 const MAIN = `usage:
   simdcnn classify --model m.onnx [options] <files, folders or globs>
   simdcnn segment --model m.onnx [options] <files, folders or globs>
   simdcnn info <m.onnx>
+  simdcnn worker --queue redis://HOST:PORT/N
   simdcnn help [command]      a command's options
   simdcnn --version`;
 
 /** The usage text of a command, or of the whole tool. */
-export const USAGE: Readonly<Record<string, string>> = { classify: CLASSIFY, segment: SEGMENT, info: INFO, "": MAIN };
+export const USAGE: Readonly<Record<string, string>> = { classify: CLASSIFY, segment: SEGMENT, info: INFO, worker: WORKER, "": MAIN };
 
-export const COMMANDS = ["classify", "segment", "info", "help"] as const;
+export const COMMANDS = ["classify", "segment", "info", "worker", "help"] as const;
