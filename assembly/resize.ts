@@ -66,11 +66,14 @@ export function resize_nearest_f32(
 // each sum taken in tap order starting from its first product, in f32 with separate multiply and
 // add, so both builds agree to the bit. taps = 2 is linear, 4 cubic.
 //
-// H_i is a whole output row's worth (ow * c floats) of input row r_i blended horizontally; it is
-// kept in `scratch` (this call's own: 16 + taps * ow * c * 4 bytes) in slot r_i % taps, so the
-// output rows that read an input row blend it once, and the vertical blend runs over contiguous
-// rows a vector at a time whatever the channel count. An input row's taps are consecutive rows
-// (clamped at the edges), so the rows one output needs never share a slot.
+// Linear with 4 or more channels blends each output pixel from its 4 input pixels directly, a
+// vector of channels at a time. Otherwise (one to three channels, or cubic's 16 taps) H_i is a
+// whole output row's worth (ow * c floats) of input row r_i blended horizontally; it is kept in
+// `scratch` (this call's own: 16 + taps * ow * c * 4 bytes) in slot r_i % taps, so the output
+// rows that read an input row blend it once, and the vertical blend runs over contiguous rows a
+// vector at a time whatever the channel count. An input row's taps are consecutive rows (clamped
+// at the edges), so the rows one output needs never share a slot. Both ways add the same terms
+// in the same order.
 export function resize_taps_f32(
   x: usize, h: i32, w: i32, c: i32, oh: i32, ow: i32, taps: i32, rows: usize, cols: usize, fill: f32, scratch: usize, g0: i32, g1: i32, y: usize,
 ): void {
@@ -79,6 +82,10 @@ export function resize_taps_f32(
   const rowOut = <usize>n << 2;
   const entry = <usize>taps << 3;
   const wOff = <usize>taps << 2;
+  if (taps == 2 && c >= 4) {
+    linearDirect(x, h, w, c, oh, ow, rows, cols, fill, g0, g1, y);
+    return;
+  }
   const slots = scratch + 16;
   for (let s = 0; s < taps; s++) store<i32>(scratch + (<usize>s << 2), -1);
   for (let g = g0; g < g1; g++) {
@@ -182,6 +189,61 @@ export function resize_taps_f32(
         s = s + load<f32>(cj + wOff) * load<f32>(p + <usize>load<i32>(cj) + o);
       }
       store<f32>(yp + o, s);
+    }
+  }
+}
+
+// Linear, c >= 4: y = u0 * (v0 * a + v1 * b) + u1 * (v0 * c + v1 * d) per pixel, from the input.
+@inline function linearDirect(
+  x: usize, h: i32, w: i32, c: i32, oh: i32, ow: i32, rows: usize, cols: usize, fill: f32, g0: i32, g1: i32, y: usize,
+): void {
+  const rowIn = <usize>(w * c) << 2;
+  const rowOut = <usize>(ow * c) << 2;
+  for (let g = g0; g < g1; g++) {
+    const b = g / oh;
+    const oy = g - b * oh;
+    const yr = y + <usize>g * rowOut;
+    const re = rows + <usize>oy * 16;
+    const r0 = load<i32>(re);
+    if (r0 < 0) {
+      fillRun(yr, ow * c, fill);
+      continue;
+    }
+    const p0 = x + <usize>(b * h + r0) * rowIn;
+    const p1 = x + <usize>(b * h + load<i32>(re, 4)) * rowIn;
+    const u0 = load<f32>(re, 8);
+    const u1 = load<f32>(re, 12);
+    for (let ox = 0; ox < ow; ox++) {
+      const ce = cols + <usize>ox * 16;
+      const yp = yr + (<usize>(ox * c) << 2);
+      const c0 = load<i32>(ce);
+      if (c0 < 0) {
+        fillRun(yp, c, fill);
+        continue;
+      }
+      const c1 = <usize>load<i32>(ce, 4);
+      const a0 = p0 + <usize>c0;
+      const a1 = p0 + c1;
+      const b0 = p1 + <usize>c0;
+      const b1 = p1 + c1;
+      const v0 = load<f32>(ce, 8);
+      const v1 = load<f32>(ce, 12);
+      let k = 0;
+      if (ASC_FEATURE_SIMD) {
+        const U0 = f32x4.splat(u0), U1 = f32x4.splat(u1), V0 = f32x4.splat(v0), V1 = f32x4.splat(v1);
+        for (; k + 4 <= c; k += 4) {
+          const o = <usize>k << 2;
+          const s0 = f32x4.add(f32x4.mul(V0, v128.load(a0 + o)), f32x4.mul(V1, v128.load(a1 + o)));
+          const s1 = f32x4.add(f32x4.mul(V0, v128.load(b0 + o)), f32x4.mul(V1, v128.load(b1 + o)));
+          v128.store(yp + o, f32x4.add(f32x4.mul(U0, s0), f32x4.mul(U1, s1)));
+        }
+      }
+      for (; k < c; k++) {
+        const o = <usize>k << 2;
+        const s0 = v0 * load<f32>(a0 + o) + v1 * load<f32>(a1 + o);
+        const s1 = v0 * load<f32>(b0 + o) + v1 * load<f32>(b1 + o);
+        store<f32>(yp + o, u0 * s0 + u1 * s1);
+      }
     }
   }
 }
