@@ -40,12 +40,14 @@ export function argmax_f32(rows: i32, cols: i32, x: usize, y: usize, last: i32):
         }
       }
     }
+    // Indices only grow from here, so a tie is taken exactly when the last index wins; selects,
+    // not branches, since which element wins is data-dependent.
+    const tie = last != 0 ? 1 : 0;
     for (; j < cols; j++) {
       const v = load<f32>(xr + (<usize>j << 2));
-      if (wins(v, j, best, at, last)) {
-        best = v;
-        at = j;
-      }
+      const take = <i32>(v > best) | (tie & <i32>(v == best)) | (<i32>(best != best) & <i32>(v == v));
+      best = select<f32>(v, best, take != 0);
+      at = select<i32>(j, at, take != 0);
     }
     store<f32>(y + (<usize>r << 2), <f32>at);
   }

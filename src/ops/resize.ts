@@ -124,7 +124,7 @@ export function axisSize(len: number, size: number | undefined, scale: number | 
  * as onnxruntime does (its nearest indices depend on that rounding); the two modes that
  * onnxruntime computes partly in double are computed so here too.
  */
-export function originalCoordinate(
+function originalCoordinate(
   mode: CoordinateMode, x: number, scale: number, lenOut: number, lenIn: number, roiStart: number, roiEnd: number,
 ): number {
   switch (mode) {
@@ -179,7 +179,7 @@ function cubicWeights(r: number, a: number): number[] {
 }
 
 /** One axis's taps: per output index, input indices and weights, or null outside the input. */
-export function axisTaps(spec: ResizeSpec, lenIn: number, lenOut: number, scale: number, roiStart: number, roiEnd: number): ({ idx: number[]; w: number[] } | null)[] {
+function axisTaps(spec: ResizeSpec, lenIn: number, lenOut: number, scale: number, roiStart: number, roiEnd: number): ({ idx: number[]; w: number[] } | null)[] {
   const taps: ({ idx: number[]; w: number[] } | null)[] = [];
   const clamp = (i: number) => Math.min(Math.max(i, 0), lenIn - 1);
   for (let o = 0; o < lenOut; o++) {
@@ -280,8 +280,9 @@ export class Resize implements PreparedOp {
     // Rows: byte offsets for nearest, indices for the blends (which cache blended rows by index).
     rows.forEach((t, i) => write(tables / 4 + i * words, t, taps === 1 ? w * c * 4 : 1));
     cols.forEach((t, i) => write(tables / 4 + (oh + i) * words, t, c * 4));
-    // Each thread's blended rows: a 16-byte header of row tags, then `taps` rows of the output.
-    const perThread = taps === 1 ? 0 : 16 + taps * ow * c * 4;
+    // Each thread's blended rows: a 16-byte header of row tags, then `taps` rows of the output
+    // (none for nearest, or for linear over 4 or more channels, which blends pixels directly).
+    const perThread = taps === 1 || (taps === 2 && c >= 4) ? 0 : 16 + taps * ow * c * 4;
     const scratch = perThread ? heap.alloc(perThread * this.rt.threads) : 0;
     if (p) this.release(p);
     this.plan = { n, h, w, c, oh, ow, taps, tables, cols: tables + oh * words * 4, scratch, perThread };
