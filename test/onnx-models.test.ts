@@ -34,11 +34,12 @@
 // pool that counts its padding.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, SUPPORTED_ONNX_OPS } from "../src/index.js";
+import { DataType } from "../src/onnx/model.js";
 import { type BackendName, compare, engines } from "./grid.js";
 import { type Feed, Net, type OrtCase, type Tol, EXACT, checkCase, feed } from "./networks.js";
 import { f } from "./onnx-builder.js";
 import { runOrt } from "./ort.js";
-import { Rng } from "./reference.js";
+import { Rng, prod } from "./reference.js";
 
 const ONE_LAYER: Tol = { atol: 1e-6, rtol: 1e-6 };
 const TRANSCENDENTAL: Tol = { atol: 1e-6, rtol: 4e-6 };
@@ -331,6 +332,31 @@ function opCase(c: OpCase, seed: number): OrtCase {
   return { name: c.name, bytes, feeds: [feeds], tol: c.tol };
 }
 
+/**
+ * onnxruntime's dynamic quantization of a Conv (kernel k) or a MatMul (k = 0) as quantize_dynamic
+ * writes it: DynamicQuantizeLinear -> ConvInteger/MatMulInteger -> Cast -> Mul by (x scale * w
+ * scale) -> Add bias. Weights are random 8-bit integers, zero points random, scales per tensor or
+ * per output channel.
+ */
+function dynamicQuant(
+  n: Net, x: string, cin: number, cout: number, k: number,
+  o: { signed: boolean; perChannelScale: boolean; perChannelZero?: boolean; attrs?: Record<string, number[]> },
+): string {
+  const rng = n.rng;
+  const name = `dql${n.nodes.length}`;
+  const [q, s, z] = [`${name}_y`, `${name}_scale`, `${name}_zp`];
+  n.op("DynamicQuantizeLinear", [x], undefined, name, [q, s, z]);
+  const int = () => (o.signed ? rng.int(-128, 127) : rng.int(0, 255));
+  const wDims = k ? [cout, cin, k, k] : [cin, cout];
+  const w = n.int8(wDims, Array.from({ length: prod(wDims) }, int), o.signed);
+  const wz = o.perChannelZero ? n.int8([cout], Array.from({ length: cout }, int), o.signed) : n.int8([], [o.signed ? rng.int(-3, 3) : rng.int(100, 150)], o.signed);
+  const sDims = o.perChannelScale ? (k ? [cout, 1, 1] : [cout]) : [];
+  const ws = n.constant(sDims, n.rng.f32(prod(sDims), 1e-3, 2e-2));
+  const acc = n.op(k ? "ConvInteger" : "MatMulInteger", [q, w, z, wz], k ? { kernel_shape: [k, k], ...o.attrs } : undefined);
+  const scaled = n.op("Mul", [n.op("Cast", [acc], { to: DataType.FLOAT }), n.op("Mul", [s, ws])]);
+  return n.op("Add", [scaled, n.random(k ? [cout, 1, 1] : [cout])]);
+}
+
 const X = [1, 4, 7, 6];
 const pads = (t: number, l: number, b: number, r: number) => [t, l, b, r];
 /** conv 1x1 4->4 first, so that the op under test reads an NHWC activation. */
@@ -351,6 +377,13 @@ const OP_CASES: OpCase[] = [
   { name: "Conv 1x1 no bias, batch 2", inputs: { x: [2, 5, 4, 3] }, build: (n) => n.conv("x", 5, 7, 1, {}, false), tol: ONE_LAYER },
   { name: "Conv single input channel 5x5", inputs: { x: [2, 1, 10, 9] }, build: (n) => n.conv("x", 1, 5, 5, { pads: pads(2, 2, 2, 2) }), tol: ONE_LAYER },
   { name: "Conv without kernel_shape attribute", inputs: { x: [1, 3, 6, 6] }, build: (n) => n.op("Conv", ["x", n.weight([4, 3, 3, 3])]), tol: ONE_LAYER },
+  // onnxruntime's dynamic quantization: exact, since every step (the scale and zero point in
+  // float32, the quantization's round half to even, the i32 accumulation, the Cast, the Mul and
+  // the Add) is specified to the bit and both runtimes compute exactly those steps.
+  { name: "DynamicQuantizeLinear -> ConvInteger 3x3 int8 weights, per-channel scales, pads", inputs: { x: [1, 16, 9, 8] }, build: (n) => dynamicQuant(n, "x", 16, 24, 3, { signed: true, perChannelScale: true, attrs: { pads: pads(1, 1, 1, 1) } }), tol: EXACT },
+  { name: "DynamicQuantizeLinear -> ConvInteger 3x3 uint8 weights, stride 2, batch 2", inputs: { x: [2, 5, 10, 9] }, build: (n) => dynamicQuant(n, "x", 5, 7, 3, { signed: false, perChannelScale: false, attrs: { strides: [2, 2] } }), tol: EXACT },
+  { name: "DynamicQuantizeLinear -> MatMulInteger uint8, per-column zero points and scales", inputs: { x: [3, 5, 37] }, build: (n) => dynamicQuant(n, "x", 37, 19, 0, { signed: false, perChannelScale: true, perChannelZero: true }), tol: EXACT },
+  { name: "DynamicQuantizeLinear -> MatMulInteger int8 after a conv (NHWC input)", inputs: { x: [1, 4, 3, 3] }, build: (n) => dynamicQuant(n, n.op("Reshape", [viaConv(n), n.int64([2], [1, 36])]), 36, 10, 0, { signed: true, perChannelScale: false }), tol: EXACT },
   // Pooling.
   { name: "MaxPool 2x2", inputs: { x: X }, build: (n) => n.op("MaxPool", ["x"], { kernel_shape: [2, 2], strides: [2, 2] }), tol: EXACT },
   { name: "MaxPool 3x3 s2 ceil_mode pads", inputs: { x: [1, 3, 8, 9] }, build: (n) => n.op("MaxPool", ["x"], { kernel_shape: [3, 3], strides: [2, 2], pads: pads(1, 0, 1, 1), ceil_mode: 1 }), tol: EXACT },

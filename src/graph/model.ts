@@ -321,13 +321,13 @@ function moved(s: Step): string {
 }
 
 function params(s: Step): number {
-  if (s.op === "conv") return s.w.length + (s.bias?.length ?? 0);
+  if (s.op === "conv" || s.op === "qconv") return s.w.length + (s.bias?.length ?? 0);
   if (s.op === "gemm") return s.b.length + (s.bias?.length ?? 0) + (s.c && rootOf(s.c).storage === "const" ? sizeOfShape(s.c.shape) : 0);
   return 0;
 }
 
 function flops(s: Step): number {
-  if (s.op === "conv") {
+  if (s.op === "conv" || s.op === "qconv") {
     const [, kh, kw, ci] = s.wShape;
     return 2 * sizeOfShape(s.y.shape) * kh * kw * ci;
   }

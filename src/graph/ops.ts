@@ -6,6 +6,7 @@ import { Gemm } from "../ops/gemm.js";
 import { MatMul } from "../ops/matmul.js";
 import type { PreparedOp } from "../ops/op.js";
 import { Pad } from "../ops/pad.js";
+import { QConv2d } from "../ops/qconv.js";
 import { GlobalPool, Pool2d } from "../ops/pool.js";
 import { Softmax } from "../ops/softmax.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -82,6 +83,14 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
   binary: (rt, s) => ({ op: new Binary(rt, s.fn), inputs: [s.a, s.b], shapes: [s.a.shape, s.b.shape] }),
   softmax: (rt, s) => ({ op: new Softmax(rt), inputs: [s.x], shapes: [[s.rows, s.cols]] }),
   pad: (rt, s) => ({ op: new Pad(rt, s.pads, s.value), inputs: [s.x], shapes: [s.x.shape] }),
+  qconv: (rt, s) => ({
+    op: new QConv2d(rt, {
+      weights: s.w, wShape: s.wShape, weightZeroPoints: s.zeroPoints, weightScales: s.scales, bias: s.bias,
+      strides: s.window.strides, dilations: s.window.dilations, padding: s.window.pads, input: s.input,
+    }),
+    inputs: [s.x],
+    shapes: [s.x.shape],
+  }),
   copy: (rt, s) => ({
     op: s.perm ? new Transpose(rt, s.x.shape, s.perm) : new StridedCopy(rt, s.copies, s.y.shape, s.fill),
     inputs: [s.x],

@@ -7,6 +7,7 @@ import { gemm, matmul } from "./gemm.js";
 import type { Importer } from "./importer.js";
 import { batchNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
+import { cast, convInteger, dynamicQuantizeLinear, matMulInteger, quantMul } from "./quant.js";
 import { softmax } from "./softmax.js";
 import { concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
 
@@ -15,12 +16,15 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Add: (im) => binary(im, "Add"),
   AveragePool: (im) => pool(im, false),
   BatchNormalization: (im) => batchNorm(im),
+  Cast: (im) => cast(im),
   Clip: (im) => clip(im),
   Concat: (im) => concat(im),
   Constant: (im) => constant(im),
   Conv: (im) => conv(im),
+  ConvInteger: (im) => convInteger(im),
   Div: (im) => binary(im, "Div"),
   Dropout: (im, n) => identity(im, n),
+  DynamicQuantizeLinear: (im) => dynamicQuantizeLinear(im),
   Exp: (im) => exp(im),
   Flatten: (im) => reshape(im, true),
   Gather: (im) => gather(im),
@@ -30,8 +34,9 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Identity: (im, n) => identity(im, n),
   LeakyRelu: (im) => activation(im, { leakyRelu: im.float("alpha", 0.01) }),
   MatMul: (im) => matmul(im),
+  MatMulInteger: (im) => matMulInteger(im),
   MaxPool: (im) => pool(im, true),
-  Mul: (im) => binary(im, "Mul"),
+  Mul: (im) => quantMul(im) || binary(im, "Mul"),
   Pad: (im) => pad(im),
   PRelu: (im) => prelu(im),
   Relu: (im) => activation(im, "relu"),

@@ -7,6 +7,7 @@ import { realInputs, defaultOpset } from "../check.js";
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from "../model.js";
 import { isSupportedOp } from "../ops.js";
 import { HANDLERS } from "./handlers.js";
+import type { QuantSym } from "./quant.js";
 import { constOf, floatsOf, transposeConst } from "./util.js";
 
 /** Ops that read their first input, when 4-d, as NHWC. */
@@ -64,6 +65,8 @@ export class Importer {
   transposed = new WeakMap<Value, { x: ValueSym; perm: number[] }>();
   nextId = 0;
   node!: OnnxNode;
+  /** The pending tensors of dynamic-quantization chains (src/onnx/import/quant.ts), by name. */
+  quant = new Map<string, QuantSym>();
 
   constructor(
     readonly model: OnnxModel,
@@ -135,6 +138,9 @@ export class Importer {
   }
 
   sym(name: string): Sym {
+    if (this.quant.has(name)) {
+      this.fail(`'${name}' belongs to a dynamic-quantization chain, which simdcnn runs only as DynamicQuantizeLinear -> ConvInteger/MatMulInteger -> Cast -> Mul by the scales`);
+    }
     const s = this.syms.get(name);
     if (!s) throw new ModelFormatError(`tensor '${name}' is read before it is defined`);
     return s;
@@ -162,6 +168,16 @@ export class Importer {
     const name = this.node.inputs[i];
     if (s.v.storage === "input" && !s.v.aliasOf && s.v.name === name) throw new NeedsConstant(name);
     this.fail(`${what} (input ${i}) must be a constant or computable at load time`);
+  }
+
+  quantInput(i: number): QuantSym | undefined {
+    const name = this.node.inputs[i];
+    return name ? this.quant.get(name) : undefined;
+  }
+
+  setQuant(i: number, q: QuantSym): void {
+    const name = this.node.outputs[i];
+    if (name) this.quant.set(name, q);
   }
 
   setOutput(s: Sym, i = 0): void {

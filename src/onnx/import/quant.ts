@@ -1,0 +1,142 @@
+// onnxruntime's dynamic quantization (quantize_dynamic): DynamicQuantizeLinear(x) feeding
+// ConvInteger or MatMulInteger, whose i32 output is Cast to float and multiplied by x's scale
+// times the weights' scale. The chain is fused at load into one 8-bit step (src/ops/qconv.ts) that
+// quantizes x per run, accumulates in i32 and dequantizes in the kernel's store, never as float
+// round-trips. The tensors inside the chain (8-bit x, its scale and zero point, the i32
+// accumulator) exist only as the pending pieces below; any other reader of them is refused.
+import { nhwcShape } from "../../graph/layout.js";
+import type { Window } from "../../graph/ir.js";
+import { DataType } from "../model.js";
+import type { ConstSym, Importer, Sym } from "./importer.js";
+import { transposeConst } from "./util.js";
+import { window2d } from "./window.js";
+
+/** A pending tensor of a dynamic-quantization chain. */
+export type QuantSym =
+  | { kind: "q8"; x: Sym; from: string }
+  | { kind: "zeroPoint"; from: string }
+  /** from's scale times a constant (one value, or one per output channel). */
+  | { kind: "scale"; from: string; factor: ConstSym | undefined }
+  | { kind: "acc"; from: string; float: boolean; make: (scales: Float32Array) => Sym; channels: number; channelAxis: number; rank: number };
+
+export function dynamicQuantizeLinear(im: Importer): void {
+  const x = im.required(0);
+  if (x.kind === "const") im.fail("a constant input is not supported");
+  const from = im.node.outputs[0];
+  im.setQuant(0, { kind: "q8", x, from });
+  im.setQuant(1, { kind: "scale", from, factor: undefined });
+  im.setQuant(2, { kind: "zeroPoint", from });
+}
+
+/** The 8-bit input of ConvInteger/MatMulInteger and its zero point: a DynamicQuantizeLinear's. */
+function quantizedInput(im: Importer): { x: Sym; from: string } {
+  const q = im.quantInput(0);
+  if (q?.kind !== "q8") im.fail("input 0 must be a DynamicQuantizeLinear output (onnxruntime's dynamic quantization); other 8-bit inputs are not supported");
+  const zp = im.quantInput(2);
+  if (zp?.kind !== "zeroPoint" || zp.from !== q.from) im.fail("input 2 (the zero point) must be the zero point of the DynamicQuantizeLinear that produced input 0");
+  return q;
+}
+
+function weightZeroPoints(im: Importer, channels: number): number[] {
+  const z = im.constInput(3, "the weight zero point");
+  if (!z) return [0];
+  const v = z.i ?? Array.from(z.f ?? []);
+  if (v.length !== 1 && v.length !== channels) im.bad(`the weight zero point must hold 1 or ${channels} values, got ${v.length}`);
+  return v;
+}
+
+function intWeights(im: Importer, what: string): ConstSym {
+  const w = im.asConst(im.required(1), 1, what);
+  if (!w.i) im.fail(`${what} must be int8 or uint8`);
+  return w;
+}
+
+export function convInteger(im: Importer): void {
+  const { x, from } = quantizedInput(im);
+  const w = intWeights(im, "the weights");
+  if (x.dims.length !== 4 || w.dims.length !== 4) im.fail(`only 2-d convolutions are supported (input [${x.dims.join(", ")}])`);
+  if (im.int("group", 1) !== 1) im.fail("only group 1 is supported");
+  const [cout, cin, kh, kw] = w.dims;
+  if (x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  const kernel = im.ints("kernel_shape") ?? [kh, kw];
+  if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
+  const { window, out } = window2d(im, x.dims, kernel, "conv");
+  const zeroPoints = weightZeroPoints(im, cout);
+  const dims = [x.dims[0], cout, out[0], out[1]];
+  const make = (scales: Float32Array): Sym => {
+    const y = im.value(nhwcShape(dims));
+    const wv = transposeConst(w, [0, 2, 3, 1]) as number[];
+    im.emit({ op: "qconv", x: im.nhwc(x), y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints, scales, window, input: { dynamic: true } });
+    return { kind: "value", v: y, layout: "nhwc", dims };
+  };
+  im.setQuant(0, { kind: "acc", from, float: false, channels: cout, channelAxis: 1, rank: 4, make });
+}
+
+export function matMulInteger(im: Importer): void {
+  const { x, from } = quantizedInput(im);
+  const w = intWeights(im, "B");
+  if (w.dims.length !== 2) im.fail(`B must be a constant 2-d matrix, got [${w.dims.join(", ")}]`);
+  if (x.dims.length < 2) im.fail(`A must have rank 2 or more, got [${x.dims.join(", ")}]`);
+  const [k, n] = w.dims;
+  if (x.dims[x.dims.length - 1] !== k) im.bad(`A [${x.dims.join(", ")}] and B [${w.dims.join(", ")}] do not agree on K`);
+  const m = x.dims.slice(0, -1).reduce((a, b) => a * b, 1);
+  const zeroPoints = weightZeroPoints(im, n);
+  const dims = [...x.dims.slice(0, -1), n];
+  const window: Window = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
+  const make = (scales: Float32Array): Sym => {
+    const y = im.value(dims);
+    const wv = transposeConst(w, [1, 0]) as number[];
+    const xv = im.alias(im.plain(x), [m, k]);
+    im.emit({ op: "qconv", x: xv, y, w: wv, wShape: [n, 1, 1, k], zeroPoints, scales, window, input: { dynamic: true } });
+    return { kind: "value", v: y, layout: "plain", dims };
+  };
+  im.setQuant(0, { kind: "acc", from, float: false, channels: n, channelAxis: dims.length - 1, rank: dims.length, make });
+}
+
+/** Cast: the integer accumulator to float (part of the chain); a float to float is the identity. */
+export function cast(im: Importer): void {
+  const to = im.int("to", 0);
+  const q = im.quantInput(0);
+  if (q) {
+    if (q.kind !== "acc" || q.float || to !== DataType.FLOAT) im.fail("only the cast of ConvInteger/MatMulInteger's output to float is supported");
+    return im.setQuant(0, { ...q, float: true });
+  }
+  if (to !== DataType.FLOAT) im.fail(`only casts to float are supported, got data type ${to}`);
+  const x = im.required(0);
+  if (x.kind === "const") return im.setOutput({ kind: "const", dims: x.dims, f: x.f ?? Float32Array.from(x.i ?? []) });
+  im.setOutput(x);
+}
+
+/**
+ * Mul inside the chain: x's scale by the weights' scale (a constant), and the float accumulator by
+ * that product, which emits the fused step. Returns false for any other Mul.
+ */
+export function quantMul(im: Importer): boolean {
+  const qa = im.quantInput(0);
+  const qb = im.quantInput(1);
+  if (!qa && !qb) return false;
+  const [q, otherIndex, other] = qa ? [qa, 1, qb] : [qb!, 0, qa];
+  if (q.kind === "scale" && !other) {
+    if (q.factor) im.fail("only one constant factor of a DynamicQuantizeLinear scale is supported");
+    const c = im.constInput(otherIndex, "the weight scale");
+    if (!c?.f) im.fail("the weight scale must be a float constant");
+    im.setQuant(0, { ...q, factor: c });
+    return true;
+  }
+  const acc = q.kind === "acc" ? q : other?.kind === "acc" ? other : undefined;
+  const scale = q.kind === "scale" ? q : other?.kind === "scale" ? other : undefined;
+  if (!acc || !scale || !acc.float) im.fail("the tensors of a dynamic-quantization chain are supported only as DynamicQuantizeLinear -> ConvInteger/MatMulInteger -> Cast -> Mul by the scales");
+  if (scale.from !== acc.from) im.fail("the scale multiplied must be that of the DynamicQuantizeLinear feeding the integer op");
+  im.setOutput(acc.make(channelScales(im, scale.factor, acc)));
+  return true;
+}
+
+/** The weight scale, one value or one per output channel placed on the output's channel axis. */
+function channelScales(im: Importer, f: ConstSym | undefined, acc: Extract<QuantSym, { kind: "acc" }>): Float32Array {
+  if (!f?.f) return Float32Array.of(1);
+  if (f.f.length === 1) return Float32Array.from(f.f);
+  const d = [...new Array<number>(Math.max(0, acc.rank - f.dims.length)).fill(1), ...f.dims];
+  const onAxis = d.length === acc.rank && d.every((v, i) => (i === acc.channelAxis ? v === acc.channels : v === 1));
+  if (!onAxis) im.fail(`the weight scale [${f.dims.join(", ")}] must be one value or one per output channel`);
+  return Float32Array.from(f.f);
+}
