@@ -6,20 +6,18 @@ export const QOUT_F32: i32 = 1;
 export const QOUT_U8: i32 = 2;
 export const QOUT_I8: i32 = 3;
 
-// Bytes of a packed panel's header: 8 i32 biases, then 8 i32 column sums of the weights.
-const HEADER_BYTES: i32 = 64;
-
 // qgemm_q8_4x8: 8-bit GEMM / indirect convolution with exact i32 accumulation.
-// acc[m][j] = bias[j] + sum_t sum_k (A(t, m)[k] - za) * (W[t][k][j] - zw[j]), computed as
-// bias[j] - za * colsum[j] + sum A * (W - zw) (the activation's zero point leaves the k loop for a
-// precomputed column sum, as gemmlowp does), which is the same integer: i32 addition is exact
-// modulo 2^32 in any order, so both builds and every tiling agree to the bit.
-// A: u8 (aSigned 0) or i8 (aSigned 1) elements; ind is conv2d_indirection's table built with
-// pixelStride = the row's elements, so an entry is 4 x the element (byte) offset from `a`, or -1
-// for the zero row `zero` (kc bytes holding za, so padding contributes nothing). w is packed by
-// pack_qgemm_q8_8: per 8-column panel [bias i32 x 8][colsum i32 x 8] then, per tap, the k pairs
-// of each column as i16 (W - zw) pairs, the layout i32x4.dot_i16x8_s multiplies against a
-// broadcast pair of A. The store (outKind):
+// acc[m][j] = sum_t sum_k A(t, m)[k] * W[t][k][j], where A holds the quantized activations minus
+// their zero point and W the weights minus theirs (per column), both as i16 (|v| <= 255): the
+// quantization writes A centred and widened once (quantize_f32_q8_i16), so the k loop is one
+// 32-bit broadcast of an A pair and two i32x4.dot_i16x8_s per row, and no zero-point correction
+// is left to do. i32 addition is exact modulo 2^32 in any order, so both builds and every tiling
+// agree to the bit.
+// ind is conv2d_indirection's table built with pixelStride = the row's elements, so an entry is
+// 4 x the element offset from `a` (2 x its byte offset), or -1 for the zero row `zero` (kc zero
+// i16). w is packed by pack_qgemm_q8_8: per 8-column panel and tap, the k pairs of each column as
+// i16 pairs, the layout dot_i16x8_s multiplies against a broadcast pair of A. The store
+// (outKind):
 //   QOUT_I32: c[m][j] = acc (i32);
 //   QOUT_F32: c[m][j] = f32(acc) * scale[j] (+ fbias[j] when fbias != 0), f32;
 //   QOUT_U8 / QOUT_I8: c[m][j] = saturate(roundHalfEven(f32(acc) * scale[j]) + zy), 8-bit;
@@ -30,20 +28,10 @@ export function qgemm_q8_4x8(
   m: i32, n: i32, kc: i32, ks: i32,
   a: usize, ind: usize, zero: usize, w: usize, scale: usize, fbias: usize,
   c: usize, ldc: i32,
-  aSigned: i32, za: i32, outKind: i32, zy: i32,
-): void {
-  if (aSigned != 0) qgemmBody(m, n, kc, ks, a, ind, zero, w, scale, fbias, c, ldc, true, za, outKind, zy);
-  else qgemmBody(m, n, kc, ks, a, ind, zero, w, scale, fbias, c, ldc, false, za, outKind, zy);
-}
-
-@inline function qgemmBody(
-  m: i32, n: i32, kc: i32, ks: i32,
-  a: usize, ind: usize, zero: usize, w: usize, scale: usize, fbias: usize,
-  c: usize, ldc: i32,
-  signed: bool, za: i32, outKind: i32, zy: i32,
+  outKind: i32, zy: i32,
 ): void {
   const panels = (n + GEMM_NR - 1) / GEMM_NR;
-  const panelBytes = qPanelBytes(kc, ks);
+  const panelBytes = ks * ((kc + 1) >> 1) * 32;
   const tiles = (m + GEMM_MR - 1) / GEMM_MR;
   const elem: usize = outKind >= QOUT_U8 ? 1 : 4;
   const rowBytes = <usize>ldc * elem;
@@ -51,49 +39,31 @@ export function qgemm_q8_4x8(
     const nr = min(n - p * GEMM_NR, GEMM_NR);
     const col = p * GEMM_NR;
     const wp = w + <usize>p * <usize>panelBytes;
+    const sp = scale + (<usize>col << 2);
+    const bp: usize = fbias == 0 ? 0 : fbias + (<usize>col << 2);
     for (let t = 0; t < tiles; t++) {
       const mr = min(m - t * GEMM_MR, GEMM_MR);
       const indT = ind + <usize>(t * ks * GEMM_MR) * 4;
       const ct = c + <usize>(t * GEMM_MR) * rowBytes + <usize>col * elem;
-      if (ASC_FEATURE_SIMD) {
-        qtileSimd(mr, nr, kc, ks, a, indT, zero, wp, scale + (<usize>col << 2), fbias == 0 ? 0 : fbias + (<usize>col << 2), ct, rowBytes, signed, za, outKind, zy);
-      } else {
-        qtileScalar(mr, nr, kc, ks, a, indT, zero, wp, scale + (<usize>col << 2), fbias == 0 ? 0 : fbias + (<usize>col << 2), ct, rowBytes, signed, za, outKind, zy);
-      }
+      if (ASC_FEATURE_SIMD) qtileSimd(mr, nr, kc, ks, a, indT, zero, wp, sp, bp, ct, rowBytes, outKind, zy);
+      else qtileScalar(mr, nr, kc, ks, a, indT, zero, wp, sp, bp, ct, rowBytes, outKind, zy);
     }
   }
 }
 
-@inline function qPanelBytes(kc: i32, ks: i32): i32 {
-  return HEADER_BYTES + ks * ((kc + 1) >> 1) * 32;
-}
-
 // pack_qgemm_q8_8: packs 8-bit weights, element (tap t, row k, column j) at b + t*st + k*sk +
-// j*sn (bytes; u8 or, wSigned 1, i8), with per-column zero points wzp[n] (same type, 0 for none)
-// and i32 biases bias[n] (0 for none), into the panels qgemm_q8_4x8 reads: W - zw as i16 pairs
-// (an odd kc's last pair padded with 0), columns past n zero, and each column's sum of W - zw.
+// j*sn (bytes; u8 or, wSigned 1, i8), with per-column zero points wzp[n] (same type, 0 for none),
+// into the panels qgemm_q8_4x8 reads: W - zw as i16 pairs (an odd kc's last pair padded with 0),
+// columns past n zero.
 export function pack_qgemm_q8_8(
   kc: i32, ks: i32, n: i32,
-  b: usize, st: i32, sk: i32, sn: i32, bias: usize, wzp: usize,
+  b: usize, st: i32, sk: i32, sn: i32, wzp: usize,
   out: usize,
   wSigned: i32,
 ): void {
   const panels = (n + GEMM_NR - 1) / GEMM_NR;
   const pairs = (kc + 1) >> 1;
   for (let p = 0; p < panels; p++) {
-    for (let j = 0; j < GEMM_NR; j++) {
-      const col = p * GEMM_NR + j;
-      let sum = 0;
-      if (col < n) {
-        const zw = wzp == 0 ? 0 : wq(wzp + <usize>col, wSigned);
-        for (let t = 0; t < ks; t++) {
-          for (let k = 0; k < kc; k++) sum += wq(b + <usize>(t * st + k * sk + col * sn), wSigned) - zw;
-        }
-      }
-      store<i32>(out + (<usize>j << 2), bias != 0 && col < n ? load<i32>(bias + (<usize>col << 2)) : 0);
-      store<i32>(out + (<usize>(GEMM_NR + j) << 2), sum);
-    }
-    out += HEADER_BYTES;
     for (let t = 0; t < ks; t++) {
       for (let q = 0; q < pairs; q++) {
         for (let j = 0; j < GEMM_NR; j++) {
@@ -128,74 +98,58 @@ export function pack_qgemm_q8_8(
 
 @inline function qrowPtr(a: usize, zero: usize, ind: usize, i: i32): usize {
   const o = load<i32>(ind + (<usize>i << 2));
-  return o < 0 ? zero : a + <usize>(o >> 2);
-}
-
-// A pair (A[k], A[k+1]) widened to i16 and repeated in every i32 lane.
-@inline function pairSimd(p: usize, signed: bool): v128 {
-  const v = v128.load16_splat(p);
-  return signed ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v);
+  return o < 0 ? zero : a + <usize>(o >> 1);
 }
 
 // The last A[k] of an odd kc, paired with 0 (its packed partner weight is 0 too).
-@inline function lastSimd(p: usize, signed: bool): v128 {
-  const v: i32 = signed ? <i32>load<i8>(p) & 0xffff : <i32>load<u8>(p);
-  return i32x4.splat(v);
-}
-
-@inline function aq(p: usize, signed: bool): i32 {
-  return signed ? <i32>load<i8>(p) : <i32>load<u8>(p);
+@inline function lastSimd(p: usize): v128 {
+  return i32x4.splat(<i32>load<u16>(p));
 }
 
 @inline function qtileSimd(
   mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, zero: usize, w: usize, scale: usize, fbias: usize,
-  c: usize, rowBytes: usize, signed: bool, za: i32, outKind: i32, zy: i32,
+  c: usize, rowBytes: usize, outKind: i32, zy: i32,
 ): void {
-  const vza = i32x4.splat(za);
-  let c00 = i32x4.sub(v128.load(w), i32x4.mul(vza, v128.load(w, 32)));
-  let c01 = i32x4.sub(v128.load(w, 16), i32x4.mul(vza, v128.load(w, 48)));
-  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
-  w += HEADER_BYTES;
-  const full = kc & ~1;
+  let c00 = i32x4.splat(0);
+  let c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const fullBytes = <usize>((kc & ~1) << 1);
   for (let t = 0; t < ks; t++) {
     const a0 = qrowPtr(a, zero, ind, 0);
     const a1 = qrowPtr(a, zero, ind, 1);
     const a2 = qrowPtr(a, zero, ind, 2);
     const a3 = qrowPtr(a, zero, ind, 3);
     ind += GEMM_MR * 4;
-    for (let k = 0; k < full; k += 2) {
+    for (let o: usize = 0; o < fullBytes; o += 4) {
       const b0 = v128.load(w);
       const b1 = v128.load(w, 16);
       w += 32;
-      const o = <usize>k;
-      let va = pairSimd(a0 + o, signed);
+      let va = v128.load32_splat(a0 + o);
       c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0));
       c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
-      va = pairSimd(a1 + o, signed);
+      va = v128.load32_splat(a1 + o);
       c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0));
       c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
-      va = pairSimd(a2 + o, signed);
+      va = v128.load32_splat(a2 + o);
       c20 = i32x4.add(c20, i32x4.dot_i16x8_s(va, b0));
       c21 = i32x4.add(c21, i32x4.dot_i16x8_s(va, b1));
-      va = pairSimd(a3 + o, signed);
+      va = v128.load32_splat(a3 + o);
       c30 = i32x4.add(c30, i32x4.dot_i16x8_s(va, b0));
       c31 = i32x4.add(c31, i32x4.dot_i16x8_s(va, b1));
     }
-    if (full < kc) {
+    if (kc & 1) {
       const b0 = v128.load(w);
       const b1 = v128.load(w, 16);
       w += 32;
-      const o = <usize>full;
-      let va = lastSimd(a0 + o, signed);
+      let va = lastSimd(a0 + fullBytes);
       c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0));
       c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
-      va = lastSimd(a1 + o, signed);
+      va = lastSimd(a1 + fullBytes);
       c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0));
       c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
-      va = lastSimd(a2 + o, signed);
+      va = lastSimd(a2 + fullBytes);
       c20 = i32x4.add(c20, i32x4.dot_i16x8_s(va, b0));
       c21 = i32x4.add(c21, i32x4.dot_i16x8_s(va, b1));
-      va = lastSimd(a3 + o, signed);
+      va = lastSimd(a3 + fullBytes);
       c30 = i32x4.add(c30, i32x4.dot_i16x8_s(va, b0));
       c31 = i32x4.add(c31, i32x4.dot_i16x8_s(va, b1));
     }
@@ -264,24 +218,16 @@ export function pack_qgemm_q8_8(
 // per k.
 @inline function qtileScalar(
   mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, zero: usize, w: usize, scale: usize, fbias: usize,
-  c: usize, rowBytes: usize, signed: bool, za: i32, outKind: i32, zy: i32,
+  c: usize, rowBytes: usize, outKind: i32, zy: i32,
 ): void {
-  const wd = w + HEADER_BYTES;
-  const pairBytes = <usize>(((kc + 1) >> 1) * 32);
+  const tapBytes = <usize>(((kc + 1) >> 1) * 32);
   for (let i = 0; i < mr; i++) {
-    let s0 = load<i32>(w) - za * load<i32>(w, 32);
-    let s1 = load<i32>(w, 4) - za * load<i32>(w, 36);
-    let s2 = load<i32>(w, 8) - za * load<i32>(w, 40);
-    let s3 = load<i32>(w, 12) - za * load<i32>(w, 44);
-    let s4 = load<i32>(w, 16) - za * load<i32>(w, 48);
-    let s5 = load<i32>(w, 20) - za * load<i32>(w, 52);
-    let s6 = load<i32>(w, 24) - za * load<i32>(w, 56);
-    let s7 = load<i32>(w, 28) - za * load<i32>(w, 60);
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
     for (let t = 0; t < ks; t++) {
       const ar = qrowPtr(a, zero, ind + <usize>(t * GEMM_MR * 4), i);
-      let wt = wd + <usize>t * pairBytes;
+      const wt = w + <usize>t * tapBytes;
       for (let k = 0; k < kc; k++) {
-        const x = aq(ar + <usize>k, signed);
+        const x = <i32>load<i16>(ar + (<usize>k << 1));
         // Weight k of the pair: the first or second i16 of each column's 4 bytes.
         const wk = wt + <usize>((k >> 1) * 32 + (k & 1) * 2);
         s0 += x * <i32>load<i16>(wk);
@@ -310,26 +256,38 @@ export function pack_qgemm_q8_8(
 // x[i] / scale) + zp) as u8 (ySigned 0) or i8 (ySigned 1); the division, not a multiply by the
 // reciprocal, as the ONNX reference and onnxruntime compute it. NaN becomes zp.
 export function quantize_f32_q8(n: i32, x: usize, y: usize, scale: f32, zp: i32, ySigned: i32): void {
-  const lo: f32 = <f32>(qmin(ySigned != 0) - zp);
-  const hi: f32 = <f32>(qmax(ySigned != 0) - zp);
+  quantizeBody(n, x, y, scale, zp, ySigned != 0, false);
+}
+
+// quantize_f32_q8_i16: the same quantization, written as the A operand of qgemm_q8_4x8: each
+// value minus zp, as i16.
+export function quantize_f32_q8_i16(n: i32, x: usize, y: usize, scale: f32, zp: i32, ySigned: i32): void {
+  quantizeBody(n, x, y, scale, zp, ySigned != 0, true);
+}
+
+@inline function quantizeBody(n: i32, x: usize, y: usize, scale: f32, zp: i32, signed: bool, centred: bool): void {
+  const lo: f32 = <f32>(qmin(signed) - zp);
+  const hi: f32 = <f32>(qmax(signed) - zp);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const vs = f32x4.splat(scale);
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
-    const vzp = i32x4.splat(zp);
+    const vzp = i32x4.splat(centred ? 0 : zp);
     for (; i + 8 <= n; i += 8) {
       const p = x + (<usize>i << 2);
       const q0 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(v128.load(p), vs)), vlo), vhi)), vzp);
       const q1 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(v128.load(p, 16), vs)), vlo), vhi)), vzp);
       const h = i16x8.narrow_i32x4_s(q0, q1);
-      v128.store64_lane(y + <usize>i, ySigned != 0 ? i8x16.narrow_i16x8_s(h, h) : i8x16.narrow_i16x8_u(h, h), 0);
+      if (centred) v128.store(y + (<usize>i << 1), h);
+      else v128.store64_lane(y + <usize>i, signed ? i8x16.narrow_i16x8_s(h, h) : i8x16.narrow_i16x8_u(h, h), 0);
     }
   }
   for (; i < n; i++) {
     let r = min<f32>(max<f32>(nearest<f32>(load<f32>(x + (<usize>i << 2)) / scale), lo), hi);
     if (r != r) r = 0;
-    store<u8>(y + <usize>i, <u8>(<i32>r + zp));
+    if (centred) store<i16>(y + (<usize>i << 1), <i16><i32>r);
+    else store<u8>(y + <usize>i, <u8>(<i32>r + zp));
   }
 }
 

@@ -7,6 +7,8 @@ import { type Engine, type Tensor, init } from "../src/node.js";
 import { parseFlags, usageError } from "./args.js";
 import { measureCeiling } from "./ceiling.js";
 import { KERNEL_SHAPES, random } from "./nets.js";
+import { QConv2d } from "../src/ops/qconv.js";
+import type { Runtime } from "../src/runtime/runtime.js";
 
 const USAGE = {
   script: "bench/kernels.ts",
@@ -71,6 +73,31 @@ function conv(label: string, h: number, w: number, cin: number, cout: number, k:
   };
 }
 
+/**
+ * The 8-bit path (src/ops/qconv.ts, qgemm_q8_4x8) on a float input and output, as onnxruntime's
+ * dynamic quantization runs it: the input's min/max and quantization are part of every call.
+ * Named "int8 " + the float workload's name, which the table compares it with.
+ */
+function int8(label: string, h: number, w: number, cin: number, cout: number, k: number): Workload {
+  return {
+    name: label === "gemm" ? `int8 gemm ${h}x${cin}x${cout}` : `int8 ${label} ${h}x${w} ${cin}->${cout}`,
+    flop: 2 * h * w * cout * k * k * cin,
+    make(e) {
+      const rt = (e as unknown as { rt: Runtime }).rt;
+      const weights = Array.from(random(cout * k * k * cin, 4, 127), Math.round);
+      const op = new QConv2d(rt, {
+        weights, wShape: [cout, k, k, cin], weightZeroPoints: [0], weightScales: [0.01], bias: random(cout, 5, 0.5),
+        padding: k > 1 ? "same" : "valid", input: { dynamic: true },
+      });
+      const gemm = label.startsWith("gemm");
+      const x = tensor(e, gemm ? [h, cin] : [1, h, w, cin], 3);
+      const out = e.tensor(new Float32Array(h * w * cout), gemm ? [h, cout] : [1, h, w, cout]);
+      op.bind([x.shape]);
+      return () => op.exec([(x as unknown as { ptr: number }).ptr], (out as unknown as { ptr: number }).ptr);
+    },
+  };
+}
+
 function maxpool(h: number, w: number, c: number): Workload {
   return {
     name: `maxpool 2x2 ${h}x${w}x${c}`,
@@ -87,6 +114,8 @@ const workloads: Workload[] = [
   // Depthwise is memory-bound: its rate is in GB/s of input and output.
   ...KERNEL_SHAPES.conv.map(([l, h, w, ci, co, k, g]) => (g > 1 ? { ...conv(l, h, w, ci, co, k, g), bytes: 4 * 2 * h * w * co } : conv(l, h, w, ci, co, k, g))),
   ...KERNEL_SHAPES.maxpool.map(([h, w, c]) => maxpool(h, w, c)),
+  int8("gemm", 1024, 1, 1024, 1024, 1),
+  ...KERNEL_SHAPES.conv.filter(([, , , ci, , , g]) => g === 1 && ci >= 16).map(([l, h, w, ci, co, k]) => int8(l, h, w, ci, co, k)),
 ];
 
 interface Row {
@@ -157,6 +186,12 @@ async function main(): Promise<void> {
         fmt(r.twoThreads).padStart(8), `${fmt(r.threadSpeedup, 2)}x`.padStart(7),
       ].join(" "),
     );
+  }
+  // The 8-bit workloads against the float ones they mirror, SIMD build, one thread.
+  for (const r of rows.filter((x) => x.workload.startsWith("int8 "))) {
+    const base = r.workload.slice(5);
+    const f = rows.find((x) => x.workload === base);
+    if (f) console.log(`${r.workload}: ${fmt(f.simdMs / r.simdMs, 2)}x the float32 ${base} (simd, one thread)`);
   }
   if (!flags.save) return;
   const outDir = new URL("./results/", import.meta.url);

@@ -1,7 +1,9 @@
 // The 8-bit kernels against exact integer references computed here from the definitions (not
 // from the kernels' packing): qgemm_q8_4x8 over GEMM and convolution grids with remainders in M, N
-// and K (odd K exercises the half pair) and every output kind, quantize_f32_q8 (ties, NaN,
-// infinities, saturation) and minmax_f32, in both builds, with guard bytes around every output.
+// and K (odd K exercises the half pair) and every output kind, with int8 and uint8 activations
+// and weights (the activations given as the kernel reads them, minus their zero point as i16),
+// quantize_f32_q8 and quantize_f32_q8_i16 (ties, NaN, infinities, saturation) and minmax_f32, in
+// both builds, with guard bytes around every output.
 // Integer results must be exact; the f32 and requantized outputs are single IEEE operations on the
 // exact accumulator, so the reference emulates them with Math.fround and must match to the bit.
 import { describe, expect, it } from "vitest";
@@ -26,7 +28,7 @@ interface Case {
   id: number;
   batch: number; h: number; w: number; ci: number; co: number;
   kh: number; kw: number; s: number; d: number; pt: number; pl: number; pb: number; pr: number;
-  aSigned: boolean; wSigned: boolean; out: OutKind; bias: boolean; fbias: boolean; perChannel: boolean;
+  aSigned: boolean; wSigned: boolean; out: OutKind; fbias: boolean; perChannel: boolean;
 }
 
 function outDims(c: Case): [number, number] {
@@ -53,13 +55,13 @@ function grid(): Case[] {
       pt: gemm ? 0 : roundRobin([0, 1, 2], i, 1), pl: gemm ? 0 : roundRobin([1, 0, 2], i, 1),
       pb: gemm ? 0 : roundRobin([0, 1], i, 1), pr: gemm ? 0 : roundRobin([1, 0], i, 1),
       aSigned: rng.bool(), wSigned: rng.bool(), out: roundRobin(OUT_KINDS, i, 1, Math.floor(i / 8)),
-      bias: rng.bool(), fbias: rng.bool(), perChannel: rng.bool(),
+      fbias: rng.bool(), perChannel: rng.bool(),
     };
     if (outDims(c).every((d) => d > 0)) cases.push(c);
   }
   // Larger: several panels and tiles with remainders, K past one pair per kernel row, and a 3x3
   // convolution over 16+ channels like the benchmark's.
-  const big = { batch: 1, w: 1, kh: 1, kw: 1, s: 1, d: 1, pt: 0, pl: 0, pb: 0, pr: 0, bias: true, fbias: true, perChannel: true };
+  const big = { batch: 1, w: 1, kh: 1, kw: 1, s: 1, d: 1, pt: 0, pl: 0, pb: 0, pr: 0, fbias: true, perChannel: true };
   cases.push({ ...big, id: 200, h: 37, ci: 301, co: 45, aSigned: false, wSigned: true, out: "u8" });
   cases.push({ ...big, id: 201, h: 65, ci: 128, co: 70, aSigned: true, wSigned: true, out: "f32" });
   cases.push({ ...big, id: 202, h: 9, ci: 1000, co: 17, aSigned: false, wSigned: false, out: "i32" });
@@ -70,7 +72,7 @@ function grid(): Case[] {
 const CASES = grid();
 
 interface Data {
-  a: Int8Array | Uint8Array; w: Int8Array | Uint8Array; za: number; zw: number[]; bias: Int32Array;
+  a: Int8Array | Uint8Array; w: Int8Array | Uint8Array; za: number; zw: number[];
   scale: Float32Array; fbias: Float32Array; zy: number;
 }
 
@@ -90,14 +92,13 @@ function makeData(c: Case): Data {
     w: bytes(c.co * c.ci * ks, c.wSigned),
     za: zpOf(c.aSigned),
     zw: Array.from({ length: c.co }, () => (c.perChannel ? zpOf(c.wSigned) : zw0)),
-    bias: Int32Array.from({ length: c.co }, () => (c.bias ? rng.int(-50000, 50000) : 0)),
     scale: Float32Array.from({ length: c.co }, () => (c.perChannel ? rng.uniform(1e-5, 4e-3) : scale0)),
     fbias: Float32Array.from({ length: c.co }, () => (c.fbias ? rng.uniform(-3, 3) : 0)),
     zy: zpOf(c.out === "i8"),
   };
 }
 
-/** Exact accumulators by the definition: bias + sum over taps and channels of (a - za)(w - zw). */
+/** Exact accumulators by the definition: the sum over taps and channels of (a - za)(w - zw). */
 function reference(c: Case, d: Data): { acc: number[]; m: number } {
   const [oh, ow] = outDims(c);
   const m = c.batch * oh * ow;
@@ -105,7 +106,7 @@ function reference(c: Case, d: Data): { acc: number[]; m: number } {
   for (let p = 0; p < m; p++) {
     const x = p % ow, y = Math.floor(p / ow) % oh, b = Math.floor(p / (ow * oh));
     for (let j = 0; j < c.co; j++) {
-      let s = d.bias[j];
+      let s = 0;
       for (let ky = 0; ky < c.kh; ky++) {
         for (let kx = 0; kx < c.kw; kx++) {
           const iy = y * c.s - c.pt + ky * c.d, ix = x * c.s - c.pl + kx * c.d;
@@ -146,18 +147,18 @@ async function run(backend: (typeof BACKENDS)[number], c: Case, d: Data): Promis
     heap.u8.set(new Uint8Array(src.buffer, src.byteOffset, bytes), p);
     return p;
   };
-  const a = put(d.a, d.a.length);
+  const centred = Int16Array.from(d.a, (v) => v - d.za);
+  const a = put(centred, centred.length * 2);
   const wsrc = put(d.w, d.w.length);
   const zw = c.wSigned ? Int8Array.from(d.zw) : Uint8Array.from(d.zw);
   const wzp = put(zw, zw.length);
-  const bias = put(d.bias, d.bias.length * 4);
   const scale = put(d.scale, d.scale.length * 4);
   const fbias = put(d.fbias, d.fbias.length * 4);
-  const zero = heap.alloc(Math.max(c.ci, 16));
-  heap.u8.fill(d.za & 0xff, zero, zero + c.ci);
-  const panelBytes = 64 + ks * Math.ceil(c.ci / 2) * 32;
+  const zero = heap.alloc(Math.max(c.ci * 2, 16));
+  heap.u8.fill(0, zero, zero + c.ci * 2);
+  const panelBytes = ks * Math.ceil(c.ci / 2) * 32;
   const packed = heap.alloc(Math.ceil(c.co / NR) * panelBytes);
-  k.pack_qgemm_q8_8(c.ci, ks, c.co, wsrc, 1, ks, c.ci * ks, c.bias ? bias : 0, wzp, packed, c.wSigned ? 1 : 0);
+  k.pack_qgemm_q8_8(c.ci, ks, c.co, wsrc, 1, ks, c.ci * ks, wzp, packed, c.wSigned ? 1 : 0);
   const ind = heap.alloc(tiles * MR * ks * 4);
   k.conv2d_indirection(c.batch, c.h, c.w, c.ci, oh, ow, c.kh, c.kw, c.s, c.s, c.d, c.d, c.pt, c.pl, MR, ind);
   const elem = c.out === "u8" || c.out === "i8" ? 1 : 4;
@@ -165,8 +166,7 @@ async function run(backend: (typeof BACKENDS)[number], c: Case, d: Data): Promis
   const region = heap.alloc(outBytes + 2 * GUARD);
   heap.u8.fill(0xa5, region, region + outBytes + 2 * GUARD);
   const y = region + GUARD;
-  const za = d.za;
-  k.qgemm_q8_4x8(m, c.co, c.ci, ks, a, ind, zero, packed, scale, c.fbias ? fbias : 0, y, c.co, c.aSigned ? 1 : 0, za, QOUT[c.out], d.zy);
+  k.qgemm_q8_4x8(m, c.co, c.ci, ks, a, ind, zero, packed, scale, c.fbias ? fbias : 0, y, c.co, QOUT[c.out], d.zy);
   const buf = heap.memory.buffer;
   const view = c.out === "i32" ? new Int32Array(buf, y, m * c.co) : c.out === "f32" ? new Float32Array(buf, y, m * c.co)
     : c.out === "u8" ? new Uint8Array(buf, y, m * c.co) : new Int8Array(buf, y, m * c.co);
@@ -176,7 +176,7 @@ async function run(backend: (typeof BACKENDS)[number], c: Case, d: Data): Promis
 
 function label(c: Case): string {
   return `#${c.id} N${c.batch} ${c.h}x${c.w}x${c.ci} -> ${c.co} k${c.kh}x${c.kw} s${c.s} d${c.d} pad ${c.pt},${c.pl},${c.pb},${c.pr} `
-    + `a ${c.aSigned ? "i8" : "u8"} w ${c.wSigned ? "i8" : "u8"} out ${c.out}${c.bias ? " bias" : ""}${c.fbias ? " fbias" : ""}${c.perChannel ? " per-channel" : ""}`;
+    + `a ${c.aSigned ? "i8" : "u8"} w ${c.wSigned ? "i8" : "u8"} out ${c.out}${c.fbias ? " fbias" : ""}${c.perChannel ? " per-channel" : ""}`;
 }
 
 describe("qgemm_q8_4x8 against exact integer references", () => {
@@ -200,11 +200,12 @@ describe("qgemm_q8_4x8 against exact integer references", () => {
   });
 });
 
-describe.each(BACKENDS)("%s build: quantize_f32_q8 and minmax_f32", (backend) => {
+describe.each(BACKENDS)("%s build: quantize_f32_q8, quantize_f32_q8_i16 and minmax_f32", (backend) => {
   const special = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 127.5, 128.5, 255.5, -128.5, 1e30, -1e30, Infinity, -Infinity, NaN, -0, 0];
   it.each([
-    [0.5, 128, false], [1, 0, false], [0.0173, 3, false], [1, 0, true], [0.25, -7, true], [3.1e-3, 127, true],
-  ] as const)("scale %f zero point %i signed %s", async (scale, zp, signed) => {
+    [0.5, 128, false, false], [1, 0, false, true], [0.0173, 3, false, false], [0.0173, 3, false, true], [1, 0, true, false],
+    [0.25, -7, true, true], [3.1e-3, 127, true, false], [0.5, 255, false, true],
+  ] as const)("scale %f zero point %i signed %s centred i16 %s", async (scale, zp, signed, centred) => {
     const rng = new Rng(0x51);
     // Values at exact ties of x / scale for the power-of-two scales, random ones for the others.
     const xs = Float32Array.from([...special.map((v) => v * scale), ...special, ...Array.from({ length: 61 }, () => rng.uniform(-300, 300) * scale)]);
@@ -212,18 +213,20 @@ describe.each(BACKENDS)("%s build: quantize_f32_q8 and minmax_f32", (backend) =>
     const { kernels: k } = await instantiate(backend, heap.memory);
     const x = heap.alloc(xs.length * 4);
     heap.f32.set(xs, x / 4);
-    const region = heap.alloc(xs.length + 2 * GUARD);
-    heap.u8.fill(0xa5, region, region + xs.length + 2 * GUARD);
-    k.quantize_f32_q8(xs.length, x, region + GUARD, scale, zp, signed ? 1 : 0);
+    const bytes = xs.length * (centred ? 2 : 1);
+    const region = heap.alloc(bytes + 2 * GUARD);
+    heap.u8.fill(0xa5, region, region + bytes + 2 * GUARD);
+    (centred ? k.quantize_f32_q8_i16 : k.quantize_f32_q8)(xs.length, x, region + GUARD, scale, zp, signed ? 1 : 0);
     const [lo, hi] = signed ? [-128, 127] : [0, 255];
     const want = Array.from(xs, (v) => {
       const q = Math.fround(v / Math.fround(scale));
-      return Number.isNaN(q) ? zp : Math.min(hi, Math.max(lo, roundEven(Math.min(1e9, Math.max(-1e9, q))) + zp));
+      const r = Number.isNaN(q) ? zp : Math.min(hi, Math.max(lo, roundEven(Math.min(1e9, Math.max(-1e9, q))) + zp));
+      return centred ? r - zp : r;
     });
     const buf = heap.memory.buffer;
-    const got = Array.from(signed ? new Int8Array(buf, region + GUARD, xs.length) : new Uint8Array(buf, region + GUARD, xs.length));
-    expect(got).toEqual(want);
-    const guards = [...new Uint8Array(buf, region, GUARD), ...new Uint8Array(buf, region + GUARD + xs.length, GUARD)];
+    const view = centred ? new Int16Array(buf, region + GUARD, xs.length) : signed ? new Int8Array(buf, region + GUARD, xs.length) : new Uint8Array(buf, region + GUARD, xs.length);
+    expect(Array.from(view)).toEqual(want);
+    const guards = [...new Uint8Array(buf, region, GUARD), ...new Uint8Array(buf, region + GUARD + bytes, GUARD)];
     expect(guards.every((g) => g === 0xa5)).toBe(true);
   });
 

@@ -39,8 +39,9 @@ interface Plan {
  * An 8-bit convolution (or, over an [M, K] input, a GEMM as a 1x1 convolution of an M x 1 image)
  * with float input and output: the input is quantized into scratch (per run for dynamic
  * quantization: its min and max, then the scale and zero point exactly as ONNX's
- * DynamicQuantizeLinear computes them in float32), then qgemm_q8_4x8 accumulates in i32 and
- * dequantizes in its store. The weights are packed once as i16 pairs with their column sums.
+ * DynamicQuantizeLinear computes them in float32), written minus its zero point as i16, the
+ * operand qgemm_q8_4x8 reads; the kernel accumulates in i32 and dequantizes in its store. The
+ * weights are packed once, minus their zero points, as i16 pairs.
  */
 export class QConv2d implements PreparedOp {
   readonly inChannels: number;
@@ -52,7 +53,7 @@ export class QConv2d implements PreparedOp {
   private readonly input: InputQuantization;
   private readonly weightScales: Float32Array;
   private packed: number;
-  /** scale[Cout] for the store, then fbias[Cout], then the zero row (Cin bytes), then min/max. */
+  /** scale[Cout] for the store, then fbias[Cout], then min/max, then the zero row (Cin i16 zeros). */
   private readonly side: number;
   private readonly hasBias: boolean;
   private plan: Plan | undefined;
@@ -98,21 +99,26 @@ export class QConv2d implements PreparedOp {
       const u8 = heap.u8;
       for (let i = 0; i < cout * ks * cin; i++) u8[src + i] = opts.weights[i] & 0xff;
       for (let j = 0; j < cout; j++) u8[src + cout * ks * cin + j] = zw[j] & 0xff;
-      this.packed = heap.alloc(Math.ceil(cout / GEMM_NR) * (64 + ks * Math.ceil(cin / 2) * 32));
+      this.packed = heap.alloc(Math.ceil(cout / GEMM_NR) * ks * Math.ceil(cin / 2) * 32);
       rt.dispatch([{
         fn: "pack_qgemm_q8_8",
-        args: { kc: cin, ks, n: cout, b: src, st: cin, sk: 1, sn: ks * cin, bias: 0, wzp: src + cout * ks * cin, out: this.packed, wSigned: signed ? 1 : 0 },
+        args: { kc: cin, ks, n: cout, b: src, st: cin, sk: 1, sn: ks * cin, wzp: src + cout * ks * cin, out: this.packed, wSigned: signed ? 1 : 0 },
       }], what);
     } finally {
       heap.release(src);
     }
-    this.side = heap.alloc(cout * 8 + cin + 16);
+    this.side = heap.alloc(cout * 8 + 8 + cin * 2);
+    heap.u8.fill(0, this.zero, this.zero + cin * 2);
     if (opts.bias) heap.f32.set(opts.bias, this.side / 4 + cout);
     if (!opts.input.dynamic) this.setScales(opts.input.scale);
   }
 
-  private get zero(): number {
+  private get minMax(): number {
     return this.side + this.outChannels * 8;
+  }
+
+  private get zero(): number {
+    return this.minMax + 8;
   }
 
   private setScales(inputScale: number): void {
@@ -157,7 +163,7 @@ export class QConv2d implements PreparedOp {
       const ind = heap.alloc(tiles * GEMM_MR * ks * 4);
       let xq: number;
       try {
-        xq = heap.alloc(sizeOfShape(x4));
+        xq = heap.alloc(sizeOfShape(x4) * 2);
       } catch (e) {
         heap.release(ind);
         throw e;
@@ -196,24 +202,17 @@ export class QConv2d implements PreparedOp {
     const rt = this.rt;
     const size = sizeOfShape(plan.shape);
     const cin = this.inChannels;
-    let za: number;
-    let aSigned: boolean;
     if (this.input.dynamic) {
-      const mm = this.zero + cin + (4 - ((this.zero + cin) % 4)) % 4;
+      const mm = this.minMax;
       rt.dispatch([{ fn: "minmax_f32", args: { n: size, x, y: mm } }], "DynamicQuantizeLinear");
       const f32 = rt.heap.f32;
       const { scale, zeroPoint } = dynamicQuantization(f32[mm / 4], f32[mm / 4 + 1]);
       this.setScales(scale);
-      rt.dispatch([{ fn: "quantize_f32_q8", args: { n: size, x, y: plan.xq, scale, zp: zeroPoint, ySigned: 0 } }], "DynamicQuantizeLinear");
-      za = zeroPoint;
-      aSigned = false;
+      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: plan.xq, scale, zp: zeroPoint, ySigned: 0 } }], "DynamicQuantizeLinear");
     } else {
       const q = this.input;
-      rt.dispatch([{ fn: "quantize_f32_q8", args: { n: size, x, y: plan.xq, scale: q.scale, zp: q.zeroPoint, ySigned: q.signed ? 1 : 0 } }], "QuantizeLinear");
-      za = q.zeroPoint;
-      aSigned = q.signed;
+      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: plan.xq, scale: q.scale, zp: q.zeroPoint, ySigned: q.signed ? 1 : 0 } }], "QuantizeLinear");
     }
-    rt.heap.u8.fill(za & 0xff, this.zero, this.zero + cin);
     const m = plan.shape[0] * plan.oh * plan.ow;
     const ks = this.kernel[0] * this.kernel[1];
     const c = this.outChannels;
@@ -223,7 +222,7 @@ export class QConv2d implements PreparedOp {
         args: {
           m: b - a, n: c, kc: cin, ks, a: plan.xq, ind: plan.ind + a * ks * 4, zero: this.zero, w: this.packed,
           scale: this.side, fbias: this.hasBias ? this.side + c * 4 : 0, c: y + a * c * 4, ldc: c,
-          aSigned: aSigned ? 1 : 0, za, outKind: QOUT.f32, zy: 0,
+          outKind: QOUT.f32, zy: 0,
         },
       })),
       "qconv2d",
