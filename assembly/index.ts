@@ -15,4 +15,4 @@ export { pad_f32 } from "./pad";
 export { strided_copy_f32 } from "./copy";
 export { softmax_f32 } from "./softmax";
 export { peak_f32 } from "./peak";
-export { QOUT_I32, QOUT_F32, QOUT_U8, QOUT_I8, qgemm_q8_4x8, pack_qgemm_q8_8, quantize_f32_q8, quantize_f32_q8_i16, minmax_f32 } from "./qgemm";
+export { QOUT_I32, QOUT_F32, QOUT_U8, QOUT_I8, qgemm_q8_4x8, pack_qgemm_q8_8, quantize_f32_q8, quantize_f32_q8_i16, fake_quantize_f32, minmax_f32 } from "./qgemm";

@@ -291,6 +291,30 @@ export function quantize_f32_q8_i16(n: i32, x: usize, y: usize, scale: f32, zp: 
   }
 }
 
+// fake_quantize_f32: DequantizeLinear(QuantizeLinear(x)) with one scale and zero point, in one
+// pass: y[i] = f32(clamp(roundHalfEven(x[i] / scale), qmin - zp, qmax - zp)) * scale, which is
+// (q - zp) * scale for the q quantize_f32_q8 writes, the value ONNX's DequantizeLinear gives.
+export function fake_quantize_f32(n: i32, x: usize, y: usize, scale: f32, zp: i32, ySigned: i32): void {
+  const lo: f32 = <f32>(qmin(ySigned != 0) - zp);
+  const hi: f32 = <f32>(qmax(ySigned != 0) - zp);
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vs = f32x4.splat(scale);
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    for (; i + 4 <= n; i += 4) {
+      const p = <usize>i << 2;
+      const q = f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(v128.load(x + p), vs)), vlo), vhi);
+      v128.store(y + p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.trunc_sat_f32x4_s(q)), vs));
+    }
+  }
+  for (; i < n; i++) {
+    let r = min<f32>(max<f32>(nearest<f32>(load<f32>(x + (<usize>i << 2)) / scale), lo), hi);
+    if (r != r) r = 0;
+    store<f32>(y + (<usize>i << 2), <f32>(<i32>r) * scale);
+  }
+}
+
 // minmax_f32: y[0] = min, y[1] = max of x[0..n) (n >= 1), wasm's min/max in both builds (a NaN
 // anywhere gives NaN, as the SIMD lanes do).
 export function minmax_f32(n: i32, x: usize, y: usize): void {

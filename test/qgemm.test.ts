@@ -230,6 +230,33 @@ describe.each(BACKENDS)("%s build: quantize_f32_q8, quantize_f32_q8_i16 and minm
     expect(guards.every((g) => g === 0xa5)).toBe(true);
   });
 
+  it.each([[0.5, 128, false], [0.0173, 3, false], [0.25, -7, true], [3.1e-3, 127, true]] as const)(
+    "fake_quantize_f32 scale %f zero point %i signed %s", async (scale, zp, signed) => {
+      const rng = new Rng(0x53);
+      const xs = Float32Array.from([...special.map((v) => v * scale), ...special, ...Array.from({ length: 23 }, () => rng.uniform(-300, 300) * scale)]);
+      const heap = new Heap(1);
+      const { kernels: k } = await instantiate(backend, heap.memory);
+      const x = heap.alloc(xs.length * 4);
+      heap.f32.set(xs, x / 4);
+      const region = heap.alloc(xs.length * 4 + 2 * GUARD);
+      heap.u8.fill(0xa5, region, region + xs.length * 4 + 2 * GUARD);
+      k.fake_quantize_f32(xs.length, x, region + GUARD, scale, zp, signed ? 1 : 0);
+      const [lo, hi] = signed ? [-128, 127] : [0, 255];
+      const s = Math.fround(scale);
+      // DequantizeLinear(QuantizeLinear(x)): (q - zp) * scale in float32, +0 for q = zp.
+      const want = Array.from(xs, (v) => {
+        const q = Math.fround(v / s);
+        const r = Number.isNaN(q) ? zp : Math.min(hi, Math.max(lo, roundEven(Math.min(1e9, Math.max(-1e9, q))) + zp));
+        return Math.fround((r - zp) * s) + 0;
+      });
+      const buf = heap.memory.buffer;
+      const got = Array.from(new Float32Array(buf, region + GUARD, xs.length));
+      expect(got.map((v) => Object.is(v, -0) ? "-0" : v)).toEqual(want);
+      const guards = [...new Uint8Array(buf, region, GUARD), ...new Uint8Array(buf, region + GUARD + xs.length * 4, GUARD)];
+      expect(guards.every((g) => g === 0xa5)).toBe(true);
+    },
+  );
+
   it.each([1, 2, 3, 4, 5, 7, 8, 9, 17, 100])("minmax of %i values", async (n) => {
     const rng = new Rng(0x52 + n);
     const xs = rng.f32(n, -5, 3);

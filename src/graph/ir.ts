@@ -96,6 +96,15 @@ export type Step =
       bias?: Float32Array;
       window: Window;
       input: InputQuantization;
+    }
+  | {
+      /** DequantizeLinear(QuantizeLinear(x)) with one scale and zero point (src/ops/quantize.ts). */
+      op: "fakeQuant";
+      x: Value;
+      y: Value;
+      scale: number;
+      zeroPoint: number;
+      signed: boolean;
     };
 
 /** K and N of a gemm step. */
@@ -115,6 +124,7 @@ export function stepInputs(s: Step): Value[] {
     case "copy":
     case "pad":
     case "qconv":
+    case "fakeQuant":
       return s.op === "conv" && s.residual ? [s.x, s.residual] : [s.x];
     case "gemm":
       return s.c ? [s.a, s.c] : [s.a];

@@ -7,6 +7,7 @@ import { MatMul } from "../ops/matmul.js";
 import type { PreparedOp } from "../ops/op.js";
 import { Pad } from "../ops/pad.js";
 import { QConv2d } from "../ops/qconv.js";
+import { FakeQuantize } from "../ops/quantize.js";
 import { GlobalPool, Pool2d } from "../ops/pool.js";
 import { Softmax } from "../ops/softmax.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -91,6 +92,7 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
     inputs: [s.x],
     shapes: [s.x.shape],
   }),
+  fakeQuant: (rt, s) => ({ op: new FakeQuantize(rt, s.scale, s.zeroPoint, s.signed), inputs: [s.x], shapes: [s.x.shape] }),
   copy: (rt, s) => ({
     op: s.perm ? new Transpose(rt, s.x.shape, s.perm) : new StridedCopy(rt, s.copies, s.y.shape, s.fill),
     inputs: [s.x],

@@ -53,6 +53,7 @@ export const SIGNATURES = {
   quantize_f32_q8: ["n", "x", "y", "scale", "zp", "ySigned"],
   quantize_f32_q8_i16: ["n", "x", "y", "scale", "zp", "ySigned"],
   minmax_f32: ["n", "x", "y"],
+  fake_quantize_f32: ["n", "x", "y", "scale", "zp", "ySigned"],
 } as const;
 
 /** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */

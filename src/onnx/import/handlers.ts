@@ -7,7 +7,9 @@ import { gemm, matmul } from "./gemm.js";
 import type { Importer } from "./importer.js";
 import { batchNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
-import { cast, convInteger, dynamicQuantizeLinear, matMulInteger, quantMul } from "./quant.js";
+import {
+  cast, convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqConv, qdqMatMul, quantMul, quantizeLinear,
+} from "./quant.js";
 import { softmax } from "./softmax.js";
 import { concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
 
@@ -20,8 +22,9 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Clip: (im) => clip(im),
   Concat: (im) => concat(im),
   Constant: (im) => constant(im),
-  Conv: (im) => conv(im),
+  Conv: (im) => qdqConv(im) || conv(im),
   ConvInteger: (im) => convInteger(im),
+  DequantizeLinear: (im) => dequantizeLinear(im),
   Div: (im) => binary(im, "Div"),
   Dropout: (im, n) => identity(im, n),
   DynamicQuantizeLinear: (im) => dynamicQuantizeLinear(im),
@@ -33,12 +36,13 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   GlobalMaxPool: (im) => globalPool(im, true),
   Identity: (im, n) => identity(im, n),
   LeakyRelu: (im) => activation(im, { leakyRelu: im.float("alpha", 0.01) }),
-  MatMul: (im) => matmul(im),
+  MatMul: (im) => qdqMatMul(im) || matmul(im),
   MatMulInteger: (im) => matMulInteger(im),
   MaxPool: (im) => pool(im, true),
   Mul: (im) => quantMul(im) || binary(im, "Mul"),
   Pad: (im) => pad(im),
   PRelu: (im) => prelu(im),
+  QuantizeLinear: (im) => quantizeLinear(im),
   Relu: (im) => activation(im, "relu"),
   Reshape: (im) => reshape(im, false),
   Shape: (im) => shape(im),

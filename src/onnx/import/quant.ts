@@ -1,9 +1,14 @@
-// onnxruntime's dynamic quantization (quantize_dynamic): DynamicQuantizeLinear(x) feeding
-// ConvInteger or MatMulInteger, whose i32 output is Cast to float and multiplied by x's scale
-// times the weights' scale. The chain is fused at load into one 8-bit step (src/ops/qconv.ts) that
-// quantizes x per run, accumulates in i32 and dequantizes in the kernel's store, never as float
-// round-trips. The tensors inside the chain (8-bit x, its scale and zero point, the i32
-// accumulator) exist only as the pending pieces below; any other reader of them is refused.
+// Quantized models, fused at load into 8-bit steps (src/ops/qconv.ts) that quantize x, accumulate
+// in i32 and dequantize in the kernel's store, never as float round-trips:
+// - onnxruntime's dynamic quantization (quantize_dynamic): DynamicQuantizeLinear(x) feeding
+//   ConvInteger or MatMulInteger, whose i32 output is Cast to float and multiplied by x's scale
+//   times the weights' scale;
+// - the QDQ format: QuantizeLinear -> DequantizeLinear pairs on activations, DequantizeLinear of
+//   integer weights, around Conv and MatMul. A pair read by an op without an 8-bit kernel runs as
+//   one fake-quantization step (the pair's own definition), and a DequantizeLinear of a constant
+//   is also folded to floats for such readers.
+// The 8-bit tensors (x quantized, its scale and zero point, the i32 accumulator, a
+// QuantizeLinear's output) exist only as the pending pieces below; any other reader is refused.
 import { nhwcShape } from "../../graph/layout.js";
 import type { Window } from "../../graph/ir.js";
 import { DataType } from "../model.js";
@@ -17,7 +22,28 @@ export type QuantSym =
   | { kind: "zeroPoint"; from: string }
   /** from's scale times a constant (one value, or one per output channel). */
   | { kind: "scale"; from: string; factor: ConstSym | undefined }
-  | { kind: "acc"; from: string; float: boolean; make: (scales: Float32Array) => Sym; channels: number; channelAxis: number; rank: number };
+  | { kind: "acc"; from: string; float: boolean; make: (scales: Float32Array) => Sym; channels: number; channelAxis: number; rank: number }
+  /** QuantizeLinear(x), waiting for its DequantizeLinear. */
+  | { kind: "quantized"; x: Sym; p: QParams }
+  /** DequantizeLinear(QuantizeLinear(x)): fused by Conv/MatMul, else materialized on first read. */
+  | { kind: "fakeQuantized"; x: Sym; p: QParams; materialize: () => Sym };
+
+/** One scale and zero point of an 8-bit type. */
+export interface QParams {
+  scale: number;
+  zeroPoint: number;
+  signed: boolean;
+}
+
+/** Integer weights behind a DequantizeLinear, for Conv/MatMul to fuse: per tensor or per axis. */
+export interface IntWeights {
+  values: number[];
+  dims: number[];
+  signed: boolean;
+  scales: number[];
+  zeroPoints: number[];
+  axis: number;
+}
 
 export function dynamicQuantizeLinear(im: Importer): void {
   const x = im.required(0);
@@ -139,4 +165,118 @@ function channelScales(im: Importer, f: ConstSym | undefined, acc: Extract<Quant
   const onAxis = d.length === acc.rank && d.every((v, i) => (i === acc.channelAxis ? v === acc.channels : v === 1));
   if (!onAxis) im.fail(`the weight scale [${f.dims.join(", ")}] must be one value or one per output channel`);
   return Float32Array.from(f.f);
+}
+
+function zeroPointType(im: Importer, z: ConstSym | undefined): boolean {
+  if (!z) return false;
+  if (z.dataType === DataType.INT8) return true;
+  if (z.dataType === DataType.UINT8) return false;
+  return im.fail(`only int8 and uint8 zero points are supported, got data type ${z.dataType}`);
+}
+
+/** Per-tensor scale and zero point (inputs 1 and 2) of QuantizeLinear/DequantizeLinear. */
+function tensorParams(im: Importer): QParams {
+  const s = im.constInput(1, "the scale");
+  const z = im.constInput(2, "the zero point");
+  if (!s?.f || s.f.length !== 1) im.fail("only one constant float scale (per-tensor quantization) is supported for activations");
+  if (z && (z.i?.length ?? 0) !== 1) im.fail("only one zero point (per-tensor quantization) is supported for activations");
+  if (im.attr("output_dtype") || im.attr("block_size")) im.fail("output_dtype and block_size are not supported");
+  return { scale: s.f[0], zeroPoint: z?.i?.[0] ?? 0, signed: zeroPointType(im, z) };
+}
+
+export function quantizeLinear(im: Importer): void {
+  const x = im.required(0);
+  if (x.kind === "const") im.fail("a constant input is not supported (QDQ models store integer weights)");
+  const p = tensorParams(im);
+  const readers = im.consumers.get(im.node.outputs[0]) ?? [];
+  if (readers.length === 0 || readers.some((n) => n.opType !== "DequantizeLinear")) {
+    im.fail("the output must be read only by DequantizeLinear (the QDQ format); 8-bit tensors between other ops are not supported");
+  }
+  im.setQuant(0, { kind: "quantized", x, p });
+}
+
+export function dequantizeLinear(im: Importer): void {
+  const q = im.quantInput(0);
+  if (q) {
+    if (q.kind !== "quantized") im.fail("the input must be a QuantizeLinear output or an integer constant");
+    const p = tensorParams(im);
+    if (p.scale !== q.p.scale || p.zeroPoint !== q.p.zeroPoint || p.signed !== q.p.signed) {
+      im.fail("the scale and zero point must equal those of the QuantizeLinear that feeds it");
+    }
+    const x = q.x;
+    const materialize = (): Sym => {
+      if (x.kind === "const") return x;
+      const y = im.value([...x.v.shape]);
+      im.emit({ op: "fakeQuant", x: x.v, y, scale: p.scale, zeroPoint: p.zeroPoint, signed: p.signed });
+      return { ...x, v: y };
+    };
+    return im.setQuant(0, { kind: "fakeQuantized", x, p, materialize });
+  }
+  const c = im.asConst(im.required(0), 0, "the quantized input");
+  if (!c.i) im.fail("the input must be an integer tensor");
+  const s = im.constInput(1, "the scale");
+  const z = im.constInput(2, "the zero point");
+  if (!s?.f) im.fail("the scale must be a float constant");
+  const rank = c.dims.length;
+  const axis = s.f.length === 1 ? 0 : ((im.int("axis", 1) % Math.max(rank, 1)) + Math.max(rank, 1)) % Math.max(rank, 1);
+  const channels = s.f.length === 1 ? 1 : c.dims[axis];
+  if (s.f.length !== channels) im.bad(`${s.f.length} scales for axis ${axis} of [${c.dims.join(", ")}]`);
+  const zps = z?.i ?? [0];
+  if (zps.length !== 1 && zps.length !== channels) im.bad(`${zps.length} zero points for ${channels} scales`);
+  const inner = c.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const chan = (i: number) => (channels === 1 ? 0 : Math.floor(i / inner) % channels);
+  const f = Float32Array.from(c.i, (v, i) => Math.fround((v - zps[zps.length === 1 ? 0 : chan(i)]) * s.f![chan(i)]));
+  const name = im.node.outputs[0];
+  if (c.dataType === DataType.INT8 || c.dataType === DataType.UINT8) {
+    im.intWeights.set(name, {
+      values: c.i, dims: c.dims, signed: c.dataType === DataType.INT8, axis,
+      scales: Array.from(s.f), zeroPoints: Array.from({ length: channels }, (_, j) => zps[zps.length === 1 ? 0 : j]),
+    });
+  }
+  im.setOutput({ kind: "const", dims: c.dims, f });
+}
+
+/** Conv over a QDQ pair with DequantizeLinear'd 8-bit weights: one 8-bit step. False otherwise. */
+export function qdqConv(im: Importer): boolean {
+  const q = im.quantInput(0);
+  const w = im.intWeights.get(im.node.inputs[1]);
+  if (q?.kind !== "fakeQuantized" || !w || q.x.kind !== "value" || im.int("group", 1) !== 1) return false;
+  if (w.dims.length !== 4 || q.x.dims.length !== 4 || (w.scales.length > 1 && w.axis !== 0)) return false;
+  const [cout, cin, kh, kw] = w.dims;
+  if (q.x.dims[1] !== cin) im.bad(`input has ${q.x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  const kernel = im.ints("kernel_shape") ?? [kh, kw];
+  if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
+  const b = im.constInput(2, "bias");
+  if (b && (!b.f || b.f.length !== cout)) im.bad(`bias must hold ${cout} floats`);
+  const { window, out } = window2d(im, q.x.dims, kernel, "conv");
+  const dims = [q.x.dims[0], cout, out[0], out[1]];
+  const y = im.value(nhwcShape(dims));
+  const wv = transposeConst({ kind: "const", dims: w.dims, i: w.values }, [0, 2, 3, 1]) as number[];
+  im.emit({
+    op: "qconv", x: im.nhwc(q.x), y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints: w.zeroPoints, scales: Float32Array.from(w.scales),
+    bias: b?.f ? Float32Array.from(b.f) : undefined, window, input: { dynamic: false, ...q.p },
+  });
+  im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
+  return true;
+}
+
+/** MatMul of a QDQ pair by DequantizeLinear'd 8-bit [K, N] weights: one 8-bit step. False otherwise. */
+export function qdqMatMul(im: Importer): boolean {
+  const q = im.quantInput(0);
+  const w = im.intWeights.get(im.node.inputs[1]);
+  if (q?.kind !== "fakeQuantized" || !w || q.x.kind !== "value" || w.dims.length !== 2 || q.x.dims.length < 2) return false;
+  if (w.scales.length > 1 && w.axis !== 1) return false;
+  const [k, n] = w.dims;
+  if (q.x.dims[q.x.dims.length - 1] !== k) im.bad(`A [${q.x.dims.join(", ")}] and B [${w.dims.join(", ")}] do not agree on K`);
+  const m = q.x.dims.slice(0, -1).reduce((a, b) => a * b, 1);
+  const dims = [...q.x.dims.slice(0, -1), n];
+  const y = im.value(dims);
+  const wv = transposeConst({ kind: "const", dims: w.dims, i: w.values }, [1, 0]) as number[];
+  const window: Window = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
+  im.emit({
+    op: "qconv", x: im.alias(im.plain(q.x), [m, k]), y, w: wv, wShape: [n, 1, 1, k], zeroPoints: w.zeroPoints,
+    scales: Float32Array.from(w.scales), window, input: { dynamic: false, ...q.p },
+  });
+  im.setOutput({ kind: "value", v: y, layout: "plain", dims });
+  return true;
 }
