@@ -393,6 +393,32 @@ function qdq(n: Net, x: string, cin: number, cout: number, k: number, signedX: b
   return pair(y, 0.02, signedX ? -3 : 131, signedX);
 }
 
+/**
+ * The QOperator format as onnxruntime's quantize_static writes it: QuantizeLinear ->
+ * QLinearConv (int8 weights per output channel, int32 bias) or QLinearMatMul (uint8 weights with a
+ * zero point) -> DequantizeLinear.
+ */
+function qlinear(n: Net, x: string, cin: number, cout: number, k: number, attrs: Record<string, number[]> = {}): string {
+  const rng = n.rng;
+  const sx = n.constant([], [Math.fround(2 / 255)]);
+  const zx = n.int8([], [128], false);
+  const xq = n.op("QuantizeLinear", [x, sx, zx]);
+  const fanIn = k ? cin * k * k : cin;
+  const wDims = k ? [cout, cin, k, k] : [cin, cout];
+  const w = n.int8(wDims, Array.from({ length: prod(wDims) }, () => (k ? rng.int(-127, 127) : rng.int(0, 255))), k > 0);
+  const sw = n.constant(k ? [cout] : [], Float32Array.from({ length: k ? cout : 1 }, () => rng.uniform(0.5, 1.5) * Math.sqrt(3 / fanIn) / 127));
+  const zw = k ? n.int8([cout], new Array(cout).fill(0), true) : n.int8([], [rng.int(100, 150)], false);
+  const sy = n.constant([], [0.02]);
+  const zy = n.int8([], [131], false);
+  let y: string;
+  if (k) {
+    const bias = `qbias${n.nodes.length}`;
+    n.initializers[bias] = { dims: [cout], data: Array.from({ length: cout }, () => rng.int(-2000, 2000)), dataType: DataType.INT32 };
+    y = n.op("QLinearConv", [xq, sx, zx, w, sw, zw, sy, zy, bias], { kernel_shape: [k, k], ...attrs });
+  } else y = n.op("QLinearMatMul", [xq, sx, zx, w, sw, zw, sy, zy]);
+  return n.op("DequantizeLinear", [y, sy, zy]);
+}
+
 const X = [1, 4, 7, 6];
 const pads = (t: number, l: number, b: number, r: number) => [t, l, b, r];
 /** conv 1x1 4->4 first, so that the op under test reads an NHWC activation. */
@@ -428,6 +454,8 @@ const OP_CASES: OpCase[] = [
   { name: "QDQ Conv 3x3 int8 weights per channel, uint8 activations, pads", inputs: { x: [1, 16, 9, 8] }, build: (n) => qdq(n, "x", 16, 24, 3, false, { pads: pads(1, 1, 1, 1) }), tol: { atol: 0.0201, rtol: 0 } },
   { name: "QDQ Conv 3x3 stride 2, int8 activations, then MaxPool over a QDQ pair", inputs: { x: [2, 5, 10, 9] }, build: (n) => n.op("MaxPool", [qdq(n, "x", 5, 7, 3, true, { strides: [2, 2] })], { kernel_shape: [2, 2] }), tol: { atol: 0.0201, rtol: 0 } },
   { name: "QDQ MatMul uint8 weights with a zero point", inputs: { x: [3, 5, 37] }, build: (n) => qdq(n, "x", 37, 19, 0, false), tol: { atol: 0.0201, rtol: 0 } },
+  { name: "QLinearConv 3x3 int8 weights per channel, int32 bias, pads", inputs: { x: [1, 16, 9, 8] }, build: (n) => qlinear(n, "x", 16, 24, 3, { pads: pads(1, 1, 1, 1) }), tol: { atol: 0.0201, rtol: 0 } },
+  { name: "QLinearMatMul uint8 weights with a zero point", inputs: { x: [3, 5, 37] }, build: (n) => qlinear(n, "x", 37, 19, 0), tol: { atol: 0.0201, rtol: 0 } },
   // Pooling.
   { name: "MaxPool 2x2", inputs: { x: X }, build: (n) => n.op("MaxPool", ["x"], { kernel_shape: [2, 2], strides: [2, 2] }), tol: EXACT },
   { name: "MaxPool 3x3 s2 ceil_mode pads", inputs: { x: [1, 3, 8, 9] }, build: (n) => n.op("MaxPool", ["x"], { kernel_shape: [3, 3], strides: [2, 2], pads: pads(1, 0, 1, 1), ceil_mode: 1 }), tol: EXACT },
@@ -596,7 +624,9 @@ describe("one model per operator and attribute form, against onnxruntime-web", (
   }
 
   it("runs quantized models' convolutions and matrix products as 8-bit steps, and QDQ differs from onnxruntime by one step in few places", async () => {
-    for (const name of ["QDQ Conv 3x3 int8 weights per channel, uint8 activations, pads", "QDQ MatMul uint8 weights with a zero point", "DynamicQuantizeLinear -> MatMulInteger uint8, per-column zero points and scales"]) {
+    for (const name of [
+      "QDQ Conv 3x3 int8 weights per channel, uint8 activations, pads", "QDQ MatMul uint8 weights with a zero point",
+      "QLinearConv 3x3 int8 weights per channel, int32 bias, pads", "QLinearMatMul uint8 weights with a zero point", "DynamicQuantizeLinear -> MatMulInteger uint8, per-column zero points and scales"]) {
       const c = cases.find((x) => x.name === name)!;
       const model = await E.simd.loadOnnx(c.bytes);
       const names = steps(model.summary());
@@ -612,6 +642,18 @@ describe("one model per operator and attribute form, against onnxruntime-web", (
       expect(off / y.length, name).toBeLessThan(0.01);
       model.dispose();
     }
+  });
+
+  it("refuses an 8-bit tensor read by an op without 8-bit support, naming the reader", async () => {
+    const q = new Net(new Rng(7));
+    q.output(q.op("Relu", [q.op("QuantizeLinear", ["x", q.constant([], [0.1]), q.int8([], [3], false)])]));
+    await expect(E.simd.loadOnnx(q.model({ opset: 13, inputs: [{ name: "x", shape: [1, 4] }], outputs: [{ name: "y" }] })))
+      .rejects.toThrow(/UnsupportedError|8-bit output is read by Relu/);
+    const d = new Net(new Rng(8));
+    d.op("DynamicQuantizeLinear", ["x"], undefined, "dql", ["xq", "xs", "xz"]);
+    d.output(d.op("Add", ["xs", d.constant([], [1])]));
+    await expect(E.simd.loadOnnx(d.model({ opset: 13, inputs: [{ name: "x", shape: [1, 4] }], outputs: [{ name: "y" }] })))
+      .rejects.toThrow(/'xs' is an 8-bit tensor/);
   });
 
   it("covers every op of SUPPORTED_ONNX_OPS", () => {

@@ -8,7 +8,8 @@ import type { Importer } from "./importer.js";
 import { batchNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
 import {
-  cast, convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqConv, qdqMatMul, quantMul, quantizeLinear,
+  cast, convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqConv, qdqMatMul, qlinearConv, qlinearMatMul, quantMul,
+  quantizeLinear,
 } from "./quant.js";
 import { softmax } from "./softmax.js";
 import { concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
@@ -42,6 +43,8 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Mul: (im) => quantMul(im) || binary(im, "Mul"),
   Pad: (im) => pad(im),
   PRelu: (im) => prelu(im),
+  QLinearConv: (im) => qlinearConv(im),
+  QLinearMatMul: (im) => qlinearMatMul(im),
   QuantizeLinear: (im) => quantizeLinear(im),
   Relu: (im) => activation(im, "relu"),
   Reshape: (im) => reshape(im, false),

@@ -4,7 +4,10 @@
 //   ConvInteger or MatMulInteger, whose i32 output is Cast to float and multiplied by x's scale
 //   times the weights' scale;
 // - the QDQ format: QuantizeLinear -> DequantizeLinear pairs on activations, DequantizeLinear of
-//   integer weights, around Conv and MatMul. A pair read by an op without an 8-bit kernel runs as
+//   integer weights, around Conv and MatMul;
+// - the QOperator format's QLinearConv and QLinearMatMul between QuantizeLinear and
+//   DequantizeLinear: each is the QDQ fusion of its inputs with its output quantized by the next
+//   reader (8-bit tensors stay pending quantizations of float values). A pair read by an op without an 8-bit kernel runs as
 //   one fake-quantization step (the pair's own definition), and a DequantizeLinear of a constant
 //   is also folded to floats for such readers.
 // The 8-bit tensors (x quantized, its scale and zero point, the i32 accumulator, a
@@ -12,7 +15,7 @@
 import { nhwcShape } from "../../graph/layout.js";
 import type { Window } from "../../graph/ir.js";
 import { DataType } from "../model.js";
-import type { ConstSym, Importer, Sym } from "./importer.js";
+import type { ConstSym, Importer, Sym, ValueSym } from "./importer.js";
 import { transposeConst } from "./util.js";
 import { window2d } from "./window.js";
 
@@ -119,7 +122,10 @@ export function matMulInteger(im: Importer): void {
   im.setQuant(0, { kind: "acc", from, float: false, channels: n, channelAxis: dims.length - 1, rank: dims.length, make });
 }
 
-/** Cast: the integer accumulator to float (part of the chain); a float to float is the identity. */
+/**
+ * Cast: the integer accumulator to float (part of the chain); a float value to float is the
+ * identity; constants fold to float or, truncated, to int32/int64 (shape arithmetic).
+ */
 export function cast(im: Importer): void {
   const to = im.int("to", 0);
   const q = im.quantInput(0);
@@ -127,8 +133,11 @@ export function cast(im: Importer): void {
     if (q.kind !== "acc" || q.float || to !== DataType.FLOAT) im.fail("only the cast of ConvInteger/MatMulInteger's output to float is supported");
     return im.setQuant(0, { ...q, float: true });
   }
-  if (to !== DataType.FLOAT) im.fail(`only casts to float are supported, got data type ${to}`);
   const x = im.required(0);
+  if (x.kind === "const" && (to === DataType.INT32 || to === DataType.INT64)) {
+    return im.setOutput({ kind: "const", dims: x.dims, i: x.i ?? Array.from(x.f ?? [], Math.trunc), dataType: to });
+  }
+  if (to !== DataType.FLOAT) im.fail(`only casts to float (and of constants to int32/int64) are supported, got data type ${to}`);
   if (x.kind === "const") return im.setOutput({ kind: "const", dims: x.dims, f: x.f ?? Float32Array.from(x.i ?? []) });
   im.setOutput(x);
 }
@@ -174,10 +183,10 @@ function zeroPointType(im: Importer, z: ConstSym | undefined): boolean {
   return im.fail(`only int8 and uint8 zero points are supported, got data type ${z.dataType}`);
 }
 
-/** Per-tensor scale and zero point (inputs 1 and 2) of QuantizeLinear/DequantizeLinear. */
-function tensorParams(im: Importer): QParams {
-  const s = im.constInput(1, "the scale");
-  const z = im.constInput(2, "the zero point");
+/** Per-tensor scale and zero point (inputs si and zi, 1 and 2 of QuantizeLinear/DequantizeLinear). */
+function tensorParams(im: Importer, si = 1, zi = 2): QParams {
+  const s = im.constInput(si, "the scale");
+  const z = im.constInput(zi, "the zero point");
   if (!s?.f || s.f.length !== 1) im.fail("only one constant float scale (per-tensor quantization) is supported for activations");
   if (z && (z.i?.length ?? 0) !== 1) im.fail("only one zero point (per-tensor quantization) is supported for activations");
   if (im.attr("output_dtype") || im.attr("block_size")) im.fail("output_dtype and block_size are not supported");
@@ -188,9 +197,19 @@ export function quantizeLinear(im: Importer): void {
   const x = im.required(0);
   if (x.kind === "const") im.fail("a constant input is not supported (QDQ models store integer weights)");
   const p = tensorParams(im);
-  const readers = im.consumers.get(im.node.outputs[0]) ?? [];
-  if (readers.length === 0 || readers.some((n) => n.opType !== "DequantizeLinear")) {
-    im.fail("the output must be read only by DequantizeLinear (the QDQ format); 8-bit tensors between other ops are not supported");
+  setQuantized(im, x, p);
+}
+
+/** Ops that read an 8-bit tensor (as input 0) and what each does with it. */
+const QUANT_READERS = new Set(["DequantizeLinear", "QLinearConv", "QLinearMatMul"]);
+
+/** Output 0 is x quantized with p; refused if anything but QUANT_READERS reads it. */
+function setQuantized(im: Importer, x: Sym, p: QParams): void {
+  const name = im.node.outputs[0];
+  const readers = im.consumers.get(name) ?? [];
+  const other = readers.find((n) => !QUANT_READERS.has(n.opType) || n.inputs[0] !== name);
+  if (readers.length === 0 || other) {
+    im.fail(`the 8-bit output is read by ${other ? `${other.opType} '${other.name || other.outputs[0]}'` : "nothing"}; simdcnn reads 8-bit tensors only in DequantizeLinear, QLinearConv and QLinearMatMul`);
   }
   im.setQuant(0, { kind: "quantized", x, p });
 }
@@ -279,4 +298,78 @@ export function qdqMatMul(im: Importer): boolean {
   });
   im.setOutput({ kind: "value", v: y, layout: "plain", dims });
   return true;
+}
+
+function sameParams(a: QParams, b: QParams): boolean {
+  return a.scale === b.scale && a.zeroPoint === b.zeroPoint && a.signed === b.signed;
+}
+
+/** Input 0 of a QLinear op: a pending quantization with the scale and zero point of inputs 1, 2. */
+function qlinearInput(im: Importer): { x: ValueSym; p: QParams } {
+  const q = im.quantInput(0);
+  if (q?.kind !== "quantized") im.fail("input 0 must be the output of QuantizeLinear, QLinearConv or QLinearMatMul");
+  if (!sameParams(tensorParams(im, 1, 2), q.p)) im.fail("x_scale and x_zero_point must be those its input was quantized with");
+  if (q.x.kind !== "value") im.fail("a constant input is not supported");
+  return { x: q.x, p: q.p };
+}
+
+/** 8-bit constant weights (input wi) with their scales and zero points, per tensor or per channel. */
+function qlinearWeights(im: Importer, channels: (dims: number[]) => number): { w: ConstSym; scales: number[]; zeroPoints: number[] } {
+  const w = im.asConst(im.required(3), 3, "the weights");
+  if (!w.i || (w.dataType !== DataType.INT8 && w.dataType !== DataType.UINT8)) im.fail("the weights must be int8 or uint8");
+  const n = channels(w.dims);
+  const s = im.constInput(4, "the weight scale");
+  const z = im.constInput(5, "the weight zero point");
+  if (!s?.f || (s.f.length !== 1 && s.f.length !== n)) im.fail(`the weight scale must hold 1 or ${n} floats`);
+  const zs = z?.i ?? [0];
+  if (zs.length !== 1 && zs.length !== n) im.fail(`the weight zero point must hold 1 or ${n} values`);
+  return { w, scales: Array.from(s.f), zeroPoints: zs };
+}
+
+/** The i32 bias (input i) in float: B[j] * (x scale * w scale[j]), the value ONNX adds before requantizing. */
+function qlinearBias(im: Importer, i: number, n: number, sx: number, scales: number[]): Float32Array | undefined {
+  const b = im.constInput(i, "the bias");
+  if (!b) return undefined;
+  if (!b.i || b.i.length !== n) im.bad(`the bias must hold ${n} int32 values`);
+  return Float32Array.from(b.i, (v, j) => Math.fround(v * Math.fround(sx * scales[scales.length === 1 ? 0 : j])));
+}
+
+export function qlinearConv(im: Importer): void {
+  const { x, p } = qlinearInput(im);
+  const { w, scales, zeroPoints } = qlinearWeights(im, (d) => d[0]);
+  if (x.dims.length !== 4 || w.dims.length !== 4) im.fail(`only 2-d convolutions are supported (input [${x.dims.join(", ")}])`);
+  if (im.int("group", 1) !== 1) im.fail("only group 1 is supported");
+  const [cout, cin, kh, kw] = w.dims;
+  if (x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  const kernel = im.ints("kernel_shape") ?? [kh, kw];
+  if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
+  const yp = tensorParams(im, 6, 7);
+  const bias = qlinearBias(im, 8, cout, p.scale, scales);
+  const { window, out } = window2d(im, x.dims, kernel, "conv");
+  const dims = [x.dims[0], cout, out[0], out[1]];
+  const y = im.value(nhwcShape(dims));
+  im.emit({
+    op: "qconv", x: im.nhwc(x), y, w: transposeConst(w, [0, 2, 3, 1]) as number[], wShape: [cout, kh, kw, cin],
+    zeroPoints, scales: Float32Array.from(scales), bias, window, input: { dynamic: false, ...p },
+  });
+  setQuantized(im, { kind: "value", v: y, layout: "nhwc", dims }, yp);
+}
+
+export function qlinearMatMul(im: Importer): void {
+  const { x, p } = qlinearInput(im);
+  const { w, scales, zeroPoints } = qlinearWeights(im, (d) => d[1]);
+  if (w.dims.length !== 2) im.fail(`B must be a constant 2-d matrix, got [${w.dims.join(", ")}]`);
+  if (x.dims.length < 2) im.fail(`A must have rank 2 or more, got [${x.dims.join(", ")}]`);
+  const [k, n] = w.dims;
+  if (x.dims[x.dims.length - 1] !== k) im.bad(`A [${x.dims.join(", ")}] and B [${w.dims.join(", ")}] do not agree on K`);
+  const yp = tensorParams(im, 6, 7);
+  const m = x.dims.slice(0, -1).reduce((a, b) => a * b, 1);
+  const dims = [...x.dims.slice(0, -1), n];
+  const y = im.value(dims);
+  const window: Window = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
+  im.emit({
+    op: "qconv", x: im.alias(im.plain(x), [m, k]), y, w: transposeConst(w, [1, 0]) as number[], wShape: [n, 1, 1, k],
+    zeroPoints, scales: Float32Array.from(scales), window, input: { dynamic: false, ...p },
+  });
+  setQuantized(im, { kind: "value", v: y, layout: "plain", dims }, yp);
 }
