@@ -1,5 +1,9 @@
 import { GEMM_MR, GEMM_NR } from "./igemm";
 
+// Weight panels per block, as in igemm_f32_4x8: a block stays in L2 while every tile of A (and its
+// rows of the indirection table) is read once per block, not once per panel.
+const QBLOCK_BYTES: i32 = 512 * 1024;
+
 // Output kinds of qgemm_q8_4x8 (part of the ABI).
 export const QOUT_I32: i32 = 0;
 export const QOUT_F32: i32 = 1;
@@ -15,7 +19,9 @@ export const QOUT_I8: i32 = 3;
 // agree to the bit.
 // ind is conv2d_indirection's table built with pixelStride = the row's elements, so an entry is
 // 4 x the element offset from `a` (2 x its byte offset), or -1 for the zero row `zero` (kc zero
-// i16). w is packed by pack_qgemm_q8_8: per 8-column panel and tap, the k pairs of each column as
+// i16). runs (0 for none; only for an even kc, whose taps' packed pairs follow each other) is
+// conv2d_tap_runs' table for stepBytes = 4 kc: from tap t on, that many taps continue each row's
+// memory and are read as one run of pairs (the short k loops of few channels made long). w is packed by pack_qgemm_q8_8: per 8-column panel and tap, the k pairs of each column as
 // i16 pairs, the layout dot_i16x8_s multiplies against a broadcast pair of A. The store
 // (outKind):
 //   QOUT_I32: c[m][j] = acc (i32);
@@ -26,27 +32,33 @@ export const QOUT_I8: i32 = 3;
 // elements apart.
 export function qgemm_q8_4x8(
   m: i32, n: i32, kc: i32, ks: i32,
-  a: usize, ind: usize, zero: usize, w: usize, scale: usize, fbias: usize,
+  a: usize, ind: usize, runs: usize, zero: usize, w: usize, scale: usize, fbias: usize,
   c: usize, ldc: i32,
   outKind: i32, zy: i32,
 ): void {
   const panels = (n + GEMM_NR - 1) / GEMM_NR;
   const panelBytes = ks * ((kc + 1) >> 1) * 32;
+  const perBlock = max(1, QBLOCK_BYTES / panelBytes);
   const tiles = (m + GEMM_MR - 1) / GEMM_MR;
   const elem: usize = outKind >= QOUT_U8 ? 1 : 4;
   const rowBytes = <usize>ldc * elem;
-  for (let p = 0; p < panels; p++) {
-    const nr = min(n - p * GEMM_NR, GEMM_NR);
-    const col = p * GEMM_NR;
-    const wp = w + <usize>p * <usize>panelBytes;
-    const sp = scale + (<usize>col << 2);
-    const bp: usize = fbias == 0 ? 0 : fbias + (<usize>col << 2);
+  for (let pb = 0; pb < panels; pb += perBlock) {
+    const pe = min(pb + perBlock, panels);
     for (let t = 0; t < tiles; t++) {
       const mr = min(m - t * GEMM_MR, GEMM_MR);
       const indT = ind + <usize>(t * ks * GEMM_MR) * 4;
-      const ct = c + <usize>(t * GEMM_MR) * rowBytes + <usize>col * elem;
-      if (ASC_FEATURE_SIMD) qtileSimd(mr, nr, kc, ks, a, indT, zero, wp, sp, bp, ct, rowBytes, outKind, zy);
-      else qtileScalar(mr, nr, kc, ks, a, indT, zero, wp, sp, bp, ct, rowBytes, outKind, zy);
+      const runsT: usize = runs == 0 ? 0 : runs + <usize>(t * ks);
+      const rowT = c + <usize>(t * GEMM_MR) * rowBytes;
+      for (let p = pb; p < pe; p++) {
+        const nr = min(n - p * GEMM_NR, GEMM_NR);
+        const col = p * GEMM_NR;
+        const wp = w + <usize>p * <usize>panelBytes;
+        const sp = scale + (<usize>col << 2);
+        const bp: usize = fbias == 0 ? 0 : fbias + (<usize>col << 2);
+        const ct = rowT + <usize>col * elem;
+        if (ASC_FEATURE_SIMD) qtileSimd(mr, nr, kc, ks, a, indT, runsT, zero, wp, sp, bp, ct, rowBytes, outKind, zy);
+        else qtileScalar(mr, nr, kc, ks, a, indT, zero, wp, sp, bp, ct, rowBytes, outKind, zy);
+      }
     }
   }
 }
@@ -107,19 +119,22 @@ export function pack_qgemm_q8_8(
 }
 
 @inline function qtileSimd(
-  mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, zero: usize, w: usize, scale: usize, fbias: usize,
+  mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, runs: usize, zero: usize, w: usize, scale: usize, fbias: usize,
   c: usize, rowBytes: usize, outKind: i32, zy: i32,
 ): void {
   let c00 = i32x4.splat(0);
   let c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   const fullBytes = <usize>((kc & ~1) << 1);
-  for (let t = 0; t < ks; t++) {
+  for (let t = 0; t < ks; ) {
+    const run = runs == 0 ? 1 : <i32>load<u8>(runs + <usize>t);
     const a0 = qrowPtr(a, zero, ind, 0);
     const a1 = qrowPtr(a, zero, ind, 1);
     const a2 = qrowPtr(a, zero, ind, 2);
     const a3 = qrowPtr(a, zero, ind, 3);
-    ind += GEMM_MR * 4;
-    for (let o: usize = 0; o < fullBytes; o += 4) {
+    ind += <usize>(GEMM_MR * 4 * run);
+    t += run;
+    const runBytes = fullBytes * <usize>run;
+    for (let o: usize = 0; o < runBytes; o += 4) {
       const b0 = v128.load(w);
       const b1 = v128.load(w, 16);
       w += 32;

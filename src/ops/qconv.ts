@@ -29,7 +29,9 @@ export interface QConv2dOptions {
 interface Plan {
   key: string;
   shape: [number, number, number, number];
+  /** The indirection table, then (for an even Cin) its tap runs; runs is 0 without them. */
   ind: number;
+  runs: number;
   xq: number;
   oh: number;
   ow: number;
@@ -160,7 +162,9 @@ export class QConv2d implements PreparedOp {
       const heap = this.rt.heap;
       const ks = this.kernel[0] * this.kernel[1];
       const tiles = Math.ceil((n * oh * ow) / GEMM_MR);
-      const ind = heap.alloc(tiles * GEMM_MR * ks * 4);
+      const tableBytes = tiles * GEMM_MR * ks * 4;
+      const withRuns = this.inChannels % 2 === 0 && ks > 1;
+      const ind = heap.alloc(tableBytes + (withRuns ? tiles * ks : 0));
       let xq: number;
       try {
         xq = heap.alloc(sizeOfShape(x4) * 2);
@@ -175,8 +179,10 @@ export class QConv2d implements PreparedOp {
         fn: "conv2d_indirection",
         args: { batch: n, h, w, pixelStride: this.inChannels, oh, ow, kh, kw, sh, sw, dh, dw, pt: pads[0], pl: pads[1], mr: GEMM_MR, ind },
       }], "qconv2d");
+      const runs = withRuns ? ind + tableBytes : 0;
+      if (withRuns) this.rt.dispatch([{ fn: "conv2d_tap_runs", args: { tiles, ks, mr: GEMM_MR, stepBytes: this.inChannels * 4, ind, runs } }], "qconv2d");
       this.release();
-      this.plan = { key, shape: [n, h, w, this.inChannels], ind, xq, oh, ow };
+      this.plan = { key, shape: [n, h, w, this.inChannels], ind, runs, xq, oh, ow };
     }
     return out;
   }
@@ -220,7 +226,8 @@ export class QConv2d implements PreparedOp {
       rt.ranges(m, m * c * cin * ks, GEMM_MR).map(([a, b]) => ({
         fn: "qgemm_q8_4x8" as const,
         args: {
-          m: b - a, n: c, kc: cin, ks, a: plan.xq, ind: plan.ind + a * ks * 4, zero: this.zero, w: this.packed,
+          m: b - a, n: c, kc: cin, ks, a: plan.xq, ind: plan.ind + a * ks * 4, runs: plan.runs && plan.runs + (a / GEMM_MR) * ks,
+          zero: this.zero, w: this.packed,
           scale: this.side, fbias: this.hasBias ? this.side + c * 4 : 0, c: y + a * c * 4, ldc: c,
           outKind: QOUT.f32, zy: 0,
         },

@@ -47,7 +47,7 @@ export const SIGNATURES = {
   softmax_f32: ["rows", "cols", "x", "y"],
   peak_f32: ["iters", "p"],
   qgemm_q8_4x8: [
-    "m", "n", "kc", "ks", "a", "ind", "zero", "w", "scale", "fbias", "c", "ldc", "outKind", "zy",
+    "m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "scale", "fbias", "c", "ldc", "outKind", "zy",
   ],
   pack_qgemm_q8_8: ["kc", "ks", "n", "b", "st", "sk", "sn", "wzp", "out", "wSigned"],
   quantize_f32_q8: ["n", "x", "y", "scale", "zp", "ySigned"],
