@@ -21,9 +21,9 @@ export const QOUT_I8: i32 = 3;
 // 4 x the element offset from `a` (2 x its byte offset), or -1 for the zero row `zero` (kc zero
 // i16). runs (0 for none; only for an even kc, whose taps' packed pairs follow each other) is
 // conv2d_tap_runs' table for stepBytes = 4 kc: from tap t on, that many taps continue each row's
-// memory and are read as one run of pairs (the short k loops of few channels made long). w is packed by pack_qgemm_q8_8: per 8-column panel and tap, the k pairs of each column as
-// i16 pairs, the layout dot_i16x8_s multiplies against a broadcast pair of A. The store
-// (outKind):
+// memory and are read as one run of pairs (the short k loops of few channels made long).
+// w is packed by pack_qgemm_q8_8: per 8-column panel and tap, the k pairs of each column as i16
+// pairs, the layout dot_i16x8_s multiplies against a broadcast pair of A. The store (outKind):
 //   QOUT_I32: c[m][j] = acc (i32);
 //   QOUT_F32: c[m][j] = f32(acc) * scale[j] (+ fbias[j] when fbias != 0), f32;
 //   QOUT_U8 / QOUT_I8: c[m][j] = saturate(roundHalfEven(f32(acc) * scale[j]) + zy), 8-bit;

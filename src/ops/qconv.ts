@@ -109,7 +109,12 @@ export class QConv2d implements PreparedOp {
     } finally {
       heap.release(src);
     }
-    this.side = heap.alloc(cout * 8 + 8 + cin * 2);
+    try {
+      this.side = heap.alloc(cout * 8 + 8 + cin * 2);
+    } catch (e) {
+      heap.release(this.packed);
+      throw e;
+    }
     heap.u8.fill(0, this.zero, this.zero + cin * 2);
     if (opts.bias) heap.f32.set(opts.bias, this.side / 4 + cout);
     if (!opts.input.dynamic) this.setScales(opts.input.scale);
@@ -251,7 +256,7 @@ export class QConv2d implements PreparedOp {
  * include 0, scale = (max - min) / 255 (1 when the range is empty), zero point =
  * roundHalfEven(clamp(0 - min / scale, 0, 255)).
  */
-export function dynamicQuantization(min: number, max: number): { scale: number; zeroPoint: number } {
+function dynamicQuantization(min: number, max: number): { scale: number; zeroPoint: number } {
   const lo = Math.min(min, 0);
   const hi = Math.max(max, 0);
   const scale = hi === lo ? 1 : Math.fround(Math.fround(hi - lo) / 255);
@@ -259,7 +264,7 @@ export function dynamicQuantization(min: number, max: number): { scale: number; 
   return { scale, zeroPoint: roundHalfEven(Math.min(255, Math.max(0, initial))) };
 }
 
-export function roundHalfEven(x: number): number {
+function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
