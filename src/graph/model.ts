@@ -289,6 +289,10 @@ function describe(s: Step): string {
       const { k, n } = gemmDims(s);
       return `gemm ${k}->${n}${s.act !== "none" ? ` +${typeof s.act === "string" ? s.act : JSON.stringify(s.act)}` : ""}${s.c && rootOf(s.c).storage !== "const" ? " +residual" : ""}`;
     }
+    case "qconv": {
+      const [co, kh, kw, ci] = s.wShape;
+      return `qconv ${kh}x${kw} ${ci}->${co} int8${s.input.dynamic ? " dynamic" : ""}`;
+    }
     case "pool":
       return `${s.max ? "max" : "avg"}pool ${s.window.kernel.join("x")}`;
     case "globalPool":
