@@ -18,3 +18,4 @@ export { resize_nearest_f32, resize_taps_f32 } from "./resize";
 export { argmax_f32 } from "./argmax";
 export { peak_f32 } from "./peak";
 export { deconv2d_indirection, deconv_f32_4x8 } from "./deconv";
+export { QOUT_I32, QOUT_F32, QOUT_U8, QOUT_I8, qgemm_q8_4x8, pack_qgemm_q8_8, quantize_f32_q8, quantize_f32_q8_i16, fake_quantize_f32, minmax_f32 } from "./qgemm";

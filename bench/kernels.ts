@@ -11,6 +11,7 @@ import { measureMemcpy } from "./memcpy.js";
 import { ArgMax } from "../src/ops/argmax.js";
 import { Resize, type ResizeOptions, resizeSpec } from "../src/ops/resize.js";
 import type { PreparedOp } from "../src/ops/op.js";
+import { QConv2d } from "../src/ops/qconv.js";
 import type { Runtime } from "../src/runtime/runtime.js";
 
 const USAGE = {
@@ -90,6 +91,27 @@ function deconv(h: number, w: number, cin: number, cout: number, k: number, s: n
       });
       const out = e.tensor(new Float32Array(oh * ow * cout), [1, oh, ow, cout]);
       return () => op.run(x, out);
+/**
+ * The 8-bit path (src/ops/qconv.ts, qgemm_q8_4x8) on a float input and output, as onnxruntime's
+ * dynamic quantization runs it: the input's min/max and quantization are part of every call.
+ * Named "int8 " + the float workload's name, which the table compares it with.
+ */
+function int8(label: string, h: number, w: number, cin: number, cout: number, k: number): Workload {
+  return {
+    name: label === "gemm" ? `int8 gemm ${h}x${cin}x${cout}` : `int8 ${label} ${h}x${w} ${cin}->${cout}`,
+    flop: 2 * h * w * cout * k * k * cin,
+    make(e) {
+      const rt = (e as unknown as { rt: Runtime }).rt;
+      const weights = Array.from(random(cout * k * k * cin, 4, 127), Math.round);
+      const op = new QConv2d(rt, {
+        weights, wShape: [cout, k, k, cin], weightZeroPoints: [0], weightScales: [0.01], bias: random(cout, 5, 0.5),
+        padding: k > 1 ? "same" : "valid", input: { dynamic: true },
+      });
+      const gemm = label.startsWith("gemm");
+      const x = tensor(e, gemm ? [h, cin] : [1, h, w, cin], 3);
+      const out = e.tensor(new Float32Array(h * w * cout), gemm ? [h, cout] : [1, h, w, cout]);
+      op.bind([x.shape]);
+      return () => op.exec([(x as unknown as { ptr: number }).ptr], (out as unknown as { ptr: number }).ptr);
     },
   };
 }
@@ -142,6 +164,8 @@ const workloads: Workload[] = [
   resize("bicubic 2x", 128, 128, 32, { mode: "cubic", scales: [2, 2] }),
   argmax(256, 256, 4),
   argmax(256, 256, 32),
+  int8("gemm", 1024, 1, 1024, 1024, 1),
+  ...KERNEL_SHAPES.conv.filter(([, , , ci, , , g]) => g === 1 && ci >= 16).map(([l, h, w, ci, co, k]) => int8(l, h, w, ci, co, k)),
 ];
 
 interface Row {
@@ -216,6 +240,29 @@ async function main(): Promise<void> {
   }
   console.log(`\nmemcpy (bench/memcpy.ts, 16 MiB): ${fmt(memcpy)} GB/s; the GB/s rows as a share of it (one thread, SIMD):`);
   for (const r of rows) if (r.unit === "GB/s") console.log(`  ${r.workload.padEnd(28)} ${fmt((100 * r.simd) / memcpy, 0)}%`);
+  // The 8-bit workloads against the float ones they mirror, SIMD build, one thread: calls of the
+  // two alternate, so that a busy host slows both alike, and the ratio is of medians.
+  for (const r of rows.filter((x) => x.workload.startsWith("int8 "))) {
+    const base = r.workload.slice(5);
+    const f = workloads.find((w) => w.name === base);
+    const q = workloads.find((w) => w.name === r.workload)!;
+    if (!f) continue;
+    const [runF, runQ] = [f.make(engines.simd), q.make(engines.simd)];
+    const tf: number[] = [];
+    const tq: number[] = [];
+    for (let i = 0; i < (quick ? 9 : 31) + 4; i++) {
+      let t = performance.now();
+      runF();
+      if (i >= 4) tf.push(performance.now() - t);
+      t = performance.now();
+      runQ();
+      if (i >= 4) tq.push(performance.now() - t);
+    }
+    const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1];
+    const row = rows.find((x) => x.workload === base);
+    const table = row ? `; in the table ${fmt(row.simdMs / r.simdMs, 2)}x` : "";
+    console.log(`${r.workload}: ${fmt(median(tf) / median(tq), 2)}x the float32 ${base} (simd, one thread, interleaved calls${table})`);
+  }
   if (!flags.save) return;
   const outDir = new URL("./results/", import.meta.url);
   mkdirSync(outDir, { recursive: true });

@@ -193,6 +193,20 @@ describe("threads", () => {
     for (const m of models.values()) m.dispose();
   });
 
+  it("an 8-bit convolution (onnxruntime's dynamic quantization) gives the same bits on 1-4 threads, split", async () => {
+    const net = new Net(new Rng(6));
+    net.op("DynamicQuantizeLinear", ["x"], undefined, "dql", ["xq", "xs", "xz"]);
+    const w = net.int8([24, 16, 3, 3], Array.from({ length: 24 * 16 * 9 }, () => rng.int(-128, 127)), true);
+    const acc = net.op("ConvInteger", ["xq", w, "xz", net.int8([], [0], true)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+    net.output(net.op("Mul", [net.op("Cast", [acc], { to: 1 }), net.op("Mul", ["xs", net.constant([24, 1, 1], rng.f32(24, 1e-3, 1e-2))])]), "y");
+    const bytes = net.model({ opset: 13, inputs: [{ name: "x", shape: [1, 16, 32, 32] }], outputs: [{ name: "y" }] });
+    const x = rng.f32(16 * 32 * 32, -1, 1);
+    const models = new Map<number, Model>();
+    for (const c of counts) models.set(c, await engines.get(c)!.loadOnnx(bytes));
+    split("qconv", (e) => models.get(counts.find((c) => engines.get(c) === e)!)!.run({ x }).y as Float32Array);
+    for (const m of models.values()) m.dispose();
+  });
+
   it("a layers network with a residual add gives the same bits on 1-4 threads", () => {
     const w1 = rng.f32(16 * 9 * 3, -0.3, 0.3);
     const w2 = rng.f32(16 * 9 * 16, -0.1, 0.1);

@@ -2,6 +2,7 @@ import type { Activation } from "../ops/activation.js";
 import type { BinaryOp, UnaryFn } from "../ops/elementwise.js";
 import type { StridedCopyPlan } from "../ops/copy.js";
 import type { ResizeSpec } from "../ops/resize.js";
+import type { InputQuantization } from "../ops/qconv.js";
 
 /**
  * A tensor of the executable graph. Shapes are static (a graph is built per binding of the
@@ -100,7 +101,33 @@ export type Step =
       /** Set when y is x (its stored shape) with its axes permuted: y's axis i is x's axis perm[i]. */
       perm?: number[];
     }
-  | { op: "pad"; x: Value; y: Value; pads: [number, number, number, number]; value: number };
+  | { op: "pad"; x: Value; y: Value; pads: [number, number, number, number]; value: number }
+  | {
+      /**
+       * An 8-bit convolution, or over a 2-d x [M, K] a GEMM, with float x and y (src/ops/qconv.ts):
+       * x quantized per run or with a fixed scale, y = f32(acc) * f32(xScale * scales[j]) + bias[j].
+       */
+      op: "qconv";
+      x: Value;
+      y: Value;
+      /** OHWI integers */
+      w: number[];
+      wShape: [number, number, number, number];
+      zeroPoints: number[];
+      scales: Float32Array;
+      bias?: Float32Array;
+      window: Window;
+      input: InputQuantization;
+    }
+  | {
+      /** DequantizeLinear(QuantizeLinear(x)) with one scale and zero point (src/ops/quantize.ts). */
+      op: "fakeQuant";
+      x: Value;
+      y: Value;
+      scale: number;
+      zeroPoint: number;
+      signed: boolean;
+    };
 
 /** K and N of a gemm step. */
 export function gemmDims(s: { bShape: [number, number]; transB: boolean }): { k: number; n: number } {
@@ -121,6 +148,8 @@ export function stepInputs(s: Step): Value[] {
     case "argmax":
     case "copy":
     case "pad":
+    case "qconv":
+    case "fakeQuant":
       return s.op === "conv" && s.residual ? [s.x, s.residual] : [s.x];
     case "gemm":
       return s.c ? [s.a, s.c] : [s.a];

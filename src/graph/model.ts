@@ -294,6 +294,10 @@ function describe(s: Step): string {
       const { k, n } = gemmDims(s);
       return `gemm ${k}->${n}${s.act !== "none" ? ` +${typeof s.act === "string" ? s.act : JSON.stringify(s.act)}` : ""}${s.c && rootOf(s.c).storage !== "const" ? " +residual" : ""}`;
     }
+    case "qconv": {
+      const [co, kh, kw, ci] = s.wShape;
+      return `qconv ${kh}x${kw} ${ci}->${co} int8${s.input.dynamic ? " dynamic" : ""}`;
+    }
     case "pool":
       return `${s.max ? "max" : "avg"}pool ${s.window.kernel.join("x")}`;
     case "globalPool":
@@ -328,13 +332,13 @@ function moved(s: Step): string {
 }
 
 function params(s: Step): number {
-  if (s.op === "conv" || s.op === "deconv") return s.w.length + (s.bias?.length ?? 0);
+  if (s.op === "conv" || s.op === "deconv" || s.op === "qconv") return s.w.length + (s.bias?.length ?? 0);
   if (s.op === "gemm") return s.b.length + (s.bias?.length ?? 0) + (s.c && rootOf(s.c).storage === "const" ? sizeOfShape(s.c.shape) : 0);
   return 0;
 }
 
 function flops(s: Step): number {
-  if (s.op === "conv") {
+  if (s.op === "conv" || s.op === "qconv") {
     const [, kh, kw, ci] = s.wShape;
     return 2 * sizeOfShape(s.y.shape) * kh * kw * ci;
   }

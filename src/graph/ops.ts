@@ -7,6 +7,8 @@ import { Gemm } from "../ops/gemm.js";
 import { MatMul } from "../ops/matmul.js";
 import type { PreparedOp } from "../ops/op.js";
 import { Pad } from "../ops/pad.js";
+import { QConv2d } from "../ops/qconv.js";
+import { FakeQuantize } from "../ops/quantize.js";
 import { GlobalPool, Pool2d } from "../ops/pool.js";
 import { Softmax } from "../ops/softmax.js";
 import { Resize } from "../ops/resize.js";
@@ -95,6 +97,15 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
   resize: (rt, s) => ({ op: new Resize(rt, s.spec), inputs: [s.x], shapes: [s.x.shape] }),
   argmax: (rt, s) => ({ op: new ArgMax(rt, s.last), inputs: [s.x], shapes: [[s.rows, s.cols]] }),
   pad: (rt, s) => ({ op: new Pad(rt, s.pads, s.value), inputs: [s.x], shapes: [s.x.shape] }),
+  qconv: (rt, s) => ({
+    op: new QConv2d(rt, {
+      weights: s.w, wShape: s.wShape, weightZeroPoints: s.zeroPoints, weightScales: s.scales, bias: s.bias,
+      strides: s.window.strides, dilations: s.window.dilations, padding: s.window.pads, input: s.input,
+    }),
+    inputs: [s.x],
+    shapes: [s.x.shape],
+  }),
+  fakeQuant: (rt, s) => ({ op: new FakeQuantize(rt, s.scale, s.zeroPoint, s.signed), inputs: [s.x], shapes: [s.x.shape] }),
   copy: (rt, s) => ({
     op: s.perm ? new Transpose(rt, s.x.shape, s.perm) : new StridedCopy(rt, s.copies, s.y.shape, s.fill),
     inputs: [s.x],

@@ -54,6 +54,14 @@ export const SIGNATURES = {
   resize_nearest_f32: ["h", "w", "c", "oh", "ow", "g0", "g1", "x", "rows", "cols", "y", "fill"],
   resize_taps_f32: ["h", "w", "c", "oh", "ow", "taps", "g0", "g1", "x", "rows", "cols", "scratch", "y", "fill"],
   argmax_f32: ["rows", "cols", "x", "y", "last"],
+  qgemm_q8_4x8: [
+    "m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "scale", "fbias", "c", "ldc", "outKind", "zy",
+  ],
+  pack_qgemm_q8_8: ["kc", "ks", "n", "b", "st", "sk", "sn", "wzp", "out", "wSigned"],
+  quantize_f32_q8: ["n", "x", "y", "scale", "zp", "ySigned"],
+  quantize_f32_q8_i16: ["n", "x", "y", "scale", "zp", "ySigned"],
+  minmax_f32: ["n", "x", "y"],
+  fake_quantize_f32: ["n", "x", "y", "scale", "zp", "ySigned"],
 } as const;
 
 /** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */
@@ -65,12 +73,15 @@ export const DWCONV_CB = 4;
 export const ACT = { none: 0, clamp: 1, leaky: 2, sigmoid: 3, tanh: 4, exp: 5 } as const;
 /** Binary operations (assembly/elementwise.ts). */
 export const BIN = { add: 0, sub: 1, mul: 2, div: 3, prelu: 4 } as const;
+/** Output kinds of qgemm_q8_4x8 (assembly/qgemm.ts): raw i32, dequantized f32, requantized u8 or i8. */
+export const QOUT = { i32: 0, f32: 1, u8: 2, i8: 3 } as const;
 
 /** Every constant global a module exports, with the value this TypeScript expects. */
 export const CONSTANTS: Readonly<Record<string, number>> = {
   GEMM_MR, GEMM_NR, DWCONV_CB,
   ...Object.fromEntries(Object.entries(ACT).map(([k, v]) => [`ACT_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(BIN).map(([k, v]) => [`BIN_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(QOUT).map(([k, v]) => [`QOUT_${k.toUpperCase()}`, v])),
 };
 
 export type KernelName = keyof typeof SIGNATURES;

@@ -7,6 +7,10 @@ import { gemm, matmul } from "./gemm.js";
 import type { Importer } from "./importer.js";
 import { batchNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
+import {
+  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqConv, qdqMatMul, qlinearConv, qlinearMatMul, quantCast,
+  quantMul, quantizeLinear,
+} from "./quant.js";
 import { softmax } from "./softmax.js";
 import { argmax, resize, upsample } from "./resize.js";
 import { cast, concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
@@ -17,14 +21,17 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   ArgMax: (im) => argmax(im),
   AveragePool: (im) => pool(im, false),
   BatchNormalization: (im) => batchNorm(im),
-  Cast: (im) => cast(im),
+  Cast: (im) => quantCast(im) || cast(im),
   Clip: (im) => clip(im),
   Concat: (im) => concat(im),
   Constant: (im) => constant(im),
-  Conv: (im) => conv(im),
+  Conv: (im) => qdqConv(im) || conv(im),
+  ConvInteger: (im) => convInteger(im),
   ConvTranspose: (im) => convTranspose(im),
+  DequantizeLinear: (im) => dequantizeLinear(im),
   Div: (im) => binary(im, "Div"),
   Dropout: (im, n) => identity(im, n),
+  DynamicQuantizeLinear: (im) => dynamicQuantizeLinear(im),
   Exp: (im) => exp(im),
   Flatten: (im) => reshape(im, true),
   Gather: (im) => gather(im),
@@ -33,11 +40,15 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   GlobalMaxPool: (im) => globalPool(im, true),
   Identity: (im, n) => identity(im, n),
   LeakyRelu: (im) => activation(im, { leakyRelu: im.float("alpha", 0.01) }),
-  MatMul: (im) => matmul(im),
+  MatMul: (im) => qdqMatMul(im) || matmul(im),
+  MatMulInteger: (im) => matMulInteger(im),
   MaxPool: (im) => pool(im, true),
-  Mul: (im) => binary(im, "Mul"),
+  Mul: (im) => quantMul(im) || binary(im, "Mul"),
   Pad: (im) => pad(im),
   PRelu: (im) => prelu(im),
+  QLinearConv: (im) => qlinearConv(im),
+  QLinearMatMul: (im) => qlinearMatMul(im),
+  QuantizeLinear: (im) => quantizeLinear(im),
   Relu: (im) => activation(im, "relu"),
   Reshape: (im) => reshape(im, false),
   Resize: (im) => resize(im),

@@ -321,7 +321,7 @@ export function cast(im: Importer): void {
   if (x.kind === "const") {
     const v = x.f ?? x.i!;
     if (toFloat) return im.setOutput({ kind: "const", dims: x.dims, f: Float32Array.from(v) });
-    return im.setOutput({ kind: "const", dims: x.dims, i: Array.from(v, (n) => (to === DataType.BOOL ? (n !== 0 ? 1 : 0) : Math.trunc(n))) });
+    return im.setOutput({ kind: "const", dims: x.dims, i: Array.from(v, (n) => (to === DataType.BOOL ? (n !== 0 ? 1 : 0) : Math.trunc(n))), dataType: to });
   }
   if (!toFloat) im.fail(`casting a computed tensor to integers (type ${to}) is not supported; the graph computes float32`);
   im.setOutput(x);
