@@ -4,7 +4,7 @@ import { type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, runOn } from "./op.js";
-import { type Padding, checkKeys, pair, resolvePadding, windowOut } from "./options.js";
+import { type Padding, biasOperand, checkKeys, pair, resolvePadding, windowOut } from "./options.js";
 
 export interface Conv2dOptions {
   /** [Cout] */
@@ -80,7 +80,7 @@ export class Conv2d implements PreparedOp {
     this.act = activationCode(opts.activation, what);
     this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : groups === 1 && cinG === 1 ? "singleChannel" : "igemm";
 
-    const bias = this.biasPtr(opts.bias, cout);
+    const bias = biasOperand(rt, opts.bias, cout, "conv2d bias");
     const ks = kh * kw;
     try {
       if (this.path === "depthwise") {
@@ -104,18 +104,6 @@ export class Conv2d implements PreparedOp {
       bias.release();
     }
     this.zero = rt.zeros(Math.max(this.inChannels, 4) * 4);
-  }
-
-  private biasPtr(bias: Tensor | Float32Array | undefined, cout: number): { ptr: number; release: () => void } {
-    const what = "conv2d bias";
-    if (bias === undefined) return { ptr: 0, release: () => {} };
-    if (bias instanceof Float32Array) {
-      const t = this.rt.fromArray(bias, [cout], what);
-      return { ptr: t.ptr, release: () => t.dispose() };
-    }
-    this.rt.check(bias, what, 1);
-    if (bias.shape[0] !== cout) throw new ShapeError(`${what}: expected [${cout}], got [${bias.shape.join(", ")}]`);
-    return { ptr: bias.ptr, release: () => {} };
   }
 
   /**

@@ -5,7 +5,7 @@ import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { stridedCopyArgs } from "./copy.js";
 import { type PreparedOp, runOn } from "./op.js";
-import { MAX_WINDOW, checkKeys, pair } from "./options.js";
+import { MAX_WINDOW, biasOperand, checkKeys, pair } from "./options.js";
 
 export interface ConvTranspose2dOptions {
   /** [Cout] */
@@ -130,7 +130,7 @@ export class ConvTranspose2d implements PreparedOp {
     }
     this.act = activationCode(opts.activation, what);
 
-    const bias = this.biasPtr(opts.bias);
+    const bias = biasOperand(rt, opts.bias, this.outChannels, "conv2dTranspose bias");
     const heap = rt.heap;
     const cinG = cin / groups;
     this.depthwise = cinG === 1 && coutG === 1;
@@ -191,19 +191,6 @@ export class ConvTranspose2d implements PreparedOp {
     } finally {
       bias.release();
     }
-  }
-
-  private biasPtr(bias: Tensor | Float32Array | undefined): { ptr: number; release: () => void } {
-    const what = "conv2dTranspose bias";
-    const cout = this.outChannels;
-    if (bias === undefined) return { ptr: 0, release: () => {} };
-    if (bias instanceof Float32Array) {
-      const t = this.rt.fromArray(bias, [cout], what);
-      return { ptr: t.ptr, release: () => t.dispose() };
-    }
-    this.rt.check(bias, what, 1);
-    if (bias.shape[0] !== cout) throw new ShapeError(`${what}: expected [${cout}], got [${bias.shape.join(", ")}]`);
-    return { ptr: bias.ptr, release: () => {} };
   }
 
   /** The output shape for an NHWC input shape (checks it, allocates nothing). */

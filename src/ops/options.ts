@@ -1,5 +1,6 @@
-import { ArgumentError } from "../errors.js";
-import { describe, show } from "../runtime/runtime.js";
+import { ArgumentError, ShapeError } from "../errors.js";
+import { type Runtime, describe, show } from "../runtime/runtime.js";
+import type { Tensor } from "../runtime/tensor.js";
 
 /** Rejects keys an op does not know, so that a misspelt option is not silently ignored. */
 export function checkKeys(opts: object | undefined, allowed: readonly string[], what: string): void {
@@ -68,4 +69,19 @@ export function windowOut(
   if (!ceil) return Math.floor((padded - span) / s) + 1;
   const o = Math.ceil((padded - span) / s) + 1;
   return (o - 1) * s >= size + padA ? o - 1 : o;
+}
+
+/**
+ * A per-output-channel bias given as a tensor (checked, used in place) or as data (copied into a
+ * tensor that `release` frees), for packing; ptr 0 when there is none.
+ */
+export function biasOperand(rt: Runtime, bias: Tensor | Float32Array | undefined, cout: number, what: string): { ptr: number; release: () => void } {
+  if (bias === undefined) return { ptr: 0, release: () => {} };
+  if (bias instanceof Float32Array) {
+    const t = rt.fromArray(bias, [cout], what);
+    return { ptr: t.ptr, release: () => t.dispose() };
+  }
+  rt.check(bias, what, 1);
+  if (bias.shape[0] !== cout) throw new ShapeError(`${what}: expected [${cout}], got [${bias.shape.join(", ")}]`);
+  return { ptr: bias.ptr, release: () => {} };
 }
