@@ -37,12 +37,27 @@ export type NetNode =
       /** OHWI [cout, k, k, cin / groups] */
       weights: Float32Array; bias?: Float32Array; bn?: BatchNorm; act?: Act;
     }
+  /**
+   * A transposed convolution, padding 'valid' (a k x k stride-k one doubles the size exactly for
+   * k = 2), without groups.
+   */
+  | {
+      op: "deconv"; from: number; cout: number; k: number; stride: number;
+      /** [cin, k, k, cout]: the layers API's, ONNX ConvTranspose's with the output channel last */
+      weights: Float32Array; bias?: Float32Array; act?: Act;
+    }
+  /**
+   * Scaled by 2 in height and width: bilinear with half-pixel centres (PyTorch's align_corners=False,
+   * TensorFlow's halfPixelCenters), or nearest taking floor(output / 2) (PyTorch's and TensorFlow's default).
+   */
+  | { op: "resize"; from: number; mode: "bilinear" | "nearest" }
   | { op: "maxPool"; from: number; k: number }
   | { op: "globalAvgPool"; from: number }
   | { op: "flatten"; from: number }
   /** weights [in, units], inputs flattened in HWC order */
   | { op: "dense"; from: number; units: number; weights: Float32Array; bias: Float32Array; act?: Act }
   | { op: "add"; from: [number, number]; act?: Act }
+  /** Over the last axis: the channels of a feature map. */
   | { op: "softmax"; from: number }
   | { op: "sigmoid"; from: number }
   /**
@@ -51,7 +66,10 @@ export type NetNode =
    * -1, inferred.
    */
   | { op: "reshape"; from: number; shape: number[] }
-  /** Values that are not feature maps, joined along their first axis (a detector's anchors). */
+  /**
+   * Feature maps joined along their channels (a U-Net's skip connections), or values that are not
+   * feature maps along their first axis (a detector's anchors).
+   */
   | { op: "concat"; from: number[] };
 
 export interface NetSpec {
@@ -76,7 +94,8 @@ export function featureMaps(spec: NetSpec): boolean[] {
   const out = [true];
   for (const n of spec.nodes) {
     const from = Array.isArray(n.from) ? n.from[0] : n.from;
-    out.push(n.op === "conv" || n.op === "maxPool" || ((n.op === "add" || n.op === "softmax" || n.op === "sigmoid") && out[from]));
+    const follows = n.op === "add" || n.op === "softmax" || n.op === "sigmoid" || n.op === "concat";
+    out.push(n.op === "conv" || n.op === "deconv" || n.op === "resize" || n.op === "maxPool" || (follows && out[from]));
   }
   return out;
 }
@@ -84,12 +103,19 @@ export function featureMaps(spec: NetSpec): boolean[] {
 /** Each value's shape without the batch: [H, W, C] for a feature map. */
 export function shapes(spec: NetSpec): number[][] {
   const out: number[][] = [spec.input];
+  const maps = featureMaps(spec);
   const win = (n: number, k: number, s: number, same: boolean) => (same ? Math.ceil(n / s) : Math.floor((n - k) / s) + 1);
   for (const n of spec.nodes) {
     const x = out[Array.isArray(n.from) ? n.from[0] : n.from];
     switch (n.op) {
       case "conv":
         out.push([win(x[0], n.k, n.stride, n.padding === "same"), win(x[1], n.k, n.stride, n.padding === "same"), n.cout]);
+        break;
+      case "deconv":
+        out.push([(x[0] - 1) * n.stride + n.k, (x[1] - 1) * n.stride + n.k, n.cout]);
+        break;
+      case "resize":
+        out.push([2 * x[0], 2 * x[1], x[2]]);
         break;
       case "maxPool":
         out.push([win(x[0], n.k, n.k, false), win(x[1], n.k, n.k, false), x[2]]);
@@ -110,7 +136,7 @@ export function shapes(spec: NetSpec): number[][] {
         break;
       }
       case "concat":
-        out.push([n.from.reduce((a, i) => a + out[i][0], 0), ...x.slice(1)]);
+        out.push(maps[n.from[0]] ? [x[0], x[1], n.from.reduce((a, i) => a + out[i][2], 0)] : [n.from.reduce((a, i) => a + out[i][0], 0), ...x.slice(1)]);
         break;
       default:
         out.push(x);
@@ -144,6 +170,18 @@ export function buildLayers(e: Engine, spec: NetSpec): Model {
             activation: n.bn ? undefined : n.act,
           }),
           ...(n.bn ? [layers.batchNorm(n.bn), ...act(n.act)] : []),
+        ];
+        break;
+      case "deconv":
+        stack = [layers.conv2dTranspose({ filters: n.cout, kernel: n.k, strides: n.stride, weights: n.weights, bias: n.bias, activation: n.act })];
+        break;
+      case "resize":
+        stack = [
+          layers.resize(
+            n.mode === "bilinear"
+              ? { scales: [2, 2], mode: "linear", coordinateTransformationMode: "half_pixel" }
+              : { scales: [2, 2], mode: "nearest", coordinateTransformationMode: "asymmetric", nearestMode: "floor" },
+          ),
         ];
         break;
       case "maxPool":
@@ -219,6 +257,18 @@ class Net {
           }
         : undefined,
     });
+  }
+
+  deconv(from: number, cout: number, k: number, o: { stride?: number; act?: Act } = {}): number {
+    const cin = this.shape[from][2];
+    const stride = o.stride ?? k;
+    // The taps that reach one output: cin k^2 / stride^2.
+    const fanIn = (cin * k * k) / (stride * stride);
+    return this.push({ op: "deconv", from, cout, k, stride, weights: this.he(cin * k * k * cout, fanIn), bias: this.small(cout, 0.05), act: o.act });
+  }
+
+  resize(from: number, mode: "bilinear" | "nearest"): number {
+    return this.push({ op: "resize", from, mode });
   }
 
   maxPool(from: number, k = 2): number {
@@ -356,7 +406,35 @@ export const faceDetector: NetDef = (() => {
   return n.def("face detector 240x320x3");
 })();
 
-export const networks: NetDef[] = [lenet, sliceClassifier, resnet, mobilenet, resnet20, faceDetector];
+/**
+ * A segmentation U-Net on a 256x256 slice: four levels (16, 32, 64 channels and a 128-channel
+ * bottom at 32x32), two 3x3 convolutions with ReLU per level, 2x2 max pooling down, and up either
+ * by a 2x2 stride-2 transposed convolution that halves the channels, or by a bilinear (or nearest)
+ * resize and a 1x1 convolution that halves them, as PyTorch's nn.Upsample U-Nets do; each up-step
+ * joins its level's skip along the channels. A 1x1 head gives 2 classes, softmax per pixel.
+ */
+function unet(name: string, up: "deconv" | "bilinear" | "nearest", seed: number): NetDef {
+  const n = new Net([256, 256, 1], seed);
+  const block = (x: number, c: number) => n.conv(n.conv(x, c, 3, { act: "relu" }), c, 3, { act: "relu" });
+  const skips: number[] = [];
+  let x = 0;
+  for (const c of [16, 32, 64]) {
+    skips.push((x = block(x, c)));
+    x = n.maxPool(x);
+  }
+  x = block(x, 128);
+  for (const [i, c] of [64, 32, 16].entries()) {
+    const y = up === "deconv" ? n.deconv(x, c, 2, { act: "relu" }) : n.conv(n.resize(x, up), c, 1, { act: "relu" });
+    x = block(n.concat([y, skips[2 - i]]), c);
+  }
+  n.softmax(n.conv(x, 2, 1));
+  return n.def(name);
+}
+
+export const unetDeconv: NetDef = unet("U-Net 256x256x1 (ConvTranspose)", "deconv", 600);
+export const unetResize: NetDef = unet("U-Net 256x256x1 (bilinear Resize)", "bilinear", 700);
+
+export const networks: NetDef[] = [lenet, sliceClassifier, resnet, mobilenet, resnet20, faceDetector, unetDeconv, unetResize];
 
 /** The kernel workloads bench/kernels.ts and bench/peers.ts both run: real CNN shapes. */
 export const KERNEL_SHAPES = {

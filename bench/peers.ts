@@ -18,7 +18,7 @@ import { type Engine, init } from "../src/index.js";
 import { parseFlags, usageError } from "./args.js";
 import { measureCeiling } from "./ceiling.js";
 import { measureMemcpy } from "./memcpy.js";
-import { KERNEL_SHAPES, type NetSpec, buildLayers, logits, networks, random, sliceClassifier } from "./nets.js";
+import { KERNEL_SHAPES, type NetSpec, buildLayers, featureMaps, logits, networks, random, shapes, sliceClassifier } from "./nets.js";
 import { OnnxGraph, conv as onnxConv, onnxNetwork } from "./peers/onnx.js";
 import { packSpec } from "./peers/spec-io.js";
 import { spyOnWasm } from "./peers/spy.js";
@@ -349,7 +349,12 @@ function network(spec: NetSpec): Workload {
   const flop = probe.flops;
   const outputSize = size(Object.values(probe.outputShapes)[0]);
   probe.dispose();
-  const onnxCase = (s: NetSpec): OnnxCase => ({ model: onnxNetwork(s), input: nchw, dims: [1, c, h, w], toNhwc: (y) => y });
+  const onnxCase = (s: NetSpec): OnnxCase => {
+    // A feature-map output (a segmentation's per-pixel scores) is NCHW in the ONNX model.
+    const out = shapes(s).at(-1)!;
+    const toNhwc = featureMaps(s).at(-1) ? (y: Float32Array) => nchwToNhwc(y, out[0], out[1], out[2]) : (y: Float32Array) => y;
+    return { model: onnxNetwork(s), input: nchw, dims: [1, c, h, w], toNhwc };
+  };
   const make = async (engine: Exclude<EngineName, "onnx" | "ort">, s: NetSpec): Promise<Runner> => {
     if (engine === "tfjs") {
       const net = tfNetwork(tf, s);

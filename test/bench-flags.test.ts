@@ -20,6 +20,7 @@ const SCRIPTS: [string, boolean][] = [
   ["threads", true],
   ["slices", false],
   ["decode", false],
+  ["steps", false],
 ];
 
 interface Outcome {

@@ -9,6 +9,7 @@ import { type Act, type NetSpec, featureMaps, shapes } from "../nets.js";
 
 const ints = (value: number[]): OnnxAttribute => ({ type: "ints", value });
 const int = (value: number): OnnxAttribute => ({ type: "int", value });
+const str = (value: string): OnnxAttribute => ({ type: "string", value });
 
 /** A graph under construction: nodes, initializers and fresh value names. */
 export class OnnxGraph {
@@ -79,7 +80,7 @@ export function conv(g: OnnxGraph, x: string, hw: [number, number], o: { cout: n
   return g.node("Conv", inputs, { kernel_shape: ints([o.k, o.k]), strides: ints(s), pads: ints(pads), group: int(o.groups) });
 }
 
-/** The network as an NCHW ONNX model: input [1, C, H, W], output as the network's (flat at the end). */
+/** The network as an NCHW ONNX model: input [1, C, H, W], output as the network's (NCHW for a feature map). */
 export function onnxNetwork(spec: NetSpec): Uint8Array {
   const g = new OnnxGraph();
   const shape = shapes(spec);
@@ -97,6 +98,26 @@ export function onnxNetwork(spec: NetSpec): Uint8Array {
           y = g.node("BatchNormalization", [y, c(n.bn.gamma), c(n.bn.beta), c(n.bn.mean), c(n.bn.variance)], { epsilon: { type: "float", value: n.bn.epsilon } });
         }
         values.push(g.act(y, n.act));
+        break;
+      }
+      case "deconv": {
+        // [cin, k, k, cout] -> ONNX's [cin, cout, k, k].
+        const cin = xs[2];
+        const w = new Float32Array(n.weights.length);
+        for (let i = 0; i < cin; i++)
+          for (let t = 0; t < n.k * n.k; t++)
+            for (let o = 0; o < n.cout; o++) w[(i * n.cout + o) * n.k * n.k + t] = n.weights[(i * n.k * n.k + t) * n.cout + o];
+        const inputs = [x, g.constant([cin, n.cout, n.k, n.k], w)];
+        if (n.bias) inputs.push(g.constant([n.cout], n.bias));
+        values.push(g.act(g.node("ConvTranspose", inputs, { kernel_shape: ints([n.k, n.k]), strides: ints([n.stride, n.stride]) }), n.act));
+        break;
+      }
+      case "resize": {
+        const attrs: Record<string, OnnxAttribute> =
+          n.mode === "bilinear"
+            ? { mode: str("linear"), coordinate_transformation_mode: str("half_pixel") }
+            : { mode: str("nearest"), coordinate_transformation_mode: str("asymmetric"), nearest_mode: str("floor") };
+        values.push(g.node("Resize", [x, "", g.constant([4], Float32Array.of(1, 1, 2, 2))], attrs));
         break;
       }
       case "maxPool":
@@ -133,7 +154,8 @@ export function onnxNetwork(spec: NetSpec): Uint8Array {
         values.push(g.act(g.node("Add", [x, values[n.from[1]]]), n.act));
         break;
       case "softmax":
-        values.push(g.node("Softmax", [x], { axis: int(-1) }));
+        // A feature map's channels are axis 1 in NCHW.
+        values.push(g.node("Softmax", [x], { axis: int(maps[from] ? 1 : -1) }));
         break;
       case "sigmoid":
         values.push(g.node("Sigmoid", [x]));

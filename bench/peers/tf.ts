@@ -56,6 +56,30 @@ export function tfNetwork(tf: Tf, spec: NetSpec): TfNetwork {
         }
         break;
       }
+      case "deconv": {
+        // [cin, k, k, cout] -> TensorFlow's [k, k, cout, cin].
+        const cin = n.weights.length / (n.k * n.k * n.cout);
+        const w = new Float32Array(n.weights.length);
+        for (let i = 0; i < cin; i++)
+          for (let t = 0; t < n.k * n.k; t++)
+            for (let o = 0; o < n.cout; o++) w[(t * n.cout + o) * cin + i] = n.weights[(i * n.k * n.k + t) * n.cout + o];
+        const filter = keep(tf.tensor4d(w, [n.k, n.k, n.cout, cin]));
+        const bias = keep(tf.tensor1d(n.bias ?? new Float32Array(n.cout)));
+        layers.push((v) => {
+          const x = v[n.from] as TF.Tensor4D;
+          const shape: [number, number, number, number] = [x.shape[0], (x.shape[1] - 1) * n.stride + n.k, (x.shape[2] - 1) * n.stride + n.k, n.cout];
+          const y = tf.add(tf.conv2dTranspose(x, filter, shape, n.stride, "valid"), bias);
+          return n.act === "relu" ? tf.relu(y) : n.act === "relu6" ? tf.relu6(y) : y;
+        });
+        break;
+      }
+      case "resize":
+        layers.push((v) => {
+          const x = v[n.from] as TF.Tensor4D;
+          const size: [number, number] = [2 * x.shape[1], 2 * x.shape[2]];
+          return n.mode === "bilinear" ? tf.image.resizeBilinear(x, size, false, true) : tf.image.resizeNearestNeighbor(x, size, false, false);
+        });
+        break;
       case "maxPool":
         layers.push((v) => tf.maxPool(v[n.from] as TF.Tensor4D, n.k, n.k, "valid"));
         break;
@@ -87,7 +111,8 @@ export function tfNetwork(tf: Tf, spec: NetSpec): TfNetwork {
         layers.push((v) => tf.reshape(v[n.from], [v[n.from].shape[0], ...n.shape]));
         break;
       case "concat":
-        layers.push((v) => tf.concat(n.from.map((i) => v[i]), 1));
+        // Feature maps along their channels (NHWC axis 3), other values along their first axis.
+        layers.push((v) => tf.concat(n.from.map((i) => v[i]), v[n.from[0]].rank === 4 ? 3 : 1));
         break;
     }
   }
