@@ -91,6 +91,10 @@ function deconv(h: number, w: number, cin: number, cout: number, k: number, s: n
       });
       const out = e.tensor(new Float32Array(oh * ow * cout), [1, oh, ow, cout]);
       return () => op.run(x, out);
+    },
+  };
+}
+
 /**
  * The 8-bit path (src/ops/qconv.ts, qgemm_q8_4x8) on a float input and output, as onnxruntime's
  * dynamic quantization runs it: the input's min/max and quantization are part of every call.
