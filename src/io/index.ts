@@ -10,3 +10,6 @@ export {
 } from "./metadata.js";
 export { overlayHeatmap, type OverlayOptions } from "./heatmap.js";
 export { encodePng } from "./png.js";
+export { type Axis, AXES, type Volume, type VolumeSlice, volumeSlices } from "./volume.js";
+export { type SeriesPlan, type SeriesResult, readSeries } from "./series.js";
+export { readNifti } from "./nifti.js";
