@@ -11,11 +11,13 @@ import { encodePng } from "../io/png.js";
 import { toInput } from "../io/preprocess.js";
 import { readSlices } from "../io/read.js";
 import type { Slice } from "../io/slice.js";
+import type { Axis } from "../io/volume.js";
 import { readModelFile, writeAtomic } from "./files.js";
 import type { Input } from "./inputs.js";
-import { frameName } from "./naming.js";
+import { frameName, sliceName } from "./naming.js";
 import { type Result, csv, json, table } from "./output.js";
 import { UsageError } from "./usage.js";
+import { readVolumeSlices } from "./volumes.js";
 
 /** The options of `simdcnn classify`, validated; plain data, so that a worker process gets them as JSON. */
 export interface ClassifyOptions {
@@ -29,6 +31,8 @@ export interface ClassifyOptions {
   patch?: number;
   stride?: number;
   skipExisting: boolean;
+  /** The patient axis volumes are sliced along. */
+  axis: Axis;
 }
 
 /** An input with the name of its outputs (see naming.ts), or the reason it yields no file. */
@@ -86,6 +90,8 @@ interface Pending {
   index: number;
   slice: Slice;
   input: Float32Array;
+  /** The output name of this slice of a volume, which its heatmap takes. */
+  label?: string;
 }
 
 /**
@@ -132,7 +138,7 @@ export async function classifyJobs(engine: Engine, c: Classifier, jobs: Job[], o
         const scores = probs(out.subarray(i * k, (i + 1) * k));
         r.top = ranked(scores, settings.labels).slice(0, Math.max(1, o.topK));
         if (o.heatmap !== undefined && p.name !== undefined) {
-          await heatmap(model, p, geo, probs, scores.indexOf(Math.max(...scores)), r, join(o.heatmap, `${frameName(p.name, r.frame)}.png`), o, batch);
+          await heatmap(model, p, geo, probs, scores.indexOf(Math.max(...scores)), r, join(o.heatmap, `${p.label ?? frameName(p.name, r.frame)}.png`), o, batch);
         }
       } catch (e) {
         results[p.job][p.index] = failed(r, e);
@@ -146,6 +152,22 @@ export async function classifyJobs(engine: Engine, c: Classifier, jobs: Job[], o
     report(pending.length > 0 ? pending[0].job : j);
     if ("error" in job) {
       results[j].push({ file: job.file, error: job.error });
+      continue;
+    }
+    if ("volume" in job) {
+      try {
+        const series = job.volume.kind === "series" && job.volume.plan.uid ? { series: job.volume.plan.uid } : {};
+        for (const slice of await readVolumeSlices(job, o.axis, settings.window)) {
+          const where = { file: job.file, ...series, axis: o.axis, slice: slice.index, position: Number(slice.position.toFixed(3)) };
+          const index = results[j].push({ ...where, top: [] }) - 1;
+          const label = job.name === undefined ? undefined : sliceName(job.name, o.axis, slice.index);
+          pending.push({ job: j, index, slice, input: toInput(slice, spec), name: job.name, label });
+          if (pending.length === batch) await flush();
+        }
+      } catch (e) {
+        const series = job.volume.kind === "series" && job.volume.plan.uid ? { series: job.volume.plan.uid } : {};
+        results[j] = [{ file: job.file, ...series, error: reason(e, job.file) }];
+      }
       continue;
     }
     try {
@@ -198,7 +220,8 @@ export async function emit(results: Result[], o: Pick<ClassifyOptions, "format" 
 }
 
 function failed(r: Result, e: unknown): Result {
-  return { file: r.file, ...(r.frame === undefined ? {} : { frame: r.frame }), error: reason(e) };
+  const { top: _top, box: _box, heatmap: _heatmap, ...where } = r as Extract<Result, { top: Prediction[] }>;
+  return { ...where, error: reason(e) };
 }
 
 /** Why an input failed, in one line; any error is confined to its input. */

@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { type Backend, SimdcnnError, init } from "../node.js";
 import { modelSettings } from "../io/metadata.js";
+import { AXES, type Axis } from "../io/volume.js";
 import { coreCount } from "../runtime/platform.js";
 import { closest, parseFlags } from "./args.js";
 import { type ClassifyOptions, type Job, asUsage, classifyJobs, emit, loadClassifier, progressBar } from "./classify.js";
@@ -12,6 +13,7 @@ import { outputNames } from "./naming.js";
 import type { Result } from "./output.js";
 import { WORKER_ENV, type WorkerJob, classifyInProcesses } from "./pool.js";
 import { COMMANDS, USAGE, UsageError } from "./usage.js";
+import { slabs, volumeInputs } from "./volumes.js";
 
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
 
@@ -19,13 +21,24 @@ const CLASSIFY_FLAGS = {
   model: "string", json: "boolean", csv: "boolean", out: "string", "top-k": "string", batch: "string",
   backend: "string", threads: "string", window: "string", labels: "string", output: "string", resize: "string",
   "input-size": "string", heatmap: "string", patch: "string", stride: "string", "skip-existing": "boolean",
+  axis: "string",
 } as const;
+
+// A volume is split into slabs for the worker processes only down to this many slices: a slab
+// pays for starting a process and reading its part of the volume.
+const MIN_SLAB = 16;
 
 function positiveInt(v: string | undefined, flag: string, def?: number): number | undefined {
   if (v === undefined) return def;
   const n = Number(v);
   if (v.trim() === "" || !Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} expects a positive integer, got '${v}'`);
   return n;
+}
+
+function axisOf(v: string | undefined): Axis {
+  if (v === undefined) return "axial";
+  if ((AXES as readonly string[]).includes(v)) return v as Axis;
+  throw new UsageError(`--axis expects ${AXES.join(", ")}, got '${v}'`);
 }
 
 function backendOf(v: string | undefined): "auto" | Backend {
@@ -61,17 +74,21 @@ async function classifyCommand(args: string[]): Promise<number> {
     model: v.model, format: v.json ? "json" : v.csv ? "csv" : "table", out: v.out,
     topK: positiveInt(v["top-k"], "--top-k", 3)!, batch: positiveInt(v.batch, "--batch", 8)!, overrides,
     heatmap: v.heatmap, patch: positiveInt(v.patch, "--patch"), stride: positiveInt(v.stride, "--stride"),
-    skipExisting: v["skip-existing"] ?? false,
+    skipExisting: v["skip-existing"] ?? false, axis: axisOf(v.axis),
   };
   if (options.skipExisting && options.heatmap === undefined) throw new UsageError("--skip-existing needs --heatmap DIR");
   if (options.out !== undefined) await checkOutputFile(options.out, "--out");
   if (options.heatmap !== undefined) await checkOutputFolder(options.heatmap, "--heatmap");
 
-  const inputs = await expandInputs(positionals);
-  const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [i.file])));
-  const jobs: Job[] = inputs.map((i) => ("error" in i ? i : { ...i, name: names.get(i.file) }));
+  const inputs = await volumeInputs(await expandInputs(positionals), options.axis, (w) => process.stderr.write(`simdcnn: warning: ${w}\n`));
+  const keyOf = (i: (typeof inputs)[number]) => ("key" in i ? i.key : i.file);
+  const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [keyOf(i)])));
+  const named: Job[] = inputs.map((i) => ("error" in i ? i : { ...i, name: names.get(keyOf(i)) }));
+  // Several files, or a volume's slices, run in a pool of single-threaded processes (see pool.ts
+  // for why); a volume is split into slabs of contiguous slices so that one large series keeps
+  // every process busy.
+  const jobs = threads > 1 ? (slabs(named, threads, MIN_SLAB) as Job[]) : named;
   const files = jobs.filter((j) => !("error" in j)).length;
-  // Several files run in a pool of single-threaded processes (see pool.ts for why).
   const pool = threads > 1 && files > 1;
   const engine = await init({ backend, threads: pool ? 1 : threads });
   let classifier;

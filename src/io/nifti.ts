@@ -24,24 +24,23 @@ const UNREAD: Record<number, string> = {
   1536: "float128", 1792: "complex128", 2048: "complex256", 2304: "RGBA32",
 };
 
+/** The geometry a NIfTI header gives: what a caller needs to plan work on the volume before reading its voxels. */
+export interface NiftiHeader {
+  version: "nifti-1" | "nifti-2";
+  dims: [number, number, number];
+  spacing: [number, number, number];
+  affine: number[][];
+}
+
 /**
- * Reads a NIfTI-1 or NIfTI-2 single file (.nii, or gzipped .nii.gz) to a Volume. The affine is
- * the sform when its code is set, else the qform (quaternion, pixdim and qfac), else pixdim
- * scaling alone (NIfTI's "method 1"); both are RAS+ already. Values are scaled by scl_slope and
- * scl_inter when the slope is set. The range is [cal_min, cal_max] when the header sets one,
- * else the extent of the values. Datatypes read: uint8, int16, uint16, int32, float32, float64;
- * another is an UnsupportedError naming it, a code NIfTI does not define an InputFormatError, as
- * is a truncated or malformed file. Only 3-D volumes (a 4th dimension of 1) are read.
+ * Reads the header of an uncompressed NIfTI-1 or NIfTI-2 file, which is all `bytes` need to hold
+ * (its first 540 bytes), with readNifti's checks of datatype and dimensions and its affine.
  */
-export async function readNifti(bytes: Uint8Array): Promise<Volume> {
-  let raw = bytes;
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      raw = gunzipSync(bytes);
-    } catch (e) {
-      throw new InputFormatError(`nifti: the gzip stream does not inflate: ${describe(e)}`);
-    }
-  }
+export async function readNiftiHeader(bytes: Uint8Array): Promise<NiftiHeader> {
+  return (await header(bytes)).geometry;
+}
+
+async function header(raw: Uint8Array) {
   const nifti = await niftiReader();
   const buffer = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer;
   if (!nifti.isNIFTI(buffer)) throw new InputFormatError(`nifti: not a NIfTI-1 or NIfTI-2 single file (no 'n+1' or 'n+2' magic in ${raw.length} bytes)`);
@@ -64,23 +63,47 @@ export async function readNifti(bytes: Uint8Array): Promise<Volume> {
   if (!dims.every((d) => Number.isInteger(d) && d >= 1)) throw new InputFormatError(`nifti: dimensions must be positive, got ${dims.join(" x ")}`);
   const extra = header.dims.slice(4, rank + 1).filter((d) => d !== 1);
   if (extra.length > 0) throw new UnsupportedError(`nifti: a ${rank}-D image of ${header.dims.slice(1, rank + 1).join(" x ")}; only 3-D volumes are read`);
+  const spacing = [1, 2, 3].map((d) => Math.abs(header.pixDims[d]) || 1) as [number, number, number];
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const geometry: NiftiHeader = { version, dims, spacing, affine: affineOf(header, view, version, spacing) };
+  return { header, type, geometry };
+}
 
+/**
+ * Reads a NIfTI-1 or NIfTI-2 single file (.nii, or gzipped .nii.gz) to a Volume. The affine is
+ * the sform when its code is set, else the qform (quaternion, pixdim and qfac), else pixdim
+ * scaling alone (NIfTI's "method 1"); both are RAS+ already. Values are scaled by scl_slope and
+ * scl_inter when the slope is set. The range is [cal_min, cal_max] when the header sets one,
+ * else the extent of the values. Datatypes read: uint8, int16, uint16, int32, float32, float64;
+ * another is an UnsupportedError naming it, a code NIfTI does not define an InputFormatError, as
+ * is a truncated or malformed file. Only 3-D volumes (a 4th dimension of 1) are read.
+ */
+export async function readNifti(bytes: Uint8Array): Promise<Volume> {
+  let raw = bytes;
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      raw = gunzipSync(bytes);
+    } catch (e) {
+      throw new InputFormatError(`nifti: the gzip stream does not inflate: ${describe(e)}`);
+    }
+  }
+  const { header: h, type, geometry } = await header(raw);
+  const { dims, version } = geometry;
   const count = dims[0] * dims[1] * dims[2];
-  const offset = Math.round(header.vox_offset);
+  const offset = Math.round(h.vox_offset);
   const need = offset + count * type.bytes;
   if (raw.length < need) throw new InputFormatError(`nifti: ${dims.join(" x ")} ${type.name} voxels from byte ${offset} need ${need} bytes, the file has ${raw.length}`);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const le = header.littleEndian;
-  const scaled = Number.isFinite(header.scl_slope) && header.scl_slope !== 0;
-  const slope = scaled ? header.scl_slope : 1;
-  const inter = scaled && Number.isFinite(header.scl_inter) ? header.scl_inter : 0;
+  const le = h.littleEndian;
+  const scaled = Number.isFinite(h.scl_slope) && h.scl_slope !== 0;
+  const slope = scaled ? h.scl_slope : 1;
+  const inter = scaled && Number.isFinite(h.scl_inter) ? h.scl_inter : 0;
   const data = new Float32Array(count);
   for (let i = 0; i < count; i++) data[i] = type.read(view, offset + i * type.bytes, le) * slope + inter;
 
-  const pix = [1, 2, 3].map((d) => Math.abs(header.pixDims[d]) || 1) as [number, number, number];
-  const { cal_min: lo, cal_max: hi } = header as { cal_min: number; cal_max: number };
+  const { cal_min: lo, cal_max: hi } = h as { cal_min: number; cal_max: number };
   return {
-    dims, spacing: pix, affine: affineOf(header, view, version, pix), data,
+    dims, spacing: geometry.spacing, affine: geometry.affine, data,
     range: Number.isFinite(lo) && Number.isFinite(hi) && hi > lo ? [lo, hi] : extent(data),
     source: `${version} ${type.name} ${dims.join("x")}`,
   };
