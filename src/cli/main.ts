@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Backend, SimdcnnError, init } from "../node.js";
 import { modelSettings } from "../io/metadata.js";
 import { AXES, type Axis } from "../io/volume.js";
 import { coreCount } from "../runtime/platform.js";
 import { closest, parseFlags } from "./args.js";
 import { type ClassifyOptions, type Job, asUsage, classifyJobs, emit, loadClassifier, progressBar } from "./classify.js";
+import { type DicomwebSource, fetchDicomweb } from "./dicomweb.js";
 import { checkOutputFile, checkOutputFolder, readModelFile } from "./files.js";
 import { info } from "./info.js";
 import { expandInputs } from "./inputs.js";
@@ -21,7 +24,7 @@ const CLASSIFY_FLAGS = {
   model: "string", json: "boolean", csv: "boolean", out: "string", "top-k": "string", batch: "string",
   backend: "string", threads: "string", window: "string", labels: "string", output: "string", resize: "string",
   "input-size": "string", heatmap: "string", patch: "string", stride: "string", "skip-existing": "boolean",
-  axis: "string",
+  axis: "string", dicomweb: "string", study: "string", series: "string",
 } as const;
 
 // A volume is split into slabs for the worker processes only down to this many slices: a slab
@@ -41,6 +44,26 @@ function axisOf(v: string | undefined): Axis {
   throw new UsageError(`--axis expects ${AXES.join(", ")}, got '${v}'`);
 }
 
+function dicomwebSource(url: string | undefined, study: string | undefined, series: string | undefined): DicomwebSource | undefined {
+  if (url === undefined) {
+    if (study !== undefined || series !== undefined) throw new UsageError(`--${study !== undefined ? "study" : "series"} needs --dicomweb URL`);
+    return undefined;
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !/^https?:$/.test(parsed.protocol)) throw new UsageError(`--dicomweb expects the http(s) URL of a DICOMweb service, e.g. http://pacs:8042/dicom-web, got '${url}'`);
+  if (study === undefined) throw new UsageError("--dicomweb needs --study UID (and takes --series UID to pick one series)");
+  const uid = /^[0-9]+(\.[0-9]+)*$/;
+  for (const [flag, value] of [["--study", study], ["--series", series]] as const) {
+    if (value !== undefined && !uid.test(value)) throw new UsageError(`${flag} expects a DICOM UID (digits and dots), got '${value}'`);
+  }
+  return { url, study, ...(series !== undefined ? { series } : {}) };
+}
+
 function backendOf(v: string | undefined): "auto" | Backend {
   if (v === undefined || v === "auto" || v === "simd" || v === "scalar") return v ?? "auto";
   throw new UsageError(`--backend expects auto, simd or scalar, got '${v}'`);
@@ -54,7 +77,8 @@ async function classifyCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (!v.model) throw new UsageError("--model is required");
-  if (positionals.length === 0) throw new UsageError("no input files, folders or globs given");
+  const dicomweb = dicomwebSource(v.dicomweb, v.study, v.series);
+  if (positionals.length === 0 && !dicomweb) throw new UsageError("no input files, folders or globs given (or --dicomweb URL --study UID)");
   if (v.json && v.csv) throw new UsageError("--json and --csv exclude each other");
   const overrides = {
     ...(v.labels !== undefined ? { labels: v.labels.split(",") } : {}),
@@ -80,7 +104,23 @@ async function classifyCommand(args: string[]): Promise<number> {
   if (options.out !== undefined) await checkOutputFile(options.out, "--out");
   if (options.heatmap !== undefined) await checkOutputFolder(options.heatmap, "--heatmap");
 
-  const inputs = await volumeInputs(await expandInputs(positionals), options.axis, (w) => process.stderr.write(`simdcnn: warning: ${w}\n`));
+  // A study from a PACS is fetched into a temporary folder, a folder per series, and classified
+  // as folders are; the output names each by its DICOMweb URL.
+  const fetchDir = dicomweb ? await mkdtemp(join(tmpdir(), "simdcnn-dicomweb-")) : undefined;
+  try {
+    return await classifyInputs(positionals, dicomweb, fetchDir, options, backend, threads);
+  } finally {
+    if (fetchDir !== undefined) await rm(fetchDir, { recursive: true, force: true });
+  }
+}
+
+async function classifyInputs(
+  positionals: string[], dicomweb: DicomwebSource | undefined, fetchDir: string | undefined, options: ClassifyOptions, backend: "auto" | Backend, threads: number,
+): Promise<number> {
+  const fetched = dicomweb && fetchDir ? await fetchDicomweb(dicomweb, fetchDir) : { folders: [], failed: [] };
+  const relabel = (s: string) => fetched.folders.reduce((t, f) => t.replaceAll(f.folder, f.label), s);
+  const expanded = [...(await expandInputs(positionals)), ...fetched.failed, ...(await expandInputs(fetched.folders.map((f) => f.folder)))];
+  const inputs = await volumeInputs(expanded, options.axis, (w) => process.stderr.write(`simdcnn: warning: ${relabel(w)}\n`));
   const keyOf = (i: (typeof inputs)[number]) => ("key" in i ? i.key : i.file);
   const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [keyOf(i)])));
   const named: Job[] = inputs.map((i) => ("error" in i ? i : { ...i, name: names.get(keyOf(i)) }));
@@ -118,6 +158,7 @@ async function classifyCommand(args: string[]): Promise<number> {
   } finally {
     bar.stop();
   }
+  if (fetched.folders.length > 0) for (const r of results) Object.assign(r, { file: relabel(r.file) }, "error" in r ? { error: relabel(r.error) } : {});
   return emit(results, options, out);
 }
 
