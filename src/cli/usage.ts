@@ -6,8 +6,14 @@ export class UsageError extends SimdcnnError {
 }
 
 const CLASSIFY = `usage: simdcnn classify --model m.onnx [options] <files, folders or globs>
+       simdcnn classify --model m.onnx [options] --dicomweb URL --study UID [--series UID]
 
 Classifies every slice (every frame of a multi-frame DICOM) and prints one line per slice.
+Volumes are classified slice by slice along --axis: a NIfTI file (.nii, .nii.gz), and the
+single-frame DICOM files of a folder that share a Series Instance UID (ordered by position
+along the slice normal; a folder of several series gives a volume per series). Their lines
+name the series, axis, slice index (from 0, in order of increasing position) and position (mm,
+RAS: S for axial, A for coronal, R for sagittal).
 
 options:
   --model PATH        the ONNX classifier (required); settings from its metadata or PATH.json
@@ -28,6 +34,12 @@ options:
   --patch N           occlusion patch side in input pixels (default: 1/8 of the input size)
   --stride N          occlusion stride (default: half the patch)
   --skip-existing     skip slices whose heatmap already exists in DIR
+  --axis A            axial | coronal | sagittal: the patient axis volumes are sliced along
+                      (default axial); slices are taken along the volume axis nearest it
+  --dicomweb URL      read a study from a DICOMweb service (QIDO-RS to list its series, WADO-RS
+                      to fetch them), e.g. http://pacs:8042/dicom-web; lines name each series by URL
+  --study UID         the Study Instance UID to read from --dicomweb (required with it)
+  --series UID        read only this series of the study
   -h, --help          this text
 
 Paths are printed as given: relative to the current folder when given relative, absolute when

@@ -1,7 +1,7 @@
-// The 'simdcnn/io' entry: decoding image slices (PNG, JPEG, DICOM) from their bytes, turning
-// them into a model's input, a model's settings from its metadata, and heat-map overlays as PNG.
-// It imports no Node module, so browser bundles can use it as they are; reading files from disk
-// is the CLI's business, not this entry's.
+// The 'simdcnn/io' entry: decoding image slices (PNG, JPEG, DICOM) and volumes (DICOM series,
+// NIfTI) from their bytes, turning them into a model's input, a model's settings from its
+// metadata, and heat-map overlays as PNG. It imports no Node module, so browser bundles can use
+// it as they are; reading files from disk is the CLI's business, not this entry's.
 export { readSlices, type ReadOptions } from "./read.js";
 export type { Slice } from "./slice.js";
 export { toInput, type InputSpec, type Normalize, type ResizeMode } from "./preprocess.js";
