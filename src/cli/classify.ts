@@ -157,7 +157,7 @@ export async function classifyJobs(engine: Engine, c: Classifier, jobs: Job[], o
     if ("volume" in job) {
       try {
         const series = job.volume.kind === "series" && job.volume.plan.uid ? { series: job.volume.plan.uid } : {};
-        for (const slice of await readVolumeSlices(job, o.axis, settings.window)) {
+        for await (const slice of readVolumeSlices(job, o.axis, settings.window)) {
           const where = { file: job.file, ...series, axis: o.axis, slice: slice.index, position: Number(slice.position.toFixed(3)) };
           const index = results[j].push({ ...where, top: [] }) - 1;
           const label = job.name === undefined ? undefined : sliceName(job.name, o.axis, slice.index);
@@ -165,6 +165,9 @@ export async function classifyJobs(engine: Engine, c: Classifier, jobs: Job[], o
           if (pending.length === batch) await flush();
         }
       } catch (e) {
+        // A volume that fails part way fails whole, as one that fails at once: its slices still
+        // waiting for a batch are dropped, and its lines are the one reason.
+        for (let i = pending.length - 1; i >= 0; i--) if (pending[i].job === j) pending.splice(i, 1);
         const series = job.volume.kind === "series" && job.volume.plan.uid ? { series: job.volume.plan.uid } : {};
         results[j] = [{ file: job.file, ...series, error: reason(e, job.file) }];
       }

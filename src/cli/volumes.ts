@@ -161,17 +161,19 @@ export function slabs(inputs: readonly Input[], parts: number, minimum: number):
 }
 
 /**
- * The slices of a volume input along `axis` (its slab's, if it has one). A DICOM series sliced
- * along its own stacking axis decodes only the slab's files when the window is known (given, or
- * in the files); otherwise, or resliced across, the whole volume is read.
+ * The slices of a volume input along `axis` (its slab's, if it has one), one at a time, so that
+ * only the volume (when it must be read whole) and the slices in flight are in memory. A DICOM
+ * series sliced along its own stacking axis decodes one file per slice when the window is known
+ * (given, or in the files); otherwise, or cut across, the whole volume is read first.
  */
-export async function readVolumeSlices(input: VolumeInput, axis: Axis, window?: readonly [number, number]): Promise<VolumeSlice[]> {
+export async function* readVolumeSlices(input: VolumeInput, axis: Axis, window?: readonly [number, number]): AsyncGenerator<VolumeSlice> {
   const [from, to] = input.slab ?? [0, input.count];
   const { volume } = input;
   if (volume.kind === "nifti") {
     const v = await readNifti(new Uint8Array(await readFile(input.file)));
     if (window) v.range = [window[0] - window[1] / 2, window[0] + window[1] / 2];
-    return volumeSlices(v, axis, from, to);
+    for (let i = from; i < to; i++) yield* volumeSlices(v, axis, i, i + 1);
+    return;
   }
   const { plan, paths } = volume;
   const s = slicing(plan, axis);
@@ -185,15 +187,17 @@ export async function readVolumeSlices(input: VolumeInput, axis: Axis, window?: 
     }
   };
   if (s.normal === 2 && (window ?? plan.window)) {
-    const first = s.flipNormal ? s.count - to : from;
-    const decoded = [];
-    for (const path of paths.slice(first, first + to - from)) decoded.push(await read(path));
-    // The slab's own volume numbers its slices from 0; they are slices from..to-1 of the series.
-    return volumeSlices(seriesVolume(plan, decoded, first, window), axis).map((slice) => ({
-      ...slice, index: slice.index + from, source: slice.source.replace(/ slice \d+\/\d+$/, ` slice ${slice.index + from + 1}/${s.count}`),
-    }));
+    for (let i = from; i < to; i++) {
+      const k = s.flipNormal ? s.count - 1 - i : i;
+      // A volume of the one file: its slice is slice i of the series, at that file's position.
+      const [slice] = volumeSlices(seriesVolume(plan, [await read(paths[k])], k, window), axis);
+      yield { ...slice, index: i, source: slice.source.replace(/ slice \d+\/\d+$/, ` slice ${i + 1}/${s.count}`) };
+    }
+    return;
   }
   const decoded = [];
   for (const path of paths) decoded.push(await read(path));
-  return volumeSlices(seriesVolume(plan, decoded, 0, window), axis, from, to);
+  const v = seriesVolume(plan, decoded, 0, window);
+  decoded.length = 0;
+  for (let i = from; i < to; i++) yield* volumeSlices(v, axis, i, i + 1);
 }

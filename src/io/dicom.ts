@@ -282,6 +282,15 @@ function nativeFrames(p: Parsed, data: Uint8Array, offset: number, length: numbe
   const swap8 = !littleEndian && vr === "OW" ? 1 : 0;
   const plane = rows * columns;
   const out: RawFrame[] = [];
+  // Interleaved little-endian samples on a little-endian host are the machine's own words: copied as they are.
+  if (!planar && littleEndian && new Uint8Array(Uint16Array.of(1).buffer)[0] === 1) {
+    for (let f = 0; f < frames; f++) {
+      // A copy into a buffer of its own (a Node Buffer's slice would be a view into a shared pool).
+      const bytes = new Uint8Array(data.subarray(offset + f * frameBytes, offset + (f + 1) * frameBytes));
+      out.push(allocated === 8 ? bytes : new Uint16Array(bytes.buffer, 0, frameSamples));
+    }
+    return out;
+  }
   for (let f = 0; f < frames; f++) {
     const raw = allocated === 8 ? new Uint8Array(frameSamples) : new Uint16Array(frameSamples);
     for (let i = 0; i < frameSamples; i++) {
@@ -325,14 +334,16 @@ function slices(p: Parsed, raw: RawFrame[], window?: readonly [number, number]):
   });
 
   const modality = ds.string("x00080060");
-  const dataRange = grey ? extent(decoded) : ([0, mask] as [number, number]);
+  // The extent is a pass over every frame: taken only when a frame has no window to use.
+  let dataRange: [number, number] | undefined = grey ? undefined : [0, mask];
   return decoded.map((data, f) => {
-    let range = dataRange;
+    let windowed: [number, number] | undefined;
     if (grey) {
       const center = window?.[0] ?? frameValue(ds, f, "x00289132", "x00281050");
       const width = window?.[1] ?? frameValue(ds, f, "x00289132", "x00281051");
-      if (center !== undefined && width !== undefined && width > 0) range = [center - width / 2, center + width / 2];
+      if (center !== undefined && width !== undefined && width > 0) windowed = [center - width / 2, center + width / 2];
     }
+    const range = windowed ?? (dataRange ??= extent(decoded));
     if (photometric === "MONOCHROME1") {
       const mirror = range[0] + range[1];
       for (let i = 0; i < data.length; i++) data[i] = mirror - data[i];

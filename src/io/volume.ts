@@ -129,11 +129,14 @@ export function volumeSlices(volume: Volume, axis: Axis, from = 0, to?: number):
     const pixels = new Float32Array(width * height);
     let at = 0;
     for (let r = 0; r < height; r++) {
-      const rv = s.flipRow ? height - 1 - r : r;
-      for (let c = 0; c < width; c++) {
-        const cv = s.flipColumn ? width - 1 - c : c;
-        pixels[at++] = data[n * stride[s.normal] + rv * stride[s.row] + cv * stride[s.column]];
+      const start = n * stride[s.normal] + (s.flipRow ? height - 1 - r : r) * stride[s.row];
+      // Rows that run along i, forwards, are contiguous in the volume: the common axial case.
+      if (s.column === 0 && !s.flipColumn) {
+        pixels.set(data.subarray(start, start + width), at);
+        at += width;
+        continue;
       }
+      for (let c = 0; c < width; c++) pixels[at++] = data[start + (s.flipColumn ? width - 1 - c : c) * stride[s.column]];
     }
     const centre: [number, number, number] = [0, 0, 0];
     centre[s.column] = (width - 1) / 2;
