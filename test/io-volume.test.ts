@@ -8,7 +8,8 @@ import { InputFormatError, UnsupportedError } from "../src/errors.js";
 import { readNifti } from "../src/io/nifti.js";
 import { type SeriesMember, type SeriesPlan, planSeries, readSeries } from "../src/io/series.js";
 import { AXES, type Axis, type Volume, type VolumeSlice, volumeSlices } from "../src/io/volume.js";
-import { NIFTI, SERIES, type SeriesSpec, lpsOf, voxelOf, voxelValue } from "./fixtures/volumes/geometry.js";
+import { NIFTI, SERIES, lpsOf, voxelOf, voxelValue } from "./fixtures/volumes/geometry.js";
+import { nifti1 } from "./fixtures/volumes/make.js";
 
 const root = new URL("./fixtures/volumes/", import.meta.url);
 const folder = (name: string) =>
@@ -187,6 +188,24 @@ describe("NIfTI", () => {
       for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) expect(v.data[(k * ny + j) * nx + i]).toBe(NIFTI.stored(i, j, k) * NIFTI.slope + NIFTI.inter);
     }
     for (const axis of AXES) checkSlices(volumeSlices(v, axis), axis, nx * ny * nz, (value) => world(...voxelOfValue(value)));
+  });
+
+  it.each([
+    [2, "uint8", 8, (v: DataView, at: number, x: number) => v.setUint8(at, x), (n: number) => (n * 37) % 256],
+    [4, "int16", 16, (v: DataView, at: number, x: number) => v.setInt16(at, x, true), (n: number) => (n % 2 ? -32768 + n : 32767 - n)],
+    [512, "uint16", 16, (v: DataView, at: number, x: number) => v.setUint16(at, x, true), (n: number) => 65535 - n * 97],
+    [8, "int32", 32, (v: DataView, at: number, x: number) => v.setInt32(at, x, true), (n: number) => (n % 2 ? -1 : 1) * (2 ** 31 - 1 - n * 1000003)],
+    [16, "float32", 32, (v: DataView, at: number, x: number) => v.setFloat32(at, x, true), (n: number) => Math.fround((n - 100) / 7)],
+    [64, "float64", 64, (v: DataView, at: number, x: number) => v.setFloat64(at, x, true), (n: number) => (n - 100) / 7 + 1e-9],
+  ] as const)("reads datatype %i (%s) voxels, scaled by scl_slope and scl_inter", async (code, name, bits, write, value) => {
+    const count = NIFTI.dims[0] * NIFTI.dims[1] * NIFTI.dims[2];
+    const voxels = new Uint8Array((count * bits) / 8);
+    const view = new DataView(voxels.buffer);
+    for (let n = 0; n < count; n++) write(view, (n * bits) / 8, value(n));
+    const v = await readNifti(nifti1({ sform: true, qform: false, datatype: code, bitpix: bits, voxels }));
+    expect(v.source).toBe(`nifti-1 ${name} 7x6x5`);
+    // Each value through the file's slope and intercept in float64, then stored as float32.
+    for (let n = 0; n < count; n++) expect(v.data[n]).toBe(Math.fround(value(n) * NIFTI.slope + NIFTI.inter));
   });
 
   it("reads nibabel's big-endian anatomical.nii as nibabel does", async () => {
