@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SimdcnnError } from "../errors.js";
+import { FileError, SimdcnnError } from "../errors.js";
 import { retrieveSeries, searchSeries } from "../io/dicomweb.js";
 import type { Input } from "./inputs.js";
 
@@ -46,8 +46,12 @@ export async function fetchDicomweb(source: DicomwebSource, dir: string): Promis
         continue;
       }
       const folder = join(dir, `series-${n + 1}`);
-      await mkdir(folder, { recursive: true });
-      for (const [i, bytes] of instances.entries()) await writeFile(join(folder, `${i + 1}.dcm`), bytes);
+      try {
+        await mkdir(folder, { recursive: true });
+        for (const [i, bytes] of instances.entries()) await writeFile(join(folder, `${i + 1}.dcm`), bytes);
+      } catch (e) {
+        throw FileError.from(e, folder, "write in");
+      }
       folders.push({ folder, label });
     } catch (e) {
       failed.push({ file: label, error: reason(e) });

@@ -1,4 +1,4 @@
-import { ArgumentError, InputFormatError, SimdcnnError } from "../errors.js";
+import { ArgumentError, InputFormatError, SimdcnnError, UnsupportedError } from "../errors.js";
 import { type DicomGeometry, decodeDicomImage } from "./dicom.js";
 import type { Slice } from "./slice.js";
 import { type Volume, extent } from "./volume.js";
@@ -81,7 +81,7 @@ function plan(uid: string, group: SeriesMember[]): SeriesPlan {
   const label = uid ? `series ${uid}` : "files without a Series Instance UID";
   for (const m of group) {
     const g = m.geometry;
-    if (g.frames !== 1) throw new ArgumentError(`${label}: '${m.name}' has ${g.frames} frames; a series is made of single-frame files`);
+    if (g.frames !== 1) throw new UnsupportedError(`${label}: '${m.name}' has ${g.frames} frames; a series is read from single-frame files`);
     if (g.rows !== first.rows || g.columns !== first.columns) {
       throw new InputFormatError(`${label}: '${m.name}' is ${g.columns} x ${g.rows} pixels, '${group[0].name}' ${first.columns} x ${first.rows}; one volume needs one size`);
     }
@@ -164,13 +164,14 @@ export function seriesVolume(plan: SeriesPlan, slices: readonly Slice[], first =
   const [columns, rows] = plan.dims;
   const count = slices.length;
   if (first < 0 || first + count > plan.files.length) throw new ArgumentError(`seriesVolume: slices ${first}..${first + count - 1} are not in a series of ${plan.files.length}`);
-  const data = new Float32Array(columns * rows * count);
   for (const [k, s] of slices.entries()) {
     if (s.channels !== 1 || s.width !== columns || s.height !== rows) {
       throw new InputFormatError(`'${plan.files[first + k]}' decodes to ${s.width} x ${s.height} with ${s.channels} channel(s); the series is ${columns} x ${rows} grey`);
     }
-    data.set(s.data, k * columns * rows);
   }
+  // A volume of one slice takes that slice's data as it is.
+  const data = slices.length === 1 ? slices[0].data : new Float32Array(columns * rows * count);
+  if (slices.length !== 1) slices.forEach((s, k) => data.set(s.data, k * columns * rows));
   const w = window ?? plan.window;
   const affine = plan.affine.map((row) => [...row]);
   const planes = plan.planes?.slice(first, first + count);

@@ -112,7 +112,8 @@ export function voxelPosition(volume: Pick<Volume, "affine" | "planes">, ijk: re
 /**
  * The slices of a volume along `axis`, numbered from 0 in order of increasing position, those
  * with index in [from, to) (all by default). Each is a grey Slice of the volume's range, with
- * the position of its centre along the axis.
+ * the position of its centre along the axis; a slice that is a plane of the array as displayed
+ * shares the volume's data.
  */
 export function volumeSlices(volume: Volume, axis: Axis, from = 0, to?: number): VolumeSlice[] {
   const s = slicing(volume, axis);
@@ -126,17 +127,21 @@ export function volumeSlices(volume: Volume, axis: Axis, from = 0, to?: number):
   const out: VolumeSlice[] = [];
   for (let index = from; index < end; index++) {
     const n = s.flipNormal ? s.count - 1 - index : index;
-    const pixels = new Float32Array(width * height);
-    let at = 0;
-    for (let r = 0; r < height; r++) {
-      const start = n * stride[s.normal] + (s.flipRow ? height - 1 - r : r) * stride[s.row];
-      // Rows that run along i, forwards, are contiguous in the volume: the common axial case.
-      if (s.column === 0 && !s.flipColumn) {
-        pixels.set(data.subarray(start, start + width), at);
-        at += width;
-        continue;
+    // A plane of the array as it is displayed (the usual axial case) is a view, not a copy.
+    const plane = s.column === 0 && s.row === 1 && !s.flipColumn && !s.flipRow;
+    const pixels = plane ? data.subarray(n * stride[2], (n + 1) * stride[2]) : new Float32Array(width * height);
+    if (!plane) {
+      let at = 0;
+      for (let r = 0; r < height; r++) {
+        const start = n * stride[s.normal] + (s.flipRow ? height - 1 - r : r) * stride[s.row];
+        // Rows that run along i, forwards, are contiguous in the volume.
+        if (s.column === 0 && !s.flipColumn) {
+          pixels.set(data.subarray(start, start + width), at);
+          at += width;
+          continue;
+        }
+        for (let c = 0; c < width; c++) pixels[at++] = data[start + (s.flipColumn ? width - 1 - c : c) * stride[s.column]];
       }
-      for (let c = 0; c < width; c++) pixels[at++] = data[start + (s.flipColumn ? width - 1 - c : c) * stride[s.column]];
     }
     const centre: [number, number, number] = [0, 0, 0];
     centre[s.column] = (width - 1) / 2;
