@@ -130,9 +130,11 @@ async function dicomHead(file: string): Promise<DicomGeometry | undefined> {
   const handle = await open(file, "r").catch(() => undefined);
   if (!handle) return undefined;
   try {
+    // The marker first, so that a folder of PNGs costs one small read per file.
+    const marker = new Uint8Array(132);
+    if ((await handle.read(marker, 0, 132, 0)).bytesRead < 132 || String.fromCharCode(...marker.subarray(128, 132)) !== "DICM") return undefined;
     const head = new Uint8Array(HEAD);
     const { bytesRead } = await handle.read(head, 0, HEAD, 0);
-    if (bytesRead < 132 || String.fromCharCode(...head.subarray(128, 132)) !== "DICM") return undefined;
     try {
       const g = dicomGeometry(head.subarray(0, bytesRead));
       if (g.rows > 0 || bytesRead < HEAD) return g;
