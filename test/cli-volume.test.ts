@@ -1,9 +1,9 @@
-// `simdcnn classify` on DICOM series and NIfTI volumes, end to end in child processes, with the
-// demo classifier: slice order and positions against the fixtures' geometry (geometry.ts), each
-// series slice against the same file classified on its own, slabs across worker processes against
-// one process, and errors confined to their volume.
+// `simdcnn classify` and `simdcnn segment` on DICOM series and NIfTI volumes, end to end in child
+// processes, with the demo models: slice order and positions against the fixtures' geometry
+// (geometry.ts), each series slice against the same file classified (or segmented) on its own,
+// slabs across worker processes against one process, and errors confined to their volume.
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -15,6 +15,7 @@ const run = promisify(execFile);
 const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
 const TSX = new URL("../node_modules/.bin/tsx", import.meta.url).pathname;
 const MODEL = new URL("../examples/phantom/phantom.onnx", import.meta.url).pathname;
+const SEG_MODEL = new URL("../examples/phantom-seg/phantom-seg.onnx", import.meta.url).pathname;
 const FIX = new URL("./fixtures/volumes/", import.meta.url).pathname;
 
 async function simdcnn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -122,5 +123,51 @@ describe("classify on volumes", () => {
     const r = await simdcnn(["classify", "--model", MODEL, "--axis", "oblique", join(FIX, "axial")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--axis expects axial, coronal, sagittal, got 'oblique'/);
+  });
+
+  it("refuses --axis and --dicomweb with --queue, whose jobs are single files", async () => {
+    for (const flags of [["--axis", "coronal", join(FIX, "axial")], ["--dicomweb", "http://127.0.0.1:1/dicom-web", "--study", "1.2.3"]]) {
+      const r = await simdcnn(["classify", "--model", MODEL, "--queue", "redis://127.0.0.1:1/0", ...flags]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${flags[0]} does not combine with --queue`);
+    }
+  });
+});
+
+describe("segment on volumes", () => {
+  type SegRow = Row & { mask?: string; width?: number; height?: number };
+  const segment = async (args: string[]) => {
+    const r = await simdcnn(["segment", "--model", SEG_MODEL, "--json", ...args]);
+    return { ...r, rows: r.code === 2 ? [] : (JSON.parse(r.stdout) as SegRow[]) };
+  };
+
+  it("writes a mask per slice of a series, named by axis and index, each as its file alone would get", async () => {
+    const s = SERIES[0];
+    const out = join(dir, "masks");
+    const { code, rows } = await segment(["--threads", "1", "--out", out, join(FIX, "axial")]);
+    expect(code).toBe(0);
+    expect(rows.map((r) => [r.series, r.axis, r.slice])).toEqual([...Array(s.slices).keys()].map((k) => [s.uid, "axial", k]));
+    expect(rows.map((r) => r.mask)).toEqual(rows.map((_, k) => join(out, `axial-axial${k}.mask.png`)));
+    const files = seriesFiles(s);
+    for (const f of files) {
+      mkdirSync(join(dir, "seg-single", f.name), { recursive: true });
+      writeFileSync(join(dir, "seg-single", f.name, f.name), f.bytes);
+    }
+    const alone = await segment(["--threads", "1", "--out", join(dir, "masks-alone"), ...files.map((f) => join(dir, "seg-single", f.name, f.name))]);
+    expect(alone.code).toBe(0);
+    for (const k of files.keys()) {
+      expect([rows[k].width, rows[k].height]).toEqual([alone.rows[k].width, alone.rows[k].height]);
+      expect(readFileSync(rows[k].mask!)).toEqual(readFileSync(alone.rows[k].mask!));
+    }
+  });
+
+  it("segments a NIfTI volume along --axis, in worker processes as in one", async () => {
+    const one = await segment(["--threads", "1", "--axis", "coronal", "--out", join(dir, "nifti-1"), join(FIX, "nifti/volume.nii.gz")]);
+    const two = await segment(["--threads", "2", "--axis", "coronal", "--out", join(dir, "nifti-2"), join(FIX, "nifti/volume.nii.gz"), join(FIX, "axial")]);
+    expect(one.code).toBe(0);
+    expect(one.rows.map((r) => r.slice)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    const first = two.rows.slice(0, 7);
+    expect(first.map(({ mask: _mask, ...r }) => r)).toEqual(one.rows.map(({ mask: _mask, ...r }) => r));
+    for (const [k, r] of first.entries()) expect(readFileSync(r.mask!)).toEqual(readFileSync(one.rows[k].mask!));
   });
 });

@@ -39,6 +39,7 @@ import { type Feed, Net, type OrtCase, type Tol, EXACT, checkCase, feed } from "
 import { f } from "./onnx-builder.js";
 import { runOrt } from "./ort.js";
 import { Rng } from "./reference.js";
+import { DataType } from "../src/onnx/model.js";
 
 const ONE_LAYER: Tol = { atol: 1e-6, rtol: 1e-6 };
 const TRANSCENDENTAL: Tol = { atol: 1e-6, rtol: 4e-6 };
@@ -312,6 +313,8 @@ interface OpCase {
   inputs: Record<string, number[]>;
   build: (n: Net) => string;
   tol: Tol;
+  /** The output's element type when not FLOAT (ArgMax's INT64). */
+  elemType?: number;
   /** The op types the case covers (for the coverage check); defaults to the ops of its nodes. */
 }
 
@@ -325,7 +328,7 @@ function opCase(c: OpCase, seed: number): OrtCase {
   const bytes = n.model({
     opset: c.opset ?? 13,
     inputs: Object.entries(c.inputs).map(([name, shape]) => ({ name, shape })),
-    outputs: [{ name: "y" }],
+    outputs: [{ name: "y", ...(c.elemType ? { elemType: c.elemType } : {}) }],
   });
   const feeds = Object.fromEntries(Object.entries(c.inputs).map(([name, dims]) => [name, feed(rng, dims)]));
   return { name: c.name, bytes, feeds: [feeds], tol: c.tol };
@@ -351,6 +354,8 @@ const OP_CASES: OpCase[] = [
   { name: "Conv 1x1 no bias, batch 2", inputs: { x: [2, 5, 4, 3] }, build: (n) => n.conv("x", 5, 7, 1, {}, false), tol: ONE_LAYER },
   { name: "Conv single input channel 5x5", inputs: { x: [2, 1, 10, 9] }, build: (n) => n.conv("x", 1, 5, 5, { pads: pads(2, 2, 2, 2) }), tol: ONE_LAYER },
   { name: "Conv without kernel_shape attribute", inputs: { x: [1, 3, 6, 6] }, build: (n) => n.op("Conv", ["x", n.weight([4, 3, 3, 3])]), tol: ONE_LAYER },
+  // ConvTranspose (test/onnx-deconv.test.ts has every padding form and the fusions).
+  { name: "ConvTranspose 3x3 stride 2, pads, output_padding", inputs: { x: [1, 3, 5, 4] }, build: (n) => n.op("ConvTranspose", ["x", n.weight([3, 4, 3, 3], 27), n.random([4], -0.1, 0.1)], { strides: [2, 2], pads: pads(1, 0, 1, 1), output_padding: [1, 0] }), tol: ONE_LAYER },
   // Pooling.
   { name: "MaxPool 2x2", inputs: { x: X }, build: (n) => n.op("MaxPool", ["x"], { kernel_shape: [2, 2], strides: [2, 2] }), tol: EXACT },
   { name: "MaxPool 3x3 s2 ceil_mode pads", inputs: { x: [1, 3, 8, 9] }, build: (n) => n.op("MaxPool", ["x"], { kernel_shape: [3, 3], strides: [2, 2], pads: pads(1, 0, 1, 1), ceil_mode: 1 }), tol: EXACT },
@@ -432,6 +437,11 @@ const OP_CASES: OpCase[] = [
   { name: "Softmax default axis (opset 13: last)", inputs: { x: [2, 3, 4] }, build: (n) => n.op("Softmax", ["x"]), tol: TRANSCENDENTAL },
   { name: "Softmax axis 1 of a conv output (NHWC)", inputs: { x: X }, build: (n) => n.op("Softmax", [viaConv(n)], { axis: 1 }), tol: TRANSCENDENTAL },
   { name: "Softmax axis 3 of a conv output", inputs: { x: X }, build: (n) => n.op("Softmax", [viaConv(n)], { axis: 3 }), tol: TRANSCENDENTAL },
+  // Resize, Upsample, ArgMax (test/resize-onnx.test.ts covers their attributes).
+  { name: "Resize linear 2x after conv (NHWC)", inputs: { x: X }, build: (n) => n.op("Resize", [viaConv(n), "", n.constant([4], [1, 1, 2, 2])], { mode: "linear" }), tol: ONE_LAYER },
+  { name: "Upsample nearest 2x (opset 9)", opset: 9, inputs: { x: X }, build: (n) => n.op("Upsample", ["x", n.constant([4], [1, 1, 2, 2])]), tol: EXACT },
+  { name: "Cast of an activation to float (the identity)", inputs: { x: X }, build: (n) => n.op("Cast", [n.op("Relu", ["x"])], { to: DataType.FLOAT }), tol: EXACT },
+  { name: "ArgMax axis 1 of a conv output", inputs: { x: X }, build: (n) => n.op("ArgMax", [viaConv(n)], { axis: 1 }), tol: EXACT, elemType: DataType.INT64 },
   // Concat.
   { name: "Concat axis 1 of two conv outputs (NHWC)", inputs: { x: X }, build: (n) => n.op("Concat", [viaConv(n), n.conv("x", 4, 3, 3, { pads: pads(1, 1, 1, 1) })], { axis: 1 }), tol: ONE_LAYER },
   { name: "Concat axis 1 of a conv output and an input", inputs: { x: X, z: [1, 2, 7, 6] }, build: (n) => n.op("Concat", ["z", viaConv(n)], { axis: 1 }), tol: ONE_LAYER },

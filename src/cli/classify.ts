@@ -1,23 +1,16 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import cliProgress from "cli-progress";
-import { ArgumentError, FileError, type Engine, type Model, SimdcnnError, UnsupportedError } from "../node.js";
+import { join } from "node:path";
+import type { Engine, Model } from "../node.js";
 import { type InputGeometry, occlusion } from "../explain/occlusion.js";
 import { type Prediction, probabilities, ranked, unitHeat } from "../explain/predict.js";
 import { overlayHeatmap } from "../io/heatmap.js";
-import { type ModelSettings, type SettingName, modelSettings } from "../io/metadata.js";
-import { encodePng } from "../io/png.js";
-import { toInput } from "../io/preprocess.js";
-import { readSlices } from "../io/read.js";
-import type { Slice } from "../io/slice.js";
+import type { SettingName } from "../io/metadata.js";
 import type { Axis } from "../io/volume.js";
-import { readModelFile, writeAtomic } from "./files.js";
-import type { Input } from "./inputs.js";
-import { frameName, sliceName } from "./naming.js";
-import { type Result, csv, json, table } from "./output.js";
-import { UsageError } from "./usage.js";
-import { readVolumeSlices } from "./volumes.js";
+import { writePng } from "./files.js";
+import { type Job, type Loaded, type ModelRole, type SliceJob, loadModel, runJobs } from "./jobs.js";
+import { frameName } from "./naming.js";
+import { type Result, type Where, csv, json, table } from "./output.js";
+import { emit, wrote } from "./report.js";
 
 /** The options of `simdcnn classify`, validated; plain data, so that a worker process gets them as JSON. */
 export interface ClassifyOptions {
@@ -35,63 +28,23 @@ export interface ClassifyOptions {
   axis: Axis;
 }
 
-/** An input with the name of its outputs (see naming.ts), or the reason it yields no file. */
-export type Job = Input & { name?: string };
-
 /** A model loaded and checked as a classifier, with its settings. */
-export interface Classifier {
-  model: Model;
-  settings: ModelSettings;
-}
+export type Classifier = Loaded;
+
+const CLASSIFIER: ModelRole = {
+  role: "a classifier",
+  classes: (model) => {
+    const last = model.outputs[0]?.shape.at(-1);
+    return typeof last === "number" ? last : undefined;
+  },
+};
 
 /**
  * Loads the model and resolves its settings, so that every problem with either is found before
- * any input is read. A model path that cannot be read, or a bad override, is a UsageError; a
- * model that is malformed, unsupported or not a classifier keeps its own error class.
+ * any input is read (see jobs.ts's loadModel).
  */
-export async function loadClassifier(engine: Engine, o: ClassifyOptions): Promise<Classifier> {
-  const bytes = await readModelFile(o.model, "--model");
-  const model = await engine.loadOnnx(bytes);
-  try {
-    if (model.inputs.length !== 1) throw new UnsupportedError(`a classifier takes one input; this model takes ${model.inputs.length}`);
-    const last = model.outputs[0]?.shape.at(-1);
-    const sidecarPath = o.model.replace(/\.onnx$/i, "") + ".json";
-    let sidecar: string | undefined;
-    if (existsSync(sidecarPath)) {
-      try {
-        sidecar = await readFile(sidecarPath, "utf8");
-      } catch (e) {
-        throw FileError.from(e, sidecarPath, "read the model's sidecar");
-      }
-    }
-    const sources = { metadata: model.metadata, sidecar, inputShape: model.inputs[0].shape, outputSize: typeof last === "number" ? last : undefined };
-    // The model's own settings first, so that a bad override is told apart from a bad model.
-    modelSettings(sources);
-    let settings: ModelSettings;
-    try {
-      settings = modelSettings({ ...sources, overrides: o.overrides });
-    } catch (e) {
-      throw asUsage(e);
-    }
-    return { model, settings };
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-}
-
-/** A bad override (metadata.ts's ArgumentError) as the user typed it: a flag, --input-size not input_size. */
-export function asUsage(e: unknown): unknown {
-  if (!(e instanceof ArgumentError)) return e;
-  return new UsageError(e.message.replace(/^(\w+) \(command-line override\)/, (_, key: string) => `--${key.replaceAll("_", "-")}`));
-}
-
-interface Pending {
-  index: number;
-  slice: Slice;
-  input: Float32Array;
-  /** The output name of this slice of a volume, which its heatmap takes. */
-  label?: string;
+export function loadClassifier(engine: Engine, o: ClassifyOptions): Promise<Classifier> {
+  return loadModel(engine, o.model, o.overrides, CLASSIFIER);
 }
 
 /**
@@ -101,145 +54,33 @@ interface Pending {
  */
 export async function classifyJobs(engine: Engine, c: Classifier, jobs: Job[], o: ClassifyOptions, done: (results: Result[]) => void): Promise<void> {
   const { model, settings } = c;
-  const input = model.inputs[0];
   const spec = settings.input!;
-  const geo: InputGeometry = { name: input.name, layout: spec.layout, channels: spec.channels, height: spec.height, width: spec.width };
-  const fixed = typeof input.shape[0] === "number" ? input.shape[0] : undefined;
-  const batch = fixed ?? o.batch;
+  const geo: InputGeometry = { name: model.inputs[0].name, layout: spec.layout, channels: spec.channels, height: spec.height, width: spec.width };
   const probs = probabilities(engine, settings.output);
-
-  const results: Result[][] = jobs.map(() => []);
-  let reported = 0;
-  const report = (upTo: number) => {
-    for (; reported < upTo; reported++) done(results[reported]);
-  };
-  const pending: (Pending & { job: number; name?: string })[] = [];
-
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const size = pending[0].input.length;
-    const data = new Float32Array(batch * size);
-    pending.forEach((p, i) => data.set(p.input, i * size));
-    // Every run is a full batch (a short one padded with copies of the first slice), so that the
-    // model keeps one memory plan; the occlusion maps run the same batch size.
-    for (let i = pending.length; i < batch; i++) data.set(pending[0].input, i * size);
-    let out: Float32Array;
-    try {
-      out = Object.values(model.run({ [input.name]: data }))[0];
-    } catch (e) {
-      for (const p of pending) results[p.job][p.index] = failed(results[p.job][p.index], e);
-      pending.length = 0;
-      return;
+  await runJobs(c, jobs, o, async (p, out, batch) => {
+    const scores = probs(out);
+    const r: Classified = { top: ranked(scores, settings.labels).slice(0, Math.max(1, o.topK)) };
+    if (o.heatmap !== undefined && p.name !== undefined) {
+      // The occlusion maps run the model's batch size, so that it keeps one memory plan.
+      await heatmap(model, p, geo, probs, scores.indexOf(Math.max(...scores)), r, join(o.heatmap, `${p.label ?? frameName(p.name, p.frame)}.png`), o, batch);
     }
-    const k = out.length / batch;
-    for (const [i, p] of pending.entries()) {
-      const r = results[p.job][p.index] as Extract<Result, { top: Prediction[] }>;
-      try {
-        const scores = probs(out.subarray(i * k, (i + 1) * k));
-        r.top = ranked(scores, settings.labels).slice(0, Math.max(1, o.topK));
-        if (o.heatmap !== undefined && p.name !== undefined) {
-          await heatmap(model, p, geo, probs, scores.indexOf(Math.max(...scores)), r, join(o.heatmap, `${p.label ?? frameName(p.name, r.frame)}.png`), o, batch);
-        }
-      } catch (e) {
-        results[p.job][p.index] = failed(r, e);
-      }
-    }
-    pending.length = 0;
-  };
-
-  for (const [j, job] of jobs.entries()) {
-    // Jobs before the first one still in the batch are complete.
-    report(pending.length > 0 ? pending[0].job : j);
-    if ("error" in job) {
-      results[j].push({ file: job.file, error: job.error });
-      continue;
-    }
-    if ("volume" in job) {
-      try {
-        const series = job.volume.kind === "series" && job.volume.plan.uid ? { series: job.volume.plan.uid } : {};
-        for await (const slice of readVolumeSlices(job, o.axis, settings.window)) {
-          const where = { file: job.file, ...series, axis: o.axis, slice: slice.index, position: Number(slice.position.toFixed(3)) };
-          const index = results[j].push({ ...where, top: [] }) - 1;
-          const label = job.name === undefined ? undefined : sliceName(job.name, o.axis, slice.index);
-          pending.push({ job: j, index, slice, input: toInput(slice, spec), name: job.name, label });
-          if (pending.length === batch) await flush();
-        }
-      } catch (e) {
-        // A volume that fails part way fails whole, as one that fails at once: its slices still
-        // waiting for a batch are dropped, and its lines are the one reason.
-        for (let i = pending.length - 1; i >= 0; i--) if (pending[i].job === j) pending.splice(i, 1);
-        const series = job.volume.kind === "series" && job.volume.plan.uid ? { series: job.volume.plan.uid } : {};
-        results[j] = [{ file: job.file, ...series, error: reason(e, job.file) }];
-      }
-      continue;
-    }
-    try {
-      const slices = await readSlices(new Uint8Array(await readFile(job.file)), { window: settings.window });
-      const inputs = slices.map((slice) => toInput(slice, spec));
-      for (const [frame, slice] of slices.entries()) {
-        const index = results[j].push({ file: job.file, ...(slices.length > 1 ? { frame: frame + 1 } : {}), top: [] }) - 1;
-        pending.push({ job: j, index, slice, input: inputs[frame], name: job.name });
-        if (pending.length === batch) await flush();
-      }
-    } catch (e) {
-      results[j] = [{ file: job.file, error: reason(e, job.file) }];
-    }
-  }
-  await flush();
-  report(jobs.length);
+    return r;
+  }, done);
 }
 
-/** A progress bar on stderr, shown only when it is a terminal. */
-export function progressBar(total: number): { increment(): void; stop(): void } {
-  if (!process.stderr.isTTY || total < 2) return { increment: () => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar({ clearOnComplete: true }, cliProgress.Presets.shades_classic);
-  bar.start(total, 0);
-  return bar;
-}
-
-/**
- * Writes the results in the chosen format, to --out or stdout; the exit code is 1 when any input
- * failed. Results are never lost to a failed write: they go to stdout instead, with the reason.
- */
-export async function emit(results: Result[], o: Pick<ClassifyOptions, "format" | "out" | "heatmap">, stdout: (s: string) => void): Promise<number> {
-  if (o.heatmap !== undefined) {
-    const n = results.filter((r) => "heatmap" in r && r.heatmap).length;
-    process.stderr.write(`${n} heatmap${n === 1 ? "" : "s"} in ${o.heatmap}\n`);
-  }
+/** Writes the results in the chosen format, to --out or stdout; the exit code is 1 when any input failed. */
+export function emitClassified(results: Result[], o: Pick<ClassifyOptions, "format" | "out" | "heatmap">, stdout: (s: string) => void): Promise<number> {
+  if (o.heatmap !== undefined) wrote(results.filter((r) => "heatmap" in r && r.heatmap).length, "heatmap", o.heatmap);
   const text = o.format === "json" ? json(results) : o.format === "csv" ? csv(results) : table(results);
-  const failed = results.some((r) => "error" in r) ? 1 : 0;
-  if (!o.out) {
-    stdout(text);
-    return failed;
-  }
-  try {
-    await writeAtomic(o.out, text);
-    return failed;
-  } catch (e) {
-    process.stderr.write(`simdcnn: ${(e as Error).message}; the results follow on stdout\n`);
-    stdout(text);
-    return 1;
-  }
+  return emit(text, results, o.out, stdout);
 }
 
-function failed(r: Result, e: unknown): Result {
-  const { top: _top, box: _box, heatmap: _heatmap, ...where } = r as Extract<Result, { top: Prediction[] }>;
-  return { ...where, error: reason(e) };
-}
-
-/** Why an input failed, in one line; any error is confined to its input. */
-function reason(e: unknown, file?: string): string {
-  if (e instanceof SimdcnnError) return `${e.name}: ${e.message}`;
-  if (file !== undefined && typeof e === "object" && e !== null && "code" in e) {
-    const f = FileError.from(e, file, "read");
-    return `${f.name}: ${f.message}`;
-  }
-  return `internal error: ${e instanceof Error ? e.message : String(e)}`;
-}
+/** A classified slice's own fields (runJobs adds where it is: file, frame, place in a volume). */
+type Classified = Omit<Extract<Result, { top: Prediction[] }>, keyof Where>;
 
 async function heatmap(
-  model: Model, p: Pending, geo: InputGeometry, probs: (l: Float32Array) => Float32Array, cls: number,
-  r: Extract<Result, { top: Prediction[] }>, path: string, o: ClassifyOptions, batch: number,
+  model: Model, p: SliceJob, geo: InputGeometry, probs: (l: Float32Array) => Float32Array, cls: number,
+  r: Classified, path: string, o: ClassifyOptions, batch: number,
 ): Promise<void> {
   r.heatmap = path;
   if (o.skipExisting && existsSync(path)) return;
@@ -247,12 +88,7 @@ async function heatmap(
   const stride = o.stride ?? Math.max(1, Math.ceil(patch / 2));
   const { heat, box } = occlusion(model, p.input, geo, probs, cls, { patch, stride, batch });
   const rgba = overlayHeatmap(p.slice, unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
-  try {
-    await mkdir(dirname(path), { recursive: true });
-  } catch (e) {
-    throw FileError.from(e, dirname(path), "create");
-  }
-  await writeAtomic(path, encodePng(p.slice.width, p.slice.height, rgba));
+  await writePng(path, p.slice.width, p.slice.height, rgba);
   if (box) {
     const sx = p.slice.width / geo.width;
     const sy = p.slice.height / geo.height;

@@ -1,5 +1,6 @@
 import type { Box } from "../explain/occlusion.js";
 import type { Prediction } from "../explain/predict.js";
+import type { ClassArea } from "../io/segmentation.js";
 
 /**
  * Where a result's slice is in a volume: the series (its Series Instance UID, for DICOM), the
@@ -13,10 +14,17 @@ export interface VolumePlace {
   position?: number;
 }
 
-/** One line of output: a classified slice, or an input that could not be classified and why. */
-export type Result =
-  | ({ file: string; frame?: number; top: Prediction[]; box?: Box; heatmap?: string } & VolumePlace)
-  | ({ file: string; frame?: number; error: string } & VolumePlace);
+/** Which slice a line is about: its file, and its frame in a multi-frame file or its place in a volume. */
+export type Where = { file: string; frame?: number } & VolumePlace;
+
+/** An input, or a slice of it, that could not be processed, and why. */
+export type Failure = Where & { error: string };
+
+/** One line of classify's output: a classified slice, or a failure. */
+export type Result = (Where & { top: Prediction[]; box?: Box; heatmap?: string }) | Failure;
+
+/** One line of segment's output: a segmented slice (its size, its classes' shares, the files written), or a failure. */
+export type SegmentResult = (Where & { width: number; height: number; classes: ClassArea[]; mask: string; overlay?: string }) | Failure;
 
 const fmt = (p: number) => p.toFixed(4);
 
@@ -31,20 +39,50 @@ function place(r: VolumePlace): string {
   return [...series, ...slice].join(", ");
 }
 
-export function table(results: Result[]): string {
-  const rows = results.map((r) => {
-    const name = r.frame !== undefined ? `${r.file} [frame ${r.frame}]` : r.slice !== undefined || r.series !== undefined ? `${r.file} [${place(r)}]` : r.file;
-    if ("error" in r) return [name, "ERROR", "", r.error].map(oneLine);
-    const [best, ...rest] = r.top;
-    return [name, best.label, fmt(best.probability), rest.map((p) => `${p.label} ${fmt(p.probability)}`).join(", ")].map(oneLine);
-  });
-  const header = ["file", "class", "probability", "next"];
+const fromVolume = (r: VolumePlace) => r.slice !== undefined || r.series !== undefined;
+
+const where = (r: Where) => (r.frame !== undefined ? `${r.file} [frame ${r.frame}]` : fromVolume(r) ? `${r.file} [${place(r)}]` : r.file);
+
+// When any line comes from a volume, the CSV formats end in these columns; otherwise they are left out.
+const VOLUME_COLUMNS = ["series", "axis", "slice", "position_mm"];
+
+function volumeColumns(results: readonly Where[]): { header: string[]; values(r: Where): string[] } {
+  if (!results.some(fromVolume)) return { header: [], values: () => [] };
+  return {
+    header: VOLUME_COLUMNS,
+    values: (r) => [r.series ?? "", r.axis ?? "", r.slice === undefined ? "" : String(r.slice), r.position === undefined ? "" : String(r.position)],
+  };
+}
+
+// Columns padded to their widest cell; `right` is the column aligned right.
+function columns(header: string[], rows: string[][], right: number): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (r: string[]) => r.map((c, i) => (i === right ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
 
-export function json(results: Result[]): string {
+export function table(results: Result[]): string {
+  const rows = results.map((r) => {
+    if ("error" in r) return [where(r), "ERROR", "", r.error].map(oneLine);
+    const [best, ...rest] = r.top;
+    return [where(r), best.label, fmt(best.probability), rest.map((p) => `${p.label} ${fmt(p.probability)}`).join(", ")].map(oneLine);
+  });
+  return columns(["file", "class", "probability", "next"], rows, 2);
+}
+
+/** A row per slice: its size and each non-background class found, with its pixels, share and area. */
+export function segmentTable(results: SegmentResult[], background: number): string {
+  const rows = results.map((r) => {
+    if ("error" in r) return [where(r), "ERROR", r.error].map(oneLine);
+    const found = r.classes.filter((c) => c.index !== background && c.pixels > 0);
+    const area = (c: ClassArea) => (c.area_mm2 === undefined ? "" : `, ${c.area_mm2.toFixed(1)} mm2`);
+    const text = found.map((c) => `${c.label} ${c.pixels} px (${(100 * c.fraction).toFixed(2)}%${area(c)})`).join("; ");
+    return [where(r), `${r.width}x${r.height}`, text || "none"].map(oneLine);
+  });
+  return columns(["file", "size", "classes found"], rows, -1);
+}
+
+export function json(results: object[]): string {
   return `${JSON.stringify(results, null, 2)}\n`;
 }
 
@@ -52,20 +90,40 @@ function csvField(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
-/** CSV with a header line; when any result comes from a volume, the columns series, axis, slice and position_mm follow the others. */
-export function csv(results: Result[]): string {
-  const volumes = results.some((r) => r.slice !== undefined || r.series !== undefined);
-  const lines = [`file,frame,class,probability,top_k,box,heatmap,error${volumes ? ",series,axis,slice,position_mm" : ""}`];
-  const where = (r: Result) => (volumes ? [r.series ?? "", r.axis ?? "", r.slice === undefined ? "" : String(r.slice), r.position === undefined ? "" : String(r.position)] : []);
+/**
+ * A line per slice: file, frame, size, the files written, then pixels, fraction and area (empty
+ * without a pixel spacing) of each class, named `pixels:<label>` and so on, the error, and when
+ * any slice comes from a volume, its series, axis, slice and position_mm.
+ */
+export function segmentCsv(results: SegmentResult[], labels: readonly string[]): string {
+  const perClass = labels.flatMap((l) => [`pixels:${l}`, `fraction:${l}`, `area_mm2:${l}`]);
+  const volume = volumeColumns(results);
+  const lines = [["file", "frame", "width", "height", "mask", "overlay", ...perClass, "error", ...volume.header].map(csvField).join(",")];
   for (const r of results) {
     const frame = r.frame === undefined ? "" : String(r.frame);
     if ("error" in r) {
-      lines.push([r.file, frame, "", "", "", "", "", r.error, ...where(r)].map(csvField).join(","));
+      lines.push([r.file, frame, "", "", "", "", ...perClass.map(() => ""), r.error, ...volume.values(r)].map(csvField).join(","));
+      continue;
+    }
+    const values = r.classes.flatMap((c) => [String(c.pixels), c.fraction.toFixed(6), c.area_mm2 === undefined ? "" : c.area_mm2.toFixed(3)]);
+    lines.push([r.file, frame, String(r.width), String(r.height), r.mask, r.overlay ?? "", ...values, "", ...volume.values(r)].map(csvField).join(","));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** CSV with a header line; when any result comes from a volume, the columns series, axis, slice and position_mm follow the others. */
+export function csv(results: Result[]): string {
+  const volume = volumeColumns(results);
+  const lines = [["file", "frame", "class", "probability", "top_k", "box", "heatmap", "error", ...volume.header].join(",")];
+  for (const r of results) {
+    const frame = r.frame === undefined ? "" : String(r.frame);
+    if ("error" in r) {
+      lines.push([r.file, frame, "", "", "", "", "", r.error, ...volume.values(r)].map(csvField).join(","));
       continue;
     }
     const topK = r.top.map((p) => `${p.label}:${fmt(p.probability)}`).join(" ");
     const box = r.box ? `${r.box.x} ${r.box.y} ${r.box.width} ${r.box.height}` : "";
-    lines.push([r.file, frame, r.top[0].label, fmt(r.top[0].probability), topK, box, r.heatmap ?? "", "", ...where(r)].map(csvField).join(","));
+    lines.push([r.file, frame, r.top[0].label, fmt(r.top[0].probability), topK, box, r.heatmap ?? "", "", ...volume.values(r)].map(csvField).join(","));
   }
   return `${lines.join("\n")}\n`;
 }

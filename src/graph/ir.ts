@@ -1,6 +1,7 @@
 import type { Activation } from "../ops/activation.js";
 import type { BinaryOp, UnaryFn } from "../ops/elementwise.js";
 import type { StridedCopyPlan } from "../ops/copy.js";
+import type { ResizeSpec } from "../ops/resize.js";
 
 /**
  * A tensor of the executable graph. Shapes are static (a graph is built per binding of the
@@ -46,6 +47,23 @@ export type Step =
       residual?: Value;
     }
   | {
+      /** ONNX ConvTranspose, as src/ops/deconv2d.ts implements it. */
+      op: "deconv";
+      x: Value;
+      y: Value;
+      /** [Cin, kH, kW, Cout/groups] */
+      w: Float32Array;
+      wShape: [number, number, number, number];
+      bias?: Float32Array;
+      strides: [number, number];
+      dilations: [number, number];
+      /** Cropped from the full output: [top, left, bottom, right]. */
+      pads: [number, number, number, number];
+      outputPadding: [number, number];
+      groups: number;
+      act: Activation;
+    }
+  | {
       /** ONNX Gemm: y = act(alpha * A' B' + bias + beta * C), as src/ops/gemm.ts implements it. */
       op: "gemm";
       /** [M, K] ([K, M] with transA); a value of another rank is read as [size / K, K]. */
@@ -69,6 +87,10 @@ export type Step =
   | { op: "unary"; x: Value; y: Value; fn: UnaryFn }
   | { op: "binary"; a: Value; b: Value; y: Value; fn: BinaryOp }
   | { op: "softmax"; x: Value; y: Value; rows: number; cols: number }
+  /** Resize of an NHWC value over H and W. */
+  | { op: "resize"; x: Value; y: Value; spec: ResizeSpec }
+  /** Index of the maximum over the last axis of x read as [rows, cols]; y holds rows floats. */
+  | { op: "argmax"; x: Value; y: Value; rows: number; cols: number; last: boolean }
   | {
       op: "copy";
       x: Value;
@@ -90,10 +112,13 @@ export function gemmDims(s: { bShape: [number, number]; transB: boolean }): { k:
 export function stepInputs(s: Step): Value[] {
   switch (s.op) {
     case "conv":
+    case "deconv":
     case "pool":
     case "globalPool":
     case "unary":
     case "softmax":
+    case "resize":
+    case "argmax":
     case "copy":
     case "pad":
       return s.op === "conv" && s.residual ? [s.x, s.residual] : [s.x];

@@ -1,24 +1,28 @@
 import type { OnnxNode } from "../model.js";
 import type { OnnxOp } from "../ops.js";
 import { activation, clip, exp } from "./activation.js";
-import { conv } from "./conv.js";
+import { conv, convTranspose } from "./conv.js";
 import { binary, prelu } from "./elementwise.js";
 import { gemm, matmul } from "./gemm.js";
 import type { Importer } from "./importer.js";
 import { batchNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
 import { softmax } from "./softmax.js";
-import { concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
+import { argmax, resize, upsample } from "./resize.js";
+import { cast, concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
 
 /** One importer per supported op: typed over SUPPORTED_ONNX_OPS, so the two cannot drift apart. */
 export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Add: (im) => binary(im, "Add"),
+  ArgMax: (im) => argmax(im),
   AveragePool: (im) => pool(im, false),
   BatchNormalization: (im) => batchNorm(im),
+  Cast: (im) => cast(im),
   Clip: (im) => clip(im),
   Concat: (im) => concat(im),
   Constant: (im) => constant(im),
   Conv: (im) => conv(im),
+  ConvTranspose: (im) => convTranspose(im),
   Div: (im) => binary(im, "Div"),
   Dropout: (im, n) => identity(im, n),
   Exp: (im) => exp(im),
@@ -36,6 +40,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   PRelu: (im) => prelu(im),
   Relu: (im) => activation(im, "relu"),
   Reshape: (im) => reshape(im, false),
+  Resize: (im) => resize(im),
   Shape: (im) => shape(im),
   Sigmoid: (im) => activation(im, "sigmoid"),
   Slice: (im) => slice(im),
@@ -45,4 +50,5 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Tanh: (im) => activation(im, "tanh"),
   Transpose: (im) => transpose(im),
   Unsqueeze: (im) => squeeze(im, true),
+  Upsample: (im) => upsample(im),
 };

@@ -10,7 +10,7 @@ import { HANDLERS } from "./handlers.js";
 import { constOf, floatsOf, transposeConst } from "./util.js";
 
 /** Ops that read their first input, when 4-d, as NHWC. */
-const NHWC_READERS = new Set(["Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"]);
+const NHWC_READERS = new Set(["Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"]);
 /** Ops whose output keeps the layout of their input. */
 const LAYOUT_NEUTRAL = new Set(["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Add", "Sub", "Mul", "Div", "PRelu", "Identity", "Dropout"]);
 /** How far feedsNhwc follows layout-neutral ops. */
