@@ -16,7 +16,7 @@ export interface DicomwebSource {
 
 /**
  * Fetches the series of a study (or the one series asked for) into folders below `dir`, one per
- * series (`series-N`, in the server's order), so that they are classified like folders given on
+ * series (`series-N`, in the server's order), so that they are read like folders given on
  * the command line. Returns the inputs: a folder per series fetched, or a failed input per
  * series or study the server refused, did not know or did not answer in time; and `labels`, the
  * URL that stands for each folder in the output.

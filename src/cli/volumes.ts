@@ -9,10 +9,11 @@ import { type Axis, type VolumeSlice, slicing, volumeSlices } from "../io/volume
 import type { Input } from "./inputs.js";
 
 /**
- * A volume to classify slice by slice: a NIfTI file, or a DICOM series planned from its files'
- * headers. `key` names its outputs (a folder of one series is named as the folder, a folder of
- * several `<folder>/series-N`); `count` is its number of slices along the axis; `slab`, when
- * set, the slices [from, to) that this job covers. Plain data: a worker process gets it as JSON.
+ * A volume that a command (classify, segment) reads slice by slice: a NIfTI file, or a DICOM
+ * series planned from its files' headers. `key` names its outputs (a folder of one series is
+ * named as the folder, a folder of several `<folder>/series-N`); `count` is its number of slices
+ * along the axis; `slab`, when set, the slices [from, to) that this job covers. Plain data: a
+ * worker process gets it as JSON.
  */
 export interface VolumeInput {
   file: string;
@@ -143,7 +144,7 @@ async function dicomHead(file: string): Promise<DicomGeometry | undefined> {
     }
     return dicomGeometry(new Uint8Array(await readFile(file)));
   } catch {
-    // A file whose header does not parse is classified on its own, where its error is reported.
+    // A file whose header does not parse is read on its own, where its error is reported.
     return undefined;
   } finally {
     await handle.close();
