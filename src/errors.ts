@@ -79,3 +79,18 @@ export class FileError extends SimdcnnError {
     return new FileError(message, path, code);
   }
 }
+
+/**
+ * A DICOMweb server (a PACS) refused a request, answered something that is not what was asked
+ * for, or did not answer in time. `url` is the request; `status` the HTTP status when there was one.
+ */
+export class DicomwebError extends SimdcnnError {
+  override name = "DicomwebError";
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}

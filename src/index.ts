@@ -16,5 +16,5 @@ export { SUPPORTED_ONNX_OPS } from "./onnx/ops.js";
 export { layers, SymbolicTensor, type Layer } from "./layers/layers.js";
 export {
   SimdcnnError, ShapeError, ArgumentError, DisposedError, MemoryError, BackendError, ModelFormatError, UnsupportedError,
-  InputFormatError, FileError,
+  InputFormatError, FileError, DicomwebError,
 } from "./errors.js";

@@ -142,12 +142,16 @@ function encodeValue(vr: string, value: Element[2], syntax: string): Uint8Array 
   return Uint8Array.from(text, (c) => c.charCodeAt(0));
 }
 
-/** A DICOM Part 10 file: preamble, DICM, explicit VR little endian meta group 2, then the data set. */
+/**
+ * A DICOM Part 10 file: preamble, DICM, explicit VR little endian meta group 2, then the data set.
+ * The meta group's SOP Instance UID is the data set's (0008,0018) when it has one, as a PACS checks.
+ */
 export function dicomFile(syntax: string, elements: Element[]): Uint8Array {
+  const instance = elements.find((e) => e[0] === 0x00080018)?.[2];
   const meta = encodeElements([
     [0x00020001, "OB", new Uint8Array([0, 1])],
     [0x00020002, "UI", "1.2.840.10008.5.1.4.1.1.7"],
-    [0x00020003, "UI", "1.2.3.4.5"],
+    [0x00020003, "UI", typeof instance === "string" ? instance : "1.2.3.4.5"],
     [0x00020010, "UI", syntax],
   ], EXPLICIT_LE);
   const length = encodeElements([[0x00020000, "UL", new Uint8Array(new Uint32Array([meta.length]).buffer)]], EXPLICIT_LE);

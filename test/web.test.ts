@@ -30,7 +30,7 @@ async function cli(): Promise<{ top: { label: string; probability: number }[]; b
   try {
     const results: object[] = [];
     const engine = await init();
-    const options = { model: join(PHANTOM, "phantom.onnx"), format: "json", topK: 2, batch: 8, overrides: {}, heatmap: dir, skipExisting: false } as const;
+    const options = { model: join(PHANTOM, "phantom.onnx"), format: "json", topK: 2, batch: 8, overrides: {}, heatmap: dir, skipExisting: false, axis: "axial" } as const;
     const classifier = await loadClassifier(engine, options);
     await classifyJobs(engine, classifier, [{ file: join(PHANTOM, "samples", SAMPLE), name: SAMPLE.replace(/\.png$/, "") }], options, (r) => results.push(...r));
     classifier.model.dispose();
@@ -47,7 +47,7 @@ async function cliSegment(): Promise<{ classes: { label: string; pixels: number 
   try {
     const results: object[] = [];
     const engine = await init();
-    const options = { model: new URL("../examples/phantom-seg/phantom-seg.onnx", import.meta.url).pathname, format: "json", out: dir, overlay: true, threshold: 0.5, batch: 8, overrides: {} } as const;
+    const options = { model: new URL("../examples/phantom-seg/phantom-seg.onnx", import.meta.url).pathname, format: "json", out: dir, overlay: true, threshold: 0.5, batch: 8, axis: "axial", overrides: {} } as const;
     const segmenter = await loadSegmenter(engine, options);
     const name = SAMPLE.replace(/\.png$/, "");
     await segmentJobs(engine, segmenter, [{ file: join(PHANTOM, "samples", SAMPLE), name }], options, (r) => results.push(...r));

@@ -5,10 +5,11 @@ import { type InputGeometry, occlusion } from "../explain/occlusion.js";
 import { type Prediction, probabilities, ranked, unitHeat } from "../explain/predict.js";
 import { overlayHeatmap } from "../io/heatmap.js";
 import type { SettingName } from "../io/metadata.js";
+import type { Axis } from "../io/volume.js";
 import { writePng } from "./files.js";
 import { type Job, type Loaded, type ModelRole, type SliceJob, loadModel, runJobs } from "./jobs.js";
 import { frameName } from "./naming.js";
-import { type Result, csv, json, table } from "./output.js";
+import { type Result, type Where, csv, json, table } from "./output.js";
 import { emit, wrote } from "./report.js";
 
 /** The options of `simdcnn classify`, validated; plain data, so that a worker process gets them as JSON. */
@@ -23,6 +24,8 @@ export interface ClassifyOptions {
   patch?: number;
   stride?: number;
   skipExisting: boolean;
+  /** The patient axis volumes are sliced along. */
+  axis: Axis;
 }
 
 /** A model loaded and checked as a classifier, with its settings. */
@@ -54,12 +57,12 @@ export async function classifyJobs(engine: Engine, c: Classifier, jobs: Job[], o
   const spec = settings.input!;
   const geo: InputGeometry = { name: model.inputs[0].name, layout: spec.layout, channels: spec.channels, height: spec.height, width: spec.width };
   const probs = probabilities(engine, settings.output);
-  await runJobs(c, jobs, o.batch, async (p, out, batch) => {
+  await runJobs(c, jobs, o, async (p, out, batch) => {
     const scores = probs(out);
     const r: Classified = { top: ranked(scores, settings.labels).slice(0, Math.max(1, o.topK)) };
     if (o.heatmap !== undefined && p.name !== undefined) {
       // The occlusion maps run the model's batch size, so that it keeps one memory plan.
-      await heatmap(model, p, geo, probs, scores.indexOf(Math.max(...scores)), r, join(o.heatmap, `${frameName(p.name, p.frame)}.png`), o, batch);
+      await heatmap(model, p, geo, probs, scores.indexOf(Math.max(...scores)), r, join(o.heatmap, `${p.label ?? frameName(p.name, p.frame)}.png`), o, batch);
     }
     return r;
   }, done);
@@ -72,8 +75,8 @@ export function emitClassified(results: Result[], o: Pick<ClassifyOptions, "form
   return emit(text, results, o.out, stdout);
 }
 
-/** A classified slice's own fields (runJobs adds its file and frame). */
-type Classified = Omit<Extract<Result, { top: Prediction[] }>, "file" | "frame">;
+/** A classified slice's own fields (runJobs adds where it is: file, frame, place in a volume). */
+type Classified = Omit<Extract<Result, { top: Prediction[] }>, keyof Where>;
 
 async function heatmap(
   model: Model, p: SliceJob, geo: InputGeometry, probs: (l: Float32Array) => Float32Array, cls: number,

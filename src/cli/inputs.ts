@@ -2,12 +2,13 @@ import { open, readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { glob } from "tinyglobby";
 import { FileError } from "../errors.js";
+import type { VolumeInput } from "./volumes.js";
 
 // In a folder, files with these extensions, or none (DICOM files often have none), are slices, and
 // so is any file with DICOM's "DICM" marker at byte 128 (PACS exports name files by their UIDs,
 // dots and all); other files (notes, sidecars) are passed over. Files named on the command line are
 // always read.
-const SLICE_FILE = /(^|\/)[^./]+$|\.(png|jpe?g|dcm|dicom|ima)$/i;
+const SLICE_FILE = /(^|\/)[^./]+$|\.(png|jpe?g|dcm|dicom|ima|nii|nii\.gz)$/i;
 
 async function hasDicomMarker(path: string): Promise<boolean> {
   const file = await open(path, "r").catch(() => undefined);
@@ -21,8 +22,8 @@ async function hasDicomMarker(path: string): Promise<boolean> {
   }
 }
 
-/** One input of a command: a file to read, or an argument that yields none and why. */
-export type Input = { file: string } | { file: string; error: string };
+/** One input of a command: a file to read, an argument that yields none and why, or a volume (volumes.ts). */
+export type Input = { file: string } | { file: string; error: string } | VolumeInput;
 
 /**
  * The files a command line names, in its order: a file as given, a folder's slice files sorted by
@@ -43,7 +44,7 @@ export async function expandInputs(args: string[]): Promise<Input[]> {
     if (s?.isDirectory()) {
       const files = await walk(a).catch((e: unknown) => FileError.from(e, a, "list"));
       if (files instanceof FileError) out.push({ file: a, error: `${files.name}: ${files.message}` });
-      else if (files.length === 0) out.push({ file: a, error: `no slice files (.png, .jpg, .jpeg, .dcm, .dicom, .ima, no extension, or DICOM by content) in the folder '${a}'` });
+      else if (files.length === 0) out.push({ file: a, error: `no slice files (.png, .jpg, .jpeg, .dcm, .dicom, .ima, .nii, .nii.gz, no extension, or DICOM by content) in the folder '${a}'` });
       else files.forEach(add);
     } else if (s || !/[*?[{]/.test(a)) add(a);
     else {

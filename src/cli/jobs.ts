@@ -5,9 +5,13 @@ import { type ModelSettings, type SettingName, type SettingsSources, modelSettin
 import { toInput } from "../io/preprocess.js";
 import { readSlices } from "../io/read.js";
 import type { Slice } from "../io/slice.js";
+import type { Axis } from "../io/volume.js";
 import { readModelFile } from "./files.js";
 import type { Input } from "./inputs.js";
+import { sliceName } from "./naming.js";
+import type { Failure, Where } from "./output.js";
 import { UsageError } from "./usage.js";
+import { readVolumeSlices } from "./volumes.js";
 
 /** An input with the name of its outputs (see naming.ts), or the reason it yields no file. */
 export type Job = Input & { name?: string };
@@ -78,35 +82,42 @@ export interface SliceJob {
   name?: string;
   /** Its frame number (from 1) in a multi-frame file. */
   frame?: number;
+  /** The output name of this slice of a volume (naming.ts's sliceName), which its files take. */
+  label?: string;
 }
 
 /** What a command makes of each slice: a result line, or an error line (see `failed`). */
 export type Handle<R> = (p: SliceJob, output: Float32Array, batch: number) => Promise<R>;
 
 /** A result line of any command: a slice's own fields, or why it failed. */
-export type Line<R> = R | { file: string; frame?: number; error: string };
+export type Line<R> = R | Failure;
+
+/** What runJobs takes from a command's options: the batch size, and the axis volumes are sliced along. */
+export interface RunOptions {
+  batch: number;
+  axis: Axis;
+}
 
 /**
  * Runs the model on every slice of every job, in order, in full batches, and hands each job's
- * result lines to `done` as soon as they are complete. An input that cannot be read or run gets a
- * line with the reason; it never stops the others.
+ * result lines to `done` as soon as they are complete: a file's slices (a multi-frame file's
+ * frames), or a volume's slices along `o.axis` (of its slab, when it has one). An input that
+ * cannot be read or run gets a line with the reason; it never stops the others.
  */
-export async function runJobs<R extends object>(
-  loaded: Loaded, jobs: Job[], batchSize: number, handle: Handle<R>, done: (results: Line<R & { file: string; frame?: number }>[]) => void,
-): Promise<void> {
-  type Full = Line<R & { file: string; frame?: number }>;
+export async function runJobs<R extends object>(loaded: Loaded, jobs: Job[], o: RunOptions, handle: Handle<R>, done: (results: Line<R & Where>[]) => void): Promise<void> {
+  type Full = Line<R & Where>;
   const { model, settings } = loaded;
   const input = model.inputs[0];
   const spec = settings.input!;
   const fixed = typeof input.shape[0] === "number" ? input.shape[0] : undefined;
-  const batch = fixed ?? batchSize;
+  const batch = fixed ?? o.batch;
 
   const results: Full[][] = jobs.map(() => []);
   let reported = 0;
   const report = (upTo: number) => {
     for (; reported < upTo; reported++) done(results[reported]);
   };
-  const pending: (SliceJob & { job: number; index: number; file: string })[] = [];
+  const pending: (SliceJob & { job: number; index: number; where: Where })[] = [];
 
   const flush = async () => {
     if (pending.length === 0) return;
@@ -125,12 +136,11 @@ export async function runJobs<R extends object>(
     }
     const k = out ? out.length / batch : 0;
     for (const [i, p] of pending.entries()) {
-      const where = { file: p.file, ...(p.frame === undefined ? {} : { frame: p.frame }) };
       try {
         if (!out) throw error;
-        results[p.job][p.index] = { ...where, ...(await handle(p, out.subarray(i * k, (i + 1) * k), batch)) };
+        results[p.job][p.index] = { ...p.where, ...(await handle(p, out.subarray(i * k, (i + 1) * k), batch)) };
       } catch (e) {
-        results[p.job][p.index] = { ...where, error: reason(e) };
+        results[p.job][p.index] = { ...p.where, error: reason(e) };
       }
     }
     pending.length = 0;
@@ -143,12 +153,30 @@ export async function runJobs<R extends object>(
       results[j].push({ file: job.file, error: job.error });
       continue;
     }
+    if ("volume" in job) {
+      const series = job.volume.kind === "series" && job.volume.plan.uid ? { series: job.volume.plan.uid } : {};
+      try {
+        let index = 0;
+        for await (const slice of readVolumeSlices(job, o.axis, settings.window)) {
+          const where = { file: job.file, ...series, axis: o.axis, slice: slice.index, position: Number(slice.position.toFixed(3)) };
+          const label = job.name === undefined ? undefined : sliceName(job.name, o.axis, slice.index);
+          pending.push({ job: j, index: index++, where, slice, input: toInput(slice, spec), name: job.name, label });
+          if (pending.length === batch) await flush();
+        }
+      } catch (e) {
+        // A volume that fails part way fails whole, as one that fails at once: its slices still
+        // waiting for a batch are dropped, and its lines are the one reason.
+        for (let i = pending.length - 1; i >= 0; i--) if (pending[i].job === j) pending.splice(i, 1);
+        results[j] = [{ file: job.file, ...series, error: reason(e, job.file) }];
+      }
+      continue;
+    }
     try {
       const slices = await readSlices(new Uint8Array(await readFile(job.file)), { window: settings.window });
       const inputs = slices.map((slice) => toInput(slice, spec));
       for (const [f, slice] of slices.entries()) {
         const frame = slices.length > 1 ? f + 1 : undefined;
-        pending.push({ job: j, index: f, file: job.file, slice, input: inputs[f], name: job.name, frame });
+        pending.push({ job: j, index: f, where: { file: job.file, ...(frame === undefined ? {} : { frame }) }, slice, input: inputs[f], name: job.name, frame });
         if (pending.length === batch) await flush();
       }
     } catch (e) {

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Backend, type Engine, SimdcnnError, init } from "../node.js";
 import { modelSettings } from "../io/metadata.js";
+import { AXES, type Axis } from "../io/volume.js";
 import { coreCount } from "../runtime/platform.js";
 import { closest, parseFlags } from "./args.js";
 import { type ClassifyOptions, classifyJobs, emitClassified, loadClassifier } from "./classify.js";
+import { type DicomwebSource, fetchDicomweb } from "./dicomweb.js";
 import { checkOutputFile, checkOutputFolder, readModelFile } from "./files.js";
 import { info } from "./info.js";
 import { expandInputs } from "./inputs.js";
@@ -15,6 +19,7 @@ import { WORKER_ENV, type WorkerJob, type WorkerSetup, runInProcesses } from "./
 import { progressBar } from "./report.js";
 import { type SegmentOptions, emitSegmented, loadSegmenter, segmentJobs } from "./segment.js";
 import { COMMANDS, USAGE, UsageError } from "./usage.js";
+import { slabs, volumeInputs } from "./volumes.js";
 import { workerCommand } from "./worker.js";
 
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
@@ -23,6 +28,7 @@ const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`)
 const MODEL_FLAGS = {
   model: "string", json: "boolean", csv: "boolean", batch: "string", backend: "string", threads: "string", window: "string",
   labels: "string", output: "string", resize: "string", "input-size": "string",
+  axis: "string", dicomweb: "string", study: "string", series: "string",
 } as const;
 
 const CLASSIFY_FLAGS = {
@@ -34,11 +40,41 @@ const SEGMENT_FLAGS = { ...MODEL_FLAGS, out: "string", overlay: "boolean", thres
 
 type Values<F> = { [K in keyof F]?: F[K] extends "string" ? string : boolean } & { help?: boolean };
 
+// A volume is split into slabs for the worker processes only down to this many slices: a slab
+// pays for starting a process and reading its part of the volume.
+const MIN_SLAB = 16;
+
 function positiveInt(v: string | undefined, flag: string, def?: number): number | undefined {
   if (v === undefined) return def;
   const n = Number(v);
   if (v.trim() === "" || !Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} expects a positive integer, got '${v}'`);
   return n;
+}
+
+function axisOf(v: string | undefined): Axis {
+  if (v === undefined) return "axial";
+  if ((AXES as readonly string[]).includes(v)) return v as Axis;
+  throw new UsageError(`--axis expects ${AXES.join(", ")}, got '${v}'`);
+}
+
+function dicomwebSource(url: string | undefined, study: string | undefined, series: string | undefined): DicomwebSource | undefined {
+  if (url === undefined) {
+    if (study !== undefined || series !== undefined) throw new UsageError(`--${study !== undefined ? "study" : "series"} needs --dicomweb URL`);
+    return undefined;
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !/^https?:$/.test(parsed.protocol)) throw new UsageError(`--dicomweb expects the http(s) URL of a DICOMweb service, e.g. http://pacs:8042/dicom-web, got '${url}'`);
+  if (study === undefined) throw new UsageError("--dicomweb needs --study UID (and takes --series UID to pick one series)");
+  const uid = /^[0-9]+(\.[0-9]+)*$/;
+  for (const [flag, value] of [["--study", study], ["--series", series]] as const) {
+    if (value !== undefined && !uid.test(value)) throw new UsageError(`${flag} expects a DICOM UID (digits and dots), got '${value}'`);
+  }
+  return { url, study, ...(series !== undefined ? { series } : {}) };
 }
 
 function backendOf(v: string | undefined): "auto" | Backend {
@@ -53,11 +89,14 @@ interface Common {
   backend: "auto" | Backend;
   threads: number;
   overrides: ClassifyOptions["overrides"];
+  axis: Axis;
+  dicomweb?: DicomwebSource;
 }
 
 function common(v: Values<typeof MODEL_FLAGS>, positionals: string[], extra: ClassifyOptions["overrides"]): Common {
   if (!v.model) throw new UsageError("--model is required");
-  if (positionals.length === 0) throw new UsageError("no input files, folders or globs given");
+  const dicomweb = dicomwebSource(v.dicomweb, v.study, v.series);
+  if (positionals.length === 0 && !dicomweb) throw new UsageError("no input files, folders or globs given (or --dicomweb URL --study UID)");
   if (v.json && v.csv) throw new UsageError("--json and --csv exclude each other");
   const overrides = {
     ...(v.labels !== undefined ? { labels: v.labels.split(",") } : {}),
@@ -78,24 +117,51 @@ function common(v: Values<typeof MODEL_FLAGS>, positionals: string[], extra: Cla
     backend: backendOf(v.backend),
     threads: v.threads === undefined || v.threads === "auto" ? coreCount() : positiveInt(v.threads, "--threads")!,
     overrides,
+    axis: axisOf(v.axis),
+    ...(dicomweb ? { dicomweb } : {}),
   };
 }
 
+/** How a command runs its jobs: the model it loads, and where the jobs run. */
+interface Runner<L extends Loaded, R extends { file: string }> {
+  setup: WorkerSetup;
+  load(engine: Engine): Promise<L>;
+  local(engine: Engine, loaded: L, jobs: Job[], done: (r: (R | Failure)[]) => void): Promise<void>;
+  remote?(jobs: Job[], tick: () => void): Promise<(R | Failure)[]>;
+}
+
 /**
- * Expands and names the inputs, loads the model once (so that every problem with it or its
- * settings shows before any worker starts), and runs the jobs: on a queue's workers when
- * `remote` is given, several files in a pool of single-threaded processes (see pool.ts for why),
- * else in this process.
+ * Expands and names the inputs (fetching a --dicomweb study first, into a temporary folder
+ * removed afterwards), loads the model once (so that every problem with it or its settings shows
+ * before any worker starts), and runs the jobs: on a queue's workers when `remote` is given,
+ * several files or a volume's slabs in a pool of single-threaded processes (see pool.ts for
+ * why), else in this process.
  */
-async function runCommand<L extends Loaded, R extends object>(
-  c: Common, positionals: string[], setup: WorkerSetup,
-  load: (engine: Engine) => Promise<L>,
-  local: (engine: Engine, loaded: L, jobs: Job[], done: (r: (R | Failure)[]) => void) => Promise<void>,
-  remote?: (jobs: Job[], tick: () => void) => Promise<(R | Failure)[]>,
+async function runCommand<L extends Loaded, R extends { file: string }>(c: Common, positionals: string[], run: Runner<L, R>): Promise<{ loaded: L; results: (R | Failure)[] }> {
+  const fetchDir = c.dicomweb ? await mkdtemp(join(tmpdir(), "simdcnn-dicomweb-")) : undefined;
+  try {
+    return await runInputs(c, positionals, fetchDir, run);
+  } finally {
+    if (fetchDir !== undefined) await rm(fetchDir, { recursive: true, force: true });
+  }
+}
+
+async function runInputs<L extends Loaded, R extends { file: string }>(
+  c: Common, positionals: string[], fetchDir: string | undefined, { setup, load, local, remote }: Runner<L, R>,
 ): Promise<{ loaded: L; results: (R | Failure)[] }> {
-  const inputs = await expandInputs(positionals);
-  const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [i.file])));
-  const jobs: Job[] = inputs.map((i) => ("error" in i ? i : { ...i, name: names.get(i.file) }));
+  // A study from a PACS is fetched a folder per series, and read as folders are; the output names
+  // each by its DICOMweb URL.
+  const fetched = c.dicomweb && fetchDir ? await fetchDicomweb(c.dicomweb, fetchDir) : { folders: [], failed: [] };
+  const relabel = (s: string) => fetched.folders.reduce((t, f) => t.replaceAll(f.folder, f.label), s);
+  const expanded = [...(await expandInputs(positionals)), ...fetched.failed, ...(await expandInputs(fetched.folders.map((f) => f.folder)))];
+  // A queue's jobs are single files, each read where its worker runs: volumes are assembled only here.
+  const inputs = remote ? expanded : await volumeInputs(expanded, c.axis, (w) => process.stderr.write(`simdcnn: warning: ${relabel(w)}\n`));
+  const keyOf = (i: (typeof inputs)[number]) => ("key" in i ? i.key : i.file);
+  const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [keyOf(i)])));
+  const named: Job[] = inputs.map((i) => ("error" in i ? i : { ...i, name: names.get(keyOf(i)) }));
+  // A volume is split into slabs of contiguous slices, so that one large series keeps every
+  // worker process busy.
+  const jobs = c.threads > 1 && !remote ? (slabs(named, c.threads, MIN_SLAB) as Job[]) : named;
   const files = jobs.filter((j) => !("error" in j)).length;
   const pool = c.threads > 1 && files > 1;
   const engine = await init({ backend: c.backend, threads: pool ? 1 : c.threads });
@@ -128,6 +194,7 @@ async function runCommand<L extends Loaded, R extends object>(
   } finally {
     bar.stop();
   }
+  if (fetched.folders.length > 0) for (const r of results) Object.assign(r, { file: relabel(r.file) }, "error" in r ? { error: relabel(r.error) } : {});
   return { loaded, results };
 }
 
@@ -142,10 +209,14 @@ async function classifyCommand(args: string[]): Promise<number> {
   const options: ClassifyOptions = {
     model: v.model!, format: c.format, out: v.out, topK: positiveInt(v["top-k"], "--top-k", 3)!, batch: c.batch, overrides: c.overrides,
     heatmap: v.heatmap, patch: positiveInt(v.patch, "--patch"), stride: positiveInt(v.stride, "--stride"),
-    skipExisting: v["skip-existing"] ?? false,
+    skipExisting: v["skip-existing"] ?? false, axis: c.axis,
   };
   const queue = v.queue;
-  if (queue !== undefined) (await import("../queue/connection.js")).connectionOf(queue);
+  if (queue !== undefined) {
+    (await import("../queue/connection.js")).connectionOf(queue);
+    const local = v.dicomweb !== undefined ? "--dicomweb" : v.axis !== undefined ? "--axis" : undefined;
+    if (local) throw new UsageError(`${local} does not combine with --queue: queued jobs are single files, and volumes are read only by a local run`);
+  }
   // With --queue, --out FILE.jsonl is the journal the queue's results are appended to (producer.ts).
   const journal = queue !== undefined && options.out !== undefined && /\.jsonl$/i.test(options.out);
   if (options.skipExisting && options.heatmap === undefined && !journal) throw new UsageError("--skip-existing needs --heatmap DIR (or, with --queue, --out FILE.jsonl)");
@@ -159,12 +230,12 @@ async function classifyCommand(args: string[]): Promise<number> {
           const { format: _format, out: _out, ...settings } = options;
           return runOnQueue(jobs, { url: queue, command: "classify", backend: c.backend, settings, journal: journal ? options.out : undefined, skipExisting: options.skipExisting }, tick);
         };
-  const { results } = await runCommand<Loaded, Result>(
-    c, positionals, { command: "classify", backend: c.backend, options },
-    (engine) => loadClassifier(engine, options),
-    (engine, loaded, jobs, done) => classifyJobs(engine, loaded, jobs, options, done),
-    onQueue,
-  );
+  const { results } = await runCommand<Loaded, Result>(c, positionals, {
+    setup: { command: "classify", backend: c.backend, options },
+    load: (engine) => loadClassifier(engine, options),
+    local: (engine, loaded, jobs, done) => classifyJobs(engine, loaded, jobs, options, done),
+    ...(onQueue ? { remote: onQueue } : {}),
+  });
   return emitClassified(results as Result[], journal ? { ...options, out: undefined } : options, out);
 }
 
@@ -182,14 +253,14 @@ async function segmentCommand(args: string[]): Promise<number> {
   const threshold = v.threshold === undefined ? 0.5 : Number(v.threshold);
   if (v.threshold?.trim() === "" || !(threshold >= 0 && threshold <= 1)) throw new UsageError(`--threshold expects a probability in 0..1, got '${v.threshold}'`);
   const options: SegmentOptions = {
-    model: v.model!, format: c.format, out: v.out ?? "masks", overlay: v.overlay ?? false, threshold, batch: c.batch, overrides: c.overrides,
+    model: v.model!, format: c.format, out: v.out ?? "masks", overlay: v.overlay ?? false, threshold, batch: c.batch, axis: c.axis, overrides: c.overrides,
   };
   await checkOutputFolder(options.out, "--out");
-  const { loaded, results } = await runCommand<Awaited<ReturnType<typeof loadSegmenter>>, SegmentResult>(
-    c, positionals, { command: "segment", backend: c.backend, options },
-    (engine) => loadSegmenter(engine, options),
-    (engine, loaded, jobs, done) => segmentJobs(engine, loaded, jobs, options, done),
-  );
+  const { loaded, results } = await runCommand<Awaited<ReturnType<typeof loadSegmenter>>, SegmentResult>(c, positionals, {
+    setup: { command: "segment", backend: c.backend, options },
+    load: (engine) => loadSegmenter(engine, options),
+    local: (engine, loaded, jobs, done) => segmentJobs(engine, loaded, jobs, options, done),
+  });
   return emitSegmented(results as SegmentResult[], loaded, options, out);
 }
 

@@ -35,6 +35,11 @@ export function frameName(name: string, frame: number | undefined): string {
   return frame === undefined ? name : `${name}-frame${frame}`;
 }
 
+/** The output name of slice `index` (from 0) of a volume along `axis`: `<name>-axial12`. */
+export function sliceName(name: string, axis: string, index: number): string {
+  return `${name}-${axis}${index}`;
+}
+
 const key = (n: string) => n.toLowerCase();
 
 // Names that meet another, counting a name of the form `<other>-frameN` as meeting `<other>`,

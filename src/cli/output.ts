@@ -2,14 +2,29 @@ import type { Box } from "../explain/occlusion.js";
 import type { Prediction } from "../explain/predict.js";
 import type { ClassArea } from "../io/segmentation.js";
 
+/**
+ * Where a result's slice is in a volume: the series (its Series Instance UID, for DICOM), the
+ * axis, the slice's index along it (from 0, in order of increasing position) and its position in
+ * mm (RAS: along S for axial, A for coronal, R for sagittal).
+ */
+export interface VolumePlace {
+  series?: string;
+  axis?: string;
+  slice?: number;
+  position?: number;
+}
+
+/** Which slice a line is about: its file, and its frame in a multi-frame file or its place in a volume. */
+export type Where = { file: string; frame?: number } & VolumePlace;
+
 /** An input, or a slice of it, that could not be processed, and why. */
-export type Failure = { file: string; frame?: number; error: string };
+export type Failure = Where & { error: string };
 
 /** One line of classify's output: a classified slice, or a failure. */
-export type Result = { file: string; frame?: number; top: Prediction[]; box?: Box; heatmap?: string } | Failure;
+export type Result = (Where & { top: Prediction[]; box?: Box; heatmap?: string }) | Failure;
 
 /** One line of segment's output: a segmented slice (its size, its classes' shares, the files written), or a failure. */
-export type SegmentResult = { file: string; frame?: number; width: number; height: number; classes: ClassArea[]; mask: string; overlay?: string } | Failure;
+export type SegmentResult = (Where & { width: number; height: number; classes: ClassArea[]; mask: string; overlay?: string }) | Failure;
 
 const fmt = (p: number) => p.toFixed(4);
 
@@ -18,7 +33,26 @@ function oneLine(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
 }
 
-const where = (r: { file: string; frame?: number }) => (r.frame === undefined ? r.file : `${r.file} [frame ${r.frame}]`);
+function place(r: VolumePlace): string {
+  const series = r.series === undefined ? [] : [`series ${r.series}`];
+  const slice = r.slice === undefined ? [] : [`${r.axis} ${r.slice} @ ${r.position} mm`];
+  return [...series, ...slice].join(", ");
+}
+
+const fromVolume = (r: VolumePlace) => r.slice !== undefined || r.series !== undefined;
+
+const where = (r: Where) => (r.frame !== undefined ? `${r.file} [frame ${r.frame}]` : fromVolume(r) ? `${r.file} [${place(r)}]` : r.file);
+
+// When any line comes from a volume, the CSV formats end in these columns; otherwise they are left out.
+const VOLUME_COLUMNS = ["series", "axis", "slice", "position_mm"];
+
+function volumeColumns(results: readonly Where[]): { header: string[]; values(r: Where): string[] } {
+  if (!results.some(fromVolume)) return { header: [], values: () => [] };
+  return {
+    header: VOLUME_COLUMNS,
+    values: (r) => [r.series ?? "", r.axis ?? "", r.slice === undefined ? "" : String(r.slice), r.position === undefined ? "" : String(r.position)],
+  };
+}
 
 // Columns padded to their widest cell; `right` is the column aligned right.
 function columns(header: string[], rows: string[][], right: number): string {
@@ -58,34 +92,38 @@ function csvField(v: string): string {
 
 /**
  * A line per slice: file, frame, size, the files written, then pixels, fraction and area (empty
- * without a pixel spacing) of each class, named `pixels:<label>` and so on, and the error.
+ * without a pixel spacing) of each class, named `pixels:<label>` and so on, the error, and when
+ * any slice comes from a volume, its series, axis, slice and position_mm.
  */
 export function segmentCsv(results: SegmentResult[], labels: readonly string[]): string {
   const perClass = labels.flatMap((l) => [`pixels:${l}`, `fraction:${l}`, `area_mm2:${l}`]);
-  const lines = [["file", "frame", "width", "height", "mask", "overlay", ...perClass, "error"].map(csvField).join(",")];
+  const volume = volumeColumns(results);
+  const lines = [["file", "frame", "width", "height", "mask", "overlay", ...perClass, "error", ...volume.header].map(csvField).join(",")];
   for (const r of results) {
     const frame = r.frame === undefined ? "" : String(r.frame);
     if ("error" in r) {
-      lines.push([r.file, frame, "", "", "", "", ...perClass.map(() => ""), r.error].map(csvField).join(","));
+      lines.push([r.file, frame, "", "", "", "", ...perClass.map(() => ""), r.error, ...volume.values(r)].map(csvField).join(","));
       continue;
     }
     const values = r.classes.flatMap((c) => [String(c.pixels), c.fraction.toFixed(6), c.area_mm2 === undefined ? "" : c.area_mm2.toFixed(3)]);
-    lines.push([r.file, frame, String(r.width), String(r.height), r.mask, r.overlay ?? "", ...values, ""].map(csvField).join(","));
+    lines.push([r.file, frame, String(r.width), String(r.height), r.mask, r.overlay ?? "", ...values, "", ...volume.values(r)].map(csvField).join(","));
   }
   return `${lines.join("\n")}\n`;
 }
 
+/** CSV with a header line; when any result comes from a volume, the columns series, axis, slice and position_mm follow the others. */
 export function csv(results: Result[]): string {
-  const lines = ["file,frame,class,probability,top_k,box,heatmap,error"];
+  const volume = volumeColumns(results);
+  const lines = [["file", "frame", "class", "probability", "top_k", "box", "heatmap", "error", ...volume.header].join(",")];
   for (const r of results) {
     const frame = r.frame === undefined ? "" : String(r.frame);
     if ("error" in r) {
-      lines.push([r.file, frame, "", "", "", "", "", r.error].map(csvField).join(","));
+      lines.push([r.file, frame, "", "", "", "", "", r.error, ...volume.values(r)].map(csvField).join(","));
       continue;
     }
     const topK = r.top.map((p) => `${p.label}:${fmt(p.probability)}`).join(" ");
     const box = r.box ? `${r.box.x} ${r.box.y} ${r.box.width} ${r.box.height}` : "";
-    lines.push([r.file, frame, r.top[0].label, fmt(r.top[0].probability), topK, box, r.heatmap ?? "", ""].map(csvField).join(","));
+    lines.push([r.file, frame, r.top[0].label, fmt(r.top[0].probability), topK, box, r.heatmap ?? "", "", ...volume.values(r)].map(csvField).join(","));
   }
   return `${lines.join("\n")}\n`;
 }

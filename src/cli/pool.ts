@@ -35,11 +35,17 @@ export async function runInProcesses<R extends object>(jobs: Job[], processes: n
   for (const j of jobs) if ("error" in j) onJob();
   const dir = mkdtempSync(join(tmpdir(), "simdcnn-pool-"));
   try {
-    const shares = Array.from({ length: processes }, (_, i) =>
-      files.slice(Math.floor((files.length * i) / processes), Math.floor((files.length * (i + 1)) / processes)),
-    ).filter((s) => s.length > 0);
+    // Contiguous shares of about equal work: a file counts as one slice, a volume's slab as its slices.
+    const weight = (j: Job) => ("volume" in j ? (j.slab ? j.slab[1] - j.slab[0] : j.count) : 1);
+    const total = files.reduce((n, f) => n + weight(f.job), 0);
+    const shares: (typeof files)[] = Array.from({ length: processes }, () => []);
+    let done = 0;
+    for (const f of files) {
+      shares[Math.min(processes - 1, Math.floor((done * processes) / total))].push(f);
+      done += weight(f.job);
+    }
     await Promise.all(
-      shares.map(async (share, i) => {
+      shares.filter((share) => share.length > 0).map(async (share, i) => {
         const file = join(dir, `job-${i}.json`);
         writeFileSync(file, JSON.stringify({ ...setup, jobs: share.map((f) => f.job) } satisfies WorkerJob));
         const results = await worker<R>(share.map((f) => f.job), file, onJob);

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { type Engine, UnsupportedError } from "../node.js";
 import { probabilities } from "../explain/predict.js";
 import { type SettingName, defaultColor } from "../io/metadata.js";
+import type { Axis } from "../io/volume.js";
 import { overlayMask } from "../io/mask-overlay.js";
 import { type ScoreLayout, classAreas, labelMap, scoreLayout, scoreMap, scoreSettings } from "../io/segmentation.js";
 import { writePng } from "./files.js";
@@ -19,6 +20,8 @@ export interface SegmentOptions {
   overlay: boolean;
   threshold: number;
   batch: number;
+  /** The patient axis volumes are sliced along. */
+  axis: Axis;
   overrides: Partial<Record<SettingName, unknown>>;
 }
 
@@ -60,11 +63,11 @@ export async function loadSegmenter(engine: Engine, o: SegmentOptions): Promise<
 export async function segmentJobs(engine: Engine, s: Segmenter, jobs: Job[], o: SegmentOptions, done: (results: SegmentResult[]) => void): Promise<void> {
   const spec = s.settings.input!;
   const probs = probabilities(engine, s.settings.output);
-  await runJobs(s, jobs, o.batch, async (p, out) => {
+  await runJobs(s, jobs, o, async (p, out) => {
     const map = scoreMap(s.scores, out.length, spec.height, spec.width);
     const { width, height } = p.slice;
     const mask = labelMap(out, map, width, height, { threshold: o.threshold, probabilities: probs });
-    const name = frameName(p.name!, p.frame);
+    const name = p.label ?? frameName(p.name!, p.frame);
     const maskPath = join(o.out, `${name}.mask.png`);
     await writePng(maskPath, width, height, mask, 1);
     let overlay: string | undefined;

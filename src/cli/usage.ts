@@ -6,8 +6,14 @@ export class UsageError extends SimdcnnError {
 }
 
 const CLASSIFY = `usage: simdcnn classify --model m.onnx [options] <files, folders or globs>
+       simdcnn classify --model m.onnx [options] --dicomweb URL --study UID [--series UID]
 
 Classifies every slice (every frame of a multi-frame DICOM) and prints one line per slice.
+Volumes are classified slice by slice along --axis: a NIfTI file (.nii, .nii.gz), and the
+single-frame DICOM files of a folder that share a Series Instance UID (ordered by position
+along the slice normal; a folder of several series gives a volume per series). Their lines
+name the series, axis, slice index (from 0, in order of increasing position) and position (mm,
+RAS: S for axial, A for coronal, R for sagittal).
 
 options:
   --model PATH        the ONNX classifier (required); settings from its metadata or PATH.json
@@ -33,7 +39,14 @@ options:
                       processes instead of classifying here; paths must name the same files
                       on every worker (a shared filesystem). With --out FILE.jsonl, each
                       input's results are appended to FILE.jsonl as they arrive, and the
-                      table (or --json, --csv) goes to stdout
+                      table (or --json, --csv) goes to stdout. Each file is a job of its own:
+                      volumes are not assembled, and --axis and --dicomweb are refused
+  --axis A            axial | coronal | sagittal: the patient axis volumes are sliced along
+                      (default axial); slices are taken along the volume axis nearest it
+  --dicomweb URL      read a study from a DICOMweb service (QIDO-RS to list its series, WADO-RS
+                      to fetch them), e.g. http://pacs:8042/dicom-web; lines name each series by URL
+  --study UID         the Study Instance UID to read from --dicomweb (required with it)
+  --series UID        read only this series of the study
   -h, --help          this text
 
 Paths are printed as given: relative to the current folder when given relative, absolute when
@@ -42,10 +55,14 @@ given absolute. Exit code: 0 every slice classified; 1 an input could not be rea
 command line, including a model, --out or --heatmap path that is missing or of the wrong kind.`;
 
 const SEGMENT = `usage: simdcnn segment --model m.onnx [options] <files, folders or globs>
+       simdcnn segment --model m.onnx [options] --dicomweb URL --study UID [--series UID]
 
 Segments every slice (every frame of a multi-frame DICOM): writes its mask, an 8-bit grey PNG of
 the slice's own size whose pixels are class indices, and prints one line per slice with each
-class's pixels, fraction and area (in mm2 when the slice has a DICOM pixel spacing).
+class's pixels, fraction and area (in mm2 when the slice has a pixel spacing). Volumes (a NIfTI
+file, the single-frame DICOM files of a folder that share a Series Instance UID) are segmented
+slice by slice along --axis, as \`simdcnn classify\` reads them; their masks are named
+<name>-<axis><index>.
 
 options:
   --model PATH        the ONNX segmentation model (required): scores [N,C,H,W] after an NCHW
@@ -68,6 +85,12 @@ options:
   --output softmax|sigmoid|logits   how scores become probabilities (override the model's)
   --resize bilinear|nearest         (override the model's)
   --input-size H,W    the size slices are resized to, for a model with symbolic height and width
+  --axis A            axial | coronal | sagittal: the patient axis volumes are sliced along
+                      (default axial); slices are taken along the volume axis nearest it
+  --dicomweb URL      read a study from a DICOMweb service (QIDO-RS, WADO-RS), e.g.
+                      http://pacs:8042/dicom-web; lines name each series by URL
+  --study UID         the Study Instance UID to read from --dicomweb (required with it)
+  --series UID        read only this series of the study
   -h, --help          this text
 
 The model's scores are resized back to each slice (bilinear, undoing the stretch to the model's

@@ -24,10 +24,93 @@ const DECODED_AS_RGB: Partial<Record<PixelEncoding, string[]>> = {
  * that higher values always mean brighter. RGB frames keep their stored range.
  */
 export async function decodeDicom(bytes: Uint8Array, window?: readonly [number, number]): Promise<Slice[]> {
+  return (await decodeDicomImage(bytes, window)).slices;
+}
+
+/** decodeDicom's slices with the file's geometry, for a series (series.ts) from one parse. */
+export async function decodeDicomImage(bytes: Uint8Array, window?: readonly [number, number]): Promise<{ slices: Slice[]; geometry: DicomGeometry }> {
   // dicom-parser reads values lazily: an attribute cut off by the end of the file throws when read.
   const file = decoding("dicom", () => parse(bytes));
   const raw = await frames(file);
-  return decoding("dicom", () => slices(file, raw, window));
+  return decoding("dicom", () => ({ slices: slices(file, raw, window), geometry: geometryOf(file.ds) }));
+}
+
+/**
+ * Where a DICOM image lies in patient space and which series it belongs to: what a series is
+ * grouped, sorted and checked by (series.ts). Positions and orientations are DICOM's, in LPS
+ * millimetres; attributes the file lacks, or holds malformed, are left out.
+ */
+export interface DicomGeometry {
+  seriesUid?: string;
+  instanceNumber?: number;
+  /** Image Position (Patient): the centre of the first transmitted pixel. */
+  position?: [number, number, number];
+  /** Image Orientation (Patient): the direction cosines of a row, then of a column. */
+  orientation?: [number, number, number, number, number, number];
+  /** Pixel Spacing: between rows, then between columns. */
+  pixelSpacing?: [number, number];
+  sliceThickness?: number;
+  /** The first Window Center/Width, when the file has one. */
+  window?: [number, number];
+  modality?: string;
+  rows: number;
+  columns: number;
+  frames: number;
+}
+
+/**
+ * The geometry of a DICOM Part 10 file, read from its attributes up to the Pixel Data (which
+ * need not be there: the head of a file is enough). A file that is not DICOM, or whose header is
+ * cut off, is an InputFormatError.
+ */
+export function dicomGeometry(bytes: Uint8Array): DicomGeometry {
+  return decoding("dicom", () => {
+    const meta = dicomParser.readPart10Header(bytes);
+    const syntax = transferSyntax(meta.string("x00020010") ?? "");
+    const options = syntax.deflated ? { inflater: (all: Uint8Array, at: number) => inflated(all, at), untilTag: "x7fe00010" } : { untilTag: "x7fe00010" };
+    let ds: DataSet;
+    try {
+      ds = dicomParser.parseDicom(bytes, options);
+    } catch (e) {
+      const partial = typeof e === "object" && e !== null && "dataSet" in e ? (e as { dataSet: DataSet }).dataSet : undefined;
+      if (!partial) throw e;
+      ds = partial;
+    }
+    return geometryOf(ds);
+  });
+}
+
+function geometryOf(ds: DataSet): DicomGeometry {
+  const numbers = (tag: string, n: number) => {
+    const text = ds.string(tag);
+    if (text === undefined) return undefined;
+    const values = text.split("\\").map(Number);
+    return values.length === n && values.every(Number.isFinite) ? values : undefined;
+  };
+  const finite = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : undefined);
+  const center = finite(ds.floatString("x00281050"));
+  const width = finite(ds.floatString("x00281051"));
+  const g: DicomGeometry = {
+    rows: ds.uint16("x00280010") ?? 0,
+    columns: ds.uint16("x00280011") ?? 0,
+    frames: ds.intString("x00280008") ?? 1,
+  };
+  const uid = ds.string("x0020000e");
+  if (uid) g.seriesUid = uid;
+  const instance = finite(ds.intString("x00200013"));
+  if (instance !== undefined) g.instanceNumber = instance;
+  const position = numbers("x00200032", 3);
+  if (position) g.position = position as DicomGeometry["position"];
+  const orientation = numbers("x00200037", 6);
+  if (orientation) g.orientation = orientation as DicomGeometry["orientation"];
+  const spacing = numbers("x00280030", 2);
+  if (spacing && spacing.every((v) => v > 0)) g.pixelSpacing = spacing as [number, number];
+  const thickness = finite(ds.floatString("x00180050"));
+  if (thickness !== undefined && thickness > 0) g.sliceThickness = thickness;
+  if (center !== undefined && width !== undefined && width > 0) g.window = [center, width];
+  const modality = ds.string("x00080060");
+  if (modality) g.modality = modality;
+  return g;
 }
 
 interface Parsed {
@@ -199,6 +282,15 @@ function nativeFrames(p: Parsed, data: Uint8Array, offset: number, length: numbe
   const swap8 = !littleEndian && vr === "OW" ? 1 : 0;
   const plane = rows * columns;
   const out: RawFrame[] = [];
+  // Interleaved little-endian samples on a little-endian host are the machine's own words: copied as they are.
+  if (!planar && littleEndian && new Uint8Array(Uint16Array.of(1).buffer)[0] === 1) {
+    for (let f = 0; f < frames; f++) {
+      // A copy into a buffer of its own (a Node Buffer's slice would be a view into a shared pool).
+      const bytes = new Uint8Array(data.subarray(offset + f * frameBytes, offset + (f + 1) * frameBytes));
+      out.push(allocated === 8 ? bytes : new Uint16Array(bytes.buffer, 0, frameSamples));
+    }
+    return out;
+  }
   for (let f = 0; f < frames; f++) {
     const raw = allocated === 8 ? new Uint8Array(frameSamples) : new Uint16Array(frameSamples);
     for (let i = 0; i < frameSamples; i++) {
@@ -242,14 +334,16 @@ function slices(p: Parsed, raw: RawFrame[], window?: readonly [number, number]):
   });
 
   const modality = ds.string("x00080060");
-  const dataRange = grey ? extent(decoded) : ([0, mask] as [number, number]);
+  // The extent is a pass over every frame: taken only when a frame has no window to use.
+  let dataRange: [number, number] | undefined = grey ? undefined : [0, mask];
   return decoded.map((data, f) => {
-    let range = dataRange;
+    let windowed: [number, number] | undefined;
     if (grey) {
       const center = window?.[0] ?? frameValue(ds, f, "x00289132", "x00281050");
       const width = window?.[1] ?? frameValue(ds, f, "x00289132", "x00281051");
-      if (center !== undefined && width !== undefined && width > 0) range = [center - width / 2, center + width / 2];
+      if (center !== undefined && width !== undefined && width > 0) windowed = [center - width / 2, center + width / 2];
     }
+    const range = windowed ?? (dataRange ??= extent(decoded));
     if (photometric === "MONOCHROME1") {
       const mirror = range[0] + range[1];
       for (let i = 0; i < data.length; i++) data[i] = mirror - data[i];
