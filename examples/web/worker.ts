@@ -2,7 +2,8 @@
 // `simdcnn classify --heatmap` does (src/cli/classify.ts), so the page never blocks.
 // Only the browser entry (src/index.ts) and src/io are imported: nothing Node-only is bundled.
 import { type Engine, type Model, SimdcnnError, UnsupportedError, init } from "../../src/index.js";
-import { type InputGeometry, occlusion } from "../../src/explain/occlusion.js";
+import { defaultPatches, explain } from "../../src/explain/explain.js";
+import type { InputGeometry } from "../../src/explain/geometry.js";
 import { probabilities as scoresOf, ranked, unitHeat } from "../../src/explain/predict.js";
 import { overlayHeatmap } from "../../src/io/heatmap.js";
 import { type ModelSettings, modelSettings } from "../../src/io/metadata.js";
@@ -143,13 +144,20 @@ function classify(
   const classes = ranked(scores, m.settings.labels);
   const cls = scores.indexOf(Math.max(...scores));
 
-  const patch = Math.max(1, Math.round(Math.min(geo.height, geo.width) / 8));
-  const stride = Math.max(1, Math.ceil(patch / 2));
+  const sides = defaultPatches(geo);
   const t0 = performance.now();
-  const { heat, box } = occlusion(m.batched, input, geo, m.probabilities, cls, { patch, stride, batch });
+  const { heat, region } = explain(m.batched, input, geo, m.settings.output, cls, { method: "occlusion", baseline: "blur", batch });
+  const box = region.box;
   const occlusionMs = performance.now() - t0;
-  const p = Math.min(patch, geo.height, geo.width);
-  const patches = positions(geo.height, p, stride) * positions(geo.width, p, stride);
+  const counts = sides.map((side) => {
+    const p = Math.min(side, geo.height, geo.width);
+    const stride = Math.max(1, Math.ceil(p / 2));
+    return positions(geo.height, p, stride) * positions(geo.width, p, stride);
+  });
+  const patches = counts.reduce((a, b) => a + b, 0);
+  const p = Math.min(sides[0], geo.height, geo.width);
+  const stride = Math.max(1, Math.ceil(p / 2));
+  const runs = 1 + counts.reduce((a, n) => a + Math.ceil(n / batch), 0);
 
   const overlay = overlayHeatmap(slice, unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
   const plain = overlayHeatmap(slice, new Float32Array(1), { size: [1, 1], opacity: 0 });
@@ -159,7 +167,7 @@ function classify(
     id, name, frame, frames, source: slice.source, width: slice.width, height: slice.height,
     overlay: overlay.buffer as ArrayBuffer, plain: plain.buffer as ArrayBuffer,
     classes, inferenceMs: median(times), timedRuns: TIMED_RUNS,
-    occlusion: { ms: occlusionMs, patches, runs: 1 + Math.ceil(patches / batch), batch, patch: p, stride },
+    occlusion: { ms: occlusionMs, patches, runs, batch, patch: p, stride },
     box: box && { x: Math.round(box.x * sx), y: Math.round(box.y * sy), width: Math.round(box.width * sx), height: Math.round(box.height * sy) },
     backend: engine.backend,
   };

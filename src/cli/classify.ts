@@ -3,8 +3,11 @@ import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import cliProgress from "cli-progress";
 import { ArgumentError, FileError, type Engine, type Model, SimdcnnError, UnsupportedError } from "../node.js";
-import { type InputGeometry, occlusion } from "../explain/occlusion.js";
+import type { Baseline } from "../explain/baseline.js";
+import { type Method, explain } from "../explain/explain.js";
+import type { InputGeometry } from "../explain/geometry.js";
 import { type Prediction, probabilities, ranked, unitHeat } from "../explain/predict.js";
+import { BOX_THRESHOLD } from "../explain/region.js";
 import { overlayHeatmap } from "../io/heatmap.js";
 import { type ModelSettings, type SettingName, modelSettings } from "../io/metadata.js";
 import { encodePng } from "../io/png.js";
@@ -26,7 +29,11 @@ export interface ClassifyOptions {
   batch: number;
   overrides: Partial<Record<SettingName, unknown>>;
   heatmap?: string;
-  patch?: number;
+  /** Default occlusion. */
+  method?: Method;
+  /** Default: src/explain/baseline.ts's DEFAULT_BASELINE. */
+  baseline?: Baseline;
+  patches?: number[];
   stride?: number;
   skipExisting: boolean;
 }
@@ -132,7 +139,7 @@ export async function classifyJobs(engine: Engine, c: Classifier, jobs: Job[], o
         const scores = probs(out.subarray(i * k, (i + 1) * k));
         r.top = ranked(scores, settings.labels).slice(0, Math.max(1, o.topK));
         if (o.heatmap !== undefined && p.name !== undefined) {
-          await heatmap(model, p, geo, probs, scores.indexOf(Math.max(...scores)), r, join(o.heatmap, `${frameName(p.name, r.frame)}.png`), o, batch);
+          await heatmap(model, settings, p, geo, scores.indexOf(Math.max(...scores)), r, join(o.heatmap, `${frameName(p.name, r.frame)}.png`), o, batch);
         }
       } catch (e) {
         results[p.job][p.index] = failed(r, e);
@@ -179,7 +186,8 @@ export function progressBar(total: number): { increment(): void; stop(): void } 
 export async function emit(results: Result[], o: Pick<ClassifyOptions, "format" | "out" | "heatmap">, stdout: (s: string) => void): Promise<number> {
   if (o.heatmap !== undefined) {
     const n = results.filter((r) => "heatmap" in r && r.heatmap).length;
-    process.stderr.write(`${n} heatmap${n === 1 ? "" : "s"} in ${o.heatmap}\n`);
+    const flat = results.filter((r) => "explanation" in r && r.explanation?.flat).length;
+    process.stderr.write(`${n} heatmap${n === 1 ? "" : "s"} in ${o.heatmap}${flat ? ` (${flat} flat: no box)` : ""}\n`);
   }
   const text = o.format === "json" ? json(results) : o.format === "csv" ? csv(results) : table(results);
   const failed = results.some((r) => "error" in r) ? 1 : 0;
@@ -212,24 +220,33 @@ function reason(e: unknown, file?: string): string {
 }
 
 async function heatmap(
-  model: Model, p: Pending, geo: InputGeometry, probs: (l: Float32Array) => Float32Array, cls: number,
+  model: Model, settings: ModelSettings, p: Pending, geo: InputGeometry, cls: number,
   r: Extract<Result, { top: Prediction[] }>, path: string, o: ClassifyOptions, batch: number,
 ): Promise<void> {
   r.heatmap = path;
   if (o.skipExisting && existsSync(path)) return;
-  const patch = o.patch ?? Math.max(1, Math.round(Math.min(geo.height, geo.width) / 8));
-  const stride = o.stride ?? Math.max(1, Math.ceil(patch / 2));
-  const { heat, box } = occlusion(model, p.input, geo, probs, cls, { patch, stride, batch });
-  const rgba = overlayHeatmap(p.slice, unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
+  const x = explain(model, p.input, geo, settings.output, cls, { method: o.method, baseline: o.baseline, patches: o.patches, stride: o.stride, batch });
+  const { peak, box, flat } = x.region;
+  const rgba = overlayHeatmap(p.slice, unitHeat(x.heat), { size: [geo.height, geo.width], box: box ?? undefined });
   try {
     await mkdir(dirname(path), { recursive: true });
   } catch (e) {
     throw FileError.from(e, dirname(path), "create");
   }
   await writeAtomic(path, encodePng(p.slice.width, p.slice.height, rgba));
-  if (box) {
-    const sx = p.slice.width / geo.width;
-    const sy = p.slice.height / geo.height;
-    r.box = { x: Math.round(box.x * sx), y: Math.round(box.y * sy), width: Math.round(box.width * sx), height: Math.round(box.height * sy) };
-  }
+  // Heat-map pixels to the slice's own: a box by its edges, the peak by its pixel's centre.
+  const sx = p.slice.width / geo.width;
+  const sy = p.slice.height / geo.height;
+  r.peak = {
+    x: Math.min(p.slice.width - 1, Math.floor((peak.x + 0.5) * sx)),
+    y: Math.min(p.slice.height - 1, Math.floor((peak.y + 0.5) * sy)),
+    value: peak.value,
+  };
+  if (box) r.box = { x: Math.round(box.x * sx), y: Math.round(box.y * sy), width: Math.round(box.width * sx), height: Math.round(box.height * sy) };
+  r.explanation = {
+    method: x.method, score: x.target.description, value: x.score, ...(x.layer ? { layer: x.layer } : {}), flat,
+    note: flat
+      ? "flat heat: nothing hidden changed the score beyond rounding, so no region is marked"
+      : `box: the pixels within ${BOX_THRESHOLD * 100}% of the peak, connected to it`,
+  };
 }

@@ -3,6 +3,8 @@ import { readFile } from "node:fs/promises";
 import { type Backend, SimdcnnError, init } from "../node.js";
 import { modelSettings } from "../io/metadata.js";
 import { coreCount } from "../runtime/platform.js";
+import { BASELINES } from "../explain/baseline.js";
+import { METHODS } from "../explain/explain.js";
 import { closest, parseFlags } from "./args.js";
 import { type ClassifyOptions, type Job, asUsage, classifyJobs, emit, loadClassifier, progressBar } from "./classify.js";
 import { checkOutputFile, checkOutputFolder, readModelFile } from "./files.js";
@@ -19,6 +21,7 @@ const CLASSIFY_FLAGS = {
   model: "string", json: "boolean", csv: "boolean", out: "string", "top-k": "string", batch: "string",
   backend: "string", threads: "string", window: "string", labels: "string", output: "string", resize: "string",
   "input-size": "string", heatmap: "string", patch: "string", stride: "string", "skip-existing": "boolean",
+  method: "string", baseline: "string",
 } as const;
 
 function positiveInt(v: string | undefined, flag: string, def?: number): number | undefined {
@@ -26,6 +29,18 @@ function positiveInt(v: string | undefined, flag: string, def?: number): number 
   const n = Number(v);
   if (v.trim() === "" || !Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} expects a positive integer, got '${v}'`);
   return n;
+}
+
+function oneOf<T extends string>(v: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw new UsageError(`${flag} expects ${allowed.join(" or ")}, got '${v}'`);
+}
+
+/** --patch N or N,M,...: occlusion's patch sides. */
+function patchList(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  return v.split(",").map((p) => positiveInt(p, "--patch")!);
 }
 
 function backendOf(v: string | undefined): "auto" | Backend {
@@ -60,10 +75,15 @@ async function classifyCommand(args: string[]): Promise<number> {
   const options: ClassifyOptions = {
     model: v.model, format: v.json ? "json" : v.csv ? "csv" : "table", out: v.out,
     topK: positiveInt(v["top-k"], "--top-k", 3)!, batch: positiveInt(v.batch, "--batch", 8)!, overrides,
-    heatmap: v.heatmap, patch: positiveInt(v.patch, "--patch"), stride: positiveInt(v.stride, "--stride"),
+    heatmap: v.heatmap, method: oneOf(v.method, "--method", METHODS), baseline: oneOf(v.baseline, "--baseline", BASELINES),
+    patches: patchList(v.patch), stride: positiveInt(v.stride, "--stride"),
     skipExisting: v["skip-existing"] ?? false,
   };
   if (options.skipExisting && options.heatmap === undefined) throw new UsageError("--skip-existing needs --heatmap DIR");
+  for (const flag of ["method", "baseline", "patch", "stride"] as const) {
+    if (v[flag] !== undefined && options.heatmap === undefined) throw new UsageError(`--${flag} needs --heatmap DIR`);
+  }
+  if (options.method === "scorecam" && (v.patch !== undefined || v.stride !== undefined)) throw new UsageError("--patch and --stride are occlusion's; --method scorecam takes neither");
   if (options.out !== undefined) await checkOutputFile(options.out, "--out");
   if (options.heatmap !== undefined) await checkOutputFolder(options.heatmap, "--heatmap");
 

@@ -1,9 +1,27 @@
-import type { Box } from "../explain/occlusion.js";
+import type { Method } from "../explain/explain.js";
 import type { Prediction } from "../explain/predict.js";
+import type { Box } from "../explain/region.js";
+
+/** Where the heat map of a slice is hottest, in the slice's pixels, and its value (a drop or gain of the explained score). */
+export interface Peak {
+  x: number;
+  y: number;
+  value: number;
+}
 
 /** One line of output: a classified slice, or an input that could not be classified and why. */
 export type Result =
-  | { file: string; frame?: number; top: Prediction[]; box?: Box; heatmap?: string }
+  | {
+      file: string;
+      frame?: number;
+      top: Prediction[];
+      /** The region around the heat's peak, in the slice's pixels; absent when the heat is flat. */
+      box?: Box;
+      peak?: Peak;
+      heatmap?: string;
+      /** How the heat map was made and what score it measures. */
+      explanation?: { method: Method; score: string; value: number; layer?: string; flat: boolean; note?: string };
+    }
   | { file: string; frame?: number; error: string };
 
 const fmt = (p: number) => p.toFixed(4);
@@ -35,16 +53,17 @@ function csvField(v: string): string {
 }
 
 export function csv(results: Result[]): string {
-  const lines = ["file,frame,class,probability,top_k,box,heatmap,error"];
+  const lines = ["file,frame,class,probability,top_k,box,peak,heatmap,error"];
   for (const r of results) {
     const frame = r.frame === undefined ? "" : String(r.frame);
     if ("error" in r) {
-      lines.push([r.file, frame, "", "", "", "", "", r.error].map(csvField).join(","));
+      lines.push([r.file, frame, "", "", "", "", "", "", r.error].map(csvField).join(","));
       continue;
     }
     const topK = r.top.map((p) => `${p.label}:${fmt(p.probability)}`).join(" ");
     const box = r.box ? `${r.box.x} ${r.box.y} ${r.box.width} ${r.box.height}` : "";
-    lines.push([r.file, frame, r.top[0].label, fmt(r.top[0].probability), topK, box, r.heatmap ?? "", ""].map(csvField).join(","));
+    const peak = r.peak ? `${r.peak.x} ${r.peak.y} ${r.peak.value}` : "";
+    lines.push([r.file, frame, r.top[0].label, fmt(r.top[0].probability), topK, box, peak, r.heatmap ?? "", ""].map(csvField).join(","));
   }
   return `${lines.join("\n")}\n`;
 }
