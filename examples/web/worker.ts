@@ -146,7 +146,7 @@ function classify(
 
   const sides = defaultPatches(geo);
   const t0 = performance.now();
-  const { heat, region } = explain(m.batched, input, geo, m.settings.output, cls, { method: "occlusion", baseline: "blur", batch });
+  const { heat, region } = explain(m.batched, input, geo, m.settings.output, cls, { batch });
   const box = region.box;
   const occlusionMs = performance.now() - t0;
   const counts = sides.map((side) => {
