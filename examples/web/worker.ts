@@ -157,7 +157,7 @@ function classify(
   const patches = counts.reduce((a, b) => a + b, 0);
   const p = Math.min(sides[0], geo.height, geo.width);
   const stride = Math.max(1, Math.ceil(p / 2));
-  const runs = 1 + counts.reduce((a, n) => a + Math.ceil(n / batch), 0);
+  const runs = Math.ceil((1 + patches) / batch);
 
   const overlay = overlayHeatmap(slice, unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
   const plain = overlayHeatmap(slice, new Float32Array(1), { size: [1, 1], opacity: 0 });

@@ -43,25 +43,30 @@ export function occlusion(e: Explained, opts: OcclusionOptions): Heat {
   const plane = h * w;
   const at = layout === "NCHW" ? (ch: number, i: number) => ch * plane + i : (ch: number, i: number) => i * c + ch;
   const base = baselineImage(e.input, e.geo, opts.baseline);
-  const score = scoreVariants(e, 1, (_, into) => into.set(e.input))[0];
-  const heat = new Float64Array(plane);
-  for (const side of opts.patches) {
+  // Every patch of every size, and first the unaltered sample, in one stream of full batches.
+  const patches = opts.patches.flatMap((side, scale) => {
     const patch = Math.min(side, h, w);
     const stride = opts.stride ?? Math.max(1, Math.ceil(patch / 2));
-    const positions = origins(h, patch, stride).flatMap((y) => origins(w, patch, stride).map((x) => [y, x] as const));
-    const scores = scoreVariants(e, positions.length, (i, into) => {
-      into.set(e.input);
-      const [y0, x0] = positions[i];
-      for (let y = y0; y < y0 + patch; y++) {
-        for (let x = x0; x < x0 + patch; x++) for (let ch = 0; ch < c; ch++) into[at(ch, y * w + x)] = base[at(ch, y * w + x)];
-      }
-    });
+    return origins(h, patch, stride).flatMap((y0) => origins(w, patch, stride).map((x0) => ({ scale, patch, y0, x0 })));
+  });
+  const scores = scoreVariants(e, 1 + patches.length, (i, into) => {
+    into.set(e.input);
+    if (i === 0) return;
+    const { patch, y0, x0 } = patches[i - 1];
+    for (let y = y0; y < y0 + patch; y++) {
+      for (let x = x0; x < x0 + patch; x++) for (let ch = 0; ch < c; ch++) into[at(ch, y * w + x)] = base[at(ch, y * w + x)];
+    }
+  });
+  const score = scores[0];
+  const heat = new Float64Array(plane);
+  for (let scale = 0; scale < opts.patches.length; scale++) {
     const sum = new Float64Array(plane);
     const count = new Uint32Array(plane);
-    positions.forEach(([y0, x0], i) => {
+    patches.forEach(({ scale: s, patch, y0, x0 }, i) => {
+      if (s !== scale) return;
       for (let y = y0; y < y0 + patch; y++) {
         for (let x = x0; x < x0 + patch; x++) {
-          sum[y * w + x] += score - scores[i];
+          sum[y * w + x] += score - scores[i + 1];
           count[y * w + x]++;
         }
       }

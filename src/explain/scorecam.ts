@@ -68,18 +68,20 @@ export function scoreCam(e: Explained, baseline: Baseline): Heat & { layer: stri
     return up.map((v) => (v - lo) / (hi - lo));
   };
   const base = baselineImage(e.input, geo, baseline);
-  const [score, baseScore] = scoreVariants(e, 2, (i, into) => into.set(i === 0 ? e.input : base));
-  const gains = scoreVariants(e, k, (ch, into) => {
-    const m = mask(ch);
+  // The sample, the baseline, then one masked copy per channel, in one stream of full batches.
+  const scores = scoreVariants(e, 2 + k, (v, into) => {
+    if (v < 2) return into.set(v === 0 ? e.input : base);
+    const m = mask(v - 2);
     if (!m) return into.set(base);
     for (let i = 0; i < plane; i++) for (let j = 0; j < c; j++) into[at(j, i)] = base[at(j, i)] + m[i] * (e.input[at(j, i)] - base[at(j, i)]);
   });
+  const [score, baseScore] = scores;
   const heat = new Float64Array(plane);
   // The masks are made again rather than kept: k of them at input size can be hundreds of MB.
   for (let ch = 0; ch < k; ch++) {
     const m = mask(ch);
     if (!m) continue;
-    const g = gains[ch] - baseScore;
+    const g = scores[2 + ch] - baseScore;
     for (let i = 0; i < plane; i++) heat[i] += g * m[i];
   }
   return { heat: Float32Array.from(heat), score, layer };
