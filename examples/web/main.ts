@@ -160,8 +160,8 @@ function show(r: SliceResult): void {
   const o = r.occlusion;
   card.querySelector(".time")!.textContent = `${ms(r.inferenceMs)} ms per inference (${LABELS[r.backend]}, median of ${r.timedRuns})`;
   card.querySelector(".occlusion")!.textContent =
-    `${ms(o.ms)} ms: ${o.patches} patches of ${o.patch} px, stride ${o.stride}, ${o.runs} inferences of batch ${o.batch}`;
-  card.querySelector(".box")!.textContent = r.box ? `x ${r.box.x}, y ${r.box.y}, ${r.box.width} × ${r.box.height} px` : "none (no patch lowered the score)";
+    `${ms(o.ms)} ms: ${o.patches} patches of ${o.patch.join(" and ")} px, stride half a patch, ${o.runs} inferences of batch ${o.batch}`;
+  card.querySelector(".box")!.textContent = r.box ? `x ${r.box.x}, y ${r.box.y}, ${r.box.width} × ${r.box.height} px` : "none (flat: nothing hidden changed the score)";
   card.dataset.inferenceMs = String(r.inferenceMs);
   card.dataset.occlusionMs = String(o.ms);
   card.dataset.backend = r.backend;

@@ -35,7 +35,8 @@ export interface SliceResult {
   /** Median time of one inference (batch of one), and how many were timed. */
   inferenceMs: number;
   timedRuns: number;
-  occlusion: { ms: number; patches: number; runs: number; batch: number; patch: number; stride: number };
+  /** patch: the patch sides (one map each, averaged); each slides by half its side. */
+  occlusion: { ms: number; patches: number; runs: number; batch: number; patch: number[] };
   /** The most sensitive region, in slice pixels, or null when no patch lowered the score. */
   box: { x: number; y: number; width: number; height: number } | null;
   backend: "simd" | "scalar";

@@ -155,8 +155,6 @@ function classify(
     return positions(geo.height, p, stride) * positions(geo.width, p, stride);
   });
   const patches = counts.reduce((a, b) => a + b, 0);
-  const p = Math.min(sides[0], geo.height, geo.width);
-  const stride = Math.max(1, Math.ceil(p / 2));
   const runs = Math.ceil((1 + patches) / batch);
 
   const overlay = overlayHeatmap(slice, unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
@@ -167,7 +165,7 @@ function classify(
     id, name, frame, frames, source: slice.source, width: slice.width, height: slice.height,
     overlay: overlay.buffer as ArrayBuffer, plain: plain.buffer as ArrayBuffer,
     classes, inferenceMs: median(times), timedRuns: TIMED_RUNS,
-    occlusion: { ms: occlusionMs, patches, runs, batch, patch: p, stride },
+    occlusion: { ms: occlusionMs, patches, runs, batch, patch: sides.map((side) => Math.min(side, geo.height, geo.width)) },
     box: box && { x: Math.round(box.x * sx), y: Math.round(box.y * sy), width: Math.round(box.width * sx), height: Math.round(box.height * sy) },
     backend: engine.backend,
   };
