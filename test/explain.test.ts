@@ -69,6 +69,90 @@ describe("the saturated detector: the peak and the box land on the strong featur
   }
 });
 
+describe("the heat maps against float64 references computed here by hand", () => {
+  // The saturated detector in float64: map 0 = relu(5 x 5 window sum, zero padded), map 1 =
+  // relu(5 - the same sum), logit = 2 max(map 0) - 5. Its float32 run differs by rounding only
+  // (sums of 25 values of at most 1, exact or within 1e-6 relative), so 1e-4 of the largest heat
+  // is a bound far above rounding and far below any error of logic (a wrong mask, weight or
+  // patch changes the heat by whole units).
+  const strong: [number, number] = [6, 20];
+  const weak: [number, number] = [21, 5];
+  const img = saturatedImage(strong, weak);
+  const windowSum = (im: ArrayLike<number>, x: number, y: number) => {
+    let s = 0;
+    for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
+      const xx = x + dx;
+      const yy = y + dy;
+      if (xx >= 0 && yy >= 0 && xx < SIZE && yy < SIZE) s += im[yy * SIZE + xx];
+    }
+    return s;
+  };
+  const maps = (im: ArrayLike<number>) => {
+    const a = [new Float64Array(SIZE * SIZE), new Float64Array(SIZE * SIZE)];
+    for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) {
+      const s = windowSum(im, x, y);
+      a[0][y * SIZE + x] = Math.max(0, s);
+      a[1][y * SIZE + x] = Math.max(0, 5 - s);
+    }
+    return a;
+  };
+  const logit = (im: ArrayLike<number>) => 2 * Math.max(...maps(im)[0]) - 5;
+  let mean = 0;
+  for (const v of img) mean += v / img.length;
+  const close = (got: Float32Array, ref: Float64Array) => {
+    const scale = Math.max(...ref.map(Math.abs));
+    let worst = 0;
+    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref[i]));
+    expect(scale).toBeGreaterThan(1);
+    expect(worst).toBeLessThanOrEqual(1e-4 * scale);
+  };
+
+  it("Score-CAM: the masks' score gains over the mean baseline, summed with the masks", () => {
+    const model = saturatedDetector(engine, layers);
+    const geo: InputGeometry = { name: model.inputs[0].name, layout: "NHWC", channels: 1, height: SIZE, width: SIZE };
+    const x = explain(model, img, geo, "logits", 0, { method: "scorecam", baseline: "mean", batch: 4 });
+    const ref = new Float64Array(SIZE * SIZE);
+    const base = logit(new Float64Array(SIZE * SIZE).fill(mean));
+    for (const a of maps(img)) {
+      const lo = Math.min(...a);
+      const hi = Math.max(...a);
+      const m = a.map((v) => (v - lo) / (hi - lo));
+      const gain = logit(m.map((mi, i) => mean + mi * (img[i] - mean))) - base;
+      for (let i = 0; i < ref.length; i++) ref[i] += gain * m[i];
+    }
+    close(x.heat, ref);
+    model.dispose();
+  });
+
+  it("occlusion: per patch size the mean drop over the covering patches, averaged over sizes 4 and 8 (strides 2 and 4)", () => {
+    const model = saturatedDetector(engine, layers);
+    const geo: InputGeometry = { name: model.inputs[0].name, layout: "NHWC", channels: 1, height: SIZE, width: SIZE };
+    const x = explain(model, img, geo, "logits", 0, { method: "occlusion", baseline: "mean", batch: 8 });
+    const score = logit(img);
+    const ref = new Float64Array(SIZE * SIZE);
+    for (const [patch, stride] of [[4, 2], [8, 4]]) {
+      const sum = new Float64Array(SIZE * SIZE);
+      const count = new Float64Array(SIZE * SIZE);
+      // Origins every stride from 0 while a patch fits, the last one flush with the far edge.
+      const origins: number[] = [];
+      for (let o = 0; o + patch <= SIZE; o += stride) origins.push(o);
+      if (origins.at(-1)! + patch < SIZE) origins.push(SIZE - patch);
+      for (const y0 of origins) for (const x0 of origins) {
+        const im = Float64Array.from(img);
+        for (let y = y0; y < y0 + patch; y++) for (let xx = x0; xx < x0 + patch; xx++) im[y * SIZE + xx] = mean;
+        const drop = score - logit(im);
+        for (let y = y0; y < y0 + patch; y++) for (let xx = x0; xx < x0 + patch; xx++) {
+          sum[y * SIZE + xx] += drop;
+          count[y * SIZE + xx]++;
+        }
+      }
+      for (let i = 0; i < ref.length; i++) ref[i] += sum[i] / count[i] / 2;
+    }
+    close(x.heat, ref);
+    model.dispose();
+  });
+});
+
 describe("hotRegion: peak, threshold, connected component, flat maps", () => {
   const map = (w: number, h: number, f: (x: number, y: number) => number) => Float32Array.from({ length: w * h }, (_, i) => f(i % w, Math.floor(i / w)));
 
