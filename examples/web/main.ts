@@ -1,6 +1,6 @@
 // The page: file picking and dropping, samples, and drawing what the worker sends back. All the
 // decoding and inference happen in worker.ts; nothing here takes long enough to block.
-import type { BuildChoice, Reply, Request, SliceResult } from "./protocol.js";
+import type { BuildChoice, Method, Reply, Request, SliceResult } from "./protocol.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -138,7 +138,7 @@ function show(r: SliceResult): void {
   draw();
   const top = r.classes[0];
   canvas.setAttribute("role", "img");
-  canvas.setAttribute("aria-label", `${title}: ${top.label} ${percent(top.probability)}, occlusion heat map overlaid`);
+  canvas.setAttribute("aria-label", `${title}: ${top.label} ${percent(top.probability)}, heat map overlaid`);
   card.querySelector(".caption")!.textContent = `${r.width} × ${r.height} px, ${r.source}`;
 
   card.querySelector(".class")!.textContent = top.label;
@@ -160,7 +160,9 @@ function show(r: SliceResult): void {
   const o = r.occlusion;
   card.querySelector(".time")!.textContent = `${ms(r.inferenceMs)} ms per inference (${LABELS[r.backend]}, median of ${r.timedRuns})`;
   card.querySelector(".occlusion")!.textContent =
-    `${ms(o.ms)} ms: ${o.patches} patches of ${o.patch.join(" and ")} px, stride half a patch, ${o.runs} inferences of batch ${o.batch}`;
+    o.method === "scorecam"
+      ? `${ms(o.ms)} ms: Score-CAM over ${o.layer} (${o.patches} channels), ${o.runs} inferences of batch ${o.batch}`
+      : `${ms(o.ms)} ms: ${o.patches} patches of ${o.patch.join(" and ")} px, stride half a patch, ${o.runs} inferences of batch ${o.batch}`;
   card.querySelector(".box")!.textContent = r.box ? `x ${r.box.x}, y ${r.box.y}, ${r.box.width} × ${r.box.height} px` : "none (flat: nothing hidden changed the score)";
   card.dataset.inferenceMs = String(r.inferenceMs);
   card.dataset.occlusionMs = String(o.ms);
@@ -194,7 +196,7 @@ function classify(name: string, bytes: ArrayBuffer): void {
   const id = nextId++;
   pending.set(id, { card, last: card, results: 0 });
   updateStatus();
-  send({ type: "classify", id, name, bytes, window }, [bytes]);
+  send({ type: "classify", id, name, bytes, window, method: $<HTMLSelectElement>("method").value as Method }, [bytes]);
 }
 
 async function useFiles(files: File[]): Promise<void> {

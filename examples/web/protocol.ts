@@ -8,7 +8,10 @@ export type Request =
   /** A model from a URL (the demo model) or the user's bytes, with an optional sidecar JSON text. */
   | { type: "model"; name: string; url?: string; bytes?: ArrayBuffer; sidecar?: string }
   /** `window`: [center, width] for DICOM slices, overriding the model's and the file's. */
-  | { type: "classify"; id: number; name: string; bytes: ArrayBuffer; window?: [number, number] };
+  | { type: "classify"; id: number; name: string; bytes: ArrayBuffer; window?: [number, number]; method: Method };
+
+/** How the heat map is made (src/explain): occluding patches, or Score-CAM over the last convolutional layer. */
+export type Method = "occlusion" | "scorecam";
 
 export interface ModelInfo {
   name: string;
@@ -35,8 +38,11 @@ export interface SliceResult {
   /** Median time of one inference (batch of one), and how many were timed. */
   inferenceMs: number;
   timedRuns: number;
-  /** patch: the patch sides (one map each, averaged); each slides by half its side. */
-  occlusion: { ms: number; patches: number; runs: number; batch: number; patch: number[] };
+  /**
+   * The heat map's making. Occlusion: patches, the patch sides (one map each, averaged; each
+   * slides by half its side). Score-CAM: patches = the layer's channels (one masked copy each).
+   */
+  occlusion: { ms: number; method: Method; patches: number; runs: number; batch: number; patch: number[]; layer?: string };
   /** The most sensitive region, in slice pixels, or null when no patch lowered the score. */
   box: { x: number; y: number; width: number; height: number } | null;
   backend: "simd" | "scalar";

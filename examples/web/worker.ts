@@ -10,7 +10,7 @@ import { type ModelSettings, modelSettings } from "../../src/io/metadata.js";
 import type { InputSpec } from "../../src/io/preprocess.js";
 import { toInput } from "../../src/io/preprocess.js";
 import { readSlices } from "../../src/io/read.js";
-import type { ModelInfo, Reply, Request, SliceResult } from "./protocol.js";
+import type { Method, ModelInfo, Reply, Request, SliceResult } from "./protocol.js";
 
 /** Occluded copies per inference when the model's batch dimension is free (the CLI's default). */
 const OCCLUSION_BATCH = 8;
@@ -65,7 +65,7 @@ async function handle(r: Request): Promise<void> {
     if (!engine || !loaded) throw new Error("no model is loaded");
     const slices = await readSlices(new Uint8Array(r.bytes), { window: r.window ?? loaded.settings.window });
     for (const [i, slice] of slices.entries()) {
-      const result = classify(engine, loaded, slice, r.id, r.name, i + 1, slices.length);
+      const result = classify(engine, loaded, slice, r.id, r.name, i + 1, slices.length, r.method);
       post({ type: "result", result }, [result.overlay, result.plain]);
     }
     post({ type: "done", id: r.id });
@@ -124,6 +124,7 @@ function positions(size: number, patch: number, stride: number): number {
 
 function classify(
   engine: Engine, m: Loaded, slice: Awaited<ReturnType<typeof readSlices>>[number], id: number, name: string, frame: number, frames: number,
+  method: Method,
 ): SliceResult {
   const { geo, spec, batch } = m;
   const input = toInput(slice, spec);
@@ -146,7 +147,7 @@ function classify(
 
   const sides = defaultPatches(geo);
   const t0 = performance.now();
-  const { heat, region } = explain(m.batched, input, geo, m.settings.output, cls, { batch });
+  const { heat, region, layer, channels = 0 } = explain(m.batched, input, geo, m.settings.output, cls, { method, batch });
   const box = region.box;
   const occlusionMs = performance.now() - t0;
   const counts = sides.map((side) => {
@@ -154,8 +155,9 @@ function classify(
     const stride = Math.max(1, Math.ceil(p / 2));
     return positions(geo.height, p, stride) * positions(geo.width, p, stride);
   });
-  const patches = counts.reduce((a, b) => a + b, 0);
-  const runs = Math.ceil((1 + patches) / batch);
+  // Score-CAM's copies: one per channel of its layer, after the sample and the baseline.
+  const patches = method === "scorecam" ? channels : counts.reduce((a, b) => a + b, 0);
+  const runs = method === "scorecam" ? 1 + Math.ceil((2 + channels) / batch) : Math.ceil((1 + patches) / batch);
 
   const overlay = overlayHeatmap(slice, unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
   const plain = overlayHeatmap(slice, new Float32Array(1), { size: [1, 1], opacity: 0 });
@@ -165,7 +167,7 @@ function classify(
     id, name, frame, frames, source: slice.source, width: slice.width, height: slice.height,
     overlay: overlay.buffer as ArrayBuffer, plain: plain.buffer as ArrayBuffer,
     classes, inferenceMs: median(times), timedRuns: TIMED_RUNS,
-    occlusion: { ms: occlusionMs, patches, runs, batch, patch: sides.map((side) => Math.min(side, geo.height, geo.width)) },
+    occlusion: { ms: occlusionMs, method, patches, runs, batch, patch: sides.map((side) => Math.min(side, geo.height, geo.width)), ...(layer ? { layer } : {}) },
     box: box && { x: Math.round(box.x * sx), y: Math.round(box.y * sy), width: Math.round(box.width * sx), height: Math.round(box.height * sy) },
     backend: engine.backend,
   };

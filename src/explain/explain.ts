@@ -32,8 +32,9 @@ export interface Explanation {
   /** The explained score of the sample. */
   score: number;
   target: Target;
-  /** Score-CAM's layer (the tensor whose maps it used). */
+  /** Score-CAM's layer (the tensor whose maps it used) and its channels (one masked copy each). */
   layer?: string;
+  channels?: number;
   /** Peak, box and flatness, in the heat map's pixels. */
   region: HotRegion;
 }

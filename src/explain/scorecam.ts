@@ -36,7 +36,7 @@ export function convLayers(model: Model): string[] {
  * batched. The weights are the score gains themselves, not their softmax as in the paper: on an
  * unbounded score a softmax keeps only the largest channel.
  */
-export function scoreCam(e: Explained, baseline: Baseline): Heat & { layer: string } {
+export function scoreCam(e: Explained, baseline: Baseline): Heat & { layer: string; channels: number } {
   checkSample(e);
   const { model, geo } = e;
   const { layout, channels: c, height: h, width: w } = geo;
@@ -84,5 +84,5 @@ export function scoreCam(e: Explained, baseline: Baseline): Heat & { layer: stri
     const g = scores[2 + ch] - baseScore;
     for (let i = 0; i < plane; i++) heat[i] += g * m[i];
   }
-  return { heat: Float32Array.from(heat), score, layer };
+  return { heat: Float32Array.from(heat), score, layer, channels: k };
 }
