@@ -4,7 +4,8 @@ import type { InputGeometry } from "./geometry.js";
 /**
  * What replaces hidden evidence. `mean` (the default) fills with each channel's mean over the
  * sample: an intensity the slice has, whatever the input normalisation, and no structure of its
- * own; on the phantom it pointed at the lesion at least as often as the others (README). `blur`
+ * own. On the phantom it pointed at the lesion more often than blur and a little less often than
+ * zero (README), but zero's meaning changes with the model's normalisation, mean's does not. `blur`
  * is the sample blurred with a Gaussian of sigma = 1/8 of its shorter side: the local brightness
  * stays, but bright edges (a body's fat rim) smear into the patch, which a detector of bright
  * spots can read as evidence. `zero` is 0 in the model's input: black after 0..1 scaling (a hole
