@@ -159,7 +159,8 @@ function classify(
   const patches = method === "scorecam" ? channels : counts.reduce((a, b) => a + b, 0);
   const runs = method === "scorecam" ? 1 + Math.ceil((2 + channels) / batch) : Math.ceil((1 + patches) / batch);
 
-  const overlay = overlayHeatmap(slice, unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
+  // As the command draws it: a flat map (rounding noise) is not drawn.
+  const overlay = overlayHeatmap(slice, region.flat ? new Float32Array(heat.length) : unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
   const plain = overlayHeatmap(slice, new Float32Array(1), { size: [1, 1], opacity: 0 });
   const sx = slice.width / geo.width;
   const sy = slice.height / geo.height;

@@ -227,7 +227,8 @@ async function heatmap(
   if (o.skipExisting && existsSync(path)) return;
   const x = explain(model, p.input, geo, settings.output, cls, { method: o.method, baseline: o.baseline, patches: o.patches, stride: o.stride, batch });
   const { peak, box, flat } = x.region;
-  const rgba = overlayHeatmap(p.slice, unitHeat(x.heat), { size: [geo.height, geo.width], box: box ?? undefined });
+  // A flat map is rounding noise: scaled to 0..1 it would look like evidence, so none is drawn.
+  const rgba = overlayHeatmap(p.slice, flat ? new Float32Array(x.heat.length) : unitHeat(x.heat), { size: [geo.height, geo.width], box: box ?? undefined });
   try {
     await mkdir(dirname(path), { recursive: true });
   } catch (e) {
