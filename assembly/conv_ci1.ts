@@ -10,9 +10,9 @@ const NR: i32 = 8;
 // w: pack_gemm_f32_8 panels with K = kh*kw. Taps are added in (ky, kx) order after the bias,
 // the order igemm_f32_4x8 uses, so this path and the general one give the same bits.
 export function conv2d_f32_ci1_4x8(
-  x: usize, batch: i32, hp: i32, wp: i32, oh: i32, ow: i32, n: i32,
+  batch: i32, hp: i32, wp: i32, oh: i32, ow: i32, n: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
-  w: usize, y: usize, act: i32, p0: f32, p1: f32,
+  x: usize, w: usize, y: usize, act: i32, p0: f32, p1: f32,
 ): void {
   // With K = kh*kw taps per tile the stores weigh as much as the arithmetic: clamp, none and
   // leaky relu get copies without a branch on the kind per stored vector.

@@ -5,10 +5,9 @@ import { copyRow } from "./row";
 // repeat). One kernel for slices, concatenation, gathers and broadcasts (transposes have their
 // own, assembly/transpose.ts); lower ranks pass size-1 dimensions.
 export function strided_copy_f32(
-  x: usize, y: usize,
   s0: i32, s1: i32, s2: i32, s3: i32, s4: i32, s5: i32,
-  xs0: i32, xs1: i32, xs2: i32, xs3: i32, xs4: i32, xs5: i32,
-  ys0: i32, ys1: i32, ys2: i32, ys3: i32, ys4: i32, ys5: i32,
+  x: usize, xs0: i32, xs1: i32, xs2: i32, xs3: i32, xs4: i32, xs5: i32,
+  y: usize, ys0: i32, ys1: i32, ys2: i32, ys3: i32, ys4: i32, ys5: i32,
 ): void {
   const contiguous = xs5 == 1 && ys5 == 1;
   for (let i0 = 0; i0 < s0; i0++) {

@@ -7,7 +7,7 @@ export const BIN_DIV: i32 = 3;
 export const BIN_PRELU: i32 = 4; // a < 0 ? a * b : a
 
 // unary_f32: y[i] = f(x[i]) for the activation kinds of activation.ts; y may equal x.
-export function unary_f32(x: usize, n: i32, y: usize, kind: i32, p0: f32, p1: f32): void {
+export function unary_f32(n: i32, x: usize, y: usize, kind: i32, p0: f32, p1: f32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     for (; i + 4 <= n; i += 4) {
@@ -39,7 +39,7 @@ export function unary_f32(x: usize, n: i32, y: usize, kind: i32, p0: f32, p1: f3
 
 // binary_f32: y[i] = a[i] op b[i % bn] for i < n, where bn divides n (bn = n: same shape, bn = C:
 // a [C] operand over the last axis, bn = 1: a scalar). y may equal a or b.
-export function binary_f32(a: usize, b: usize, y: usize, n: i32, bn: i32, op: i32): void {
+export function binary_f32(n: i32, bn: i32, a: usize, b: usize, y: usize, op: i32): void {
   if (bn == 1) {
     const s = load<f32>(b);
     let i = 0;

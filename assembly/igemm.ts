@@ -20,8 +20,8 @@ const BLOCK_BYTES: i32 = 512 * 1024;
 // accumulators (measured 23 GFLOP/s against 31 for 4x8 on GEMM 256 here, before the copies below).
 export function igemm_f32_4x8(
   m: i32, n: i32, kc: i32, ks: i32,
-  a: usize, ind: usize, runs: usize, zero: usize, w: usize,
-  c: usize, ldc: i32, r: usize,
+  a: usize, ind: usize, runs: usize, zero: usize, w: usize, r: usize,
+  c: usize, ldc: i32,
   act: i32, p0: f32, p1: f32,
 ): void {
   // Copies for clamp, none and leaky relu, without a branch on the kind per stored vector
@@ -55,12 +55,15 @@ export function igemm_f32_4x8(
       for (let p = pb; p < pe; p++) {
         const nr = min(n - p * GEMM_NR, GEMM_NR);
         const colOff = <usize>(p * GEMM_NR) << 2;
+        const ct = c + rowOff + colOff;
         const rt: usize = r == 0 ? 0 : r + rowOff + colOff;
-        if (ASC_FEATURE_SIMD) {
-          tileSimd(mr, nr, kc, ks, a, indT, runsT, zero, w + <usize>p * panelBytes, c + rowOff + colOff, rowBytes, rt, act, p0, p1);
-        } else {
-          tileScalar(mr, nr, kc, ks, a, indT, runsT, zero, w + <usize>p * panelBytes, c + rowOff + colOff, rowBytes, rt, act, p0, p1);
-        }
+        const r1: usize = r == 0 ? 0 : rt + rowBytes;
+        const r2: usize = r == 0 ? 0 : rt + 2 * rowBytes;
+        const r3: usize = r == 0 ? 0 : rt + 3 * rowBytes;
+        igemmTile(
+          mr, nr, kc, ks, a, indT, runsT, zero, w + <usize>p * panelBytes,
+          ct, ct + rowBytes, ct + 2 * rowBytes, ct + 3 * rowBytes, rt, r1, r2, r3, act, p0, p1,
+        );
       }
     }
   }
@@ -68,7 +71,7 @@ export function igemm_f32_4x8(
 
 // pack_gemm_f32_8: packs B (element (k, j) at b + (k*sk + j*sn)*4, K x N) scaled by alpha, and
 // bias[N] (0 for none), into the 8-column panels igemm_f32_4x8 reads.
-export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, alpha: f32, bias: usize, out: usize): void {
+export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, bias: usize, out: usize, alpha: f32): void {
   const panels = (n + GEMM_NR - 1) / GEMM_NR;
   for (let p = 0; p < panels; p++) {
     for (let j = 0; j < GEMM_NR; j++) {
@@ -96,9 +99,24 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, alph
   return runs == 0 ? 1 : <i32>load<u8>(runs + <usize>t);
 }
 
+// One tile of up to 4 rows x 8 columns: its rows are stored at c0..c3 (residual rows r0..r3, 0 for
+// none), so the indirect GEMM and the transposed convolution's phases (assembly/deconv.ts) share it.
+@inline export function igemmTile(
+  mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, runs: usize, zero: usize, w: usize,
+  c0: usize, c1: usize, c2: usize, c3: usize, r0: usize, r1: usize, r2: usize, r3: usize,
+  act: i32, p0: f32, p1: f32,
+): void {
+  if (ASC_FEATURE_SIMD) {
+    tileSimd(mr, nr, kc, ks, a, ind, runs, zero, w, c0, c1, c2, c3, r0, r1, r2, r3, act, p0, p1);
+  } else {
+    tileScalar(mr, nr, kc, ks, a, ind, runs, zero, w, c0, c1, c2, c3, r0, r1, r2, r3, act, p0, p1);
+  }
+}
+
 @inline function tileSimd(
   mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, runs: usize, zero: usize, w: usize,
-  c: usize, rowBytes: usize, r: usize, act: i32, p0: f32, p1: f32,
+  c0: usize, c1: usize, c2: usize, c3: usize, r0: usize, r1: usize, r2: usize, r3: usize,
+  act: i32, p0: f32, p1: f32,
 ): void {
   let c00 = v128.load(w);
   let c01 = v128.load(w, 16);
@@ -135,16 +153,17 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, alph
       a3 += 4;
     }
   }
-  finishRow(c, r, c00, c01, nr, act, p0, p1);
-  if (mr > 1) finishRow(c + rowBytes, r == 0 ? 0 : r + rowBytes, c10, c11, nr, act, p0, p1);
-  if (mr > 2) finishRow(c + 2 * rowBytes, r == 0 ? 0 : r + 2 * rowBytes, c20, c21, nr, act, p0, p1);
-  if (mr > 3) finishRow(c + 3 * rowBytes, r == 0 ? 0 : r + 3 * rowBytes, c30, c31, nr, act, p0, p1);
+  finishRow(c0, r0, c00, c01, nr, act, p0, p1);
+  if (mr > 1) finishRow(c1, r1, c10, c11, nr, act, p0, p1);
+  if (mr > 2) finishRow(c2, r2, c20, c21, nr, act, p0, p1);
+  if (mr > 3) finishRow(c3, r3, c30, c31, nr, act, p0, p1);
 }
 
 // The scalar build runs the same 4x8 tile as 2x4 sub-tiles: 8 accumulators, 2 + 4 loads a step.
 @inline function tileScalar(
   mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, runs: usize, zero: usize, w: usize,
-  c: usize, rowBytes: usize, r: usize, act: i32, p0: f32, p1: f32,
+  c0: usize, c1: usize, c2: usize, c3: usize, r0: usize, r1: usize, r2: usize, r3: usize,
+  act: i32, p0: f32, p1: f32,
 ): void {
   for (let i = 0; i < mr; i += 2) {
     const two = i + 1 < mr;
@@ -179,15 +198,12 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, alph
           wp += 32;
         }
       }
-      const ci = c + <usize>i * rowBytes + (<usize>h << 2);
-      const ri: usize = r == 0 ? 0 : r + <usize>i * rowBytes + (<usize>h << 2);
+      const hb = <usize>h << 2;
+      const ri = i == 0 ? r0 : r2;
+      const rj = i == 0 ? r1 : r3;
       const n4 = nr - h;
-      finishScalar4(ci, ri, s00, s01, s02, s03, n4, act, p0, p1);
-      if (two) {
-        const cj = ci + rowBytes;
-        const rj: usize = r == 0 ? 0 : ri + rowBytes;
-        finishScalar4(cj, rj, s10, s11, s12, s13, n4, act, p0, p1);
-      }
+      finishScalar4((i == 0 ? c0 : c2) + hb, ri == 0 ? 0 : ri + hb, s00, s01, s02, s03, n4, act, p0, p1);
+      if (two) finishScalar4((i == 0 ? c1 : c3) + hb, rj == 0 ? 0 : rj + hb, s10, s11, s12, s13, n4, act, p0, p1);
     }
   }
 }

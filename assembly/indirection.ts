@@ -4,8 +4,9 @@
 // is padding. Entries are grouped per tile of mr pixels: [tile][tap][row]; rows past the last
 // pixel repeat the last pixel so that an edge tile reads only valid memory.
 export function conv2d_indirection(
-  ind: usize, batch: i32, h: i32, w: i32, pixelStride: i32,
+  batch: i32, h: i32, w: i32, pixelStride: i32,
   oh: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, mr: i32,
+  ind: usize,
 ): void {
   const m = batch * oh * ow;
   const tiles = (m + mr - 1) / mr;
@@ -35,7 +36,7 @@ export function conv2d_indirection(
 // floats: a 3x3 window's taps along a row at dilation 1 when the kernel reads all of a pixel's
 // channels) and no entry is the zero row. igemm_f32_4x8 then reads those taps as one run. At most
 // 255, the u8 it is stored in.
-export function conv2d_tap_runs(ind: usize, tiles: i32, ks: i32, mr: i32, stepBytes: i32, runs: usize): void {
+export function conv2d_tap_runs(tiles: i32, ks: i32, mr: i32, stepBytes: i32, ind: usize, runs: usize): void {
   for (let t = 0; t < tiles; t++) {
     const tab = ind + <usize>(t * ks * mr) * 4;
     const out = runs + <usize>(t * ks);

@@ -1,7 +1,8 @@
 // pad_f32: y = x (NHWC, batch x h x w x c) surrounded by pt rows above, pb below, pl columns left
 // and pr right of `value`; y is batch x (h+pt+pb) x (w+pl+pr) x c.
 export function pad_f32(
-  x: usize, batch: i32, h: i32, w: i32, c: i32, pt: i32, pl: i32, pb: i32, pr: i32, value: f32, y: usize,
+  batch: i32, h: i32, w: i32, c: i32, pt: i32, pl: i32, pb: i32, pr: i32, x: usize, y: usize,
+  value: f32,
 ): void {
   const wp = w + pl + pr;
   const rowIn = <usize>(w * c) << 2;

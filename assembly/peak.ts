@@ -6,7 +6,7 @@
 // are cheap, so a step runs at the issue rate of 2 multiplies + 2 adds per cycle: 64 flop per
 // step in the SIMD build, 16 in the scalar. Here this measured 42.5-42.7 GFLOP/s, where chained
 // multiply-add forms measured 40.3-41.4. Returns a sum so that the work is not optimised away.
-export function peak_f32(p: usize, iters: i32): f32 {
+export function peak_f32(iters: i32, p: usize): f32 {
   let q = p;
   if (ASC_FEATURE_SIMD) {
     let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;

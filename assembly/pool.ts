@@ -22,8 +22,9 @@
 
 // maxpool2d_f32: y[b,oy,ox,c] = max over in-image taps, -inf when the window holds none.
 export function maxpool2d_f32(
-  x: usize, batch: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, y: usize,
+  batch: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32,
+  x: usize, y: usize,
 ): void {
   const rowBytes = <usize>(w * c) << 2;
   const pixBytes = <usize>c << 2;
@@ -109,9 +110,9 @@ export function maxpool2d_f32(
 // in-image taps, or with includePad the taps inside the padded extent [-pt, h+pb) x [-pl, w+pr).
 // A window with a zero count gives 0.
 export function avgpool2d_f32(
-  x: usize, batch: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32,
+  batch: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, pb: i32, pr: i32,
-  includePad: i32, y: usize,
+  x: usize, y: usize, includePad: i32,
 ): void {
   const rowBytes = <usize>(w * c) << 2;
   const pixBytes = <usize>c << 2;
@@ -206,7 +207,7 @@ export function avgpool2d_f32(
 
 // globalpool_f32: y[b,c] = mean (isMax = 0, summed in pixel order) or max (isMax = 1, with the
 // same pmax rule as maxpool2d_f32) over the hw pixels of image b.
-export function globalpool_f32(x: usize, batch: i32, hw: i32, c: i32, isMax: i32, y: usize): void {
+export function globalpool_f32(batch: i32, hw: i32, c: i32, x: usize, y: usize, isMax: i32): void {
   const pixBytes = <usize>c << 2;
   const n: f32 = <f32>hw;
   for (let b = 0; b < batch; b++) {

@@ -3,7 +3,7 @@ import { expScalar, expVec } from "./activation";
 // softmax_f32: each of `rows` rows of `cols` floats: y = exp(x - max) / sum. The sum is kept in
 // four lanes over the first cols & ~3 elements, folded as (l0 + l1) + (l2 + l3), then the tail
 // is added in order; the scalar build keeps the same four partial sums, so both agree to the bit.
-export function softmax_f32(x: usize, rows: i32, cols: i32, y: usize): void {
+export function softmax_f32(rows: i32, cols: i32, x: usize, y: usize): void {
   const c4 = cols & ~3;
   for (let r = 0; r < rows; r++) {
     const xr = x + (<usize>(r * cols) << 2);

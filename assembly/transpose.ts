@@ -15,10 +15,9 @@ const BLOCK = 64;
 // ldx = H*W, ldy = C, with the batch as an outer axis; the reverse swaps the roles. x and y must
 // not overlap. Nothing outside the addressed elements is read or written.
 export function transpose_f32_4x4(
-  x: usize, y: usize, rows: i32, cols: i32, ldx: i32, ldy: i32,
-  s0: i32, s1: i32, s2: i32, s3: i32,
-  xs0: i32, xs1: i32, xs2: i32, xs3: i32,
-  ys0: i32, ys1: i32, ys2: i32, ys3: i32,
+  rows: i32, cols: i32, s0: i32, s1: i32, s2: i32, s3: i32,
+  x: usize, ldx: i32, xs0: i32, xs1: i32, xs2: i32, xs3: i32,
+  y: usize, ldy: i32, ys0: i32, ys1: i32, ys2: i32, ys3: i32,
 ): void {
   outerLoops(x, y, rows, cols, 1, ldx, ldy, s0, s1, s2, s3, xs0, xs1, xs2, xs3, ys0, ys1, ys2, ys3);
 }
@@ -28,10 +27,9 @@ export function transpose_f32_4x4(
 //   y[o0*ys0 + .. + o3*ys3 + i*ldy + j*inner + k] = x[o0*xs0 + .. + o3*xs3 + j*ldx + i*inner + k]
 // Same conventions as transpose_f32_4x4.
 export function transpose_f32_rows(
-  x: usize, y: usize, rows: i32, cols: i32, inner: i32, ldx: i32, ldy: i32,
-  s0: i32, s1: i32, s2: i32, s3: i32,
-  xs0: i32, xs1: i32, xs2: i32, xs3: i32,
-  ys0: i32, ys1: i32, ys2: i32, ys3: i32,
+  rows: i32, cols: i32, inner: i32, s0: i32, s1: i32, s2: i32, s3: i32,
+  x: usize, ldx: i32, xs0: i32, xs1: i32, xs2: i32, xs3: i32,
+  y: usize, ldy: i32, ys0: i32, ys1: i32, ys2: i32, ys3: i32,
 ): void {
   outerLoops(x, y, rows, cols, inner, ldx, ldy, s0, s1, s2, s3, xs0, xs1, xs2, xs3, ys0, ys1, ys2, ys3);
 }

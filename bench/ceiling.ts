@@ -15,9 +15,9 @@ export async function measureCeiling(quick: boolean): Promise<number> {
   const iters = 2_000_000;
   // Wasm has no on-stack replacement: a long call started in the baseline tier stays there, so
   // tier the function up with short calls first.
-  for (let i = 0; i < 200; i++) k.peak_f32(block, 10_000);
+  for (let i = 0; i < 200; i++) k.peak_f32(10_000, block);
   const bench = new Bench({ time: quick ? 200 : 600, iterations: 5, warmupIterations: 2 });
-  bench.add("peak", () => void k.peak_f32(block, iters));
+  bench.add("peak", () => void k.peak_f32(iters, block));
   await bench.run();
   const r = bench.tasks[0].result;
   if (r.state !== "completed") throw new Error("ceiling benchmark did not complete");

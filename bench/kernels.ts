@@ -7,6 +7,12 @@ import { type Engine, type Tensor, init } from "../src/node.js";
 import { parseFlags, usageError } from "./args.js";
 import { measureCeiling } from "./ceiling.js";
 import { KERNEL_SHAPES, random } from "./nets.js";
+import { measureMemcpy } from "./memcpy.js";
+import { ArgMax } from "../src/ops/argmax.js";
+import { Resize, type ResizeOptions, resizeSpec } from "../src/ops/resize.js";
+import type { PreparedOp } from "../src/ops/op.js";
+import { QConv2d } from "../src/ops/qconv.js";
+import type { Runtime } from "../src/runtime/runtime.js";
 
 const USAGE = {
   script: "bench/kernels.ts",
@@ -71,6 +77,45 @@ function conv(label: string, h: number, w: number, cin: number, cout: number, k:
   };
 }
 
+// A transposed convolution as a U-Net's up-path runs it: every input pixel meets every tap.
+function deconv(h: number, w: number, cin: number, cout: number, k: number, s: number): Workload {
+  const oh = h * s;
+  const ow = w * s;
+  return {
+    name: `deconv ${k}x${k}/${s} ${h}x${w} ${cin}->${cout}`,
+    flop: 2 * h * w * cin * k * k * cout,
+    make(e) {
+      const x = tensor(e, [1, h, w, cin], 7);
+      const op = e.prepareConv2dTranspose(tensor(e, [cin, k, k, cout], 8), {
+        strides: s, padding: "same", bias: random(cout, 9, 0.5), activation: "relu",
+      });
+      const out = e.tensor(new Float32Array(oh * ow * cout), [1, oh, ow, cout]);
+      return () => op.run(x, out);
+/**
+ * The 8-bit path (src/ops/qconv.ts, qgemm_q8_4x8) on a float input and output, as onnxruntime's
+ * dynamic quantization runs it: the input's min/max and quantization are part of every call.
+ * Named "int8 " + the float workload's name, which the table compares it with.
+ */
+function int8(label: string, h: number, w: number, cin: number, cout: number, k: number): Workload {
+  return {
+    name: label === "gemm" ? `int8 gemm ${h}x${cin}x${cout}` : `int8 ${label} ${h}x${w} ${cin}->${cout}`,
+    flop: 2 * h * w * cout * k * k * cin,
+    make(e) {
+      const rt = (e as unknown as { rt: Runtime }).rt;
+      const weights = Array.from(random(cout * k * k * cin, 4, 127), Math.round);
+      const op = new QConv2d(rt, {
+        weights, wShape: [cout, k, k, cin], weightZeroPoints: [0], weightScales: [0.01], bias: random(cout, 5, 0.5),
+        padding: k > 1 ? "same" : "valid", input: { dynamic: true },
+      });
+      const gemm = label.startsWith("gemm");
+      const x = tensor(e, gemm ? [h, cin] : [1, h, w, cin], 3);
+      const out = e.tensor(new Float32Array(h * w * cout), gemm ? [h, cout] : [1, h, w, cout]);
+      op.bind([x.shape]);
+      return () => op.exec([(x as unknown as { ptr: number }).ptr], (out as unknown as { ptr: number }).ptr);
+    },
+  };
+}
+
 function maxpool(h: number, w: number, c: number): Workload {
   return {
     name: `maxpool 2x2 ${h}x${w}x${c}`,
@@ -82,11 +127,45 @@ function maxpool(h: number, w: number, c: number): Workload {
   };
 }
 
+/** A prepared op bound once, so that a run is the kernel alone (no tables, no allocation). */
+function bound(e: Engine, op: (rt: Runtime) => PreparedOp, shape: number[]): () => void {
+  const p = op((e as unknown as { rt: Runtime }).rt);
+  const out = p.bind([shape]);
+  const x = tensor(e, shape, 7);
+  const y = e.tensor(new Float32Array(out.reduce((a, b) => a * b, 1)), out);
+  return () => p.exec([x.ptr], y.ptr);
+}
+
+// Resizing and argmax are memory-bound: GB/s of input read and output written, against memcpy.
+function resize(label: string, h: number, w: number, c: number, opts: ResizeOptions): Workload {
+  const [sh, sw] = opts.scales!;
+  return {
+    name: `resize ${label} ${h}x${w}x${c}`,
+    bytes: 4 * c * (h * w + Math.floor(h * sh) * Math.floor(w * sw)),
+    make: (e) => bound(e, (rt) => new Resize(rt, resizeSpec(opts)), [1, h, w, c]),
+  };
+}
+
+function argmax(h: number, w: number, c: number): Workload {
+  return { name: `argmax ${h}x${w}x${c}`, bytes: 4 * h * w * (c + 1), make: (e) => bound(e, (rt) => new ArgMax(rt, false), [h * w, c]) };
+}
+
 const workloads: Workload[] = [
   ...KERNEL_SHAPES.gemm.map(gemm),
   // Depthwise is memory-bound: its rate is in GB/s of input and output.
   ...KERNEL_SHAPES.conv.map(([l, h, w, ci, co, k, g]) => (g > 1 ? { ...conv(l, h, w, ci, co, k, g), bytes: 4 * 2 * h * w * co } : conv(l, h, w, ci, co, k, g))),
   ...KERNEL_SHAPES.maxpool.map(([h, w, c]) => maxpool(h, w, c)),
+  deconv(64, 64, 64, 32, 2, 2),
+  deconv(64, 64, 64, 32, 3, 2),
+  resize("nearest 2x", 128, 128, 32, { mode: "nearest", scales: [2, 2] }),
+  resize("bilinear 2x", 128, 128, 32, { mode: "linear", scales: [2, 2] }),
+  resize("nearest 2x", 256, 256, 1, { mode: "nearest", scales: [2, 2] }),
+  resize("bilinear 2x", 256, 256, 1, { mode: "linear", scales: [2, 2] }),
+  resize("bicubic 2x", 128, 128, 32, { mode: "cubic", scales: [2, 2] }),
+  argmax(256, 256, 4),
+  argmax(256, 256, 32),
+  int8("gemm", 1024, 1, 1024, 1024, 1),
+  ...KERNEL_SHAPES.conv.filter(([, , , ci, , , g]) => g === 1 && ci >= 16).map(([l, h, w, ci, co, k]) => int8(l, h, w, ci, co, k)),
 ];
 
 interface Row {
@@ -111,6 +190,7 @@ async function main(): Promise<void> {
     simd2: await init({ backend: "simd", threads: 2 }),
   };
   const peakBefore = await measureCeiling(quick);
+  const memcpy = await measureMemcpy(quick);
   const rows: Row[] = [];
   for (const wl of workloads.filter((w) => only === undefined || w.name.includes(only))) {
     // Enough warm-up calls for V8 to finish tiering each kernel up: a call that starts in the
@@ -158,6 +238,31 @@ async function main(): Promise<void> {
       ].join(" "),
     );
   }
+  console.log(`\nmemcpy (bench/memcpy.ts, 16 MiB): ${fmt(memcpy)} GB/s; the GB/s rows as a share of it (one thread, SIMD):`);
+  for (const r of rows) if (r.unit === "GB/s") console.log(`  ${r.workload.padEnd(28)} ${fmt((100 * r.simd) / memcpy, 0)}%`);
+  // The 8-bit workloads against the float ones they mirror, SIMD build, one thread: calls of the
+  // two alternate, so that a busy host slows both alike, and the ratio is of medians.
+  for (const r of rows.filter((x) => x.workload.startsWith("int8 "))) {
+    const base = r.workload.slice(5);
+    const f = workloads.find((w) => w.name === base);
+    const q = workloads.find((w) => w.name === r.workload)!;
+    if (!f) continue;
+    const [runF, runQ] = [f.make(engines.simd), q.make(engines.simd)];
+    const tf: number[] = [];
+    const tq: number[] = [];
+    for (let i = 0; i < (quick ? 9 : 31) + 4; i++) {
+      let t = performance.now();
+      runF();
+      if (i >= 4) tf.push(performance.now() - t);
+      t = performance.now();
+      runQ();
+      if (i >= 4) tq.push(performance.now() - t);
+    }
+    const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1];
+    const row = rows.find((x) => x.workload === base);
+    const table = row ? `; in the table ${fmt(row.simdMs / r.simdMs, 2)}x` : "";
+    console.log(`${r.workload}: ${fmt(median(tf) / median(tq), 2)}x the float32 ${base} (simd, one thread, interleaved calls${table})`);
+  }
   if (!flags.save) return;
   const outDir = new URL("./results/", import.meta.url);
   mkdirSync(outDir, { recursive: true });
@@ -165,7 +270,7 @@ async function main(): Promise<void> {
   writeFileSync(
     file,
     `${JSON.stringify(
-      { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, peakGflops: peak, quick, rows },
+      { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, peakGflops: peak, memcpyGBs: memcpy, quick, rows },
       null,
       2,
     )}\n`,

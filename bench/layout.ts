@@ -94,8 +94,8 @@ async function main(): Promise<void> {
         const [s0, s1, s2, s3, s4, s5] = plan.sizes;
         const [a0, a1, a2, a3, a4, a5] = plan.from;
         const [b0, b1, b2, b3, b4, b5] = plan.to;
-        tasks.memcpy = () => k.strided_copy_f32(x.ptr, y.ptr, 1, 1, 1, 1, 1, n, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1);
-        tasks.strided = () => k.strided_copy_f32(x.ptr, y.ptr, s0, s1, s2, s3, s4, s5, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5);
+        tasks.memcpy = () => k.strided_copy_f32(1, 1, 1, 1, 1, n, x.ptr, 0, 0, 0, 0, 0, 1, y.ptr, 0, 0, 0, 0, 0, 1);
+        tasks.strided = () => k.strided_copy_f32(s0, s1, s2, s3, s4, s5, x.ptr, a0, a1, a2, a3, a4, a5, y.ptr, b0, b1, b2, b3, b4, b5);
         tasks.transpose = () => op.exec(x.ptr, y.ptr);
       } else {
         tasks.transpose2 = () => op.exec(x.ptr, y.ptr);

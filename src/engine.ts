@@ -1,10 +1,13 @@
 import { ArgumentError } from "./errors.js";
 import { Conv2d, type Conv2dOptions } from "./ops/conv2d.js";
+import { ConvTranspose2d, type ConvTranspose2dOptions } from "./ops/deconv2d.js";
 import { type BinaryOp, binary, clip, leakyRelu, unary } from "./ops/elementwise.js";
 import { Gemm, type GemmOptions } from "./ops/gemm.js";
 import { Transpose } from "./ops/transpose.js";
 import { type AvgPool2dOptions, type MaxPool2dOptions, avgPool2d, globalPool, maxPool2d } from "./ops/pool.js";
 import { softmax } from "./ops/softmax.js";
+import { type ResizeOptions, resize } from "./ops/resize.js";
+import { type ArgMaxOptions, argmax } from "./ops/argmax.js";
 import { checkKeys } from "./ops/options.js";
 import type { Model } from "./graph/model.js";
 import { type Layer, SymbolicTensor, networkGraph } from "./layers/layers.js";
@@ -76,6 +79,23 @@ export class Engine {
 
   conv2d(x: Tensor, w: Tensor, opts?: Conv2dOptions): Tensor {
     const op = this.prepareConv2d(w, opts);
+    try {
+      return op.run(x);
+    } finally {
+      op.dispose();
+    }
+  }
+
+  /**
+   * Packs w [Cin, kH, kW, Cout/groups] (ONNX ConvTranspose's weights with the output-channel axis
+   * last) once; `op.run(x, out?)` runs the transposed convolution on x [N, H, W, Cin].
+   */
+  prepareConv2dTranspose(w: Tensor, opts?: ConvTranspose2dOptions): ConvTranspose2d {
+    return new ConvTranspose2d(this.rt, w, opts);
+  }
+
+  conv2dTranspose(x: Tensor, w: Tensor, opts?: ConvTranspose2dOptions): Tensor {
+    const op = this.prepareConv2dTranspose(w, opts);
     try {
       return op.run(x);
     } finally {
@@ -160,6 +180,16 @@ export class Engine {
   /** Softmax over the last axis. */
   softmax(x: Tensor): Tensor {
     return softmax(this.rt, x);
+  }
+
+  /** Resizes NHWC images over height and width as ONNX Resize does (nearest, linear, cubic). */
+  resize(x: Tensor, opts: ResizeOptions): Tensor {
+    return resize(this.rt, x, opts);
+  }
+
+  /** Index of the maximum over the last axis (the channels), as float32. */
+  argmax(x: Tensor, opts?: ArgMaxOptions): Tensor {
+    return argmax(this.rt, x, opts);
   }
 
   /**

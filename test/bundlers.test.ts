@@ -159,9 +159,9 @@ const BUNDLERS: Record<string, () => Promise<Built>> = {
       if (path === "/pkg/build/simdcnn.simd.wasm" || path === "/pkg/build/simdcnn.scalar.wasm") return readFileSync(join(ROOT, path.slice(5)));
       return existsSync(file) ? readFileSync(file) : undefined;
     };
-    // What the page loads: dist/ but the Node entry and the CLI.
+    // What the page loads: dist/ but the Node entry, the CLI and the queue the CLI loads.
     const code = Object.entries(directoryRoutes(join(installed.pkg, "dist")))
-      .filter(([p]) => p.endsWith(".js") && p !== "/node.js" && !p.startsWith("/cli/"))
+      .filter(([p]) => p.endsWith(".js") && p !== "/node.js" && !p.startsWith("/cli/") && !p.startsWith("/queue/"))
       .map(([, b]) => Buffer.from(b).toString("utf8")).join("\n");
     return { routes, code, csp: `${CSP} 'sha256-${hash}'` };
   },

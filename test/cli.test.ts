@@ -11,28 +11,11 @@ import { FileError, SimdcnnError, init, layers } from "../src/node.js";
 import { lastWords } from "../src/cli/pool.js";
 import { networkGraph } from "../src/layers/layers.js";
 import { encodeModel } from "../src/onnx/encode.js";
+import { png, simdcnn } from "./cli-run.js";
 import { EXPLICIT_LE, dicomFile, greyImage, words } from "./io-helpers.js";
 import { Rng } from "./reference.js";
 
 const run = promisify(execFile);
-const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
-const TSX = new URL("../node_modules/.bin/tsx", import.meta.url).pathname;
-
-async function simdcnn(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(TSX, [CLI, ...args], { encoding: "utf8", cwd });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
-
-function png(width: number, height: number, value: (x: number, y: number) => number): Buffer {
-  const p = new PNG({ width, height, colorType: 0, inputColorType: 0, bitDepth: 8 });
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) p.data[y * width + x] = value(x, y);
-  return PNG.sync.write(p, { colorType: 0, inputColorType: 0, bitDepth: 8 });
-}
 
 let dir: string;
 let model: string;

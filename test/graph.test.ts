@@ -235,7 +235,7 @@ describe("models that cannot load", () => {
       inputs: [{ name: "x", shape: [1, 3, 4, 4] }],
       outputs: [{ name: "y" }, { name: "h" }],
       nodes: [
-        { op: "Resize", name: "upsample_1", inputs: ["x", "", "scales"], outputs: ["up"], attrs: { mode: "nearest" } },
+        { op: "GridSample", name: "upsample_1", inputs: ["x", "scales"], outputs: ["up"], attrs: { mode: "nearest" } },
         { op: "Relu", name: "relu_1", inputs: ["up"], outputs: ["y"] },
         { op: "Reshape", name: "to_seq", inputs: ["x", "seq_shape"], outputs: ["seq"] },
         { op: "LSTM", name: "encoder_lstm", inputs: ["seq", "W", "R"], outputs: ["", "h"], attrs: { hidden_size: 2 } },
@@ -249,7 +249,7 @@ describe("models that cannot load", () => {
     });
     const msg = await expectLoadError(bytes, UnsupportedError, /opset 13/);
     expect(msg).toMatch(/LSTM \(node 'encoder_lstm'\)/);
-    expect(msg).toMatch(/Resize \(node 'upsample_1'\)/);
+    expect(msg).toMatch(/GridSample \(node 'upsample_1'\)/);
     expect(msg).not.toMatch(/Relu|Reshape/);
   });
 

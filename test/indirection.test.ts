@@ -78,8 +78,8 @@ describe.each(BACKENDS)("%s build: conv2d_indirection and conv2d_tap_runs", (bac
     const ind = heap.alloc(tiles * MR * ks * 4);
     const runs = heap.alloc(tiles * ks + 16);
     new Uint8Array(heap.memory.buffer, runs, tiles * ks + 16).fill(0xee);
-    k.conv2d_indirection(ind, g.batch, g.h, g.w, g.pixelStride, oh, ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, MR);
-    k.conv2d_tap_runs(ind, tiles, ks, MR, g.kc * 4, runs);
+    k.conv2d_indirection(g.batch, g.h, g.w, g.pixelStride, oh, ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, MR, ind);
+    k.conv2d_tap_runs(tiles, ks, MR, g.kc * 4, ind, runs);
     const want = expectedRuns(g);
     expect(Array.from(new Int32Array(heap.memory.buffer, ind, tiles * MR * ks))).toEqual(want.offsets);
     const got = new Uint8Array(heap.memory.buffer, runs, tiles * ks + 16);
@@ -96,8 +96,8 @@ describe.each(BACKENDS)("%s build: conv2d_indirection and conv2d_tap_runs", (bac
     const { kernels: k } = await instantiate(backend, heap.memory);
     const tiles = (16 * 16) / MR;
     const ind = heap.alloc(tiles * MR * 9 * 4), out = heap.alloc(tiles * 9);
-    k.conv2d_indirection(ind, 1, 16, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, MR);
-    k.conv2d_tap_runs(ind, tiles, 9, MR, 64, out);
+    k.conv2d_indirection(1, 16, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, MR, ind);
+    k.conv2d_tap_runs(tiles, 9, MR, 64, ind, out);
     expect(Array.from(new Uint8Array(heap.memory.buffer, out + 9, 9))).toEqual([1, 1, 1, 3, 2, 1, 3, 2, 1]);
   });
 });

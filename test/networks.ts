@@ -47,6 +47,12 @@ export class Net {
     return name;
   }
 
+  /** An 8-bit integer constant (int8 when signed, else uint8). */
+  int8(dims: number[], data: readonly number[], signed: boolean, name = this.fresh("q")): string {
+    this.initializers[name] = { dims, data, dataType: signed ? DataType.INT8 : DataType.UINT8 };
+    return name;
+  }
+
   /** One node; returns its (first) output's name. */
   op(op: string, inputs: string[], attrs?: Record<string, AttributeValue>, name = this.fresh(op.toLowerCase()), outputs = [`${name}_out`]): string {
     this.nodes.push({ op, inputs, outputs, attrs, name });

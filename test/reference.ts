@@ -178,6 +178,83 @@ export function conv2dRef(x: ArrayLike<number>, wt: ArrayLike<number>, bias: Arr
 }
 
 // ---------------------------------------------------------------------------------------------
+// conv2dTranspose (ONNX ConvTranspose): x NHWC [N,H,W,Cin], w [Cin,kH,kW,Cout/groups], y NHWC.
+// Every input pixel (iy, ix) scatters x * w to output (iy*sh - pt + ky*dh, ix*sw - pl + kx*dw):
+// the definition itself, with none of the engine's decomposition into phases.
+
+export interface ConvTransposeParams {
+  n: number; h: number; w: number; cin: number; cout: number;
+  kh: number; kw: number;
+  strides: [number, number];
+  dilations: [number, number];
+  /** Explicit [top, left, bottom, right] cropped from the full output, or 'same' (output = input * stride). */
+  padding: "valid" | "same" | Pad4;
+  outputPadding: [number, number];
+  groups: number;
+  activation?: Act;
+}
+
+/** Output size and the rows cropped at the start, per axis, from the ONNX ConvTranspose formulas. */
+export function convTransposeGeometry(p: ConvTransposeParams): { oh: number; ow: number; pt: number; pl: number } {
+  const axis = (size: number, k: number, s: number, d: number, op: number, i: 0 | 1) => {
+    const full = s * (size - 1) + op + (k - 1) * d + 1;
+    if (p.padding === "same") {
+      // ONNX auto_pad SAME_UPPER: output = input * stride, the smaller half of the total padding first.
+      const total = full - size * s;
+      return { out: size * s, begin: Math.floor(Math.max(total, 0) / 2) };
+    }
+    const pads = p.padding === "valid" ? [0, 0, 0, 0] : p.padding;
+    return { out: full - pads[i] - pads[i + 2], begin: pads[i] };
+  };
+  const y = axis(p.h, p.kh, p.strides[0], p.dilations[0], p.outputPadding[0], 0);
+  const x = axis(p.w, p.kw, p.strides[1], p.dilations[1], p.outputPadding[1], 1);
+  return { oh: y.out, ow: x.out, pt: y.begin, pl: x.begin };
+}
+
+export function convTranspose2dRef(x: ArrayLike<number>, wt: ArrayLike<number>, bias: ArrayLike<number> | undefined, p: ConvTransposeParams): RefResult {
+  const { n, h, w, cin, cout, kh, kw, groups } = p;
+  const [sh, sw] = p.strides;
+  const [dh, dw] = p.dilations;
+  const { oh, ow, pt, pl } = convTransposeGeometry(p);
+  if (oh < 1 || ow < 1) throw new Error("reference: empty output");
+  const cinG = cin / groups;
+  const coutG = cout / groups;
+  const sum = new Float64Array(n * oh * ow * cout);
+  const mag = new Float64Array(sum.length);
+  for (let i = 0; i < sum.length; i++) {
+    const b = bias ? bias[i % cout] : 0;
+    sum[i] = b;
+    mag[i] = Math.abs(b);
+  }
+  for (let b = 0; b < n; b++) {
+    for (let iy = 0; iy < h; iy++) {
+      for (let ix = 0; ix < w; ix++) {
+        for (let ci = 0; ci < cin; ci++) {
+          const g = Math.floor(ci / cinG);
+          const xv = x[((b * h + iy) * w + ix) * cin + ci];
+          for (let ky = 0; ky < kh; ky++) {
+            const oy = iy * sh - pt + ky * dh;
+            if (oy < 0 || oy >= oh) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ox = ix * sw - pl + kx * dw;
+              if (ox < 0 || ox >= ow) continue;
+              for (let j = 0; j < coutG; j++) {
+                const t = xv * wt[((ci * kh + ky) * kw + kx) * coutG + j];
+                const o = ((b * oh + oy) * ow + ox) * cout + g * coutG + j;
+                sum[o] += t;
+                mag[o] += Math.abs(t);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const value = sum.map((v) => activate(v, p.activation));
+  return { shape: [n, oh, ow, cout], value, mag };
+}
+
+// ---------------------------------------------------------------------------------------------
 // gemm: y = act(alpha * op(a) op(b) + bias + beta * c)
 
 export interface GemmParams {

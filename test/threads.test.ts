@@ -96,6 +96,27 @@ describe("threads", () => {
     });
   }
 
+  const deconvCases = [
+    { x: [1, 32, 32, 32], w: [32, 2, 2, 16], opts: { strides: 2 } },
+    { x: [2, 17, 19, 13], w: [13, 3, 3, 11], opts: { strides: 2, padding: [1, 0, 1, 1] as [number, number, number, number], outputPadding: 1, activation: "relu" as const } },
+    { x: [1, 64, 64, 12], w: [12, 4, 4, 8], opts: { strides: 2, groups: 3, padding: "same" as const } },
+    { x: [1, 64, 64, 32], w: [32, 4, 4, 1], opts: { strides: 2, groups: 32, padding: "same" as const, activation: "relu6" as const } },
+  ];
+  for (const [i, c] of deconvCases.entries()) {
+    const x = rng.f32(c.x.reduce((a, b) => a * b, 1), -1, 1);
+    const w = rng.f32(c.w.reduce((a, b) => a * b, 1), -0.2, 0.2);
+    it(`conv2dTranspose #${i} x[${c.x}] w[${c.w}] gives the same bits on 1-4 threads, split`, () => {
+      split(`conv2dTranspose #${i}`, (e) => {
+        const xt = e.tensor(x, c.x);
+        const wt = e.tensor(w, c.w);
+        const y = e.conv2dTranspose(xt, wt, c.opts);
+        const out = y.toArray();
+        for (const t of [xt, wt, y]) t.dispose();
+        return out;
+      });
+    });
+  }
+
   it("gemm (with a per-row c and transA) gives the same bits on 1-4 threads", () => {
     const a = rng.f32(301 * 257, -1, 1);
     const b = rng.f32(257 * 190, -1, 1);
@@ -172,6 +193,20 @@ describe("threads", () => {
     for (const m of models.values()) m.dispose();
   });
 
+  it("an 8-bit convolution (onnxruntime's dynamic quantization) gives the same bits on 1-4 threads, split", async () => {
+    const net = new Net(new Rng(6));
+    net.op("DynamicQuantizeLinear", ["x"], undefined, "dql", ["xq", "xs", "xz"]);
+    const w = net.int8([24, 16, 3, 3], Array.from({ length: 24 * 16 * 9 }, () => rng.int(-128, 127)), true);
+    const acc = net.op("ConvInteger", ["xq", w, "xz", net.int8([], [0], true)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+    net.output(net.op("Mul", [net.op("Cast", [acc], { to: 1 }), net.op("Mul", ["xs", net.constant([24, 1, 1], rng.f32(24, 1e-3, 1e-2))])]), "y");
+    const bytes = net.model({ opset: 13, inputs: [{ name: "x", shape: [1, 16, 32, 32] }], outputs: [{ name: "y" }] });
+    const x = rng.f32(16 * 32 * 32, -1, 1);
+    const models = new Map<number, Model>();
+    for (const c of counts) models.set(c, await engines.get(c)!.loadOnnx(bytes));
+    split("qconv", (e) => models.get(counts.find((c) => engines.get(c) === e)!)!.run({ x }).y as Float32Array);
+    for (const m of models.values()) m.dispose();
+  });
+
   it("a layers network with a residual add gives the same bits on 1-4 threads", () => {
     const w1 = rng.f32(16 * 9 * 3, -0.3, 0.3);
     const w2 = rng.f32(16 * 9 * 16, -0.1, 0.1);
@@ -243,10 +278,10 @@ describe("threads", () => {
     const rt = (e as unknown as { rt: { pool: { run(c: unknown[], what: string): void }; heap: { bytesReserved: number } } }).rt;
     const beyond = rt.heap.bytesReserved + 4096;
     expect(() =>
-      rt.pool.run([{ fn: "unary_f32", args: [64, 16, 64, 0, 0, 0] }, { fn: "unary_f32", args: [beyond, 16, beyond, 0, 0, 0] }], "test op"),
+      rt.pool.run([{ fn: "unary_f32", args: { n: 16, x: 64, y: 64, kind: 0, p0: 0, p1: 0 } }, { fn: "unary_f32", args: { n: 16, x: beyond, y: beyond, kind: 0, p0: 0, p1: 0 } }], "test op"),
     ).toThrow(BackendError);
     try {
-      rt.pool.run([{ fn: "unary_f32", args: [64, 16, 64, 0, 0, 0] }, { fn: "unary_f32", args: [beyond, 16, beyond, 0, 0, 0] }], "test op");
+      rt.pool.run([{ fn: "unary_f32", args: { n: 16, x: 64, y: 64, kind: 0, p0: 0, p1: 0 } }, { fn: "unary_f32", args: { n: 16, x: beyond, y: beyond, kind: 0, p0: 0, p1: 0 } }], "test op");
     } catch (err) {
       expect((err as Error).message).toMatch(/test op/);
     }

@@ -1,5 +1,6 @@
 // The web demo (examples/web/) in headless Chromium: a sample slice is classified in the worker,
-// the page shows its class and a heat map, and the main thread keeps running meanwhile.
+// the page shows its class and a heat map, and the main thread keeps running meanwhile; in the
+// segmentation mode it shows the mask overlay and each class's pixels, as the CLI writes them.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { PNG } from "pngjs";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifyJobs, loadClassifier } from "../src/cli/classify.js";
+import { loadSegmenter, segmentJobs } from "../src/cli/segment.js";
 import { init } from "../src/node.js";
 // @ts-expect-error: a plain ESM script without type declarations
 import { startServer } from "../examples/web/serve.mjs";
@@ -34,6 +36,24 @@ async function cli(method?: "scorecam"): Promise<{ top: { label: string; probabi
     classifier.model.dispose();
     const [result] = results;
     return { ...result, rgba: new Uint8Array(PNG.sync.read(readFileSync(join(dir, SAMPLE))).data) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What `simdcnn segment --overlay` makes of the sample in Node: its classes and overlay pixels. */
+async function cliSegment(): Promise<{ classes: { label: string; pixels: number }[]; rgba: Uint8Array }> {
+  const dir = mkdtempSync(join(tmpdir(), "simdcnn-web-seg-"));
+  try {
+    const results: object[] = [];
+    const engine = await init();
+    const options = { model: new URL("../examples/phantom-seg/phantom-seg.onnx", import.meta.url).pathname, format: "json", out: dir, overlay: true, threshold: 0.5, batch: 8, overrides: {} } as const;
+    const segmenter = await loadSegmenter(engine, options);
+    const name = SAMPLE.replace(/\.png$/, "");
+    await segmentJobs(engine, segmenter, [{ file: join(PHANTOM, "samples", SAMPLE), name }], options, (r) => results.push(...r));
+    segmenter.model.dispose();
+    const [result] = results as { classes: { label: string; pixels: number }[] }[];
+    return { classes: result.classes, rgba: new Uint8Array(PNG.sync.read(readFileSync(join(dir, `${name}.overlay.png`))).data) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -166,6 +186,27 @@ describe.skipIf(skip)(skip ? `web page (skipped: no Chromium at ${CHROMIUM})` : 
       Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
     expect(Buffer.from(canvas).equals(Buffer.from(node.rgba))).toBe(true);
     await page.selectOption("#method", "occlusion");
+  }, 30_000);
+
+  it("segments a sample slice: the mask overlay and every class's pixels, as the CLI's to the bit", async () => {
+    await page.selectOption("#build", "simd");
+    await expect.poll(() => page.textContent("#backend"), { timeout: 10_000 }).toMatch(/^SIMD/);
+    await page.selectOption("#task", "segment");
+    await expect.poll(() => page.textContent("#model-status"), { timeout: 10_000 }).toBe("Ready: phantom-seg.onnx (demo).");
+    await page.selectOption("#sample", SAMPLE);
+    await page.getByRole("button", { name: "Load a sample" }).click();
+    const card = page.locator('#results li[data-task="segment"][data-state="done"]');
+    await card.waitFor({ timeout: 20_000 }).finally(() => screenshot(page));
+    expect(problems).toEqual([]);
+    const node = await cliSegment();
+    const rows = await card.locator(".probs li").evaluateAll((lis) => lis.map((li) => ({ label: li.dataset.label, pixels: Number(li.dataset.pixels) })));
+    expect(rows).toEqual(node.classes.map((c) => ({ label: c.label, pixels: c.pixels })));
+    expect(rows.find((r) => r.label === "lesion")!.pixels).toBeGreaterThan(0);
+    expect(await card.locator('[data-testid="class"]').textContent()).not.toBe("none");
+    expect(await card.locator(".probs li").first().textContent()).toMatch(/^background\d+ px \(\d/);
+    const canvas = await card.locator("canvas").evaluate((c: HTMLCanvasElement) =>
+      Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
+    expect(Buffer.from(canvas).equals(Buffer.from(node.rgba))).toBe(true);
   }, 30_000);
 
   it("served without COOP/COEP, the page runs on one thread and says why", async () => {

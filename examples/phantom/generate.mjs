@@ -20,7 +20,8 @@
 // CLI:
 //   node generate.mjs --out DIR --count N [--start S] [--size 128] [--format raw|png]
 //     raw: DIR/slices.f32 (N*size*size float32 little-endian, value/4095 in 0..1, slice after
-//          slice, row-major) and DIR/labels.json ({ size, start, count, scale, labels, lesions })
+//          slice, row-major), DIR/masks.u8 (N*size*size bytes, each pixel's class in MASK_LABELS)
+//          and DIR/labels.json ({ size, start, count, scale, labels, lesions })
 //     png: DIR/slice-0007-lesion.png / slice-0003-normal.png (16-bit grey; the 12-bit value v
 //          is stored as round(v * 65535 / 4095), so that pixel/65535 equals v/4095 to within
 //          1e-5) and DIR/samples.json ({ file: { index, label, lesion: { x, y, r } | null } })
@@ -32,6 +33,8 @@ import { pathToFileURL } from "node:url";
 
 export const MAX_VALUE = 4095;
 export const LABELS = ["normal", "lesion"];
+/** The classes of a slice's mask (`mask` of phantomSlice), by index. */
+export const MASK_LABELS = ["background", "body", "organ", "lesion"];
 
 /** splitmix32: a well-mixed 32-bit hash, used to seed the per-slice generator. */
 function hash32(n) {
@@ -98,7 +101,9 @@ function outline(cx, cy, a, b, th, harmonics) {
 
 /**
  * One synthetic slice. Returns { pixels: Uint16Array(size*size) of 12-bit values, size,
- * label: 0 | 1, lesion: { x, y, r } | null } (pixel units of this size).
+ * label: 0 | 1, lesion: { x, y, r } | null (pixel units of this size), mask: Uint8Array(size*size)
+ * of each pixel's class in MASK_LABELS: background, body, organ, lesion }. A pixel belongs to
+ * the last of body, organ and lesion whose soft outline it is more than half inside.
  */
 export function phantomSlice(index, { size = 128 } = {}) {
   if (!Number.isInteger(size) || size < 32) throw new RangeError(`phantomSlice: size must be an integer >= 32, got ${size}`);
@@ -182,11 +187,15 @@ export function phantomSlice(index, { size = 128 } = {}) {
   }
 
   const pixels = new Uint16Array(size * size);
+  // The true class of each pixel: where the soft outlines drawn below are past half-way. A lesion
+  // covers an organ, an organ the body.
+  const mask = new Uint8Array(size * size);
   const edge = 0.8 * k; // anti-aliasing width of outlines, pixels
   for (let yy = 0; yy < size; yy++) {
     for (let xx = 0; xx < size; xx++) {
       const d = body(xx, yy);
       let s = 0;
+      let cls = d > 0 ? 1 : 0;
       if (d > -2 * edge) {
         const inBody = smoothstep(-edge, edge, d);
         const inInner = smoothstep(fat - edge, fat + edge, d);
@@ -195,6 +204,7 @@ export function phantomSlice(index, { size = 128 } = {}) {
           const od = org.f(xx, yy);
           if (od > -3 * k) {
             const inOrg = smoothstep(-edge, edge, od);
+            if (od > 0 && cls === 1) cls = 2;
             const rim = Math.exp(-((od - 0.8 * k) ** 2) / (2 * (0.7 * k) ** 2));
             t = t + (org.level - t) * inOrg;
             t *= 1 - 0.25 * rim;
@@ -206,6 +216,7 @@ export function phantomSlice(index, { size = 128 } = {}) {
         if (lesion) {
           const ld = Math.hypot(xx - lesion.x, yy - lesion.y);
           const inLesion = 1 / (1 + Math.exp((ld - lesion.r) / (0.6 * k)));
+          if (ld < lesion.r) cls = 3;
           t *= 1 + lesionContrast * inLesion;
         }
         s = inBody * (fatLevel + (t - fatLevel) * inInner);
@@ -217,9 +228,10 @@ export function phantomSlice(index, { size = 128 } = {}) {
       const re = s + sigma * gaussian(rand);
       const im = sigma * gaussian(rand);
       pixels[yy * size + xx] = Math.min(MAX_VALUE, Math.round(Math.hypot(re, im)));
+      mask[yy * size + xx] = cls;
     }
   }
-  return { pixels, size, label, lesion };
+  return { pixels, size, label, lesion, mask };
 }
 
 /** 16-bit PNG sample value for a 12-bit value: pixel/65535 = v/4095 to within 1e-5. */
@@ -286,12 +298,14 @@ async function main() {
   const size = opts.size;
   if (opts.format === "raw") {
     const data = new Float32Array(indices.length * size * size);
+    const masks = new Uint8Array(indices.length * size * size);
     const labels = [];
     const lesions = [];
     indices.forEach((index, n) => {
       const s = phantomSlice(index, { size });
       const base = n * size * size;
       for (let i = 0; i < s.pixels.length; i++) data[base + i] = s.pixels[i] / MAX_VALUE;
+      masks.set(s.mask, base);
       labels.push(s.label);
       lesions.push(s.lesion);
     });
@@ -302,8 +316,9 @@ async function main() {
       for (let i = 0; i < data.length; i++) buf.writeFloatLE(data[i], i * 4);
     }
     writeFileSync(join(opts.out, "slices.f32"), buf);
+    writeFileSync(join(opts.out, "masks.u8"), masks);
     writeFileSync(join(opts.out, "labels.json"), JSON.stringify({ size, indices, scale: `value/${MAX_VALUE}`, labels, lesions }));
-    console.log(`wrote ${indices.length} slices (${labels.filter((l) => l === 1).length} with a lesion) to ${opts.out}/slices.f32 and labels.json`);
+    console.log(`wrote ${indices.length} slices (${labels.filter((l) => l === 1).length} with a lesion) to ${opts.out}/slices.f32 masks.u8 and labels.json`);
   } else {
     const samples = {};
     for (const index of indices) {

@@ -1,15 +1,19 @@
 // The page: file picking and dropping, samples, and drawing what the worker sends back. All the
 // decoding and inference happen in worker.ts; nothing here takes long enough to block.
-import type { BuildChoice, Method, Reply, Request, SliceResult } from "./protocol.js";
+import type { BuildChoice, Method, Reply, Request, SegmentResult, SliceResult, Task } from "./protocol.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-const DEMO_MODEL = { name: "phantom.onnx (demo)", url: new URL("phantom/phantom.onnx", location.href).href };
+const DEMO_MODELS: Record<Task, Omit<Extract<Request, { type: "model" }>, "type">> = {
+  classify: { task: "classify", name: "phantom.onnx (demo)", url: new URL("phantom/phantom.onnx", location.href).href },
+  segment: { task: "segment", name: "phantom-seg.onnx (demo)", url: new URL("phantom-seg/phantom-seg.onnx", location.href).href },
+};
 const SAMPLES = new URL("phantom/samples/", location.href);
 const LABELS: Record<string, string> = { simd: "SIMD", scalar: "scalar" };
 
 let worker: Worker | undefined;
-let model: Omit<Extract<Request, { type: "model" }>, "type"> = DEMO_MODEL;
+let model = DEMO_MODELS.classify;
+const task = (): Task => model.task;
 let nextId = 1;
 /** Files sent to the worker and not finished: their first card, and how many results came. */
 const pending = new Map<number, { card: HTMLLIElement; last: HTMLLIElement; results: number }>();
@@ -61,16 +65,20 @@ function receive(r: Reply): void {
       $("model-status").textContent = `Ready: ${m.name}.`;
       $("model-name").textContent = m.name;
       $("model-input").textContent = m.input;
-      $("model-labels").textContent = `${m.labels.join(", ")} (${m.probabilities === "logits" ? "raw outputs" : m.probabilities})`;
+      $("model-labels").textContent =
+        m.task === "segment" ? `${m.labels.join(", ")} (per pixel)` : `${m.labels.join(", ")} (${m.probabilities === "logits" ? "raw outputs" : m.probabilities})`;
       $("model-info").hidden = false;
       break;
     }
     case "model-error":
       $("model-status").textContent = `Could not load ${r.name}: ${r.message}`;
-      if (model.name === r.name) model = DEMO_MODEL;
+      if (model.name === r.name) model = DEMO_MODELS[model.task];
       break;
     case "result":
       show(r.result);
+      break;
+    case "segmented":
+      showSegments(r.result);
       break;
     case "done": {
       const p = pending.get(r.id);
@@ -115,9 +123,10 @@ function fail(card: HTMLLIElement, message: string): void {
 const ms = (t: number) => (t < 10 ? t.toFixed(2) : t < 100 ? t.toFixed(1) : t.toFixed(0));
 const percent = (p: number) => (p > 0.999 && p < 1 ? "> 99.9%" : p > 0 && p < 0.001 ? "< 0.1%" : `${(100 * p).toFixed(1)}%`);
 
-function show(r: SliceResult): void {
+/** The card of a result (a file's first, or a new one after its last) with the slice drawn, toggled between overlay and plain. */
+function cardFor(r: SliceResult | SegmentResult): { card: HTMLLIElement; title: string } | undefined {
   const p = pending.get(r.id);
-  if (!p) return;
+  if (!p) return undefined;
   const title = r.frames > 1 ? `${r.name} — frame ${r.frame} of ${r.frames}` : r.name;
   let card = p.card;
   if (p.results++ > 0) card = p.last = newCard(title, p.last);
@@ -129,17 +138,33 @@ function show(r: SliceResult): void {
   // Small slices are scaled up with visible pixels; large ones are shown at most 320 px wide.
   canvas.style.imageRendering = r.width < 320 ? "pixelated" : "auto";
   const images = {
-    heat: new ImageData(new Uint8ClampedArray(r.overlay), r.width, r.height),
+    overlay: new ImageData(new Uint8ClampedArray(r.overlay), r.width, r.height),
     plain: new ImageData(new Uint8ClampedArray(r.plain), r.width, r.height),
   };
   const toggle = card.querySelector<HTMLInputElement>(".show-heat")!;
-  const draw = () => canvas.getContext("2d")!.putImageData(toggle.checked ? images.heat : images.plain, 0, 0);
+  const draw = () => canvas.getContext("2d")!.putImageData(toggle.checked ? images.overlay : images.plain, 0, 0);
   toggle.addEventListener("change", draw);
   draw();
-  const top = r.classes[0];
   canvas.setAttribute("role", "img");
-  canvas.setAttribute("aria-label", `${title}: ${top.label} ${percent(top.probability)}, heat map overlaid`);
   card.querySelector(".caption")!.textContent = `${r.width} × ${r.height} px, ${r.source}`;
+  card.querySelector(".time")!.textContent = `${ms(r.inferenceMs)} ms per inference (${LABELS[r.backend]}, median of ${r.timedRuns})`;
+  card.dataset.inferenceMs = String(r.inferenceMs);
+  card.dataset.backend = r.backend;
+  return { card, title };
+}
+
+function done(card: HTMLLIElement): void {
+  card.dataset.state = "done";
+  card.setAttribute("aria-busy", "false");
+}
+
+function show(r: SliceResult): void {
+  const shown = cardFor(r);
+  if (!shown) return;
+  const { card, title } = shown;
+  const canvas = card.querySelector<HTMLCanvasElement>("canvas")!;
+  const top = r.classes[0];
+  canvas.setAttribute("aria-label", `${title}: ${top.label} ${percent(top.probability)}, heat map overlaid`);
 
   card.querySelector(".class")!.textContent = top.label;
   const list = card.querySelector(".probs")!;
@@ -158,19 +183,50 @@ function show(r: SliceResult): void {
     list.append(li);
   }
   const o = r.occlusion;
-  card.querySelector(".time")!.textContent = `${ms(r.inferenceMs)} ms per inference (${LABELS[r.backend]}, median of ${r.timedRuns})`;
   card.querySelector(".occlusion")!.textContent =
     o.method === "scorecam"
       ? `${ms(o.ms)} ms: Score-CAM over ${o.layer} (${o.patches} channels), ${o.runs} inferences of batch ${o.batch}`
       : `${ms(o.ms)} ms: ${o.patches} patches of ${o.patch.join(" and ")} px, stride half a patch, ${o.runs} inferences of batch ${o.batch}`;
   card.querySelector(".box")!.textContent = r.box ? `x ${r.box.x}, y ${r.box.y}, ${r.box.width} × ${r.box.height} px` : "none (flat: nothing hidden changed the score)";
-  card.dataset.inferenceMs = String(r.inferenceMs);
   card.dataset.occlusionMs = String(o.ms);
-  card.dataset.backend = r.backend;
   card.dataset.probability = String(top.probability);
   card.dataset.box = JSON.stringify(r.box);
-  card.dataset.state = "done";
-  card.setAttribute("aria-busy", "false");
+  done(card);
+}
+
+const area = (c: SegmentResult["classes"][number]) => (c.area_mm2 === undefined ? "" : `, ${c.area_mm2.toFixed(1)} mm²`);
+
+/** A segmented slice: the mask overlay, the largest class found besides the background, and every class's pixels and area. */
+function showSegments(r: SegmentResult): void {
+  const shown = cardFor(r);
+  if (!shown) return;
+  const { card, title } = shown;
+  card.dataset.task = "segment";
+  card.querySelector(".toggle-label")!.textContent = "mask";
+  for (const el of card.querySelectorAll(".occlusion-row")) el.remove();
+  const found = r.classes.filter((c) => c.index !== r.background && c.pixels > 0).sort((a, b) => b.pixels - a.pixels);
+  card.querySelector(".prediction-label")!.textContent = "Largest class found: ";
+  card.querySelector(".class")!.textContent = found[0]?.label ?? "none";
+  card.querySelector("canvas")!.setAttribute("aria-label", `${title}: ${found.map((c) => c.label).join(", ") || "nothing"} found, mask overlaid`);
+  const list = card.querySelector(".probs")!;
+  list.replaceChildren();
+  list.classList.add("areas");
+  for (const c of r.classes) {
+    const li = document.createElement("li");
+    li.dataset.label = c.label;
+    li.dataset.pixels = String(c.pixels);
+    if (c.area_mm2 !== undefined) li.dataset.areaMm2 = String(c.area_mm2);
+    const swatch = Object.assign(document.createElement("span"), { className: "swatch" });
+    swatch.style.background = c.color;
+    swatch.setAttribute("aria-hidden", "true");
+    const label = Object.assign(document.createElement("span"), { className: "label", textContent: c.label, title: c.label });
+    const value = Object.assign(document.createElement("span"), {
+      className: "value", textContent: `${c.pixels} px (${percent(c.fraction)}${area(c)})`,
+    });
+    li.append(swatch, label, value);
+    list.append(li);
+  }
+  done(card);
 }
 
 /** The DICOM window field: undefined when empty, else [center, width]; throws if it is neither. */
@@ -196,7 +252,7 @@ function classify(name: string, bytes: ArrayBuffer): void {
   const id = nextId++;
   pending.set(id, { card, last: card, results: 0 });
   updateStatus();
-  send({ type: "classify", id, name, bytes, window, method: $<HTMLSelectElement>("method").value as Method }, [bytes]);
+  send({ type: "slices", id, name, bytes, window, method: $<HTMLSelectElement>("method").value as Method }, [bytes]);
 }
 
 async function useFiles(files: File[]): Promise<void> {
@@ -207,7 +263,7 @@ async function useFiles(files: File[]): Promise<void> {
   else if (onnx.length === 1) {
     const stem = onnx[0].name.replace(/\.onnx$/i, "");
     const sidecar = json.find((f) => f.name.replace(/\.json$/i, "") === stem) ?? (json.length === 1 ? json[0] : undefined);
-    model = { name: onnx[0].name, bytes: await onnx[0].arrayBuffer(), sidecar: sidecar && (await sidecar.text()) };
+    model = { task: task(), name: onnx[0].name, bytes: await onnx[0].arrayBuffer(), sidecar: sidecar && (await sidecar.text()) };
     loadModel(model);
   } else if (json.length > 0) $("model-status").textContent = "A sidecar .json goes with its .onnx model: give both together.";
   for (const f of slices) classify(f.name, await f.arrayBuffer());
@@ -257,7 +313,12 @@ function wire(): void {
     void useFiles([...(input.files ?? [])]).finally(() => (input.value = ""));
   });
   $("model-default").addEventListener("click", () => {
-    model = DEMO_MODEL;
+    model = DEMO_MODELS[task()];
+    loadModel(model);
+  });
+  const taskSelect = $<HTMLSelectElement>("task");
+  taskSelect.addEventListener("change", () => {
+    model = DEMO_MODELS[taskSelect.value as Task];
     loadModel(model);
   });
   $("load-sample").addEventListener("click", () => void loadSample());

@@ -3,17 +3,24 @@
 
 export type BuildChoice = "auto" | "simd" | "scalar";
 
+/** What the page does with a slice: classify it (with a heat map) or segment it. */
+export type Task = "classify" | "segment";
+
 export type Request =
   | { type: "init"; backend: BuildChoice }
   /** A model from a URL (the demo model) or the user's bytes, with an optional sidecar JSON text. */
-  | { type: "model"; name: string; url?: string; bytes?: ArrayBuffer; sidecar?: string }
-  /** `window`: [center, width] for DICOM slices, overriding the model's and the file's. */
-  | { type: "classify"; id: number; name: string; bytes: ArrayBuffer; window?: [number, number]; method: Method };
+  | { type: "model"; task: Task; name: string; url?: string; bytes?: ArrayBuffer; sidecar?: string }
+  /**
+   * A file for the loaded model's task. `window`: [center, width] for DICOM slices, overriding the
+   * model's and the file's; `method`: how a classified slice's heat map is made.
+   */
+  | { type: "slices"; id: number; name: string; bytes: ArrayBuffer; window?: [number, number]; method: Method };
 
 /** How the heat map is made (src/explain): occluding patches, or Score-CAM over the last convolutional layer. */
 export type Method = "occlusion" | "scorecam";
 
 export interface ModelInfo {
+  task: Task;
   name: string;
   input: string;
   output: string;
@@ -21,7 +28,8 @@ export interface ModelInfo {
   probabilities: "softmax" | "sigmoid" | "logits";
 }
 
-export interface SliceResult {
+/** What every processed slice carries, whatever the task. */
+interface ShownSlice {
   id: number;
   name: string;
   /** 1-based frame number and frame count (a multi-frame DICOM file gives several results). */
@@ -30,14 +38,19 @@ export interface SliceResult {
   source: string;
   width: number;
   height: number;
-  /** RGBA bytes of the slice with the heat map over it, and of the slice alone. */
+  /** RGBA bytes of the slice with the task's overlay (heat map, or mask and legend), and of the slice alone. */
   overlay: ArrayBuffer;
   plain: ArrayBuffer;
-  /** Every class, most probable first. */
-  classes: { label: string; probability: number }[];
   /** Median time of one inference (batch of one), and how many were timed. */
   inferenceMs: number;
   timedRuns: number;
+  backend: "simd" | "scalar";
+}
+
+/** A classified slice. */
+export interface SliceResult extends ShownSlice {
+  /** Every class, most probable first. */
+  classes: { label: string; probability: number }[];
   /**
    * The heat map's making. Occlusion: patches, the patch sides (one map each, averaged; each
    * slides by half its side). Score-CAM: patches = the layer's channels (one masked copy each).
@@ -45,7 +58,12 @@ export interface SliceResult {
   occlusion: { ms: number; method: Method; patches: number; runs: number; batch: number; patch: number[]; layer?: string };
   /** The most sensitive region, in slice pixels, or null when no patch lowered the score. */
   box: { x: number; y: number; width: number; height: number } | null;
-  backend: "simd" | "scalar";
+}
+
+/** A segmented slice: every class's pixels, share and (with a pixel spacing) area, and its colour. */
+export interface SegmentResult extends ShownSlice {
+  classes: { index: number; label: string; pixels: number; fraction: number; area_mm2?: number; color: string }[];
+  background: number;
 }
 
 export type Reply =
@@ -53,5 +71,6 @@ export type Reply =
   | { type: "model"; model: ModelInfo }
   | { type: "model-error"; name: string; message: string }
   | { type: "result"; result: SliceResult }
+  | { type: "segmented"; result: SegmentResult }
   | { type: "done"; id: number }
   | { type: "error"; id?: number; message: string };

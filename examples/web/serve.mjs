@@ -1,7 +1,7 @@
 // The web demo's build and static server: `npm run web` (PORT=8080 by default, 127.0.0.1 only).
 // build() bundles main.ts and worker.ts with esbuild from the package's browser sources into
-// dist/; startServer() builds, then serves this folder and the demo model and samples of
-// examples/phantom/ under /phantom/.
+// dist/; startServer() builds, then serves this folder, the demo classifier and samples of
+// examples/phantom/ under /phantom/ and the demo segmentation model under /phantom-seg/.
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, relative, resolve, sep } from "node:path";
@@ -14,6 +14,7 @@ const dist = join(here, "dist");
 
 const ROUTES = [
   { prefix: "/phantom/", dir: join(root, "examples/phantom") },
+  { prefix: "/phantom-seg/", dir: join(root, "examples/phantom-seg") },
   { prefix: "/", dir: here },
 ];
 

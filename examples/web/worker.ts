@@ -1,16 +1,19 @@
 // The page's worker: owns the engine and the model, and turns each file into results the way
-// `simdcnn classify --heatmap` does (src/cli/classify.ts), so the page never blocks.
+// `simdcnn classify --heatmap` (src/cli/classify.ts) or `simdcnn segment --overlay`
+// (src/cli/segment.ts) does, so the page never blocks.
 // Only the browser entry (src/index.ts) and src/io are imported: nothing Node-only is bundled.
 import { type Engine, type Model, SimdcnnError, UnsupportedError, init } from "../../src/index.js";
 import { defaultPatches, explain } from "../../src/explain/explain.js";
 import type { InputGeometry } from "../../src/explain/geometry.js";
 import { probabilities as scoresOf, ranked, unitHeat } from "../../src/explain/predict.js";
 import { overlayHeatmap } from "../../src/io/heatmap.js";
-import { type ModelSettings, modelSettings } from "../../src/io/metadata.js";
+import { overlayMask } from "../../src/io/mask-overlay.js";
+import { type ModelSettings, defaultColor, modelSettings } from "../../src/io/metadata.js";
 import type { InputSpec } from "../../src/io/preprocess.js";
 import { toInput } from "../../src/io/preprocess.js";
 import { readSlices } from "../../src/io/read.js";
-import type { Method, ModelInfo, Reply, Request, SliceResult } from "./protocol.js";
+import { type ScoreLayout, classAreas, labelMap, scoreLayout, scoreMap, scoreSettings } from "../../src/io/segmentation.js";
+import type { Method, ModelInfo, Reply, Request, SegmentResult, SliceResult } from "./protocol.js";
 
 /** Occluded copies per inference when the model's batch dimension is free (the CLI's default). */
 const OCCLUSION_BATCH = 8;
@@ -28,6 +31,10 @@ interface Loaded {
   batched: Model;
   batch: number;
   probabilities: (logits: Float32Array) => Float32Array;
+  /** For segmentation: where the scores sit, and the classes' names and colours. */
+  scores?: ScoreLayout;
+  colors: [number, number, number][];
+  background: number;
 }
 
 let engine: Engine | undefined;
@@ -65,8 +72,13 @@ async function handle(r: Request): Promise<void> {
     if (!engine || !loaded) throw new Error("no model is loaded");
     const slices = await readSlices(new Uint8Array(r.bytes), { window: r.window ?? loaded.settings.window });
     for (const [i, slice] of slices.entries()) {
-      const result = classify(engine, loaded, slice, r.id, r.name, i + 1, slices.length, r.method);
-      post({ type: "result", result }, [result.overlay, result.plain]);
+      if (loaded.info.task === "segment") {
+        const result = segment(engine, loaded, slice, r.id, r.name, i + 1, slices.length);
+        post({ type: "segmented", result }, [result.overlay, result.plain]);
+      } else {
+        const result = classify(engine, loaded, slice, r.id, r.name, i + 1, slices.length, r.method);
+        post({ type: "result", result }, [result.overlay, result.plain]);
+      }
     }
     post({ type: "done", id: r.id });
   }
@@ -88,24 +100,33 @@ async function load(r: Extract<Request, { type: "model" }>): Promise<Loaded> {
   }
   const single = await engine.loadOnnx(bytes);
   try {
-    if (single.inputs.length !== 1) throw new UnsupportedError(`a classifier takes one input; this model takes ${single.inputs.length}`);
+    const role = r.task === "segment" ? "a segmentation model" : "a classifier";
+    if (single.inputs.length !== 1) throw new UnsupportedError(`${role} takes one input; this model takes ${single.inputs.length}`);
     const input = single.inputs[0];
     const output = single.outputs[0];
-    const settings = modelSettings(single, { sidecar: r.sidecar });
+    // As in the CLI (src/cli/segment.ts): the class count and default activation follow the scores.
+    const scores = r.task === "segment" ? scoreLayout(single) : undefined;
+    const settings = scores
+      ? modelSettings({ metadata: single.metadata, sidecar: r.sidecar, inputShape: input.shape, ...scoreSettings(scores) }) as ModelSettings & { input: InputSpec }
+      : modelSettings(single, { sidecar: r.sidecar });
+    if (scores && !settings.labels) throw new UnsupportedError("this model outputs class indices (it ends in ArgMax): give its class names with simdcnn:labels in a sidecar");
     const spec = settings.input;
     const geo: InputGeometry = { name: input.name, layout: spec.layout, channels: spec.channels, height: spec.height, width: spec.width };
     const fixed = typeof input.shape[0] === "number" ? input.shape[0] : undefined;
     const batch = fixed ?? OCCLUSION_BATCH;
-    const batched = fixed === undefined ? await engine.loadOnnx(bytes) : single;
+    const batched = fixed === undefined && !scores ? await engine.loadOnnx(bytes) : single;
     const probabilities = scoresOf(engine, settings.output);
     const info: ModelInfo = {
+      task: r.task,
       name: r.name,
       input: `${input.name} [${input.shape.join(", ")}] ${spec.layout}`,
       output: `${output.name} [${output.shape.join(", ")}]`,
       labels: settings.labels ?? [],
       probabilities: settings.output,
     };
-    return { info, settings, spec, geo, single, batched, batch, probabilities };
+    const labels = settings.labels ?? [];
+    const colors = settings.colors ?? labels.map((_, i) => defaultColor(i));
+    return { info, settings, spec, geo, single, batched, batch, probabilities, scores, colors, background: settings.background ?? 0 };
   } catch (e) {
     single.dispose();
     throw e;
@@ -122,26 +143,49 @@ function positions(size: number, patch: number, stride: number): number {
   return Math.ceil(Math.max(size - patch, 0) / stride) + 1;
 }
 
+/** Runs the model on one slice (copies of it for a fixed batch) TIMED_RUNS times: the first sample's output and the median time. */
+function timed(m: Loaded, input: Float32Array): { output: Float32Array; ms: number } {
+  const fixed = typeof m.single.inputs[0].shape[0] === "number" ? m.single.inputs[0].shape[0] : 1;
+  const data = new Float32Array(fixed * input.length);
+  for (let b = 0; b < fixed; b++) data.set(input, b * input.length);
+  const times: number[] = [];
+  let output: Float32Array = new Float32Array(0);
+  for (let i = 0; i < TIMED_RUNS; i++) {
+    const t0 = performance.now();
+    const out = m.single.run({ [m.geo.name]: data });
+    times.push(performance.now() - t0);
+    output = out[m.single.outputs[0].name];
+  }
+  return { output: output.subarray(0, output.length / fixed), ms: median(times) };
+}
+
+const hex = (c: readonly number[]) => `#${c.map((v) => v.toString(16).padStart(2, "0")).join("")}`;
+
+function segment(
+  engine: Engine, m: Loaded, slice: Awaited<ReturnType<typeof readSlices>>[number], id: number, name: string, frame: number, frames: number,
+): SegmentResult {
+  const { output, ms } = timed(m, toInput(slice, m.spec));
+  const labels = m.settings.labels!;
+  const map = scoreMap(m.scores!, output.length, m.spec.height, m.spec.width);
+  const mask = labelMap(output, map, slice.width, slice.height, { probabilities: m.probabilities });
+  const overlay = overlayMask(slice, mask, { labels, colors: m.colors, background: m.background });
+  const plain = overlayHeatmap(slice, new Float32Array(1), { size: [1, 1], opacity: 0 });
+  const classes = classAreas(mask, labels, slice.spacing).map((c) => ({ ...c, color: hex(m.colors[c.index]) }));
+  return {
+    id, name, frame, frames, source: slice.source, width: slice.width, height: slice.height,
+    overlay: overlay.buffer as ArrayBuffer, plain: plain.buffer as ArrayBuffer,
+    classes, background: m.background, inferenceMs: ms, timedRuns: TIMED_RUNS, backend: engine.backend,
+  };
+}
+
 function classify(
   engine: Engine, m: Loaded, slice: Awaited<ReturnType<typeof readSlices>>[number], id: number, name: string, frame: number, frames: number,
   method: Method,
 ): SliceResult {
   const { geo, spec, batch } = m;
   const input = toInput(slice, spec);
-  // A model with a fixed batch larger than one gets copies of the slice, as in the CLI.
-  const fixed = m.single === m.batched ? batch : 1;
-  const data = new Float32Array(fixed * input.length);
-  for (let b = 0; b < fixed; b++) data.set(input, b * input.length);
-
-  const times: number[] = [];
-  let logits: Float32Array = new Float32Array(0);
-  for (let i = 0; i < TIMED_RUNS; i++) {
-    const t0 = performance.now();
-    const out = m.single.run({ [geo.name]: data });
-    times.push(performance.now() - t0);
-    logits = out[m.single.outputs[0].name];
-  }
-  const scores = m.probabilities(logits.subarray(0, logits.length / fixed));
+  const { output, ms } = timed(m, input);
+  const scores = m.probabilities(output);
   const classes = ranked(scores, m.settings.labels);
   const cls = scores.indexOf(Math.max(...scores));
 
@@ -167,7 +211,7 @@ function classify(
   return {
     id, name, frame, frames, source: slice.source, width: slice.width, height: slice.height,
     overlay: overlay.buffer as ArrayBuffer, plain: plain.buffer as ArrayBuffer,
-    classes, inferenceMs: median(times), timedRuns: TIMED_RUNS,
+    classes, inferenceMs: ms, timedRuns: TIMED_RUNS,
     occlusion: { ms: occlusionMs, method, patches, runs, batch, patch: sides.map((side) => Math.min(side, geo.height, geo.width)), ...(layer ? { layer } : {}) },
     box: box && { x: Math.round(box.x * sx), y: Math.round(box.y * sy), width: Math.round(box.width * sx), height: Math.round(box.height * sy) },
     backend: engine.backend,

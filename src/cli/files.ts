@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { FileError } from "../errors.js";
+import { encodePng } from "../io/png.js";
 import { UsageError } from "./usage.js";
 
 /** The bytes of the model file named by `flag`; a path that is missing, a folder or unreadable is a UsageError. */
@@ -23,6 +24,16 @@ export async function writeAtomic(path: string, data: string | Uint8Array): Prom
     await rm(tmp, { force: true }).catch(() => {});
     throw FileError.from(e, path, "write");
   }
+}
+
+/** Writes an image atomically, creating its folder (names below the inputs' common folder can hold folders). */
+export async function writePng(path: string, width: number, height: number, pixels: Uint8Array, channels?: 1 | 4): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (e) {
+    throw FileError.from(e, dirname(path), "create");
+  }
+  await writeAtomic(path, encodePng(width, height, pixels, channels));
 }
 
 /**

@@ -1,28 +1,40 @@
 #!/usr/bin/env node
 import { readFile } from "node:fs/promises";
-import { type Backend, SimdcnnError, init } from "../node.js";
+import { type Backend, type Engine, SimdcnnError, init } from "../node.js";
 import { modelSettings } from "../io/metadata.js";
 import { coreCount } from "../runtime/platform.js";
 import { BASELINES } from "../explain/baseline.js";
 import { METHODS } from "../explain/explain.js";
 import { closest, parseFlags } from "./args.js";
-import { type ClassifyOptions, type Job, asUsage, classifyJobs, emit, loadClassifier, progressBar } from "./classify.js";
+import { type ClassifyOptions, classifyJobs, emitClassified, loadClassifier } from "./classify.js";
 import { checkOutputFile, checkOutputFolder, readModelFile } from "./files.js";
 import { info } from "./info.js";
 import { expandInputs } from "./inputs.js";
+import { type Job, type Loaded, asUsage } from "./jobs.js";
 import { outputNames } from "./naming.js";
-import type { Result } from "./output.js";
-import { WORKER_ENV, type WorkerJob, classifyInProcesses } from "./pool.js";
+import type { Failure, Result, SegmentResult } from "./output.js";
+import { WORKER_ENV, type WorkerJob, type WorkerSetup, runInProcesses } from "./pool.js";
+import { progressBar } from "./report.js";
+import { type SegmentOptions, emitSegmented, loadSegmenter, segmentJobs } from "./segment.js";
 import { COMMANDS, USAGE, UsageError } from "./usage.js";
+import { workerCommand } from "./worker.js";
 
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
 
-const CLASSIFY_FLAGS = {
-  model: "string", json: "boolean", csv: "boolean", out: "string", "top-k": "string", batch: "string",
-  backend: "string", threads: "string", window: "string", labels: "string", output: "string", resize: "string",
-  "input-size": "string", heatmap: "string", patch: "string", stride: "string", "skip-existing": "boolean",
-  method: "string", baseline: "string",
+// The flags of both commands that run a model over slices.
+const MODEL_FLAGS = {
+  model: "string", json: "boolean", csv: "boolean", batch: "string", backend: "string", threads: "string", window: "string",
+  labels: "string", output: "string", resize: "string", "input-size": "string",
 } as const;
+
+const CLASSIFY_FLAGS = {
+  ...MODEL_FLAGS, out: "string", "top-k": "string", heatmap: "string", method: "string", baseline: "string", patch: "string",
+  stride: "string", "skip-existing": "boolean", queue: "string",
+} as const;
+
+const SEGMENT_FLAGS = { ...MODEL_FLAGS, out: "string", overlay: "boolean", threshold: "string", background: "string", colors: "string" } as const;
+
+type Values<F> = { [K in keyof F]?: F[K] extends "string" ? string : boolean } & { help?: boolean };
 
 function positiveInt(v: string | undefined, flag: string, def?: number): number | undefined {
   if (v === undefined) return def;
@@ -48,13 +60,16 @@ function backendOf(v: string | undefined): "auto" | Backend {
   throw new UsageError(`--backend expects auto, simd or scalar, got '${v}'`);
 }
 
-async function classifyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, CLASSIFY_FLAGS);
-  const v = values as { [K in keyof typeof CLASSIFY_FLAGS]?: (typeof CLASSIFY_FLAGS)[K] extends "string" ? string : boolean } & { help?: boolean };
-  if (v.help) {
-    out(USAGE.classify);
-    return 0;
-  }
+/** What both commands take from their common flags, checked before anything is read. */
+interface Common {
+  format: "table" | "json" | "csv";
+  batch: number;
+  backend: "auto" | Backend;
+  threads: number;
+  overrides: ClassifyOptions["overrides"];
+}
+
+function common(v: Values<typeof MODEL_FLAGS>, positionals: string[], extra: ClassifyOptions["overrides"]): Common {
   if (!v.model) throw new UsageError("--model is required");
   if (positionals.length === 0) throw new UsageError("no input files, folders or globs given");
   if (v.json && v.csv) throw new UsageError("--json and --csv exclude each other");
@@ -64,72 +79,146 @@ async function classifyCommand(args: string[]): Promise<number> {
     ...(v.resize !== undefined ? { resize: v.resize } : {}),
     ...(v["input-size"] !== undefined ? { input_size: v["input-size"] } : {}),
     ...(v.window !== undefined ? { window: v.window } : {}),
+    ...extra,
   };
   try {
     modelSettings({ overrides });
   } catch (e) {
     throw asUsage(e);
   }
-  const backend = backendOf(v.backend);
-  const threads = v.threads === undefined || v.threads === "auto" ? coreCount() : positiveInt(v.threads, "--threads")!;
-  const options: ClassifyOptions = {
-    model: v.model, format: v.json ? "json" : v.csv ? "csv" : "table", out: v.out,
-    topK: positiveInt(v["top-k"], "--top-k", 3)!, batch: positiveInt(v.batch, "--batch", 8)!, overrides,
-    heatmap: v.heatmap, method: oneOf(v.method, "--method", METHODS), baseline: oneOf(v.baseline, "--baseline", BASELINES),
-    patches: patchList(v.patch), stride: positiveInt(v.stride, "--stride"),
-    skipExisting: v["skip-existing"] ?? false,
+  return {
+    format: v.json ? "json" : v.csv ? "csv" : "table",
+    batch: positiveInt(v.batch, "--batch", 8)!,
+    backend: backendOf(v.backend),
+    threads: v.threads === undefined || v.threads === "auto" ? coreCount() : positiveInt(v.threads, "--threads")!,
+    overrides,
   };
-  if (options.skipExisting && options.heatmap === undefined) throw new UsageError("--skip-existing needs --heatmap DIR");
-  for (const flag of ["method", "baseline", "patch", "stride"] as const) {
-    if (v[flag] !== undefined && options.heatmap === undefined) throw new UsageError(`--${flag} needs --heatmap DIR`);
-  }
-  if (options.method === "scorecam" && (v.patch !== undefined || v.stride !== undefined)) throw new UsageError("--patch and --stride are occlusion's; --method scorecam takes neither");
-  if (options.out !== undefined) await checkOutputFile(options.out, "--out");
-  if (options.heatmap !== undefined) await checkOutputFolder(options.heatmap, "--heatmap");
+}
 
+/**
+ * Expands and names the inputs, loads the model once (so that every problem with it or its
+ * settings shows before any worker starts), and runs the jobs: on a queue's workers when
+ * `remote` is given, several files in a pool of single-threaded processes (see pool.ts for why),
+ * else in this process.
+ */
+async function runCommand<L extends Loaded, R extends object>(
+  c: Common, positionals: string[], setup: WorkerSetup,
+  load: (engine: Engine) => Promise<L>,
+  local: (engine: Engine, loaded: L, jobs: Job[], done: (r: (R | Failure)[]) => void) => Promise<void>,
+  remote?: (jobs: Job[], tick: () => void) => Promise<(R | Failure)[]>,
+): Promise<{ loaded: L; results: (R | Failure)[] }> {
   const inputs = await expandInputs(positionals);
   const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [i.file])));
   const jobs: Job[] = inputs.map((i) => ("error" in i ? i : { ...i, name: names.get(i.file) }));
   const files = jobs.filter((j) => !("error" in j)).length;
-  // Several files run in a pool of single-threaded processes (see pool.ts for why).
-  const pool = threads > 1 && files > 1;
-  const engine = await init({ backend, threads: pool ? 1 : threads });
-  let classifier;
+  const pool = c.threads > 1 && files > 1;
+  const engine = await init({ backend: c.backend, threads: pool ? 1 : c.threads });
+  let loaded: L;
   try {
-    // Every problem with the model or its settings shows here, once, before any worker starts.
-    classifier = await loadClassifier(engine, options);
+    loaded = await load(engine);
   } catch (e) {
     engine.dispose();
     throw e;
   }
   const bar = progressBar(jobs.length);
-  const results: Result[] = [];
+  const results: (R | Failure)[] = [];
   try {
-    if (pool) {
-      classifier.model.dispose();
+    if (remote) {
+      loaded.model.dispose();
       engine.dispose();
-      const job = { backend, options } as const;
-      results.push(...(await classifyInProcesses(jobs, Math.min(threads, files), job, () => bar.increment())));
+      results.push(...(await remote(jobs, () => bar.increment())));
+    } else if (pool) {
+      loaded.model.dispose();
+      engine.dispose();
+      results.push(...(await runInProcesses<R>(jobs, Math.min(c.threads, files), setup, () => bar.increment())));
     } else {
-      await classifyJobs(engine, classifier, jobs, options, (r) => {
+      await local(engine, loaded, jobs, (r) => {
         results.push(...r);
         bar.increment();
       });
-      classifier.model.dispose();
+      loaded.model.dispose();
       engine.dispose();
     }
   } finally {
     bar.stop();
   }
-  return emit(results, options, out);
+  return { loaded, results };
 }
 
-/** A pool's worker process: the job file names its validated options and its share of the inputs. */
+async function classifyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, CLASSIFY_FLAGS);
+  const v = values as Values<typeof CLASSIFY_FLAGS>;
+  if (v.help) {
+    out(USAGE.classify);
+    return 0;
+  }
+  const c = common(v, positionals, {});
+  const options: ClassifyOptions = {
+    model: v.model!, format: c.format, out: v.out, topK: positiveInt(v["top-k"], "--top-k", 3)!, batch: c.batch, overrides: c.overrides,
+    heatmap: v.heatmap, method: oneOf(v.method, "--method", METHODS), baseline: oneOf(v.baseline, "--baseline", BASELINES),
+    patches: patchList(v.patch), stride: positiveInt(v.stride, "--stride"),
+    skipExisting: v["skip-existing"] ?? false,
+  };
+  for (const flag of ["method", "baseline", "patch", "stride"] as const) {
+    if (v[flag] !== undefined && options.heatmap === undefined) throw new UsageError(`--${flag} needs --heatmap DIR`);
+  }
+  if (options.method === "scorecam" && (v.patch !== undefined || v.stride !== undefined)) throw new UsageError("--patch and --stride are occlusion's; --method scorecam takes neither");
+  const queue = v.queue;
+  if (queue !== undefined) (await import("../queue/connection.js")).connectionOf(queue);
+  // With --queue, --out FILE.jsonl is the journal the queue's results are appended to (producer.ts).
+  const journal = queue !== undefined && options.out !== undefined && /\.jsonl$/i.test(options.out);
+  if (options.skipExisting && options.heatmap === undefined && !journal) throw new UsageError("--skip-existing needs --heatmap DIR (or, with --queue, --out FILE.jsonl)");
+  if (options.out !== undefined) await checkOutputFile(options.out, "--out");
+  if (options.heatmap !== undefined) await checkOutputFolder(options.heatmap, "--heatmap");
+  const onQueue =
+    queue === undefined
+      ? undefined
+      : async (jobs: Job[], tick: () => void) => {
+          const { runOnQueue } = await import("../queue/producer.js");
+          const { format: _format, out: _out, ...settings } = options;
+          return runOnQueue(jobs, { url: queue, command: "classify", backend: c.backend, settings, journal: journal ? options.out : undefined, skipExisting: options.skipExisting }, tick);
+        };
+  const { results } = await runCommand<Loaded, Result>(
+    c, positionals, { command: "classify", backend: c.backend, options },
+    (engine) => loadClassifier(engine, options),
+    (engine, loaded, jobs, done) => classifyJobs(engine, loaded, jobs, options, done),
+    onQueue,
+  );
+  return emitClassified(results as Result[], journal ? { ...options, out: undefined } : options, out);
+}
+
+async function segmentCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, SEGMENT_FLAGS);
+  const v = values as Values<typeof SEGMENT_FLAGS>;
+  if (v.help) {
+    out(USAGE.segment);
+    return 0;
+  }
+  const c = common(v, positionals, {
+    ...(v.background !== undefined ? { background: v.background } : {}),
+    ...(v.colors !== undefined ? { colors: v.colors } : {}),
+  });
+  const threshold = v.threshold === undefined ? 0.5 : Number(v.threshold);
+  if (v.threshold?.trim() === "" || !(threshold >= 0 && threshold <= 1)) throw new UsageError(`--threshold expects a probability in 0..1, got '${v.threshold}'`);
+  const options: SegmentOptions = {
+    model: v.model!, format: c.format, out: v.out ?? "masks", overlay: v.overlay ?? false, threshold, batch: c.batch, overrides: c.overrides,
+  };
+  await checkOutputFolder(options.out, "--out");
+  const { loaded, results } = await runCommand<Awaited<ReturnType<typeof loadSegmenter>>, SegmentResult>(
+    c, positionals, { command: "segment", backend: c.backend, options },
+    (engine) => loadSegmenter(engine, options),
+    (engine, loaded, jobs, done) => segmentJobs(engine, loaded, jobs, options, done),
+  );
+  return emitSegmented(results as SegmentResult[], loaded, options, out);
+}
+
+/** A pool's worker process: the job file names its command, validated options and its share of the inputs. */
 async function worker(file: string): Promise<number> {
-  const { backend, options, jobs } = JSON.parse(await readFile(file, "utf8")) as WorkerJob;
-  const engine = await init({ backend, threads: 1 });
-  const classifier = await loadClassifier(engine, options);
-  await classifyJobs(engine, classifier, jobs, options, (r) => process.stdout.write(`${JSON.stringify(r)}\n`));
+  const job = JSON.parse(await readFile(file, "utf8")) as WorkerJob;
+  const engine = await init({ backend: job.backend, threads: 1 });
+  const line = (r: object[]) => process.stdout.write(`${JSON.stringify(r)}\n`);
+  if (job.command === "segment") await segmentJobs(engine, await loadSegmenter(engine, job.options), job.jobs, job.options, line);
+  else await classifyJobs(engine, await loadClassifier(engine, job.options), job.jobs, job.options, line);
   return 0;
 }
 
@@ -184,6 +273,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "info") return infoCommand(rest);
   if (command === "classify") return classifyCommand(rest);
+  if (command === "segment") return segmentCommand(rest);
+  if (command === "worker") return workerCommand(rest, out);
   throw unknownCommand(command);
 }
 

@@ -1,6 +1,7 @@
 import type { Method } from "../explain/explain.js";
 import type { Prediction } from "../explain/predict.js";
 import type { Box } from "../explain/region.js";
+import type { ClassArea } from "../io/segmentation.js";
 
 /** Where the heat map of a slice is hottest, in the slice's pixels, and its value (a drop or gain of the explained score). */
 export interface Peak {
@@ -9,7 +10,10 @@ export interface Peak {
   value: number;
 }
 
-/** One line of output: a classified slice, or an input that could not be classified and why. */
+/** An input, or a slice of it, that could not be processed, and why. */
+export type Failure = { file: string; frame?: number; error: string };
+
+/** One line of classify's output: a classified slice, or a failure. */
 export type Result =
   | {
       file: string;
@@ -22,7 +26,10 @@ export type Result =
       /** How the heat map was made and what score it measures. */
       explanation?: { method: Method; score: string; value: number; layer?: string; flat: boolean; note?: string };
     }
-  | { file: string; frame?: number; error: string };
+  | Failure;
+
+/** One line of segment's output: a segmented slice (its size, its classes' shares, the files written), or a failure. */
+export type SegmentResult = { file: string; frame?: number; width: number; height: number; classes: ClassArea[]; mask: string; overlay?: string } | Failure;
 
 const fmt = (p: number) => p.toFixed(4);
 
@@ -31,25 +38,61 @@ function oneLine(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
 }
 
-export function table(results: Result[]): string {
-  const rows = results.map((r) => {
-    const name = r.frame === undefined ? r.file : `${r.file} [frame ${r.frame}]`;
-    if ("error" in r) return [name, "ERROR", "", r.error].map(oneLine);
-    const [best, ...rest] = r.top;
-    return [name, best.label, fmt(best.probability), rest.map((p) => `${p.label} ${fmt(p.probability)}`).join(", ")].map(oneLine);
-  });
-  const header = ["file", "class", "probability", "next"];
+const where = (r: { file: string; frame?: number }) => (r.frame === undefined ? r.file : `${r.file} [frame ${r.frame}]`);
+
+// Columns padded to their widest cell; `right` is the column aligned right.
+function columns(header: string[], rows: string[][], right: number): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (r: string[]) => r.map((c, i) => (i === right ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
 
-export function json(results: Result[]): string {
+export function table(results: Result[]): string {
+  const rows = results.map((r) => {
+    if ("error" in r) return [where(r), "ERROR", "", r.error].map(oneLine);
+    const [best, ...rest] = r.top;
+    return [where(r), best.label, fmt(best.probability), rest.map((p) => `${p.label} ${fmt(p.probability)}`).join(", ")].map(oneLine);
+  });
+  return columns(["file", "class", "probability", "next"], rows, 2);
+}
+
+/** A row per slice: its size and each non-background class found, with its pixels, share and area. */
+export function segmentTable(results: SegmentResult[], background: number): string {
+  const rows = results.map((r) => {
+    if ("error" in r) return [where(r), "ERROR", r.error].map(oneLine);
+    const found = r.classes.filter((c) => c.index !== background && c.pixels > 0);
+    const area = (c: ClassArea) => (c.area_mm2 === undefined ? "" : `, ${c.area_mm2.toFixed(1)} mm2`);
+    const text = found.map((c) => `${c.label} ${c.pixels} px (${(100 * c.fraction).toFixed(2)}%${area(c)})`).join("; ");
+    return [where(r), `${r.width}x${r.height}`, text || "none"].map(oneLine);
+  });
+  return columns(["file", "size", "classes found"], rows, -1);
+}
+
+export function json(results: object[]): string {
   return `${JSON.stringify(results, null, 2)}\n`;
 }
 
 function csvField(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+/**
+ * A line per slice: file, frame, size, the files written, then pixels, fraction and area (empty
+ * without a pixel spacing) of each class, named `pixels:<label>` and so on, and the error.
+ */
+export function segmentCsv(results: SegmentResult[], labels: readonly string[]): string {
+  const perClass = labels.flatMap((l) => [`pixels:${l}`, `fraction:${l}`, `area_mm2:${l}`]);
+  const lines = [["file", "frame", "width", "height", "mask", "overlay", ...perClass, "error"].map(csvField).join(",")];
+  for (const r of results) {
+    const frame = r.frame === undefined ? "" : String(r.frame);
+    if ("error" in r) {
+      lines.push([r.file, frame, "", "", "", "", ...perClass.map(() => ""), r.error].map(csvField).join(","));
+      continue;
+    }
+    const values = r.classes.flatMap((c) => [String(c.pixels), c.fraction.toFixed(6), c.area_mm2 === undefined ? "" : c.area_mm2.toFixed(3)]);
+    lines.push([r.file, frame, String(r.width), String(r.height), r.mask, r.overlay ?? "", ...values, ""].map(csvField).join(","));
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 export function csv(results: Result[]): string {

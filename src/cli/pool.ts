@@ -3,30 +3,34 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Backend } from "../node.js";
-import type { ClassifyOptions, Job } from "./classify.js";
-import type { Result } from "./output.js";
+import type { ClassifyOptions } from "./classify.js";
+import type { Job } from "./jobs.js";
+import type { Failure } from "./output.js";
+import type { SegmentOptions } from "./segment.js";
 
-/** What a worker process is given (as a JSON file named by SIMDCNN_JOB): validated options and its share of the jobs. */
-export interface WorkerJob {
-  backend: "auto" | Backend;
-  options: ClassifyOptions;
-  jobs: Job[];
-}
+/** What every worker of a run is given: the command and its validated options. */
+export type WorkerSetup = { backend: "auto" | Backend } & (
+  | { command: "classify"; options: ClassifyOptions }
+  | { command: "segment"; options: SegmentOptions }
+);
+
+/** What a worker process is given (as a JSON file named by SIMDCNN_JOB): the setup and its share of the jobs. */
+export type WorkerJob = WorkerSetup & { jobs: Job[] };
 
 /** The environment variable that makes this command a pool's worker process. */
 export const WORKER_ENV = "SIMDCNN_JOB";
 
 /**
- * Classifies jobs in `processes` worker processes of this command, each with a single-threaded
+ * Runs jobs in `processes` worker processes of this command, each with a single-threaded
  * engine and a contiguous share of the jobs, and returns their results in input order. For a
  * folder of slices this beats one process with threaded kernels (bench/slices.ts), because
  * reading and preparing the slices is most of the work and only processes run it in parallel.
  * The options were validated, and the model loaded once, by the caller: a worker meets only
  * problems of its own inputs, or dies; then its unfinished jobs get its last words.
  */
-export async function classifyInProcesses(jobs: Job[], processes: number, setup: Omit<WorkerJob, "jobs">, onJob: () => void): Promise<Result[]> {
+export async function runInProcesses<R extends object>(jobs: Job[], processes: number, setup: WorkerSetup, onJob: () => void): Promise<(R | Failure)[]> {
   // Inputs that yield no file (a glob without matches) are answered here, not by a worker.
-  const byJob: Result[][] = jobs.map((j) => ("error" in j ? [{ file: j.file, error: j.error }] : []));
+  const byJob: (R | Failure)[][] = jobs.map((j) => ("error" in j ? [{ file: j.file, error: j.error }] : []));
   const files = jobs.flatMap((j, at) => ("error" in j ? [] : [{ job: j, at }]));
   for (const j of jobs) if ("error" in j) onJob();
   const dir = mkdtempSync(join(tmpdir(), "simdcnn-pool-"));
@@ -38,7 +42,7 @@ export async function classifyInProcesses(jobs: Job[], processes: number, setup:
       shares.map(async (share, i) => {
         const file = join(dir, `job-${i}.json`);
         writeFileSync(file, JSON.stringify({ ...setup, jobs: share.map((f) => f.job) } satisfies WorkerJob));
-        const results = await worker(share.map((f) => f.job), file, onJob);
+        const results = await worker<R>(share.map((f) => f.job), file, onJob);
         share.forEach((f, k) => (byJob[f.at] = results[k]));
       }),
     );
@@ -50,13 +54,13 @@ export async function classifyInProcesses(jobs: Job[], processes: number, setup:
 
 // A worker writes one JSON line per job, the job's results, as soon as the job is done; the
 // promise gives each job of the share its results.
-function worker(share: Job[], file: string, onJob: () => void): Promise<Result[][]> {
+function worker<R>(share: Job[], file: string, onJob: () => void): Promise<(R | Failure)[][]> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1]], {
       env: { ...process.env, [WORKER_ENV]: file },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const results: Result[][] = [];
+    const results: (R | Failure)[][] = [];
     let partial = "";
     let err = "";
     let ended = false;
@@ -84,7 +88,7 @@ function worker(share: Job[], file: string, onJob: () => void): Promise<Result[]
           finish(`it wrote a line that is not a result: ${line.slice(0, 200)}`);
           return;
         }
-        results.push(parsed as Result[]);
+        results.push(parsed as (R | Failure)[]);
         onJob();
       }
     });

@@ -35,13 +35,54 @@ options:
   --patch N[,N...]    occlusion patch sides in input pixels, one map each, averaged
                       (default: 1/8 and 1/4 of the input size)
   --stride N          occlusion stride (default: half of each patch)
-  --skip-existing     skip slices whose heatmap already exists in DIR
+  --skip-existing     skip slices whose heatmap already exists in DIR; with --queue and
+                      --out FILE.jsonl, also inputs whose results are already in FILE.jsonl
+  --queue URL         enqueue the inputs on redis://HOST:PORT/N for \`simdcnn worker\`
+                      processes instead of classifying here; paths must name the same files
+                      on every worker (a shared filesystem). With --out FILE.jsonl, each
+                      input's results are appended to FILE.jsonl as they arrive, and the
+                      table (or --json, --csv) goes to stdout
   -h, --help          this text
 
 Paths are printed as given: relative to the current folder when given relative, absolute when
 given absolute. Exit code: 0 every slice classified; 1 an input could not be read or classified
 (the other inputs still are) or the model is malformed, unsupported or not a classifier; 2 a bad
 command line, including a model, --out or --heatmap path that is missing or of the wrong kind.`;
+
+const SEGMENT = `usage: simdcnn segment --model m.onnx [options] <files, folders or globs>
+
+Segments every slice (every frame of a multi-frame DICOM): writes its mask, an 8-bit grey PNG of
+the slice's own size whose pixels are class indices, and prints one line per slice with each
+class's pixels, fraction and area (in mm2 when the slice has a DICOM pixel spacing).
+
+options:
+  --model PATH        the ONNX segmentation model (required): scores [N,C,H,W] after an NCHW
+                      input, [N,H,W,C] after an NHWC one; settings from its metadata or PATH.json
+  --out DIR           the folder of the masks (created; default masks): DIR/<name>.mask.png,
+                      names following the inputs' paths below their common folder
+  --overlay           also write DIR/<name>.overlay.png: the slice in grey, each class but the
+                      background in its colour, and a legend
+  --threshold T       for one-channel models: a pixel is class 1 when its probability is above
+                      T (default 0.5)
+  --json | --csv      machine-readable output instead of the table
+  --batch N           slices per inference (default 8; the model's batch when it is fixed)
+  --backend B         auto | simd | scalar (default auto)
+  --threads N         threads, or auto: the machine's cores (default auto); several files run
+                      in up to N worker processes, one file on N kernel threads
+  --window C,W        intensity window for DICOM slices, e.g. 40,400
+  --labels A,B,...    class names (override the model's)
+  --background N      the background class (default 0; override the model's)
+  --colors C,C,...    class colours as #rrggbb (override the model's)
+  --output softmax|sigmoid|logits   how scores become probabilities (override the model's)
+  --resize bilinear|nearest         (override the model's)
+  --input-size H,W    the size slices are resized to, for a model with symbolic height and width
+  -h, --help          this text
+
+The model's scores are resized back to each slice (bilinear, undoing the stretch to the model's
+input) before each pixel takes its best class. Exit code: 0 every slice segmented; 1 an input
+could not be read or segmented (the other inputs still are) or the model is malformed,
+unsupported or not a segmentation model; 2 a bad command line, including a model or --out path
+that is missing or of the wrong kind.`;
 
 const INFO = `usage: simdcnn info <m.onnx> [--backend auto|simd|scalar]
 
@@ -50,13 +91,30 @@ operators simdcnn does not support.
 
   -h, --help          this text`;
 
+const WORKER = `usage: simdcnn worker --queue redis://HOST:PORT/N [--threads T] [--stall-seconds S]
+
+Runs the jobs that \`simdcnn classify --queue\` enqueues, until SIGINT or SIGTERM (then it finishes
+the jobs it holds). Run one per core, on as many machines as reach the Redis server and the files.
+
+options:
+  --queue URL         the Redis (or Valkey) server and database, redis:// or rediss:// (required)
+  --threads T         kernel threads of this worker's engine (default 1; more processes scale
+                      better than more threads)
+  --stall-seconds S   how long the jobs of a worker that died wait before another worker takes
+                      them (default 30); a worker must not block its event loop this long
+  -h, --help          this text
+
+Exit code: 0 stopped by a signal; 2 a bad command line.`;
+
 const MAIN = `usage:
   simdcnn classify --model m.onnx [options] <files, folders or globs>
+  simdcnn segment --model m.onnx [options] <files, folders or globs>
   simdcnn info <m.onnx>
+  simdcnn worker --queue redis://HOST:PORT/N
   simdcnn help [command]      a command's options
   simdcnn --version`;
 
 /** The usage text of a command, or of the whole tool. */
-export const USAGE: Readonly<Record<string, string>> = { classify: CLASSIFY, info: INFO, "": MAIN };
+export const USAGE: Readonly<Record<string, string>> = { classify: CLASSIFY, segment: SEGMENT, info: INFO, worker: WORKER, "": MAIN };
 
-export const COMMANDS = ["classify", "info", "help"] as const;
+export const COMMANDS = ["classify", "segment", "info", "worker", "help"] as const;

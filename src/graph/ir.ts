@@ -1,6 +1,8 @@
 import type { Activation } from "../ops/activation.js";
 import type { BinaryOp, UnaryFn } from "../ops/elementwise.js";
 import type { StridedCopyPlan } from "../ops/copy.js";
+import type { ResizeSpec } from "../ops/resize.js";
+import type { InputQuantization } from "../ops/qconv.js";
 
 /**
  * A tensor of the executable graph. Shapes are static (a graph is built per binding of the
@@ -46,6 +48,23 @@ export type Step =
       residual?: Value;
     }
   | {
+      /** ONNX ConvTranspose, as src/ops/deconv2d.ts implements it. */
+      op: "deconv";
+      x: Value;
+      y: Value;
+      /** [Cin, kH, kW, Cout/groups] */
+      w: Float32Array;
+      wShape: [number, number, number, number];
+      bias?: Float32Array;
+      strides: [number, number];
+      dilations: [number, number];
+      /** Cropped from the full output: [top, left, bottom, right]. */
+      pads: [number, number, number, number];
+      outputPadding: [number, number];
+      groups: number;
+      act: Activation;
+    }
+  | {
       /** ONNX Gemm: y = act(alpha * A' B' + bias + beta * C), as src/ops/gemm.ts implements it. */
       op: "gemm";
       /** [M, K] ([K, M] with transA); a value of another rank is read as [size / K, K]. */
@@ -69,6 +88,10 @@ export type Step =
   | { op: "unary"; x: Value; y: Value; fn: UnaryFn }
   | { op: "binary"; a: Value; b: Value; y: Value; fn: BinaryOp }
   | { op: "softmax"; x: Value; y: Value; rows: number; cols: number }
+  /** Resize of an NHWC value over H and W. */
+  | { op: "resize"; x: Value; y: Value; spec: ResizeSpec }
+  /** Index of the maximum over the last axis of x read as [rows, cols]; y holds rows floats. */
+  | { op: "argmax"; x: Value; y: Value; rows: number; cols: number; last: boolean }
   | {
       op: "copy";
       x: Value;
@@ -78,7 +101,33 @@ export type Step =
       /** Set when y is x (its stored shape) with its axes permuted: y's axis i is x's axis perm[i]. */
       perm?: number[];
     }
-  | { op: "pad"; x: Value; y: Value; pads: [number, number, number, number]; value: number };
+  | { op: "pad"; x: Value; y: Value; pads: [number, number, number, number]; value: number }
+  | {
+      /**
+       * An 8-bit convolution, or over a 2-d x [M, K] a GEMM, with float x and y (src/ops/qconv.ts):
+       * x quantized per run or with a fixed scale, y = f32(acc) * f32(xScale * scales[j]) + bias[j].
+       */
+      op: "qconv";
+      x: Value;
+      y: Value;
+      /** OHWI integers */
+      w: number[];
+      wShape: [number, number, number, number];
+      zeroPoints: number[];
+      scales: Float32Array;
+      bias?: Float32Array;
+      window: Window;
+      input: InputQuantization;
+    }
+  | {
+      /** DequantizeLinear(QuantizeLinear(x)) with one scale and zero point (src/ops/quantize.ts). */
+      op: "fakeQuant";
+      x: Value;
+      y: Value;
+      scale: number;
+      zeroPoint: number;
+      signed: boolean;
+    };
 
 /** K and N of a gemm step. */
 export function gemmDims(s: { bShape: [number, number]; transB: boolean }): { k: number; n: number } {
@@ -90,12 +139,17 @@ export function gemmDims(s: { bShape: [number, number]; transB: boolean }): { k:
 export function stepInputs(s: Step): Value[] {
   switch (s.op) {
     case "conv":
+    case "deconv":
     case "pool":
     case "globalPool":
     case "unary":
     case "softmax":
+    case "resize":
+    case "argmax":
     case "copy":
     case "pad":
+    case "qconv":
+    case "fakeQuant":
       return s.op === "conv" && s.residual ? [s.x, s.residual] : [s.x];
     case "gemm":
       return s.c ? [s.a, s.c] : [s.a];

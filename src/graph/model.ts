@@ -382,9 +382,18 @@ function describe(s: Step): string {
       const act = typeof s.act === "string" ? s.act : JSON.stringify(s.act);
       return `conv ${kh}x${kw} ${ci * s.groups}->${co}${s.groups > 1 ? ` g${s.groups}` : ""}${act !== "none" ? ` +${act}` : ""}${s.residual ? " +residual" : ""}`;
     }
+    case "deconv": {
+      const [ci, kh, kw, co] = s.wShape;
+      const act = typeof s.act === "string" ? s.act : JSON.stringify(s.act);
+      return `deconv ${kh}x${kw}/${s.strides.join("x")} ${ci}->${co * s.groups}${s.groups > 1 ? ` g${s.groups}` : ""}${act !== "none" ? ` +${act}` : ""}`;
+    }
     case "gemm": {
       const { k, n } = gemmDims(s);
       return `gemm ${k}->${n}${s.act !== "none" ? ` +${typeof s.act === "string" ? s.act : JSON.stringify(s.act)}` : ""}${s.c && rootOf(s.c).storage !== "const" ? " +residual" : ""}`;
+    }
+    case "qconv": {
+      const [co, kh, kw, ci] = s.wShape;
+      return `qconv ${kh}x${kw} ${ci}->${co} int8${s.input.dynamic ? " dynamic" : ""}`;
     }
     case "pool":
       return `${s.max ? "max" : "avg"}pool ${s.window.kernel.join("x")}`;
@@ -392,6 +401,8 @@ function describe(s: Step): string {
       return `global ${s.max ? "max" : "avg"}pool`;
     case "copy":
       return s.perm ? `transpose ${permName(s.perm)}` : "copy";
+    case "resize":
+      return `resize ${s.spec.mode}`;
     default:
       return s.op;
   }
@@ -418,16 +429,18 @@ function moved(s: Step): string {
 }
 
 function params(s: Step): number {
-  if (s.op === "conv") return s.w.length + (s.bias?.length ?? 0);
+  if (s.op === "conv" || s.op === "deconv" || s.op === "qconv") return s.w.length + (s.bias?.length ?? 0);
   if (s.op === "gemm") return s.b.length + (s.bias?.length ?? 0) + (s.c && rootOf(s.c).storage === "const" ? sizeOfShape(s.c.shape) : 0);
   return 0;
 }
 
 function flops(s: Step): number {
-  if (s.op === "conv") {
+  if (s.op === "conv" || s.op === "qconv") {
     const [, kh, kw, ci] = s.wShape;
     return 2 * sizeOfShape(s.y.shape) * kh * kw * ci;
   }
+  // Every input pixel meets every tap, including the products the padding crops away.
+  if (s.op === "deconv") return 2 * sizeOfShape(s.x.shape) * s.wShape[1] * s.wShape[2] * s.wShape[3];
   if (s.op === "gemm") return 2 * sizeOfShape(s.y.shape) * gemmDims(s).k;
   if (s.op === "matmul") return 2 * s.batch * s.m * s.k * s.n;
   if (s.op === "copy" || s.op === "pad") return 0;

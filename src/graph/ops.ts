@@ -1,4 +1,5 @@
 import { Conv2d } from "../ops/conv2d.js";
+import { ConvTranspose2d } from "../ops/deconv2d.js";
 import { StridedCopy } from "../ops/copy.js";
 import { Transpose } from "../ops/transpose.js";
 import { Binary, Unary } from "../ops/elementwise.js";
@@ -6,8 +7,12 @@ import { Gemm } from "../ops/gemm.js";
 import { MatMul } from "../ops/matmul.js";
 import type { PreparedOp } from "../ops/op.js";
 import { Pad } from "../ops/pad.js";
+import { QConv2d } from "../ops/qconv.js";
+import { FakeQuantize } from "../ops/quantize.js";
 import { GlobalPool, Pool2d } from "../ops/pool.js";
 import { Softmax } from "../ops/softmax.js";
+import { Resize } from "../ops/resize.js";
+import { ArgMax } from "../ops/argmax.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Step, type Value, gemmDims, rootOf, sizeOfShape } from "./ir.js";
@@ -45,6 +50,14 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
     const inputs = s.residual ? [s.x, s.residual] : [s.x];
     return { op, inputs, shapes: inputs.map((v) => v.shape) };
   },
+  deconv: (rt, s) => {
+    const op = withTensor(rt, s.w, s.wShape, (w) =>
+      new ConvTranspose2d(rt, w, {
+        bias: s.bias, strides: s.strides, dilations: s.dilations, padding: s.pads, outputPadding: s.outputPadding, groups: s.groups, activation: s.act,
+      }),
+    );
+    return { op, inputs: [s.x], shapes: [s.x.shape] };
+  },
   gemm: (rt, s) => {
     const { k, n } = gemmDims(s);
     const aShape = s.transA ? s.a.shape : [sizeOfShape(s.a.shape) / k, k];
@@ -81,7 +94,18 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
   unary: (rt, s) => ({ op: new Unary(rt, s.fn), inputs: [s.x], shapes: [s.x.shape] }),
   binary: (rt, s) => ({ op: new Binary(rt, s.fn), inputs: [s.a, s.b], shapes: [s.a.shape, s.b.shape] }),
   softmax: (rt, s) => ({ op: new Softmax(rt), inputs: [s.x], shapes: [[s.rows, s.cols]] }),
+  resize: (rt, s) => ({ op: new Resize(rt, s.spec), inputs: [s.x], shapes: [s.x.shape] }),
+  argmax: (rt, s) => ({ op: new ArgMax(rt, s.last), inputs: [s.x], shapes: [[s.rows, s.cols]] }),
   pad: (rt, s) => ({ op: new Pad(rt, s.pads, s.value), inputs: [s.x], shapes: [s.x.shape] }),
+  qconv: (rt, s) => ({
+    op: new QConv2d(rt, {
+      weights: s.w, wShape: s.wShape, weightZeroPoints: s.zeroPoints, weightScales: s.scales, bias: s.bias,
+      strides: s.window.strides, dilations: s.window.dilations, padding: s.window.pads, input: s.input,
+    }),
+    inputs: [s.x],
+    shapes: [s.x.shape],
+  }),
+  fakeQuant: (rt, s) => ({ op: new FakeQuantize(rt, s.scale, s.zeroPoint, s.signed), inputs: [s.x], shapes: [s.x.shape] }),
   copy: (rt, s) => ({
     op: s.perm ? new Transpose(rt, s.x.shape, s.perm) : new StridedCopy(rt, s.copies, s.y.shape, s.fill),
     inputs: [s.x],

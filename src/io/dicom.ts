@@ -254,8 +254,9 @@ function slices(p: Parsed, raw: RawFrame[], window?: readonly [number, number]):
       const mirror = range[0] + range[1];
       for (let i = 0; i < data.length; i++) data[i] = mirror - data[i];
     }
+    const spacing = pixelSpacing(ds, f);
     const parts = ["dicom", modality, `${stored}-bit`, grey ? photometric : "RGB", frames > 1 ? `frame ${f + 1}/${frames}` : undefined];
-    return { width: p.columns, height: p.rows, channels: grey ? 1 : 3, data, range, source: parts.filter(Boolean).join(" ") };
+    return { width: p.columns, height: p.rows, channels: grey ? 1 : 3, data, range, ...(spacing ? { spacing } : {}), source: parts.filter(Boolean).join(" ") };
   });
 }
 
@@ -266,6 +267,19 @@ function frameValue(ds: DataSet, frame: number, group: string, tag: string): num
   for (const holder of [...groups.map((g) => g?.elements[group]?.items?.[0]?.dataSet), ds]) {
     const v = holder?.floatString(tag);
     if (v !== undefined && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}
+
+// Pixel Spacing (row, column) in the frame's Pixel Measures (enhanced objects) or at the top level,
+// else Imager Pixel Spacing (projection radiography: at the detector); only two positive numbers count.
+function pixelSpacing(ds: DataSet, frame: number): [number, number] | undefined {
+  const groups = [ds.elements.x52009230?.items?.[frame]?.dataSet, ds.elements.x52009229?.items?.[0]?.dataSet];
+  const holders = [...groups.map((g) => g?.elements.x00289110?.items?.[0]?.dataSet), ds];
+  for (const [holder, tag] of [...holders.map((h) => [h, "x00280030"] as const), [ds, "x00181164"] as const]) {
+    if (!holder?.elements[tag]) continue;
+    const pair = [holder.floatString(tag, 0), holder.floatString(tag, 1)];
+    if (pair.every((v) => v !== undefined && Number.isFinite(v) && v > 0)) return pair as [number, number];
   }
   return undefined;
 }

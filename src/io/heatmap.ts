@@ -1,6 +1,6 @@
 import { ArgumentError } from "../errors.js";
 import { resize } from "./preprocess.js";
-import type { Slice } from "./slice.js";
+import { type Slice, displayGrey } from "./slice.js";
 
 export interface OverlayOptions {
   /** The heat map's size, [height, width]; it is resized (bilinear) to the slice's. Default: the slice's. */
@@ -23,7 +23,7 @@ const BOX = [0, 255, 255];
  * rectangle outline. Returns RGBA bytes, opaque, for encodePng.
  */
 export function overlayHeatmap(slice: Slice, heat: Float32Array, options: OverlayOptions = {}): Uint8Array {
-  const { width, height, channels, data, range } = slice;
+  const { width, height } = slice;
   const [heatHeight, heatWidth] = options.size ?? [height, width];
   const opacity = options.opacity ?? 0.45;
   if (!Number.isInteger(heatHeight) || !Number.isInteger(heatWidth) || heatHeight < 1 || heatWidth < 1) {
@@ -34,13 +34,11 @@ export function overlayHeatmap(slice: Slice, heat: Float32Array, options: Overla
   }
   if (!(opacity >= 0 && opacity <= 1)) throw new ArgumentError(`overlayHeatmap: opacity must be in 0..1, got ${opacity}`);
   const sized = resize(heat, heatWidth, heatHeight, 1, width, height, "bilinear");
-  const [lo, hi] = range;
+  const grey = displayGrey(slice);
   const rgba = new Uint8Array(width * height * 4);
   for (let p = 0; p < width * height; p++) {
-    const v = channels === 1 ? data[p] : 0.299 * data[3 * p] + 0.587 * data[3 * p + 1] + 0.114 * data[3 * p + 2];
-    const grey = 255 * clamp01(hi > lo ? (v - lo) / (hi - lo) : 0);
     const colour = ramp(clamp01(sized[p]));
-    for (let k = 0; k < 3; k++) rgba[4 * p + k] = Math.round((1 - opacity) * grey + opacity * colour[k]);
+    for (let k = 0; k < 3; k++) rgba[4 * p + k] = Math.round((1 - opacity) * grey[p] + opacity * colour[k]);
     rgba[4 * p + 3] = 255;
   }
   if (options.box) {

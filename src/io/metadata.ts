@@ -3,10 +3,14 @@ import { type InputSpec, type Normalize, type ResizeMode, normalizeProblem } fro
 
 export type OutputActivation = "softmax" | "sigmoid" | "logits";
 
-/** A classifier's settings, as docs/model-metadata.md defines them. */
+/** A model's settings, as docs/model-metadata.md defines them. */
 export interface ModelSettings {
   /** The class names; given, or class_0… when the output size is known, else undefined. */
   labels?: string[];
+  /** A segmentation's background class, left uncoloured in overlays, when given (else 0 is). */
+  background?: number;
+  /** Each class's colour as [r, g, b] (0..255), when given (else `defaultColor(i)`). */
+  colors?: [number, number, number][];
   resize: ResizeMode;
   normalize: Normalize;
   output: OutputActivation;
@@ -16,7 +20,7 @@ export interface ModelSettings {
   input?: InputSpec;
 }
 
-export type SettingName = "labels" | "resize" | "normalize" | "output" | "window" | "input_size";
+export type SettingName = "labels" | "resize" | "normalize" | "output" | "window" | "input_size" | "background" | "colors";
 
 export interface SettingsSources {
   /** The ONNX model's metadata_props. Keys without the `simdcnn:` prefix are not ours and are ignored. */
@@ -29,6 +33,8 @@ export interface SettingsSources {
   inputShape?: readonly (number | string)[];
   /** The number of classes the model outputs, when known. */
   outputSize?: number;
+  /** Values for settings no source gives, where the caller's use differs from the defaults below. */
+  defaults?: { output?: OutputActivation };
 }
 
 /**
@@ -39,7 +45,7 @@ export interface ModelDescription {
   /** The ONNX metadata_props. */
   readonly metadata: Readonly<Record<string, string>>;
   readonly inputs: readonly { readonly name: string; readonly shape: readonly (number | string)[] }[];
-  readonly outputs: readonly { readonly shape: readonly (number | string)[] }[];
+  readonly outputs: readonly { readonly shape: readonly (number | string)[]; readonly dtype?: string }[];
 }
 
 const PARSERS: Record<SettingName, (value: unknown) => unknown> = {
@@ -73,7 +79,37 @@ const PARSERS: Record<SettingName, (value: unknown) => unknown> = {
     }
     return parts;
   },
+  background: (v) => {
+    const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+    if (!Number.isSafeInteger(n) || (n as number) < 0) throw new Error(`expected a class index (a non-negative integer), got ${show(v)}`);
+    return n;
+  },
+  colors: (v) => {
+    const list = typeof v === "string" ? (v.trim().startsWith("[") ? json(v) : v.split(",")) : v;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((c) => typeof c === "string" && /^#?[0-9a-f]{6}$/i.test(c.trim()))) {
+      throw new Error(`expected a list of colours as #rrggbb, got ${show(v)}`);
+    }
+    return list.map((c: string) => {
+      const hex = c.trim().replace(/^#/, "");
+      return [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    });
+  },
 };
+
+// Distinct, saturated colours for classes without given ones (index 0, usually background, is black).
+const PALETTE: [number, number, number][] = [
+  [0, 0, 0], [255, 59, 48], [52, 199, 89], [0, 122, 255], [255, 204, 0], [175, 82, 222], [255, 149, 0], [90, 200, 250],
+  [255, 45, 85], [162, 132, 94], [0, 199, 190], [142, 142, 147],
+];
+
+/** Class `i`'s default colour: the palette, then golden-angle hues for any beyond it. */
+export function defaultColor(i: number): [number, number, number] {
+  if (i < PALETTE.length) return PALETTE[i];
+  const h = ((i * 137.508) % 360) / 60;
+  const x = Math.round(255 * (1 - Math.abs((h % 2) - 1)));
+  const sector = Math.floor(h);
+  return ([[255, x, 0], [x, 255, 0], [0, 255, x], [0, x, 255], [x, 0, 255], [255, 0, x]] as [number, number, number][])[sector];
+}
 
 const NAMES = Object.keys(PARSERS) as SettingName[];
 
@@ -113,7 +149,7 @@ export function modelSettings(given: SettingsSources | ModelDescription = {}, ex
   const settings: ModelSettings = {
     resize: get<ResizeMode>("resize", "bilinear"),
     normalize: get<Normalize>("normalize", "unit"),
-    output: get<OutputActivation>("output", "logits"),
+    output: get<OutputActivation>("output", sources.defaults?.output ?? "logits"),
   };
   const window = get<[number, number] | undefined>("window", undefined);
   if (window) settings.window = window;
@@ -125,6 +161,17 @@ export function modelSettings(given: SettingsSources | ModelDescription = {}, ex
   }
   if (labels) settings.labels = labels.value as string[];
   else if (outputSize !== undefined) settings.labels = Array.from({ length: outputSize }, (_, i) => `class_${i}`);
+  const classes = settings.labels?.length;
+  const colors = chosen.get("colors");
+  if (colors && classes !== undefined && (colors.value as unknown[]).length !== classes) {
+    throw colors.from.error(`${colors.from.prefix}colors`, `${(colors.value as unknown[]).length} colours but the model has ${classes} classes`);
+  }
+  if (colors) settings.colors = colors.value as [number, number, number][];
+  const background = chosen.get("background");
+  if (background && classes !== undefined && (background.value as number) >= classes) {
+    throw background.from.error(`${background.from.prefix}background`, `class ${background.value} but the model has ${classes} classes (0..${classes - 1})`);
+  }
+  if (background) settings.background = background.value as number;
 
   if (inputShape !== undefined) {
     const size = chosen.get("input_size");

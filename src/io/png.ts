@@ -172,13 +172,14 @@ export function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** Encodes 8-bit RGBA pixels (row-major, 4 bytes a pixel) as a PNG. */
-export function encodePng(width: number, height: number, rgba: Uint8Array): Uint8Array {
+/** Encodes 8-bit pixels (row-major) as a PNG: RGBA (4 bytes a pixel, the default) or grey (1 byte a pixel). */
+export function encodePng(width: number, height: number, pixels: Uint8Array, channels: 1 | 4 = 4): Uint8Array {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new ArgumentError(`encodePng: width and height must be positive integers, got ${width} x ${height}`);
   }
-  if (!(rgba instanceof Uint8Array) || rgba.length !== width * height * 4) {
-    throw new ArgumentError(`encodePng: expected a Uint8Array of ${width * height * 4} bytes (RGBA), got ${rgba?.length}`);
+  if (channels !== 1 && channels !== 4) throw new ArgumentError(`encodePng: channels must be 1 (grey) or 4 (RGBA), got ${channels}`);
+  if (!(pixels instanceof Uint8Array) || pixels.length !== width * height * channels) {
+    throw new ArgumentError(`encodePng: expected a Uint8Array of ${width * height * channels} bytes (${channels === 4 ? "RGBA" : "grey"}), got ${pixels?.length}`);
   }
-  return encode({ width, height, data: rgba, depth: 8, channels: 4 });
+  return encode({ width, height, data: pixels, depth: 8, channels });
 }

@@ -1,6 +1,7 @@
 import { ArgumentError, ShapeError } from "../errors.js";
 import type { Activation } from "../ops/activation.js";
 import { type Padding, pair, resolvePadding, windowOut } from "../ops/options.js";
+import { type ResizeOptions, axisSize, resizeSpec } from "../ops/resize.js";
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/model.js";
 
 /**
@@ -175,6 +176,79 @@ class Conv2dLayer extends BaseLayer {
   }
 }
 
+export interface Conv2dTransposeLayerOptions {
+  filters: number;
+  kernel: number | [number, number];
+  /** [C, kH, kW, filters / groups] (ONNX ConvTranspose's weights with the filter axis last) */
+  weights: Float32Array;
+  bias?: Float32Array;
+  strides?: number | [number, number];
+  dilations?: number | [number, number];
+  /** Cropped from the full output; 'same': the output is the input times the strides. */
+  padding?: "valid" | "same" | [number, number, number, number];
+  /** Rows and columns added at the bottom and right. */
+  outputPadding?: number | [number, number];
+  groups?: number;
+  activation?: Activation;
+}
+
+class Conv2dTransposeLayer extends BaseLayer {
+  readonly kind = "conv2dTranspose";
+  constructor(private readonly o: Conv2dTransposeLayerOptions) {
+    super();
+  }
+
+  protected build(net: NetBuilder, [x]: SymbolicTensor[], name: string): Built {
+    const [h, w, c] = spatial(x, name);
+    const o = this.o;
+    const k = pair(o.kernel, 1, `${name} kernel`);
+    const s = pair(o.strides, 1, `${name} strides`);
+    const d = pair(o.dilations, 1, `${name} dilations`);
+    const op = o.outputPadding === undefined ? [0, 0] : typeof o.outputPadding === "number" ? [o.outputPadding, o.outputPadding] : [...o.outputPadding];
+    if (op.length !== 2 || !op.every((v) => Number.isSafeInteger(v) && v >= 0)) throw new ArgumentError(`${name}: outputPadding must be non-negative integers`);
+    const groups = o.groups ?? 1;
+    if (!Number.isSafeInteger(o.filters) || o.filters <= 0) throw new ArgumentError(`${name}: filters must be a positive integer`);
+    if (!Number.isSafeInteger(groups) || groups <= 0 || c % groups !== 0 || o.filters % groups !== 0) {
+      throw new ShapeError(`${name}: groups ${groups} must divide the ${c} input channels and the ${o.filters} filters`);
+    }
+    const fg = o.filters / groups;
+    const wts = weights(o.weights, [c, k[0], k[1], fg], name);
+    const full = [0, 1].map((i) => s[i] * ([h, w][i] - 1) + op[i] + (k[i] - 1) * d[i] + 1);
+    // Explicit pads for the graph; 'same' crops the smaller half of the excess first, and an
+    // excess below 0 (a stride beyond the kernel) is output padding.
+    let pads: number[];
+    const extra = [0, 0];
+    const padding = o.padding ?? "valid";
+    if (padding === "same") {
+      const excess = [0, 1].map((i) => full[i] - [h, w][i] * s[i]);
+      const head = excess.map((e) => Math.floor(Math.max(e, 0) / 2));
+      pads = [head[0], head[1], Math.max(excess[0] - head[0], 0), Math.max(excess[1] - head[1], 0)];
+      for (const i of [0, 1]) extra[i] = Math.max(-excess[i], 0);
+    } else if (padding === "valid") {
+      pads = [0, 0, 0, 0];
+    } else {
+      if (!Array.isArray(padding) || padding.length !== 4 || !padding.every((v) => Number.isSafeInteger(v) && v >= 0)) {
+        throw new ArgumentError(`${name}: padding must be 'valid', 'same' or [top, left, bottom, right] of non-negative integers`);
+      }
+      pads = [...padding];
+    }
+    const oh = full[0] + extra[0] - pads[0] - pads[2];
+    const ow = full[1] + extra[1] - pads[1] - pads[3];
+    if (oh < 1 || ow < 1) throw new ShapeError(`${name}: the padding [${pads.join(", ")}] crops the whole output [${full.join(", ")}]`);
+    // [C, kH, kW, F/g] -> [C, F/g, kH, kW] for the ONNX graph; the importer packs it back.
+    const ckk = new Float32Array(wts.length);
+    for (let i = 0; i < c; i++)
+      for (let y = 0; y < k[0]; y++)
+        for (let z = 0; z < k[1]; z++)
+          for (let f = 0; f < fg; f++) ckk[((i * fg + f) * k[0] + y) * k[1] + z] = wts[((i * k[0] + y) * k[1] + z) * fg + f];
+    const inputs = [toNchw(net, x), net.constant(`${name}/weights`, [c, fg, k[0], k[1]], ckk)];
+    if (o.bias !== undefined) inputs.push(net.constant(`${name}/bias`, [o.filters], weights(o.bias, [o.filters], `${name} bias`)));
+    const attrs = { kernel_shape: ints(k), strides: ints(s), dilations: ints(d), pads: ints(pads), output_padding: ints([op[0] + extra[0], op[1] + extra[1]]), group: int(groups) };
+    const y = net.node("ConvTranspose", inputs, attrs, name);
+    return fromNchw(net, applyActivation(net, y, o.activation, name), [oh, ow, o.filters]);
+  }
+}
+
 export interface DepthwiseConv2dLayerOptions {
   kernel: number | [number, number];
   /** [C, kH, kW, 1] */
@@ -324,6 +398,47 @@ class MergeLayer extends BaseLayer {
   }
 }
 
+class ResizeLayer extends BaseLayer {
+  readonly kind = "resize";
+  constructor(private readonly o: ResizeOptions) {
+    super();
+  }
+
+  protected build(net: NetBuilder, [x]: SymbolicTensor[], name: string): Built {
+    const [h, w, c] = spatial(x, name);
+    const spec = resizeSpec(this.o);
+    if (spec.size && spec.scales) throw new ArgumentError(`${name}: give the size or the scales, not both`);
+    // The graph is ONNX opset 13, which has neither of these.
+    if (spec.nearest === "simple" || spec.coordinate === "tf_half_pixel_for_nn") {
+      throw new ArgumentError(`${name}: ${spec.nearest === "simple" ? "nearestMode 'simple'" : "tf_half_pixel_for_nn"} is only read from older ONNX models`);
+    }
+    const oh = axisSize(h, spec.size?.[0], spec.scales?.[0], name).out;
+    const ow = axisSize(w, spec.size?.[1], spec.scales?.[1], name).out;
+    const attrs: Record<string, OnnxAttribute> = {
+      mode: { type: "string", value: spec.mode },
+      coordinate_transformation_mode: { type: "string", value: spec.coordinate },
+      nearest_mode: { type: "string", value: spec.nearest },
+      cubic_coeff_a: float(spec.cubicA),
+      exclude_outside: int(spec.excludeOutside ? 1 : 0),
+      extrapolation_value: float(spec.fill),
+    };
+    const [t, l, b, r] = spec.roi;
+    const roi = spec.coordinate === "tf_crop_and_resize" ? net.constant(`${name}/roi`, [8], Float32Array.of(0, 0, t, l, 1, 1, b, r)) : "";
+    const xid = toNchw(net, x);
+    let inputs: string[];
+    if (spec.scales) {
+      inputs = [xid, roi, net.constant(`${name}/scales`, [4], Float32Array.of(1, 1, spec.scales[0], spec.scales[1]))];
+    } else {
+      // Sizes name every axis, and the batch is bound only at run: its N and C come from the
+      // input's Shape, which the importer folds.
+      const nc = net.node("Slice", [net.node("Shape", [xid], {}, name), net.constant(`${name}/from`, [1], [0]), net.constant(`${name}/to`, [1], [2])], {}, name);
+      const sizes = net.node("Concat", [nc, net.constant(`${name}/hw`, [2], [oh, ow])], { axis: int(0) }, name);
+      inputs = [xid, roi, "", sizes];
+    }
+    return fromNchw(net, net.node("Resize", inputs, attrs, name), [oh, ow, c]);
+  }
+}
+
 /** Layer constructors. */
 export const layers = {
   /** The network's input: its NHWC shape without the batch dimension ([H, W, C] or [features]). */
@@ -335,6 +450,7 @@ export const layers = {
   },
   conv2d: (o: Conv2dLayerOptions): Layer => new Conv2dLayer(o),
   depthwiseConv2d: (o: DepthwiseConv2dLayerOptions): Layer => new DepthwiseLayer(o),
+  conv2dTranspose: (o: Conv2dTransposeLayerOptions): Layer => new Conv2dTransposeLayer(o),
   maxPool2d: (o: { kernel: number | [number, number]; strides?: number | [number, number]; padding?: Padding }): Layer => new PoolLayer("maxPool2d", o),
   avgPool2d: (o: { kernel: number | [number, number]; strides?: number | [number, number]; padding?: Padding; countIncludePad?: boolean }): Layer =>
     new PoolLayer("avgPool2d", o),
@@ -351,6 +467,8 @@ export const layers = {
   dropout: (): Layer => new ActivationLayer("dropout", "dropout"),
   add: (): Layer => new MergeLayer("add"),
   concat: (): Layer => new MergeLayer("concat"),
+  /** Resizes [H, W, C] over H and W as ONNX Resize does (engine.resize's options). */
+  resize: (o: ResizeOptions): Layer => new ResizeLayer(o),
 };
 
 class DepthwiseLayer extends BaseLayer {

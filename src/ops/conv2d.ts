@@ -81,20 +81,23 @@ export class Conv2d implements PreparedOp {
     this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : groups === 1 && cinG === 1 ? "singleChannel" : "igemm";
 
     const bias = this.biasPtr(opts.bias, cout);
-    const k = rt.kernels;
     const ks = kh * kw;
     try {
       if (this.path === "depthwise") {
         this.groupPackedBytes = 0;
         this.packed = rt.heap.alloc(Math.ceil(cout / DWCONV_CB) * DWCONV_CB * (ks + 1) * 4);
-        k.pack_dwconv_f32(ks, cout, w.ptr, bias.ptr, this.packed);
+        rt.dispatch([{ fn: "pack_dwconv_f32", args: { ks, c: cout, wsrc: w.ptr, bias: bias.ptr, out: this.packed } }], "conv2d");
       } else {
         const coutG = cout / groups;
         const kk = ks * cinG;
         this.groupPackedBytes = Math.ceil(coutG / GEMM_NR) * GEMM_NR * (kk + 1) * 4;
         this.packed = rt.heap.alloc(this.groupPackedBytes * groups);
         for (let g = 0; g < groups; g++) {
-          k.pack_gemm_f32_8(kk, coutG, w.ptr + g * coutG * kk * 4, 1, kk, 1, bias.ptr && bias.ptr + g * coutG * 4, this.packed + g * this.groupPackedBytes);
+          const args = {
+            k: kk, n: coutG, b: w.ptr + g * coutG * kk * 4, sk: 1, sn: kk, bias: bias.ptr && bias.ptr + g * coutG * 4,
+            out: this.packed + g * this.groupPackedBytes, alpha: 1,
+          };
+          rt.dispatch([{ fn: "pack_gemm_f32_8", args }], "conv2d");
         }
       }
     } finally {
@@ -166,14 +169,15 @@ export class Conv2d implements PreparedOp {
         const tiles = Math.ceil((n * oh * ow) / mr);
         const tableBytes = tiles * mr * ks * 4;
         scratch = heap.alloc(tableBytes + (this.path === "igemm" ? tiles * ks : 0));
-        const k = this.rt.kernels;
-        k.conv2d_indirection(
-          scratch, n, h, w, this.inChannels, oh, ow, this.kernel[0], this.kernel[1],
-          this.strides[0], this.strides[1], this.dilations[0], this.dilations[1], pads[0], pads[1], mr,
-        );
+        const [kh, kw] = this.kernel;
+        const [sh, sw] = this.strides;
+        const [dh, dw] = this.dilations;
+        const geometry = { batch: n, h, w, pixelStride: this.inChannels, oh, ow, kh, kw, sh, sw, dh, dw, pt: pads[0], pl: pads[1], mr };
+        this.rt.dispatch([{ fn: "conv2d_indirection", args: { ...geometry, ind: scratch } }], "conv2d");
         if (this.path === "igemm") {
           runs = scratch + tableBytes;
-          k.conv2d_tap_runs(scratch, tiles, ks, mr, (this.inChannels / this.groups) * 4, runs);
+          const stepBytes = (this.inChannels / this.groups) * 4;
+          this.rt.dispatch([{ fn: "conv2d_tap_runs", args: { tiles, ks, mr, stepBytes, ind: scratch, runs } }], "conv2d");
         }
       }
       if (this.plan) heap.release(this.plan.scratch);
@@ -215,7 +219,7 @@ export class Conv2d implements PreparedOp {
       rt.dispatch(
         rt.ranges(m, m * c * ks).map(([a, b]) => ({
           fn: "dwconv_f32" as const,
-          args: [b - a, c, ks, x, plan.scratch + a * ks * 4, this.zero, this.packed, y + a * c * 4, kind, p0, p1],
+          args: { m: b - a, c, ks, a: x, ind: plan.scratch + a * ks * 4, zero: this.zero, w: this.packed, out: y + a * c * 4, act: kind, p0, p1 },
         })),
         "conv2d",
       );
@@ -226,16 +230,16 @@ export class Conv2d implements PreparedOp {
       const [pt, pl, pb, pr] = plan.pads;
       const hp = h + pt + pb;
       const wp = w + pl + pr;
-      rt.dispatch([{ fn: "pad_f32", args: [x, n, h, w, 1, pt, pl, pb, pr, 0, plan.scratch] }], "conv2d");
+      rt.dispatch([{ fn: "pad_f32", args: { batch: n, h, w, c: 1, pt, pl, pb, pr, x, y: plan.scratch, value: 0 } }], "conv2d");
       const [sh, sw] = this.strides;
       const [dh, dw] = this.dilations;
       for (let b = 0; b < n; b++) {
         const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * ks).map(([r0, r1]) => ({
           fn: "conv2d_f32_ci1_4x8" as const,
-          args: [
-            plan.scratch + (b * hp + r0 * sh) * wp * 4, 1, hp, wp, r1 - r0, plan.ow, c, kh, kw, sh, sw, dh, dw,
-            this.packed, y + (b * plan.oh + r0) * plan.ow * c * 4, kind, p0, p1,
-          ],
+          args: {
+            batch: 1, hp, wp, oh: r1 - r0, ow: plan.ow, n: c, kh, kw, sh, sw, dh, dw,
+            x: plan.scratch + (b * hp + r0 * sh) * wp * 4, w: this.packed, y: y + (b * plan.oh + r0) * plan.ow * c * 4, act: kind, p0, p1,
+          },
         }));
         rt.dispatch(calls, "conv2d");
       }
@@ -246,11 +250,11 @@ export class Conv2d implements PreparedOp {
     for (let g = 0; g < this.groups; g++) {
       const calls = rt.ranges(m, m * coutG * cinG * ks, GEMM_MR).map(([a, b]) => ({
         fn: "igemm_f32_4x8" as const,
-        args: [
-          b - a, coutG, cinG, ks, x + g * cinG * 4, plan.scratch + a * ks * 4, plan.runs + (a / GEMM_MR) * ks, this.zero,
-          this.packed + g * this.groupPackedBytes,
-          y + (a * c + g * coutG) * 4, c, residual && residual + (a * c + g * coutG) * 4, kind, p0, p1,
-        ],
+        args: {
+          m: b - a, n: coutG, kc: cinG, ks, a: x + g * cinG * 4, ind: plan.scratch + a * ks * 4, runs: plan.runs + (a / GEMM_MR) * ks,
+          zero: this.zero, w: this.packed + g * this.groupPackedBytes, r: residual && residual + (a * c + g * coutG) * 4,
+          c: y + (a * c + g * coutG) * 4, ldc: c, act: kind, p0, p1,
+        },
       }));
       rt.dispatch(calls, "conv2d");
     }

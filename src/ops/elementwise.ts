@@ -1,8 +1,7 @@
 import { ArgumentError, ShapeError } from "../errors.js";
-import { ACT, BIN } from "../runtime/kernels.js";
+import { ACT, BIN, type Call } from "../runtime/kernels.js";
 import { PARALLEL_MIN_ELEMENTS, type Runtime, show } from "../runtime/runtime.js";
 import { Tensor, sizeOfShape } from "../runtime/tensor.js";
-import type { Call } from "../runtime/threads.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, once } from "./op.js";
 import { finite } from "./options.js";
@@ -44,7 +43,7 @@ export class Unary implements PreparedOp {
     const x = inputs[0];
     const calls = this.rt.ranges(this.n, this.n, GRAIN, PARALLEL_MIN_ELEMENTS).map(([a, b]): Call => ({
       fn: "unary_f32",
-      args: [x + a * 4, b - a, y + a * 4, kind, p0, p1],
+      args: { n: b - a, x: x + a * 4, y: y + a * 4, kind, p0, p1 },
     }));
     this.rt.dispatch(calls, this.what);
   }
@@ -95,13 +94,13 @@ export class Binary implements PreparedOp {
       const step = bn === 1 ? 0 : 4;
       calls = rt.ranges(n, n, GRAIN, PARALLEL_MIN_ELEMENTS).map(([i, j]) => ({
         fn: "binary_f32",
-        args: [a + i * 4, b + i * step, y + i * 4, j - i, bn === 1 ? 1 : j - i, op],
+        args: { n: j - i, bn: bn === 1 ? 1 : j - i, a: a + i * 4, b: b + i * step, y: y + i * 4, op },
       }));
     } else {
       // Whole rows of b's period, so each thread's rows start at b's first element.
       calls = rt.ranges(n / bn, n, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]) => ({
         fn: "binary_f32",
-        args: [a + r0 * bn * 4, b, y + r0 * bn * 4, (r1 - r0) * bn, bn, op],
+        args: { n: (r1 - r0) * bn, bn, a: a + r0 * bn * 4, b, y: y + r0 * bn * 4, op },
       }));
     }
     rt.dispatch(calls, this.op);

@@ -1,5 +1,5 @@
 import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
-import { GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
+import { BIN, GEMM_MR, GEMM_NR, type KernelArgs } from "../runtime/kernels.js";
 import { type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
@@ -51,6 +51,7 @@ export class Gemm implements PreparedOp {
   private readonly cRows: Tensor | undefined;
   private packed: number;
   private readonly zero: number;
+  private betaPtr = 0;
   private plan: Plan | undefined;
 
   constructor(
@@ -100,11 +101,16 @@ export class Gemm implements PreparedOp {
     try {
       this.packed = rt.heap.alloc(Math.ceil(n / GEMM_NR) * GEMM_NR * (k + 1) * 4);
       const [sk, sn] = transB ? [1, k] : [n, 1];
-      rt.kernels.pack_gemm_f32_8(k, n, b.ptr, sk, sn, alpha, biasT ? biasT.ptr : 0, this.packed);
+      rt.dispatch([{ fn: "pack_gemm_f32_8", args: { k, n, b: b.ptr, sk, sn, bias: biasT ? biasT.ptr : 0, out: this.packed, alpha } }], what);
     } finally {
       biasT?.dispose();
     }
     this.zero = rt.zeros(16);
+    // beta as a one-element operand for the kernel that scales a C that is not added as it is.
+    if (this.beta !== 1) {
+      this.betaPtr = rt.heap.alloc(16);
+      rt.heap.f32[this.betaPtr / 4] = this.beta;
+    }
   }
 
   /** [M, N] for a [M, K] ([K, M] with transA) and a C input (`shapes[1]`) that broadcasts to it. */
@@ -137,7 +143,7 @@ export class Gemm implements PreparedOp {
     const m = out[0];
     const heap = this.rt.heap;
     const ind = heap.alloc(Math.ceil(m / GEMM_MR) * GEMM_MR * 4);
-    this.rt.kernels.conv2d_indirection(ind, 1, m, 1, this.k, m, 1, 1, 1, 1, 1, 1, 1, 0, 0, GEMM_MR);
+    this.rt.dispatch([{ fn: "conv2d_indirection", args: gemmRows(m, this.k, ind) }], "gemm");
     const c = shapes[1] && this.cDims(shapes[1], m);
     const plan: Plan = { key, m, ind, c, residual: 0, at: 0 };
     this.plan = plan;
@@ -161,7 +167,7 @@ export class Gemm implements PreparedOp {
     const heap = this.rt.heap;
     const p = this.plan;
     const scratch = p ? heap.sizeOf(p.ind) + heap.sizeOf(p.at) + heap.sizeOf(p.residual) : 0;
-    return { weights: heap.sizeOf(this.packed) + heap.sizeOf(this.zero), scratch };
+    return { weights: heap.sizeOf(this.packed) + heap.sizeOf(this.zero) + heap.sizeOf(this.betaPtr), scratch };
   }
 
   /**
@@ -173,7 +179,9 @@ export class Gemm implements PreparedOp {
     const [a, c] = inputs;
     let src = a;
     if (this.transA) {
-      this.rt.dispatch([{ fn: "transpose_f32_4x4", args: [a, plan.at, this.k, plan.m, plan.m, this.k, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0] }], "gemm");
+      const [s0, s1, s2, s3, xs0, xs1, xs2, xs3, ys0, ys1, ys2, ys3] = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+      const args = { rows: this.k, cols: plan.m, s0, s1, s2, s3, x: a, ldx: plan.m, xs0, xs1, xs2, xs3, y: plan.at, ldy: this.k, ys0, ys1, ys2, ys3 };
+      this.rt.dispatch([{ fn: "transpose_f32_4x4", args }], "gemm");
       src = plan.at;
     }
     let r = plan.c ? c : 0;
@@ -186,7 +194,10 @@ export class Gemm implements PreparedOp {
     this.rt.dispatch(
       this.rt.ranges(plan.m, plan.m * n * this.k, GEMM_MR).map(([a, b]) => ({
         fn: "igemm_f32_4x8" as const,
-        args: [b - a, n, this.k, 1, src, plan.ind + a * 4, 0, this.zero, this.packed, y + a * n * 4, n, r && r + a * n * 4, kind, p0, p1],
+        args: {
+          m: b - a, n, kc: this.k, ks: 1, a: src, ind: plan.ind + a * 4, runs: 0, zero: this.zero, w: this.packed,
+          r: r && r + a * n * 4, c: y + a * n * 4, ldc: n, act: kind, p0, p1,
+        },
       })),
       "gemm",
     );
@@ -203,14 +214,17 @@ export class Gemm implements PreparedOp {
 
   // Materialises beta * C broadcast over [M, N] for the kernel's residual input.
   private fillResidual(plan: Plan, c: number): void {
-    const f32 = this.rt.heap.f32;
+    const { m } = plan;
     const n = this.n;
     const [rows, cols] = plan.c!;
-    const base = plan.residual / 4;
-    const cb = c / 4;
-    for (let i = 0; i < plan.m; i++) {
-      const row = cb + (rows === 1 ? 0 : i * cols);
-      for (let j = 0; j < n; j++) f32[base + i * n + j] = this.beta * f32[row + (cols === 1 ? 0 : j)];
+    const [s0, s1, s2, s3, xs0, xs1, xs2, xs3, ys0, ys1, ys2, ys3] = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    const broadcast = {
+      s0, s1, s2, s3, s4: m, s5: n, x: c, xs0, xs1, xs2, xs3, xs4: rows === 1 ? 0 : cols, xs5: cols === 1 ? 0 : 1,
+      y: plan.residual, ys0, ys1, ys2, ys3, ys4: n, ys5: 1,
+    };
+    this.rt.dispatch([{ fn: "strided_copy_f32", args: broadcast }], "gemm");
+    if (this.beta !== 1) {
+      this.rt.dispatch([{ fn: "binary_f32", args: { n: m * n, bn: 1, a: plan.residual, b: this.betaPtr, y: plan.residual, op: BIN.mul } }], "gemm");
     }
   }
 
@@ -219,8 +233,14 @@ export class Gemm implements PreparedOp {
     this.releasePlan();
     this.rt.heap.release(this.packed);
     this.rt.heap.release(this.zero);
+    if (this.betaPtr !== 0) this.rt.heap.release(this.betaPtr);
     this.packed = 0;
   }
+}
+
+/** The table of a plain GEMM's rows for the indirect GEMM: a 1x1 convolution over an M x 1 image of K channels. */
+export function gemmRows(m: number, k: number, ind: number): KernelArgs<"conv2d_indirection"> {
+  return { batch: 1, h: m, w: 1, pixelStride: k, oh: m, ow: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, mr: GEMM_MR, ind };
 }
 
 function bool(v: boolean | undefined, what: string): boolean {

@@ -1,6 +1,7 @@
-import { ShapeError } from "../errors.js";
+import { DisposedError, ShapeError } from "../errors.js";
 import { GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { gemmRows } from "./gemm.js";
 import type { PreparedOp } from "./op.js";
 
 interface Plan {
@@ -24,6 +25,7 @@ interface Plan {
 export class MatMul implements PreparedOp {
   private plan: Plan | undefined;
   private zero = 0;
+  private disposed = false;
 
   constructor(private readonly rt: Runtime) {}
 
@@ -43,6 +45,7 @@ export class MatMul implements PreparedOp {
   }
 
   bind(shapes: readonly (readonly number[])[]): number[] {
+    if (this.disposed) throw new DisposedError("matmul: the prepared op was used after dispose()");
     const g = this.geometry(shapes);
     const key = shapes.map((s) => s.join("x")).join(";");
     if (this.plan?.key !== key) {
@@ -50,7 +53,7 @@ export class MatMul implements PreparedOp {
       const heap = this.rt.heap;
       const packed = heap.alloc(Math.ceil(g.n / GEMM_NR) * GEMM_NR * (g.k + 1) * 4);
       const ind = heap.alloc(Math.ceil(g.m / GEMM_MR) * GEMM_MR * 4);
-      this.rt.kernels.conv2d_indirection(ind, 1, g.m, 1, g.k, g.m, 1, 1, 1, 1, 1, 1, 1, 0, 0, GEMM_MR);
+      this.rt.dispatch([{ fn: "conv2d_indirection", args: gemmRows(g.m, g.k, ind) }], "matmul");
       if (this.zero === 0) this.zero = this.rt.zeros(16);
       this.plan = { key, ...g, packed, ind };
     }
@@ -69,7 +72,7 @@ export class MatMul implements PreparedOp {
     const rt = this.rt;
     for (let i = 0; i < batch; i++) {
       if (i === 0 || bStride !== 0) {
-        rt.dispatch([{ fn: "pack_gemm_f32_8", args: [k, n, b + i * bStride * 4, n, 1, 1, 0, packed] }], "matmul");
+        rt.dispatch([{ fn: "pack_gemm_f32_8", args: { k, n, b: b + i * bStride * 4, sk: n, sn: 1, bias: 0, out: packed, alpha: 1 } }], "matmul");
       }
       const ai = a + i * aStride * 4;
       const yi = y + i * m * n * 4;
@@ -77,7 +80,10 @@ export class MatMul implements PreparedOp {
       rt.dispatch(
         rt.ranges(m, m * n * k, GEMM_MR).map(([r0, r1]) => ({
           fn: "igemm_f32_4x8" as const,
-          args: [r1 - r0, n, k, 1, ai, ind + r0 * 4, 0, this.zero, packed, yi + r0 * n * 4, n, 0, 0, 0, 0],
+          args: {
+            m: r1 - r0, n, kc: k, ks: 1, a: ai, ind: ind + r0 * 4, runs: 0, zero: this.zero, w: packed, r: 0,
+            c: yi + r0 * n * 4, ldc: n, act: 0, p0: 0, p1: 0,
+          },
         })),
         "matmul",
       );
@@ -95,5 +101,6 @@ export class MatMul implements PreparedOp {
     this.release();
     if (this.zero !== 0) this.rt.heap.release(this.zero);
     this.zero = 0;
+    this.disposed = true;
   }
 }

@@ -14,7 +14,7 @@ export function checkKeys(opts: object | undefined, allowed: readonly string[], 
 
 // Window sizes, strides, dilations and padding stay below this so that every index the kernels
 // compute in int32 (o * stride - pad + k * dilation) is exact.
-const MAX_WINDOW = 2 ** 24;
+export const MAX_WINDOW = 2 ** 24;
 
 /** A positive integer, or a [height, width] pair of them. */
 export function pair(v: number | readonly [number, number] | undefined, def: number, what: string): [number, number] {

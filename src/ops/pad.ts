@@ -30,7 +30,7 @@ export class Pad implements PreparedOp {
   exec(inputs: readonly number[], y: number): void {
     const [n, h, w, c] = this.shape;
     const [pt, pl, pb, pr] = this.pads;
-    this.rt.dispatch([{ fn: "pad_f32", args: [inputs[0], n, h, w, c, pt, pl, pb, pr, this.value, y] }], "pad");
+    this.rt.dispatch([{ fn: "pad_f32", args: { batch: n, h, w, c, pt, pl, pb, pr, x: inputs[0], y, value: this.value } }], "pad");
   }
 
   dispose(): void {}

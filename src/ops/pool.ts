@@ -1,5 +1,5 @@
 import { ArgumentError, ShapeError } from "../errors.js";
-import type { Call } from "../runtime/threads.js";
+import type { Call } from "../runtime/kernels.js";
 import { PARALLEL_MIN_ELEMENTS, type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type PreparedOp, once } from "./op.js";
@@ -106,12 +106,9 @@ export class Pool2d implements PreparedOp {
     const { h, w, c, ow, pads } = this.plan!;
     const { kernel: k, strides: s, dilations: d } = this.win;
     const pt = pads[0] - r0 * s[0];
-    if (this.win.max) return { fn: "maxpool2d_f32", args: [x, batch, h, w, c, rows, ow, k[0], k[1], s[0], s[1], d[0], d[1], pt, pads[1], y] };
-    const inc = this.win.countIncludePad ? 1 : 0;
-    return {
-      fn: "avgpool2d_f32",
-      args: [x, batch, h, w, c, rows, ow, k[0], k[1], s[0], s[1], d[0], d[1], pt, pads[1], pads[2], pads[3], inc, y],
-    };
+    const args = { batch, h, w, c, oh: rows, ow, kh: k[0], kw: k[1], sh: s[0], sw: s[1], dh: d[0], dw: d[1], pt, pl: pads[1], x, y };
+    if (this.win.max) return { fn: "maxpool2d_f32", args };
+    return { fn: "avgpool2d_f32", args: { ...args, pb: pads[2], pr: pads[3], includePad: this.win.countIncludePad ? 1 : 0 } };
   }
 
   dispose(): void {
@@ -147,7 +144,7 @@ export class GlobalPool implements PreparedOp {
     // One image per thread: a pixel sum is one chain of additions, not split.
     const calls = this.rt.ranges(n, n * h * w * c, 1, PARALLEL_MIN_ELEMENTS).map(([b0, b1]): Call => ({
       fn: "globalpool_f32",
-      args: [inputs[0] + b0 * h * w * c * 4, b1 - b0, h * w, c, isMax, y + b0 * c * 4],
+      args: { batch: b1 - b0, hw: h * w, c, x: inputs[0] + b0 * h * w * c * 4, y: y + b0 * c * 4, isMax },
     }));
     this.rt.dispatch(calls, this.max ? "globalMaxPool" : "globalAvgPool");
   }

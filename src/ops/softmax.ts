@@ -1,6 +1,6 @@
 import { PARALLEL_MIN_ELEMENTS, type Runtime } from "../runtime/runtime.js";
 import { type Tensor, sizeOfShape } from "../runtime/tensor.js";
-import type { Call } from "../runtime/threads.js";
+import type { Call } from "../runtime/kernels.js";
 import { type PreparedOp, once } from "./op.js";
 
 // One thread's softmax took about 8 times as long an element as relu or add (its exp, a max and
@@ -31,7 +31,7 @@ export class Softmax implements PreparedOp {
     // Whole rows per thread: a row's sum is one order of additions.
     const calls = this.rt.ranges(rows, rows * cols * EXP_COST, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]): Call => ({
       fn: "softmax_f32",
-      args: [inputs[0] + r0 * cols * 4, r1 - r0, cols, y + r0 * cols * 4],
+      args: { rows: r1 - r0, cols, x: inputs[0] + r0 * cols * 4, y: y + r0 * cols * 4 },
     }));
     this.rt.dispatch(calls, "softmax");
   }

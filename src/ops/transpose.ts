@@ -1,7 +1,8 @@
 import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
 import { type Runtime, show } from "../runtime/runtime.js";
 import { type Tensor, sizeOfShape, stridesOf } from "../runtime/tensor.js";
-import type { Call } from "../runtime/threads.js";
+import type { Call } from "../runtime/kernels.js";
+import { contiguousCopy } from "./copy.js";
 import { type PreparedOp, runOn } from "./op.js";
 
 /** Highest rank a permutation may have: the kernels' outer loops plus the 2-D tile. */
@@ -138,10 +139,12 @@ export class Transpose implements PreparedOp {
     const x = inputs[0];
     const f = this.form;
     if (f.kind === "copy") {
-      this.rt.dispatch([{ fn: "strided_copy_f32", args: [x, y, 1, 1, 1, 1, 1, this.size, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1] }], "transpose");
+      this.rt.dispatch([{ fn: "strided_copy_f32", args: contiguousCopy(x, y, this.size) }], "transpose");
       return;
     }
-    const outer = [...padOuter(f.sizes, 4, 1), ...padOuter(f.xStrides, 4, 0), ...padOuter(f.yStrides, 4, 0)];
+    const [s0, s1, s2, s3] = padOuter(f.sizes, 4, 1);
+    const [xs0, xs1, xs2, xs3] = padOuter(f.xStrides, 4, 0);
+    const [ys0, ys1, ys2, ys3] = padOuter(f.yStrides, 4, 0);
     const { rows, cols, inner, ldx, ldy } = f;
     // Each thread takes a range of the longer side of the tile, in multiples of 4; only large
     // transposes are split, since a second thread that is late to wake costs more than a smaller
@@ -150,10 +153,11 @@ export class Transpose implements PreparedOp {
     const side = byCols ? cols : rows;
     const parts = this.size >= SPLIT_MIN ? this.rt.ranges(side, this.size, 4) : [[0, side]];
     const calls: Call[] = parts.map(([a, b]) => {
-      const [xp, yp, m, n] = byCols ? [x + a * inner * 4, y + a * ldy * 4, rows, b - a] : [x + a * ldx * 4, y + a * inner * 4, b - a, cols];
-      return inner === 1
-        ? { fn: "transpose_f32_4x4" as const, args: [xp, yp, m, n, ldx, ldy, ...outer] }
-        : { fn: "transpose_f32_rows" as const, args: [xp, yp, m, n, inner, ldx, ldy, ...outer] };
+      const part = byCols
+        ? { rows, cols: b - a, x: x + a * inner * 4, y: y + a * ldy * 4 }
+        : { rows: b - a, cols, x: x + a * ldx * 4, y: y + a * inner * 4 };
+      const args = { ...part, s0, s1, s2, s3, ldx, xs0, xs1, xs2, xs3, ldy, ys0, ys1, ys2, ys3 };
+      return inner === 1 ? { fn: "transpose_f32_4x4", args } : { fn: "transpose_f32_rows", args: { ...args, inner } };
     });
     this.rt.dispatch(calls, "transpose");
   }

@@ -11,30 +11,57 @@ import { BackendError } from "../errors.js";
  * into the memory, 0 meaning "none" where a kernel allows it; sizes, counts and strides are in
  * elements (floats), except where a parameter's name says Bytes. Each kernel's layout is
  * described in the comment above it in assembly/.
+ *
+ * Order, for every kernel: the sizes and geometry first, then the arrays read (each pointer
+ * followed by its own strides), then the array written (with its strides), then the operation's
+ * parameters (activation kind and its constants, scale factors, fill values). TypeScript names
+ * the arguments (`Call`), so this order is stated here and nowhere else.
  */
 export const SIGNATURES = {
-  igemm_f32_4x8: ["m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "c", "ldc", "r", "act", "p0", "p1"],
-  pack_gemm_f32_8: ["k", "n", "b", "sk", "sn", "alpha", "bias", "out"],
-  conv2d_f32_ci1_4x8: ["x", "batch", "hp", "wp", "oh", "ow", "n", "kh", "kw", "sh", "sw", "dh", "dw", "w", "y", "act", "p0", "p1"],
-  conv2d_indirection: ["ind", "batch", "h", "w", "pixelStride", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "mr"],
-  conv2d_tap_runs: ["ind", "tiles", "ks", "mr", "stepBytes", "runs"],
+  igemm_f32_4x8: ["m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "r", "c", "ldc", "act", "p0", "p1"],
+  pack_gemm_f32_8: ["k", "n", "b", "sk", "sn", "bias", "out", "alpha"],
+  conv2d_f32_ci1_4x8: [
+    "batch", "hp", "wp", "oh", "ow", "n", "kh", "kw", "sh", "sw", "dh", "dw", "x", "w", "y", "act", "p0", "p1",
+  ],
+  conv2d_indirection: ["batch", "h", "w", "pixelStride", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "mr", "ind"],
+  conv2d_tap_runs: ["tiles", "ks", "mr", "stepBytes", "ind", "runs"],
   dwconv_f32: ["m", "c", "ks", "a", "ind", "zero", "w", "out", "act", "p0", "p1"],
   pack_dwconv_f32: ["ks", "c", "wsrc", "bias", "out"],
-  maxpool2d_f32: ["x", "batch", "h", "w", "c", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "y"],
-  avgpool2d_f32: ["x", "batch", "h", "w", "c", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "pb", "pr", "includePad", "y"],
-  globalpool_f32: ["x", "batch", "hw", "c", "isMax", "y"],
-  unary_f32: ["x", "n", "y", "kind", "p0", "p1"],
-  binary_f32: ["a", "b", "y", "n", "bn", "op"],
-  transpose_f32_4x4: ["x", "y", "rows", "cols", "ldx", "ldy", "s0", "s1", "s2", "s3", "xs0", "xs1", "xs2", "xs3", "ys0", "ys1", "ys2", "ys3"],
+  maxpool2d_f32: ["batch", "h", "w", "c", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "x", "y"],
+  avgpool2d_f32: [
+    "batch", "h", "w", "c", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "pb", "pr", "x", "y", "includePad",
+  ],
+  globalpool_f32: ["batch", "hw", "c", "x", "y", "isMax"],
+  unary_f32: ["n", "x", "y", "kind", "p0", "p1"],
+  binary_f32: ["n", "bn", "a", "b", "y", "op"],
+  transpose_f32_4x4: [
+    "rows", "cols", "s0", "s1", "s2", "s3", "x", "ldx", "xs0", "xs1", "xs2", "xs3", "y", "ldy", "ys0", "ys1", "ys2", "ys3",
+  ],
   transpose_f32_rows: [
-    "x", "y", "rows", "cols", "inner", "ldx", "ldy", "s0", "s1", "s2", "s3", "xs0", "xs1", "xs2", "xs3", "ys0", "ys1", "ys2", "ys3",
+    "rows", "cols", "inner", "s0", "s1", "s2", "s3", "x", "ldx", "xs0", "xs1", "xs2", "xs3", "y", "ldy", "ys0", "ys1", "ys2", "ys3",
   ],
-  pad_f32: ["x", "batch", "h", "w", "c", "pt", "pl", "pb", "pr", "value", "y"],
+  pad_f32: ["batch", "h", "w", "c", "pt", "pl", "pb", "pr", "x", "y", "value"],
   strided_copy_f32: [
-    "x", "y", "s0", "s1", "s2", "s3", "s4", "s5", "xs0", "xs1", "xs2", "xs3", "xs4", "xs5", "ys0", "ys1", "ys2", "ys3", "ys4", "ys5",
+    "s0", "s1", "s2", "s3", "s4", "s5", "x", "xs0", "xs1", "xs2", "xs3", "xs4", "xs5", "y", "ys0", "ys1", "ys2", "ys3", "ys4", "ys5",
   ],
-  softmax_f32: ["x", "rows", "cols", "y"],
-  peak_f32: ["p", "iters"],
+  softmax_f32: ["rows", "cols", "x", "y"],
+  peak_f32: ["iters", "p"],
+  deconv2d_indirection: [
+    "nty", "ntx", "batch", "h", "w", "pixelStride", "oh", "ow", "outPixelStride", "oy0", "ox0", "qh", "qw", "sh", "sw", "dh", "dw", "pt", "pl", "mr",
+    "taps", "ind", "out",
+  ],
+  deconv_f32_4x8: ["m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "out", "c", "act", "p0", "p1"],
+  resize_nearest_f32: ["h", "w", "c", "oh", "ow", "g0", "g1", "x", "rows", "cols", "y", "fill"],
+  resize_taps_f32: ["h", "w", "c", "oh", "ow", "taps", "g0", "g1", "x", "rows", "cols", "scratch", "y", "fill"],
+  argmax_f32: ["rows", "cols", "x", "y", "last"],
+  qgemm_q8_4x8: [
+    "m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "scale", "fbias", "c", "ldc", "outKind", "zy",
+  ],
+  pack_qgemm_q8_8: ["kc", "ks", "n", "b", "st", "sk", "sn", "wzp", "out", "wSigned"],
+  quantize_f32_q8: ["n", "x", "y", "scale", "zp", "ySigned"],
+  quantize_f32_q8_i16: ["n", "x", "y", "scale", "zp", "ySigned"],
+  minmax_f32: ["n", "x", "y"],
+  fake_quantize_f32: ["n", "x", "y", "scale", "zp", "ySigned"],
 } as const;
 
 /** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */
@@ -46,15 +73,30 @@ export const DWCONV_CB = 4;
 export const ACT = { none: 0, clamp: 1, leaky: 2, sigmoid: 3, tanh: 4, exp: 5 } as const;
 /** Binary operations (assembly/elementwise.ts). */
 export const BIN = { add: 0, sub: 1, mul: 2, div: 3, prelu: 4 } as const;
+/** Output kinds of qgemm_q8_4x8 (assembly/qgemm.ts): raw i32, dequantized f32, requantized u8 or i8. */
+export const QOUT = { i32: 0, f32: 1, u8: 2, i8: 3 } as const;
 
 /** Every constant global a module exports, with the value this TypeScript expects. */
 export const CONSTANTS: Readonly<Record<string, number>> = {
   GEMM_MR, GEMM_NR, DWCONV_CB,
   ...Object.fromEntries(Object.entries(ACT).map(([k, v]) => [`ACT_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(BIN).map(([k, v]) => [`BIN_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(QOUT).map(([k, v]) => [`QOUT_${k.toUpperCase()}`, v])),
 };
 
 export type KernelName = keyof typeof SIGNATURES;
+
+/** A kernel's arguments by parameter name. */
+export type KernelArgs<K extends KernelName> = { readonly [P in (typeof SIGNATURES)[K][number]]: number };
+
+/** A kernel call: the export's name and its arguments by name. */
+export type Call = { [K in KernelName]: { fn: K; args: KernelArgs<K> } }[KernelName];
+
+/** The call's arguments in the export's order. */
+export function positional(call: Call): number[] {
+  const args = call.args as Readonly<Record<string, number>>;
+  return SIGNATURES[call.fn].map((p) => args[p]);
+}
 
 type Numbers<P extends readonly string[]> = { [I in keyof P]: number };
 

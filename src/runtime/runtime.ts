@@ -1,9 +1,9 @@
 import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
 import type { Heap } from "./heap.js";
-import type { Kernels } from "./kernels.js";
+import { type Call, type Kernels, positional } from "./kernels.js";
 import type { Backend } from "./load.js";
 import { Tensor, sizeOf } from "./tensor.js";
-import type { Call, ThreadPool } from "./threads.js";
+import type { ThreadPool } from "./threads.js";
 
 // Below this many multiply-adds a kernel call stays on one thread: waking the workers costs more
 // than they save: LeNet's second convolution (154K) ran slower split (bench/threads.ts).
@@ -55,7 +55,7 @@ export class Runtime {
       for (let i = 0; i < calls.length; i += this.pool.size) this.pool.run(calls.slice(i, i + this.pool.size), what);
       return;
     }
-    for (const c of calls) (this.kernels[c.fn] as (...a: number[]) => void)(...c.args);
+    for (const c of calls) (this.kernels[c.fn] as (...a: number[]) => void)(...positional(c));
   }
 
   /** A new tensor of `shape` with unspecified contents. */

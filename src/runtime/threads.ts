@@ -1,13 +1,7 @@
 import { BackendError } from "../errors.js";
 import type { Heap } from "./heap.js";
-import { type KernelName, type Kernels, SIGNATURES } from "./kernels.js";
+import { type Call, type KernelName, type Kernels, SIGNATURES, positional } from "./kernels.js";
 import { WORKER_SOURCE } from "./worker-source.js";
-
-/** A kernel call: the export's name and its numeric arguments. */
-export interface Call {
-  fn: KernelName;
-  args: number[];
-}
 
 
 // Control block in the shared memory: [generation, done count, error flag, pad] as i32, then one
@@ -71,7 +65,8 @@ export class ThreadPool {
     const gen = this.ctrl >> 2;
     for (let w = 1; w < calls.length; w++) {
       const slot = this.ctrl + HEADER + (w - 1) * SLOT;
-      const { fn, args } = calls[w];
+      const fn = calls[w].fn;
+      const args = positional(calls[w]);
       if (args.length > MAX_ARGS) throw new BackendError(`internal: ${fn} takes ${args.length} arguments, slots hold ${MAX_ARGS}`);
       i32[(slot >> 2) + 1] = this.names.indexOf(fn);
       i32[(slot >> 2) + 2] = args.length;
@@ -82,7 +77,7 @@ export class ThreadPool {
     Atomics.add(i32, gen, 1);
     Atomics.notify(i32, gen);
     const own = calls[0];
-    (this.kernels[own.fn] as (...a: number[]) => void)(...own.args);
+    (this.kernels[own.fn] as (...a: number[]) => void)(...positional(own));
     const workers = this.workers.length;
     for (let spin = 0; ; spin++) {
       const done = Atomics.load(i32, gen + 1);

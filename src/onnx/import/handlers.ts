@@ -1,26 +1,37 @@
 import type { OnnxNode } from "../model.js";
 import type { OnnxOp } from "../ops.js";
 import { activation, clip, exp } from "./activation.js";
-import { conv } from "./conv.js";
+import { conv, convTranspose } from "./conv.js";
 import { binary, prelu } from "./elementwise.js";
 import { gemm, matmul } from "./gemm.js";
 import type { Importer } from "./importer.js";
 import { batchNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
+import {
+  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqConv, qdqMatMul, qlinearConv, qlinearMatMul, quantCast,
+  quantMul, quantizeLinear,
+} from "./quant.js";
 import { softmax } from "./softmax.js";
-import { concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
+import { argmax, resize, upsample } from "./resize.js";
+import { cast, concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
 
 /** One importer per supported op: typed over SUPPORTED_ONNX_OPS, so the two cannot drift apart. */
 export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Add: (im) => binary(im, "Add"),
+  ArgMax: (im) => argmax(im),
   AveragePool: (im) => pool(im, false),
   BatchNormalization: (im) => batchNorm(im),
+  Cast: (im) => quantCast(im) || cast(im),
   Clip: (im) => clip(im),
   Concat: (im) => concat(im),
   Constant: (im) => constant(im),
-  Conv: (im) => conv(im),
+  Conv: (im) => qdqConv(im) || conv(im),
+  ConvInteger: (im) => convInteger(im),
+  ConvTranspose: (im) => convTranspose(im),
+  DequantizeLinear: (im) => dequantizeLinear(im),
   Div: (im) => binary(im, "Div"),
   Dropout: (im, n) => identity(im, n),
+  DynamicQuantizeLinear: (im) => dynamicQuantizeLinear(im),
   Exp: (im) => exp(im),
   Flatten: (im) => reshape(im, true),
   Gather: (im) => gather(im),
@@ -29,13 +40,18 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   GlobalMaxPool: (im) => globalPool(im, true),
   Identity: (im, n) => identity(im, n),
   LeakyRelu: (im) => activation(im, { leakyRelu: im.float("alpha", 0.01) }),
-  MatMul: (im) => matmul(im),
+  MatMul: (im) => qdqMatMul(im) || matmul(im),
+  MatMulInteger: (im) => matMulInteger(im),
   MaxPool: (im) => pool(im, true),
-  Mul: (im) => binary(im, "Mul"),
+  Mul: (im) => quantMul(im) || binary(im, "Mul"),
   Pad: (im) => pad(im),
   PRelu: (im) => prelu(im),
+  QLinearConv: (im) => qlinearConv(im),
+  QLinearMatMul: (im) => qlinearMatMul(im),
+  QuantizeLinear: (im) => quantizeLinear(im),
   Relu: (im) => activation(im, "relu"),
   Reshape: (im) => reshape(im, false),
+  Resize: (im) => resize(im),
   Shape: (im) => shape(im),
   Sigmoid: (im) => activation(im, "sigmoid"),
   Slice: (im) => slice(im),
@@ -45,4 +61,5 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Tanh: (im) => activation(im, "tanh"),
   Transpose: (im) => transpose(im),
   Unsqueeze: (im) => squeeze(im, true),
+  Upsample: (im) => upsample(im),
 };

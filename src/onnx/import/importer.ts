@@ -7,10 +7,11 @@ import { realInputs, defaultOpset } from "../check.js";
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from "../model.js";
 import { isSupportedOp } from "../ops.js";
 import { HANDLERS } from "./handlers.js";
+import type { IntWeights, QuantSym } from "./quant.js";
 import { constOf, floatsOf, transposeConst } from "./util.js";
 
 /** Ops that read their first input, when 4-d, as NHWC. */
-const NHWC_READERS = new Set(["Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"]);
+const NHWC_READERS = new Set(["Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"]);
 /** Ops whose output keeps the layout of their input. */
 const LAYOUT_NEUTRAL = new Set(["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Add", "Sub", "Mul", "Div", "PRelu", "Identity", "Dropout"]);
 /** How far feedsNhwc follows layout-neutral ops. */
@@ -18,7 +19,7 @@ const MAX_NEUTRAL_CHAIN = 8;
 
 /** A tensor of the ONNX graph while importing: a constant folded here, or a value of the graph. */
 export type Sym =
-  | { kind: "const"; dims: number[]; f?: Float32Array; i?: number[] }
+  | { kind: "const"; dims: number[]; f?: Float32Array; i?: number[]; dataType?: number }
   | { kind: "value"; v: Value; layout: "nhwc" | "plain"; dims: number[] };
 
 export type ConstSym = Extract<Sym, { kind: "const" }>;
@@ -64,6 +65,10 @@ export class Importer {
   transposed = new WeakMap<Value, { x: ValueSym; perm: number[] }>();
   nextId = 0;
   node!: OnnxNode;
+  /** The pending tensors of dynamic-quantization chains (src/onnx/import/quant.ts), by name. */
+  quant = new Map<string, QuantSym>();
+  /** DequantizeLinear outputs of 8-bit constants: the integers, for Conv/MatMul to fuse. */
+  intWeights = new Map<string, IntWeights>();
 
   constructor(
     readonly model: OnnxModel,
@@ -135,6 +140,17 @@ export class Importer {
   }
 
   sym(name: string): Sym {
+    const q = this.quant.get(name);
+    if (q?.kind === "fakeQuantized") {
+      // A QDQ pair read by an op without an 8-bit kernel: the pair runs once, as its definition.
+      const s = q.materialize();
+      this.quant.delete(name);
+      this.syms.set(name, s);
+      return s;
+    }
+    if (q) {
+      this.fail(`'${name}' is an 8-bit tensor, which simdcnn runs only inside DynamicQuantizeLinear -> ConvInteger/MatMulInteger -> Cast -> Mul by the scales, or QuantizeLinear -> DequantizeLinear pairs`);
+    }
     const s = this.syms.get(name);
     if (!s) throw new ModelFormatError(`tensor '${name}' is read before it is defined`);
     return s;
@@ -162,6 +178,16 @@ export class Importer {
     const name = this.node.inputs[i];
     if (s.v.storage === "input" && !s.v.aliasOf && s.v.name === name) throw new NeedsConstant(name);
     this.fail(`${what} (input ${i}) must be a constant or computable at load time`);
+  }
+
+  quantInput(i: number): QuantSym | undefined {
+    const name = this.node.inputs[i];
+    return name ? this.quant.get(name) : undefined;
+  }
+
+  setQuant(i: number, q: QuantSym): void {
+    const name = this.node.outputs[i];
+    if (name) this.quant.set(name, q);
   }
 
   setOutput(s: Sym, i = 0): void {

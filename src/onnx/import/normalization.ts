@@ -27,6 +27,22 @@ export function batchNorm(im: Importer): void {
       p.bias = b;
       return im.setOutput(x);
     }
+    if (p?.op === "deconv" && p.act === "none") {
+      // Weights [Cin, kH, kW, Cout/groups]: input channel i of group g feeds outputs g*coutG + j.
+      const [cin, kh, kw, coutG] = p.wShape;
+      const cinG = cin / p.groups;
+      for (let i = 0; i < cin; i++) {
+        const g = Math.floor(i / cinG);
+        for (let tap = 0; tap < kh * kw; tap++) {
+          const row = (i * kh * kw + tap) * coutG;
+          for (let j = 0; j < coutG; j++) p.w[row + j] = p.w[row + j] * s[g * coutG + j];
+        }
+      }
+      const b = p.bias ?? new Float32Array(c);
+      for (let o = 0; o < c; o++) b[o] = b[o] * s[o] + t[o];
+      p.bias = b;
+      return im.setOutput(x);
+    }
   }
   const sv = { kind: "const", dims: [c], f: Float32Array.from(s) } as ConstSym;
   const tv = { kind: "const", dims: [c], f: Float32Array.from(t) } as ConstSym;

@@ -3,7 +3,7 @@ import { sizeOfShape } from "../../graph/ir.js";
 import type { CopyPlan, Value } from "../../graph/ir.js";
 import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permuteStep } from "../../graph/layout.js";
 import { stridesOf } from "../../runtime/tensor.js";
-import type { OnnxNode } from "../model.js";
+import { DataType, type OnnxNode } from "../model.js";
 import { reducePermutation } from "../../ops/transpose.js";
 import type { ConstSym, Importer, Sym, ValueSym } from "./importer.js";
 import { constOf, gatherStrided, normAxis, transposeConst } from "./util.js";
@@ -306,4 +306,23 @@ export function identity(im: Importer, n: OnnxNode): void {
   if (n.outputs[1]) im.fail("the mask output is not supported");
   if (n.opType === "Dropout" && im.int("training_mode", 0) !== 0) im.fail("training_mode must be 0");
   im.setOutput(im.required(0));
+}
+
+/**
+ * Cast: folded on constants (shape arithmetic such as Shape -> Cast -> Div -> Resize scales);
+ * an activation is float32 already, so a cast of one to float or double is the identity.
+ */
+export function cast(im: Importer): void {
+  const x = im.required(0);
+  const to = im.int("to", 0);
+  const toFloat = to === DataType.FLOAT || to === DataType.DOUBLE;
+  const toInt = ([DataType.UINT8, DataType.INT8, DataType.INT32, DataType.INT64, DataType.BOOL] as number[]).includes(to);
+  if (!toFloat && !toInt) im.fail(`a cast to data type ${to} is not supported (float, double, int8/uint8/int32/int64, bool)`);
+  if (x.kind === "const") {
+    const v = x.f ?? x.i!;
+    if (toFloat) return im.setOutput({ kind: "const", dims: x.dims, f: Float32Array.from(v) });
+    return im.setOutput({ kind: "const", dims: x.dims, i: Array.from(v, (n) => (to === DataType.BOOL ? (n !== 0 ? 1 : 0) : Math.trunc(n))), dataType: to });
+  }
+  if (!toFloat) im.fail(`casting a computed tensor to integers (type ${to}) is not supported; the graph computes float32`);
+  im.setOutput(x);
 }

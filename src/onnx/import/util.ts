@@ -6,7 +6,7 @@ import type { ConstSym } from "./importer.js";
 
 export function constOf(t: OnnxTensor): ConstSym {
   if (t.floats) return { kind: "const", dims: [...t.dims], f: t.floats };
-  if (t.ints) return { kind: "const", dims: [...t.dims], i: t.ints };
+  if (t.ints) return { kind: "const", dims: [...t.dims], i: t.ints, dataType: t.dataType };
   throw new UnsupportedError(`tensor '${t.name}' has data type ${t.dataType}; simdcnn reads float, double and integer tensors`);
 }
 

@@ -1,0 +1,371 @@
+// Quantized models, fused at load into 8-bit steps (src/ops/qconv.ts) that quantize x, accumulate
+// in i32 and dequantize in the kernel's store, never as float round-trips:
+// - onnxruntime's dynamic quantization (quantize_dynamic): DynamicQuantizeLinear(x) feeding
+//   ConvInteger or MatMulInteger, whose i32 output is Cast to float and multiplied by x's scale
+//   times the weights' scale;
+// - the QDQ format: QuantizeLinear -> DequantizeLinear pairs on activations, DequantizeLinear of
+//   integer weights, around Conv and MatMul;
+// - the QOperator format's QLinearConv and QLinearMatMul between QuantizeLinear and
+//   DequantizeLinear: each is the QDQ fusion of its inputs with its output quantized by the next
+//   reader (8-bit tensors stay pending quantizations of float values). A pair read by an op without an 8-bit kernel runs as
+//   one fake-quantization step (the pair's own definition), and a DequantizeLinear of a constant
+//   is also folded to floats for such readers.
+// The 8-bit tensors (x quantized, its scale and zero point, the i32 accumulator, a
+// QuantizeLinear's output) exist only as the pending pieces below; any other reader is refused.
+import { nhwcShape } from "../../graph/layout.js";
+import type { Window } from "../../graph/ir.js";
+import { DataType } from "../model.js";
+import type { ConstSym, Importer, Sym, ValueSym } from "./importer.js";
+import { transposeConst } from "./util.js";
+import { window2d } from "./window.js";
+
+/** A pending tensor of a dynamic-quantization chain. */
+export type QuantSym =
+  | { kind: "q8"; x: Sym; from: string }
+  | { kind: "zeroPoint"; from: string }
+  /** from's scale times a constant (one value, or one per output channel). */
+  | { kind: "scale"; from: string; factor: ConstSym | undefined }
+  | { kind: "acc"; from: string; float: boolean; make: (scales: Float32Array) => Sym; channels: number; channelAxis: number; rank: number }
+  /** QuantizeLinear(x), waiting for its DequantizeLinear. */
+  | { kind: "quantized"; x: Sym; p: QParams }
+  /** DequantizeLinear(QuantizeLinear(x)): fused by Conv/MatMul, else materialized on first read. */
+  | { kind: "fakeQuantized"; x: Sym; p: QParams; materialize: () => Sym };
+
+/** One scale and zero point of an 8-bit type. */
+export interface QParams {
+  scale: number;
+  zeroPoint: number;
+  signed: boolean;
+}
+
+/** Integer weights behind a DequantizeLinear, for Conv/MatMul to fuse: per tensor or per axis. */
+export interface IntWeights {
+  values: number[];
+  dims: number[];
+  signed: boolean;
+  scales: number[];
+  zeroPoints: number[];
+  axis: number;
+}
+
+export function dynamicQuantizeLinear(im: Importer): void {
+  const x = im.required(0);
+  if (x.kind === "const") im.fail("a constant input is not supported");
+  const from = im.node.outputs[0];
+  im.setQuant(0, { kind: "q8", x, from });
+  im.setQuant(1, { kind: "scale", from, factor: undefined });
+  im.setQuant(2, { kind: "zeroPoint", from });
+}
+
+/** The 8-bit input of ConvInteger/MatMulInteger and its zero point: a DynamicQuantizeLinear's. */
+function quantizedInput(im: Importer): { x: Sym; from: string } {
+  const q = im.quantInput(0);
+  if (q?.kind !== "q8") im.fail("input 0 must be a DynamicQuantizeLinear output (onnxruntime's dynamic quantization); other 8-bit inputs are not supported");
+  const zp = im.quantInput(2);
+  if (zp?.kind !== "zeroPoint" || zp.from !== q.from) im.fail("input 2 (the zero point) must be the zero point of the DynamicQuantizeLinear that produced input 0");
+  return q;
+}
+
+function weightZeroPoints(im: Importer, channels: number): number[] {
+  const z = im.constInput(3, "the weight zero point");
+  if (!z) return [0];
+  const v = z.i ?? Array.from(z.f ?? []);
+  if (v.length !== 1 && v.length !== channels) im.bad(`the weight zero point must hold 1 or ${channels} values, got ${v.length}`);
+  return v;
+}
+
+function intWeights(im: Importer, what: string): ConstSym {
+  const w = im.asConst(im.required(1), 1, what);
+  if (!w.i) im.fail(`${what} must be int8 or uint8`);
+  return w;
+}
+
+export function convInteger(im: Importer): void {
+  const { x, from } = quantizedInput(im);
+  const w = intWeights(im, "the weights");
+  if (x.dims.length !== 4 || w.dims.length !== 4) im.fail(`only 2-d convolutions are supported (input [${x.dims.join(", ")}])`);
+  if (im.int("group", 1) !== 1) im.fail("only group 1 is supported");
+  const [cout, cin, kh, kw] = w.dims;
+  if (x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  const kernel = im.ints("kernel_shape") ?? [kh, kw];
+  if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
+  const { window, out } = window2d(im, x.dims, kernel, "conv");
+  const zeroPoints = weightZeroPoints(im, cout);
+  const dims = [x.dims[0], cout, out[0], out[1]];
+  const make = (scales: Float32Array): Sym => {
+    const y = im.value(nhwcShape(dims));
+    const wv = transposeConst(w, [0, 2, 3, 1]) as number[];
+    im.emit({ op: "qconv", x: im.nhwc(x), y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints, scales, window, input: { dynamic: true } });
+    return { kind: "value", v: y, layout: "nhwc", dims };
+  };
+  im.setQuant(0, { kind: "acc", from, float: false, channels: cout, channelAxis: 1, rank: 4, make });
+}
+
+export function matMulInteger(im: Importer): void {
+  const { x, from } = quantizedInput(im);
+  const w = intWeights(im, "B");
+  if (w.dims.length !== 2) im.fail(`B must be a constant 2-d matrix, got [${w.dims.join(", ")}]`);
+  if (x.dims.length < 2) im.fail(`A must have rank 2 or more, got [${x.dims.join(", ")}]`);
+  const [k, n] = w.dims;
+  if (x.dims[x.dims.length - 1] !== k) im.bad(`A [${x.dims.join(", ")}] and B [${w.dims.join(", ")}] do not agree on K`);
+  const m = x.dims.slice(0, -1).reduce((a, b) => a * b, 1);
+  const zeroPoints = weightZeroPoints(im, n);
+  const dims = [...x.dims.slice(0, -1), n];
+  const window: Window = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
+  const make = (scales: Float32Array): Sym => {
+    const y = im.value(dims);
+    const wv = transposeConst(w, [1, 0]) as number[];
+    const xv = im.alias(im.plain(x), [m, k]);
+    im.emit({ op: "qconv", x: xv, y, w: wv, wShape: [n, 1, 1, k], zeroPoints, scales, window, input: { dynamic: true } });
+    return { kind: "value", v: y, layout: "plain", dims };
+  };
+  im.setQuant(0, { kind: "acc", from, float: false, channels: n, channelAxis: dims.length - 1, rank: dims.length, make });
+}
+
+/**
+ * Cast: the integer accumulator to float (part of the chain); a float value to float is the
+ * identity; constants fold to float or, truncated, to int32/int64 (shape arithmetic).
+ */
+/**
+ * Cast of ConvInteger/MatMulInteger's i32 accumulator to float, inside the dynamic-quantization
+ * chain; false for any other Cast (tensor.ts's cast).
+ */
+export function quantCast(im: Importer): boolean {
+  const q = im.quantInput(0);
+  if (!q) return false;
+  if (q.kind !== "acc" || q.float || im.int("to", 0) !== DataType.FLOAT) im.fail("only the cast of ConvInteger/MatMulInteger's output to float is supported");
+  im.setQuant(0, { ...q, float: true });
+  return true;
+}
+
+/**
+ * Mul inside the chain: x's scale by the weights' scale (a constant), and the float accumulator by
+ * that product, which emits the fused step. Returns false for any other Mul.
+ */
+export function quantMul(im: Importer): boolean {
+  const qa = im.quantInput(0);
+  const qb = im.quantInput(1);
+  if (!qa && !qb) return false;
+  const [q, otherIndex, other] = qa ? [qa, 1, qb] : [qb!, 0, qa];
+  if (q.kind === "scale" && !other) {
+    if (q.factor) im.fail("only one constant factor of a DynamicQuantizeLinear scale is supported");
+    const c = im.constInput(otherIndex, "the weight scale");
+    if (!c?.f) im.fail("the weight scale must be a float constant");
+    im.setQuant(0, { ...q, factor: c });
+    return true;
+  }
+  const acc = q.kind === "acc" ? q : other?.kind === "acc" ? other : undefined;
+  const scale = q.kind === "scale" ? q : other?.kind === "scale" ? other : undefined;
+  if (!acc || !scale || !acc.float) im.fail("the tensors of a dynamic-quantization chain are supported only as DynamicQuantizeLinear -> ConvInteger/MatMulInteger -> Cast -> Mul by the scales");
+  if (scale.from !== acc.from) im.fail("the scale multiplied must be that of the DynamicQuantizeLinear feeding the integer op");
+  im.setOutput(acc.make(channelScales(im, scale.factor, acc)));
+  return true;
+}
+
+/** The weight scale, one value or one per output channel placed on the output's channel axis. */
+function channelScales(im: Importer, f: ConstSym | undefined, acc: Extract<QuantSym, { kind: "acc" }>): Float32Array {
+  if (!f?.f) return Float32Array.of(1);
+  if (f.f.length === 1) return Float32Array.from(f.f);
+  const d = [...new Array<number>(Math.max(0, acc.rank - f.dims.length)).fill(1), ...f.dims];
+  const onAxis = d.length === acc.rank && d.every((v, i) => (i === acc.channelAxis ? v === acc.channels : v === 1));
+  if (!onAxis) im.fail(`the weight scale [${f.dims.join(", ")}] must be one value or one per output channel`);
+  return Float32Array.from(f.f);
+}
+
+function zeroPointType(im: Importer, z: ConstSym | undefined): boolean {
+  if (!z) return false;
+  if (z.dataType === DataType.INT8) return true;
+  if (z.dataType === DataType.UINT8) return false;
+  return im.fail(`only int8 and uint8 zero points are supported, got data type ${z.dataType}`);
+}
+
+/** Per-tensor scale and zero point (inputs si and zi, 1 and 2 of QuantizeLinear/DequantizeLinear). */
+function tensorParams(im: Importer, si = 1, zi = 2): QParams {
+  const s = im.constInput(si, "the scale");
+  const z = im.constInput(zi, "the zero point");
+  if (!s?.f || s.f.length !== 1) im.fail("only one constant float scale (per-tensor quantization) is supported for activations");
+  if (z && (z.i?.length ?? 0) !== 1) im.fail("only one zero point (per-tensor quantization) is supported for activations");
+  if (im.attr("output_dtype") || im.attr("block_size")) im.fail("output_dtype and block_size are not supported");
+  return { scale: s.f[0], zeroPoint: z?.i?.[0] ?? 0, signed: zeroPointType(im, z) };
+}
+
+export function quantizeLinear(im: Importer): void {
+  const x = im.required(0);
+  if (x.kind === "const") im.fail("a constant input is not supported (QDQ models store integer weights)");
+  const p = tensorParams(im);
+  setQuantized(im, x, p);
+}
+
+/** Ops that read an 8-bit tensor (as input 0) and what each does with it. */
+const QUANT_READERS = new Set(["DequantizeLinear", "QLinearConv", "QLinearMatMul"]);
+
+/** Output 0 is x quantized with p; refused if anything but QUANT_READERS reads it. */
+function setQuantized(im: Importer, x: Sym, p: QParams): void {
+  const name = im.node.outputs[0];
+  const readers = im.consumers.get(name) ?? [];
+  const other = readers.find((n) => !QUANT_READERS.has(n.opType) || n.inputs[0] !== name);
+  if (readers.length === 0 || other) {
+    im.fail(`the 8-bit output is read by ${other ? `${other.opType} '${other.name || other.outputs[0]}'` : "nothing"}; simdcnn reads 8-bit tensors only in DequantizeLinear, QLinearConv and QLinearMatMul`);
+  }
+  im.setQuant(0, { kind: "quantized", x, p });
+}
+
+export function dequantizeLinear(im: Importer): void {
+  const q = im.quantInput(0);
+  if (q) {
+    if (q.kind !== "quantized") im.fail("the input must be a QuantizeLinear output or an integer constant");
+    const p = tensorParams(im);
+    if (p.scale !== q.p.scale || p.zeroPoint !== q.p.zeroPoint || p.signed !== q.p.signed) {
+      im.fail("the scale and zero point must equal those of the QuantizeLinear that feeds it");
+    }
+    const x = q.x;
+    const materialize = (): Sym => {
+      if (x.kind === "const") return x;
+      const y = im.value([...x.v.shape]);
+      im.emit({ op: "fakeQuant", x: x.v, y, scale: p.scale, zeroPoint: p.zeroPoint, signed: p.signed });
+      return { ...x, v: y };
+    };
+    return im.setQuant(0, { kind: "fakeQuantized", x, p, materialize });
+  }
+  const c = im.asConst(im.required(0), 0, "the quantized input");
+  if (!c.i) im.fail("the input must be an integer tensor");
+  const s = im.constInput(1, "the scale");
+  const z = im.constInput(2, "the zero point");
+  if (!s?.f) im.fail("the scale must be a float constant");
+  const rank = c.dims.length;
+  const axis = s.f.length === 1 ? 0 : ((im.int("axis", 1) % Math.max(rank, 1)) + Math.max(rank, 1)) % Math.max(rank, 1);
+  const channels = s.f.length === 1 ? 1 : c.dims[axis];
+  if (s.f.length !== channels) im.bad(`${s.f.length} scales for axis ${axis} of [${c.dims.join(", ")}]`);
+  const zps = z?.i ?? [0];
+  if (zps.length !== 1 && zps.length !== channels) im.bad(`${zps.length} zero points for ${channels} scales`);
+  const inner = c.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const chan = (i: number) => (channels === 1 ? 0 : Math.floor(i / inner) % channels);
+  const f = Float32Array.from(c.i, (v, i) => Math.fround((v - zps[zps.length === 1 ? 0 : chan(i)]) * s.f![chan(i)]));
+  const name = im.node.outputs[0];
+  if (c.dataType === DataType.INT8 || c.dataType === DataType.UINT8) {
+    im.intWeights.set(name, {
+      values: c.i, dims: c.dims, signed: c.dataType === DataType.INT8, axis,
+      scales: Array.from(s.f), zeroPoints: Array.from({ length: channels }, (_, j) => zps[zps.length === 1 ? 0 : j]),
+    });
+  }
+  im.setOutput({ kind: "const", dims: c.dims, f });
+}
+
+/** Conv over a QDQ pair with DequantizeLinear'd 8-bit weights: one 8-bit step. False otherwise. */
+export function qdqConv(im: Importer): boolean {
+  const q = im.quantInput(0);
+  const w = im.intWeights.get(im.node.inputs[1]);
+  if (q?.kind !== "fakeQuantized" || !w || q.x.kind !== "value" || im.int("group", 1) !== 1) return false;
+  if (w.dims.length !== 4 || q.x.dims.length !== 4 || (w.scales.length > 1 && w.axis !== 0)) return false;
+  const [cout, cin, kh, kw] = w.dims;
+  if (q.x.dims[1] !== cin) im.bad(`input has ${q.x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  const kernel = im.ints("kernel_shape") ?? [kh, kw];
+  if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
+  const b = im.constInput(2, "bias");
+  if (b && (!b.f || b.f.length !== cout)) im.bad(`bias must hold ${cout} floats`);
+  const { window, out } = window2d(im, q.x.dims, kernel, "conv");
+  const dims = [q.x.dims[0], cout, out[0], out[1]];
+  const y = im.value(nhwcShape(dims));
+  const wv = transposeConst({ kind: "const", dims: w.dims, i: w.values }, [0, 2, 3, 1]) as number[];
+  im.emit({
+    op: "qconv", x: im.nhwc(q.x), y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints: w.zeroPoints, scales: Float32Array.from(w.scales),
+    bias: b?.f ? Float32Array.from(b.f) : undefined, window, input: { dynamic: false, ...q.p },
+  });
+  im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
+  return true;
+}
+
+/** MatMul of a QDQ pair by DequantizeLinear'd 8-bit [K, N] weights: one 8-bit step. False otherwise. */
+export function qdqMatMul(im: Importer): boolean {
+  const q = im.quantInput(0);
+  const w = im.intWeights.get(im.node.inputs[1]);
+  if (q?.kind !== "fakeQuantized" || !w || q.x.kind !== "value" || w.dims.length !== 2 || q.x.dims.length < 2) return false;
+  if (w.scales.length > 1 && w.axis !== 1) return false;
+  const [k, n] = w.dims;
+  if (q.x.dims[q.x.dims.length - 1] !== k) im.bad(`A [${q.x.dims.join(", ")}] and B [${w.dims.join(", ")}] do not agree on K`);
+  const m = q.x.dims.slice(0, -1).reduce((a, b) => a * b, 1);
+  const dims = [...q.x.dims.slice(0, -1), n];
+  const y = im.value(dims);
+  const wv = transposeConst({ kind: "const", dims: w.dims, i: w.values }, [1, 0]) as number[];
+  const window: Window = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
+  im.emit({
+    op: "qconv", x: im.alias(im.plain(q.x), [m, k]), y, w: wv, wShape: [n, 1, 1, k], zeroPoints: w.zeroPoints,
+    scales: Float32Array.from(w.scales), window, input: { dynamic: false, ...q.p },
+  });
+  im.setOutput({ kind: "value", v: y, layout: "plain", dims });
+  return true;
+}
+
+function sameParams(a: QParams, b: QParams): boolean {
+  return a.scale === b.scale && a.zeroPoint === b.zeroPoint && a.signed === b.signed;
+}
+
+/** Input 0 of a QLinear op: a pending quantization with the scale and zero point of inputs 1, 2. */
+function qlinearInput(im: Importer): { x: ValueSym; p: QParams } {
+  const q = im.quantInput(0);
+  if (q?.kind !== "quantized") im.fail("input 0 must be the output of QuantizeLinear, QLinearConv or QLinearMatMul");
+  if (!sameParams(tensorParams(im, 1, 2), q.p)) im.fail("x_scale and x_zero_point must be those its input was quantized with");
+  if (q.x.kind !== "value") im.fail("a constant input is not supported");
+  return { x: q.x, p: q.p };
+}
+
+/** 8-bit constant weights (input wi) with their scales and zero points, per tensor or per channel. */
+function qlinearWeights(im: Importer, channels: (dims: number[]) => number): { w: ConstSym; scales: number[]; zeroPoints: number[] } {
+  const w = im.asConst(im.required(3), 3, "the weights");
+  if (!w.i || (w.dataType !== DataType.INT8 && w.dataType !== DataType.UINT8)) im.fail("the weights must be int8 or uint8");
+  const n = channels(w.dims);
+  const s = im.constInput(4, "the weight scale");
+  const z = im.constInput(5, "the weight zero point");
+  if (!s?.f || (s.f.length !== 1 && s.f.length !== n)) im.fail(`the weight scale must hold 1 or ${n} floats`);
+  const zs = z?.i ?? [0];
+  if (zs.length !== 1 && zs.length !== n) im.fail(`the weight zero point must hold 1 or ${n} values`);
+  return { w, scales: Array.from(s.f), zeroPoints: zs };
+}
+
+/** The i32 bias (input i) in float: B[j] * (x scale * w scale[j]), the value ONNX adds before requantizing. */
+function qlinearBias(im: Importer, i: number, n: number, sx: number, scales: number[]): Float32Array | undefined {
+  const b = im.constInput(i, "the bias");
+  if (!b) return undefined;
+  if (!b.i || b.i.length !== n) im.bad(`the bias must hold ${n} int32 values`);
+  return Float32Array.from(b.i, (v, j) => Math.fround(v * Math.fround(sx * scales[scales.length === 1 ? 0 : j])));
+}
+
+export function qlinearConv(im: Importer): void {
+  const { x, p } = qlinearInput(im);
+  const { w, scales, zeroPoints } = qlinearWeights(im, (d) => d[0]);
+  if (x.dims.length !== 4 || w.dims.length !== 4) im.fail(`only 2-d convolutions are supported (input [${x.dims.join(", ")}])`);
+  if (im.int("group", 1) !== 1) im.fail("only group 1 is supported");
+  const [cout, cin, kh, kw] = w.dims;
+  if (x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  const kernel = im.ints("kernel_shape") ?? [kh, kw];
+  if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
+  const yp = tensorParams(im, 6, 7);
+  const bias = qlinearBias(im, 8, cout, p.scale, scales);
+  const { window, out } = window2d(im, x.dims, kernel, "conv");
+  const dims = [x.dims[0], cout, out[0], out[1]];
+  const y = im.value(nhwcShape(dims));
+  im.emit({
+    op: "qconv", x: im.nhwc(x), y, w: transposeConst(w, [0, 2, 3, 1]) as number[], wShape: [cout, kh, kw, cin],
+    zeroPoints, scales: Float32Array.from(scales), bias, window, input: { dynamic: false, ...p },
+  });
+  setQuantized(im, { kind: "value", v: y, layout: "nhwc", dims }, yp);
+}
+
+export function qlinearMatMul(im: Importer): void {
+  const { x, p } = qlinearInput(im);
+  const { w, scales, zeroPoints } = qlinearWeights(im, (d) => d[1]);
+  if (w.dims.length !== 2) im.fail(`B must be a constant 2-d matrix, got [${w.dims.join(", ")}]`);
+  if (x.dims.length < 2) im.fail(`A must have rank 2 or more, got [${x.dims.join(", ")}]`);
+  const [k, n] = w.dims;
+  if (x.dims[x.dims.length - 1] !== k) im.bad(`A [${x.dims.join(", ")}] and B [${w.dims.join(", ")}] do not agree on K`);
+  const yp = tensorParams(im, 6, 7);
+  const m = x.dims.slice(0, -1).reduce((a, b) => a * b, 1);
+  const dims = [...x.dims.slice(0, -1), n];
+  const y = im.value(dims);
+  const window: Window = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
+  im.emit({
+    op: "qconv", x: im.alias(im.plain(x), [m, k]), y, w: transposeConst(w, [1, 0]) as number[], wShape: [n, 1, 1, k],
+    zeroPoints, scales: Float32Array.from(scales), window, input: { dynamic: false, ...p },
+  });
+  setQuantized(im, { kind: "value", v: y, layout: "plain", dims }, yp);
+}

@@ -1,0 +1,270 @@
+import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
+import { GEMM_MR, GEMM_NR, QOUT } from "../runtime/kernels.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { sizeOfShape } from "../runtime/tensor.js";
+import type { PreparedOp } from "./op.js";
+import { type Padding, pair, resolvePadding, windowOut } from "./options.js";
+
+/** How the float input becomes 8-bit: per run from its own range (DynamicQuantizeLinear), or fixed. */
+export type InputQuantization = { dynamic: true } | { dynamic: false; scale: number; zeroPoint: number; signed: boolean };
+
+export interface QConv2dOptions {
+  /** Integer weights, [Cout, kh, kw, Cin] (OHWI), each in the 8-bit range of its zero point's type. */
+  weights: ArrayLike<number>;
+  wShape: [number, number, number, number];
+  /** Per output channel, or one for all. */
+  weightZeroPoints: ArrayLike<number>;
+  /**
+   * Per output channel, or one for all: the output is f32(acc) * f32(inputScale * weightScale[j])
+   * (+ bias[j]), the float steps onnxruntime's dynamic quantization runs after ConvInteger.
+   */
+  weightScales: ArrayLike<number>;
+  bias?: Float32Array;
+  strides?: [number, number];
+  dilations?: [number, number];
+  padding?: Padding;
+  input: InputQuantization;
+}
+
+interface Plan {
+  key: string;
+  shape: [number, number, number, number];
+  /** The indirection table, then (for an even Cin) its tap runs; runs is 0 without them. */
+  ind: number;
+  runs: number;
+  xq: number;
+  oh: number;
+  ow: number;
+}
+
+/**
+ * An 8-bit convolution (or, over an [M, K] input, a GEMM as a 1x1 convolution of an M x 1 image)
+ * with float input and output: the input is quantized into scratch (per run for dynamic
+ * quantization: its min and max, then the scale and zero point exactly as ONNX's
+ * DynamicQuantizeLinear computes them in float32), written minus its zero point as i16, the
+ * operand qgemm_q8_4x8 reads; the kernel accumulates in i32 and dequantizes in its store. The
+ * weights are packed once, minus their zero points, as i16 pairs.
+ */
+export class QConv2d implements PreparedOp {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  private readonly kernel: [number, number];
+  private readonly strides: [number, number];
+  private readonly dilations: [number, number];
+  private readonly padding: Padding | undefined;
+  private readonly input: InputQuantization;
+  private readonly weightScales: Float32Array;
+  private packed: number;
+  /** scale[Cout] for the store, then fbias[Cout], then min/max, then the zero row (Cin i16 zeros). */
+  private readonly side: number;
+  private readonly hasBias: boolean;
+  private plan: Plan | undefined;
+
+  constructor(
+    private readonly rt: Runtime,
+    opts: QConv2dOptions,
+  ) {
+    const what = "qconv2d";
+    const [cout, kh, kw, cin] = opts.wShape;
+    if (![cout, kh, kw, cin].every((d) => Number.isSafeInteger(d) && d > 0)) throw new ShapeError(`${what}: weight shape [${opts.wShape.join(", ")}] must be positive integers`);
+    if (opts.weights.length !== cout * kh * kw * cin) throw new ShapeError(`${what}: ${opts.weights.length} weights for shape [${opts.wShape.join(", ")}]`);
+    const perChannel = (a: ArrayLike<number>, name: string) => {
+      if (a.length !== 1 && a.length !== cout) throw new ShapeError(`${what}: ${name} must hold 1 or ${cout} values, got ${a.length}`);
+      return Array.from({ length: cout }, (_, j) => a[a.length === 1 ? 0 : j]);
+    };
+    const zw = perChannel(opts.weightZeroPoints, "weight zero points");
+    this.weightScales = Float32Array.from(perChannel(opts.weightScales, "weight scales"));
+    if (opts.bias && opts.bias.length !== cout) throw new ShapeError(`${what}: bias must hold ${cout} values, got ${opts.bias.length}`);
+    const values = [...Array.from(opts.weights), ...zw];
+    const signed = values.some((v) => v < 0);
+    const [lo, hi] = signed ? [-128, 127] : [0, 255];
+    if (!values.every((v) => Number.isInteger(v) && v >= lo && v <= hi)) throw new ArgumentError(`${what}: weights and zero points must be 8-bit integers of one type (int8 or uint8)`);
+    if (!opts.input.dynamic) {
+      const { scale, zeroPoint, signed: s } = opts.input;
+      if (!(scale > 0) || !Number.isFinite(scale)) throw new ArgumentError(`${what}: input scale must be positive and finite, got ${scale}`);
+      if (!Number.isInteger(zeroPoint) || zeroPoint < (s ? -128 : 0) || zeroPoint > (s ? 127 : 255)) throw new ArgumentError(`${what}: input zero point ${zeroPoint} is not a ${s ? "int8" : "uint8"}`);
+    }
+    this.inChannels = cin;
+    this.outChannels = cout;
+    this.kernel = [kh, kw];
+    this.strides = pair(opts.strides, 1, `${what} strides`);
+    this.dilations = pair(opts.dilations, 1, `${what} dilations`);
+    this.padding = opts.padding;
+    resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
+    this.input = opts.input;
+    this.hasBias = opts.bias !== undefined;
+
+    const heap = rt.heap;
+    const ks = kh * kw;
+    const src = heap.alloc(cout * ks * cin + cout);
+    try {
+      const u8 = heap.u8;
+      for (let i = 0; i < cout * ks * cin; i++) u8[src + i] = opts.weights[i] & 0xff;
+      for (let j = 0; j < cout; j++) u8[src + cout * ks * cin + j] = zw[j] & 0xff;
+      this.packed = heap.alloc(Math.ceil(cout / GEMM_NR) * ks * Math.ceil(cin / 2) * 32);
+      rt.dispatch([{
+        fn: "pack_qgemm_q8_8",
+        args: { kc: cin, ks, n: cout, b: src, st: cin, sk: 1, sn: ks * cin, wzp: src + cout * ks * cin, out: this.packed, wSigned: signed ? 1 : 0 },
+      }], what);
+    } finally {
+      heap.release(src);
+    }
+    try {
+      this.side = heap.alloc(cout * 8 + 8 + cin * 2);
+    } catch (e) {
+      heap.release(this.packed);
+      throw e;
+    }
+    heap.u8.fill(0, this.zero, this.zero + cin * 2);
+    if (opts.bias) heap.f32.set(opts.bias, this.side / 4 + cout);
+    if (!opts.input.dynamic) this.setScales(opts.input.scale);
+  }
+
+  private get minMax(): number {
+    return this.side + this.outChannels * 8;
+  }
+
+  private get zero(): number {
+    return this.minMax + 8;
+  }
+
+  private setScales(inputScale: number): void {
+    const f32 = this.rt.heap.f32;
+    const s = Math.fround(inputScale);
+    for (let j = 0; j < this.outChannels; j++) f32[this.side / 4 + j] = Math.fround(s * this.weightScales[j]);
+  }
+
+  /** NHWC [N, H, W, Cin] gives [N, OH, OW, Cout]; [M, Cin] (a GEMM) gives [M, Cout]. */
+  outputShape(shapes: readonly (readonly number[])[]): number[] {
+    const x = shapes[0];
+    if (x.length === 2) {
+      if (this.kernel[0] * this.kernel[1] !== 1) throw new ShapeError(`qconv2d: a 2-d input needs a 1x1 kernel`);
+      if (x[1] !== this.inChannels) throw new ShapeError(`qgemm: input [${x.join(", ")}] has K = ${x[1]}, the weights expect ${this.inChannels}`);
+      return [x[0], this.outChannels];
+    }
+    const g = this.geometry(x);
+    return [g.n, g.oh, g.ow, this.outChannels];
+  }
+
+  private geometry(x: readonly number[]) {
+    const what = "qconv2d";
+    if (x.length !== 4) throw new ShapeError(`${what} input: expected rank 4 (NHWC) or 2, got [${x.join(", ")}]`);
+    const [n, h, w, c] = x;
+    if (c !== this.inChannels) throw new ShapeError(`${what}: input has ${c} channels, the weights expect ${this.inChannels}`);
+    const pads = resolvePadding(this.padding, h, w, this.kernel, this.strides, this.dilations, what);
+    const oh = windowOut(h, this.kernel[0], this.strides[0], this.dilations[0], pads[0], pads[2], what, "vertical");
+    const ow = windowOut(w, this.kernel[1], this.strides[1], this.dilations[1], pads[1], pads[3], what, "horizontal");
+    return { n, h, w, oh, ow, pads };
+  }
+
+  bind(shapes: readonly (readonly number[])[]): number[] {
+    if (this.packed === 0) throw new DisposedError("qconv2d: the prepared op was used after dispose()");
+    const out = this.outputShape(shapes);
+    const x4 = shapes[0].length === 2 ? [1, shapes[0][0], 1, shapes[0][1]] : shapes[0];
+    const key = x4.join("x");
+    if (this.plan?.key !== key) {
+      const { n, h, w, oh, ow, pads } = this.geometry(x4);
+      const heap = this.rt.heap;
+      const ks = this.kernel[0] * this.kernel[1];
+      const tiles = Math.ceil((n * oh * ow) / GEMM_MR);
+      const tableBytes = tiles * GEMM_MR * ks * 4;
+      const withRuns = this.inChannels % 2 === 0 && ks > 1;
+      const ind = heap.alloc(tableBytes + (withRuns ? tiles * ks : 0));
+      let xq: number;
+      try {
+        xq = heap.alloc(sizeOfShape(x4) * 2);
+      } catch (e) {
+        heap.release(ind);
+        throw e;
+      }
+      const [kh, kw] = this.kernel;
+      const [sh, sw] = this.strides;
+      const [dh, dw] = this.dilations;
+      this.rt.dispatch([{
+        fn: "conv2d_indirection",
+        args: { batch: n, h, w, pixelStride: this.inChannels, oh, ow, kh, kw, sh, sw, dh, dw, pt: pads[0], pl: pads[1], mr: GEMM_MR, ind },
+      }], "qconv2d");
+      const runs = withRuns ? ind + tableBytes : 0;
+      if (withRuns) this.rt.dispatch([{ fn: "conv2d_tap_runs", args: { tiles, ks, mr: GEMM_MR, stepBytes: this.inChannels * 4, ind, runs } }], "qconv2d");
+      this.release();
+      this.plan = { key, shape: [n, h, w, this.inChannels], ind, runs, xq, oh, ow };
+    }
+    return out;
+  }
+
+  private release(): void {
+    if (!this.plan) return;
+    this.rt.heap.release(this.plan.ind);
+    this.rt.heap.release(this.plan.xq);
+    this.plan = undefined;
+  }
+
+  get bytes(): { weights: number; scratch: number } {
+    const heap = this.rt.heap;
+    return {
+      weights: heap.sizeOf(this.packed) + heap.sizeOf(this.side),
+      scratch: this.plan ? heap.sizeOf(this.plan.ind) + heap.sizeOf(this.plan.xq) : 0,
+    };
+  }
+
+  exec(inputs: readonly number[], y: number): void {
+    const x = inputs[0];
+    const plan = this.plan!;
+    const rt = this.rt;
+    const size = sizeOfShape(plan.shape);
+    const cin = this.inChannels;
+    if (this.input.dynamic) {
+      const mm = this.minMax;
+      rt.dispatch([{ fn: "minmax_f32", args: { n: size, x, y: mm } }], "DynamicQuantizeLinear");
+      const f32 = rt.heap.f32;
+      const { scale, zeroPoint } = dynamicQuantization(f32[mm / 4], f32[mm / 4 + 1]);
+      this.setScales(scale);
+      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: plan.xq, scale, zp: zeroPoint, ySigned: 0 } }], "DynamicQuantizeLinear");
+    } else {
+      const q = this.input;
+      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: plan.xq, scale: q.scale, zp: q.zeroPoint, ySigned: q.signed ? 1 : 0 } }], "QuantizeLinear");
+    }
+    const m = plan.shape[0] * plan.oh * plan.ow;
+    const ks = this.kernel[0] * this.kernel[1];
+    const c = this.outChannels;
+    rt.dispatch(
+      rt.ranges(m, m * c * cin * ks, GEMM_MR).map(([a, b]) => ({
+        fn: "qgemm_q8_4x8" as const,
+        args: {
+          m: b - a, n: c, kc: cin, ks, a: plan.xq, ind: plan.ind + a * ks * 4, runs: plan.runs && plan.runs + (a / GEMM_MR) * ks,
+          zero: this.zero, w: this.packed,
+          scale: this.side, fbias: this.hasBias ? this.side + c * 4 : 0, c: y + a * c * 4, ldc: c,
+          outKind: QOUT.f32, zy: 0,
+        },
+      })),
+      "qconv2d",
+    );
+  }
+
+  dispose(): void {
+    if (this.packed === 0) return;
+    this.rt.heap.release(this.packed);
+    this.rt.heap.release(this.side);
+    this.release();
+    this.packed = 0;
+  }
+}
+
+/**
+ * DynamicQuantizeLinear's uint8 scale and zero point from the input's min and max, in float32
+ * step by step as the ONNX definition (and onnxruntime) computes them: the range is widened to
+ * include 0, scale = (max - min) / 255 (1 when the range is empty), zero point =
+ * roundHalfEven(clamp(0 - min / scale, 0, 255)).
+ */
+function dynamicQuantization(min: number, max: number): { scale: number; zeroPoint: number } {
+  const lo = Math.min(min, 0);
+  const hi = Math.max(max, 0);
+  const scale = hi === lo ? 1 : Math.fround(Math.fround(hi - lo) / 255);
+  const initial = Math.fround(0 - Math.fround(lo / scale));
+  return { scale, zeroPoint: roundHalfEven(Math.min(255, Math.max(0, initial))) };
+}
+
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}

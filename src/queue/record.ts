@@ -1,0 +1,61 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { Backend } from "../node.js";
+import type { ClassifyOptions } from "../cli/classify.js";
+
+/**
+ * The commands a queue worker runs. Each names its settings type; `segment` and `detect` join as
+ * further entries with their own settings, and workers that do not know a command fail its jobs
+ * with that reason instead of guessing.
+ */
+export interface CommandSettings {
+  classify: Omit<ClassifyOptions, "format" | "out">;
+}
+export type CommandName = keyof CommandSettings;
+
+/**
+ * One job on the queue: one input file for one command, with everything a worker on another
+ * machine needs and nothing it would have to ask the producer for. Paths are absolute, so they
+ * must name the same files on every machine (a shared filesystem); the hashes make a job's id
+ * idempotent and let a worker refuse a file that changed after it was enqueued.
+ */
+export interface JobRecord<C extends CommandName = CommandName> {
+  command: C;
+  /** The input's absolute path. */
+  input: string;
+  /** The input as the user named it, for the results. */
+  file: string;
+  /** sha256 of the input's bytes, hex. */
+  inputHash: string;
+  /** The model's absolute path, and sha256 of its bytes (and of its sidecar's, when there is one). */
+  model: string;
+  modelHash: string;
+  backend: "auto" | Backend;
+  /** The command's settings, model path made absolute, output folders absolute. */
+  settings: CommandSettings[C];
+  /** The name of the input's output files (src/cli/naming.ts), when the command writes any. */
+  name?: string;
+}
+
+export function sha256(...parts: (string | Uint8Array)[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return h.digest("hex");
+}
+
+/**
+ * The job's id: a hash of what decides its result (command, input path and content, model and
+ * settings), so that enqueueing the same work twice, from a restarted producer or another one,
+ * adds nothing. BullMQ refuses ids that are plain integers, hence the prefix.
+ */
+export function jobId(r: JobRecord): string {
+  const { command, input, inputHash, modelHash, backend, settings, name } = r;
+  return `j${sha256(JSON.stringify([command, input, inputHash, modelHash, backend, settings, name ?? null])).slice(0, 40)}`;
+}
+
+/** sha256 of a model file and of its sidecar (PATH.json) when it has one: both decide its settings. */
+export async function modelHashOf(path: string): Promise<string> {
+  const model = await readFile(path);
+  const sidecar = await readFile(path.replace(/\.onnx$/i, "") + ".json").catch(() => undefined);
+  return sha256(model, sidecar === undefined ? "" : "\u0000sidecar\u0000", sidecar ?? "");
+}

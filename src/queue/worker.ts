@@ -1,0 +1,151 @@
+import { readFile } from "node:fs/promises";
+import { type Job as QueueJob, UnrecoverableError, Worker } from "bullmq";
+import { type Backend, type Engine, init } from "../node.js";
+import { type Classifier, type ClassifyOptions, classifyJobs, loadClassifier } from "../cli/classify.js";
+import type { Job } from "../cli/jobs.js";
+import type { Result } from "../cli/output.js";
+import { QUEUE_NAME, connectionOf, quiet, watchRedis } from "./connection.js";
+import { type JobRecord, modelHashOf, sha256 } from "./record.js";
+
+export interface WorkerSettings {
+  url: string;
+  /** Kernel threads of the worker's engine. */
+  threads: number;
+  /** How long a job held by a worker that died waits before another worker takes it. */
+  stallSeconds: number;
+}
+
+// Jobs a worker holds at once: enough to fill the CLI's default batch of 8 slices, so a worker
+// runs the model on batches as the local command does, and reads the next files while it waits
+// for Redis. A worker that dies returns all of them to the queue after stall detection.
+const HELD = 8;
+
+interface Held {
+  record: JobRecord;
+  resolve(r: Result[]): void;
+  reject(e: Error): void;
+}
+
+/**
+ * Runs `simdcnn worker`: takes jobs from the queue until SIGINT or SIGTERM, runs each with the
+ * command's own code path (classifyJobs), and completes it with its result lines, which BullMQ
+ * stores once: only the worker holding a job's lock can complete it, so a job retried after its
+ * worker stalled is completed by one of the two, never both. Models are loaded once per worker,
+ * cached by content hash and settings.
+ */
+export async function runWorker(s: WorkerSettings): Promise<number> {
+  const connection = connectionOf(s.url);
+  const watch = watchRedis(connection, s.url, "worker");
+  const engines = new Map<string, Promise<Engine>>();
+  const models = new Map<string, Promise<Classifier>>();
+  const engineFor = (backend: "auto" | Backend) => {
+    if (!engines.has(backend)) engines.set(backend, init({ backend, threads: s.threads }));
+    return engines.get(backend)!;
+  };
+  const classifierFor = async (r: JobRecord, options: ClassifyOptions): Promise<Classifier> => {
+    const key = JSON.stringify([r.backend, r.modelHash, options.overrides]);
+    if (!models.has(key)) {
+      const loading = (async () => {
+        // The model on this machine must be the one the job was enqueued with.
+        const hash = await modelHashOf(r.model);
+        if (hash !== r.modelHash) throw new UnrecoverableError(`the model ${r.model} on this worker differs from the one the job was enqueued with`);
+        return loadClassifier(await engineFor(r.backend), options);
+      })();
+      models.set(key, loading);
+      // A model that failed to load is not cached: the file may be fixed or reach this machine later.
+      loading.catch(() => models.delete(key));
+    }
+    return models.get(key)!;
+  };
+
+  const held: Held[] = [];
+  let running: Promise<void> | undefined;
+  const drain = async () => {
+    while (held.length > 0) {
+      const group = held.splice(0, held.length);
+      // Jobs with the same model and settings run together, in batches.
+      const bySettings = new Map<string, Held[]>();
+      for (const h of group) {
+        const key = JSON.stringify([h.record.command, h.record.backend, h.record.modelHash, h.record.settings]);
+        bySettings.set(key, [...(bySettings.get(key) ?? []), h]);
+      }
+      for (const jobs of bySettings.values()) await runGroup(jobs);
+    }
+    running = undefined;
+  };
+  const runGroup = async (group: Held[]) => {
+    const r0 = group[0].record;
+    if (r0.command !== "classify") {
+      for (const h of group) h.reject(new UnrecoverableError(`this worker does not run the command '${String(h.record.command)}'`));
+      return;
+    }
+    const options: ClassifyOptions = { ...r0.settings, format: "json" };
+    let classifier: Classifier;
+    try {
+      classifier = await classifierFor(r0, options);
+    } catch (e) {
+      for (const h of group) h.reject(e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
+    const engine = await engineFor(r0.backend);
+    const ready: Held[] = [];
+    for (const h of group) {
+      const bytes = await readFile(h.record.input).catch(() => undefined);
+      // An unreadable file is classifyJobs' to report; a changed one would give another result under this job's id.
+      if (bytes !== undefined && sha256(bytes) !== h.record.inputHash) h.reject(new UnrecoverableError(`${h.record.file} changed after it was enqueued`));
+      else ready.push(h);
+    }
+    const jobs: Job[] = ready.map((h) => ({ file: h.record.input, ...(h.record.name === undefined ? {} : { name: h.record.name }) }));
+    let next = 0;
+    try {
+      await classifyJobs(engine, classifier, jobs, options, (results) => {
+        const h = ready[next++];
+        const named = results.map((r) => ({ ...r, file: h.record.file }));
+        const errors = named.filter((r): r is Extract<Result, { error: string }> => "error" in r);
+        // An input none of whose slices could be read fails its job, so BullMQ retries it (a
+        // shared filesystem can fail for a moment) and then reports it failed with the reason.
+        if (errors.length === named.length) h.reject(new Error(errors[0]?.error ?? "no slices"));
+        else h.resolve(named);
+      });
+    } catch (e) {
+      for (const h of ready.slice(next)) h.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  };
+
+  const worker = new Worker<JobRecord, Result[]>(
+    QUEUE_NAME,
+    (job: QueueJob<JobRecord>) =>
+      new Promise<Result[]>((resolve, reject) => {
+        held.push({ record: job.data, resolve, reject });
+        // The next turn of the event loop, so that jobs fetched together run as one batch.
+        running ??= new Promise<void>((go) => setImmediate(go)).then(drain);
+      }),
+    {
+      connection,
+      concurrency: HELD,
+      lockDuration: s.stallSeconds * 1000,
+      stalledInterval: (s.stallSeconds * 1000) / 2,
+      maxStalledCount: 2,
+    },
+  );
+  quiet(worker, "worker");
+  // Each failed attempt is said where the worker runs, for whoever watches it.
+  worker.on("failed", (job, e) => {
+    if (job) process.stderr.write(`simdcnn worker: ${job.data.file}: attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed: ${e.message}\n`);
+  });
+  await worker.waitUntilReady();
+  process.stderr.write(`simdcnn worker: ready (pid ${process.pid}, ${s.threads} thread${s.threads === 1 ? "" : "s"})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.stderr.write("simdcnn worker: finishing the jobs it holds, then stopping\n");
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await worker.close();
+  watch.close();
+  for (const [, m] of models) (await m.catch(() => undefined))?.model.dispose();
+  for (const [, e] of engines) (await e).dispose();
+  return 0;
+}

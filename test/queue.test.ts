@@ -1,0 +1,243 @@
+// The queue path (src/queue/) against a real redis-server on a free local port: a producer and 3
+// worker processes classify a few hundred generated slices and a few bad files while the test
+// kills the first producer (SIGKILL) after it enqueued, restarts Redis (which, without
+// persistence, loses every job) and SIGKILLs a worker mid-run. Every input must still get exactly
+// one result, identical to a single-process `simdcnn classify` run of the same files, the bad
+// files must be reported with the local run's reasons, and a producer run again afterwards must
+// find the results without a worker running anything again.
+//
+// Without redis-server the tests are skipped with a message; SIMDCNN_REQUIRE_REDIS=1 (.ci/run)
+// makes its absence a failure.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Queue } from "bullmq";
+import { PNG } from "pngjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Rng } from "./reference.js";
+
+const REDIS = process.env.SIMDCNN_REDIS_SERVER ?? "/usr/bin/redis-server";
+const REQUIRED = process.env.SIMDCNN_REQUIRE_REDIS === "1";
+const present = existsSync(REDIS);
+if (!present && !REQUIRED) console.warn(`test/queue.test.ts: SKIPPED, no redis-server at ${REDIS} (apt-get install redis-server; SIMDCNN_REQUIRE_REDIS=1 makes this a failure)`);
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const CLI = join(ROOT, "src/cli/main.ts");
+const MODEL = join(ROOT, "examples/phantom/phantom.onnx");
+const SLICES = 300;
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+interface Proc {
+  child: ChildProcess;
+  exited: Promise<Exit>;
+  stderr(): string;
+}
+
+const started: Proc[] = [];
+
+/** The command as a single Node process (tsx as a loader, not tsx's own launcher, so a signal reaches the command itself). */
+function simdcnn(args: string[]): Proc {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const exited = new Promise<Exit>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const p = { child, exited, stderr: () => stderr };
+  started.push(p);
+  return p;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+async function pong(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ port, host: "127.0.0.1" });
+    s.on("error", () => resolve(false));
+    s.on("connect", () => s.write("PING\r\n"));
+    s.on("data", (d) => {
+      s.destroy();
+      resolve(d.toString().startsWith("+PONG"));
+    });
+  });
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let dir: string;
+let port: number;
+let redis: ChildProcess | undefined;
+
+async function startRedis(): Promise<void> {
+  const data = join(dir, "redis");
+  mkdirSync(data, { recursive: true });
+  redis = spawn(REDIS, ["--port", String(port), "--bind", "127.0.0.1", "--dir", data, "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  await until("redis-server to answer", () => pong(port), 10_000);
+}
+
+async function stopRedis(): Promise<void> {
+  const r = redis;
+  if (!r || r.exitCode !== null) return;
+  const gone = new Promise((resolve) => r.once("exit", resolve));
+  r.kill("SIGTERM");
+  await gone;
+}
+
+function png(rng: Rng, size: number): Buffer {
+  const p = new PNG({ width: size, height: size, colorType: 0, inputColorType: 0, bitDepth: 8 });
+  const cx = rng.int(8, size - 8);
+  const cy = rng.int(8, size - 8);
+  const bright = rng.next() < 0.5;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const disc = bright && (x - cx) ** 2 + (y - cy) ** 2 < 16 ? 120 : 0;
+      p.data[y * size + x] = Math.min(255, 60 + disc + rng.int(0, 40));
+    }
+  }
+  return PNG.sync.write(p, { colorType: 0, inputColorType: 0, bitDepth: 8 });
+}
+
+const journalLines = (file: string): { id: string; results: unknown[] }[] =>
+  existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { id: string; results: unknown[] }) : [];
+
+describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn worker", () => {
+  beforeAll(async () => {
+    if (!present) throw new Error(`SIMDCNN_REQUIRE_REDIS=1 but there is no redis-server at ${REDIS} (apt-get install redis-server)`);
+    dir = mkdtempSync(join(tmpdir(), "simdcnn-queue-"));
+    const slices = join(dir, "slices");
+    mkdirSync(slices);
+    const rng = new Rng(19);
+    for (let i = 0; i < SLICES; i++) writeFileSync(join(slices, `s-${String(i).padStart(3, "0")}.png`), png(rng, 32));
+    // Three poison inputs: not an image, a PNG cut short, an empty DICOM.
+    writeFileSync(join(slices, "bad-garbage.png"), "this is not an image");
+    writeFileSync(join(slices, "bad-truncated.png"), png(rng, 32).subarray(0, 60));
+    writeFileSync(join(slices, "bad-empty.dcm"), "");
+    port = await freePort();
+    await startRedis();
+  });
+
+  afterAll(async () => {
+    for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+    await Promise.all(started.map((p) => p.exited));
+    await stopRedis();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("gives every input exactly one result, as a local run does, through a killed producer, a restarted Redis and a killed worker", async () => {
+    const url = `redis://127.0.0.1:${port}/0`;
+    const slices = join(dir, "slices");
+    const journal = join(dir, "results.jsonl");
+    const inputs = SLICES + 3;
+    // The slices folder and one of its files again: an input named twice runs once.
+    const args = ["classify", "--model", MODEL, "--json", slices, join(slices, "s-007.png")];
+
+    const local = simdcnn([...args, "--threads", "1"]);
+    const reference = await local.exited;
+    expect(reference.code, reference.stderr).toBe(1);
+    const expected = JSON.parse(reference.stdout) as { file: string; error?: string }[];
+    expect(expected).toHaveLength(inputs);
+    expect(expected.filter((r) => r.error !== undefined).map((r) => r.file).sort()).toEqual(["bad-empty.dcm", "bad-garbage.png", "bad-truncated.png"].map((f) => join(slices, f)));
+
+    const queue = new Queue("simdcnn", { connection: { host: "127.0.0.1", port, maxRetriesPerRequest: null } });
+    queue.on("error", () => {});
+    try {
+      // A producer with no worker yet enqueues everything and is killed while it waits.
+      const first = simdcnn([...args, "--queue", url, "--out", journal]);
+      await until("the first producer to enqueue every input", async () => (await queue.getWaitingCount()) === inputs);
+      first.child.kill("SIGKILL");
+      expect((await first.exited).signal).toBe("SIGKILL");
+
+      const workers = [0, 1, 2].map(() => simdcnn(["worker", "--queue", url, "--stall-seconds", "2"]));
+      const second = simdcnn([...args, "--queue", url, "--out", journal, "--skip-existing"]);
+      await until("a third of the results", () => journalLines(journal).length >= inputs / 3);
+      // The second producer found the first one's jobs: it added none.
+      const counts = await queue.getJobCounts();
+      expect(Object.values(counts).reduce((a, b) => a + b, 0), JSON.stringify(counts)).toBe(inputs);
+
+      // Redis goes away (and, without persistence, comes back empty): everyone waits and says so.
+      await stopRedis();
+      await until("the producer to notice", () => /producer: Redis at .* is unreachable/.test(second.stderr()), 20_000);
+      await startRedis();
+      await until("the producer to reconnect", () => /producer: Redis at .* is back/.test(second.stderr()), 20_000);
+      const before = journalLines(journal).length;
+      await until("more results after the restart", () => journalLines(journal).length >= before + 20);
+
+      // A worker dies mid-run, holding jobs.
+      const atKill = journalLines(journal).length;
+      workers[0].child.kill("SIGKILL");
+      expect((await workers[0].exited).signal).toBe("SIGKILL");
+      expect(atKill).toBeLessThan(inputs);
+
+      const run = await second.exited;
+      expect(run.code, run.stderr).toBe(1);
+      expect(JSON.parse(run.stdout)).toEqual(expected);
+
+      // The journal holds one line per distinct input, each with the local run's results.
+      const lines = journalLines(journal);
+      expect(new Set(lines.map((l) => l.id)).size).toBe(lines.length);
+      expect(lines).toHaveLength(inputs);
+      const byFile = new Map(expected.map((r) => [r.file, r]));
+      for (const l of lines) for (const r of l.results as { file: string }[]) expect(r).toEqual(byFile.get(r.file));
+
+      // The killed worker held jobs: the stall check gave them to another worker. (Jobs finished
+      // before Redis restarted are gone from it; the producer had their results already.)
+      const jobs = [...(await queue.getCompleted(0, -1)), ...(await queue.getFailed(0, -1))];
+      expect(jobs.some((j) => j.stalledCounter > 0)).toBe(true);
+      for (const j of await queue.getFailed(0, -1)) expect(j.attemptsMade).toBe(3);
+
+      // A producer run again finds the results Redis has kept: no completed job runs again
+      // (the jobs Redis lost in its restart do, and failed ones are tried again).
+      const finished = new Map((await queue.getCompleted(0, -1)).map((j) => [j.id, j.finishedOn]));
+      const again = await simdcnn([...args, "--queue", url]).exited;
+      expect(again.code, again.stderr).toBe(1);
+      expect(JSON.parse(again.stdout)).toEqual(expected);
+      for (const j of await queue.getCompleted(0, -1)) if (finished.has(j.id)) expect(j.finishedOn).toBe(finished.get(j.id));
+
+      for (const w of workers.slice(1)) w.child.kill("SIGTERM");
+      for (const w of workers.slice(1)) expect((await w.exited).code).toBe(0);
+    } finally {
+      await queue.close();
+    }
+  }, 120_000);
+
+  it("refuses a --queue URL that is not redis://", async () => {
+    const r = await simdcnn(["classify", "--model", MODEL, "--queue", "http://localhost:6379", join(dir, "slices")]).exited;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--queue expects a redis:// or rediss:// URL, got 'http://localhost:6379'");
+    const w = await simdcnn(["worker"]).exited;
+    expect(w.code).toBe(2);
+    expect(w.stderr).toContain("--queue redis://HOST:PORT/N is required");
+  });
+});
+
+describe("--queue URLs", () => {
+  it("give host, port, database and credentials, or a UsageError naming what is wrong", async () => {
+    const { connectionOf } = await import("../src/queue/connection.js");
+    expect(connectionOf("redis://user:p%40ss@queue.example:6380/3")).toMatchObject({ host: "queue.example", port: 6380, db: 3, username: "user", password: "p@ss" });
+    expect(connectionOf("redis://[::1]")).toMatchObject({ host: "::1", port: 6379, db: 0 });
+    expect(connectionOf("rediss://h:1/0")).toHaveProperty("tls");
+    expect(() => connectionOf("redis://h:1/queue")).toThrow("the path must be a database number, got '/queue'");
+    expect(() => connectionOf("localhost:6379")).toThrow("--queue expects a redis:// or rediss:// URL, got 'localhost:6379'");
+    expect(() => connectionOf("not a url")).toThrow("--queue expects redis://HOST:PORT/N, got 'not a url'");
+  });
+});
