@@ -94,9 +94,9 @@ describe("simdcnn classify", () => {
     expect(c.code).toBe(1);
     expect(c.stdout).toBe("");
     const rows = readFileSync(out, "utf8").trim().split("\n");
-    expect(rows[0]).toBe("file,frame,class,probability,top_k,box,heatmap,error");
+    expect(rows[0]).toBe("file,frame,class,probability,top_k,box,peak,heatmap,error");
     expect(rows).toHaveLength(7);
-    expect(rows[3]).toMatch(/c-corrupt\.png,,,,,,,InputFormatError/);
+    expect(rows[3]).toMatch(/c-corrupt\.png,,,,,,,,InputFormatError/);
   });
 
   it("writes an occlusion heatmap PNG per slice (batched) with its box in the JSON", async () => {
@@ -112,6 +112,46 @@ describe("simdcnn classify", () => {
     const again = await simdcnn(["classify", "--model", model, "--heatmap", hm, "--skip-existing", join(slices, "a.png")]);
     expect(again.code).toBe(0);
     expect(statSync(results[0].heatmap).mtimeMs).toBe(mtime);
+  });
+
+  it("--method scorecam and --baseline/--patch for occlusion: heat, peak in the slice's pixels, box or a flat note", async () => {
+    for (const flags of [["--method", "scorecam", "--baseline", "mean"], ["--baseline", "zero", "--patch", "4,8", "--stride", "2"]]) {
+      const hm = join(dir, `heat-${flags.join("")}`);
+      const r = await simdcnn(["classify", "--model", model, "--json", "--heatmap", hm, ...flags, join(slices, "a.png"), join(slices, "b.png")]);
+      expect(r.code, r.stderr).toBe(0);
+      type Row = { file: string; box?: { x: number; width: number }; peak: { x: number; y: number; value: number }; explanation: { method: string; score: string; flat: boolean; note: string } };
+      const rows = JSON.parse(r.stdout) as Row[];
+      for (const row of rows) {
+        const [w, h] = row.file.endsWith("a.png") ? [40, 40] : [20, 30];
+        expect(row.explanation.method).toBe(flags[0] === "--method" ? "scorecam" : "occlusion");
+        expect(row.explanation.score).toMatch(/^log-odds of the class/);
+        expect(row.peak.x).toBeGreaterThanOrEqual(0);
+        expect(row.peak.x).toBeLessThan(w);
+        expect(row.peak.y).toBeLessThan(h);
+        if (row.explanation.flat) {
+          expect(row.box).toBeUndefined();
+          expect(row.explanation.note).toMatch(/^flat heat/);
+        } else {
+          expect(row.box!.x + row.box!.width).toBeLessThanOrEqual(w);
+          expect(row.explanation.note).toMatch(/within 50% of the peak/);
+        }
+      }
+    }
+  });
+
+  it("--method, --baseline and --patch errors: exit 2, one line", async () => {
+    for (const [args, message] of [
+      [["--heatmap", join(dir, "h1"), "--method", "gradcam"], /--method expects occlusion or scorecam, got 'gradcam'/],
+      [["--heatmap", join(dir, "h2"), "--baseline", "noise"], /--baseline expects blur or mean or zero, got 'noise'/],
+      [["--heatmap", join(dir, "h3"), "--patch", "4,x"], /--patch expects a positive integer, got 'x'/],
+      [["--method", "scorecam"], /--method needs --heatmap DIR/],
+      [["--baseline", "mean"], /--baseline needs --heatmap DIR/],
+      [["--heatmap", join(dir, "h4"), "--method", "scorecam", "--patch", "4"], /--patch and --stride are occlusion's/],
+    ] as const) {
+      const r = await simdcnn(["classify", "--model", model, ...args, join(slices, "a.png")]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr.split("\n")[0], args.join(" ")).toMatch(message);
+    }
   });
 
   it("exits 2 with a one-line error and the usage for a missing model, an unknown flag or a bad value", async () => {
@@ -189,7 +229,7 @@ describe("simdcnn classify: outputs that cannot collide", () => {
     const heat = join(dir, "heat-csv");
     const first = await simdcnn(["classify", "--model", model, "--csv", "--heatmap", heat, scans]);
     expect(first.code).toBe(0);
-    const column = (text: string) => text.trim().split("\n").slice(1).map((l) => l.split(",")[6]);
+    const column = (text: string) => text.trim().split("\n").slice(1).map((l) => l.split(",")[7]);
     const paths = column(first.stdout);
     expect(new Set(paths).size).toBe(7);
     const mtimes = paths.map((p) => statSync(p).mtimeMs);

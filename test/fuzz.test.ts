@@ -192,11 +192,11 @@ describe("simdcnn classify over a folder of bad files", () => {
     const c = await simdcnn(["classify", "--model", MODEL, "--csv", dir]);
     expect(c.code, c.stderr).toBe(1);
     const rows = parseCsv(c.stdout);
-    expect(rows[0]).toEqual(["file", "frame", "class", "probability", "top_k", "box", "heatmap", "error"]);
+    expect(rows[0]).toEqual(["file", "frame", "class", "probability", "top_k", "box", "peak", "heatmap", "error"]);
     expect(rows.slice(1).map((r) => r[0])).toEqual(want);
     for (const r of rows.slice(1)) {
-      expect(r).toHaveLength(8);
-      expect(r[2] !== "" !== (r[7] !== ""), r[0]).toBe(true);
+      expect(r).toHaveLength(9);
+      expect(r[2] !== "" !== (r[8] !== ""), r[0]).toBe(true);
     }
   }, 60_000);
 });

@@ -110,7 +110,7 @@ describe("model I/O without copies through JS", () => {
       [() => m.run({ input }, { into: { output_0: new Float32Array(6) } }), ShapeError, /holds 6 floats, the output has 5/],
       [() => m.run({ input }, { into: { output_0: [1, 2, 3, 4, 5] as unknown as Float32Array } }), ArgumentError, /Float32Array, got Array/],
       [() => m.run({ input }, { into: null as unknown as Record<string, Float32Array> }), ArgumentError, /into must be an object/],
-      [() => m.run({ input }, { outputs: {} } as object), ArgumentError, /unknown option 'outputs'/],
+      [() => m.run({ input }, { output: {} } as object), ArgumentError, /unknown option 'output'/],
       [() => m.runToTensors({ input }, { into: { output_0: e.tensor(new Float32Array(5), [5]) } }), ShapeError, /is \[5\], the output is \[1, 5\]/],
     ];
     for (const [f, type, message] of cases) {

@@ -25,12 +25,12 @@ const OUT = new URL("../test-output/", import.meta.url);
 const PHANTOM = new URL("../examples/phantom/", import.meta.url).pathname;
 
 /** What `simdcnn classify --heatmap` makes of the sample in Node: its result line and overlay pixels. */
-async function cli(): Promise<{ top: { label: string; probability: number }[]; box: object; rgba: Uint8Array }> {
+async function cli(method?: "scorecam"): Promise<{ top: { label: string; probability: number }[]; box: object; rgba: Uint8Array }> {
   const dir = mkdtempSync(join(tmpdir(), "simdcnn-web-"));
   try {
     const results: object[] = [];
     const engine = await init();
-    const options = { model: join(PHANTOM, "phantom.onnx"), format: "json", topK: 2, batch: 8, overrides: {}, heatmap: dir, skipExisting: false, axis: "axial" } as const;
+    const options = { model: join(PHANTOM, "phantom.onnx"), format: "json", topK: 2, batch: 8, overrides: {}, heatmap: dir, skipExisting: false, axis: "axial", method } as const;
     const classifier = await loadClassifier(engine, options);
     await classifyJobs(engine, classifier, [{ file: join(PHANTOM, "samples", SAMPLE), name: SAMPLE.replace(/\.png$/, "") }], options, (r) => results.push(...r));
     classifier.model.dispose();
@@ -172,6 +172,22 @@ describe.skipIf(skip)(skip ? `web page (skipped: no Chromium at ${CHROMIUM})` : 
     const timing = await card.evaluate((el) => ({ ...el.dataset }));
     console.log(`web, scalar: inference ${Number(timing.inferenceMs).toFixed(2)} ms, occlusion ${Number(timing.occlusionMs).toFixed(0)} ms`);
   }, 30_000);
+  it("draws a Score-CAM heat map when chosen, the same as the command's", async () => {
+    await page.selectOption("#method", "scorecam");
+    await page.getByRole("button", { name: "Load a sample" }).click();
+    const card = page.locator('#results li[data-state="done"]', { hasText: "Score-CAM over" });
+    await card.waitFor({ timeout: 20_000 });
+    expect(problems).toEqual([]);
+    expect(await card.locator(".occlusion").textContent()).toMatch(/Score-CAM over \/score\/Conv_output_0 \(1 channels\)/);
+    const node = await cli("scorecam");
+    const timing = await card.evaluate((el) => ({ ...el.dataset }));
+    expect(JSON.parse(timing.box!)).toEqual(node.box);
+    const canvas = await card.locator("canvas").evaluate((c: HTMLCanvasElement) =>
+      Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
+    expect(Buffer.from(canvas).equals(Buffer.from(node.rgba))).toBe(true);
+    await page.selectOption("#method", "occlusion");
+  }, 30_000);
+
   it("segments a sample slice: the mask overlay and every class's pixels, as the CLI's to the bit", async () => {
     await page.selectOption("#build", "simd");
     await expect.poll(() => page.textContent("#backend"), { timeout: 10_000 }).toMatch(/^SIMD/);

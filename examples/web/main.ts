@@ -1,6 +1,6 @@
 // The page: file picking and dropping, samples, and drawing what the worker sends back. All the
 // decoding and inference happen in worker.ts; nothing here takes long enough to block.
-import type { BuildChoice, Reply, Request, SegmentResult, SliceResult, Task } from "./protocol.js";
+import type { BuildChoice, Method, Reply, Request, SegmentResult, SliceResult, Task } from "./protocol.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -164,7 +164,7 @@ function show(r: SliceResult): void {
   const { card, title } = shown;
   const canvas = card.querySelector<HTMLCanvasElement>("canvas")!;
   const top = r.classes[0];
-  canvas.setAttribute("aria-label", `${title}: ${top.label} ${percent(top.probability)}, occlusion heat map overlaid`);
+  canvas.setAttribute("aria-label", `${title}: ${top.label} ${percent(top.probability)}, heat map overlaid`);
 
   card.querySelector(".class")!.textContent = top.label;
   const list = card.querySelector(".probs")!;
@@ -184,8 +184,10 @@ function show(r: SliceResult): void {
   }
   const o = r.occlusion;
   card.querySelector(".occlusion")!.textContent =
-    `${ms(o.ms)} ms: ${o.patches} patches of ${o.patch} px, stride ${o.stride}, ${o.runs} inferences of batch ${o.batch}`;
-  card.querySelector(".box")!.textContent = r.box ? `x ${r.box.x}, y ${r.box.y}, ${r.box.width} × ${r.box.height} px` : "none (no patch lowered the score)";
+    o.method === "scorecam"
+      ? `${ms(o.ms)} ms: Score-CAM over ${o.layer} (${o.patches} channels), ${o.runs} inferences of batch ${o.batch}`
+      : `${ms(o.ms)} ms: ${o.patches} patches of ${o.patch.join(" and ")} px, stride half a patch, ${o.runs} inferences of batch ${o.batch}`;
+  card.querySelector(".box")!.textContent = r.box ? `x ${r.box.x}, y ${r.box.y}, ${r.box.width} × ${r.box.height} px` : "none (flat: nothing hidden changed the score)";
   card.dataset.occlusionMs = String(o.ms);
   card.dataset.probability = String(top.probability);
   card.dataset.box = JSON.stringify(r.box);
@@ -250,7 +252,7 @@ function classify(name: string, bytes: ArrayBuffer): void {
   const id = nextId++;
   pending.set(id, { card, last: card, results: 0 });
   updateStatus();
-  send({ type: "slices", id, name, bytes, window }, [bytes]);
+  send({ type: "slices", id, name, bytes, window, method: $<HTMLSelectElement>("method").value as Method }, [bytes]);
 }
 
 async function useFiles(files: File[]): Promise<void> {

@@ -3,15 +3,21 @@
 
 export type BuildChoice = "auto" | "simd" | "scalar";
 
-/** What the page does with a slice: classify it (with an occlusion heat map) or segment it. */
+/** What the page does with a slice: classify it (with a heat map) or segment it. */
 export type Task = "classify" | "segment";
 
 export type Request =
   | { type: "init"; backend: BuildChoice }
   /** A model from a URL (the demo model) or the user's bytes, with an optional sidecar JSON text. */
   | { type: "model"; task: Task; name: string; url?: string; bytes?: ArrayBuffer; sidecar?: string }
-  /** A file for the loaded model's task. `window`: [center, width] for DICOM slices, overriding the model's and the file's. */
-  | { type: "slices"; id: number; name: string; bytes: ArrayBuffer; window?: [number, number] };
+  /**
+   * A file for the loaded model's task. `window`: [center, width] for DICOM slices, overriding the
+   * model's and the file's; `method`: how a classified slice's heat map is made.
+   */
+  | { type: "slices"; id: number; name: string; bytes: ArrayBuffer; window?: [number, number]; method: Method };
+
+/** How the heat map is made (src/explain): occluding patches, or Score-CAM over the last convolutional layer. */
+export type Method = "occlusion" | "scorecam";
 
 export interface ModelInfo {
   task: Task;
@@ -45,7 +51,11 @@ interface ShownSlice {
 export interface SliceResult extends ShownSlice {
   /** Every class, most probable first. */
   classes: { label: string; probability: number }[];
-  occlusion: { ms: number; patches: number; runs: number; batch: number; patch: number; stride: number };
+  /**
+   * The heat map's making. Occlusion: patches, the patch sides (one map each, averaged; each
+   * slides by half its side). Score-CAM: patches = the layer's channels (one masked copy each).
+   */
+  occlusion: { ms: number; method: Method; patches: number; runs: number; batch: number; patch: number[]; layer?: string };
   /** The most sensitive region, in slice pixels, or null when no patch lowered the score. */
   box: { x: number; y: number; width: number; height: number } | null;
 }

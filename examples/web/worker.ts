@@ -3,7 +3,8 @@
 // (src/cli/segment.ts) does, so the page never blocks.
 // Only the browser entry (src/index.ts) and src/io are imported: nothing Node-only is bundled.
 import { type Engine, type Model, SimdcnnError, UnsupportedError, init } from "../../src/index.js";
-import { type InputGeometry, occlusion } from "../../src/explain/occlusion.js";
+import { defaultPatches, explain } from "../../src/explain/explain.js";
+import type { InputGeometry } from "../../src/explain/geometry.js";
 import { probabilities as scoresOf, ranked, unitHeat } from "../../src/explain/predict.js";
 import { overlayHeatmap } from "../../src/io/heatmap.js";
 import { overlayMask } from "../../src/io/mask-overlay.js";
@@ -12,7 +13,7 @@ import type { InputSpec } from "../../src/io/preprocess.js";
 import { toInput } from "../../src/io/preprocess.js";
 import { readSlices } from "../../src/io/read.js";
 import { type ScoreLayout, classAreas, labelMap, scoreLayout, scoreMap, scoreSettings } from "../../src/io/segmentation.js";
-import type { ModelInfo, Reply, Request, SegmentResult, SliceResult } from "./protocol.js";
+import type { Method, ModelInfo, Reply, Request, SegmentResult, SliceResult } from "./protocol.js";
 
 /** Occluded copies per inference when the model's batch dimension is free (the CLI's default). */
 const OCCLUSION_BATCH = 8;
@@ -75,7 +76,7 @@ async function handle(r: Request): Promise<void> {
         const result = segment(engine, loaded, slice, r.id, r.name, i + 1, slices.length);
         post({ type: "segmented", result }, [result.overlay, result.plain]);
       } else {
-        const result = classify(engine, loaded, slice, r.id, r.name, i + 1, slices.length);
+        const result = classify(engine, loaded, slice, r.id, r.name, i + 1, slices.length, r.method);
         post({ type: "result", result }, [result.overlay, result.plain]);
       }
     }
@@ -179,6 +180,7 @@ function segment(
 
 function classify(
   engine: Engine, m: Loaded, slice: Awaited<ReturnType<typeof readSlices>>[number], id: number, name: string, frame: number, frames: number,
+  method: Method,
 ): SliceResult {
   const { geo, spec, batch } = m;
   const input = toInput(slice, spec);
@@ -187,15 +189,22 @@ function classify(
   const classes = ranked(scores, m.settings.labels);
   const cls = scores.indexOf(Math.max(...scores));
 
-  const patch = Math.max(1, Math.round(Math.min(geo.height, geo.width) / 8));
-  const stride = Math.max(1, Math.ceil(patch / 2));
+  const sides = defaultPatches(geo);
   const t0 = performance.now();
-  const { heat, box } = occlusion(m.batched, input, geo, m.probabilities, cls, { patch, stride, batch });
+  const { heat, region, layer, channels = 0 } = explain(m.batched, input, geo, m.settings.output, cls, { method, batch });
+  const box = region.box;
   const occlusionMs = performance.now() - t0;
-  const p = Math.min(patch, geo.height, geo.width);
-  const patches = positions(geo.height, p, stride) * positions(geo.width, p, stride);
+  const counts = sides.map((side) => {
+    const p = Math.min(side, geo.height, geo.width);
+    const stride = Math.max(1, Math.ceil(p / 2));
+    return positions(geo.height, p, stride) * positions(geo.width, p, stride);
+  });
+  // Score-CAM's copies: one per channel of its layer, after the sample and the baseline.
+  const patches = method === "scorecam" ? channels : counts.reduce((a, b) => a + b, 0);
+  const runs = method === "scorecam" ? 1 + Math.ceil((2 + channels) / batch) : Math.ceil((1 + patches) / batch);
 
-  const overlay = overlayHeatmap(slice, unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
+  // As the command draws it: a flat map (rounding noise) is not drawn.
+  const overlay = overlayHeatmap(slice, region.flat ? new Float32Array(heat.length) : unitHeat(heat), { size: [geo.height, geo.width], box: box ?? undefined });
   const plain = overlayHeatmap(slice, new Float32Array(1), { size: [1, 1], opacity: 0 });
   const sx = slice.width / geo.width;
   const sy = slice.height / geo.height;
@@ -203,7 +212,7 @@ function classify(
     id, name, frame, frames, source: slice.source, width: slice.width, height: slice.height,
     overlay: overlay.buffer as ArrayBuffer, plain: plain.buffer as ArrayBuffer,
     classes, inferenceMs: ms, timedRuns: TIMED_RUNS,
-    occlusion: { ms: occlusionMs, patches, runs: 1 + Math.ceil(patches / batch), batch, patch: p, stride },
+    occlusion: { ms: occlusionMs, method, patches, runs, batch, patch: sides.map((side) => Math.min(side, geo.height, geo.width)), ...(layer ? { layer } : {}) },
     box: box && { x: Math.round(box.x * sx), y: Math.round(box.y * sy), width: Math.round(box.width * sx), height: Math.round(box.height * sy) },
     backend: engine.backend,
   };

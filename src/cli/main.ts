@@ -6,6 +6,8 @@ import { type Backend, type Engine, SimdcnnError, init } from "../node.js";
 import { modelSettings } from "../io/metadata.js";
 import { AXES, type Axis } from "../io/volume.js";
 import { coreCount } from "../runtime/platform.js";
+import { BASELINES } from "../explain/baseline.js";
+import { METHODS } from "../explain/explain.js";
 import { closest, parseFlags } from "./args.js";
 import { type ClassifyOptions, classifyJobs, emitClassified, loadClassifier } from "./classify.js";
 import { type DicomwebSource, fetchDicomweb } from "./dicomweb.js";
@@ -32,8 +34,8 @@ const MODEL_FLAGS = {
 } as const;
 
 const CLASSIFY_FLAGS = {
-  ...MODEL_FLAGS, out: "string", "top-k": "string", heatmap: "string", patch: "string", stride: "string", "skip-existing": "boolean",
-  queue: "string",
+  ...MODEL_FLAGS, out: "string", "top-k": "string", heatmap: "string", method: "string", baseline: "string", patch: "string",
+  stride: "string", "skip-existing": "boolean", queue: "string",
 } as const;
 
 const SEGMENT_FLAGS = { ...MODEL_FLAGS, out: "string", overlay: "boolean", threshold: "string", background: "string", colors: "string" } as const;
@@ -75,6 +77,18 @@ function dicomwebSource(url: string | undefined, study: string | undefined, seri
     if (value !== undefined && !uid.test(value)) throw new UsageError(`${flag} expects a DICOM UID (digits and dots), got '${value}'`);
   }
   return { url, study, ...(series !== undefined ? { series } : {}) };
+}
+
+function oneOf<T extends string>(v: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw new UsageError(`${flag} expects ${allowed.join(" or ")}, got '${v}'`);
+}
+
+/** --patch N or N,M,...: occlusion's patch sides. */
+function patchList(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  return v.split(",").map((p) => positiveInt(p, "--patch")!);
 }
 
 function backendOf(v: string | undefined): "auto" | Backend {
@@ -208,9 +222,14 @@ async function classifyCommand(args: string[]): Promise<number> {
   const c = common(v, positionals, {});
   const options: ClassifyOptions = {
     model: v.model!, format: c.format, out: v.out, topK: positiveInt(v["top-k"], "--top-k", 3)!, batch: c.batch, overrides: c.overrides,
-    heatmap: v.heatmap, patch: positiveInt(v.patch, "--patch"), stride: positiveInt(v.stride, "--stride"),
+    heatmap: v.heatmap, method: oneOf(v.method, "--method", METHODS), baseline: oneOf(v.baseline, "--baseline", BASELINES),
+    patches: patchList(v.patch), stride: positiveInt(v.stride, "--stride"),
     skipExisting: v["skip-existing"] ?? false, axis: c.axis,
   };
+  for (const flag of ["method", "baseline", "patch", "stride"] as const) {
+    if (v[flag] !== undefined && options.heatmap === undefined) throw new UsageError(`--${flag} needs --heatmap DIR`);
+  }
+  if (options.method === "scorecam" && (v.patch !== undefined || v.stride !== undefined)) throw new UsageError("--patch and --stride are occlusion's; --method scorecam takes neither");
   const queue = v.queue;
   if (queue !== undefined) {
     (await import("../queue/connection.js")).connectionOf(queue);

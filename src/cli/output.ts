@@ -1,5 +1,6 @@
-import type { Box } from "../explain/occlusion.js";
+import type { Method } from "../explain/explain.js";
 import type { Prediction } from "../explain/predict.js";
+import type { Box } from "../explain/region.js";
 import type { ClassArea } from "../io/segmentation.js";
 
 /**
@@ -17,11 +18,28 @@ export interface VolumePlace {
 /** Which slice a line is about: its file, and its frame in a multi-frame file or its place in a volume. */
 export type Where = { file: string; frame?: number } & VolumePlace;
 
+/** Where the heat map of a slice is hottest, in the slice's pixels, and its value (a drop or gain of the explained score). */
+export interface Peak {
+  x: number;
+  y: number;
+  value: number;
+}
+
 /** An input, or a slice of it, that could not be processed, and why. */
 export type Failure = Where & { error: string };
 
 /** One line of classify's output: a classified slice, or a failure. */
-export type Result = (Where & { top: Prediction[]; box?: Box; heatmap?: string }) | Failure;
+export type Result =
+  | (Where & {
+      top: Prediction[];
+      /** The region around the heat's peak, in the slice's pixels; absent when the heat is flat. */
+      box?: Box;
+      peak?: Peak;
+      heatmap?: string;
+      /** How the heat map was made and what score it measures. */
+      explanation?: { method: Method; score: string; value: number; layer?: string; flat: boolean; note?: string };
+    })
+  | Failure;
 
 /** One line of segment's output: a segmented slice (its size, its classes' shares, the files written), or a failure. */
 export type SegmentResult = (Where & { width: number; height: number; classes: ClassArea[]; mask: string; overlay?: string }) | Failure;
@@ -114,16 +132,17 @@ export function segmentCsv(results: SegmentResult[], labels: readonly string[]):
 /** CSV with a header line; when any result comes from a volume, the columns series, axis, slice and position_mm follow the others. */
 export function csv(results: Result[]): string {
   const volume = volumeColumns(results);
-  const lines = [["file", "frame", "class", "probability", "top_k", "box", "heatmap", "error", ...volume.header].join(",")];
+  const lines = [["file", "frame", "class", "probability", "top_k", "box", "peak", "heatmap", "error", ...volume.header].join(",")];
   for (const r of results) {
     const frame = r.frame === undefined ? "" : String(r.frame);
     if ("error" in r) {
-      lines.push([r.file, frame, "", "", "", "", "", r.error, ...volume.values(r)].map(csvField).join(","));
+      lines.push([r.file, frame, "", "", "", "", "", "", r.error, ...volume.values(r)].map(csvField).join(","));
       continue;
     }
     const topK = r.top.map((p) => `${p.label}:${fmt(p.probability)}`).join(" ");
     const box = r.box ? `${r.box.x} ${r.box.y} ${r.box.width} ${r.box.height}` : "";
-    lines.push([r.file, frame, r.top[0].label, fmt(r.top[0].probability), topK, box, r.heatmap ?? "", "", ...volume.values(r)].map(csvField).join(","));
+    const peak = r.peak ? `${r.peak.x} ${r.peak.y} ${r.peak.value}` : "";
+    lines.push([r.file, frame, r.top[0].label, fmt(r.top[0].probability), topK, box, peak, r.heatmap ?? "", "", ...volume.values(r)].map(csvField).join(","));
   }
   return `${lines.join("\n")}\n`;
 }

@@ -29,7 +29,7 @@ export async function emit(text: string, results: readonly object[], out: string
   }
 }
 
-/** Tells stderr how many files of a kind a run wrote, and where. */
-export function wrote(count: number, what: string, folder: string): void {
-  process.stderr.write(`${count} ${what}${count === 1 ? "" : "s"} in ${folder}\n`);
+/** Tells stderr how many files of a kind a run wrote, and where; `note` qualifies them in brackets. */
+export function wrote(count: number, what: string, folder: string, note?: string): void {
+  process.stderr.write(`${count} ${what}${count === 1 ? "" : "s"} in ${folder}${note ? ` (${note})` : ""}\n`);
 }

@@ -29,10 +29,18 @@ options:
   --output softmax|sigmoid|logits   how outputs become probabilities (override the model's)
   --resize bilinear|nearest         (override the model's)
   --input-size H,W    the size slices are resized to, for a model with symbolic height and width
-  --heatmap DIR       write an occlusion-sensitivity overlay PNG per slice into DIR (created);
-                      names follow the inputs' paths below their common folder
-  --patch N           occlusion patch side in input pixels (default: 1/8 of the input size)
-  --stride N          occlusion stride (default: half the patch)
+  --heatmap DIR       write a heat-map overlay PNG per slice into DIR (created), with the
+                      heat's peak, and a box around it, in the output; names follow the
+                      inputs' paths below their common folder. The heat is the drop of the
+                      class's score before the model's final softmax/sigmoid (its logit, or
+                      for softmax its log-odds), never of a saturated probability
+  --method M          occlusion (patches hidden one by one) or scorecam (Score-CAM over the
+                      last convolutional layer's maps); default occlusion
+  --baseline B        what hides evidence: mean (default; each channel's mean), blur (the
+                      slice blurred, sigma 1/8 of its side) or zero
+  --patch N[,N...]    occlusion patch sides in input pixels, one map each, averaged
+                      (default: 1/8 and 1/4 of the input size)
+  --stride N          occlusion stride (default: half of each patch)
   --skip-existing     skip slices whose heatmap already exists in DIR; with --queue and
                       --out FILE.jsonl, also inputs whose results are already in FILE.jsonl
   --queue URL         enqueue the inputs on redis://HOST:PORT/N for \`simdcnn worker\`

@@ -1,37 +1,20 @@
 import { ArgumentError } from "../errors.js";
-import type { Model } from "../graph/model.js";
+import { type Baseline, baselineImage } from "./baseline.js";
+import { type Explained, checkSample, scoreVariants } from "./geometry.js";
 
 export interface OcclusionOptions {
-  /** Side of the square patch, in input pixels. */
-  patch: number;
-  /** Step between patch positions, in input pixels. */
-  stride: number;
-  /** Occluded copies per inference (1 when the model's batch dimension is fixed). */
-  batch: number;
+  /** Patch sides in input pixels, one map each; the heat is their mean (small patches place, large ones catch evidence no small patch hides whole). */
+  patches: readonly number[];
+  /** Step between patch positions, in input pixels; default half of each patch. */
+  stride?: number;
+  /** What a patch shows instead of the sample (see baseline.ts). */
+  baseline: Baseline;
 }
 
-/** Where the input sample sits: one image of the model's input, in its layout. */
-export interface InputGeometry {
-  name: string;
-  layout: "NCHW" | "NHWC";
-  channels: number;
-  height: number;
-  width: number;
-}
-
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-export interface OcclusionResult {
-  /** Mean drop of the class's score when a patch covers each input pixel (height x width). */
+/** A heat map over the model's input (height x width), in units of the explained score. */
+export interface Heat {
   heat: Float32Array;
-  /** The region of the largest drops: pixels within half of the maximum, connected to it. */
-  box: Box | null;
-  /** The class's score on the unoccluded input. */
+  /** The explained score of the unaltered sample. */
   score: number;
 }
 
@@ -45,98 +28,50 @@ function origins(size: number, patch: number, stride: number): number[] {
 }
 
 /**
- * Occlusion sensitivity: slides a patch filled with the sample's per-channel mean over the input
- * and records how much the score of class `cls` drops, running many occluded copies per
- * inference. It needs no gradients, so it works with any classifier.
+ * Occlusion sensitivity: for each patch size, a patch showing the baseline slides over the
+ * sample and every pixel gets the mean drop of the explained score over the patches covering
+ * it; the heat is the mean over patch sizes. Every position is one sample of a batched run. It
+ * needs no gradients, so it works with any model.
  */
-export function occlusion(
-  model: Model,
-  input: Float32Array,
-  geo: InputGeometry,
-  scores: (output: Float32Array) => Float32Array,
-  cls: number,
-  opts: OcclusionOptions,
-): OcclusionResult {
-  const { channels: c, height: h, width: w } = geo;
+export function occlusion(e: Explained, opts: OcclusionOptions): Heat {
+  checkSample(e);
+  const { layout, channels: c, height: h, width: w } = e.geo;
+  if (!Array.isArray(opts.patches) || opts.patches.length === 0) throw new ArgumentError("occlusion: patches must list at least one patch size");
+  for (const v of [...opts.patches, ...(opts.stride === undefined ? [] : [opts.stride])]) {
+    if (!Number.isSafeInteger(v) || v <= 0) throw new ArgumentError(`occlusion: patch sizes and the stride must be positive integers, got ${v}`);
+  }
   const plane = h * w;
-  if (input.length !== c * plane) throw new ArgumentError(`occlusion: the sample holds ${input.length} values, expected ${c * plane}`);
-  for (const [k, v] of Object.entries(opts)) {
-    if (!Number.isSafeInteger(v) || v <= 0) throw new ArgumentError(`occlusion: ${k} must be a positive integer, got ${v}`);
-  }
-  const at = geo.layout === "NCHW" ? (ch: number, i: number) => ch * plane + i : (ch: number, i: number) => i * c + ch;
-  const mean = new Float32Array(c);
-  for (let ch = 0; ch < c; ch++) {
-    let sum = 0;
-    for (let i = 0; i < plane; i++) sum += input[at(ch, i)];
-    mean[ch] = sum / plane;
-  }
-  const outName = model.outputs[0].name;
-  const classes = (out: Float32Array, n: number) => out.length / n;
-  const patch = Math.min(opts.patch, h, w);
-  const positions = origins(h, patch, opts.stride).flatMap((y) => origins(w, patch, opts.stride).map((x) => [y, x] as const));
-  const fixedBatch = model.inputs.find((i) => i.name === geo.name)?.shape[0];
-  const batch = typeof fixedBatch === "number" ? fixedBatch : opts.batch;
-  const heat = new Float64Array(plane);
-  const count = new Uint32Array(plane);
-  const data = new Float32Array(batch * input.length);
-  for (let b = 0; b < batch; b++) data.set(input, b * input.length);
-  const base = model.run({ [geo.name]: data })[outName];
-  const score = scores(base.subarray(0, classes(base, batch)))[cls];
-
-  for (let start = 0; start < positions.length; start += batch) {
-    const n = Math.min(batch, positions.length - start);
-    for (let b = 0; b < n; b++) {
-      const copy = data.subarray(b * input.length, (b + 1) * input.length);
-      copy.set(input);
-      const [y0, x0] = positions[start + b];
-      for (let y = y0; y < y0 + patch; y++) {
-        for (let x = x0; x < x0 + patch; x++) for (let ch = 0; ch < c; ch++) copy[at(ch, y * w + x)] = mean[ch];
-      }
+  const at = layout === "NCHW" ? (ch: number, i: number) => ch * plane + i : (ch: number, i: number) => i * c + ch;
+  const base = baselineImage(e.input, e.geo, opts.baseline);
+  // Every patch of every size, and first the unaltered sample, in one stream of full batches.
+  const patches = opts.patches.flatMap((side, scale) => {
+    const patch = Math.min(side, h, w);
+    const stride = opts.stride ?? Math.max(1, Math.ceil(patch / 2));
+    return origins(h, patch, stride).flatMap((y0) => origins(w, patch, stride).map((x0) => ({ scale, patch, y0, x0 })));
+  });
+  const scores = scoreVariants(e, 1 + patches.length, (i, into) => {
+    into.set(e.input);
+    if (i === 0) return;
+    const { patch, y0, x0 } = patches[i - 1];
+    for (let y = y0; y < y0 + patch; y++) {
+      for (let x = x0; x < x0 + patch; x++) for (let ch = 0; ch < c; ch++) into[at(ch, y * w + x)] = base[at(ch, y * w + x)];
     }
-    // A short last chunk is padded with the unoccluded sample: one batch size, one memory plan.
-    for (let b = n; b < batch; b++) data.set(input, b * input.length);
-    const out = model.run({ [geo.name]: data })[outName];
-    const k = classes(out, batch);
-    for (let b = 0; b < n; b++) {
-      const drop = score - scores(out.subarray(b * k, (b + 1) * k))[cls];
-      const [y0, x0] = positions[start + b];
+  });
+  const score = scores[0];
+  const heat = new Float64Array(plane);
+  for (let scale = 0; scale < opts.patches.length; scale++) {
+    const sum = new Float64Array(plane);
+    const count = new Uint32Array(plane);
+    patches.forEach(({ scale: s, patch, y0, x0 }, i) => {
+      if (s !== scale) return;
       for (let y = y0; y < y0 + patch; y++) {
         for (let x = x0; x < x0 + patch; x++) {
-          heat[y * w + x] += drop;
+          sum[y * w + x] += score - scores[i + 1];
           count[y * w + x]++;
         }
       }
-    }
+    });
+    for (let i = 0; i < plane; i++) heat[i] += sum[i] / count[i] / opts.patches.length;
   }
-  const map = Float32Array.from(heat, (v, i) => (count[i] ? v / count[i] : 0));
-  return { heat: map, box: hottestRegion(map, w, h), score };
-}
-
-/** Bounding box of the pixels at or above half the maximum that connect (4-way) to it. */
-function hottestRegion(heat: Float32Array, w: number, h: number): Box | null {
-  let best = 0;
-  for (let i = 1; i < heat.length; i++) if (heat[i] > heat[best]) best = i;
-  const max = heat[best];
-  if (!(max > 0)) return null;
-  const seen = new Uint8Array(heat.length);
-  const stack = [best];
-  seen[best] = 1;
-  let [x0, y0, x1, y1] = [w, h, -1, -1];
-  while (stack.length) {
-    const i = stack.pop()!;
-    const x = i % w;
-    const y = (i - x) / w;
-    x0 = Math.min(x0, x);
-    y0 = Math.min(y0, y);
-    x1 = Math.max(x1, x);
-    y1 = Math.max(y1, y);
-    for (const [nx, ny] of [[x - 1, y], [x + 1, y], [x, y - 1], [x, y + 1]]) {
-      const j = ny * w + nx;
-      if (nx >= 0 && ny >= 0 && nx < w && ny < h && !seen[j] && heat[j] >= max / 2) {
-        seen[j] = 1;
-        stack.push(j);
-      }
-    }
-  }
-  return { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+  return { heat: Float32Array.from(heat), score };
 }

@@ -27,7 +27,7 @@ export function ranked(scores: Float32Array, labels: readonly string[] | undefin
   return [...scores].map((p, i) => ({ label: labels?.[i] ?? `class_${i}`, probability: p })).sort((a, b) => b.probability - a.probability);
 }
 
-/** An occlusion map scaled to 0..1 by its largest drop (rises in score count as 0). */
+/** A heat map scaled to 0..1 by its largest value (rises in score count as 0). */
 export function unitHeat(heat: Float32Array): Float32Array {
   let max = 0;
   for (const v of heat) max = Math.max(max, v);

@@ -21,7 +21,41 @@ export type InputData = Float32Array | Tensor | Int32Array | BigInt64Array;
  * that the graph needs as constants (integer inputs, or weights fed as inputs); a binder that
  * meets another such input throws NeedsInput naming it.
  */
-export type Binder = (shapes: Map<string, number[]>, constants: Map<string, { dims: number[]; data: Float32Array | number[] }>) => ExecGraph;
+export type Binder = (
+  shapes: Map<string, number[]>,
+  constants: Map<string, { dims: number[]; data: Float32Array | number[] }>,
+  /** The tensors the graph returns, by name: the declared outputs, or those a run asked for. */
+  outputs: readonly string[],
+) => ExecGraph;
+
+/** A node of the source graph, by names only: what explanations walk to find layers and scores. */
+export interface GraphNode {
+  op: string;
+  name: string;
+  inputs: readonly string[];
+  outputs: readonly string[];
+}
+
+/** What a run may return: the declared outputs by default, or any named tensor of the graph. */
+export interface RunOptions<T> {
+  into?: Record<string, T>;
+  /** Names of the tensors to return (declared outputs, intermediate values, inputs); default: the declared outputs. */
+  outputs?: readonly string[];
+}
+
+interface Binding {
+  key: string;
+  shapes: Map<string, number[]>;
+  compiled: Compiled;
+}
+
+/**
+ * Output sets whose plans are kept at once. Each set of requested outputs is its own import (a
+ * requested value must not disappear into a fusion), so a caller alternating between the declared
+ * outputs and an explanation's intermediate values keeps both plans instead of re-planning at
+ * every run; beyond this many sets the least recently used plan is freed.
+ */
+const MAX_BINDINGS = 4;
 
 /** Thrown by a binder for an input whose values (not just its shape) the graph needs. */
 export class NeedsInput extends Error {
@@ -36,7 +70,9 @@ export class NeedsInput extends Error {
  * the inputs in, run the steps and copy the outputs out.
  */
 export class Model {
-  private bound: { key: string; shapes: Map<string, number[]>; compiled: Compiled } | undefined;
+  /** Plans by output set, least recently used first; `bound` is the last one run. */
+  private readonly bindings = new Map<string, Binding>();
+  private bound: Binding | undefined;
   private disposed = false;
   /** Inputs bound by value: integer inputs, and float inputs the graph needs as constants. */
   private readonly byValue = new Set<string>();
@@ -48,6 +84,8 @@ export class Model {
     private readonly binder: Binder,
     /** Key-value metadata the model carries (ONNX metadata_props). */
     readonly metadata: Readonly<Record<string, string>> = {},
+    /** The source graph's nodes in execution order (empty when the model has no such graph). */
+    readonly nodes: readonly GraphNode[] = [],
   ) {
     for (const i of inputs) if (i.dtype !== "float32") this.byValue.add(i.name);
     // Bind to the declared shapes now so that problems surface at load; a model that needs some
@@ -55,7 +93,7 @@ export class Model {
     if (this.byValue.size === 0) {
       const shapes = new Map(inputs.map((i) => [i.name, i.shape.map((d) => (typeof d === "number" ? d : 1))]));
       try {
-        this.bind(shapes, new Map());
+        this.bind(shapes, new Map(), this.outputs.map((o) => o.name));
       } catch (e) {
         if (!(e instanceof NeedsInput)) throw e;
         this.byValue.add(e.input);
@@ -67,13 +105,50 @@ export class Model {
     if (this.disposed) throw new DisposedError("the model was used after dispose()");
   }
 
-  private bind(shapes: Map<string, number[]>, values: Map<string, { dims: number[]; data: Float32Array | number[] }>): Compiled {
+  private bind(shapes: Map<string, number[]>, values: Map<string, { dims: number[]; data: Float32Array | number[] }>, outputs: readonly string[]): Compiled {
+    const set = outputs.join("\u0000");
     const key = [...shapes].map(([n, s]) => `${n}:${s.join("x")}`).join(";") + [...values].map(([n, v]) => `|${n}=${v.data.join(",")}`).join("");
-    if (this.bound?.key === key) return this.bound.compiled;
-    const compiled = new Compiled(this.rt, this.binder(shapes, values));
-    this.bound?.compiled.dispose();
-    this.bound = { key, shapes, compiled };
+    const old = this.bindings.get(set);
+    if (old?.key === key) {
+      this.bindings.delete(set);
+      this.bindings.set(set, old);
+      this.bound = old;
+      return old.compiled;
+    }
+    const compiled = new Compiled(this.rt, this.binder(shapes, values, outputs));
+    old?.compiled.dispose();
+    this.bindings.delete(set);
+    const bound = { key, shapes, compiled };
+    this.bindings.set(set, bound);
+    if (this.bindings.size > MAX_BINDINGS) {
+      const [oldest, b] = this.bindings.entries().next().value!;
+      b.compiled.dispose();
+      this.bindings.delete(oldest);
+    }
+    this.bound = bound;
     return compiled;
+  }
+
+  /** Every tensor name a run may ask for: inputs, the nodes' outputs, initializers read by nodes. */
+  get tensorNames(): string[] {
+    const names = new Set([...this.inputs.map((i) => i.name), ...this.nodes.flatMap((n) => [...n.inputs, ...n.outputs]), ...this.outputs.map((o) => o.name)]);
+    names.delete("");
+    return [...names];
+  }
+
+  /** The names a run returns, checked: the declared outputs, or `outputs` when given. */
+  private requested(outputs: readonly string[] | undefined, what: string): readonly string[] {
+    if (outputs === undefined) return this.outputs.map((o) => o.name);
+    if (!Array.isArray(outputs) || outputs.length === 0 || outputs.some((n) => typeof n !== "string")) {
+      throw new ArgumentError(`${what}: outputs must be a non-empty array of tensor names, got ${describeValue(outputs)}`);
+    }
+    const known = new Set(this.tensorNames);
+    for (const name of outputs) {
+      if (known.has(name)) continue;
+      const near = nearest(name, [...known]);
+      throw new ArgumentError(`${what}: outputs names '${name}', which is no tensor of the graph${near.length ? `; close names: ${near.map((n) => `'${n}'`).join(", ")}` : ""}`);
+    }
+    return [...new Set(outputs)];
   }
 
   /**
@@ -83,9 +158,9 @@ export class Model {
    * name: a fresh copy, or for an output named in `into`, that array with the output written
    * into it (then a run allocates nothing once the model is planned for the input shapes).
    */
-  run(inputs: Record<string, InputData>, options?: { into?: Record<string, Float32Array> }): Record<string, Float32Array> {
-    const into = this.into(options, "run");
-    const compiled = this.execute(inputs, (name, size) => {
+  run(inputs: Record<string, InputData>, options?: RunOptions<Float32Array>): Record<string, Float32Array> {
+    const { into, outputs } = this.runOptions(options, "run");
+    const compiled = this.execute(inputs, outputs, (name, size) => {
       const given: unknown = into?.[name];
       if (given === undefined) return;
       if (!(given instanceof Float32Array)) throw new ArgumentError(`run: into '${name}' must be a Float32Array, got ${describeValue(given)}`);
@@ -109,9 +184,9 @@ export class Model {
    * `into` (then a run allocates nothing once the model is planned), or into a new Tensor that
    * the caller disposes.
    */
-  runToTensors(inputs: Record<string, InputData>, options?: { into?: Record<string, Tensor> }): Record<string, Tensor> {
-    const into = this.into(options, "runToTensors");
-    const compiled = this.execute(inputs, (name, _size, shape) => {
+  runToTensors(inputs: Record<string, InputData>, options?: RunOptions<Tensor>): Record<string, Tensor> {
+    const { into, outputs } = this.runOptions(options, "runToTensors");
+    const compiled = this.execute(inputs, outputs, (name, _size, shape) => {
       const given = into?.[name];
       if (given === undefined) return;
       this.rt.check(given, `runToTensors: into '${name}'`);
@@ -129,25 +204,26 @@ export class Model {
     return out;
   }
 
-  /** The `into` of a run's options, its names checked against the model's outputs. */
-  private into<T>(options: { into?: Record<string, T> } | undefined, what: string): Record<string, T> | undefined {
-    checkKeys(options, ["into"], what);
+  /** A run's options: the requested outputs, and `into` with its names checked against them. */
+  private runOptions<T>(options: RunOptions<T> | undefined, what: string): { into: Record<string, T> | undefined; outputs: readonly string[] } {
+    checkKeys(options, ["into", "outputs"], what);
+    const outputs = this.requested(options?.outputs, what);
     const into = options?.into;
-    if (into === undefined) return undefined;
+    if (into === undefined) return { into, outputs };
     if (typeof into !== "object" || into === null) throw new ArgumentError(`${what}: into must be an object of outputs by name, got ${describeValue(into)}`);
     for (const name of Object.keys(into)) {
-      if (!this.outputs.some((o) => o.name === name)) {
-        throw new ArgumentError(`${what}: into names '${name}', which is not an output; the model's outputs are ${this.outputs.map((o) => `'${o.name}'`).join(", ")}`);
+      if (!outputs.includes(name)) {
+        throw new ArgumentError(`${what}: into names '${name}', which is not an output of this run; its outputs are ${outputs.map((o) => `'${o}'`).join(", ")}`);
       }
     }
-    return into;
+    return { into, outputs };
   }
 
   /**
    * Binds the inputs' shapes (planning once per set of shapes), lets `checkOutput` refuse an
    * output target before anything is written, copies the inputs in and runs every step.
    */
-  private execute(inputs: Record<string, InputData>, checkOutput: (name: string, size: number, shape: number[]) => void): Compiled {
+  private execute(inputs: Record<string, InputData>, outputs: readonly string[], checkOutput: (name: string, size: number, shape: number[]) => void): Compiled {
     this.live();
     if (typeof inputs !== "object" || inputs === null) throw new ArgumentError("run: expected an object of named inputs");
     for (const k of Object.keys(inputs)) {
@@ -164,7 +240,7 @@ export class Model {
         if (this.byValue.has(io.name)) values.set(io.name, { dims: shapes.get(io.name)!, data: valuesOf(inputs[io.name]!, io.dtype) });
       }
       try {
-        compiled = this.bind(shapes, values);
+        compiled = this.bind(shapes, values, outputs);
         break;
       } catch (e) {
         if (!(e instanceof NeedsInput) || this.byValue.has(e.input)) throw e;
@@ -266,10 +342,31 @@ export class Model {
 
   dispose(): void {
     if (this.disposed) return;
-    this.bound?.compiled.dispose();
+    for (const b of this.bindings.values()) b.compiled.dispose();
+    this.bindings.clear();
     this.bound = undefined;
     this.disposed = true;
   }
+}
+
+/** Up to five known names nearest to `name`: containing it or contained in it first, then by edit distance. */
+function nearest(name: string, known: readonly string[]): string[] {
+  const lower = name.toLowerCase();
+  const scored = known.map((k) => {
+    const kl = k.toLowerCase();
+    return { k, d: kl.includes(lower) || lower.includes(kl) ? -1 : editDistance(lower, kl) };
+  });
+  return scored.filter((s) => s.d <= Math.max(2, name.length / 3)).sort((a, b) => a.d - b.d || a.k.localeCompare(b.k)).slice(0, 5).map((s) => s.k);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length];
 }
 
 function valuesOf(given: InputData, dtype: ModelIO["dtype"]): Float32Array | number[] {

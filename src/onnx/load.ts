@@ -39,16 +39,21 @@ export function modelFromOnnx(rt: Runtime, model: OnnxModel, options: LoadOnnxOp
   const indices = new Set(model.graph.nodes.filter((n) => n.opType === "ArgMax").flatMap((n) => n.outputs));
   const outputs = model.graph.outputs.map((v) => ({ ...io({ ...v, shape: v.shape ?? [] }, "output", indices.has(v.name)) }));
   const optimize = options.optimize ?? true;
-  return new Model(rt, inputs, outputs, (shapes, values) => {
+  const declared = outputs.map((o) => o.name).join("\u0000");
+  const nodes = order.map((n) => ({ op: n.opType, name: n.name, inputs: n.inputs, outputs: n.outputs }));
+  return new Model(rt, inputs, outputs, (shapes, values, wanted) => {
     const constants = new Map<string, OnnxTensor>();
     for (const [name, { dims, data }] of values) {
       constants.set(name, data instanceof Float32Array ? { name, dims, dataType: DataType.FLOAT, floats: data } : { name, dims, dataType: DataType.INT64, ints: data });
     }
+    // Asked-for tensors are imported as the graph's outputs: the importer then keeps each one
+    // whole (no fusion folds it into a later step) and returns it in the model's own layout.
+    const graph = wanted.join("\u0000") === declared ? model.graph : { ...model.graph, outputs: wanted.map((name) => ({ name, elemType: DataType.FLOAT, shape: null })) };
     try {
-      return importGraph(model, order, shapes, constants, { optimize });
+      return importGraph({ ...model, graph }, order, shapes, constants, { optimize });
     } catch (e) {
       if (e instanceof NeedsConstant) throw new NeedsInput(e.input);
       throw e;
     }
-  }, model.metadata);
+  }, model.metadata, nodes);
 }

@@ -192,7 +192,10 @@ export class Importer {
 
   setOutput(s: Sym, i = 0): void {
     const name = this.node.outputs[i];
-    if (name) this.syms.set(name, s);
+    if (!name) return;
+    // The first ONNX name a value gets stays on it (the summary and errors can name it).
+    if (s.kind === "value") s.v.name ??= name;
+    this.syms.set(name, s);
   }
 
   attr(name: string): OnnxAttribute | undefined {
