@@ -96,7 +96,7 @@ describe("classify on volumes", () => {
     }
     const csv = await simdcnn(["classify", "--model", MODEL, "--csv", "--threads", "2", join(dir, "big")]);
     const lines = csv.stdout.trim().split("\n");
-    expect(lines[0]).toBe("file,frame,class,probability,top_k,box,heatmap,error,series,axis,slice,position_mm");
+    expect(lines[0]).toBe("file,frame,class,probability,top_k,box,peak,heatmap,error,series,axis,slice,position_mm");
     expect(lines).toHaveLength(41);
     expect(lines[40].endsWith(`,${s.uid},axial,39,${Number(lpsOf(s, 4.5, 3.5, 39)[2].toFixed(3))}`)).toBe(true);
   });
