@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { type Backend, type Engine, SimdcnnError, init } from "../node.js";
 import { modelSettings } from "../io/metadata.js";
 import { coreCount } from "../runtime/platform.js";
@@ -30,7 +31,9 @@ const CLASSIFY_FLAGS = {
   queue: "string",
 } as const;
 
-const SEGMENT_FLAGS = { ...MODEL_FLAGS, out: "string", overlay: "boolean", threshold: "string", background: "string", colors: "string" } as const;
+const SEGMENT_FLAGS = {
+  ...MODEL_FLAGS, out: "string", overlay: "boolean", threshold: "string", background: "string", colors: "string", queue: "string",
+} as const;
 
 type Values<F> = { [K in keyof F]?: F[K] extends "string" ? string : boolean } & { help?: boolean };
 
@@ -184,11 +187,23 @@ async function segmentCommand(args: string[]): Promise<number> {
   const options: SegmentOptions = {
     model: v.model!, format: c.format, out: v.out ?? "masks", overlay: v.overlay ?? false, threshold, batch: c.batch, overrides: c.overrides,
   };
+  const queue = v.queue;
+  if (queue !== undefined) (await import("../queue/connection.js")).connectionOf(queue);
   await checkOutputFolder(options.out, "--out");
+  const onQueue =
+    queue === undefined
+      ? undefined
+      : async (jobs: Job[], tick: () => void) => {
+          const { runOnQueue } = await import("../queue/producer.js");
+          // The workers write the masks, so they need the folder the user meant, not one relative to their own.
+          const { format: _format, ...settings } = { ...options, out: resolve(options.out) };
+          return runOnQueue(jobs, { url: queue, command: "segment", backend: c.backend, settings, skipExisting: false }, tick);
+        };
   const { loaded, results } = await runCommand<Awaited<ReturnType<typeof loadSegmenter>>, SegmentResult>(
     c, positionals, { command: "segment", backend: c.backend, options },
     (engine) => loadSegmenter(engine, options),
     (engine, loaded, jobs, done) => segmentJobs(engine, loaded, jobs, options, done),
+    onQueue,
   );
   return emitSegmented(results as SegmentResult[], loaded, options, out);
 }
