@@ -6,10 +6,13 @@
 // files must be reported with the local run's reasons, and a producer run again afterwards must
 // find the results without a worker running anything again.
 //
+// A second, smaller case runs `simdcnn segment --queue` on 2 workers: the same masks and JSON
+// lines as a local `simdcnn segment --json`, the bad file reported with the local run's reason.
+//
 // Without redis-server the tests are skipped with a message; SIMDCNN_REQUIRE_REDIS=1 (.ci/run)
 // makes its absence a failure.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +20,9 @@ import { promisify } from "node:util";
 import { Queue } from "bullmq";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { layers } from "../src/node.js";
+import { networkGraph } from "../src/layers/layers.js";
+import { encodeModel } from "../src/onnx/encode.js";
 import { Rng } from "./reference.js";
 
 const REDIS = process.env.SIMDCNN_REDIS_SERVER ?? "/usr/bin/redis-server";
@@ -219,6 +225,43 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
       await queue.close();
     }
   }, 120_000);
+
+  it("segments on the queue's workers: the masks and lines of a local run", async () => {
+    // 3 classes (NHWC) on the 2x2 max-pooled input: background 0.5 - v, bright v - 0.5, never -1.
+    const x = layers.input([16, 16, 1]);
+    let t = layers.maxPool2d({ kernel: 2 }).apply(x);
+    t = layers.conv2d({ filters: 3, kernel: 1, weights: Float32Array.of(-1, 1, 0), bias: Float32Array.of(0.5, -0.5, -1) }).apply(t);
+    const g = networkGraph([x], [t]);
+    g.metadata = { "simdcnn:labels": '["background","bright","never"]' };
+    const model = join(dir, "fcn.onnx");
+    writeFileSync(model, encodeModel(g));
+    const slices = join(dir, "seg-slices");
+    mkdirSync(slices);
+    const rng = new Rng(20);
+    for (let i = 0; i < 6; i++) writeFileSync(join(slices, `m-${i}.png`), png(rng, i % 2 === 0 ? 32 : 48));
+    writeFileSync(join(slices, "bad-garbage.png"), "this is not an image");
+    const masks = join(dir, "masks");
+    const args = ["segment", "--model", model, "--json", "--out", masks, slices];
+    const readMasks = () => new Map(readdirSync(masks).sort().map((f) => [f, readFileSync(join(masks, f))]));
+
+    const local = await simdcnn([...args, "--threads", "1"]).exited;
+    expect(local.code, local.stderr).toBe(1);
+    const expected = JSON.parse(local.stdout) as { file: string; mask?: string; error?: string }[];
+    expect(expected.map((r) => r.error === undefined)).toEqual([false, true, true, true, true, true, true]);
+    const expectedMasks = readMasks();
+    expect([...expectedMasks.keys()]).toEqual([0, 1, 2, 3, 4, 5].map((i) => `m-${i}.mask.png`));
+    rmSync(masks, { recursive: true });
+
+    // Database 1: none of the first case's jobs.
+    const url = `redis://127.0.0.1:${port}/1`;
+    const workers = [0, 1].map(() => simdcnn(["worker", "--queue", url, "--stall-seconds", "2"]));
+    const run = await simdcnn([...args, "--queue", url]).exited;
+    expect(run.code, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual(expected);
+    expect(readMasks()).toEqual(expectedMasks);
+    for (const w of workers) w.child.kill("SIGTERM");
+    for (const w of workers) expect((await w.exited).code).toBe(0);
+  }, 60_000);
 
   it("refuses a --queue URL that is not redis://", async () => {
     const r = await simdcnn(["classify", "--model", MODEL, "--queue", "http://localhost:6379", join(dir, "slices")]).exited;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { type Backend, type Engine, SimdcnnError, init } from "../node.js";
 import { modelSettings } from "../io/metadata.js";
 import { AXES, type Axis } from "../io/volume.js";
@@ -38,7 +38,9 @@ const CLASSIFY_FLAGS = {
   stride: "string", "skip-existing": "boolean", queue: "string",
 } as const;
 
-const SEGMENT_FLAGS = { ...MODEL_FLAGS, out: "string", overlay: "boolean", threshold: "string", background: "string", colors: "string" } as const;
+const SEGMENT_FLAGS = {
+  ...MODEL_FLAGS, out: "string", overlay: "boolean", threshold: "string", background: "string", colors: "string", queue: "string",
+} as const;
 
 type Values<F> = { [K in keyof F]?: F[K] extends "string" ? string : boolean } & { help?: boolean };
 
@@ -136,6 +138,15 @@ function common(v: Values<typeof MODEL_FLAGS>, positionals: string[], extra: Cla
   };
 }
 
+/** --queue's URL, checked, and refused beside the flags only a local run reads (volumes). */
+async function queueOf(v: { queue?: string; axis?: string; dicomweb?: string }): Promise<string | undefined> {
+  if (v.queue === undefined) return undefined;
+  (await import("../queue/connection.js")).connectionOf(v.queue);
+  const local = v.dicomweb !== undefined ? "--dicomweb" : v.axis !== undefined ? "--axis" : undefined;
+  if (local) throw new UsageError(`${local} does not combine with --queue: queued jobs are single files, and volumes are read only by a local run`);
+  return v.queue;
+}
+
 /** How a command runs its jobs: the model it loads, and where the jobs run. */
 interface Runner<L extends Loaded, R extends { file: string }> {
   setup: WorkerSetup;
@@ -230,12 +241,7 @@ async function classifyCommand(args: string[]): Promise<number> {
     if (v[flag] !== undefined && options.heatmap === undefined) throw new UsageError(`--${flag} needs --heatmap DIR`);
   }
   if (options.method === "scorecam" && (v.patch !== undefined || v.stride !== undefined)) throw new UsageError("--patch and --stride are occlusion's; --method scorecam takes neither");
-  const queue = v.queue;
-  if (queue !== undefined) {
-    (await import("../queue/connection.js")).connectionOf(queue);
-    const local = v.dicomweb !== undefined ? "--dicomweb" : v.axis !== undefined ? "--axis" : undefined;
-    if (local) throw new UsageError(`${local} does not combine with --queue: queued jobs are single files, and volumes are read only by a local run`);
-  }
+  const queue = await queueOf(v);
   // With --queue, --out FILE.jsonl is the journal the queue's results are appended to (producer.ts).
   const journal = queue !== undefined && options.out !== undefined && /\.jsonl$/i.test(options.out);
   if (options.skipExisting && options.heatmap === undefined && !journal) throw new UsageError("--skip-existing needs --heatmap DIR (or, with --queue, --out FILE.jsonl)");
@@ -274,11 +280,22 @@ async function segmentCommand(args: string[]): Promise<number> {
   const options: SegmentOptions = {
     model: v.model!, format: c.format, out: v.out ?? "masks", overlay: v.overlay ?? false, threshold, batch: c.batch, axis: c.axis, overrides: c.overrides,
   };
+  const queue = await queueOf(v);
   await checkOutputFolder(options.out, "--out");
+  const onQueue =
+    queue === undefined
+      ? undefined
+      : async (jobs: Job[], tick: () => void) => {
+          const { runOnQueue } = await import("../queue/producer.js");
+          // The workers write the masks, so they need the folder the user meant, not one relative to their own.
+          const { format: _format, ...settings } = { ...options, out: resolve(options.out) };
+          return runOnQueue(jobs, { url: queue, command: "segment", backend: c.backend, settings, skipExisting: false }, tick);
+        };
   const { loaded, results } = await runCommand<Awaited<ReturnType<typeof loadSegmenter>>, SegmentResult>(c, positionals, {
     setup: { command: "segment", backend: c.backend, options },
     load: (engine) => loadSegmenter(engine, options),
     local: (engine, loaded, jobs, done) => segmentJobs(engine, loaded, jobs, options, done),
+    ...(onQueue ? { remote: onQueue } : {}),
   });
   return emitSegmented(results as SegmentResult[], loaded, options, out);
 }

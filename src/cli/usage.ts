@@ -99,6 +99,10 @@ options:
                       http://pacs:8042/dicom-web; lines name each series by URL
   --study UID         the Study Instance UID to read from --dicomweb (required with it)
   --series UID        read only this series of the study
+  --queue URL         enqueue the inputs on redis://HOST:PORT/N for \`simdcnn worker\`
+                      processes instead of segmenting here; paths (the inputs, the model and
+                      --out) must name the same files and folder on every worker (a shared
+                      filesystem); the table (or --json, --csv) goes to stdout
   -h, --help          this text
 
 The model's scores are resized back to each slice (bilinear, undoing the stretch to the model's
@@ -116,8 +120,9 @@ operators simdcnn does not support.
 
 const WORKER = `usage: simdcnn worker --queue redis://HOST:PORT/N [--threads T] [--stall-seconds S]
 
-Runs the jobs that \`simdcnn classify --queue\` enqueues, until SIGINT or SIGTERM (then it finishes
-the jobs it holds). Run one per core, on as many machines as reach the Redis server and the files.
+Runs the jobs that \`simdcnn classify --queue\` and \`simdcnn segment --queue\` enqueue, until
+SIGINT or SIGTERM (then it finishes the jobs it holds). Run one per core, on as many machines as
+reach the Redis server and the files.
 
 options:
   --queue URL         the Redis (or Valkey) server and database, redis:// or rediss:// (required)

@@ -4,9 +4,8 @@ import { Job as QueueJob, Queue, QueueEvents } from "bullmq";
 import { FileError } from "../errors.js";
 import type { Job } from "../cli/jobs.js";
 import { writeAtomic } from "../cli/files.js";
-import type { Result } from "../cli/output.js";
 import { QUEUE_NAME, connectionOf, quiet, watchRedis } from "./connection.js";
-import { type CommandName, type CommandSettings, type JobRecord, jobId, modelHashOf, sha256 } from "./record.js";
+import { type CommandName, type CommandResults, type CommandSettings, type JobRecord, type QueueResult as Result, jobId, modelHashOf, sha256 } from "./record.js";
 
 export interface QueueRun<C extends CommandName> {
   url: string;
@@ -43,7 +42,7 @@ interface Line {
  * run are tried again. Progress comes from the queue's events; a periodic look at the jobs' states
  * covers events missed while Redis was away.
  */
-export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun<C>, onJob: () => void): Promise<Result[]> {
+export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun<C>, onJob: () => void): Promise<CommandResults[C][]> {
   const started = Date.now();
   const byInput: (Result[] | undefined)[] = jobs.map((j) => ("error" in j ? [{ file: j.file, error: j.error }] : undefined));
   const model = resolve(q.settings.model);
@@ -53,7 +52,7 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
   const heatmap = "heatmap" in q.settings && typeof q.settings.heatmap === "string" ? resolve(q.settings.heatmap) : undefined;
   // --skip-existing tells a worker to keep heatmaps already written; without heatmaps it is the
   // producer's alone (the journal), and must not give the same work another job id.
-  const settings = { ...q.settings, model, ...(heatmap === undefined ? { skipExisting: false } : { heatmap }) };
+  const settings = { ...q.settings, model, ...(heatmap !== undefined ? { heatmap } : "skipExisting" in q.settings ? { skipExisting: false } : {}) };
 
   const waiting = new Map<string, { record: JobRecord; inputs: number[] }>();
   const records: (JobRecord | undefined)[] = new Array(jobs.length);
@@ -99,7 +98,7 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
       onJob();
     }
   }
-  if (waiting.size === 0) return byInput.flatMap((r) => r ?? []);
+  if (waiting.size === 0) return byInput.flatMap((r) => r ?? []) as CommandResults[C][];
 
   const connection = connectionOf(q.url);
   const watch = watchRedis(connection, q.url, "producer");
@@ -187,7 +186,7 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
     await queue.close();
     watch.close();
   }
-  return byInput.flatMap((r) => r ?? []);
+  return byInput.flatMap((r) => r ?? []) as CommandResults[C][];
 }
 
 /** The journal's complete lines of inputs that did not fail; a file that does not exist yet has none. */

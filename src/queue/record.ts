@@ -2,16 +2,27 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Backend } from "../node.js";
 import type { ClassifyOptions } from "../cli/classify.js";
+import type { Result, SegmentResult } from "../cli/output.js";
+import type { SegmentOptions } from "../cli/segment.js";
 
 /**
- * The commands a queue worker runs. Each names its settings type; `segment` and `detect` join as
- * further entries with their own settings, and workers that do not know a command fail its jobs
- * with that reason instead of guessing.
+ * The commands a queue worker runs. Each names its settings type; further commands join as
+ * entries with their own settings, and workers that do not know a command fail its jobs with that
+ * reason instead of guessing.
  */
 export interface CommandSettings {
   classify: Omit<ClassifyOptions, "format" | "out">;
+  /** `out` is the masks' folder, absolute. */
+  segment: Omit<SegmentOptions, "format">;
 }
 export type CommandName = keyof CommandSettings;
+
+/** The result lines of one input, per command. */
+export interface CommandResults {
+  classify: Result;
+  segment: SegmentResult;
+}
+export type QueueResult = CommandResults[CommandName];
 
 /**
  * One job on the queue: one input file for one command, with everything a worker on another

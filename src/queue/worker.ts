@@ -1,11 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { type Job as QueueJob, UnrecoverableError, Worker } from "bullmq";
 import { type Backend, type Engine, init } from "../node.js";
-import { type Classifier, type ClassifyOptions, classifyJobs, loadClassifier } from "../cli/classify.js";
-import type { Job } from "../cli/jobs.js";
-import type { Result } from "../cli/output.js";
+import { type ClassifyOptions, classifyJobs, loadClassifier } from "../cli/classify.js";
+import type { Job, Loaded } from "../cli/jobs.js";
+import type { Failure } from "../cli/output.js";
+import { type SegmentOptions, loadSegmenter, segmentJobs } from "../cli/segment.js";
 import { QUEUE_NAME, connectionOf, quiet, watchRedis } from "./connection.js";
-import { type JobRecord, modelHashOf, sha256 } from "./record.js";
+import { type JobRecord, type QueueResult, modelHashOf, sha256 } from "./record.js";
 
 export interface WorkerSettings {
   url: string;
@@ -22,40 +23,40 @@ const HELD = 8;
 
 interface Held {
   record: JobRecord;
-  resolve(r: Result[]): void;
+  resolve(r: QueueResult[]): void;
   reject(e: Error): void;
 }
 
 /**
  * Runs `simdcnn worker`: takes jobs from the queue until SIGINT or SIGTERM, runs each with the
- * command's own code path (classifyJobs), and completes it with its result lines, which BullMQ
+ * command's own code path (classifyJobs, segmentJobs), and completes it with its result lines, which BullMQ
  * stores once: only the worker holding a job's lock can complete it, so a job retried after its
  * worker stalled is completed by one of the two, never both. Models are loaded once per worker,
- * cached by content hash and settings.
+ * cached by command, content hash and settings.
  */
 export async function runWorker(s: WorkerSettings): Promise<number> {
   const connection = connectionOf(s.url);
   const watch = watchRedis(connection, s.url, "worker");
   const engines = new Map<string, Promise<Engine>>();
-  const models = new Map<string, Promise<Classifier>>();
+  const models = new Map<string, Promise<Loaded>>();
   const engineFor = (backend: "auto" | Backend) => {
     if (!engines.has(backend)) engines.set(backend, init({ backend, threads: s.threads }));
     return engines.get(backend)!;
   };
-  const classifierFor = async (r: JobRecord, options: ClassifyOptions): Promise<Classifier> => {
-    const key = JSON.stringify([r.backend, r.modelHash, options.overrides]);
+  const modelFor = async <L extends Loaded>(r: JobRecord, overrides: unknown, load: (engine: Engine) => Promise<L>): Promise<L> => {
+    const key = JSON.stringify([r.command, r.backend, r.modelHash, overrides]);
     if (!models.has(key)) {
       const loading = (async () => {
         // The model on this machine must be the one the job was enqueued with.
         const hash = await modelHashOf(r.model);
         if (hash !== r.modelHash) throw new UnrecoverableError(`the model ${r.model} on this worker differs from the one the job was enqueued with`);
-        return loadClassifier(await engineFor(r.backend), options);
+        return load(await engineFor(r.backend));
       })();
       models.set(key, loading);
       // A model that failed to load is not cached: the file may be fixed or reach this machine later.
       loading.catch(() => models.delete(key));
     }
-    return models.get(key)!;
+    return models.get(key)! as Promise<L>;
   };
 
   const held: Held[] = [];
@@ -73,16 +74,36 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
     }
     running = undefined;
   };
+  // Loads (or finds) the model of a group of jobs with the same command and settings, and gives
+  // the command's job path over it; undefined for a command this worker does not know.
+  type Run = (engine: Engine, jobs: Job[], done: (r: QueueResult[]) => void) => Promise<void>;
+  const commandOf = (r: JobRecord): (() => Promise<Run>) | undefined => {
+    if (r.command === "classify") {
+      const options: ClassifyOptions = { ...(r as JobRecord<"classify">).settings, format: "json" };
+      return async () => {
+        const classifier = await modelFor(r, options.overrides, (engine) => loadClassifier(engine, options));
+        return (engine, jobs, done) => classifyJobs(engine, classifier, jobs, options, done);
+      };
+    }
+    if (r.command === "segment") {
+      const options: SegmentOptions = { ...(r as JobRecord<"segment">).settings, format: "json" };
+      return async () => {
+        const segmenter = await modelFor(r, options.overrides, (engine) => loadSegmenter(engine, options));
+        return (engine, jobs, done) => segmentJobs(engine, segmenter, jobs, options, done);
+      };
+    }
+    return undefined;
+  };
   const runGroup = async (group: Held[]) => {
     const r0 = group[0].record;
-    if (r0.command !== "classify") {
+    const prepare = commandOf(r0);
+    if (prepare === undefined) {
       for (const h of group) h.reject(new UnrecoverableError(`this worker does not run the command '${String(h.record.command)}'`));
       return;
     }
-    const options: ClassifyOptions = { ...r0.settings, format: "json" };
-    let classifier: Classifier;
+    let run: Run;
     try {
-      classifier = await classifierFor(r0, options);
+      run = await prepare();
     } catch (e) {
       for (const h of group) h.reject(e instanceof Error ? e : new Error(String(e)));
       return;
@@ -91,17 +112,17 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
     const ready: Held[] = [];
     for (const h of group) {
       const bytes = await readFile(h.record.input).catch(() => undefined);
-      // An unreadable file is classifyJobs' to report; a changed one would give another result under this job's id.
+      // An unreadable file is the command's to report; a changed one would give another result under this job's id.
       if (bytes !== undefined && sha256(bytes) !== h.record.inputHash) h.reject(new UnrecoverableError(`${h.record.file} changed after it was enqueued`));
       else ready.push(h);
     }
     const jobs: Job[] = ready.map((h) => ({ file: h.record.input, ...(h.record.name === undefined ? {} : { name: h.record.name }) }));
     let next = 0;
     try {
-      await classifyJobs(engine, classifier, jobs, options, (results) => {
+      await run(engine, jobs, (results) => {
         const h = ready[next++];
         const named = results.map((r) => ({ ...r, file: h.record.file }));
-        const errors = named.filter((r): r is Extract<Result, { error: string }> => "error" in r);
+        const errors = named.filter((r): r is Failure => "error" in r);
         // An input none of whose slices could be read fails its job, so BullMQ retries it (a
         // shared filesystem can fail for a moment) and then reports it failed with the reason.
         if (errors.length === named.length) h.reject(new Error(errors[0]?.error ?? "no slices"));
@@ -112,10 +133,10 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
     }
   };
 
-  const worker = new Worker<JobRecord, Result[]>(
+  const worker = new Worker<JobRecord, QueueResult[]>(
     QUEUE_NAME,
     (job: QueueJob<JobRecord>) =>
-      new Promise<Result[]>((resolve, reject) => {
+      new Promise<QueueResult[]>((resolve, reject) => {
         held.push({ record: job.data, resolve, reject });
         // The next turn of the event loop, so that jobs fetched together run as one batch.
         running ??= new Promise<void>((go) => setImmediate(go)).then(drain);
