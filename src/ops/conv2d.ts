@@ -1,10 +1,10 @@
-import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
+import { DisposedError, ShapeError } from "../errors.js";
 import { DWCONV_CB, GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
-import { type Runtime, show } from "../runtime/runtime.js";
+import type { Runtime } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, runOn } from "./op.js";
-import { type Padding, biasOperand, checkKeys, pair, resolvePadding, windowOut } from "./options.js";
+import { type Padding, biasOperand, checkKeys, groupsOf, pair, resolvePadding, windowOut } from "./options.js";
 
 export interface Conv2dOptions {
   /** [Cout] */
@@ -66,9 +66,7 @@ export class Conv2d implements PreparedOp {
     checkKeys(opts, KEYS, what);
     rt.check(w, `${what} weights`, 4);
     const [cout, kh, kw, cinG] = w.shape;
-    const groups = opts.groups ?? 1;
-    if (!Number.isSafeInteger(groups) || groups <= 0) throw new ArgumentError(`${what}: groups must be a positive integer, got ${show(groups)}`);
-    if (cout % groups !== 0) throw new ShapeError(`${what}: ${cout} output channels cannot be split into ${groups} groups`);
+    const groups = groupsOf(opts.groups, cout, "output", what);
     this.inChannels = cinG * groups;
     this.outChannels = cout;
     this.kernel = [kh, kw];

@@ -5,7 +5,7 @@ import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { stridedCopyArgs } from "./copy.js";
 import { type PreparedOp, runOn } from "./op.js";
-import { MAX_WINDOW, biasOperand, checkKeys, pair } from "./options.js";
+import { MAX_WINDOW, biasOperand, checkKeys, groupsOf, pair } from "./options.js";
 
 export interface ConvTranspose2dOptions {
   /** [Cout] */
@@ -101,9 +101,7 @@ export class ConvTranspose2d implements PreparedOp {
     checkKeys(opts, KEYS, what);
     rt.check(w, `${what} weights`, 4);
     const [cin, kh, kw, coutG] = w.shape;
-    const groups = opts.groups ?? 1;
-    if (!Number.isSafeInteger(groups) || groups <= 0) throw new ArgumentError(`${what}: groups must be a positive integer, got ${show(groups)}`);
-    if (cin % groups !== 0) throw new ShapeError(`${what}: ${cin} input channels cannot be split into ${groups} groups`);
+    const groups = groupsOf(opts.groups, cin, "input", what);
     this.inChannels = cin;
     this.outChannels = coutG * groups;
     this.kernel = [kh, kw];

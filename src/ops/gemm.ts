@@ -3,6 +3,7 @@ import { BIN, GEMM_MR, GEMM_NR, type KernelArgs } from "../runtime/kernels.js";
 import { type Runtime, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
+import { stridedCopyArgs } from "./copy.js";
 import { type PreparedOp, runOn } from "./op.js";
 import { checkKeys, finite } from "./options.js";
 
@@ -217,12 +218,8 @@ export class Gemm implements PreparedOp {
     const { m } = plan;
     const n = this.n;
     const [rows, cols] = plan.c!;
-    const [s0, s1, s2, s3, xs0, xs1, xs2, xs3, ys0, ys1, ys2, ys3] = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0];
-    const broadcast = {
-      s0, s1, s2, s3, s4: m, s5: n, x: c, xs0, xs1, xs2, xs3, xs4: rows === 1 ? 0 : cols, xs5: cols === 1 ? 0 : 1,
-      y: plan.residual, ys0, ys1, ys2, ys3, ys4: n, ys5: 1,
-    };
-    this.rt.dispatch([{ fn: "strided_copy_f32", args: broadcast }], "gemm");
+    const broadcast = { sizes: [1, 1, 1, 1, m, n], from: [0, 0, 0, 0, rows === 1 ? 0 : cols, cols === 1 ? 0 : 1], to: [0, 0, 0, 0, n, 1], fromOffset: 0, toOffset: 0 };
+    this.rt.dispatch([{ fn: "strided_copy_f32", args: stridedCopyArgs(broadcast, c, plan.residual) }], "gemm");
     if (this.beta !== 1) {
       this.rt.dispatch([{ fn: "binary_f32", args: { n: m * n, bn: 1, a: plan.residual, b: this.betaPtr, y: plan.residual, op: BIN.mul } }], "gemm");
     }

@@ -85,3 +85,11 @@ export function biasOperand(rt: Runtime, bias: Tensor | Float32Array | undefined
   if (bias.shape[0] !== cout) throw new ShapeError(`${what}: expected [${cout}], got [${bias.shape.join(", ")}]`);
   return { ptr: bias.ptr, release: () => {} };
 }
+
+/** The groups option (default 1): a positive integer that splits the weights' whole channel side evenly. */
+export function groupsOf(groups: number | undefined, channels: number, side: "input" | "output", what: string): number {
+  const g = groups ?? 1;
+  if (!Number.isSafeInteger(g) || g <= 0) throw new ArgumentError(`${what}: groups must be a positive integer, got ${show(g)}`);
+  if (channels % g !== 0) throw new ShapeError(`${what}: ${channels} ${side} channels cannot be split into ${g} groups`);
+  return g;
+}
