@@ -8,6 +8,8 @@
 //
 // A second, smaller case runs `simdcnn segment --queue` on 2 workers: the same masks and JSON
 // lines as a local `simdcnn segment --json`, the bad file reported with the local run's reason.
+// A third gives the queue volumes: a DICOM series long enough to be cut into slabs (one job
+// each) and a NIfTI volume cut along another axis, with the lines of a local run.
 //
 // Without redis-server the tests are skipped with a message; SIMDCNN_REQUIRE_REDIS=1 (.ci/run)
 // makes its absence a failure.
@@ -24,6 +26,8 @@ import { layers } from "../src/node.js";
 import { networkGraph } from "../src/layers/layers.js";
 import { encodeModel } from "../src/onnx/encode.js";
 import { Rng } from "./reference.js";
+import { SERIES, type SeriesSpec } from "./fixtures/volumes/geometry.js";
+import { seriesFiles } from "./fixtures/volumes/make.js";
 
 const REDIS = process.env.SIMDCNN_REDIS_SERVER ?? "/usr/bin/redis-server";
 const REQUIRED = process.env.SIMDCNN_REQUIRE_REDIS === "1";
@@ -33,6 +37,7 @@ if (!present && !REQUIRED) console.warn(`test/queue.test.ts: SKIPPED, no redis-s
 const ROOT = new URL("..", import.meta.url).pathname;
 const CLI = join(ROOT, "src/cli/main.ts");
 const MODEL = join(ROOT, "examples/phantom/phantom.onnx");
+const NIFTI = join(ROOT, "test/fixtures/volumes/nifti/volume.nii.gz");
 const SLICES = 300;
 
 interface Exit {
@@ -262,6 +267,49 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
     for (const w of workers) w.child.kill("SIGTERM");
     for (const w of workers) expect((await w.exited).code).toBe(0);
   }, 60_000);
+
+  it("runs a series' slabs and a NIfTI volume along an axis as jobs, with the lines of a local run", async () => {
+    const s: SeriesSpec = { ...SERIES[1], folder: "long", uid: "1.2.826.0.1.3680043.10.1177.19", slices: 70 };
+    const series = join(dir, "long");
+    mkdirSync(series);
+    for (const f of seriesFiles(s)) writeFileSync(join(series, f.name), f.bytes);
+    const run = async (axis: string, extra: string[]) => {
+      const r = await simdcnn(["classify", "--model", MODEL, "--json", "--axis", axis, ...extra, series, NIFTI]).exited;
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { file: string; series?: string; slice?: number }[];
+    };
+    const url = `redis://127.0.0.1:${port}/2`;
+    const queue = new Queue("simdcnn", { connection: { host: "127.0.0.1", port, db: 2, maxRetriesPerRequest: null } });
+    queue.on("error", () => {});
+    const workers = [0, 1].map(() => simdcnn(["worker", "--queue", url, "--stall-seconds", "2"]));
+    try {
+      for (const axis of ["axial", "coronal"]) {
+        const expected = await run(axis, ["--threads", "1"]);
+        expect(expected.filter((r) => r.file === series).map((r) => r.slice)).toEqual([...Array(axis === "axial" ? 70 : s.rows).keys()]);
+        expect(await run(axis, ["--queue", url])).toEqual(expected);
+      }
+      // Each volume's jobs are slabs that tile its slices; the series' 70 along its stack are two.
+      const tiles = new Map<string, [number, number][]>();
+      for (const j of await queue.getCompleted(0, -1)) {
+        const { input, settings, volume } = j.data as { input: string; settings: { axis: string }; volume?: { slab: [number, number]; count: number } };
+        expect(volume, input).toBeDefined();
+        const key = `${input} ${settings.axis} ${volume!.count}`;
+        tiles.set(key, [...(tiles.get(key) ?? []), volume!.slab]);
+      }
+      expect(tiles.size).toBe(4);
+      for (const [key, slabs] of tiles) {
+        const count = Number(key.split(" ")[2]);
+        slabs.sort((a, b) => a[0] - b[0]);
+        expect(slabs.flat(), key).toEqual([0, ...slabs.slice(1).flatMap((x) => [x[0], x[0]]), count]);
+        for (const [a, b] of slabs) expect(b - a === count || b - a >= 32, key).toBe(true);
+      }
+      expect(tiles.get(`${series} axial 70`)).toEqual([[0, 35], [35, 70]]);
+    } finally {
+      await queue.close();
+      for (const w of workers) w.child.kill("SIGTERM");
+      for (const w of workers) expect((await w.exited).code).toBe(0);
+    }
+  }, 120_000);
 
   it("refuses a --queue URL that is not redis://", async () => {
     const r = await simdcnn(["classify", "--model", MODEL, "--queue", "http://localhost:6379", join(dir, "slices")]).exited;

@@ -47,6 +47,10 @@ type Values<F> = { [K in keyof F]?: F[K] extends "string" ? string : boolean } &
 // A volume is split into slabs for the worker processes only down to this many slices: a slab
 // pays for starting a process and reading its part of the volume.
 const MIN_SLAB = 16;
+// On a queue, a volume's slabs are at least this many slices: a job's overhead is a few
+// milliseconds, a slab's is also the model batches it fills and, cut across a series' stack,
+// reading the whole series.
+const QUEUE_SLAB = 32;
 
 function positiveInt(v: string | undefined, flag: string, def?: number): number | undefined {
   if (v === undefined) return def;
@@ -138,12 +142,11 @@ function common(v: Values<typeof MODEL_FLAGS>, positionals: string[], extra: Cla
   };
 }
 
-/** --queue's URL, checked, and refused beside the flags only a local run reads (volumes). */
-async function queueOf(v: { queue?: string; axis?: string; dicomweb?: string }): Promise<string | undefined> {
+/** --queue's URL, checked, and refused beside --dicomweb, whose study only this process fetches. */
+async function queueOf(v: { queue?: string; dicomweb?: string }): Promise<string | undefined> {
   if (v.queue === undefined) return undefined;
   (await import("../queue/connection.js")).connectionOf(v.queue);
-  const local = v.dicomweb !== undefined ? "--dicomweb" : v.axis !== undefined ? "--axis" : undefined;
-  if (local) throw new UsageError(`${local} does not combine with --queue: queued jobs are single files, and volumes are read only by a local run`);
+  if (v.dicomweb !== undefined) throw new UsageError("--dicomweb does not combine with --queue: the study is fetched into this machine's temporary folder, which workers elsewhere cannot read");
   return v.queue;
 }
 
@@ -179,14 +182,14 @@ async function runInputs<L extends Loaded, R extends { file: string }>(
   const fetched = c.dicomweb && fetchDir ? await fetchDicomweb(c.dicomweb, fetchDir) : { folders: [], failed: [] };
   const relabel = (s: string) => fetched.folders.reduce((t, f) => t.replaceAll(f.folder, f.label), s);
   const expanded = [...(await expandInputs(positionals)), ...fetched.failed, ...(await expandInputs(fetched.folders.map((f) => f.folder)))];
-  // A queue's jobs are single files, each read where its worker runs: volumes are assembled only here.
-  const inputs = remote ? expanded : await volumeInputs(expanded, c.axis, (w) => process.stderr.write(`simdcnn: warning: ${relabel(w)}\n`));
+  const inputs = await volumeInputs(expanded, c.axis, (w) => process.stderr.write(`simdcnn: warning: ${relabel(w)}\n`));
   const keyOf = (i: (typeof inputs)[number]) => ("key" in i ? i.key : i.file);
   const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [keyOf(i)])));
   const named: Job[] = inputs.map((i) => ("error" in i ? i : { ...i, name: names.get(keyOf(i)) }));
   // A volume is split into slabs of contiguous slices, so that one large series keeps every
-  // worker process busy.
-  const jobs = c.threads > 1 && !remote ? (slabs(named, c.threads, MIN_SLAB) as Job[]) : named;
+  // worker process busy; on a queue, whose workers are not counted here, into slabs of a fixed
+  // size, so that a restarted producer gives each slab the job id it had.
+  const jobs = remote ? (slabs(named, Infinity, QUEUE_SLAB) as Job[]) : c.threads > 1 ? (slabs(named, c.threads, MIN_SLAB) as Job[]) : named;
   const files = jobs.filter((j) => !("error" in j)).length;
   const pool = c.threads > 1 && files > 1;
   const engine = await init({ backend: c.backend, threads: pool ? 1 : c.threads });

@@ -5,7 +5,10 @@ import { FileError } from "../errors.js";
 import type { Job } from "../cli/jobs.js";
 import { writeAtomic } from "../cli/files.js";
 import { QUEUE_NAME, connectionOf, quiet, watchRedis } from "./connection.js";
-import { type CommandName, type CommandResults, type CommandSettings, type JobRecord, type QueueResult as Result, jobId, modelHashOf, sha256 } from "./record.js";
+import type { VolumeInput } from "../cli/volumes.js";
+import {
+  type CommandName, type CommandResults, type CommandSettings, type JobRecord, type QueueResult as Result, inputFiles, inputHashOf, jobId, modelHashOf,
+} from "./record.js";
 
 export interface QueueRun<C extends CommandName> {
   url: string;
@@ -60,15 +63,20 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
     const j = jobs[i];
     if ("error" in j) return;
     const input = resolve(j.file);
-    let bytes: Buffer;
+    const volume = "volume" in j ? absoluteVolume(j) : undefined;
+    const files = inputFiles(input, volume);
+    let inputHash: string;
     try {
-      bytes = await readFile(input);
+      inputHash = await inputHashOf(files);
     } catch (e) {
-      const f = FileError.from(e, j.file, "read");
+      const f = FileError.from(e, (e as { path?: string }).path ?? j.file, "read");
       byInput[i] = [{ file: j.file, error: `${f.name}: ${f.message}` }];
       return;
     }
-    records[i] = { command: q.command, input, file: j.file, inputHash: sha256(bytes), model, modelHash, backend: q.backend, settings, ...(j.name === undefined ? {} : { name: j.name }) };
+    records[i] = {
+      command: q.command, input, file: j.file, inputHash, model, modelHash, backend: q.backend, settings,
+      ...(volume === undefined ? {} : { volume }), ...(j.name === undefined ? {} : { name: j.name }),
+    };
   };
   for (let at = 0; at < jobs.length; at += CHUNK) await Promise.all(jobs.slice(at, at + CHUNK).map((_, k) => hash(at + k)));
   for (const [i, record] of records.entries()) {
@@ -187,6 +195,12 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
     watch.close();
   }
   return byInput.flatMap((r) => r ?? []) as CommandResults[C][];
+}
+
+/** A volume input with its paths made absolute, for a worker whose working folder is another. */
+function absoluteVolume(v: VolumeInput): VolumeInput {
+  const volume = v.volume.kind === "series" ? { ...v.volume, paths: v.volume.paths.map((p) => resolve(p)) } : v.volume;
+  return { ...v, file: resolve(v.file), key: resolve(v.key), volume };
 }
 
 /** The journal's complete lines of inputs that did not fail; a file that does not exist yet has none. */

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { type Job as QueueJob, UnrecoverableError, Worker } from "bullmq";
 import { type Backend, type Engine, init } from "../node.js";
 import { type ClassifyOptions, classifyJobs, loadClassifier } from "../cli/classify.js";
@@ -6,7 +5,7 @@ import type { Job, Loaded } from "../cli/jobs.js";
 import type { Failure } from "../cli/output.js";
 import { type SegmentOptions, loadSegmenter, segmentJobs } from "../cli/segment.js";
 import { QUEUE_NAME, connectionOf, quiet, watchRedis } from "./connection.js";
-import { type JobRecord, type QueueResult, modelHashOf, sha256 } from "./record.js";
+import { type JobRecord, type QueueResult, inputFiles, inputHashOf, modelHashOf } from "./record.js";
 
 export interface WorkerSettings {
   url: string;
@@ -111,12 +110,12 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
     const engine = await engineFor(r0.backend);
     const ready: Held[] = [];
     for (const h of group) {
-      const bytes = await readFile(h.record.input).catch(() => undefined);
+      const hash = await inputHashOf(inputFiles(h.record.input, h.record.volume)).catch(() => undefined);
       // An unreadable file is the command's to report; a changed one would give another result under this job's id.
-      if (bytes !== undefined && sha256(bytes) !== h.record.inputHash) h.reject(new UnrecoverableError(`${h.record.file} changed after it was enqueued`));
+      if (hash !== undefined && hash !== h.record.inputHash) h.reject(new UnrecoverableError(`${h.record.file} changed after it was enqueued`));
       else ready.push(h);
     }
-    const jobs: Job[] = ready.map((h) => ({ file: h.record.input, ...(h.record.name === undefined ? {} : { name: h.record.name }) }));
+    const jobs: Job[] = ready.map(({ record: r }) => ({ ...(r.volume ?? { file: r.input }), ...(r.name === undefined ? {} : { name: r.name }) }));
     let next = 0;
     try {
       await run(engine, jobs, (results) => {
