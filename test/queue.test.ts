@@ -13,12 +13,10 @@
 //
 // Without redis-server the tests are skipped with a message; SIMDCNN_REQUIRE_REDIS=1 (.ci/run)
 // makes its absence a failure.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { Queue } from "bullmq";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,12 +24,12 @@ import { layers } from "../src/node.js";
 import { networkGraph } from "../src/layers/layers.js";
 import { encodeModel } from "../src/onnx/encode.js";
 import { Rng } from "./reference.js";
+import { REDIS, REDIS_REQUIRED, Redis, freePort, redisPresent } from "./servers.js";
 import { SERIES, type SeriesSpec } from "./fixtures/volumes/geometry.js";
 import { seriesFiles } from "./fixtures/volumes/make.js";
 
-const REDIS = process.env.SIMDCNN_REDIS_SERVER ?? "/usr/bin/redis-server";
-const REQUIRED = process.env.SIMDCNN_REQUIRE_REDIS === "1";
-const present = existsSync(REDIS);
+const REQUIRED = REDIS_REQUIRED;
+const present = redisPresent;
 if (!present && !REQUIRED) console.warn(`test/queue.test.ts: SKIPPED, no redis-server at ${REDIS} (apt-get install redis-server; SIMDCNN_REQUIRE_REDIS=1 makes this a failure)`);
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -67,26 +65,6 @@ function simdcnn(args: string[]): Proc {
   return p;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-async function pong(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ port, host: "127.0.0.1" });
-    s.on("error", () => resolve(false));
-    s.on("connect", () => s.write("PING\r\n"));
-    s.on("data", (d) => {
-      s.destroy();
-      resolve(d.toString().startsWith("+PONG"));
-    });
-  });
-}
-
 async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await ok())) {
@@ -97,22 +75,7 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60
 
 let dir: string;
 let port: number;
-let redis: ChildProcess | undefined;
-
-async function startRedis(): Promise<void> {
-  const data = join(dir, "redis");
-  mkdirSync(data, { recursive: true });
-  redis = spawn(REDIS, ["--port", String(port), "--bind", "127.0.0.1", "--dir", data, "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  await until("redis-server to answer", () => pong(port), 10_000);
-}
-
-async function stopRedis(): Promise<void> {
-  const r = redis;
-  if (!r || r.exitCode !== null) return;
-  const gone = new Promise((resolve) => r.once("exit", resolve));
-  r.kill("SIGTERM");
-  await gone;
-}
+let redis: Redis;
 
 function png(rng: Rng, size: number): Buffer {
   const p = new PNG({ width: size, height: size, colorType: 0, inputColorType: 0, bitDepth: 8 });
@@ -144,13 +107,14 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
     writeFileSync(join(slices, "bad-truncated.png"), png(rng, 32).subarray(0, 60));
     writeFileSync(join(slices, "bad-empty.dcm"), "");
     port = await freePort();
-    await startRedis();
+    redis = new Redis(port, join(dir, "redis"));
+    await redis.start();
   });
 
   afterAll(async () => {
     for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
     await Promise.all(started.map((p) => p.exited));
-    await stopRedis();
+    await redis?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -186,9 +150,9 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
       expect(Object.values(counts).reduce((a, b) => a + b, 0), JSON.stringify(counts)).toBe(inputs);
 
       // Redis goes away (and, without persistence, comes back empty): everyone waits and says so.
-      await stopRedis();
+      await redis?.stop();
       await until("the producer to notice", () => /producer: Redis at .* is unreachable/.test(second.stderr()), 20_000);
-      await startRedis();
+      await redis.start();
       await until("the producer to reconnect", () => /producer: Redis at .* is back/.test(second.stderr()), 20_000);
       const before = journalLines(journal).length;
       await until("more results after the restart", () => journalLines(journal).length >= before + 20);

@@ -2,6 +2,7 @@ import { open, readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { glob } from "tinyglobby";
 import { FileError } from "../errors.js";
+import type { DicomwebInput } from "./dicomweb.js";
 import type { VolumeInput } from "./volumes.js";
 
 // In a folder, files with these extensions, or none (DICOM files often have none), are slices, and
@@ -22,8 +23,11 @@ async function hasDicomMarker(path: string): Promise<boolean> {
   }
 }
 
-/** One input of a command: a file to read, an argument that yields none and why, or a volume (volumes.ts). */
-export type Input = { file: string } | { file: string; error: string } | VolumeInput;
+/**
+ * One input of a command: a file to read, an argument that yields none and why, a volume
+ * (volumes.ts), or a PACS series that a queue's worker fetches (dicomweb.ts).
+ */
+export type Input = { file: string } | { file: string; error: string } | VolumeInput | DicomwebInput;
 
 /**
  * The files a command line names, in its order: a file as given, a folder's slice files sorted by

@@ -10,7 +10,7 @@ import { BASELINES } from "../explain/baseline.js";
 import { METHODS } from "../explain/explain.js";
 import { closest, parseFlags } from "./args.js";
 import { type ClassifyOptions, classifyJobs, emitClassified, loadClassifier } from "./classify.js";
-import { type DicomwebSource, fetchDicomweb } from "./dicomweb.js";
+import { type DicomwebSource, fetchDicomweb, seriesInputs } from "./dicomweb.js";
 import { checkOutputFile, checkOutputFolder, readModelFile } from "./files.js";
 import { info } from "./info.js";
 import { expandInputs } from "./inputs.js";
@@ -142,11 +142,10 @@ function common(v: Values<typeof MODEL_FLAGS>, positionals: string[], extra: Cla
   };
 }
 
-/** --queue's URL, checked, and refused beside --dicomweb, whose study only this process fetches. */
-async function queueOf(v: { queue?: string; dicomweb?: string }): Promise<string | undefined> {
+/** --queue's URL, checked. */
+async function queueOf(v: { queue?: string }): Promise<string | undefined> {
   if (v.queue === undefined) return undefined;
   (await import("../queue/connection.js")).connectionOf(v.queue);
-  if (v.dicomweb !== undefined) throw new UsageError("--dicomweb does not combine with --queue: the study is fetched into this machine's temporary folder, which workers elsewhere cannot read");
   return v.queue;
 }
 
@@ -166,7 +165,8 @@ interface Runner<L extends Loaded, R extends { file: string }> {
  * why), else in this process.
  */
 async function runCommand<L extends Loaded, R extends { file: string }>(c: Common, positionals: string[], run: Runner<L, R>): Promise<{ loaded: L; results: (R | Failure)[] }> {
-  const fetchDir = c.dicomweb ? await mkdtemp(join(tmpdir(), "simdcnn-dicomweb-")) : undefined;
+  // On a queue, each worker fetches the series it takes.
+  const fetchDir = c.dicomweb && !run.remote ? await mkdtemp(join(tmpdir(), "simdcnn-dicomweb-")) : undefined;
   try {
     return await runInputs(c, positionals, fetchDir, run);
   } finally {
@@ -181,7 +181,8 @@ async function runInputs<L extends Loaded, R extends { file: string }>(
   // each by its DICOMweb URL.
   const fetched = c.dicomweb && fetchDir ? await fetchDicomweb(c.dicomweb, fetchDir) : { folders: [], failed: [] };
   const relabel = (s: string) => fetched.folders.reduce((t, f) => t.replaceAll(f.folder, f.label), s);
-  const expanded = [...(await expandInputs(positionals)), ...fetched.failed, ...(await expandInputs(fetched.folders.map((f) => f.folder)))];
+  const queued = c.dicomweb && remote ? await seriesInputs(c.dicomweb) : [];
+  const expanded = [...(await expandInputs(positionals)), ...fetched.failed, ...(await expandInputs(fetched.folders.map((f) => f.folder))), ...queued];
   const inputs = await volumeInputs(expanded, c.axis, (w) => process.stderr.write(`simdcnn: warning: ${relabel(w)}\n`));
   const keyOf = (i: (typeof inputs)[number]) => ("key" in i ? i.key : i.file);
   const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [keyOf(i)])));

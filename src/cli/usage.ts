@@ -47,8 +47,8 @@ options:
                       processes instead of classifying here; paths must name the same files
                       on every worker (a shared filesystem). With --out FILE.jsonl, each
                       input's results are appended to FILE.jsonl as they arrive, and the
-                      table (or --json, --csv) goes to stdout. Each file is a job, and each
-                      volume's slabs of 32 slices or more; --dicomweb is refused
+                      table (or --json, --csv) goes to stdout. Each file is a job, each
+                      volume's slabs of 32 slices or more, each --dicomweb series
   --axis A            axial | coronal | sagittal: the patient axis volumes are sliced along
                       (default axial); slices are taken along the volume axis nearest it
   --dicomweb URL      read a study from a DICOMweb service (QIDO-RS to list its series, WADO-RS

@@ -7,7 +7,7 @@ import { writeAtomic } from "../cli/files.js";
 import { QUEUE_NAME, connectionOf, quiet, watchRedis } from "./connection.js";
 import type { VolumeInput } from "../cli/volumes.js";
 import {
-  type CommandName, type CommandResults, type CommandSettings, type JobRecord, type QueueResult as Result, inputFiles, inputHashOf, jobId, modelHashOf,
+  type CommandName, type CommandResults, type CommandSettings, type JobRecord, type QueueResult as Result, inputFiles, inputHashOf, jobId, modelHashOf, sha256,
 } from "./record.js";
 
 export interface QueueRun<C extends CommandName> {
@@ -62,12 +62,19 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
   const hash = async (i: number) => {
     const j = jobs[i];
     if ("error" in j) return;
+    if ("dicomweb" in j) {
+      const { file, dicomweb, name } = j;
+      records[i] = {
+        command: q.command, input: file, file, inputHash: sha256(dicomweb.instances.join("\n")), model, modelHash, backend: q.backend, settings, dicomweb,
+        ...(name === undefined ? {} : { name }),
+      };
+      return;
+    }
     const input = resolve(j.file);
     const volume = "volume" in j ? absoluteVolume(j) : undefined;
-    const files = inputFiles(input, volume);
     let inputHash: string;
     try {
-      inputHash = await inputHashOf(files);
+      inputHash = await inputHashOf(inputFiles(input, volume));
     } catch (e) {
       const f = FileError.from(e, (e as { path?: string }).path ?? j.file, "read");
       byInput[i] = [{ file: j.file, error: `${f.name}: ${f.message}` }];

@@ -4,6 +4,7 @@ import type { Backend } from "../node.js";
 import type { ClassifyOptions } from "../cli/classify.js";
 import type { Result, SegmentResult } from "../cli/output.js";
 import type { SegmentOptions } from "../cli/segment.js";
+import type { SeriesSource } from "../cli/dicomweb.js";
 import type { VolumeInput } from "../cli/volumes.js";
 
 /**
@@ -26,22 +27,27 @@ export interface CommandResults {
 export type QueueResult = CommandResults[CommandName];
 
 /**
- * One job on the queue: one input for one command (a file, or a slab of a volume: a NIfTI file or
- * a DICOM series), with everything a worker on another machine needs and nothing it would have
+ * One job on the queue: one input for one command (a file, a slab of a volume: a NIfTI file or
+ * a DICOM series, or a series of a PACS study, which the worker fetches), with everything a worker on another machine needs and nothing it would have
  * to ask the producer for. Paths are absolute, so they must name the same files on every machine
  * (a shared filesystem); the hashes make a job's id idempotent and let a worker refuse a file
  * that changed after it was enqueued.
  */
 export interface JobRecord<C extends CommandName = CommandName> {
   command: C;
-  /** The input's absolute path. */
+  /** The input's absolute path (a PACS series: its URL). */
   input: string;
   /** The input as the user named it, for the results. */
   file: string;
-  /** sha256 of the input's bytes, hex (of a series: of its files' hashes, in the plan's order). */
+  /**
+   * sha256 of the input's bytes, hex (of a series: of its files' hashes, in the plan's order; of a
+   * PACS series: of its instances' UIDs).
+   */
   inputHash: string;
   /** A volume's plan (paths absolute) and the slab of its slices along the axis this job covers. */
   volume?: VolumeInput;
+  /** A PACS series to fetch. */
+  dicomweb?: SeriesSource;
   /** The model's absolute path, and sha256 of its bytes (and of its sidecar's, when there is one). */
   model: string;
   modelHash: string;

@@ -1,7 +1,12 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Job as QueueJob, UnrecoverableError, Worker } from "bullmq";
 import { type Backend, type Engine, init } from "../node.js";
 import { type ClassifyOptions, classifyJobs, loadClassifier } from "../cli/classify.js";
+import { fetchSeriesJobs } from "../cli/dicomweb.js";
 import type { Job, Loaded } from "../cli/jobs.js";
+import type { Axis } from "../io/volume.js";
 import type { Failure } from "../cli/output.js";
 import { type SegmentOptions, loadSegmenter, segmentJobs } from "../cli/segment.js";
 import { QUEUE_NAME, connectionOf, quiet, watchRedis } from "./connection.js";
@@ -108,19 +113,43 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
       return;
     }
     const engine = await engineFor(r0.backend);
-    const ready: Held[] = [];
+    // Each held job's command jobs (a PACS series fetched here may be a volume and loose files),
+    // the folders fetched into, and how to put a series' URL in place of its folder.
+    const ready: { h: Held; jobs: Job[]; relabel(text: string): string }[] = [];
+    const fetched: string[] = [];
     for (const h of group) {
-      const hash = await inputHashOf(inputFiles(h.record.input, h.record.volume)).catch(() => undefined);
+      const r = h.record;
+      if (r.dicomweb !== undefined) {
+        const dir = await mkdtemp(join(tmpdir(), "simdcnn-worker-"));
+        fetched.push(dir);
+        const warn = (w: string) => process.stderr.write(`simdcnn worker: warning: ${w}\n`);
+        try {
+          const series = await fetchSeriesJobs(r.dicomweb, dir, (r.settings as { axis: Axis }).axis, r.name ?? "series", warn);
+          if (series.jobs.length === 0) throw new Error(`${r.file}: the server sent nothing to read`);
+          ready.push({ h, ...series });
+        } catch (e) {
+          h.reject(e instanceof Error ? e : new Error(String(e)));
+        }
+        continue;
+      }
+      const hash = await inputHashOf(inputFiles(r.input, r.volume)).catch(() => undefined);
       // An unreadable file is the command's to report; a changed one would give another result under this job's id.
-      if (hash !== undefined && hash !== h.record.inputHash) h.reject(new UnrecoverableError(`${h.record.file} changed after it was enqueued`));
-      else ready.push(h);
+      if (hash !== undefined && hash !== r.inputHash) h.reject(new UnrecoverableError(`${r.file} changed after it was enqueued`));
+      else ready.push({ h, jobs: [{ ...(r.volume ?? { file: r.input }), ...(r.name === undefined ? {} : { name: r.name }) }], relabel: (text) => text });
     }
-    const jobs: Job[] = ready.map(({ record: r }) => ({ ...(r.volume ?? { file: r.input }), ...(r.name === undefined ? {} : { name: r.name }) }));
+    const jobs = ready.flatMap((x) => x.jobs);
     let next = 0;
+    let lines: QueueResult[] = [];
+    let taken = 0;
     try {
       await run(engine, jobs, (results) => {
-        const h = ready[next++];
-        const named = results.map((r) => ({ ...r, file: h.record.file }));
+        const { h, relabel } = ready[next];
+        lines.push(...results.map((r) => ({ ...r, file: h.record.file, ...("error" in r ? { error: relabel(r.error) } : {}) })));
+        if (++taken < ready[next].jobs.length) return;
+        next++;
+        taken = 0;
+        const named = lines;
+        lines = [];
         const errors = named.filter((r): r is Failure => "error" in r);
         // An input none of whose slices could be read fails its job, so BullMQ retries it (a
         // shared filesystem can fail for a moment) and then reports it failed with the reason.
@@ -128,7 +157,9 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
         else h.resolve(named);
       });
     } catch (e) {
-      for (const h of ready.slice(next)) h.reject(e instanceof Error ? e : new Error(String(e)));
+      for (const { h } of ready.slice(next)) h.reject(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      await Promise.all(fetched.map((dir) => rm(dir, { recursive: true, force: true })));
     }
   };
 
