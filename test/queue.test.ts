@@ -9,7 +9,9 @@
 // A second, smaller case runs `simdcnn segment --queue` on 2 workers: the same masks and JSON
 // lines as a local `simdcnn segment --json`, the bad file reported with the local run's reason.
 // A third gives the queue volumes: a DICOM series long enough to be cut into slabs (one job
-// each) and a NIfTI volume cut along another axis, with the lines of a local run.
+// each) and a NIfTI volume cut along another axis, with the lines of a local run. A fourth reads
+// slices from and writes heatmaps to a bucket of a real S3-compatible server (s3rver, from npm,
+// started here on a free port and stopped by PID).
 //
 // Without redis-server the tests are skipped with a message; SIMDCNN_REQUIRE_REDIS=1 (.ci/run)
 // makes its absence a failure.
@@ -17,6 +19,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Queue } from "bullmq";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -272,6 +275,60 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
       await queue.close();
       for (const w of workers) w.child.kill("SIGTERM");
       for (const w of workers) expect((await w.exited).code).toBe(0);
+    }
+  }, 120_000);
+
+  it("reads slices from a bucket and writes heatmaps to it: the lines and heatmaps of a local run", async () => {
+    const s3port = await freePort();
+    const data = join(dir, "s3");
+    mkdirSync(data);
+    const s3rver = spawn(join(ROOT, "node_modules/.bin/s3rver"), ["-d", data, "-a", "127.0.0.1", "-p", String(s3port), "-s", "--configure-bucket", "scans"], { stdio: "ignore" });
+    const endpoint = `http://127.0.0.1:${s3port}`;
+    const env = { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" };
+    Object.assign(process.env, env);
+    const client = new S3Client({ endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const url = `redis://127.0.0.1:${port}/3`;
+    const workers: Proc[] = [];
+    try {
+      await until("s3rver to answer", () => fetch(`${endpoint}/scans`).then((r) => r.ok, () => false), 20_000);
+      const files = join(dir, "bucket-files");
+      mkdirSync(join(files, "in"), { recursive: true });
+      const rng = new Rng(21);
+      const names = ["a.png", "b.png", "deep/c.png", "bad.png"];
+      for (const n of names) {
+        const bytes = n === "bad.png" ? Buffer.from("not an image") : png(rng, 32);
+        mkdirSync(join(files, "in", n, ".."), { recursive: true });
+        writeFileSync(join(files, "in", n), bytes);
+        await client.send(new PutObjectCommand({ Bucket: "scans", Key: `in/${n}`, Body: bytes }));
+      }
+      await client.send(new PutObjectCommand({ Bucket: "scans", Key: "in/notes.txt", Body: "not a slice" }));
+      const heat = join(dir, "bucket-heat");
+      const local = await simdcnn(["classify", "--model", MODEL, "--json", "--threads", "1", "--heatmap", heat, join(files, "in")]).exited;
+      expect(local.code, local.stderr).toBe(1);
+      const toBucket = (text: string) => text.replaceAll(join(files, "in"), "s3://scans/in").replaceAll(heat, "s3://scans/heat");
+      const expected = (JSON.parse(local.stdout) as Record<string, unknown>[]).map((r) => JSON.parse(toBucket(JSON.stringify(r))) as Record<string, unknown>);
+      expect(expected.map((r) => r.file)).toEqual(["a.png", "b.png", "bad.png", "deep/c.png"].map((n) => `s3://scans/in/${n}`));
+
+      const refused = await simdcnn(["classify", "--model", MODEL, "s3://scans/in/"]).exited;
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain("an input 's3://scans/in/' is in a bucket, which only queue workers read and write: add --queue");
+
+      workers.push(...[0, 1].map(() => simdcnn(["worker", "--queue", url, "--stall-seconds", "2"])));
+      const run = await simdcnn(["classify", "--model", MODEL, "--json", "--queue", url, "--heatmap", "s3://scans/heat", "s3://scans/in/"]).exited;
+      expect(run.code, run.stderr).toBe(1);
+      expect(JSON.parse(run.stdout)).toEqual(expected);
+      for (const n of ["a", "b", "deep/c"]) {
+        const o = await client.send(new GetObjectCommand({ Bucket: "scans", Key: `heat/${n}.png` }));
+        expect(Buffer.from(await o.Body!.transformToByteArray()).equals(readFileSync(join(heat, `${n}.png`))), n).toBe(true);
+      }
+    } finally {
+      for (const w of workers) w.child.kill("SIGTERM");
+      for (const w of workers) await w.exited;
+      client.destroy();
+      for (const k of Object.keys(env)) delete process.env[k];
+      const gone = new Promise((r) => s3rver.once("exit", r));
+      process.kill(s3rver.pid!, "SIGTERM");
+      await gone;
     }
   }, 120_000);
 

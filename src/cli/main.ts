@@ -13,7 +13,7 @@ import { type ClassifyOptions, classifyJobs, emitClassified, loadClassifier } fr
 import { type DicomwebSource, fetchDicomweb, seriesInputs } from "./dicomweb.js";
 import { checkOutputFile, checkOutputFolder, readModelFile } from "./files.js";
 import { info } from "./info.js";
-import { expandInputs } from "./inputs.js";
+import { expandInputs, isS3 } from "./inputs.js";
 import { type Job, type Loaded, asUsage } from "./jobs.js";
 import { outputNames } from "./naming.js";
 import type { Failure, Result, SegmentResult } from "./output.js";
@@ -142,10 +142,21 @@ function common(v: Values<typeof MODEL_FLAGS>, positionals: string[], extra: Cla
   };
 }
 
-/** --queue's URL, checked. */
-async function queueOf(v: { queue?: string }): Promise<string | undefined> {
-  if (v.queue === undefined) return undefined;
+/**
+ * --queue's URL, checked; s3:// inputs and output folders (`outputs`: flag and value) are
+ * checked too, and refused without --queue: objects in a bucket are read and written by workers.
+ */
+async function queueOf(v: { queue?: string }, positionals: string[], outputs: [string, string | undefined][]): Promise<string | undefined> {
+  const bucket = [...positionals.filter(isS3).map((p) => ["an input", p] as const), ...outputs.filter(([, p]) => isS3(p))];
+  if (v.queue === undefined) {
+    if (bucket.length > 0) throw new UsageError(`${bucket[0][0]} '${bucket[0][1]}' is in a bucket, which only queue workers read and write: add --queue redis://HOST:PORT/N`);
+    return undefined;
+  }
   (await import("../queue/connection.js")).connectionOf(v.queue);
+  if (bucket.length > 0) {
+    const { s3Location } = await import("../queue/s3.js");
+    for (const [flag, url] of bucket) s3Location(url!, flag);
+  }
   return v.queue;
 }
 
@@ -182,7 +193,12 @@ async function runInputs<L extends Loaded, R extends { file: string }>(
   const fetched = c.dicomweb && fetchDir ? await fetchDicomweb(c.dicomweb, fetchDir) : { folders: [], failed: [] };
   const relabel = (s: string) => fetched.folders.reduce((t, f) => t.replaceAll(f.folder, f.label), s);
   const queued = c.dicomweb && remote ? await seriesInputs(c.dicomweb) : [];
-  const expanded = [...(await expandInputs(positionals)), ...fetched.failed, ...(await expandInputs(fetched.folders.map((f) => f.folder))), ...queued];
+  // Objects in a bucket (queue only: checked by the command) are listed here and fetched by the
+  // worker that takes each; they follow the other inputs.
+  const buckets = positionals.filter(isS3);
+  const listed = buckets.length > 0 ? await (await import("../queue/s3.js")).bucketInputs(buckets) : [];
+  const given = await expandInputs(positionals.filter((p) => !isS3(p)));
+  const expanded = [...given, ...fetched.failed, ...(await expandInputs(fetched.folders.map((f) => f.folder))), ...queued, ...listed];
   const inputs = await volumeInputs(expanded, c.axis, (w) => process.stderr.write(`simdcnn: warning: ${relabel(w)}\n`));
   const keyOf = (i: (typeof inputs)[number]) => ("key" in i ? i.key : i.file);
   const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [keyOf(i)])));
@@ -245,12 +261,12 @@ async function classifyCommand(args: string[]): Promise<number> {
     if (v[flag] !== undefined && options.heatmap === undefined) throw new UsageError(`--${flag} needs --heatmap DIR`);
   }
   if (options.method === "scorecam" && (v.patch !== undefined || v.stride !== undefined)) throw new UsageError("--patch and --stride are occlusion's; --method scorecam takes neither");
-  const queue = await queueOf(v);
+  const queue = await queueOf(v, positionals, [["--heatmap", options.heatmap]]);
   // With --queue, --out FILE.jsonl is the journal the queue's results are appended to (producer.ts).
   const journal = queue !== undefined && options.out !== undefined && /\.jsonl$/i.test(options.out);
   if (options.skipExisting && options.heatmap === undefined && !journal) throw new UsageError("--skip-existing needs --heatmap DIR (or, with --queue, --out FILE.jsonl)");
   if (options.out !== undefined) await checkOutputFile(options.out, "--out");
-  if (options.heatmap !== undefined) await checkOutputFolder(options.heatmap, "--heatmap");
+  if (options.heatmap !== undefined && !isS3(options.heatmap)) await checkOutputFolder(options.heatmap, "--heatmap");
   const onQueue =
     queue === undefined
       ? undefined
@@ -284,15 +300,15 @@ async function segmentCommand(args: string[]): Promise<number> {
   const options: SegmentOptions = {
     model: v.model!, format: c.format, out: v.out ?? "masks", overlay: v.overlay ?? false, threshold, batch: c.batch, axis: c.axis, overrides: c.overrides,
   };
-  const queue = await queueOf(v);
-  await checkOutputFolder(options.out, "--out");
+  const queue = await queueOf(v, positionals, [["--out", options.out]]);
+  if (!isS3(options.out)) await checkOutputFolder(options.out, "--out");
   const onQueue =
     queue === undefined
       ? undefined
       : async (jobs: Job[], tick: () => void) => {
           const { runOnQueue } = await import("../queue/producer.js");
           // The workers write the masks, so they need the folder the user meant, not one relative to their own.
-          const { format: _format, ...settings } = { ...options, out: resolve(options.out) };
+          const { format: _format, ...settings } = { ...options, out: isS3(options.out) ? options.out : resolve(options.out) };
           return runOnQueue(jobs, { url: queue, command: "segment", backend: c.backend, settings, skipExisting: false }, tick);
         };
   const { loaded, results } = await runCommand<Awaited<ReturnType<typeof loadSegmenter>>, SegmentResult>(c, positionals, {

@@ -2,6 +2,7 @@ import { appendFile, readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Job as QueueJob, Queue, QueueEvents } from "bullmq";
 import { FileError } from "../errors.js";
+import { isS3 } from "../cli/inputs.js";
 import type { Job } from "../cli/jobs.js";
 import { writeAtomic } from "../cli/files.js";
 import { QUEUE_NAME, connectionOf, quiet, watchRedis } from "./connection.js";
@@ -52,7 +53,7 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
   const modelHash = await modelHashOf(model).catch((e: unknown) => {
     throw FileError.from(e, model, "read");
   });
-  const heatmap = "heatmap" in q.settings && typeof q.settings.heatmap === "string" ? resolve(q.settings.heatmap) : undefined;
+  const heatmap = "heatmap" in q.settings && typeof q.settings.heatmap === "string" ? absolute(q.settings.heatmap) : undefined;
   // --skip-existing tells a worker to keep heatmaps already written; without heatmaps it is the
   // producer's alone (the journal), and must not give the same work another job id.
   const settings = { ...q.settings, model, ...(heatmap !== undefined ? { heatmap } : "skipExisting" in q.settings ? { skipExisting: false } : {}) };
@@ -62,6 +63,11 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
   const hash = async (i: number) => {
     const j = jobs[i];
     if ("error" in j) return;
+    if ("s3" in j) {
+      const { file, s3, name } = j;
+      records[i] = { command: q.command, input: file, file, inputHash: sha256(s3.etag), model, modelHash, backend: q.backend, settings, s3, ...(name === undefined ? {} : { name }) };
+      return;
+    }
     if ("dicomweb" in j) {
       const { file, dicomweb, name } = j;
       records[i] = {
@@ -203,6 +209,9 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
   }
   return byInput.flatMap((r) => r ?? []) as CommandResults[C][];
 }
+
+/** A folder made absolute, for workers whose working folder is another; a bucket's URL stays as it is. */
+const absolute = (path: string) => (isS3(path) ? path : resolve(path));
 
 /** A volume input with its paths made absolute, for a worker whose working folder is another. */
 function absoluteVolume(v: VolumeInput): VolumeInput {

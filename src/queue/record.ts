@@ -6,6 +6,7 @@ import type { Result, SegmentResult } from "../cli/output.js";
 import type { SegmentOptions } from "../cli/segment.js";
 import type { SeriesSource } from "../cli/dicomweb.js";
 import type { VolumeInput } from "../cli/volumes.js";
+import type { S3Object } from "./s3.js";
 
 /**
  * The commands a queue worker runs. Each names its settings type; further commands join as
@@ -35,19 +36,21 @@ export type QueueResult = CommandResults[CommandName];
  */
 export interface JobRecord<C extends CommandName = CommandName> {
   command: C;
-  /** The input's absolute path (a PACS series: its URL). */
+  /** The input's absolute path (a PACS series or an object in a bucket: its URL). */
   input: string;
   /** The input as the user named it, for the results. */
   file: string;
   /**
    * sha256 of the input's bytes, hex (of a series: of its files' hashes, in the plan's order; of a
-   * PACS series: of its instances' UIDs).
+   * PACS series: of its instances' UIDs; of an object in a bucket: of its ETag).
    */
   inputHash: string;
   /** A volume's plan (paths absolute) and the slab of its slices along the axis this job covers. */
   volume?: VolumeInput;
   /** A PACS series to fetch. */
   dicomweb?: SeriesSource;
+  /** An object of a bucket to fetch. */
+  s3?: S3Object;
   /** The model's absolute path, and sha256 of its bytes (and of its sidecar's, when there is one). */
   model: string;
   modelHash: string;

@@ -1,10 +1,11 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { type Job as QueueJob, UnrecoverableError, Worker } from "bullmq";
 import { type Backend, type Engine, init } from "../node.js";
 import { type ClassifyOptions, classifyJobs, loadClassifier } from "../cli/classify.js";
 import { fetchSeriesJobs } from "../cli/dicomweb.js";
+import { isS3 } from "../cli/inputs.js";
 import type { Job, Loaded } from "../cli/jobs.js";
 import type { Axis } from "../io/volume.js";
 import type { Failure } from "../cli/output.js";
@@ -79,18 +80,20 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
     running = undefined;
   };
   // Loads (or finds) the model of a group of jobs with the same command and settings, and gives
-  // the command's job path over it; undefined for a command this worker does not know.
+  // the command's job path over it, its outputs written below `out` when that is given (for
+  // outputs that go to a bucket); undefined for a command this worker does not know.
   type Run = (engine: Engine, jobs: Job[], done: (r: QueueResult[]) => void) => Promise<void>;
-  const commandOf = (r: JobRecord): (() => Promise<Run>) | undefined => {
+  const commandOf = (r: JobRecord, out: string | undefined): (() => Promise<Run>) | undefined => {
     if (r.command === "classify") {
-      const options: ClassifyOptions = { ...(r as JobRecord<"classify">).settings, format: "json" };
+      const settings = (r as JobRecord<"classify">).settings;
+      const options: ClassifyOptions = { ...settings, format: "json", ...(out !== undefined ? { heatmap: out } : {}) };
       return async () => {
         const classifier = await modelFor(r, options.overrides, (engine) => loadClassifier(engine, options));
         return (engine, jobs, done) => classifyJobs(engine, classifier, jobs, options, done);
       };
     }
     if (r.command === "segment") {
-      const options: SegmentOptions = { ...(r as JobRecord<"segment">).settings, format: "json" };
+      const options: SegmentOptions = { ...(r as JobRecord<"segment">).settings, format: "json", ...(out !== undefined ? { out } : {}) };
       return async () => {
         const segmenter = await modelFor(r, options.overrides, (engine) => loadSegmenter(engine, options));
         return (engine, jobs, done) => segmentJobs(engine, segmenter, jobs, options, done);
@@ -98,9 +101,24 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
     }
     return undefined;
   };
+  let s3: Promise<typeof import("./s3.js") & { client: import("@aws-sdk/client-s3").S3Client }> | undefined;
+  // The S3 client, loaded with the SDK the first time a job needs it.
+  const bucket = () => (s3 ??= import("./s3.js").then((m) => ({ ...m, client: m.s3Client() })));
   const runGroup = async (group: Held[]) => {
+    const scratch = await mkdtemp(join(tmpdir(), "simdcnn-worker-"));
+    try {
+      await runIn(scratch, group);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  };
+  const runIn = async (scratch: string, group: Held[]) => {
     const r0 = group[0].record;
-    const prepare = commandOf(r0);
+    const settings = r0.settings as { heatmap?: string; out?: string };
+    const outUrl = r0.command === "classify" ? settings.heatmap : settings.out;
+    // Outputs bound for a bucket are written here first and put there when their job is done.
+    const s3Out = isS3(outUrl) ? { url: outUrl, dir: join(scratch, "out") } : undefined;
+    const prepare = commandOf(r0, s3Out?.dir);
     if (prepare === undefined) {
       for (const h of group) h.reject(new UnrecoverableError(`this worker does not run the command '${String(h.record.command)}'`));
       return;
@@ -114,22 +132,32 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
     }
     const engine = await engineFor(r0.backend);
     // Each held job's command jobs (a PACS series fetched here may be a volume and loose files),
-    // the folders fetched into, and how to put a series' URL in place of its folder.
+    // and how to put the input's URL in place of the folder or file it was fetched into.
     const ready: { h: Held; jobs: Job[]; relabel(text: string): string }[] = [];
-    const fetched: string[] = [];
-    for (const h of group) {
+    for (const [n, h] of group.entries()) {
       const r = h.record;
-      if (r.dicomweb !== undefined) {
-        const dir = await mkdtemp(join(tmpdir(), "simdcnn-worker-"));
-        fetched.push(dir);
-        const warn = (w: string) => process.stderr.write(`simdcnn worker: warning: ${w}\n`);
-        try {
-          const series = await fetchSeriesJobs(r.dicomweb, dir, (r.settings as { axis: Axis }).axis, r.name ?? "series", warn);
+      const at = join(scratch, `in-${n}`);
+      try {
+        if (r.dicomweb !== undefined) {
+          const warn = (w: string) => process.stderr.write(`simdcnn worker: warning: ${w}\n`);
+          const series = await fetchSeriesJobs(r.dicomweb, at, (r.settings as { axis: Axis }).axis, r.name ?? "series", warn);
           if (series.jobs.length === 0) throw new Error(`${r.file}: the server sent nothing to read`);
           ready.push({ h, ...series });
-        } catch (e) {
-          h.reject(e instanceof Error ? e : new Error(String(e)));
+          continue;
         }
+        if (r.s3 !== undefined) {
+          const { client, getObject } = await bucket();
+          const { bytes, etag } = await getObject(client, r.s3);
+          if (etag !== r.s3.etag) throw new UnrecoverableError(`${r.file} changed after it was enqueued`);
+          // Under its own base name, which the command reads for its format.
+          const file = join(at, r.s3.key.split("/").pop()!);
+          await mkdir(at);
+          await writeFile(file, bytes);
+          ready.push({ h, jobs: [{ file, ...(r.name === undefined ? {} : { name: r.name }) }], relabel: (text) => text.replaceAll(file, r.file) });
+          continue;
+        }
+      } catch (e) {
+        h.reject(e instanceof Error ? e : new Error(String(e)));
         continue;
       }
       const hash = await inputHashOf(inputFiles(r.input, r.volume)).catch(() => undefined);
@@ -141,26 +169,50 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
     let next = 0;
     let lines: QueueResult[] = [];
     let taken = 0;
-    try {
-      await run(engine, jobs, (results) => {
-        const { h, relabel } = ready[next];
-        lines.push(...results.map((r) => ({ ...r, file: h.record.file, ...("error" in r ? { error: relabel(r.error) } : {}) })));
-        if (++taken < ready[next].jobs.length) return;
-        next++;
-        taken = 0;
-        const named = lines;
-        lines = [];
+    // Results are handed back once the job's outputs are where they belong, in job order.
+    let settled = Promise.resolve();
+    const settle = (h: Held, named: QueueResult[]) => {
+      settled = settled.then(async () => {
         const errors = named.filter((r): r is Failure => "error" in r);
         // An input none of whose slices could be read fails its job, so BullMQ retries it (a
         // shared filesystem can fail for a moment) and then reports it failed with the reason.
-        if (errors.length === named.length) h.reject(new Error(errors[0]?.error ?? "no slices"));
-        else h.resolve(named);
+        if (errors.length === named.length) return h.reject(new Error(errors[0]?.error ?? "no slices"));
+        try {
+          if (s3Out !== undefined) await putOutputs(s3Out);
+          h.resolve(named);
+        } catch (e) {
+          h.reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+    };
+    const putOutputs = async (o: { url: string; dir: string }) => {
+      const { client, putObject, s3Location } = await bucket();
+      const { bucket: name, prefix } = s3Location(o.url, "the job's output");
+      for (const f of await readdir(o.dir, { recursive: true, withFileTypes: true }).catch(() => [])) {
+        if (!f.isFile()) continue;
+        const path = join(f.parentPath, f.name);
+        const key = [prefix.replace(/\/+$/, ""), relative(o.dir, path).split(sep).join("/")].filter(Boolean).join("/");
+        await putObject(client, name, key, await readFile(path), f.name.endsWith(".png") ? "image/png" : "application/octet-stream");
+        // Put once: the next job's outputs are what is left in the folder.
+        await rm(path);
+      }
+    };
+    const outLabel = (text: string) => (s3Out === undefined ? text : text.replaceAll(s3Out.dir, s3Out.url.replace(/\/+$/, "")));
+    try {
+      await run(engine, jobs, (results) => {
+        const { h, relabel } = ready[next];
+        const label = (v: unknown) => (typeof v === "string" ? outLabel(relabel(v)) : v);
+        lines.push(...results.map((r) => ({ ...(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, label(v)])) as unknown as QueueResult), file: h.record.file })));
+        if (++taken < ready[next].jobs.length) return;
+        next++;
+        taken = 0;
+        settle(h, lines);
+        lines = [];
       });
     } catch (e) {
       for (const { h } of ready.slice(next)) h.reject(e instanceof Error ? e : new Error(String(e)));
-    } finally {
-      await Promise.all(fetched.map((dir) => rm(dir, { recursive: true, force: true })));
     }
+    await settled;
   };
 
   const worker = new Worker<JobRecord, QueueResult[]>(
