@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { type Job as QueueJob, UnrecoverableError, Worker } from "bullmq";
 import { type Backend, type Engine, init } from "../node.js";
 import { type ClassifyOptions, classifyJobs, loadClassifier } from "../cli/classify.js";
+import { type DetectOptions, detectJobs, loadDetector } from "../cli/detect.js";
 import type { Job, Loaded } from "../cli/jobs.js";
 import type { Failure } from "../cli/output.js";
 import { type SegmentOptions, loadSegmenter, segmentJobs } from "../cli/segment.js";
@@ -90,6 +91,13 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
       return async () => {
         const segmenter = await modelFor(r, options.overrides, (engine) => loadSegmenter(engine, options));
         return (engine, jobs, done) => segmentJobs(engine, segmenter, jobs, options, done);
+      };
+    }
+    if (r.command === "detect") {
+      const options: DetectOptions = { ...(r as JobRecord<"detect">).settings, format: "json" };
+      return async () => {
+        const detector = await modelFor(r, options.overrides, (engine) => loadDetector(engine, options));
+        return (_engine, jobs, done) => detectJobs(detector, jobs, options, done);
       };
     }
     return undefined;
