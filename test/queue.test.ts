@@ -7,12 +7,14 @@
 // find the results without a worker running anything again.
 //
 // A second, smaller case runs `simdcnn segment --queue` on 2 workers: the same masks and JSON
-// lines as a local `simdcnn segment --json`, the bad file reported with the local run's reason.
+// lines as a local `simdcnn segment --json`, the bad file reported with the local run's reason;
+// a third runs `simdcnn detect --queue` with the phantom detector: the box images and lines of a
+// local run.
 //
 // Without redis-server the tests are skipped with a message; SIMDCNN_REQUIRE_REDIS=1 (.ci/run)
 // makes its absence a failure.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -259,6 +261,37 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
     expect(run.code, run.stderr).toBe(1);
     expect(JSON.parse(run.stdout)).toEqual(expected);
     expect(readMasks()).toEqual(expectedMasks);
+    for (const w of workers) w.child.kill("SIGTERM");
+    for (const w of workers) expect((await w.exited).code).toBe(0);
+  }, 60_000);
+
+  it("detects on the queue's workers: the box images and lines of a local run", async () => {
+    const model = join(ROOT, "examples/phantom-detect/phantom-detect.onnx");
+    const slices = join(dir, "detect-slices");
+    mkdirSync(slices);
+    for (const f of ["slice-90000-normal.png", "slice-90001-lesion.png", "slice-90003-lesion.png"]) copyFileSync(join(ROOT, "examples/phantom/samples", f), join(slices, f));
+    writeFileSync(join(slices, "bad-garbage.png"), "this is not an image");
+    const boxes = join(dir, "boxes");
+    const args = ["detect", "--model", model, "--json", "--boxes", boxes, slices];
+    const readBoxes = () => new Map(readdirSync(boxes).sort().map((f) => [f, readFileSync(join(boxes, f))]));
+
+    const local = await simdcnn([...args, "--threads", "1"]).exited;
+    expect(local.code, local.stderr).toBe(1);
+    const expected = JSON.parse(local.stdout) as { error?: string; detections?: unknown[] }[];
+    // The bad file first (names sort), then no box on the normal slice and one on each lesion slice.
+    expect(expected.map((r) => (r.error === undefined ? r.detections!.length : "error"))).toEqual(["error", 0, 1, 1]);
+    expect(expected[0].error).toMatch(/^InputFormatError/);
+    const expectedBoxes = readBoxes();
+    expect(expectedBoxes.size).toBe(3);
+    rmSync(boxes, { recursive: true });
+
+    // Database 2: none of the other cases' jobs.
+    const url = `redis://127.0.0.1:${port}/2`;
+    const workers = [0, 1].map(() => simdcnn(["worker", "--queue", url, "--stall-seconds", "2"]));
+    const run = await simdcnn([...args, "--queue", url]).exited;
+    expect(run.code, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual(expected);
+    expect(readBoxes()).toEqual(expectedBoxes);
     for (const w of workers) w.child.kill("SIGTERM");
     for (const w of workers) expect((await w.exited).code).toBe(0);
   }, 60_000);
