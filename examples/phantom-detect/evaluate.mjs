@@ -48,7 +48,8 @@ const IOU = 0.45;
 
 const engine = await init({ backend });
 const model = await engine.loadOnnx(new Uint8Array(readFileSync(modelPath)));
-const settings = modelSettings(model);
+// A detector's settings: its metadata and input; its first output is boxes, not class scores.
+const settings = modelSettings({ metadata: model.metadata, inputShape: model.inputs[0].shape });
 const layout = detectorLayout(model.outputs, settings);
 
 /** Area under the precision-recall curve of `boxes` ({ score, slice, box }) against `truth` (a box or null per slice). */
@@ -103,6 +104,6 @@ const all = averagePrecision(boxes, truth);
 const cli = averagePrecision(boxes.filter((d) => d.score > CLI_SCORE), truth);
 const falseOnNormal = new Set(boxes.filter((d) => d.score > CLI_SCORE && truth[d.slice] === null).map((d) => d.slice)).size;
 console.log(`phantom-detect.onnx on ${count} fresh slices (indices ${start}..${start + count - 1}; ${lesions} with a lesion), backend ${backend === "auto" ? "auto" : backend}:`);
-console.log(`  mAP@0.5 ${all.ap.toFixed(4)} (boxes scoring above ${LOW}, NMS at IoU ${IOU})`);
+console.log(`  mAP@0.5 ${all.ap.toFixed(4)} (boxes scoring above ${LOW}, NMS at IoU ${IOU}; recall ${all.recall.toFixed(4)})`);
 console.log(`  at the CLI's --score ${CLI_SCORE}: recall ${cli.recall.toFixed(4)}, precision ${cli.precision.toFixed(4)}; normal slices with a box: ${falseOnNormal}/${count - lesions}`);
 console.log(`  inference ${(inferMs / count).toFixed(2)} ms per slice (batches of ${BATCH})`);
