@@ -317,7 +317,7 @@ describe("simdcnn detect", () => {
       [["--iou", "x"], /--iou expects an IoU in 0..1/],
       [["--max-boxes", "0"], /--max-boxes expects a positive integer/],
       [["--box-units", "cm"], /--box-units: expected 'pixels', 'normalized'/],
-      [["--labels", "a,b"], /--labels: 2 class names but the detector scores 1 classes/],
+      [["--labels", "a,b"], /--labels: 2 class names but the detector scores 1 class$/m],
     ] as const) {
       const r = await simdcnn(["detect", "--model", model, ...args, slices]);
       expect(r.code, String(args)).toBe(2);

@@ -125,7 +125,7 @@ async function load(r: Extract<Request, { type: "model" }>): Promise<Loaded> {
     const detector = r.task === "detect" ? detectorLayout(single.outputs, settings) : undefined;
     if (detector) {
       const classes = detectorClasses(single.outputs, detector);
-      if (settings.labels && classes !== undefined && settings.labels.length !== classes) throw new UnsupportedError(`${settings.labels.length} class names but the detector scores ${classes} classes`);
+      if (settings.labels && classes !== undefined && settings.labels.length !== classes) throw new UnsupportedError(`${settings.labels.length} class names but the detector scores ${classes} class${classes === 1 ? "" : "es"}`);
       settings.labels ??= classes === undefined ? undefined : Array.from({ length: classes }, (_, i) => `class_${i}`);
     }
     const spec = settings.input;

@@ -48,7 +48,7 @@ export async function loadDetector(engine: Engine, o: DetectOptions): Promise<De
     const classes = detectorClasses(loaded.model.outputs, layout);
     let labels = loaded.settings.labels;
     if (labels && classes !== undefined && labels.length !== classes) {
-      const problem = `${labels.length} class names but the detector scores ${classes} classes`;
+      const problem = `${labels.length} class names but the detector scores ${classes} class${classes === 1 ? "" : "es"}`;
       throw o.overrides.labels !== undefined ? new UsageError(`--labels: ${problem}`) : new ModelFormatError(`simdcnn:labels: ${problem}`);
     }
     labels ??= classes === undefined ? undefined : Array.from({ length: classes }, (_, i) => `class_${i}`);
