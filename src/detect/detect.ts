@@ -4,7 +4,7 @@ import { type InputSize, candidates } from "./decode.js";
 import type { DetectorLayout } from "./layout.js";
 import { byScore, suppress } from "./nms.js";
 
-export interface DetectOptions {
+export interface DetectionOptions {
   /** Boxes scoring at or below this are dropped. */
   score: number;
   /** Per-class non-maximum suppression's IoU threshold (see nms.ts). */
@@ -26,7 +26,7 @@ export interface Detection {
  * those are only ranked and capped), and each box mapped from the model's input to the slice's
  * `width` x `height` pixels. Highest score first.
  */
-export function detect(layout: DetectorLayout, outputs: Readonly<Record<string, Float32Array>>, input: InputSize, width: number, height: number, o: DetectOptions): Detection[] {
+export function detect(layout: DetectorLayout, outputs: Readonly<Record<string, Float32Array>>, input: InputSize, width: number, height: number, o: DetectionOptions): Detection[] {
   if (!(o.score >= 0 && o.score <= 1)) throw new ArgumentError(`detect: score must be in 0..1, got ${o.score}`);
   if (!(Number.isSafeInteger(o.maxBoxes) && o.maxBoxes > 0)) throw new ArgumentError(`detect: maxBoxes must be a positive integer, got ${o.maxBoxes}`);
   const found = candidates(layout, outputs, input, o.score);
