@@ -11,12 +11,13 @@
 // A third gives the queue volumes: a DICOM series long enough to be cut into slabs (one job
 // each) and a NIfTI volume cut along another axis, with the lines of a local run. A fourth reads
 // slices from and writes heatmaps to a bucket of a real S3-compatible server (s3rver, from npm,
-// started here on a free port and stopped by PID).
+// started here on a free port and stopped by PID). A fifth runs `simdcnn detect --queue` with
+// the phantom detector: the box images and lines of a local run.
 //
 // Without redis-server the tests are skipped with a message; SIMDCNN_REQUIRE_REDIS=1 (.ci/run)
 // makes its absence a failure.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -57,7 +58,10 @@ const started: Proc[] = [];
 
 /** The command as a single Node process (tsx as a loader, not tsx's own launcher, so a signal reaches the command itself). */
 function simdcnn(args: string[]): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  // A worker's scratch folders go below the test's folder: a worker killed here cannot remove its own.
+  const scratch = join(dir, "scratch");
+  mkdirSync(scratch, { recursive: true });
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: scratch } });
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -313,7 +317,9 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain("an input 's3://scans/in/' is in a bucket, which only queue workers read and write: add --queue");
 
-      workers.push(...[0, 1].map(() => simdcnn(["worker", "--queue", url, "--stall-seconds", "2"])));
+      // Heat maps keep a worker busy for seconds without a turn of its event loop, where BullMQ renews
+      // its locks: the default stall time, as no worker is killed here.
+      workers.push(...[0, 1].map(() => simdcnn(["worker", "--queue", url])));
       const run = await simdcnn(["classify", "--model", MODEL, "--json", "--queue", url, "--heatmap", "s3://scans/heat", "s3://scans/in/"]).exited;
       expect(run.code, run.stderr).toBe(1);
       expect(JSON.parse(run.stdout)).toEqual(expected);
@@ -331,6 +337,37 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
       await gone;
     }
   }, 120_000);
+
+  it("detects on the queue's workers: the box images and lines of a local run", async () => {
+    const model = join(ROOT, "examples/phantom-detect/phantom-detect.onnx");
+    const slices = join(dir, "detect-slices");
+    mkdirSync(slices);
+    for (const f of ["slice-90000-normal.png", "slice-90001-lesion.png", "slice-90003-lesion.png"]) copyFileSync(join(ROOT, "examples/phantom/samples", f), join(slices, f));
+    writeFileSync(join(slices, "bad-garbage.png"), "this is not an image");
+    const boxes = join(dir, "boxes");
+    const args = ["detect", "--model", model, "--json", "--boxes", boxes, slices];
+    const readBoxes = () => new Map(readdirSync(boxes).sort().map((f) => [f, readFileSync(join(boxes, f))]));
+
+    const local = await simdcnn([...args, "--threads", "1"]).exited;
+    expect(local.code, local.stderr).toBe(1);
+    const expected = JSON.parse(local.stdout) as { error?: string; detections?: unknown[] }[];
+    // The bad file first (names sort), then no box on the normal slice and one on each lesion slice.
+    expect(expected.map((r) => (r.error === undefined ? r.detections!.length : "error"))).toEqual(["error", 0, 1, 1]);
+    expect(expected[0].error).toMatch(/^InputFormatError/);
+    const expectedBoxes = readBoxes();
+    expect(expectedBoxes.size).toBe(3);
+    rmSync(boxes, { recursive: true });
+
+    // Database 4: none of the other cases' jobs.
+    const url = `redis://127.0.0.1:${port}/4`;
+    const workers = [0, 1].map(() => simdcnn(["worker", "--queue", url, "--stall-seconds", "2"]));
+    const run = await simdcnn([...args, "--queue", url]).exited;
+    expect(run.code, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual(expected);
+    expect(readBoxes()).toEqual(expectedBoxes);
+    for (const w of workers) w.child.kill("SIGTERM");
+    for (const w of workers) expect((await w.exited).code).toBe(0);
+  }, 60_000);
 
   it("refuses a --queue URL that is not redis://", async () => {
     const r = await simdcnn(["classify", "--model", MODEL, "--queue", "http://localhost:6379", join(dir, "slices")]).exited;

@@ -1,6 +1,7 @@
 // The web demo (examples/web/) in headless Chromium: a sample slice is classified in the worker,
 // the page shows its class and a heat map, and the main thread keeps running meanwhile; in the
-// segmentation mode it shows the mask overlay and each class's pixels, as the CLI writes them.
+// segmentation mode it shows the mask overlay and each class's pixels, and in the detection mode
+// the boxes drawn and listed, as the CLI writes them.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +9,7 @@ import { PNG } from "pngjs";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifyJobs, loadClassifier } from "../src/cli/classify.js";
+import { detectJobs, loadDetector } from "../src/cli/detect.js";
 import { loadSegmenter, segmentJobs } from "../src/cli/segment.js";
 import { init } from "../src/node.js";
 // @ts-expect-error: a plain ESM script without type declarations
@@ -54,6 +56,24 @@ async function cliSegment(): Promise<{ classes: { label: string; pixels: number 
     segmenter.model.dispose();
     const [result] = results as { classes: { label: string; pixels: number }[] }[];
     return { classes: result.classes, rgba: new Uint8Array(PNG.sync.read(readFileSync(join(dir, `${name}.overlay.png`))).data) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What `simdcnn detect --boxes` makes of the sample in Node: its boxes and box image pixels. */
+async function cliDetect(): Promise<{ detections: { class: string; score: number; box: object }[]; rgba: Uint8Array }> {
+  const dir = mkdtempSync(join(tmpdir(), "simdcnn-web-detect-"));
+  try {
+    const results: object[] = [];
+    const engine = await init();
+    const options = { model: new URL("../examples/phantom-detect/phantom-detect.onnx", import.meta.url).pathname, format: "json", boxes: dir, score: 0.5, iou: 0.45, maxBoxes: 100, batch: 8, axis: "axial", overrides: {} } as const;
+    const detector = await loadDetector(engine, options);
+    const name = SAMPLE.replace(/\.png$/, "");
+    await detectJobs(detector, [{ file: join(PHANTOM, "samples", SAMPLE), name }], options, (r) => results.push(...r));
+    detector.model.dispose();
+    const [result] = results as { detections: { class: string; score: number; box: object }[] }[];
+    return { detections: result.detections, rgba: new Uint8Array(PNG.sync.read(readFileSync(join(dir, `${name}.boxes.png`))).data) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -204,6 +224,30 @@ describe.skipIf(skip)(skip ? `web page (skipped: no Chromium at ${CHROMIUM})` : 
     expect(rows.find((r) => r.label === "lesion")!.pixels).toBeGreaterThan(0);
     expect(await card.locator('[data-testid="class"]').textContent()).not.toBe("none");
     expect(await card.locator(".probs li").first().textContent()).toMatch(/^background\d+ px \(\d/);
+    const canvas = await card.locator("canvas").evaluate((c: HTMLCanvasElement) =>
+      Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
+    expect(Buffer.from(canvas).equals(Buffer.from(node.rgba))).toBe(true);
+  }, 30_000);
+
+  it("detects a sample slice's lesion: the boxes drawn and listed, as the CLI's to the bit", async () => {
+    await page.selectOption("#task", "detect");
+    await expect.poll(() => page.textContent("#model-status"), { timeout: 10_000 }).toBe("Ready: phantom-detect.onnx (demo).");
+    await page.selectOption("#sample", SAMPLE);
+    await page.getByRole("button", { name: "Load a sample" }).click();
+    const card = page.locator('#results li[data-task="detect"][data-state="done"]');
+    await card.waitFor({ timeout: 20_000 }).finally(() => screenshot(page));
+    expect(problems).toEqual([]);
+    const node = await cliDetect();
+    const rows = await card.locator(".probs li").evaluateAll((lis) => lis.map((li) => ({ class: li.dataset.label, score: Number(li.dataset.score), box: JSON.parse(li.dataset.box!) })));
+    expect(rows).toEqual(node.detections.map((d) => ({ class: d.class, score: d.score, box: d.box })));
+    // The sample's lesion (samples.json: centre (78.7, 50.9), radius 4.2) is inside the box.
+    const { lesion } = samples.files[SAMPLE];
+    expect(rows).toHaveLength(1);
+    expect(rows[0].box.x0).toBeLessThan(lesion.x + 0.5);
+    expect(rows[0].box.x1).toBeGreaterThan(lesion.x + 0.5);
+    expect(rows[0].box.y0).toBeLessThan(lesion.y + 0.5);
+    expect(rows[0].box.y1).toBeGreaterThan(lesion.y + 0.5);
+    expect(await card.locator('[data-testid="class"]').textContent()).toMatch(/^1 \(best: lesion \d/);
     const canvas = await card.locator("canvas").evaluate((c: HTMLCanvasElement) =>
       Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
     expect(Buffer.from(canvas).equals(Buffer.from(node.rgba))).toBe(true);

@@ -1,12 +1,13 @@
 // The page: file picking and dropping, samples, and drawing what the worker sends back. All the
 // decoding and inference happen in worker.ts; nothing here takes long enough to block.
-import type { BuildChoice, Method, Reply, Request, SegmentResult, SliceResult, Task } from "./protocol.js";
+import type { BuildChoice, DetectResult, Method, Reply, Request, SegmentResult, SliceResult, Task } from "./protocol.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 const DEMO_MODELS: Record<Task, Omit<Extract<Request, { type: "model" }>, "type">> = {
   classify: { task: "classify", name: "phantom.onnx (demo)", url: new URL("phantom/phantom.onnx", location.href).href },
   segment: { task: "segment", name: "phantom-seg.onnx (demo)", url: new URL("phantom-seg/phantom-seg.onnx", location.href).href },
+  detect: { task: "detect", name: "phantom-detect.onnx (demo)", url: new URL("phantom-detect/phantom-detect.onnx", location.href).href },
 };
 const SAMPLES = new URL("phantom/samples/", location.href);
 const LABELS: Record<string, string> = { simd: "SIMD", scalar: "scalar" };
@@ -66,7 +67,11 @@ function receive(r: Reply): void {
       $("model-name").textContent = m.name;
       $("model-input").textContent = m.input;
       $("model-labels").textContent =
-        m.task === "segment" ? `${m.labels.join(", ")} (per pixel)` : `${m.labels.join(", ")} (${m.probabilities === "logits" ? "raw outputs" : m.probabilities})`;
+        m.task === "segment"
+          ? `${m.labels.join(", ")} (per pixel)`
+          : m.task === "detect"
+            ? `${m.labels.join(", ") || "class indices"} (boxes)`
+            : `${m.labels.join(", ")} (${m.probabilities === "logits" ? "raw outputs" : m.probabilities})`;
       $("model-info").hidden = false;
       break;
     }
@@ -79,6 +84,9 @@ function receive(r: Reply): void {
       break;
     case "segmented":
       showSegments(r.result);
+      break;
+    case "detected":
+      showBoxes(r.result);
       break;
     case "done": {
       const p = pending.get(r.id);
@@ -124,7 +132,7 @@ const ms = (t: number) => (t < 10 ? t.toFixed(2) : t < 100 ? t.toFixed(1) : t.to
 const percent = (p: number) => (p > 0.999 && p < 1 ? "> 99.9%" : p > 0 && p < 0.001 ? "< 0.1%" : `${(100 * p).toFixed(1)}%`);
 
 /** The card of a result (a file's first, or a new one after its last) with the slice drawn, toggled between overlay and plain. */
-function cardFor(r: SliceResult | SegmentResult): { card: HTMLLIElement; title: string } | undefined {
+function cardFor(r: SliceResult | SegmentResult | DetectResult): { card: HTMLLIElement; title: string } | undefined {
   const p = pending.get(r.id);
   if (!p) return undefined;
   const title = r.frames > 1 ? `${r.name} — frame ${r.frame} of ${r.frames}` : r.name;
@@ -222,6 +230,38 @@ function showSegments(r: SegmentResult): void {
     const label = Object.assign(document.createElement("span"), { className: "label", textContent: c.label, title: c.label });
     const value = Object.assign(document.createElement("span"), {
       className: "value", textContent: `${c.pixels} px (${percent(c.fraction)}${area(c)})`,
+    });
+    li.append(swatch, label, value);
+    list.append(li);
+  }
+  done(card);
+}
+
+/** A slice a detector looked at: the boxes drawn on it, how many, and each box's class, score and corners. */
+function showBoxes(r: DetectResult): void {
+  const shown = cardFor(r);
+  if (!shown) return;
+  const { card, title } = shown;
+  card.dataset.task = "detect";
+  card.querySelector(".toggle-label")!.textContent = "boxes";
+  for (const el of card.querySelectorAll(".occlusion-row")) el.remove();
+  card.querySelector(".prediction-label")!.textContent = "Boxes found: ";
+  card.querySelector(".class")!.textContent = r.boxes.length === 0 ? "none" : `${r.boxes.length} (best: ${r.boxes[0].label} ${percent(r.boxes[0].score)})`;
+  card.querySelector("canvas")!.setAttribute("aria-label", `${title}: ${r.boxes.length} box${r.boxes.length === 1 ? "" : "es"} drawn`);
+  const list = card.querySelector(".probs")!;
+  list.replaceChildren();
+  list.classList.add("areas");
+  for (const b of r.boxes) {
+    const li = document.createElement("li");
+    li.dataset.label = b.label;
+    li.dataset.score = String(b.score);
+    li.dataset.box = JSON.stringify(b.box);
+    const swatch = Object.assign(document.createElement("span"), { className: "swatch" });
+    swatch.style.background = b.color;
+    swatch.setAttribute("aria-hidden", "true");
+    const label = Object.assign(document.createElement("span"), { className: "label", textContent: b.label, title: b.label });
+    const value = Object.assign(document.createElement("span"), {
+      className: "value", textContent: `${percent(b.score)} at x ${b.box.x0}..${b.box.x1}, y ${b.box.y0}..${b.box.y1}`,
     });
     li.append(swatch, label, value);
     list.append(li);

@@ -3,8 +3,8 @@
 
 export type BuildChoice = "auto" | "simd" | "scalar";
 
-/** What the page does with a slice: classify it (with a heat map) or segment it. */
-export type Task = "classify" | "segment";
+/** What the page does with a slice: classify it (with a heat map), segment it, or box what a detector finds. */
+export type Task = "classify" | "segment" | "detect";
 
 export type Request =
   | { type: "init"; backend: BuildChoice }
@@ -66,11 +66,17 @@ export interface SegmentResult extends ShownSlice {
   background: number;
 }
 
+/** A slice a detector looked at: its boxes, best first, in the slice's pixels, each with its class's colour. */
+export interface DetectResult extends ShownSlice {
+  boxes: { label: string; score: number; box: { x0: number; y0: number; x1: number; y1: number }; color: string }[];
+}
+
 export type Reply =
   | { type: "ready"; backend: "simd" | "scalar"; threads: number; threadsNote: string }
   | { type: "model"; model: ModelInfo }
   | { type: "model-error"; name: string; message: string }
   | { type: "result"; result: SliceResult }
   | { type: "segmented"; result: SegmentResult }
+  | { type: "detected"; result: DetectResult }
   | { type: "done"; id: number }
   | { type: "error"; id?: number; message: string };

@@ -1,7 +1,8 @@
 // The web demo's build and static server: `npm run web` (PORT=8080 by default, 127.0.0.1 only).
 // build() bundles main.ts and worker.ts with esbuild from the package's browser sources into
 // dist/; startServer() builds, then serves this folder, the demo classifier and samples of
-// examples/phantom/ under /phantom/ and the demo segmentation model under /phantom-seg/.
+// examples/phantom/ under /phantom/, the demo segmentation model under /phantom-seg/ and the demo
+// detector under /phantom-detect/.
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, relative, resolve, sep } from "node:path";
@@ -15,6 +16,7 @@ const dist = join(here, "dist");
 const ROUTES = [
   { prefix: "/phantom/", dir: join(root, "examples/phantom") },
   { prefix: "/phantom-seg/", dir: join(root, "examples/phantom-seg") },
+  { prefix: "/phantom-detect/", dir: join(root, "examples/phantom-detect") },
   { prefix: "/", dir: here },
 ];
 

@@ -1,8 +1,11 @@
 // The page's worker: owns the engine and the model, and turns each file into results the way
-// `simdcnn classify --heatmap` (src/cli/classify.ts) or `simdcnn segment --overlay`
-// (src/cli/segment.ts) does, so the page never blocks.
+// `simdcnn classify --heatmap` (src/cli/classify.ts), `simdcnn segment --overlay`
+// (src/cli/segment.ts) or `simdcnn detect --boxes` (src/cli/detect.ts) does, so the page never blocks.
 // Only the browser entry (src/index.ts) and src/io are imported: nothing Node-only is bundled.
 import { type Engine, type Model, SimdcnnError, UnsupportedError, init } from "../../src/index.js";
+import { detect } from "../../src/detect/detect.js";
+import { type DetectorLayout, detectorClasses, detectorLayout } from "../../src/detect/layout.js";
+import { overlayBoxes } from "../../src/detect/overlay.js";
 import { defaultPatches, explain } from "../../src/explain/explain.js";
 import type { InputGeometry } from "../../src/explain/geometry.js";
 import { probabilities as scoresOf, ranked, unitHeat } from "../../src/explain/predict.js";
@@ -13,12 +16,14 @@ import type { InputSpec } from "../../src/io/preprocess.js";
 import { toInput } from "../../src/io/preprocess.js";
 import { readSlices } from "../../src/io/read.js";
 import { type ScoreLayout, classAreas, labelMap, scoreLayout, scoreMap, scoreSettings } from "../../src/io/segmentation.js";
-import type { Method, ModelInfo, Reply, Request, SegmentResult, SliceResult } from "./protocol.js";
+import type { DetectResult, Method, ModelInfo, Reply, Request, SegmentResult, SliceResult } from "./protocol.js";
 
 /** Occluded copies per inference when the model's batch dimension is free (the CLI's default). */
 const OCCLUSION_BATCH = 8;
 /** Inferences timed per slice; the median is shown. */
 const TIMED_RUNS = 5;
+/** The command's defaults (simdcnn detect --score, --iou, --max-boxes). */
+const DETECTION = { score: 0.5, iou: 0.45, maxBoxes: 100 };
 
 interface Loaded {
   info: ModelInfo;
@@ -33,6 +38,8 @@ interface Loaded {
   probabilities: (logits: Float32Array) => Float32Array;
   /** For segmentation: where the scores sit, and the classes' names and colours. */
   scores?: ScoreLayout;
+  /** For detection: which outputs hold the boxes and scores. */
+  detector?: DetectorLayout;
   colors: [number, number, number][];
   background: number;
 }
@@ -72,7 +79,10 @@ async function handle(r: Request): Promise<void> {
     if (!engine || !loaded) throw new Error("no model is loaded");
     const slices = await readSlices(new Uint8Array(r.bytes), { window: r.window ?? loaded.settings.window });
     for (const [i, slice] of slices.entries()) {
-      if (loaded.info.task === "segment") {
+      if (loaded.info.task === "detect") {
+        const result = boxes(engine, loaded, slice, r.id, r.name, i + 1, slices.length);
+        post({ type: "detected", result }, [result.overlay, result.plain]);
+      } else if (loaded.info.task === "segment") {
         const result = segment(engine, loaded, slice, r.id, r.name, i + 1, slices.length);
         post({ type: "segmented", result }, [result.overlay, result.plain]);
       } else {
@@ -100,33 +110,42 @@ async function load(r: Extract<Request, { type: "model" }>): Promise<Loaded> {
   }
   const single = await engine.loadOnnx(bytes);
   try {
-    const role = r.task === "segment" ? "a segmentation model" : "a classifier";
+    const role = r.task === "segment" ? "a segmentation model" : r.task === "detect" ? "a detector" : "a classifier";
     if (single.inputs.length !== 1) throw new UnsupportedError(`${role} takes one input; this model takes ${single.inputs.length}`);
     const input = single.inputs[0];
-    const output = single.outputs[0];
     // As in the CLI (src/cli/segment.ts): the class count and default activation follow the scores.
     const scores = r.task === "segment" ? scoreLayout(single) : undefined;
     const settings = scores
       ? modelSettings({ metadata: single.metadata, sidecar: r.sidecar, inputShape: input.shape, ...scoreSettings(scores) }) as ModelSettings & { input: InputSpec }
-      : modelSettings(single, { sidecar: r.sidecar });
+      : r.task === "detect"
+        ? modelSettings({ metadata: single.metadata, sidecar: r.sidecar, inputShape: input.shape }) as ModelSettings & { input: InputSpec }
+        : modelSettings(single, { sidecar: r.sidecar });
     if (scores && !settings.labels) throw new UnsupportedError("this model outputs class indices (it ends in ArgMax): give its class names with simdcnn:labels in a sidecar");
+    // As in the CLI (src/cli/detect.ts): the layout follows the settings, the class count the layout.
+    const detector = r.task === "detect" ? detectorLayout(single.outputs, settings) : undefined;
+    if (detector) {
+      const classes = detectorClasses(single.outputs, detector);
+      if (settings.labels && classes !== undefined && settings.labels.length !== classes) throw new UnsupportedError(`${settings.labels.length} class names but the detector scores ${classes} class${classes === 1 ? "" : "es"}`);
+      settings.labels ??= classes === undefined ? undefined : Array.from({ length: classes }, (_, i) => `class_${i}`);
+    }
     const spec = settings.input;
     const geo: InputGeometry = { name: input.name, layout: spec.layout, channels: spec.channels, height: spec.height, width: spec.width };
     const fixed = typeof input.shape[0] === "number" ? input.shape[0] : undefined;
     const batch = fixed ?? OCCLUSION_BATCH;
-    const batched = fixed === undefined && !scores ? await engine.loadOnnx(bytes) : single;
+    const batched = fixed === undefined && !scores && !detector ? await engine.loadOnnx(bytes) : single;
     const probabilities = scoresOf(engine, settings.output);
     const info: ModelInfo = {
       task: r.task,
       name: r.name,
       input: `${input.name} [${input.shape.join(", ")}] ${spec.layout}`,
-      output: `${output.name} [${output.shape.join(", ")}]`,
+      output: single.outputs.map((o) => `${o.name} [${o.shape.join(", ")}]`).join(", "),
       labels: settings.labels ?? [],
       probabilities: settings.output,
     };
     const labels = settings.labels ?? [];
-    const colors = settings.colors ?? labels.map((_, i) => defaultColor(i));
-    return { info, settings, spec, geo, single, batched, batch, probabilities, scores, colors, background: settings.background ?? 0 };
+    // A detector's class 0 takes the palette's second colour, as in the CLI: the first is black.
+    const colors = settings.colors ?? labels.map((_, i) => defaultColor(detector ? i + 1 : i));
+    return { info, settings, spec, geo, single, batched, batch, probabilities, scores, detector, colors, background: settings.background ?? 0 };
   } catch (e) {
     single.dispose();
     throw e;
@@ -143,20 +162,20 @@ function positions(size: number, patch: number, stride: number): number {
   return Math.ceil(Math.max(size - patch, 0) / stride) + 1;
 }
 
-/** Runs the model on one slice (copies of it for a fixed batch) TIMED_RUNS times: the first sample's output and the median time. */
-function timed(m: Loaded, input: Float32Array): { output: Float32Array; ms: number } {
+/** Runs the model on one slice (copies of it for a fixed batch) TIMED_RUNS times: the first sample's outputs (the first, and all by name) and the median time. */
+function timed(m: Loaded, input: Float32Array): { output: Float32Array; outputs: Record<string, Float32Array>; ms: number } {
   const fixed = typeof m.single.inputs[0].shape[0] === "number" ? m.single.inputs[0].shape[0] : 1;
   const data = new Float32Array(fixed * input.length);
   for (let b = 0; b < fixed; b++) data.set(input, b * input.length);
   const times: number[] = [];
-  let output: Float32Array = new Float32Array(0);
+  let out: Record<string, Float32Array> = {};
   for (let i = 0; i < TIMED_RUNS; i++) {
     const t0 = performance.now();
-    const out = m.single.run({ [m.geo.name]: data });
+    out = m.single.run({ [m.geo.name]: data });
     times.push(performance.now() - t0);
-    output = out[m.single.outputs[0].name];
   }
-  return { output: output.subarray(0, output.length / fixed), ms: median(times) };
+  const outputs = Object.fromEntries(Object.entries(out).map(([name, o]) => [name, o.subarray(0, o.length / fixed)]));
+  return { output: outputs[m.single.outputs[0].name], outputs, ms: median(times) };
 }
 
 const hex = (c: readonly number[]) => `#${c.map((v) => v.toString(16).padStart(2, "0")).join("")}`;
@@ -175,6 +194,26 @@ function segment(
     id, name, frame, frames, source: slice.source, width: slice.width, height: slice.height,
     overlay: overlay.buffer as ArrayBuffer, plain: plain.buffer as ArrayBuffer,
     classes, background: m.background, inferenceMs: ms, timedRuns: TIMED_RUNS, backend: engine.backend,
+  };
+}
+
+function boxes(
+  engine: Engine, m: Loaded, slice: Awaited<ReturnType<typeof readSlices>>[number], id: number, name: string, frame: number, frames: number,
+): DetectResult {
+  const { outputs, ms } = timed(m, toInput(slice, m.spec));
+  const found = detect(m.detector!, outputs, m.spec, slice.width, slice.height, DETECTION);
+  const labels = m.settings.labels;
+  const classes = Math.max(0, ...found.map((f) => f.class + 1));
+  const labelOf = (k: number) => labels?.[k] ?? `class_${k}`;
+  const colorOf = (k: number) => m.colors[k] ?? defaultColor(k + 1);
+  const overlay = overlayBoxes(slice, found, { labels: Array.from({ length: classes }, (_, k) => labelOf(k)), colors: Array.from({ length: classes }, (_, k) => colorOf(k)) });
+  const plain = overlayHeatmap(slice, new Float32Array(1), { size: [1, 1], opacity: 0 });
+  const round = (v: number) => Number(v.toFixed(2));
+  return {
+    id, name, frame, frames, source: slice.source, width: slice.width, height: slice.height,
+    overlay: overlay.buffer as ArrayBuffer, plain: plain.buffer as ArrayBuffer,
+    boxes: found.map((f) => ({ label: labelOf(f.class), score: f.score, box: { x0: round(f.box[0]), y0: round(f.box[1]), x1: round(f.box[2]), y1: round(f.box[3]) }, color: hex(colorOf(f.class)) })),
+    inferenceMs: ms, timedRuns: TIMED_RUNS, backend: engine.backend,
   };
 }
 

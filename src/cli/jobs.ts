@@ -86,8 +86,11 @@ export interface SliceJob {
   label?: string;
 }
 
-/** What a command makes of each slice: a result line, or an error line (see `failed`). */
-export type Handle<R> = (p: SliceJob, output: Float32Array, batch: number) => Promise<R>;
+/**
+ * What a command makes of each slice: a result line, or an error line (see `failed`). `output` is
+ * the slice's part of the model's first output; `outputs` the slice's part of every output, by name.
+ */
+export type Handle<R> = (p: SliceJob, output: Float32Array, batch: number, outputs: Record<string, Float32Array>) => Promise<R>;
 
 /** A result line of any command: a slice's own fields, or why it failed. */
 export type Line<R> = R | Failure;
@@ -127,18 +130,19 @@ export async function runJobs<R extends object>(loaded: Loaded, jobs: Job[], o: 
     // Every run is a full batch (a short one padded with copies of the first slice), so that the
     // model keeps one memory plan.
     for (let i = pending.length; i < batch; i++) data.set(pending[0].input, i * size);
-    let out: Float32Array | undefined;
+    let all: Record<string, Float32Array> | undefined;
     let error: unknown;
     try {
-      out = Object.values(model.run({ [input.name]: data }))[0];
+      all = model.run({ [input.name]: data });
     } catch (e) {
       error = e;
     }
-    const k = out ? out.length / batch : 0;
+    const slice = (i: number) => Object.fromEntries(Object.entries(all!).map(([name, o]) => [name, o.subarray((i * o.length) / batch, ((i + 1) * o.length) / batch)]));
     for (const [i, p] of pending.entries()) {
       try {
-        if (!out) throw error;
-        results[p.job][p.index] = { ...p.where, ...(await handle(p, out.subarray(i * k, (i + 1) * k), batch)) };
+        if (!all) throw error;
+        const outputs = slice(i);
+        results[p.job][p.index] = { ...p.where, ...(await handle(p, Object.values(outputs)[0], batch, outputs)) };
       } catch (e) {
         results[p.job][p.index] = { ...p.where, error: reason(e) };
       }

@@ -10,13 +10,14 @@ import { BASELINES } from "../explain/baseline.js";
 import { METHODS } from "../explain/explain.js";
 import { closest, parseFlags } from "./args.js";
 import { type ClassifyOptions, classifyJobs, emitClassified, loadClassifier } from "./classify.js";
+import { type DetectOptions, detectJobs, emitDetected, loadDetector } from "./detect.js";
 import { type DicomwebSource, fetchDicomweb, seriesInputs } from "./dicomweb.js";
 import { checkOutputFile, checkOutputFolder, readModelFile } from "./files.js";
 import { info } from "./info.js";
 import { expandInputs, isS3 } from "./inputs.js";
 import { type Job, type Loaded, asUsage } from "./jobs.js";
 import { outputNames } from "./naming.js";
-import type { Failure, Result, SegmentResult } from "./output.js";
+import type { DetectResult, Failure, Result, SegmentResult } from "./output.js";
 import { WORKER_ENV, type WorkerJob, type WorkerSetup, runInProcesses } from "./pool.js";
 import { progressBar } from "./report.js";
 import { type SegmentOptions, emitSegmented, loadSegmenter, segmentJobs } from "./segment.js";
@@ -40,6 +41,11 @@ const CLASSIFY_FLAGS = {
 
 const SEGMENT_FLAGS = {
   ...MODEL_FLAGS, out: "string", overlay: "boolean", threshold: "string", background: "string", colors: "string", queue: "string",
+} as const;
+
+const DETECT_FLAGS = {
+  ...MODEL_FLAGS, boxes: "string", score: "string", iou: "string", "max-boxes": "string", colors: "string",
+  detection: "string", "box-format": "string", "box-units": "string", queue: "string",
 } as const;
 
 type Values<F> = { [K in keyof F]?: F[K] extends "string" ? string : boolean } & { help?: boolean };
@@ -320,12 +326,58 @@ async function segmentCommand(args: string[]): Promise<number> {
   return emitSegmented(results as SegmentResult[], loaded, options, out);
 }
 
+/** A value in 0..1 given for `flag`, or `def`. */
+function unitInterval(v: string | undefined, flag: string, def: number, what: string): number {
+  const n = v === undefined ? def : Number(v);
+  if (v?.trim() === "" || !(n >= 0 && n <= 1)) throw new UsageError(`${flag} expects ${what} in 0..1, got '${v}'`);
+  return n;
+}
+
+async function detectCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, DETECT_FLAGS);
+  const v = values as Values<typeof DETECT_FLAGS>;
+  if (v.help) {
+    out(USAGE.detect);
+    return 0;
+  }
+  const c = common(v, positionals, {
+    ...(v.colors !== undefined ? { colors: v.colors } : {}),
+    ...(v.detection !== undefined ? { detection: v.detection } : {}),
+    ...(v["box-format"] !== undefined ? { box_format: v["box-format"] } : {}),
+    ...(v["box-units"] !== undefined ? { box_units: v["box-units"] } : {}),
+  });
+  const options: DetectOptions = {
+    model: v.model!, format: c.format, ...(v.boxes !== undefined ? { boxes: v.boxes } : {}),
+    score: unitInterval(v.score, "--score", 0.5, "a score"), iou: unitInterval(v.iou, "--iou", 0.45, "an IoU"),
+    maxBoxes: positiveInt(v["max-boxes"], "--max-boxes", 100)!, batch: c.batch, axis: c.axis, overrides: c.overrides,
+  };
+  const queue = await queueOf(v, positionals, [["--boxes", options.boxes]]);
+  if (options.boxes !== undefined && !isS3(options.boxes)) await checkOutputFolder(options.boxes, "--boxes");
+  const onQueue =
+    queue === undefined
+      ? undefined
+      : async (jobs: Job[], tick: () => void) => {
+          const { runOnQueue } = await import("../queue/producer.js");
+          // The workers write the box images, so they need the folder the user meant, not one relative to their own.
+          const { format: _format, ...settings } = { ...options, ...(options.boxes !== undefined && !isS3(options.boxes) ? { boxes: resolve(options.boxes) } : {}) };
+          return runOnQueue(jobs, { url: queue, command: "detect", backend: c.backend, settings, skipExisting: false }, tick);
+        };
+  const { results } = await runCommand<Awaited<ReturnType<typeof loadDetector>>, DetectResult>(c, positionals, {
+    setup: { command: "detect", backend: c.backend, options },
+    load: (engine) => loadDetector(engine, options),
+    local: (_engine, loaded, jobs, done) => detectJobs(loaded, jobs, options, done),
+    ...(onQueue ? { remote: onQueue } : {}),
+  });
+  return emitDetected(results as DetectResult[], options, out);
+}
+
 /** A pool's worker process: the job file names its command, validated options and its share of the inputs. */
 async function worker(file: string): Promise<number> {
   const job = JSON.parse(await readFile(file, "utf8")) as WorkerJob;
   const engine = await init({ backend: job.backend, threads: 1 });
   const line = (r: object[]) => process.stdout.write(`${JSON.stringify(r)}\n`);
   if (job.command === "segment") await segmentJobs(engine, await loadSegmenter(engine, job.options), job.jobs, job.options, line);
+  else if (job.command === "detect") await detectJobs(await loadDetector(engine, job.options), job.jobs, job.options, line);
   else await classifyJobs(engine, await loadClassifier(engine, job.options), job.jobs, job.options, line);
   return 0;
 }
@@ -382,6 +434,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "info") return infoCommand(rest);
   if (command === "classify") return classifyCommand(rest);
   if (command === "segment") return segmentCommand(rest);
+  if (command === "detect") return detectCommand(rest);
   if (command === "worker") return workerCommand(rest, out);
   throw unknownCommand(command);
 }

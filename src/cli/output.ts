@@ -44,6 +44,17 @@ export type Result =
 /** One line of segment's output: a segmented slice (its size, its classes' shares, the files written), or a failure. */
 export type SegmentResult = (Where & { width: number; height: number; classes: ClassArea[]; mask: string; overlay?: string }) | Failure;
 
+/** A box a detector found on a slice: its class (name and index), score, and corners in the slice's pixels (pixel i spans i..i+1). */
+export interface DetectedBox {
+  class: string;
+  index: number;
+  score: number;
+  box: { x0: number; y0: number; x1: number; y1: number };
+}
+
+/** One line of detect's output: a slice's size, its boxes (highest score first) and the box PNG written, or a failure. */
+export type DetectResult = (Where & { width: number; height: number; detections: DetectedBox[]; boxes?: string }) | Failure;
+
 const fmt = (p: number) => p.toFixed(4);
 
 // A table row is one line: control characters (a newline in a file name or a reason) are escaped.
@@ -100,6 +111,18 @@ export function segmentTable(results: SegmentResult[], background: number): stri
   return columns(["file", "size", "classes found"], rows, -1);
 }
 
+const corners = (b: DetectedBox["box"]) => `${b.x0} ${b.y0} ${b.x1} ${b.y1}`;
+
+/** A row per box (class, score, corners x0 y0 x1 y1 in the slice's pixels); a slice without boxes has a row saying none. */
+export function detectTable(results: DetectResult[]): string {
+  const rows = results.flatMap((r) => {
+    if ("error" in r) return [[where(r), "ERROR", "", r.error].map(oneLine)];
+    if (r.detections.length === 0) return [[where(r), "none", "", ""].map(oneLine)];
+    return r.detections.map((d) => [where(r), d.class, fmt(d.score), corners(d.box)].map(oneLine));
+  });
+  return columns(["file", "class", "score", "box (x0 y0 x1 y1)"], rows, 2);
+}
+
 export function json(results: object[]): string {
   return `${JSON.stringify(results, null, 2)}\n`;
 }
@@ -125,6 +148,30 @@ export function segmentCsv(results: SegmentResult[], labels: readonly string[]):
     }
     const values = r.classes.flatMap((c) => [String(c.pixels), c.fraction.toFixed(6), c.area_mm2 === undefined ? "" : c.area_mm2.toFixed(3)]);
     lines.push([r.file, frame, String(r.width), String(r.height), r.mask, r.overlay ?? "", ...values, "", ...volume.values(r)].map(csvField).join(","));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A line per box: file, frame, slice size, class, class index, score, x0, y0, x1, y1 (slice
+ * pixels), the box PNG, the error, and the volume columns when any slice comes from a volume. A
+ * slice without boxes has one line with the box columns empty.
+ */
+export function detectCsv(results: DetectResult[]): string {
+  const volume = volumeColumns(results);
+  const lines = [["file", "frame", "width", "height", "class", "class_index", "score", "x0", "y0", "x1", "y1", "boxes", "error", ...volume.header].join(",")];
+  for (const r of results) {
+    const frame = r.frame === undefined ? "" : String(r.frame);
+    if ("error" in r) {
+      lines.push([r.file, frame, "", "", "", "", "", "", "", "", "", "", r.error, ...volume.values(r)].map(csvField).join(","));
+      continue;
+    }
+    const size = [String(r.width), String(r.height)];
+    const rows = r.detections.length > 0 ? r.detections : [undefined];
+    for (const d of rows) {
+      const box = d ? [d.class, String(d.index), String(d.score), String(d.box.x0), String(d.box.y0), String(d.box.x1), String(d.box.y1)] : ["", "", "", "", "", "", ""];
+      lines.push([r.file, frame, ...size, ...box, r.boxes ?? "", "", ...volume.values(r)].map(csvField).join(","));
+    }
   }
   return `${lines.join("\n")}\n`;
 }

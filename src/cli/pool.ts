@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Backend } from "../node.js";
 import type { ClassifyOptions } from "./classify.js";
+import type { DetectOptions } from "./detect.js";
 import type { Job } from "./jobs.js";
 import type { Failure } from "./output.js";
 import type { SegmentOptions } from "./segment.js";
@@ -12,6 +13,7 @@ import type { SegmentOptions } from "./segment.js";
 export type WorkerSetup = { backend: "auto" | Backend } & (
   | { command: "classify"; options: ClassifyOptions }
   | { command: "segment"; options: SegmentOptions }
+  | { command: "detect"; options: DetectOptions }
 );
 
 /** What a worker process is given (as a JSON file named by SIMDCNN_JOB): the setup and its share of the jobs. */

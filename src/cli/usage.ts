@@ -114,6 +114,59 @@ could not be read or segmented (the other inputs still are) or the model is malf
 unsupported or not a segmentation model; 2 a bad command line, including a model or --out path
 that is missing or of the wrong kind.`;
 
+const DETECT = `usage: simdcnn detect --model m.onnx [options] <files, folders or globs>
+       simdcnn detect --model m.onnx [options] --dicomweb URL --study UID [--series UID]
+
+Finds boxes on every slice (every frame of a multi-frame DICOM) with a detector and prints one
+line per box: its class, score and corners x0 y0 x1 y1 in the slice's own pixels (pixel i spans
+i..i+1; the boxes are mapped back from the model's input, which the slice is stretched to).
+Boxes scoring above --score are kept, per-class non-maximum suppression drops those overlapping a
+better box of their class by IoU above --iou, and at most --max-boxes remain per slice. Volumes
+are read slice by slice along --axis, as \`simdcnn classify\` reads them.
+
+options:
+  --model PATH        the ONNX detector (required); settings from its metadata or PATH.json.
+                      Its outputs: boxes [N,B,4] and scores [N,B,C] (or [N,B] for one class), or
+                      YOLO rows [N,B,5+C] (box, objectness, class scores; score = objectness x
+                      the best class's), or boxes, scores and classes it selected itself
+  --detection L       boxes-scores | yolo | selected: the outputs' layout (override the model's;
+                      default by the output count: 2, 1, 3)
+  --box-format F      xyxy | cxcywh: corners, or centre and size (override the model's; default
+                      cxcywh for yolo, else xyxy)
+  --box-units U       pixels | normalized: of the model's input, or fractions of its size
+                      (override the model's; default pixels)
+  --score S           keep boxes scoring above S, 0..1 (default 0.5)
+  --iou T             drop a box overlapping a kept box of its class by IoU above T (default 0.45)
+  --max-boxes N       at most N boxes per slice (default 100)
+  --boxes DIR         write DIR/<name>.boxes.png: the slice in grey with its boxes, each labelled
+                      with its class and score (DIR created; names follow the inputs' paths
+                      below their common folder)
+  --json | --csv      machine-readable output instead of the table
+  --batch N           slices per inference (default 8; the model's batch when it is fixed)
+  --backend B         auto | simd | scalar (default auto)
+  --threads N         threads, or auto: the machine's cores (default auto); several files run
+                      in up to N worker processes, one file on N kernel threads
+  --window C,W        intensity window for DICOM slices, e.g. 40,400
+  --labels A,B,...    class names (override the model's)
+  --colors C,C,...    class colours as #rrggbb for the box images (override the model's)
+  --resize bilinear|nearest         (override the model's)
+  --input-size H,W    the size slices are resized to, for a model with symbolic height and width
+  --axis A            axial | coronal | sagittal: the patient axis volumes are sliced along
+                      (default axial); slices are taken along the volume axis nearest it
+  --dicomweb URL      read a study from a DICOMweb service (QIDO-RS, WADO-RS), e.g.
+                      http://pacs:8042/dicom-web; lines name each series by URL
+  --study UID         the Study Instance UID to read from --dicomweb (required with it)
+  --series UID        read only this series of the study
+  --queue URL         enqueue the inputs on redis://HOST:PORT/N for \`simdcnn worker\`
+                      processes instead of detecting here; paths (the inputs, the model and
+                      --boxes) must name the same files and folder on every worker (a shared
+                      filesystem); the table (or --json, --csv) goes to stdout
+  -h, --help          this text
+
+Exit code: 0 every slice processed; 1 an input could not be read or run (the other inputs still
+are) or the model is malformed, unsupported or not a detector; 2 a bad command line, including a
+model or --boxes path that is missing or of the wrong kind.`;
+
 const INFO = `usage: simdcnn info <m.onnx> [--backend auto|simd|scalar]
 
 Prints a model's inputs, outputs, metadata, layers, parameters, FLOPs and planned memory, or the
@@ -123,7 +176,7 @@ operators simdcnn does not support.
 
 const WORKER = `usage: simdcnn worker --queue redis://HOST:PORT/N [--threads T] [--stall-seconds S]
 
-Runs the jobs that \`simdcnn classify --queue\` and \`simdcnn segment --queue\` enqueue, until
+Runs the jobs that \`simdcnn classify|segment|detect --queue\` enqueue, until
 SIGINT or SIGTERM (then it finishes the jobs it holds). Run one per core, on as many machines as
 reach the Redis server and the files.
 
@@ -140,12 +193,13 @@ Exit code: 0 stopped by a signal; 2 a bad command line.`;
 const MAIN = `usage:
   simdcnn classify --model m.onnx [options] <files, folders or globs>
   simdcnn segment --model m.onnx [options] <files, folders or globs>
+  simdcnn detect --model m.onnx [options] <files, folders or globs>
   simdcnn info <m.onnx>
   simdcnn worker --queue redis://HOST:PORT/N
   simdcnn help [command]      a command's options
   simdcnn --version`;
 
 /** The usage text of a command, or of the whole tool. */
-export const USAGE: Readonly<Record<string, string>> = { classify: CLASSIFY, segment: SEGMENT, info: INFO, worker: WORKER, "": MAIN };
+export const USAGE: Readonly<Record<string, string>> = { classify: CLASSIFY, segment: SEGMENT, detect: DETECT, info: INFO, worker: WORKER, "": MAIN };
 
-export const COMMANDS = ["classify", "segment", "info", "worker", "help"] as const;
+export const COMMANDS = ["classify", "segment", "detect", "info", "worker", "help"] as const;

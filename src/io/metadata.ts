@@ -3,6 +3,19 @@ import { type InputSpec, type Normalize, type ResizeMode, normalizeProblem } fro
 
 export type OutputActivation = "softmax" | "sigmoid" | "logits";
 
+/**
+ * Where a detector's outputs put its boxes (docs/model-metadata.md): boxes [N, 4] and per-class
+ * scores [N, C]; YOLO rows [N, 5 + C] (box, objectness, class scores); or boxes, scores and classes
+ * a model already chose with its own non-maximum suppression.
+ */
+export type DetectionLayout = "boxes-scores" | "yolo" | "selected";
+
+/** How a detector writes a box: corners (x0, y0, x1, y1), or centre and size (cx, cy, w, h). */
+export type BoxFormat = "xyxy" | "cxcywh";
+
+/** What a detector's box coordinates are measured in: the model input's pixels, or fractions of its width and height. */
+export type BoxUnits = "pixels" | "normalized";
+
 /** A model's settings, as docs/model-metadata.md defines them. */
 export interface ModelSettings {
   /** The class names; given, or class_0… when the output size is known, else undefined. */
@@ -18,9 +31,13 @@ export interface ModelSettings {
   window?: [number, number];
   /** The model's input, when its declared shape was given. */
   input?: InputSpec;
+  /** A detector's output layout and box coordinates, when given. */
+  detection?: DetectionLayout;
+  boxFormat?: BoxFormat;
+  boxUnits?: BoxUnits;
 }
 
-export type SettingName = "labels" | "resize" | "normalize" | "output" | "window" | "input_size" | "background" | "colors";
+export type SettingName = "labels" | "resize" | "normalize" | "output" | "window" | "input_size" | "background" | "colors" | "detection" | "box_format" | "box_units";
 
 export interface SettingsSources {
   /** The ONNX model's metadata_props. Keys without the `simdcnn:` prefix are not ours and are ignored. */
@@ -94,6 +111,9 @@ const PARSERS: Record<SettingName, (value: unknown) => unknown> = {
       return [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16));
     });
   },
+  detection: (v) => oneOf(v, ["boxes-scores", "yolo", "selected"]),
+  box_format: (v) => oneOf(v, ["xyxy", "cxcywh"]),
+  box_units: (v) => oneOf(v, ["pixels", "normalized"]),
 };
 
 // Distinct, saturated colours for classes without given ones (index 0, usually background, is black).
@@ -153,6 +173,12 @@ export function modelSettings(given: SettingsSources | ModelDescription = {}, ex
   };
   const window = get<[number, number] | undefined>("window", undefined);
   if (window) settings.window = window;
+  const detection = get<DetectionLayout | undefined>("detection", undefined);
+  if (detection) settings.detection = detection;
+  const boxFormat = get<BoxFormat | undefined>("box_format", undefined);
+  if (boxFormat) settings.boxFormat = boxFormat;
+  const boxUnits = get<BoxUnits | undefined>("box_units", undefined);
+  if (boxUnits) settings.boxUnits = boxUnits;
 
   const { outputSize, inputShape } = sources;
   const labels = chosen.get("labels");

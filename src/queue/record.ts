@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Backend } from "../node.js";
 import type { ClassifyOptions } from "../cli/classify.js";
-import type { Result, SegmentResult } from "../cli/output.js";
+import type { DetectOptions } from "../cli/detect.js";
+import type { DetectResult, Result, SegmentResult } from "../cli/output.js";
 import type { SegmentOptions } from "../cli/segment.js";
 import type { SeriesSource } from "../cli/dicomweb.js";
 import type { VolumeInput } from "../cli/volumes.js";
@@ -17,6 +18,8 @@ export interface CommandSettings {
   classify: Omit<ClassifyOptions, "format" | "out">;
   /** `out` is the masks' folder, absolute. */
   segment: Omit<SegmentOptions, "format">;
+  /** `boxes` is the box images' folder, absolute. */
+  detect: Omit<DetectOptions, "format">;
 }
 export type CommandName = keyof CommandSettings;
 
@@ -24,6 +27,7 @@ export type CommandName = keyof CommandSettings;
 export interface CommandResults {
   classify: Result;
   segment: SegmentResult;
+  detect: DetectResult;
 }
 export type QueueResult = CommandResults[CommandName];
 

@@ -4,6 +4,7 @@ import { join, relative, sep } from "node:path";
 import { type Job as QueueJob, UnrecoverableError, Worker } from "bullmq";
 import { type Backend, type Engine, init } from "../node.js";
 import { type ClassifyOptions, classifyJobs, loadClassifier } from "../cli/classify.js";
+import { type DetectOptions, detectJobs, loadDetector } from "../cli/detect.js";
 import { fetchSeriesJobs } from "../cli/dicomweb.js";
 import { isS3 } from "../cli/inputs.js";
 import type { Job, Loaded } from "../cli/jobs.js";
@@ -99,6 +100,13 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
         return (engine, jobs, done) => segmentJobs(engine, segmenter, jobs, options, done);
       };
     }
+    if (r.command === "detect") {
+      const options: DetectOptions = { ...(r as JobRecord<"detect">).settings, format: "json", ...(out !== undefined ? { boxes: out } : {}) };
+      return async () => {
+        const detector = await modelFor(r, options.overrides, (engine) => loadDetector(engine, options));
+        return (_engine, jobs, done) => detectJobs(detector, jobs, options, done);
+      };
+    }
     return undefined;
   };
   let s3: Promise<typeof import("./s3.js") & { client: import("@aws-sdk/client-s3").S3Client }> | undefined;
@@ -114,8 +122,8 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
   };
   const runIn = async (scratch: string, group: Held[]) => {
     const r0 = group[0].record;
-    const settings = r0.settings as { heatmap?: string; out?: string };
-    const outUrl = r0.command === "classify" ? settings.heatmap : settings.out;
+    const settings = r0.settings as { heatmap?: string; out?: string; boxes?: string };
+    const outUrl = r0.command === "classify" ? settings.heatmap : r0.command === "detect" ? settings.boxes : settings.out;
     // Outputs bound for a bucket are written here first and put there when their job is done.
     const s3Out = isS3(outUrl) ? { url: outUrl, dir: join(scratch, "out") } : undefined;
     const prepare = commandOf(r0, s3Out?.dir);
@@ -247,6 +255,8 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
     process.once("SIGTERM", stop);
   });
   await worker.close();
+  // The jobs' results are handed back before their scratch folder is removed: wait for that too.
+  await running;
   watch.close();
   for (const [, m] of models) (await m.catch(() => undefined))?.model.dispose();
   for (const [, e] of engines) (await e).dispose();
