@@ -1,9 +1,9 @@
 import { DicomwebError } from "../errors.js";
 
-// The two DICOMweb requests simdcnn makes, QIDO-RS (search) and WADO-RS (retrieve), over fetch,
-// which Node and browsers both have. The dicomweb-client package builds every request on
-// XMLHttpRequest, which Node does not have (it throws "XMLHttpRequest is not defined" before
-// sending), and a polyfill for it would be a larger dependency than these two requests.
+// The three DICOMweb requests simdcnn makes, QIDO-RS (search), WADO-RS (retrieve) and STOW-RS
+// (store), over fetch, which Node and browsers both have. The dicomweb-client package builds
+// every request on XMLHttpRequest, which Node does not have (it throws "XMLHttpRequest is not
+// defined" before sending), and a polyfill for it would be a larger dependency than these requests.
 
 export interface DicomwebOptions {
   /** Milliseconds a request may take, answer included, before it fails with a DicomwebError. */
@@ -57,12 +57,49 @@ export async function retrieveSeries(base: string, study: string, series: string
   return parts;
 }
 
+/**
+ * Stores one DICOM Part 10 file (STOW-RS `POST {base}/studies`, multipart/related of
+ * application/dicom) and returns the URL the server gives the stored instance (its Retrieve URL,
+ * or failing that the request's). A refusal, of the request or (in the answer's Failed SOP
+ * Sequence) of the instance, is a DicomwebError.
+ */
+export async function storeInstance(base: string, instance: Uint8Array, options: DicomwebOptions): Promise<string> {
+  const url = `${trimmed(base)}/studies`;
+  const boundary = `simdcnn-${crypto.randomUUID()}`;
+  const encode = (t: string) => new TextEncoder().encode(t);
+  const head = encode(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`);
+  const tail = encode(`\r\n--${boundary}--\r\n`);
+  const message = new Uint8Array(head.length + instance.length + tail.length);
+  message.set(head);
+  message.set(instance, head.length);
+  message.set(tail, head.length + instance.length);
+  const response = await request(url, "application/dicom+json", options, {
+    method: "POST", body: message, contentType: `multipart/related; type="application/dicom"; boundary=${boundary}`,
+  });
+  const text = new TextDecoder().decode(await body(response, url, options));
+  let answer: DicomJson | undefined;
+  try {
+    answer = text.trim() ? (JSON.parse(text) as DicomJson) : undefined;
+  } catch {
+    answer = undefined;
+  }
+  // Failed SOP Sequence (0008,1198) and its Failure Reason (0008,1197).
+  const failed = answer?.["00081198"]?.Value?.[0] as DicomJson | undefined;
+  if (failed) {
+    const why = failed["00081197"]?.Value?.[0];
+    throw new DicomwebError(`${url} refused the instance${why !== undefined ? ` (failure reason ${why})` : ""}`, url, response.status);
+  }
+  const stored = (answer?.["00081199"]?.Value?.[0] as DicomJson | undefined)?.["00081190"]?.Value?.[0];
+  return typeof stored === "string" ? stored : url;
+}
+
 const trimmed = (base: string) => base.replace(/\/+$/, "");
 
-async function request(url: string, accept: string, options: DicomwebOptions): Promise<Response> {
+async function request(url: string, accept: string, options: DicomwebOptions, send?: { method: "POST"; body: Uint8Array<ArrayBuffer>; contentType: string }): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url, { headers: { Accept: accept, ...options.headers }, signal: AbortSignal.timeout(options.timeoutMs) });
+    const headers = { Accept: accept, ...(send ? { "Content-Type": send.contentType } : {}), ...options.headers };
+    response = await fetch(url, { headers, signal: AbortSignal.timeout(options.timeoutMs), ...(send ? { method: send.method, body: send.body } : {}) });
   } catch (e) {
     throw failure(e, url, options);
   }
