@@ -7,6 +7,10 @@ import type { Input } from "./inputs.js";
 // How long one DICOMweb request may take: a series of a few hundred CT slices comes in one answer.
 const TIMEOUT_MS = 120_000;
 
+// Modalities of series that hold no images: segmentations, reports, key objects, presentation
+// states, radiotherapy structures and plans, encapsulated documents.
+const NOT_IMAGES = new Set(["SEG", "SR", "KO", "PR", "RTSTRUCT", "RTPLAN", "DOC"]);
+
 /** What --dicomweb, --study and --series ask for. */
 export interface DicomwebSource {
   url: string;
@@ -31,7 +35,8 @@ export async function fetchDicomweb(source: DicomwebSource, dir: string): Promis
   if (source.series !== undefined) uids = [source.series];
   else {
     try {
-      uids = await searchSeries(base, source.study, options);
+      // Results that simdcnn (or anything else) stored in the study are not images to read.
+      uids = (await searchSeries(base, source.study, options)).filter((s) => !NOT_IMAGES.has(s.modality ?? "")).map((s) => s.uid);
     } catch (e) {
       return { folders, failed: [{ file: studyLabel, error: reason(e) }] };
     }

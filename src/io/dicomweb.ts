@@ -15,12 +15,18 @@ export interface DicomwebOptions {
 /** A DICOM JSON data set (PS3.18 F.2): attributes by 8-hex-digit tag. */
 type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
 
+/** A series as QIDO-RS lists it: its Series Instance UID, and its Modality when the server gives it. */
+export interface FoundSeries {
+  uid: string;
+  modality?: string;
+}
+
 /**
- * The Series Instance UIDs of a study, in the order the server lists them (QIDO-RS
+ * The series of a study, in the order the server lists them (QIDO-RS
  * `GET {base}/studies/{study}/series`). A study the server does not know is a DicomwebError
  * with status 404 (or an empty list: servers differ, and an empty answer is not an error here).
  */
-export async function searchSeries(base: string, study: string, options: DicomwebOptions): Promise<string[]> {
+export async function searchSeries(base: string, study: string, options: DicomwebOptions): Promise<FoundSeries[]> {
   const url = `${trimmed(base)}/studies/${encodeURIComponent(study)}/series`;
   const response = await request(url, "application/dicom+json", options);
   const text = await body(response, url, options).then((b) => new TextDecoder().decode(b));
@@ -34,7 +40,8 @@ export async function searchSeries(base: string, study: string, options: Dicomwe
   if (!Array.isArray(found)) throw new DicomwebError(`the QIDO-RS answer of ${url} is not a JSON array of data sets`, url, response.status);
   return (found as DicomJson[]).flatMap((ds) => {
     const uid = ds?.["0020000E"]?.Value?.[0];
-    return typeof uid === "string" ? [uid] : [];
+    const modality = ds?.["00080060"]?.Value?.[0];
+    return typeof uid === "string" ? [{ uid, ...(typeof modality === "string" ? { modality } : {}) }] : [];
   });
 }
 
