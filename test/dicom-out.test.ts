@@ -144,8 +144,10 @@ describe.runIf(tools)("SEG and SR read back by dciodvfy and dcmdump", () => {
     const out = join(dir, "coronal");
     const r = await simdcnn(["segment", "--model", SEG_MODEL, "--json", "--threads", "1", "--axis", "coronal", "--out", join(out, "masks"), "--seg", join(out, "seg"), join(FIX, "axial")]);
     expect(r.code).toBe(0);
-    const rows = JSON.parse(r.stdout) as { slice: number; mask: string; seg: string }[];
+    const rows = JSON.parse(r.stdout) as { slice: number; mask: string; seg: string; classes: { pixels: number; area_mm2: number }[] }[];
     const path = join(out, "seg", "axial.seg.dcm");
+    // A coronal pixel spans a slice step (rows, along S) by a column's spacing (along R).
+    for (const c of rows.flatMap((x) => x.classes)) expect(c.area_mm2).toBeCloseTo(c.pixels * s.step * s.pixelSpacing[1], 9);
     expect(rows.every((x) => x.seg === path)).toBe(true);
     expect(await verify(path)).toEqual({ iod: "Segmentation", errors: [], warnings: [] });
     expect(await dump(path)).toMatch(/SegmentationStorage/);
