@@ -76,7 +76,7 @@ the slice's own size whose pixels are class indices, and prints one line per sli
 class's pixels, fraction and area (in mm2 when the slice has a pixel spacing). Volumes (a NIfTI
 file, the single-frame DICOM files of a folder that share a Series Instance UID) are segmented
 slice by slice along --axis, as \`simdcnn classify\` reads them; their masks are named
-<name>-<axis><index>.
+<name>-<axis><index>, and each volume's class volumes in mL go to stderr.
 
 options:
   --model PATH        the ONNX segmentation model (required): scores [N,C,H,W] after an NCHW
