@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDicomSeg } from "../src/io/dicom-seg.js";
 import { readHeader } from "../src/io/dicom-write.js";
 import { SERIES, lpsOf } from "./fixtures/volumes/geometry.js";
+import { EXPLICIT_LE, type Element, dicomFile, greyImage, words } from "./io-helpers.js";
 import { simdcnn } from "./cli-run.js";
 
 const run = promisify(execFile);
@@ -28,9 +29,9 @@ const tools = existsSync(DCIODVFY) && existsSync(DCMDUMP);
 
 // dciodvfy warnings accepted, and why:
 const ACCEPTED = [
-  // The fixtures have no Study Date, Time or ID (type 2 in the source, copied empty, as the
-  // standard allows); only a DICOMDIR would need them.
-  /^Warning - Missing attribute or value that would be needed to build DICOMDIR - Study (Date|Time|ID)$/,
+  // The fixtures have no Study Date, Time or ID (and the multi-frame one no Patient ID): type 2
+  // in the source, copied empty, as the standard allows; only a DICOMDIR would need them.
+  /^Warning - Missing attribute or value that would be needed to build DICOMDIR - (Study Date|Study Time|Study ID|Patient ID)$/,
   // Our private coding scheme (PS3.16 8.2: designators starting with 99) for model classes,
   // which no standard code names; dciodvfy knows only the registered schemes.
   /^Warning - Unrecognized defined term <99SIMDCNN> for value 1 of attribute <Coding Scheme Designator>$/,
@@ -227,6 +228,41 @@ describe.runIf(tools)("SEG and SR read back by dciodvfy and dcmdump", () => {
       expect(value).toBeCloseTo(rows[k].top[0].probability, 5);
       // Slice k (in order of increasing S) is the file at slice k of the geometry: the axial series' normal is +S.
       expect(items(image, "x00081199")[0].string("x00081155")).toBe(files.find((f) => f.k === k)!.sop);
+    }
+  });
+
+  it("segment --seg of a multi-frame file without geometry: a frame per source frame, by its frame number, and a line for a file without UIDs", async () => {
+    const [rows, columns, frames] = [7, 13, 3];
+    const pixels = Array.from({ length: frames * rows * columns }, (_, p) => (p * 997) % 4096);
+    const uids: Element[] = [
+      [0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.7.3"], // Multi-frame Grayscale Word Secondary Capture
+      [0x00080018, "UI", "1.2.826.0.1.3680043.10.1177.9.1"],
+      [0x00080060, "CS", "OT"],
+      [0x0020000d, "UI", "1.2.826.0.1.3680043.10.1177.9"],
+      [0x0020000e, "UI", "1.2.826.0.1.3680043.10.1177.9.2"],
+    ];
+    const image = [...greyImage({ rows, columns, allocated: 16, stored: 12, frames }), [0x7fe00010, "OW", words(pixels)] as Element];
+    const input = join(dir, "mf-in");
+    mkdirSync(input, { recursive: true });
+    writeFileSync(join(input, "mf.dcm"), dicomFile(EXPLICIT_LE, [...uids, ...image]));
+    // The same image without a Series Instance UID.
+    writeFileSync(join(input, "nouid.dcm"), dicomFile(EXPLICIT_LE, [...uids.slice(0, 4), ...image]));
+    const out = join(dir, "mf-out");
+    const r = await simdcnn(["segment", "--model", SEG_MODEL, "--json", "--threads", "1", "--out", join(out, "masks"), "--seg", join(out, "seg"), input]);
+    expect(r.code).toBe(1);
+    const lines = JSON.parse(r.stdout) as { file: string; frame?: number; mask?: string; error?: string }[];
+    expect(lines.filter((l) => l.error)).toEqual([{ file: join(input, "nouid.dcm"), error: "InputFormatError: the source has no SeriesInstanceUID, by which a Segmentation references it" }]);
+    const path = join(out, "seg", "mf.seg.dcm");
+    expect(await verify(path)).toEqual({ iod: "Segmentation", errors: [], warnings: [] });
+    await dump(path);
+    const seg = segFrames(path);
+    expect(seg.frames).toHaveLength(3 * frames);
+    const frameOf = seg.ds.elements.x52009230.items!.map((i) => Number(items(items(i.dataSet!, "x00089124")[0], "x00082112")[0].string("x00081160")));
+    expect(frameOf).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3]);
+    const masks = lines.filter((l) => l.file === join(input, "mf.dcm")).sort((a, b) => a.frame! - b.frame!).map((l) => maskOf(l.mask!));
+    for (const [n, fr] of seg.frames.entries()) {
+      expect(fr.position).toBeUndefined();
+      expect(fr.bits).toEqual(masks[frameOf[n] - 1].map((l) => (l === fr.segment ? 1 : 0)));
     }
   });
 

@@ -1,5 +1,5 @@
 import { ArgumentError } from "../errors.js";
-import { type DataSet, cielab, code, dateTime, newUid, patientAndStudy, writePart10 } from "./dicom-write.js";
+import { type DataSet, cielab, code, dateTime, newUid, patientAndStudy, sourceUids, writePart10 } from "./dicom-write.js";
 
 // A DICOM Segmentation (PS3.3 A.51), binary: one segment per class but the background, each with
 // one frame per source frame (empty frames included, so that every segment covers the whole
@@ -60,6 +60,7 @@ export async function writeDicomSeg(frames: readonly SegFrame[], o: SegOptions):
   const columns = Number(first.Columns);
   const planes = frames.map((f) => plane(f.source, f.frame));
   for (const [i, f] of frames.entries()) {
+    sourceUids(f.source, "a Segmentation");
     if (Number(f.source.Rows) !== rows || Number(f.source.Columns) !== columns || f.labels.length !== rows * columns) {
       throw new ArgumentError(`writeDicomSeg: frame ${i} is ${f.source.Columns} x ${f.source.Rows} with ${f.labels.length} labels; the first is ${columns} x ${rows}`);
     }
@@ -143,6 +144,8 @@ export async function writeDicomSeg(frames: readonly SegFrame[], o: SegOptions):
     SeriesDescription: `Segmentation by ${o.algorithm.name}`.slice(0, 64),
     InstanceNumber: 1,
     ...(frameOfReference ? { FrameOfReferenceUID: frameOfReference, PositionReferenceIndicator: "" } : {}),
+    // Type 2C: empty when the frames have no plane orientation to say where the patient is.
+    ...(located ? {} : { PatientOrientation: "" }),
     ContentLabel: "SEGMENTATION",
     ContentDescription: `${o.algorithm.name}`.slice(0, 64),
     ContentCreatorName: "",

@@ -1,5 +1,5 @@
 import { ArgumentError } from "../errors.js";
-import { type DataSet, code, dateTime, newUid, patientAndStudy, writePart10 } from "./dicom-write.js";
+import { type DataSet, code, dateTime, newUid, patientAndStudy, sourceUids, writePart10 } from "./dicom-write.js";
 
 // A DICOM Comprehensive SR (PS3.3 A.35.3) of classifications: a finding per classified frame
 // (the predicted class as text, its probability as a number, the frame it was inferred from),
@@ -44,6 +44,7 @@ export async function writeDicomSr(findings: readonly SrFinding[], o: SrOptions)
     text(code("111003", "DCM", "Algorithm Version"), o.algorithm.version),
   ];
   for (const f of findings) {
+    sourceUids(f.source, "a report");
     const image: DataSet = { ReferencedSOPClassUID: f.source.SOPClassUID, ReferencedSOPInstanceUID: f.source.SOPInstanceUID };
     if (Number(f.source.NumberOfFrames ?? 1) > 1) image.ReferencedFrameNumber = f.frame + 1;
     content.push({

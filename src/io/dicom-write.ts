@@ -77,6 +77,17 @@ export function patientAndStudy(source: DataSet): DataSet {
   };
 }
 
+/**
+ * The UIDs a derived object references its source by, checked: a source without a SOP Class,
+ * SOP Instance or Series Instance UID cannot be referenced, and is an InputFormatError naming `what`.
+ */
+export function sourceUids(source: DataSet, what: string): { sopClass: string; sop: string; series: string } {
+  const uid = (k: string) => (typeof source[k] === "string" && source[k] !== "" ? (source[k] as string) : undefined);
+  const missing = ["SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID"].filter((k) => uid(k) === undefined);
+  if (missing.length > 0) throw new InputFormatError(`the source has no ${missing.join(", ")}, by which ${what} references it`);
+  return { sopClass: uid("SOPClassUID")!, sop: uid("SOPInstanceUID")!, series: uid("SeriesInstanceUID")! };
+}
+
 /** A coded concept: Code Sequence item. */
 export const code = (value: string, scheme: string, meaning: string): DataSet => ({ CodeValue: value, CodingSchemeDesignator: scheme, CodeMeaning: meaning });
 
