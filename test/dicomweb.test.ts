@@ -10,9 +10,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import dicomParser from "dicom-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DicomwebError } from "../src/errors.js";
-import { multipartParts, retrieveSeries, searchSeries } from "../src/io/dicomweb.js";
+import { multipartParts, retrieveSeries, searchSeries, storeInstance } from "../src/io/dicomweb.js";
 import { readSeries } from "../src/io/series.js";
 import { SERIES } from "./fixtures/volumes/geometry.js";
 import { REDIS, REDIS_REQUIRED, Redis, freePort, redisPresent } from "./servers.js";
@@ -25,6 +26,7 @@ const FIX = new URL("./fixtures/volumes/", import.meta.url).pathname;
 const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
 const TSX = new URL("../node_modules/.bin/tsx", import.meta.url).pathname;
 const MODEL = new URL("../examples/phantom/phantom.onnx", import.meta.url).pathname;
+const SEG_MODEL = new URL("../examples/phantom-seg/phantom-seg.onnx", import.meta.url).pathname;
 const run = promisify(execFile);
 
 const folder = (name: string) => readdirSync(join(FIX, name)).sort().map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(FIX, name, f))) }));
@@ -87,7 +89,7 @@ describe.runIf(present)("a real Orthanc over DICOMweb", () => {
   });
 
   it("lists the study's series (QIDO-RS) and retrieves a series (WADO-RS) byte for byte", async () => {
-    const uids = await searchSeries(base, STUDY, { timeoutMs: 30_000 });
+    const uids = (await searchSeries(base, STUDY, { timeoutMs: 30_000 })).map((x) => x.uid);
     expect([...uids].sort()).toEqual([SERIES[0].uid, SERIES[3].uid, SERIES[4].uid].sort());
     const files = await retrieveSeries(base, STUDY, SERIES[0].uid, { timeoutMs: 30_000 });
     const local = folder("axial");
@@ -136,6 +138,64 @@ describe.runIf(present)("a real Orthanc over DICOMweb", () => {
     expect(rows.filter((x) => x.slice !== undefined)).toHaveLength(5);
     expect(rows.at(-1)).toEqual({ file: `${base}/studies/${STUDY}/series/1.2.3.404`, error: expect.stringMatching(/^DicomwebError: .*series\/1\.2\.3\.404 answered 404/) });
   });
+
+  // These store into the study, so they come after the tests that list its series.
+  it("stores a series' SEG and SR with STOW-RS (--store), and QIDO-RS then finds each in the study", async () => {
+    const out = mkdtempSync(join(tmpdir(), "simdcnn-stow-"));
+    try {
+      const source = ["--threads", "1", "--json", "--dicomweb", base, "--study", STUDY, "--series", SERIES[0].uid, "--store"];
+      const seg = await simdcnn(["segment", "--model", SEG_MODEL, "--out", join(out, "masks"), "--seg", join(out, "seg"), ...source]);
+      expect(seg.code).toBe(0);
+      const sr = await simdcnn(["classify", "--model", MODEL, "--sr", join(out, "sr"), ...source]);
+      expect(sr.code).toBe(0);
+      for (const [r, kind, modality] of [[seg, "seg", "SEG"], [sr, "sr", "SR"]] as const) {
+        const rows = JSON.parse(r.stdout) as Record<string, string>[];
+        const path = join(out, kind, `series-1.${kind}.dcm`);
+        expect(rows.every((x) => x[kind] === path && typeof x.stored === "string")).toBe(true);
+        const sop = dicomParser.parseDicom(new Uint8Array(readFileSync(path))).string("x00080018");
+        const found = (await (await fetch(`${base}/studies/${STUDY}/instances?SOPInstanceUID=${sop}`, { headers: { Accept: "application/dicom+json" } })).json()) as Record<string, { Value: string[] }>[];
+        expect(found.map((i) => [i["00080018"].Value[0], i["00080060"]?.Value[0] ?? modality])).toEqual([[sop, modality]]);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("gives each object a PACS refuses to store a DicomwebError line, and writes and stores the rest", async () => {
+    // A gateway that reads from Orthanc and refuses every store.
+    const gateway = createServer(async (req, res) => {
+      if (req.method === "POST") {
+        res.writeHead(403, { "Content-Type": "text/plain" }).end("read-only archive");
+        return;
+      }
+      const r = await fetch(`${base.replace(/\/dicom-web$/, "")}${req.url}`, { headers: { Accept: req.headers.accept ?? "*/*" } });
+      res.writeHead(r.status, { "Content-Type": r.headers.get("content-type") ?? "" }).end(Buffer.from(await r.arrayBuffer()));
+    });
+    await new Promise<void>((r) => gateway.listen(0, "127.0.0.1", r));
+    const refusing = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/dicom-web`;
+    const out = mkdtempSync(join(tmpdir(), "simdcnn-stow-"));
+    try {
+      const r = await simdcnn(["segment", "--model", SEG_MODEL, "--threads", "1", "--json", "--out", join(out, "masks"), "--seg", join(out, "seg"), "--dicomweb", refusing, "--study", STUDY, "--store"]);
+      expect(r.code).toBe(1);
+      const rows = JSON.parse(r.stdout) as { file: string; series?: string; error?: string; mask?: string; seg?: string; stored?: string }[];
+      const failed = rows.filter((x) => x.error);
+      // One line per series (the study has three), each naming the series by its URL.
+      expect(failed.map((x) => x.series).sort()).toEqual([SERIES[0].uid, SERIES[3].uid, SERIES[4].uid].sort());
+      for (const f of failed) {
+        expect(f.file).toBe(`${refusing}/studies/${STUDY}/series/${f.series}`);
+        expect(f.error).toMatch(/^DicomwebError: .*\/studies answered 403 Forbidden: read-only archive$/);
+      }
+      // Every slice still has its mask, and every series its SEG written whole; none is stored.
+      // Axial slices: the two axial series' own, and the coronal series' rows (they run along S).
+      expect(rows.filter((x) => x.mask).length).toBe(SERIES[0].slices + SERIES[3].slices + SERIES[4].rows);
+      expect(rows.some((x) => x.stored)).toBe(false);
+      expect(readdirSync(join(out, "seg")).sort()).toEqual(["series-1.seg.dcm", "series-2.seg.dcm", "series-3.seg.dcm"]);
+    } finally {
+      gateway.closeAllConnections();
+      await new Promise((r) => gateway.close(r));
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
 
 // A describe block that is skipped still runs its body to collect the tests, so the message is only given when Orthanc is missing.
@@ -178,6 +238,35 @@ describe("DICOMweb failures, against local servers", () => {
     await expect(retrieveSeries(`${base}/cut`, "1.2", "3.4", { timeoutMs: 5000 })).rejects.toThrow(/is cut off or malformed multipart \(boundary 'xyz'\)/);
     await expect(retrieveSeries(`${base}/html`, "1.2", "3.4", { timeoutMs: 5000 })).rejects.toThrow(/is 'text\/html', not multipart\/related with a boundary/);
     await expect(searchSeries(`${base}/html`, "1.2", { timeoutMs: 5000 })).rejects.toThrow(/the QIDO-RS answer of .* is not JSON: <html>/);
+  });
+
+  it("stores with one multipart/related part of exactly the instance, and reads the server's verdict", async () => {
+    const seen: { type: string; body: Buffer }[] = [];
+    const stow = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        seen.push({ type: req.headers["content-type"] ?? "", body: Buffer.concat(chunks) });
+        const answer = req.url!.includes("/fail")
+          ? { "00081198": { vr: "SQ", Value: [{ "00081197": { vr: "US", Value: [272] } }] } }
+          : { "00081199": { vr: "SQ", Value: [{ "00081190": { vr: "UR", Value: ["http://pacs/studies/1/series/2/instances/3"] } }] } };
+        res.writeHead(200, { "Content-Type": "application/dicom+json" }).end(JSON.stringify(answer));
+      });
+    });
+    await new Promise<void>((r) => stow.listen(0, "127.0.0.1", r));
+    const root = `http://127.0.0.1:${(stow.address() as AddressInfo).port}`;
+    try {
+      // Bytes that contain CRLFs and dashes, as DICOM files can.
+      const instance = Uint8Array.from([0x44, 0x49, 0x43, 0x4d, 0x0d, 0x0a, 0x2d, 0x2d, 0x0d, 0x0a, 0x00, 0xff]);
+      expect(await storeInstance(`${root}/ok/`, instance, { timeoutMs: 5000 })).toBe("http://pacs/studies/1/series/2/instances/3");
+      const boundary = /^multipart\/related; type="application\/dicom"; boundary=(\S+)$/.exec(seen[0].type)?.[1];
+      expect(boundary).toBeDefined();
+      expect(multipartParts(new Uint8Array(seen[0].body), boundary!)).toEqual([instance]);
+      await expect(storeInstance(`${root}/fail`, instance, { timeoutMs: 5000 })).rejects.toThrow(new DicomwebError(`${root}/fail/studies refused the instance (failure reason 272)`, `${root}/fail/studies`, 200));
+    } finally {
+      stow.closeAllConnections();
+      await new Promise((r) => stow.close(r));
+    }
   });
 
   it("splits multipart bodies at the delimiter lines only, the CRLF before each delimiter not in the part", () => {

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FileError, SimdcnnError } from "../errors.js";
-import { retrieveSeries, searchInstances, searchSeries } from "../io/dicomweb.js";
+import { type DicomwebOptions, retrieveSeries, searchInstances, searchSeries } from "../io/dicomweb.js";
 import type { Axis } from "../io/volume.js";
 import { type Input, expandInputs } from "./inputs.js";
 import type { Job } from "./jobs.js";
@@ -10,6 +10,15 @@ import { volumeInputs } from "./volumes.js";
 
 // How long one DICOMweb request may take: a series of a few hundred CT slices comes in one answer.
 const TIMEOUT_MS = 120_000;
+
+// Modalities of series that hold no images: segmentations, reports, key objects, presentation
+// states, radiotherapy structures and plans, encapsulated documents.
+const NOT_IMAGES = new Set(["SEG", "SR", "KO", "PR", "RTSTRUCT", "RTPLAN", "DOC"]);
+
+/** The study's series that hold images: results that simdcnn (or anything else) stored there are not read. */
+async function imageSeries(base: string, study: string, options: DicomwebOptions): Promise<string[]> {
+  return (await searchSeries(base, study, options)).filter((s) => !NOT_IMAGES.has(s.modality ?? "")).map((s) => s.uid);
+}
 
 /** What --dicomweb, --study and --series ask for. */
 export interface DicomwebSource {
@@ -47,7 +56,7 @@ export async function seriesInputs(source: DicomwebSource): Promise<(DicomwebInp
   const options = { timeoutMs: TIMEOUT_MS };
   let uids: string[];
   try {
-    uids = source.series !== undefined ? [source.series] : await searchSeries(base, source.study, options);
+    uids = source.series !== undefined ? [source.series] : await imageSeries(base, source.study, options);
   } catch (e) {
     return [{ file: studyLabel, error: reason(e) }];
   }
@@ -100,7 +109,7 @@ export async function fetchDicomweb(source: DicomwebSource, dir: string): Promis
   if (source.series !== undefined) uids = [source.series];
   else {
     try {
-      uids = await searchSeries(base, source.study, options);
+      uids = await imageSeries(base, source.study, options);
     } catch (e) {
       return { folders, failed: [{ file: studyLabel, error: reason(e) }] };
     }

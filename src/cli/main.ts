@@ -9,6 +9,7 @@ import { coreCount } from "../runtime/platform.js";
 import { BASELINES } from "../explain/baseline.js";
 import { METHODS } from "../explain/explain.js";
 import { closest, parseFlags } from "./args.js";
+import { type ArchiveOptions, archiveReports, archiveSegmentations } from "./archive.js";
 import { type ClassifyOptions, classifyJobs, emitClassified, loadClassifier } from "./classify.js";
 import { type DetectOptions, detectJobs, emitDetected, loadDetector } from "./detect.js";
 import { type DicomwebSource, fetchDicomweb, seriesInputs } from "./dicomweb.js";
@@ -19,8 +20,8 @@ import { type Job, type Loaded, asUsage } from "./jobs.js";
 import { outputNames } from "./naming.js";
 import type { DetectResult, Failure, Result, SegmentResult } from "./output.js";
 import { WORKER_ENV, type WorkerJob, type WorkerSetup, runInProcesses } from "./pool.js";
-import { progressBar } from "./report.js";
-import { type SegmentOptions, emitSegmented, loadSegmenter, segmentJobs } from "./segment.js";
+import { progressBar, wrote } from "./report.js";
+import { type SegmentOptions, type Segmenter, emitSegmented, loadSegmenter, segmentJobs } from "./segment.js";
 import { COMMANDS, USAGE, UsageError } from "./usage.js";
 import { slabs, volumeInputs } from "./volumes.js";
 import { workerCommand } from "./worker.js";
@@ -36,11 +37,12 @@ const MODEL_FLAGS = {
 
 const CLASSIFY_FLAGS = {
   ...MODEL_FLAGS, out: "string", "top-k": "string", heatmap: "string", method: "string", baseline: "string", patch: "string",
-  stride: "string", "skip-existing": "boolean", queue: "string",
+  stride: "string", "skip-existing": "boolean", queue: "string", sr: "string", store: "boolean",
 } as const;
 
 const SEGMENT_FLAGS = {
   ...MODEL_FLAGS, out: "string", overlay: "boolean", threshold: "string", background: "string", colors: "string", queue: "string",
+  seg: "string", store: "boolean",
 } as const;
 
 const DETECT_FLAGS = {
@@ -166,12 +168,26 @@ async function queueOf(v: { queue?: string }, positionals: string[], outputs: [s
   return v.queue;
 }
 
+/** --seg DIR or --sr DIR, and --store, checked: --store sends them to --dicomweb's service; neither goes with --queue. */
+async function archiveOf(v: { store?: boolean; queue?: string }, flag: "--seg" | "--sr", dir: string | undefined, c: Common, model: string): Promise<ArchiveOptions | undefined> {
+  if (dir === undefined) {
+    if (v.store) throw new UsageError(`--store needs ${flag} DIR: the objects it sends are written there first`);
+    return undefined;
+  }
+  if (v.queue !== undefined) throw new UsageError(`${flag} does not combine with --queue: the objects are made from a local run's series and files`);
+  if (v.store && !c.dicomweb) throw new UsageError("--store needs --dicomweb URL: the service the objects are sent to (STOW-RS)");
+  await checkOutputFolder(dir, flag);
+  return { dir, axis: c.axis, model, ...(v.store ? { store: c.dicomweb!.url } : {}) };
+}
+
 /** How a command runs its jobs: the model it loads, and where the jobs run. */
 interface Runner<L extends Loaded, R extends { file: string }> {
   setup: WorkerSetup;
   load(engine: Engine): Promise<L>;
   local(engine: Engine, loaded: L, jobs: Job[], done: (r: (R | Failure)[]) => void): Promise<void>;
   remote?(jobs: Job[], tick: () => void): Promise<(R | Failure)[]>;
+  /** After the run, while a --dicomweb study's files are still there: DICOM objects of the results (archive.ts). */
+  archive?(loaded: L, jobs: Job[], results: (R | Failure)[]): Promise<void>;
 }
 
 /**
@@ -192,7 +208,7 @@ async function runCommand<L extends Loaded, R extends { file: string }>(c: Commo
 }
 
 async function runInputs<L extends Loaded, R extends { file: string }>(
-  c: Common, positionals: string[], fetchDir: string | undefined, { setup, load, local, remote }: Runner<L, R>,
+  c: Common, positionals: string[], fetchDir: string | undefined, { setup, load, local, remote, archive }: Runner<L, R>,
 ): Promise<{ loaded: L; results: (R | Failure)[] }> {
   // A study from a PACS is fetched a folder per series, and read as folders are; the output names
   // each by its DICOMweb URL.
@@ -245,6 +261,7 @@ async function runInputs<L extends Loaded, R extends { file: string }>(
   } finally {
     bar.stop();
   }
+  if (archive) await archive(loaded, named, results);
   if (fetched.folders.length > 0) for (const r of results) Object.assign(r, { file: relabel(r.file) }, "error" in r ? { error: relabel(r.error) } : {});
   return { loaded, results };
 }
@@ -273,6 +290,7 @@ async function classifyCommand(args: string[]): Promise<number> {
   if (options.skipExisting && options.heatmap === undefined && !journal) throw new UsageError("--skip-existing needs --heatmap DIR (or, with --queue, --out FILE.jsonl)");
   if (options.out !== undefined) await checkOutputFile(options.out, "--out");
   if (options.heatmap !== undefined && !isS3(options.heatmap)) await checkOutputFolder(options.heatmap, "--heatmap");
+  const sr = await archiveOf(v, "--sr", v.sr, c, options.model);
   const onQueue =
     queue === undefined
       ? undefined
@@ -286,6 +304,7 @@ async function classifyCommand(args: string[]): Promise<number> {
     load: (engine) => loadClassifier(engine, options),
     local: (engine, loaded, jobs, done) => classifyJobs(engine, loaded, jobs, options, done),
     ...(onQueue ? { remote: onQueue } : {}),
+    ...(sr ? { archive: async (_loaded: Loaded, jobs: Job[], results: Result[]) => wrote(await archiveReports(jobs, results, sr), "structured report", sr.dir) } : {}),
   });
   return emitClassified(results as Result[], journal ? { ...options, out: undefined } : options, out);
 }
@@ -308,6 +327,7 @@ async function segmentCommand(args: string[]): Promise<number> {
   };
   const queue = await queueOf(v, positionals, [["--out", options.out]]);
   if (!isS3(options.out)) await checkOutputFolder(options.out, "--out");
+  const seg = await archiveOf(v, "--seg", v.seg, c, options.model);
   const onQueue =
     queue === undefined
       ? undefined
@@ -322,6 +342,7 @@ async function segmentCommand(args: string[]): Promise<number> {
     load: (engine) => loadSegmenter(engine, options),
     local: (engine, loaded, jobs, done) => segmentJobs(engine, loaded, jobs, options, done),
     ...(onQueue ? { remote: onQueue } : {}),
+    ...(seg ? { archive: async (segmenter: Segmenter, jobs: Job[], results: SegmentResult[]) => wrote(await archiveSegmentations(jobs, results, segmenter, seg), "segmentation", seg.dir) } : {}),
   });
   return emitSegmented(results as SegmentResult[], loaded, options, out);
 }

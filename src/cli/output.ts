@@ -38,11 +38,14 @@ export type Result =
       heatmap?: string;
       /** How the heat map was made and what score it measures. */
       explanation?: { method: Method; score: string; value: number; layer?: string; flat: boolean; note?: string };
+      /** The DICOM SR written with the input's results (--sr), and its URL once stored (--store). */
+      sr?: string;
+      stored?: string;
     })
   | Failure;
 
 /** One line of segment's output: a segmented slice (its size, its classes' shares, the files written), or a failure. */
-export type SegmentResult = (Where & { width: number; height: number; classes: ClassArea[]; mask: string; overlay?: string }) | Failure;
+export type SegmentResult = (Where & { width: number; height: number; classes: ClassArea[]; mask: string; overlay?: string; seg?: string; stored?: string }) | Failure;
 
 /** A box a detector found on a slice: its class (name and index), score, and corners in the slice's pixels (pixel i spans i..i+1). */
 export interface DetectedBox {

@@ -5,6 +5,7 @@ import { type SettingName, defaultColor } from "../io/metadata.js";
 import type { Axis } from "../io/volume.js";
 import { overlayMask } from "../io/mask-overlay.js";
 import { type ScoreLayout, classAreas, labelMap, scoreLayout, scoreMap, scoreSettings } from "../io/segmentation.js";
+import { classVolumes } from "./class-volumes.js";
 import { writePng } from "./files.js";
 import { type Job, type Loaded, type ModelRole, loadModel, runJobs } from "./jobs.js";
 import { frameName } from "./naming.js";
@@ -79,11 +80,18 @@ export async function segmentJobs(engine: Engine, s: Segmenter, jobs: Job[], o: 
   }, done);
 }
 
-/** Prints the results in the chosen format on stdout; the exit code is 1 when any input failed. */
+/**
+ * Prints the results in the chosen format on stdout, and each volume's class volumes (mL) on
+ * stderr; the exit code is 1 when any input failed.
+ */
 export function emitSegmented(results: SegmentResult[], s: Pick<Segmenter, "labels" | "background">, o: SegmentOptions, stdout: (t: string) => void): Promise<number> {
   const ok = results.filter((r) => !("error" in r));
   wrote(ok.length, "mask", o.out);
   if (o.overlay) wrote(ok.length, "overlay", o.out);
+  for (const v of classVolumes(ok)) {
+    const classes = v.classes.filter((_, k) => k !== s.background).map((c) => `${c.label} ${c.ml.toFixed(2)} mL`);
+    process.stderr.write(`${v.file}${v.series !== undefined ? ` [series ${v.series}]` : ""}: ${classes.join(", ")}\n`);
+  }
   const text = o.format === "json" ? json(results) : o.format === "csv" ? segmentCsv(results, s.labels) : segmentTable(results, s.background);
   return emit(text, results, undefined, stdout);
 }

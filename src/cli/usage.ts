@@ -57,6 +57,12 @@ options:
                       to fetch them), e.g. http://pacs:8042/dicom-web; lines name each series by URL
   --study UID         the Study Instance UID to read from --dicomweb (required with it)
   --series UID        read only this series of the study
+  --sr DIR            write a DICOM Comprehensive SR per DICOM input (a series, or a file) into
+                      DIR: each slice's top class and probability, referencing its image, and
+                      the model's name and SHA-256; DIR/<name>.sr.dcm. A non-DICOM input gets
+                      a line saying so. A series must be read along its own axis
+  --store             also send each --sr report to the --dicomweb service (STOW-RS); a
+                      refused one is a DicomwebError line for its input
   -h, --help          this text
 
 Paths are printed as given: relative to the current folder when given relative, absolute when
@@ -72,7 +78,7 @@ the slice's own size whose pixels are class indices, and prints one line per sli
 class's pixels, fraction and area (in mm2 when the slice has a pixel spacing). Volumes (a NIfTI
 file, the single-frame DICOM files of a folder that share a Series Instance UID) are segmented
 slice by slice along --axis, as \`simdcnn classify\` reads them; their masks are named
-<name>-<axis><index>.
+<name>-<axis><index>, and each volume's class volumes in mL go to stderr.
 
 options:
   --model PATH        the ONNX segmentation model (required): scores [N,C,H,W] after an NCHW
@@ -106,6 +112,12 @@ options:
                       --out) must name the same files and folder on every worker (a shared
                       filesystem), or inputs and --out be s3://BUCKET/PREFIX; the table (or
                       --json, --csv) goes to stdout
+  --seg DIR           write a DICOM Segmentation (binary, a segment per class but the
+                      background) per DICOM input (a series along any --axis, or a file with
+                      all its frames) into DIR: DIR/<name>.seg.dcm, in the source's geometry,
+                      referencing its images. A non-DICOM input gets a line saying so
+  --store             also send each --seg segmentation to the --dicomweb service (STOW-RS); a
+                      refused one is a DicomwebError line for its input
   -h, --help          this text
 
 The model's scores are resized back to each slice (bilinear, undoing the stretch to the model's

@@ -1,9 +1,9 @@
 import { DicomwebError } from "../errors.js";
 
-// The two DICOMweb requests simdcnn makes, QIDO-RS (search) and WADO-RS (retrieve), over fetch,
-// which Node and browsers both have. The dicomweb-client package builds every request on
-// XMLHttpRequest, which Node does not have (it throws "XMLHttpRequest is not defined" before
-// sending), and a polyfill for it would be a larger dependency than these two requests.
+// The three DICOMweb requests simdcnn makes, QIDO-RS (search), WADO-RS (retrieve) and STOW-RS
+// (store), over fetch, which Node and browsers both have. The dicomweb-client package builds
+// every request on XMLHttpRequest, which Node does not have (it throws "XMLHttpRequest is not
+// defined" before sending), and a polyfill for it would be a larger dependency than these requests.
 
 export interface DicomwebOptions {
   /** Milliseconds a request may take, answer included, before it fails with a DicomwebError. */
@@ -15,22 +15,37 @@ export interface DicomwebOptions {
 /** A DICOM JSON data set (PS3.18 F.2): attributes by 8-hex-digit tag. */
 type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
 
+/** A series as QIDO-RS lists it: its Series Instance UID, and its Modality when the server gives it. */
+export interface FoundSeries {
+  uid: string;
+  modality?: string;
+}
+
 /**
- * The Series Instance UIDs of a study, in the order the server lists them (QIDO-RS
+ * The series of a study, in the order the server lists them (QIDO-RS
  * `GET {base}/studies/{study}/series`). A study the server does not know is a DicomwebError
  * with status 404 (or an empty list: servers differ, and an empty answer is not an error here).
  */
-export async function searchSeries(base: string, study: string, options: DicomwebOptions): Promise<string[]> {
-  return search(`${trimmed(base)}/studies/${encodeURIComponent(study)}/series`, "0020000E", options);
+export async function searchSeries(base: string, study: string, options: DicomwebOptions): Promise<FoundSeries[]> {
+  const found = await search(`${trimmed(base)}/studies/${encodeURIComponent(study)}/series`, options);
+  return found.flatMap((ds) => {
+    const uid = ds?.["0020000E"]?.Value?.[0];
+    const modality = ds?.["00080060"]?.Value?.[0];
+    return typeof uid === "string" ? [{ uid, ...(typeof modality === "string" ? { modality } : {}) }] : [];
+  });
 }
 
 /** The SOP Instance UIDs of a series (QIDO-RS `GET {base}/studies/{study}/series/{series}/instances`), as searchSeries. */
 export async function searchInstances(base: string, study: string, series: string, options: DicomwebOptions): Promise<string[]> {
-  return search(`${trimmed(base)}/studies/${encodeURIComponent(study)}/series/${encodeURIComponent(series)}/instances`, "00080018", options);
+  const found = await search(`${trimmed(base)}/studies/${encodeURIComponent(study)}/series/${encodeURIComponent(series)}/instances`, options);
+  return found.flatMap((ds) => {
+    const uid = ds?.["00080018"]?.Value?.[0];
+    return typeof uid === "string" ? [uid] : [];
+  });
 }
 
-// The values of one UID attribute over the data sets a QIDO-RS search answers.
-async function search(url: string, tag: string, options: DicomwebOptions): Promise<string[]> {
+// The data sets a QIDO-RS search answers.
+async function search(url: string, options: DicomwebOptions): Promise<DicomJson[]> {
   const response = await request(url, "application/dicom+json", options);
   const text = await body(response, url, options).then((b) => new TextDecoder().decode(b));
   if (text.trim() === "") return [];
@@ -41,10 +56,7 @@ async function search(url: string, tag: string, options: DicomwebOptions): Promi
     throw new DicomwebError(`the QIDO-RS answer of ${url} is not JSON: ${text.slice(0, 80)}`, url, response.status);
   }
   if (!Array.isArray(found)) throw new DicomwebError(`the QIDO-RS answer of ${url} is not a JSON array of data sets`, url, response.status);
-  return (found as DicomJson[]).flatMap((ds) => {
-    const uid = ds?.[tag]?.Value?.[0];
-    return typeof uid === "string" ? [uid] : [];
-  });
+  return found as DicomJson[];
 }
 
 /**
@@ -66,12 +78,49 @@ export async function retrieveSeries(base: string, study: string, series: string
   return parts;
 }
 
+/**
+ * Stores one DICOM Part 10 file (STOW-RS `POST {base}/studies`, multipart/related of
+ * application/dicom) and returns the URL the server gives the stored instance (its Retrieve URL,
+ * or failing that the request's). A refusal, of the request or (in the answer's Failed SOP
+ * Sequence) of the instance, is a DicomwebError.
+ */
+export async function storeInstance(base: string, instance: Uint8Array, options: DicomwebOptions): Promise<string> {
+  const url = `${trimmed(base)}/studies`;
+  const boundary = `simdcnn-${crypto.randomUUID()}`;
+  const encode = (t: string) => new TextEncoder().encode(t);
+  const head = encode(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`);
+  const tail = encode(`\r\n--${boundary}--\r\n`);
+  const message = new Uint8Array(head.length + instance.length + tail.length);
+  message.set(head);
+  message.set(instance, head.length);
+  message.set(tail, head.length + instance.length);
+  const response = await request(url, "application/dicom+json", options, {
+    method: "POST", body: message, contentType: `multipart/related; type="application/dicom"; boundary=${boundary}`,
+  });
+  const text = new TextDecoder().decode(await body(response, url, options));
+  let answer: DicomJson | undefined;
+  try {
+    answer = text.trim() ? (JSON.parse(text) as DicomJson) : undefined;
+  } catch {
+    answer = undefined;
+  }
+  // Failed SOP Sequence (0008,1198) and its Failure Reason (0008,1197).
+  const failed = answer?.["00081198"]?.Value?.[0] as DicomJson | undefined;
+  if (failed) {
+    const why = failed["00081197"]?.Value?.[0];
+    throw new DicomwebError(`${url} refused the instance${why !== undefined ? ` (failure reason ${why})` : ""}`, url, response.status);
+  }
+  const stored = (answer?.["00081199"]?.Value?.[0] as DicomJson | undefined)?.["00081190"]?.Value?.[0];
+  return typeof stored === "string" ? stored : url;
+}
+
 const trimmed = (base: string) => base.replace(/\/+$/, "");
 
-async function request(url: string, accept: string, options: DicomwebOptions): Promise<Response> {
+async function request(url: string, accept: string, options: DicomwebOptions, send?: { method: "POST"; body: Uint8Array<ArrayBuffer>; contentType: string }): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url, { headers: { Accept: accept, ...options.headers }, signal: AbortSignal.timeout(options.timeoutMs) });
+    const headers = { Accept: accept, ...(send ? { "Content-Type": send.contentType } : {}), ...options.headers };
+    response = await fetch(url, { headers, signal: AbortSignal.timeout(options.timeoutMs), ...(send ? { method: send.method, body: send.body } : {}) });
   } catch (e) {
     throw failure(e, url, options);
   }

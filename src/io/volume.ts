@@ -111,9 +111,9 @@ export function voxelPosition(volume: Pick<Volume, "affine" | "planes">, ijk: re
 
 /**
  * The slices of a volume along `axis`, numbered from 0 in order of increasing position, those
- * with index in [from, to) (all by default). Each is a grey Slice of the volume's range, with
- * the position of its centre along the axis; a slice that is a plane of the array as displayed
- * shares the volume's data.
+ * with index in [from, to) (all by default). Each is a grey Slice of the volume's range and
+ * voxel spacing, with the position of its centre along the axis; a slice that is a plane of the
+ * array as displayed shares the volume's data.
  */
 export function volumeSlices(volume: Volume, axis: Axis, from = 0, to?: number): VolumeSlice[] {
   const s = slicing(volume, axis);
@@ -148,7 +148,7 @@ export function volumeSlices(volume: Volume, axis: Axis, from = 0, to?: number):
     centre[s.row] = (height - 1) / 2;
     centre[s.normal] = n;
     out.push({
-      width, height, channels: 1, data: pixels, range: volume.range, index,
+      width, height, channels: 1, data: pixels, range: volume.range, index, spacing: [volume.spacing[s.row], volume.spacing[s.column]],
       position: voxelPosition(volume, centre)[world],
       source: `${volume.source}, ${axis} slice ${index + 1}/${s.count}`,
     });

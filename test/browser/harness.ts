@@ -235,7 +235,8 @@ export function forbiddenCode(code: string): string[] {
 
 // Imports of Node modules (static, dynamic, required, or as vite's stub for a browser bundle) and
 // what the Node entry (dist/node.js) alone does: reading files, counting cores, Node workers.
-const NODE_ONLY = /\bfrom\s*["'](node:[\w/]+|fs|fs\/promises|path|os|zlib|stream|worker_threads)["']|\bimport\s*\(\s*["']node:|__vite-browser-external|\bavailableParallelism\b|\breadFile\(/g;
+// dcmjs's DicomMessage.readFile (src/io/dicom-write.ts) parses bytes, not a file: not Node's.
+const NODE_ONLY = /\bfrom\s*["'](node:[\w/]+|fs|fs\/promises|path|os|zlib|stream|worker_threads)["']|\bimport\s*\(\s*["']node:|__vite-browser-external|\bavailableParallelism\b|(?<!DicomMessage\.)\breadFile\(/g;
 
 /** Every trace of a Node module in `code`, with some context, for messages. */
 export function nodeOnlyCode(code: string): string[] {
