@@ -124,14 +124,6 @@ describe("classify on volumes", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--axis expects axial, coronal, sagittal, got 'oblique'/);
   });
-
-  it("refuses --axis and --dicomweb with --queue, whose jobs are single files", async () => {
-    for (const flags of [["--axis", "coronal", join(FIX, "axial")], ["--dicomweb", "http://127.0.0.1:1/dicom-web", "--study", "1.2.3"]]) {
-      const r = await simdcnn(["classify", "--model", MODEL, "--queue", "redis://127.0.0.1:1/0", ...flags]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`${flags[0]} does not combine with --queue`);
-    }
-  });
 });
 
 describe("segment on volumes", () => {

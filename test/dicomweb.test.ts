@@ -6,7 +6,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { type Server, createServer } from "node:http";
-import { type AddressInfo, createServer as createNetServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -15,6 +15,7 @@ import { DicomwebError } from "../src/errors.js";
 import { multipartParts, retrieveSeries, searchSeries } from "../src/io/dicomweb.js";
 import { readSeries } from "../src/io/series.js";
 import { SERIES } from "./fixtures/volumes/geometry.js";
+import { REDIS, REDIS_REQUIRED, Redis, freePort, redisPresent } from "./servers.js";
 
 const ORTHANC = "/usr/sbin/Orthanc";
 const PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so";
@@ -36,17 +37,6 @@ async function simdcnn(args: string[]): Promise<{ code: number; stdout: string; 
     const x = e as { code: number; stdout: string; stderr: string };
     return { code: x.code, stdout: x.stdout, stderr: x.stderr };
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const present = existsSync(ORTHANC) && existsSync(PLUGIN);
@@ -118,6 +108,25 @@ describe.runIf(present)("a real Orthanc over DICOMweb", () => {
     expect(bySeries(rows)).toEqual(bySeries(local));
     for (const r of rows) expect(r.file).toBe(`${base}/studies/${STUDY}/series/${r.series}`);
   });
+
+  it.runIf(redisPresent || REDIS_REQUIRED)("puts each series of the study on a queue, fetched by the worker that takes it, with the lines of a local run", async () => {
+    if (!redisPresent) throw new Error(`SIMDCNN_REQUIRE_REDIS=1 but there is no redis-server at ${REDIS}`);
+    const args = ["classify", "--model", MODEL, "--json", "--axis", "coronal", "--dicomweb", base, "--study", STUDY];
+    const local = await simdcnn([...args, "--threads", "1"]);
+    expect(local.code, local.stderr).toBe(0);
+    const redis = new Redis(await freePort(), join(dir, "redis"));
+    await redis.start();
+    const url = `redis://127.0.0.1:${redis.port}/0`;
+    const workers = [0, 1].map(() => spawn(TSX, [CLI, "worker", "--queue", url], { stdio: "ignore" }));
+    try {
+      const queued = await simdcnn([...args, "--queue", url]);
+      expect(queued.code, queued.stderr).toBe(0);
+      expect(JSON.parse(queued.stdout)).toEqual(JSON.parse(local.stdout));
+    } finally {
+      await Promise.all(workers.map((w) => new Promise((r) => (w.once("exit", r), w.kill("SIGTERM")))));
+      await redis.stop();
+    }
+  }, 60_000);
 
   it("reports a series the PACS does not know as a DicomwebError line and classifies the rest", async () => {
     const r = await simdcnn(["classify", "--model", MODEL, "--json", "--threads", "1", "--dicomweb", base, "--study", STUDY, "--series", "1.2.3.404", join(FIX, "gap")]);

@@ -7,18 +7,20 @@
 // find the results without a worker running anything again.
 //
 // A second, smaller case runs `simdcnn segment --queue` on 2 workers: the same masks and JSON
-// lines as a local `simdcnn segment --json`, the bad file reported with the local run's reason;
-// a third runs `simdcnn detect --queue` with the phantom detector: the box images and lines of a
-// local run.
+// lines as a local `simdcnn segment --json`, the bad file reported with the local run's reason.
+// A third gives the queue volumes: a DICOM series long enough to be cut into slabs (one job
+// each) and a NIfTI volume cut along another axis, with the lines of a local run. A fourth reads
+// slices from and writes heatmaps to a bucket of a real S3-compatible server (s3rver, from npm,
+// started here on a free port and stopped by PID). A fifth runs `simdcnn detect --queue` with the
+// phantom detector: the box images and lines of a local run.
 //
 // Without redis-server the tests are skipped with a message; SIMDCNN_REQUIRE_REDIS=1 (.ci/run)
 // makes its absence a failure.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Queue } from "bullmq";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,15 +28,18 @@ import { layers } from "../src/node.js";
 import { networkGraph } from "../src/layers/layers.js";
 import { encodeModel } from "../src/onnx/encode.js";
 import { Rng } from "./reference.js";
+import { REDIS, REDIS_REQUIRED, Redis, freePort, redisPresent } from "./servers.js";
+import { SERIES, type SeriesSpec } from "./fixtures/volumes/geometry.js";
+import { seriesFiles } from "./fixtures/volumes/make.js";
 
-const REDIS = process.env.SIMDCNN_REDIS_SERVER ?? "/usr/bin/redis-server";
-const REQUIRED = process.env.SIMDCNN_REQUIRE_REDIS === "1";
-const present = existsSync(REDIS);
+const REQUIRED = REDIS_REQUIRED;
+const present = redisPresent;
 if (!present && !REQUIRED) console.warn(`test/queue.test.ts: SKIPPED, no redis-server at ${REDIS} (apt-get install redis-server; SIMDCNN_REQUIRE_REDIS=1 makes this a failure)`);
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CLI = join(ROOT, "src/cli/main.ts");
 const MODEL = join(ROOT, "examples/phantom/phantom.onnx");
+const NIFTI = join(ROOT, "test/fixtures/volumes/nifti/volume.nii.gz");
 const SLICES = 300;
 
 interface Exit {
@@ -64,26 +69,6 @@ function simdcnn(args: string[]): Proc {
   return p;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-async function pong(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ port, host: "127.0.0.1" });
-    s.on("error", () => resolve(false));
-    s.on("connect", () => s.write("PING\r\n"));
-    s.on("data", (d) => {
-      s.destroy();
-      resolve(d.toString().startsWith("+PONG"));
-    });
-  });
-}
-
 async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await ok())) {
@@ -94,22 +79,7 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60
 
 let dir: string;
 let port: number;
-let redis: ChildProcess | undefined;
-
-async function startRedis(): Promise<void> {
-  const data = join(dir, "redis");
-  mkdirSync(data, { recursive: true });
-  redis = spawn(REDIS, ["--port", String(port), "--bind", "127.0.0.1", "--dir", data, "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  await until("redis-server to answer", () => pong(port), 10_000);
-}
-
-async function stopRedis(): Promise<void> {
-  const r = redis;
-  if (!r || r.exitCode !== null) return;
-  const gone = new Promise((resolve) => r.once("exit", resolve));
-  r.kill("SIGTERM");
-  await gone;
-}
+let redis: Redis;
 
 function png(rng: Rng, size: number): Buffer {
   const p = new PNG({ width: size, height: size, colorType: 0, inputColorType: 0, bitDepth: 8 });
@@ -141,13 +111,14 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
     writeFileSync(join(slices, "bad-truncated.png"), png(rng, 32).subarray(0, 60));
     writeFileSync(join(slices, "bad-empty.dcm"), "");
     port = await freePort();
-    await startRedis();
+    redis = new Redis(port, join(dir, "redis"));
+    await redis.start();
   });
 
   afterAll(async () => {
     for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
     await Promise.all(started.map((p) => p.exited));
-    await stopRedis();
+    await redis?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -183,9 +154,9 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
       expect(Object.values(counts).reduce((a, b) => a + b, 0), JSON.stringify(counts)).toBe(inputs);
 
       // Redis goes away (and, without persistence, comes back empty): everyone waits and says so.
-      await stopRedis();
+      await redis?.stop();
       await until("the producer to notice", () => /producer: Redis at .* is unreachable/.test(second.stderr()), 20_000);
-      await startRedis();
+      await redis.start();
       await until("the producer to reconnect", () => /producer: Redis at .* is back/.test(second.stderr()), 20_000);
       const before = journalLines(journal).length;
       await until("more results after the restart", () => journalLines(journal).length >= before + 20);
@@ -285,8 +256,8 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
     expect(expectedBoxes.size).toBe(3);
     rmSync(boxes, { recursive: true });
 
-    // Database 2: none of the other cases' jobs.
-    const url = `redis://127.0.0.1:${port}/2`;
+    // Database 4: none of the other cases' jobs.
+    const url = `redis://127.0.0.1:${port}/4`;
     const workers = [0, 1].map(() => simdcnn(["worker", "--queue", url, "--stall-seconds", "2"]));
     const run = await simdcnn([...args, "--queue", url]).exited;
     expect(run.code, run.stderr).toBe(1);
@@ -295,6 +266,103 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
     for (const w of workers) w.child.kill("SIGTERM");
     for (const w of workers) expect((await w.exited).code).toBe(0);
   }, 60_000);
+
+  it("runs a series' slabs and a NIfTI volume along an axis as jobs, with the lines of a local run", async () => {
+    const s: SeriesSpec = { ...SERIES[1], folder: "long", uid: "1.2.826.0.1.3680043.10.1177.19", slices: 70 };
+    const series = join(dir, "long");
+    mkdirSync(series);
+    for (const f of seriesFiles(s)) writeFileSync(join(series, f.name), f.bytes);
+    const run = async (axis: string, extra: string[]) => {
+      const r = await simdcnn(["classify", "--model", MODEL, "--json", "--axis", axis, ...extra, series, NIFTI]).exited;
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { file: string; series?: string; slice?: number }[];
+    };
+    const url = `redis://127.0.0.1:${port}/2`;
+    const queue = new Queue("simdcnn", { connection: { host: "127.0.0.1", port, db: 2, maxRetriesPerRequest: null } });
+    queue.on("error", () => {});
+    const workers = [0, 1].map(() => simdcnn(["worker", "--queue", url, "--stall-seconds", "2"]));
+    try {
+      for (const axis of ["axial", "coronal"]) {
+        const expected = await run(axis, ["--threads", "1"]);
+        expect(expected.filter((r) => r.file === series).map((r) => r.slice)).toEqual([...Array(axis === "axial" ? 70 : s.rows).keys()]);
+        expect(await run(axis, ["--queue", url])).toEqual(expected);
+      }
+      // Each volume's jobs are slabs that tile its slices; the series' 70 along its stack are two.
+      const tiles = new Map<string, [number, number][]>();
+      for (const j of await queue.getCompleted(0, -1)) {
+        const { input, settings, volume } = j.data as { input: string; settings: { axis: string }; volume?: { slab: [number, number]; count: number } };
+        expect(volume, input).toBeDefined();
+        const key = `${input} ${settings.axis} ${volume!.count}`;
+        tiles.set(key, [...(tiles.get(key) ?? []), volume!.slab]);
+      }
+      expect(tiles.size).toBe(4);
+      for (const [key, slabs] of tiles) {
+        const count = Number(key.split(" ")[2]);
+        slabs.sort((a, b) => a[0] - b[0]);
+        expect(slabs.flat(), key).toEqual([0, ...slabs.slice(1).flatMap((x) => [x[0], x[0]]), count]);
+        for (const [a, b] of slabs) expect(b - a === count || b - a >= 32, key).toBe(true);
+      }
+      expect(tiles.get(`${series} axial 70`)).toEqual([[0, 35], [35, 70]]);
+    } finally {
+      await queue.close();
+      for (const w of workers) w.child.kill("SIGTERM");
+      for (const w of workers) expect((await w.exited).code).toBe(0);
+    }
+  }, 120_000);
+
+  it("reads slices from a bucket and writes heatmaps to it: the lines and heatmaps of a local run", async () => {
+    const s3port = await freePort();
+    const data = join(dir, "s3");
+    mkdirSync(data);
+    const s3rver = spawn(join(ROOT, "node_modules/.bin/s3rver"), ["-d", data, "-a", "127.0.0.1", "-p", String(s3port), "-s", "--configure-bucket", "scans"], { stdio: "ignore" });
+    const endpoint = `http://127.0.0.1:${s3port}`;
+    const env = { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" };
+    Object.assign(process.env, env);
+    const client = new S3Client({ endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const url = `redis://127.0.0.1:${port}/3`;
+    const workers: Proc[] = [];
+    try {
+      await until("s3rver to answer", () => fetch(`${endpoint}/scans`).then((r) => r.ok, () => false), 20_000);
+      const files = join(dir, "bucket-files");
+      mkdirSync(join(files, "in"), { recursive: true });
+      const rng = new Rng(21);
+      const names = ["a.png", "b.png", "deep/c.png", "bad.png"];
+      for (const n of names) {
+        const bytes = n === "bad.png" ? Buffer.from("not an image") : png(rng, 32);
+        mkdirSync(join(files, "in", n, ".."), { recursive: true });
+        writeFileSync(join(files, "in", n), bytes);
+        await client.send(new PutObjectCommand({ Bucket: "scans", Key: `in/${n}`, Body: bytes }));
+      }
+      await client.send(new PutObjectCommand({ Bucket: "scans", Key: "in/notes.txt", Body: "not a slice" }));
+      const heat = join(dir, "bucket-heat");
+      const local = await simdcnn(["classify", "--model", MODEL, "--json", "--threads", "1", "--heatmap", heat, join(files, "in")]).exited;
+      expect(local.code, local.stderr).toBe(1);
+      const toBucket = (text: string) => text.replaceAll(join(files, "in"), "s3://scans/in").replaceAll(heat, "s3://scans/heat");
+      const expected = (JSON.parse(local.stdout) as Record<string, unknown>[]).map((r) => JSON.parse(toBucket(JSON.stringify(r))) as Record<string, unknown>);
+      expect(expected.map((r) => r.file)).toEqual(["a.png", "b.png", "bad.png", "deep/c.png"].map((n) => `s3://scans/in/${n}`));
+
+      const refused = await simdcnn(["classify", "--model", MODEL, "s3://scans/in/"]).exited;
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain("an input 's3://scans/in/' is in a bucket, which only queue workers read and write: add --queue");
+
+      workers.push(...[0, 1].map(() => simdcnn(["worker", "--queue", url, "--stall-seconds", "2"])));
+      const run = await simdcnn(["classify", "--model", MODEL, "--json", "--queue", url, "--heatmap", "s3://scans/heat", "s3://scans/in/"]).exited;
+      expect(run.code, run.stderr).toBe(1);
+      expect(JSON.parse(run.stdout)).toEqual(expected);
+      for (const n of ["a", "b", "deep/c"]) {
+        const o = await client.send(new GetObjectCommand({ Bucket: "scans", Key: `heat/${n}.png` }));
+        expect(Buffer.from(await o.Body!.transformToByteArray()).equals(readFileSync(join(heat, `${n}.png`))), n).toBe(true);
+      }
+    } finally {
+      for (const w of workers) w.child.kill("SIGTERM");
+      for (const w of workers) await w.exited;
+      client.destroy();
+      for (const k of Object.keys(env)) delete process.env[k];
+      const gone = new Promise((r) => s3rver.once("exit", r));
+      process.kill(s3rver.pid!, "SIGTERM");
+      await gone;
+    }
+  }, 120_000);
 
   it("refuses a --queue URL that is not redis://", async () => {
     const r = await simdcnn(["classify", "--model", MODEL, "--queue", "http://localhost:6379", join(dir, "slices")]).exited;

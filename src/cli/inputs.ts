@@ -2,6 +2,8 @@ import { open, readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { glob } from "tinyglobby";
 import { FileError } from "../errors.js";
+import type { DicomwebInput } from "./dicomweb.js";
+import type { S3Object } from "../queue/s3.js";
 import type { VolumeInput } from "./volumes.js";
 
 // In a folder, files with these extensions, or none (DICOM files often have none), are slices, and
@@ -22,8 +24,15 @@ async function hasDicomMarker(path: string): Promise<boolean> {
   }
 }
 
-/** One input of a command: a file to read, an argument that yields none and why, or a volume (volumes.ts). */
-export type Input = { file: string } | { file: string; error: string } | VolumeInput;
+/** True for an `s3://bucket/prefix` argument: objects in a bucket, which queue workers read and write. */
+export const isS3 = (path: string | undefined): path is string => path !== undefined && /^s3:\/\//i.test(path);
+
+/**
+ * One input of a command: a file to read, an argument that yields none and why, a volume
+ * (volumes.ts), or what a queue's worker fetches: a PACS series (dicomweb.ts) or an object in a
+ * bucket (its s3:// URL as `file`).
+ */
+export type Input = { file: string } | { file: string; error: string } | VolumeInput | DicomwebInput | { file: string; s3: S3Object };
 
 /**
  * The files a command line names, in its order: a file as given, a folder's slice files sorted by

@@ -11,10 +11,10 @@ import { METHODS } from "../explain/explain.js";
 import { closest, parseFlags } from "./args.js";
 import { type ClassifyOptions, classifyJobs, emitClassified, loadClassifier } from "./classify.js";
 import { type DetectOptions, detectJobs, emitDetected, loadDetector } from "./detect.js";
-import { type DicomwebSource, fetchDicomweb } from "./dicomweb.js";
+import { type DicomwebSource, fetchDicomweb, seriesInputs } from "./dicomweb.js";
 import { checkOutputFile, checkOutputFolder, readModelFile } from "./files.js";
 import { info } from "./info.js";
-import { expandInputs } from "./inputs.js";
+import { expandInputs, isS3 } from "./inputs.js";
 import { type Job, type Loaded, asUsage } from "./jobs.js";
 import { outputNames } from "./naming.js";
 import type { DetectResult, Failure, Result, SegmentResult } from "./output.js";
@@ -53,6 +53,10 @@ type Values<F> = { [K in keyof F]?: F[K] extends "string" ? string : boolean } &
 // A volume is split into slabs for the worker processes only down to this many slices: a slab
 // pays for starting a process and reading its part of the volume.
 const MIN_SLAB = 16;
+// On a queue, a volume's slabs are at least this many slices: a job's overhead is a few
+// milliseconds, a slab's is also the model batches it fills and, cut across a series' stack,
+// reading the whole series.
+const QUEUE_SLAB = 32;
 
 function positiveInt(v: string | undefined, flag: string, def?: number): number | undefined {
   if (v === undefined) return def;
@@ -144,12 +148,21 @@ function common(v: Values<typeof MODEL_FLAGS>, positionals: string[], extra: Cla
   };
 }
 
-/** --queue's URL, checked, and refused beside the flags only a local run reads (volumes). */
-async function queueOf(v: { queue?: string; axis?: string; dicomweb?: string }): Promise<string | undefined> {
-  if (v.queue === undefined) return undefined;
+/**
+ * --queue's URL, checked; s3:// inputs and output folders (`outputs`: flag and value) are
+ * checked too, and refused without --queue: objects in a bucket are read and written by workers.
+ */
+async function queueOf(v: { queue?: string }, positionals: string[], outputs: [string, string | undefined][]): Promise<string | undefined> {
+  const bucket = [...positionals.filter(isS3).map((p) => ["an input", p] as const), ...outputs.filter(([, p]) => isS3(p))];
+  if (v.queue === undefined) {
+    if (bucket.length > 0) throw new UsageError(`${bucket[0][0]} '${bucket[0][1]}' is in a bucket, which only queue workers read and write: add --queue redis://HOST:PORT/N`);
+    return undefined;
+  }
   (await import("../queue/connection.js")).connectionOf(v.queue);
-  const local = v.dicomweb !== undefined ? "--dicomweb" : v.axis !== undefined ? "--axis" : undefined;
-  if (local) throw new UsageError(`${local} does not combine with --queue: queued jobs are single files, and volumes are read only by a local run`);
+  if (bucket.length > 0) {
+    const { s3Location } = await import("../queue/s3.js");
+    for (const [flag, url] of bucket) s3Location(url!, flag);
+  }
   return v.queue;
 }
 
@@ -169,7 +182,8 @@ interface Runner<L extends Loaded, R extends { file: string }> {
  * why), else in this process.
  */
 async function runCommand<L extends Loaded, R extends { file: string }>(c: Common, positionals: string[], run: Runner<L, R>): Promise<{ loaded: L; results: (R | Failure)[] }> {
-  const fetchDir = c.dicomweb ? await mkdtemp(join(tmpdir(), "simdcnn-dicomweb-")) : undefined;
+  // On a queue, each worker fetches the series it takes.
+  const fetchDir = c.dicomweb && !run.remote ? await mkdtemp(join(tmpdir(), "simdcnn-dicomweb-")) : undefined;
   try {
     return await runInputs(c, positionals, fetchDir, run);
   } finally {
@@ -184,15 +198,21 @@ async function runInputs<L extends Loaded, R extends { file: string }>(
   // each by its DICOMweb URL.
   const fetched = c.dicomweb && fetchDir ? await fetchDicomweb(c.dicomweb, fetchDir) : { folders: [], failed: [] };
   const relabel = (s: string) => fetched.folders.reduce((t, f) => t.replaceAll(f.folder, f.label), s);
-  const expanded = [...(await expandInputs(positionals)), ...fetched.failed, ...(await expandInputs(fetched.folders.map((f) => f.folder)))];
-  // A queue's jobs are single files, each read where its worker runs: volumes are assembled only here.
-  const inputs = remote ? expanded : await volumeInputs(expanded, c.axis, (w) => process.stderr.write(`simdcnn: warning: ${relabel(w)}\n`));
+  const queued = c.dicomweb && remote ? await seriesInputs(c.dicomweb) : [];
+  // Objects in a bucket (queue only: checked by the command) are listed here and fetched by the
+  // worker that takes each; they follow the other inputs.
+  const buckets = positionals.filter(isS3);
+  const listed = buckets.length > 0 ? await (await import("../queue/s3.js")).bucketInputs(buckets) : [];
+  const given = await expandInputs(positionals.filter((p) => !isS3(p)));
+  const expanded = [...given, ...fetched.failed, ...(await expandInputs(fetched.folders.map((f) => f.folder))), ...queued, ...listed];
+  const inputs = await volumeInputs(expanded, c.axis, (w) => process.stderr.write(`simdcnn: warning: ${relabel(w)}\n`));
   const keyOf = (i: (typeof inputs)[number]) => ("key" in i ? i.key : i.file);
   const names = outputNames(inputs.flatMap((i) => ("error" in i ? [] : [keyOf(i)])));
   const named: Job[] = inputs.map((i) => ("error" in i ? i : { ...i, name: names.get(keyOf(i)) }));
   // A volume is split into slabs of contiguous slices, so that one large series keeps every
-  // worker process busy.
-  const jobs = c.threads > 1 && !remote ? (slabs(named, c.threads, MIN_SLAB) as Job[]) : named;
+  // worker process busy; on a queue, whose workers are not counted here, into slabs of a fixed
+  // size, so that a restarted producer gives each slab the job id it had.
+  const jobs = remote ? (slabs(named, Infinity, QUEUE_SLAB) as Job[]) : c.threads > 1 ? (slabs(named, c.threads, MIN_SLAB) as Job[]) : named;
   const files = jobs.filter((j) => !("error" in j)).length;
   const pool = c.threads > 1 && files > 1;
   const engine = await init({ backend: c.backend, threads: pool ? 1 : c.threads });
@@ -247,12 +267,12 @@ async function classifyCommand(args: string[]): Promise<number> {
     if (v[flag] !== undefined && options.heatmap === undefined) throw new UsageError(`--${flag} needs --heatmap DIR`);
   }
   if (options.method === "scorecam" && (v.patch !== undefined || v.stride !== undefined)) throw new UsageError("--patch and --stride are occlusion's; --method scorecam takes neither");
-  const queue = await queueOf(v);
+  const queue = await queueOf(v, positionals, [["--heatmap", options.heatmap]]);
   // With --queue, --out FILE.jsonl is the journal the queue's results are appended to (producer.ts).
   const journal = queue !== undefined && options.out !== undefined && /\.jsonl$/i.test(options.out);
   if (options.skipExisting && options.heatmap === undefined && !journal) throw new UsageError("--skip-existing needs --heatmap DIR (or, with --queue, --out FILE.jsonl)");
   if (options.out !== undefined) await checkOutputFile(options.out, "--out");
-  if (options.heatmap !== undefined) await checkOutputFolder(options.heatmap, "--heatmap");
+  if (options.heatmap !== undefined && !isS3(options.heatmap)) await checkOutputFolder(options.heatmap, "--heatmap");
   const onQueue =
     queue === undefined
       ? undefined
@@ -286,15 +306,15 @@ async function segmentCommand(args: string[]): Promise<number> {
   const options: SegmentOptions = {
     model: v.model!, format: c.format, out: v.out ?? "masks", overlay: v.overlay ?? false, threshold, batch: c.batch, axis: c.axis, overrides: c.overrides,
   };
-  const queue = await queueOf(v);
-  await checkOutputFolder(options.out, "--out");
+  const queue = await queueOf(v, positionals, [["--out", options.out]]);
+  if (!isS3(options.out)) await checkOutputFolder(options.out, "--out");
   const onQueue =
     queue === undefined
       ? undefined
       : async (jobs: Job[], tick: () => void) => {
           const { runOnQueue } = await import("../queue/producer.js");
           // The workers write the masks, so they need the folder the user meant, not one relative to their own.
-          const { format: _format, ...settings } = { ...options, out: resolve(options.out) };
+          const { format: _format, ...settings } = { ...options, out: isS3(options.out) ? options.out : resolve(options.out) };
           return runOnQueue(jobs, { url: queue, command: "segment", backend: c.backend, settings, skipExisting: false }, tick);
         };
   const { loaded, results } = await runCommand<Awaited<ReturnType<typeof loadSegmenter>>, SegmentResult>(c, positionals, {
@@ -331,15 +351,15 @@ async function detectCommand(args: string[]): Promise<number> {
     score: unitInterval(v.score, "--score", 0.5, "a score"), iou: unitInterval(v.iou, "--iou", 0.45, "an IoU"),
     maxBoxes: positiveInt(v["max-boxes"], "--max-boxes", 100)!, batch: c.batch, axis: c.axis, overrides: c.overrides,
   };
-  const queue = await queueOf(v);
-  if (options.boxes !== undefined) await checkOutputFolder(options.boxes, "--boxes");
+  const queue = await queueOf(v, positionals, [["--boxes", options.boxes]]);
+  if (options.boxes !== undefined && !isS3(options.boxes)) await checkOutputFolder(options.boxes, "--boxes");
   const onQueue =
     queue === undefined
       ? undefined
       : async (jobs: Job[], tick: () => void) => {
           const { runOnQueue } = await import("../queue/producer.js");
           // The workers write the box images, so they need the folder the user meant, not one relative to their own.
-          const { format: _format, ...settings } = { ...options, ...(options.boxes !== undefined ? { boxes: resolve(options.boxes) } : {}) };
+          const { format: _format, ...settings } = { ...options, ...(options.boxes !== undefined ? { boxes: isS3(options.boxes) ? options.boxes : resolve(options.boxes) } : {}) };
           return runOnQueue(jobs, { url: queue, command: "detect", backend: c.backend, settings, skipExisting: false }, tick);
         };
   const { results } = await runCommand<Awaited<ReturnType<typeof loadDetector>>, DetectResult>(c, positionals, {

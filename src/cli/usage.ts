@@ -47,8 +47,10 @@ options:
                       processes instead of classifying here; paths must name the same files
                       on every worker (a shared filesystem). With --out FILE.jsonl, each
                       input's results are appended to FILE.jsonl as they arrive, and the
-                      table (or --json, --csv) goes to stdout. Each file is a job of its own:
-                      volumes are not assembled, and --axis and --dicomweb are refused
+                      table (or --json, --csv) goes to stdout. Each file is a job, each
+                      volume's slabs of 32 slices or more, each --dicomweb series. Inputs
+                      and --heatmap may be s3://BUCKET/PREFIX (the endpoint from
+                      AWS_ENDPOINT_URL_S3 for S3-compatible services)
   --axis A            axial | coronal | sagittal: the patient axis volumes are sliced along
                       (default axial); slices are taken along the volume axis nearest it
   --dicomweb URL      read a study from a DICOMweb service (QIDO-RS to list its series, WADO-RS
@@ -102,7 +104,8 @@ options:
   --queue URL         enqueue the inputs on redis://HOST:PORT/N for \`simdcnn worker\`
                       processes instead of segmenting here; paths (the inputs, the model and
                       --out) must name the same files and folder on every worker (a shared
-                      filesystem); the table (or --json, --csv) goes to stdout
+                      filesystem), or inputs and --out be s3://BUCKET/PREFIX; the table (or
+                      --json, --csv) goes to stdout
   -h, --help          this text
 
 The model's scores are resized back to each slice (bilinear, undoing the stretch to the model's
@@ -157,7 +160,8 @@ options:
   --queue URL         enqueue the inputs on redis://HOST:PORT/N for \`simdcnn worker\`
                       processes instead of detecting here; paths (the inputs, the model and
                       --boxes) must name the same files and folder on every worker (a shared
-                      filesystem); the table (or --json, --csv) goes to stdout
+                      filesystem), or inputs and --boxes be s3://BUCKET/PREFIX; the table (or
+                      --json, --csv) goes to stdout
   -h, --help          this text
 
 Exit code: 0 every slice processed; 1 an input could not be read or run (the other inputs still

@@ -39,7 +39,7 @@ export async function volumeInputs(inputs: readonly Input[], axis: Axis, warn: (
   const out: (Input | undefined)[] = [];
   const dicom = new Map<string, { at: number; file: string; geometry: DicomGeometry }[]>();
   for (const input of inputs) {
-    if ("error" in input || "volume" in input) {
+    if ("error" in input || "volume" in input || "dicomweb" in input || "s3" in input) {
       out.push(input);
       continue;
     }

@@ -21,7 +21,16 @@ type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
  * with status 404 (or an empty list: servers differ, and an empty answer is not an error here).
  */
 export async function searchSeries(base: string, study: string, options: DicomwebOptions): Promise<string[]> {
-  const url = `${trimmed(base)}/studies/${encodeURIComponent(study)}/series`;
+  return search(`${trimmed(base)}/studies/${encodeURIComponent(study)}/series`, "0020000E", options);
+}
+
+/** The SOP Instance UIDs of a series (QIDO-RS `GET {base}/studies/{study}/series/{series}/instances`), as searchSeries. */
+export async function searchInstances(base: string, study: string, series: string, options: DicomwebOptions): Promise<string[]> {
+  return search(`${trimmed(base)}/studies/${encodeURIComponent(study)}/series/${encodeURIComponent(series)}/instances`, "00080018", options);
+}
+
+// The values of one UID attribute over the data sets a QIDO-RS search answers.
+async function search(url: string, tag: string, options: DicomwebOptions): Promise<string[]> {
   const response = await request(url, "application/dicom+json", options);
   const text = await body(response, url, options).then((b) => new TextDecoder().decode(b));
   if (text.trim() === "") return [];
@@ -33,7 +42,7 @@ export async function searchSeries(base: string, study: string, options: Dicomwe
   }
   if (!Array.isArray(found)) throw new DicomwebError(`the QIDO-RS answer of ${url} is not a JSON array of data sets`, url, response.status);
   return (found as DicomJson[]).flatMap((ds) => {
-    const uid = ds?.["0020000E"]?.Value?.[0];
+    const uid = ds?.[tag]?.Value?.[0];
     return typeof uid === "string" ? [uid] : [];
   });
 }

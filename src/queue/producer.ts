@@ -2,10 +2,14 @@ import { appendFile, readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Job as QueueJob, Queue, QueueEvents } from "bullmq";
 import { FileError } from "../errors.js";
+import { isS3 } from "../cli/inputs.js";
 import type { Job } from "../cli/jobs.js";
 import { writeAtomic } from "../cli/files.js";
 import { QUEUE_NAME, connectionOf, quiet, watchRedis } from "./connection.js";
-import { type CommandName, type CommandResults, type CommandSettings, type JobRecord, type QueueResult as Result, jobId, modelHashOf, sha256 } from "./record.js";
+import type { VolumeInput } from "../cli/volumes.js";
+import {
+  type CommandName, type CommandResults, type CommandSettings, type JobRecord, type QueueResult as Result, inputFiles, inputHashOf, jobId, modelHashOf, sha256,
+} from "./record.js";
 
 export interface QueueRun<C extends CommandName> {
   url: string;
@@ -49,7 +53,7 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
   const modelHash = await modelHashOf(model).catch((e: unknown) => {
     throw FileError.from(e, model, "read");
   });
-  const heatmap = "heatmap" in q.settings && typeof q.settings.heatmap === "string" ? resolve(q.settings.heatmap) : undefined;
+  const heatmap = "heatmap" in q.settings && typeof q.settings.heatmap === "string" ? absolute(q.settings.heatmap) : undefined;
   // --skip-existing tells a worker to keep heatmaps already written; without heatmaps it is the
   // producer's alone (the journal), and must not give the same work another job id.
   const settings = { ...q.settings, model, ...(heatmap !== undefined ? { heatmap } : "skipExisting" in q.settings ? { skipExisting: false } : {}) };
@@ -59,16 +63,33 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
   const hash = async (i: number) => {
     const j = jobs[i];
     if ("error" in j) return;
+    if ("s3" in j) {
+      const { file, s3, name } = j;
+      records[i] = { command: q.command, input: file, file, inputHash: sha256(s3.etag), model, modelHash, backend: q.backend, settings, s3, ...(name === undefined ? {} : { name }) };
+      return;
+    }
+    if ("dicomweb" in j) {
+      const { file, dicomweb, name } = j;
+      records[i] = {
+        command: q.command, input: file, file, inputHash: sha256(dicomweb.instances.join("\n")), model, modelHash, backend: q.backend, settings, dicomweb,
+        ...(name === undefined ? {} : { name }),
+      };
+      return;
+    }
     const input = resolve(j.file);
-    let bytes: Buffer;
+    const volume = "volume" in j ? absoluteVolume(j) : undefined;
+    let inputHash: string;
     try {
-      bytes = await readFile(input);
+      inputHash = await inputHashOf(inputFiles(input, volume));
     } catch (e) {
-      const f = FileError.from(e, j.file, "read");
+      const f = FileError.from(e, (e as { path?: string }).path ?? j.file, "read");
       byInput[i] = [{ file: j.file, error: `${f.name}: ${f.message}` }];
       return;
     }
-    records[i] = { command: q.command, input, file: j.file, inputHash: sha256(bytes), model, modelHash, backend: q.backend, settings, ...(j.name === undefined ? {} : { name: j.name }) };
+    records[i] = {
+      command: q.command, input, file: j.file, inputHash, model, modelHash, backend: q.backend, settings,
+      ...(volume === undefined ? {} : { volume }), ...(j.name === undefined ? {} : { name: j.name }),
+    };
   };
   for (let at = 0; at < jobs.length; at += CHUNK) await Promise.all(jobs.slice(at, at + CHUNK).map((_, k) => hash(at + k)));
   for (const [i, record] of records.entries()) {
@@ -187,6 +208,15 @@ export async function runOnQueue<C extends CommandName>(jobs: Job[], q: QueueRun
     watch.close();
   }
   return byInput.flatMap((r) => r ?? []) as CommandResults[C][];
+}
+
+/** A folder made absolute, for workers whose working folder is another; a bucket's URL stays as it is. */
+const absolute = (path: string) => (isS3(path) ? path : resolve(path));
+
+/** A volume input with its paths made absolute, for a worker whose working folder is another. */
+function absoluteVolume(v: VolumeInput): VolumeInput {
+  const volume = v.volume.kind === "series" ? { ...v.volume, paths: v.volume.paths.map((p) => resolve(p)) } : v.volume;
+  return { ...v, file: resolve(v.file), key: resolve(v.key), volume };
 }
 
 /** The journal's complete lines of inputs that did not fail; a file that does not exist yet has none. */

@@ -1,13 +1,18 @@
-import { readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative, sep } from "node:path";
 import { type Job as QueueJob, UnrecoverableError, Worker } from "bullmq";
 import { type Backend, type Engine, init } from "../node.js";
 import { type ClassifyOptions, classifyJobs, loadClassifier } from "../cli/classify.js";
 import { type DetectOptions, detectJobs, loadDetector } from "../cli/detect.js";
+import { fetchSeriesJobs } from "../cli/dicomweb.js";
+import { isS3 } from "../cli/inputs.js";
 import type { Job, Loaded } from "../cli/jobs.js";
+import type { Axis } from "../io/volume.js";
 import type { Failure } from "../cli/output.js";
 import { type SegmentOptions, loadSegmenter, segmentJobs } from "../cli/segment.js";
 import { QUEUE_NAME, connectionOf, quiet, watchRedis } from "./connection.js";
-import { type JobRecord, type QueueResult, modelHashOf, sha256 } from "./record.js";
+import { type JobRecord, type QueueResult, inputFiles, inputHashOf, modelHashOf } from "./record.js";
 
 export interface WorkerSettings {
   url: string;
@@ -76,25 +81,27 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
     running = undefined;
   };
   // Loads (or finds) the model of a group of jobs with the same command and settings, and gives
-  // the command's job path over it; undefined for a command this worker does not know.
+  // the command's job path over it, its outputs written below `out` when that is given (for
+  // outputs that go to a bucket); undefined for a command this worker does not know.
   type Run = (engine: Engine, jobs: Job[], done: (r: QueueResult[]) => void) => Promise<void>;
-  const commandOf = (r: JobRecord): (() => Promise<Run>) | undefined => {
+  const commandOf = (r: JobRecord, out: string | undefined): (() => Promise<Run>) | undefined => {
     if (r.command === "classify") {
-      const options: ClassifyOptions = { ...(r as JobRecord<"classify">).settings, format: "json" };
+      const settings = (r as JobRecord<"classify">).settings;
+      const options: ClassifyOptions = { ...settings, format: "json", ...(out !== undefined ? { heatmap: out } : {}) };
       return async () => {
         const classifier = await modelFor(r, options.overrides, (engine) => loadClassifier(engine, options));
         return (engine, jobs, done) => classifyJobs(engine, classifier, jobs, options, done);
       };
     }
     if (r.command === "segment") {
-      const options: SegmentOptions = { ...(r as JobRecord<"segment">).settings, format: "json" };
+      const options: SegmentOptions = { ...(r as JobRecord<"segment">).settings, format: "json", ...(out !== undefined ? { out } : {}) };
       return async () => {
         const segmenter = await modelFor(r, options.overrides, (engine) => loadSegmenter(engine, options));
         return (engine, jobs, done) => segmentJobs(engine, segmenter, jobs, options, done);
       };
     }
     if (r.command === "detect") {
-      const options: DetectOptions = { ...(r as JobRecord<"detect">).settings, format: "json" };
+      const options: DetectOptions = { ...(r as JobRecord<"detect">).settings, format: "json", ...(out !== undefined ? { boxes: out } : {}) };
       return async () => {
         const detector = await modelFor(r, options.overrides, (engine) => loadDetector(engine, options));
         return (_engine, jobs, done) => detectJobs(detector, jobs, options, done);
@@ -102,9 +109,24 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
     }
     return undefined;
   };
+  let s3: Promise<typeof import("./s3.js") & { client: import("@aws-sdk/client-s3").S3Client }> | undefined;
+  // The S3 client, loaded with the SDK the first time a job needs it.
+  const bucket = () => (s3 ??= import("./s3.js").then((m) => ({ ...m, client: m.s3Client() })));
   const runGroup = async (group: Held[]) => {
+    const scratch = await mkdtemp(join(tmpdir(), "simdcnn-worker-"));
+    try {
+      await runIn(scratch, group);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  };
+  const runIn = async (scratch: string, group: Held[]) => {
     const r0 = group[0].record;
-    const prepare = commandOf(r0);
+    const settings = r0.settings as { heatmap?: string; out?: string; boxes?: string };
+    const outUrl = r0.command === "classify" ? settings.heatmap : r0.command === "detect" ? settings.boxes : settings.out;
+    // Outputs bound for a bucket are written here first and put there when their job is done.
+    const s3Out = isS3(outUrl) ? { url: outUrl, dir: join(scratch, "out") } : undefined;
+    const prepare = commandOf(r0, s3Out?.dir);
     if (prepare === undefined) {
       for (const h of group) h.reject(new UnrecoverableError(`this worker does not run the command '${String(h.record.command)}'`));
       return;
@@ -117,28 +139,88 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
       return;
     }
     const engine = await engineFor(r0.backend);
-    const ready: Held[] = [];
-    for (const h of group) {
-      const bytes = await readFile(h.record.input).catch(() => undefined);
+    // Each held job's command jobs (a PACS series fetched here may be a volume and loose files),
+    // and how to put the input's URL in place of the folder or file it was fetched into.
+    const ready: { h: Held; jobs: Job[]; relabel(text: string): string }[] = [];
+    for (const [n, h] of group.entries()) {
+      const r = h.record;
+      const at = join(scratch, `in-${n}`);
+      try {
+        if (r.dicomweb !== undefined) {
+          const warn = (w: string) => process.stderr.write(`simdcnn worker: warning: ${w}\n`);
+          const series = await fetchSeriesJobs(r.dicomweb, at, (r.settings as { axis: Axis }).axis, r.name ?? "series", warn);
+          if (series.jobs.length === 0) throw new Error(`${r.file}: the server sent nothing to read`);
+          ready.push({ h, ...series });
+          continue;
+        }
+        if (r.s3 !== undefined) {
+          const { client, getObject } = await bucket();
+          const { bytes, etag } = await getObject(client, r.s3);
+          if (etag !== r.s3.etag) throw new UnrecoverableError(`${r.file} changed after it was enqueued`);
+          // Under its own base name, which the command reads for its format.
+          const file = join(at, r.s3.key.split("/").pop()!);
+          await mkdir(at);
+          await writeFile(file, bytes);
+          ready.push({ h, jobs: [{ file, ...(r.name === undefined ? {} : { name: r.name }) }], relabel: (text) => text.replaceAll(file, r.file) });
+          continue;
+        }
+      } catch (e) {
+        h.reject(e instanceof Error ? e : new Error(String(e)));
+        continue;
+      }
+      const hash = await inputHashOf(inputFiles(r.input, r.volume)).catch(() => undefined);
       // An unreadable file is the command's to report; a changed one would give another result under this job's id.
-      if (bytes !== undefined && sha256(bytes) !== h.record.inputHash) h.reject(new UnrecoverableError(`${h.record.file} changed after it was enqueued`));
-      else ready.push(h);
+      if (hash !== undefined && hash !== r.inputHash) h.reject(new UnrecoverableError(`${r.file} changed after it was enqueued`));
+      else ready.push({ h, jobs: [{ ...(r.volume ?? { file: r.input }), ...(r.name === undefined ? {} : { name: r.name }) }], relabel: (text) => text });
     }
-    const jobs: Job[] = ready.map((h) => ({ file: h.record.input, ...(h.record.name === undefined ? {} : { name: h.record.name }) }));
+    const jobs = ready.flatMap((x) => x.jobs);
     let next = 0;
-    try {
-      await run(engine, jobs, (results) => {
-        const h = ready[next++];
-        const named = results.map((r) => ({ ...r, file: h.record.file }));
+    let lines: QueueResult[] = [];
+    let taken = 0;
+    // Results are handed back once the job's outputs are where they belong, in job order.
+    let settled = Promise.resolve();
+    const settle = (h: Held, named: QueueResult[]) => {
+      settled = settled.then(async () => {
         const errors = named.filter((r): r is Failure => "error" in r);
         // An input none of whose slices could be read fails its job, so BullMQ retries it (a
         // shared filesystem can fail for a moment) and then reports it failed with the reason.
-        if (errors.length === named.length) h.reject(new Error(errors[0]?.error ?? "no slices"));
-        else h.resolve(named);
+        if (errors.length === named.length) return h.reject(new Error(errors[0]?.error ?? "no slices"));
+        try {
+          if (s3Out !== undefined) await putOutputs(s3Out);
+          h.resolve(named);
+        } catch (e) {
+          h.reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+    };
+    const putOutputs = async (o: { url: string; dir: string }) => {
+      const { client, putObject, s3Location } = await bucket();
+      const { bucket: name, prefix } = s3Location(o.url, "the job's output");
+      for (const f of await readdir(o.dir, { recursive: true, withFileTypes: true }).catch(() => [])) {
+        if (!f.isFile()) continue;
+        const path = join(f.parentPath, f.name);
+        const key = [prefix.replace(/\/+$/, ""), relative(o.dir, path).split(sep).join("/")].filter(Boolean).join("/");
+        await putObject(client, name, key, await readFile(path), f.name.endsWith(".png") ? "image/png" : "application/octet-stream");
+        // Put once: the next job's outputs are what is left in the folder.
+        await rm(path);
+      }
+    };
+    const outLabel = (text: string) => (s3Out === undefined ? text : text.replaceAll(s3Out.dir, s3Out.url.replace(/\/+$/, "")));
+    try {
+      await run(engine, jobs, (results) => {
+        const { h, relabel } = ready[next];
+        const label = (v: unknown) => (typeof v === "string" ? outLabel(relabel(v)) : v);
+        lines.push(...results.map((r) => ({ ...(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, label(v)])) as unknown as QueueResult), file: h.record.file })));
+        if (++taken < ready[next].jobs.length) return;
+        next++;
+        taken = 0;
+        settle(h, lines);
+        lines = [];
       });
     } catch (e) {
-      for (const h of ready.slice(next)) h.reject(e instanceof Error ? e : new Error(String(e)));
+      for (const { h } of ready.slice(next)) h.reject(e instanceof Error ? e : new Error(String(e)));
     }
+    await settled;
   };
 
   const worker = new Worker<JobRecord, QueueResult[]>(
