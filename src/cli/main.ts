@@ -380,7 +380,7 @@ async function detectCommand(args: string[]): Promise<number> {
       : async (jobs: Job[], tick: () => void) => {
           const { runOnQueue } = await import("../queue/producer.js");
           // The workers write the box images, so they need the folder the user meant, not one relative to their own.
-          const { format: _format, ...settings } = { ...options, ...(options.boxes !== undefined && !isS3(options.boxes) ? { boxes: resolve(options.boxes) } : {}) };
+          const { format: _format, ...settings } = { ...options, ...(options.boxes !== undefined ? { boxes: isS3(options.boxes) ? options.boxes : resolve(options.boxes) } : {}) };
           return runOnQueue(jobs, { url: queue, command: "detect", backend: c.backend, settings, skipExisting: false }, tick);
         };
   const { results } = await runCommand<Awaited<ReturnType<typeof loadDetector>>, DetectResult>(c, positionals, {

@@ -172,7 +172,8 @@ options:
   --queue URL         enqueue the inputs on redis://HOST:PORT/N for \`simdcnn worker\`
                       processes instead of detecting here; paths (the inputs, the model and
                       --boxes) must name the same files and folder on every worker (a shared
-                      filesystem); the table (or --json, --csv) goes to stdout
+                      filesystem), or inputs and --boxes be s3://BUCKET/PREFIX; the table (or
+                      --json, --csv) goes to stdout
   -h, --help          this text
 
 Exit code: 0 every slice processed; 1 an input could not be read or run (the other inputs still
