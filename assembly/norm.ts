@@ -1,4 +1,4 @@
-import { activateScalar, activateVec } from "./activation";
+import { ACT_NONE, activateScalar, activateVec } from "./activation";
 
 // norm_f32: instance, group and layer normalization over x read as [outer, n, groups, cg]: the
 // statistics of group g of outer index o are taken over its n * cg floats
@@ -73,11 +73,12 @@ function normChannels(
         for (let k = 0; k < n; k++) {
           const e = (<usize>k * step) + gb;
           const s = perElement ? e : gb;
-          outVec(xo + e, yo + e, scale + s, bias + s, m0, r0, act, p0, p1);
-          outVec(xo + e + 16, yo + e + 16, scale + s + 16, bias + s + 16, m1, r1, act, p0, p1);
-          outVec(xo + e + 32, yo + e + 32, scale + s + 32, bias + s + 32, m2, r2, act, p0, p1);
-          outVec(xo + e + 48, yo + e + 48, scale + s + 48, bias + s + 48, m3, r3, act, p0, p1);
+          outVec(xo + e, yo + e, scale + s, bias + s, m0, r0);
+          outVec(xo + e + 16, yo + e + 16, scale + s + 16, bias + s + 16, m1, r1);
+          outVec(xo + e + 32, yo + e + 32, scale + s + 32, bias + s + 32, m2, r2);
+          outVec(xo + e + 48, yo + e + 48, scale + s + 48, bias + s + 48, m3, r3);
         }
+        activateRuns(yo + gb, n, step, 16, act, p0, p1);
       }
       for (; g + 4 <= gcount; g += 4) {
         const gb = <usize>g << 2;
@@ -99,8 +100,9 @@ function normChannels(
         for (let k = 0; k < n; k++) {
           const e = (<usize>k * step) + gb;
           const s = perElement ? e : gb;
-          outVec(xo + e, yo + e, scale + s, bias + s, m0, r0, act, p0, p1);
+          outVec(xo + e, yo + e, scale + s, bias + s, m0, r0);
         }
+        activateRuns(yo + gb, n, step, 4, act, p0, p1);
       }
     }
     for (; g < gcount; g++) {
@@ -123,8 +125,9 @@ function normChannels(
       for (let k = 0; k < n; k++) {
         const e = (<usize>k * step) + gb;
         const s = perElement ? e : gb;
-        outScalar(xo + e, yo + e, scale + s, bias + s, m, r, act, p0, p1);
+        outScalar(xo + e, yo + e, scale + s, bias + s, m, r);
       }
+      activateRuns(yo + gb, n, step, 1, act, p0, p1);
     }
   }
 }
@@ -153,14 +156,15 @@ function normGroups(
           const vr = f32x4.splat(r);
           for (; j < cg4; j += 4) {
             const jb = <usize>j << 2;
-            outVec(xg + e + jb, yg + e + jb, scale + s + jb, bias + s + jb, vm, vr, act, p0, p1);
+            outVec(xg + e + jb, yg + e + jb, scale + s + jb, bias + s + jb, vm, vr);
           }
         }
         for (; j < cg; j++) {
           const jb = <usize>j << 2;
-          outScalar(xg + e + jb, yg + e + jb, scale + s + jb, bias + s + jb, m, r, act, p0, p1);
+          outScalar(xg + e + jb, yg + e + jb, scale + s + jb, bias + s + jb, m, r);
         }
       }
+      activateRuns(yg, n, step, cg, act, p0, p1);
     }
   }
 }
@@ -211,14 +215,33 @@ function normGroups(
   return d * d;
 }
 
-@inline function outVec(px: usize, py: usize, ps: usize, pb: usize, m: v128, r: v128, act: i32, p0: f32, p1: f32): void {
-  const v = f32x4.add(f32x4.mul(f32x4.mul(f32x4.sub(v128.load(px), m), r), v128.load(ps)), v128.load(pb));
-  v128.store(py, activateVec(v, act, p0, p1));
+@inline function outVec(px: usize, py: usize, ps: usize, pb: usize, m: v128, r: v128): void {
+  v128.store(py, f32x4.add(f32x4.mul(f32x4.mul(f32x4.sub(v128.load(px), m), r), v128.load(ps)), v128.load(pb)));
 }
 
-@inline function outScalar(px: usize, py: usize, ps: usize, pb: usize, m: f32, r: f32, act: i32, p0: f32, p1: f32): void {
-  const v = ((load<f32>(px) - m) * r) * load<f32>(ps) + load<f32>(pb);
-  store<f32>(py, activateScalar(v, act, p0, p1));
+@inline function outScalar(px: usize, py: usize, ps: usize, pb: usize, m: f32, r: f32): void {
+  store<f32>(py, ((load<f32>(px) - m) * r) * load<f32>(ps) + load<f32>(pb));
+}
+
+// The activation, over `runs` runs of `len` floats `stride` bytes apart, as a pass of its own
+// after a group's stores: with the activation's out-of-line call (sigmoid, tanh) inside the store
+// loop, V8 compiled that loop several times slower even when the call was never taken.
+function activateRuns(p: usize, runs: i32, stride: usize, len: i32, act: i32, p0: f32, p1: f32): void {
+  if (act == ACT_NONE) return;
+  for (let r = 0; r < runs; r++) {
+    const q = p + <usize>r * stride;
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= len; j += 4) {
+        const b = q + (<usize>j << 2);
+        v128.store(b, activateVec(v128.load(b), act, p0, p1));
+      }
+    }
+    for (; j < len; j++) {
+      const b = q + (<usize>j << 2);
+      store<f32>(b, activateScalar(load<f32>(b), act, p0, p1));
+    }
+  }
 }
 
 // lpnorm_f32: LpNormalization, x read as [outer, n, inner] as in reduce_f32 (a call handles

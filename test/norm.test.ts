@@ -15,7 +15,7 @@
 // then one division: relative (m + 3) u + 2 u.
 import { beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError, type Engine, ShapeError } from "../src/index.js";
-import { BACKENDS, U, compare, compareBits, engines, type BackendName } from "./grid.js";
+import { BACKENDS, TRANSCENDENTAL_RTOL, U, compare, compareBits, engines, type BackendName } from "./grid.js";
 import { allocBytes, fillSentinel, ptrOf, rangeOf, snapshot, strayWrites } from "./memory.js";
 import { Rng, prod } from "./reference.js";
 
@@ -120,6 +120,27 @@ describe("normalization: both builds against float64", () => {
     const scale = rng.f32(105, -2, 2);
     const bias = rng.f32(105, -1, 1);
     check("layer axis 1 [2, 3, 5, 7]", data, shape, (e, x) => e.layerNorm(x, { axis: 1, scale, bias }), normRef(data, 2, 1, 105, 1, scale, bias, 1e-5, true));
+  });
+
+  // The activation runs as a pass of its own over each group's output: relu and leakyRelu are exact
+  // on the normalized value (slope <= 1, leaky's product one rounding: 2 u); sigmoid has slope
+  // <= 1/4 and its own TRANSCENDENTAL_RTOL.
+  it("a fused activation: relu, leakyRelu, sigmoid on instance, group and layer normalization", () => {
+    const rng = new Rng(5);
+    const acts = [["relu", (v: number) => Math.max(v, 0), 1, 0], [{ leakyRelu: 0.1 }, (v: number) => (v < 0 ? v * Math.fround(0.1) : v), 1, 2 * U], ["sigmoid", (v: number) => 1 / (1 + Math.exp(-v)), 0.25, TRANSCENDENTAL_RTOL]] as const;
+    for (const [act, fn, slope, rtol] of acts) {
+      for (const [shape, groups, perElement] of [[[2, 9, 21], 21, false], [[1, 5, 36], 4, false], [[3, 1, 37], 1, true]] as [number[], number, boolean][]) {
+        const [outer, n, c] = shape;
+        const data = rng.f32(prod(shape), -1, 3);
+        const scale = rng.f32(perElement ? n * c : c, -2, 2);
+        const bias = rng.f32(perElement ? n * c : c, -1, 1);
+        const r = normRef(data, outer, n, c, groups, scale, bias, 1e-5, perElement);
+        const ref = r.ref.map(fn);
+        const tol = r.tol.map((t, i) => slope * t + rtol * Math.abs(ref[i]));
+        check(`${JSON.stringify(act)} groups ${groups} [${shape}]`, data, shape, (e, x) =>
+          perElement ? e.layerNorm(x, { scale, bias, activation: act }) : e.groupNorm(x, { groups, scale, bias, activation: act }), { ref, tol });
+      }
+    }
   });
 
   it("LpNormalization p 1 and 2 over contiguous and strided axes, a zero norm giving 0", () => {

@@ -98,7 +98,7 @@ export class Normalize implements PreparedOp {
       }
     } else {
       for (let o = 0; o < outer; o++) {
-        for (const [g0, g1] of this.rt.ranges(groups, work / outer, cg === 1 ? 16 : 1, PARALLEL_MIN_ELEMENTS)) {
+        for (const [g0, g1] of this.rt.ranges(groups, work, cg === 1 ? 16 : 1, PARALLEL_MIN_ELEMENTS)) {
           const at = (o * n * c + g0 * cg) * 4;
           const s = g0 * cg * 4;
           calls.push({

@@ -71,7 +71,7 @@ export class Reduce implements PreparedOp {
       }
     } else {
       for (let o = 0; o < outer; o++) {
-        for (const [i0, i1] of this.rt.ranges(inner, work / outer, 16, PARALLEL_MIN_ELEMENTS)) {
+        for (const [i0, i1] of this.rt.ranges(inner, work, 16, PARALLEL_MIN_ELEMENTS)) {
           calls.push({
             fn: "reduce_f32",
             args: { outer: 1, n, inner, cols: i1 - i0, x: inputs[0] + (o * n * inner + i0) * 4, y: y + (o * inner + i0) * 4, kind },
