@@ -8,7 +8,7 @@
 // |err| <= 1e-5 + 1e-4 |ort| for outputs of magnitude about 1 (the inputs are in [-1, 1] or conv
 // outputs of that size; normalized outputs are O(1)).
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Engine } from "../src/index.js";
+import { type Engine, ModelFormatError, UnsupportedError } from "../src/index.js";
 import { DataType } from "../src/onnx/model.js";
 import { engines, type BackendName } from "./grid.js";
 import { EXACT, Net, type OrtCase, type Tol, checkCase, f32attr, feed } from "./networks.js";
@@ -94,4 +94,32 @@ async function run(c: Case, seed: number): Promise<void> {
 
 describe("reductions and normalizations against onnxruntime-web", () => {
   it.each(CASES.map((c, i) => [c.name, c, i] as const))("%s", async (_n, c, i) => run(c, i));
+});
+
+describe("reductions and normalizations: models simdcnn refuses, with the reason", () => {
+  const load = (build: (n: Net) => string, opset: number, x: number[]) => {
+    const n = new Net(new Rng(9));
+    n.output(build(n));
+    const bytes = n.model({ opset, inputs: [{ name: "x", shape: x }], outputs: [{ name: "y" }] });
+    return E.simd.loadOnnx(bytes);
+  };
+  it.each([
+    ["GroupNormalization with 5 groups of 12 channels", (n: Net) => n.op("GroupNormalization", ["x", n.random([5]), n.random([5])], { num_groups: 5 }), 18, X.map((d, i) => (i === 1 ? 12 : d)), ModelFormatError, /num_groups 5 must be a positive divisor of the 12 channels/],
+    ["GroupNormalization-21 with a scale per group", (n: Net) => n.op("GroupNormalization", ["x", n.random([2]), n.random([2])], { num_groups: 2 }), 21, [2, 4, 3, 3], ModelFormatError, /must each hold 4 floats \(one per channel\)/],
+    ["LpNormalization p 3", (n: Net) => n.op("LpNormalization", ["x"], { p: 3 }), 13, P, UnsupportedError, /p = 3; ONNX defines p = 1 and 2/],
+    ["ReduceSum-13 with axes as an attribute", (n: Net) => n.op("ReduceSum", ["x"], { axes: [1] }), 13, P, ModelFormatError, /axes is an input from opset 13/],
+    ["ReduceMean with an axis twice", (n: Net) => n.op("ReduceMean", ["x"], { axes: [1, -2] }), 13, P, ModelFormatError, /name an axis twice/],
+    ["InstanceNormalization of a 2-d input", (n: Net) => n.op("InstanceNormalization", ["x", n.random([5]), n.random([5])]), 13, [3, 5], ModelFormatError, /must be \[N, C, D1, \.\.\.\]/],
+    ["LayerNormalization with a Scale that does not broadcast", (n: Net) => n.op("LayerNormalization", ["x", n.random([4])]), 17, P, ModelFormatError, /\[4\] does not broadcast to the normalized shape \[9\]/],
+  ] as const)("%s", async (_name, build, opset, x, type, message) => {
+    await expect(load(build, opset, [...x])).rejects.toThrow(type);
+    await expect(load(build, opset, [...x])).rejects.toThrow(message);
+  });
+
+  it("LayerNormalization whose Mean output is read", async () => {
+    const n = new Net(new Rng(9));
+    n.op("LayerNormalization", ["x", n.random([9])], {}, "ln", ["y", "mean"]);
+    const bytes = n.model({ opset: 17, inputs: [{ name: "x", shape: P }], outputs: [{ name: "y" }, { name: "mean" }] });
+    await expect(E.simd.loadOnnx(bytes)).rejects.toThrow(/the Mean and InvStdDev outputs are not supported/);
+  });
 });
