@@ -61,6 +61,7 @@ const CASES: Case[] = [
   // Normalizations.
   { name: "InstanceNormalization of a conv output, then Relu (fused)", opset: 13, x: X, build: (n) => n.op("Relu", [n.op("InstanceNormalization", [viaConv(n, 20), n.random([20], 0.5, 1.5), n.random([20])], { epsilon: f32attr(1e-3) })]), tol: SUM, inPlace: true, fused: "instancenorm +relu" },
   { name: "InstanceNormalization of an NCHW input (17 channels)", opset: 6, x: [2, 17, 4, 3], build: (n) => n.op("InstanceNormalization", ["x", n.random([17], 0.5, 1.5), n.random([17])]), tol: SUM },
+  { name: "InstanceNormalization of a per-channel Mul of the input (the Mul runs NHWC)", opset: 13, x: [2, 5, 6, 7], build: (n) => n.op("InstanceNormalization", [n.op("Mul", ["x", n.random([5, 1, 1], 0.5, 2)]), n.random([5], 0.5, 1.5), n.random([5])]), tol: SUM },
   { name: "InstanceNormalization of [N, C, L]", opset: 13, x: [2, 5, 11], build: (n) => n.op("InstanceNormalization", ["x", n.random([5], 0.5, 1.5), n.random([5])]), tol: SUM },
   { name: "LayerNormalization over the last axis", opset: 17, x: [2, 5, 33], build: (n) => n.op("LayerNormalization", ["x", n.random([33], 0.5, 1.5), n.random([33])]), tol: SUM },
   { name: "LayerNormalization over C, H, W of a conv output, scale only", opset: 17, x: X, build: (n) => n.op("LayerNormalization", [viaConv(n), n.random([6, 7, 5], 0.5, 1.5)], { axis: 1, epsilon: f32attr(1e-4) }), tol: SUM, inPlace: true },
