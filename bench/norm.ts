@@ -11,7 +11,7 @@ import { parseFlags } from "./args.js";
 
 const USAGE = {
   script: "bench/norm.ts",
-  synopsis: "npx tsx bench/norm.ts [flags]",
+  synopsis: "npm run bench:norm -- [flags]",
   about:
     "LayerNormalization, InstanceNormalization and ReduceMean over 64x64x64 in simdcnn (ops API,\n" +
     "ONNX path) and onnxruntime-web, single-threaded; prints times and onnxruntime / simdcnn ratios.",
