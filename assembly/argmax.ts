@@ -1,12 +1,15 @@
 // argmax_f32: for each of `rows` rows of `cols` floats (NHWC pixels: the channel axis), y[r] is
 // the index of the row's maximum, written as a float (exact below 2^24). Ties go to the first
 // index, or with last = 1 to the last one (ONNX select_last_index). NaN never wins: the maximum
-// is taken over the other values, and a row of NaNs gives index 0.
+// is taken over the other values, and a row of NaNs gives index 0. With isMin = 1 it is ArgMin:
+// the argmax of -x, each value's sign flipped as it is loaded (exact, and ties and NaN keep
+// their meaning).
 //
 // The SIMD build keeps the best value and its index per lane for channels j, j+4, j+8, ... and
 // then takes the best lane; an index is a function of the row's values alone, so both builds, in
 // any order of comparisons, give the same index.
-export function argmax_f32(rows: i32, cols: i32, x: usize, y: usize, last: i32): void {
+export function argmax_f32(rows: i32, cols: i32, x: usize, y: usize, last: i32, isMin: i32): void {
+  const flip: i32 = isMin ? 0x80000000 : 0;
   for (let r = 0; r < rows; r++) {
     const xr = x + (<usize>(r * cols) << 2);
     let best: f32 = NaN;
@@ -14,12 +17,13 @@ export function argmax_f32(rows: i32, cols: i32, x: usize, y: usize, last: i32):
     let j = 0;
     if (ASC_FEATURE_SIMD) {
       if (cols >= 8) {
-        let bv = v128.load(xr);
+        const vflip = i32x4.splat(flip);
+        let bv = v128.xor(v128.load(xr), vflip);
         let bi = i32x4(0, 1, 2, 3);
         let ji = i32x4(4, 5, 6, 7);
         const four = i32x4.splat(4);
         for (j = 4; j + 4 <= cols; j += 4) {
-          const v = v128.load(xr + (<usize>j << 2));
+          const v = v128.xor(v128.load(xr + (<usize>j << 2)), vflip);
           // v wins where it is greater (or equal, for the last index), or where the lane holds a
           // NaN so far and v does not.
           const better = last ? f32x4.ge(v, bv) : f32x4.gt(v, bv);
@@ -44,7 +48,7 @@ export function argmax_f32(rows: i32, cols: i32, x: usize, y: usize, last: i32):
     // not branches, since which element wins is data-dependent.
     const tie = last != 0 ? 1 : 0;
     for (; j < cols; j++) {
-      const v = load<f32>(xr + (<usize>j << 2));
+      const v = reinterpret<f32>(load<i32>(xr + (<usize>j << 2)) ^ flip);
       const take = <i32>(v > best) | (tie & <i32>(v == best)) | (<i32>(best != best) & <i32>(v == v));
       best = select<f32>(v, best, take != 0);
       at = select<i32>(j, at, take != 0);

@@ -16,6 +16,8 @@ export { strided_copy_f32 } from "./copy";
 export { softmax_f32 } from "./softmax";
 export { resize_nearest_f32, resize_taps_f32 } from "./resize";
 export { argmax_f32 } from "./argmax";
+export { RED_SUM, RED_MEAN, RED_MAX, RED_MIN, RED_PROD, RED_L1, RED_L2, RED_SUMSQUARE, RED_LOGSUMEXP, reduce_f32 } from "./reduce";
+export { norm_f32, lpnorm_f32 } from "./norm";
 export { peak_f32 } from "./peak";
 export { deconv2d_indirection, deconv_f32_4x8 } from "./deconv";
 export { QOUT_I32, QOUT_F32, QOUT_U8, QOUT_I8, qgemm_q8_4x8, pack_qgemm_q8_8, quantize_f32_q8, quantize_f32_q8_i16, fake_quantize_f32, minmax_f32 } from "./qgemm";

@@ -8,6 +8,8 @@ import { type AvgPool2dOptions, type MaxPool2dOptions, avgPool2d, globalPool, ma
 import { softmax } from "./ops/softmax.js";
 import { type ResizeOptions, resize } from "./ops/resize.js";
 import { type ArgMaxOptions, argmax } from "./ops/argmax.js";
+import { type GroupNormOptions, type LayerNormOptions, groupNorm, layerNorm, lpNorm } from "./ops/normalization.js";
+import { type ReduceKind, type ReduceOptions, reduce } from "./ops/reduce.js";
 import { checkKeys } from "./ops/options.js";
 import type { Model } from "./graph/model.js";
 import { type Layer, SymbolicTensor, networkGraph } from "./layers/layers.js";
@@ -190,6 +192,26 @@ export class Engine {
   /** Index of the maximum over the last axis (the channels), as float32. */
   argmax(x: Tensor, opts?: ArgMaxOptions): Tensor {
     return argmax(this.rt, x, opts);
+  }
+
+  /** Reduces adjacent axes (default all): sum, mean, max, min, prod, l1, l2, sumSquare, logSumExp. */
+  reduce(x: Tensor, kind: ReduceKind, opts?: ReduceOptions): Tensor {
+    return reduce(this.rt, x, kind, opts);
+  }
+
+  /** Instance (default) or group normalization of channels-last [N, ..., C] over its middle axes. */
+  groupNorm(x: Tensor, opts: GroupNormOptions): Tensor {
+    return groupNorm(this.rt, x, opts);
+  }
+
+  /** Layer normalization over the axes from `axis` (default -1) on. */
+  layerNorm(x: Tensor, opts: LayerNormOptions): Tensor {
+    return layerNorm(this.rt, x, opts);
+  }
+
+  /** x divided by its L1 or L2 norm along `axis` (default -1); 0 where the norm is 0. */
+  lpNorm(x: Tensor, opts?: { axis?: number; p?: 1 | 2 }): Tensor {
+    return lpNorm(this.rt, x, opts);
   }
 
   /**

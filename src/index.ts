@@ -9,6 +9,8 @@ export type { MaxPool2dOptions, AvgPool2dOptions } from "./ops/pool.js";
 export type { Padding } from "./ops/options.js";
 export type { ResizeOptions, ResizeMode, CoordinateMode, NearestMode } from "./ops/resize.js";
 export type { ArgMaxOptions } from "./ops/argmax.js";
+export type { GroupNormOptions, LayerNormOptions } from "./ops/normalization.js";
+export type { ReduceKind, ReduceOptions } from "./ops/reduce.js";
 export type { Model, ModelIO } from "./graph/model.js";
 export type { MemoryReport } from "./graph/compile.js";
 export type { LoadOnnxOptions } from "./onnx/load.js";

@@ -21,6 +21,7 @@ const SCRIPTS: [string, boolean][] = [
   ["slices", false],
   ["decode", false],
   ["steps", false],
+  ["norm", false],
 ];
 
 interface Outcome {

@@ -27,7 +27,9 @@
 //    within ~4 ulp (test/grid.ts), ORT's within a few ulp; 4e-6 relative (~67 ulp) leaves room for
 //    both while any wrong coefficient or range reduction errs by >= 1e-5. Worst seen: 1.1e-7.
 //  - STACK = 1e-5 + 1e-5 |ref| for the realistic networks (up to 7 layers): each layer's error
-//    passes through the next ones with a gain of about 1 (He scaling), so ~depth x ONE_LAYER.
+//    passes through the next ones with a gain of about 1 (He scaling), so ~depth x ONE_LAYER; and
+//    for the normalizations, which divide a conv's output (and its error) by a standard deviation
+//    and sum in another order than ORT.
 //    Worst seen: 2.3e-6, 4x below.
 // The "tolerances can fail" test shows the bounds catch one first-layer weight moved by 0.1% in the
 // VGG stack (13x the bound), by 1% in LeNet (8x; its softmax shrinks differences), and an average
@@ -546,6 +548,21 @@ const OP_CASES: OpCase[] = [
   { name: "Upsample nearest 2x (opset 9)", opset: 9, inputs: { x: X }, build: (n) => n.op("Upsample", ["x", n.constant([4], [1, 1, 2, 2])]), tol: EXACT },
   { name: "Cast of an activation to float (the identity)", inputs: { x: X }, build: (n) => n.op("Cast", [n.op("Relu", ["x"])], { to: DataType.FLOAT }), tol: EXACT },
   { name: "ArgMax axis 1 of a conv output", inputs: { x: X }, build: (n) => n.op("ArgMax", [viaConv(n)], { axis: 1 }), tol: EXACT, elemType: DataType.INT64 },
+  // Reductions, normalizations, ArgMin (test/reduce-onnx.test.ts covers their attributes).
+  { name: "ArgMin axis 1 of a conv output", inputs: { x: X }, build: (n) => n.op("ArgMin", [viaConv(n)], { axis: 1 }), tol: EXACT, elemType: DataType.INT64 },
+  { name: "ReduceL1 over H and W of a conv output", inputs: { x: X }, build: (n) => n.op("ReduceL1", [viaConv(n)], { axes: [2, 3] }), tol: ONE_LAYER },
+  { name: "ReduceL2 over H and W of a conv output", inputs: { x: X }, build: (n) => n.op("ReduceL2", [viaConv(n)], { axes: [2, 3] }), tol: ONE_LAYER },
+  { name: "ReduceLogSumExp over H and W of a conv output", inputs: { x: X }, build: (n) => n.op("ReduceLogSumExp", [viaConv(n)], { axes: [2, 3] }), tol: TRANSCENDENTAL },
+  { name: "ReduceMax over H and W of a conv output", inputs: { x: X }, build: (n) => n.op("ReduceMax", [viaConv(n)], { axes: [2, 3] }), tol: ONE_LAYER },
+  { name: "ReduceMean over H and W of a conv output", inputs: { x: X }, build: (n) => n.op("ReduceMean", [viaConv(n)], { axes: [2, 3] }), tol: ONE_LAYER },
+  { name: "ReduceMin over H and W of a conv output", inputs: { x: X }, build: (n) => n.op("ReduceMin", [viaConv(n)], { axes: [2, 3] }), tol: ONE_LAYER },
+  { name: "ReduceProd over H and W of a conv output", inputs: { x: X }, build: (n) => n.op("ReduceProd", [viaConv(n)], { axes: [2, 3] }), tol: ONE_LAYER },
+  { name: "ReduceSumSquare over H and W of a conv output", inputs: { x: X }, build: (n) => n.op("ReduceSumSquare", [viaConv(n)], { axes: [2, 3] }), tol: ONE_LAYER },
+  { name: "ReduceSum over H and W of a conv output", inputs: { x: X }, build: (n) => n.op("ReduceSum", [viaConv(n), n.int64([2], [2, 3])]), tol: ONE_LAYER },
+  { name: "InstanceNormalization of a conv output", inputs: { x: X }, build: (n) => n.op("InstanceNormalization", [viaConv(n), n.random([4], 0.5, 1.5), n.random([4])]), tol: STACK },
+  { name: "LayerNormalization over the last axis", opset: 17, inputs: { x: [2, 3, 9] }, build: (n) => n.op("LayerNormalization", ["x", n.random([9], 0.5, 1.5), n.random([9])]), tol: STACK },
+  { name: "GroupNormalization of a conv output", opset: 21, inputs: { x: X }, build: (n) => n.op("GroupNormalization", [viaConv(n), n.random([4], 0.5, 1.5), n.random([4])], { num_groups: 2 }), tol: STACK },
+  { name: "LpNormalization over channels of a conv output", inputs: { x: X }, build: (n) => n.op("LpNormalization", [viaConv(n)], { axis: 1 }), tol: STACK },
   // Concat.
   { name: "Concat axis 1 of two conv outputs (NHWC)", inputs: { x: X }, build: (n) => n.op("Concat", [viaConv(n), n.conv("x", 4, 3, 3, { pads: pads(1, 1, 1, 1) })], { axis: 1 }), tol: ONE_LAYER },
   { name: "Concat axis 1 of a conv output and an input", inputs: { x: X, z: [1, 2, 7, 6] }, build: (n) => n.op("Concat", ["z", viaConv(n)], { axis: 1 }), tol: ONE_LAYER },

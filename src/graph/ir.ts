@@ -1,4 +1,5 @@
 import type { Activation } from "../ops/activation.js";
+import type { ReduceKind } from "../ops/reduce.js";
 import type { BinaryOp, UnaryFn } from "../ops/elementwise.js";
 import type { StridedCopyPlan } from "../ops/copy.js";
 import type { ResizeSpec } from "../ops/resize.js";
@@ -91,7 +92,13 @@ export type Step =
   /** Resize of an NHWC value over H and W. */
   | { op: "resize"; x: Value; y: Value; spec: ResizeSpec }
   /** Index of the maximum over the last axis of x read as [rows, cols]; y holds rows floats. */
-  | { op: "argmax"; x: Value; y: Value; rows: number; cols: number; last: boolean }
+  | { op: "argmax"; x: Value; y: Value; rows: number; cols: number; last: boolean; min: boolean }
+  /** Reduction of x read as [outer, n, inner] over n (src/ops/reduce.ts); y holds outer * inner floats. */
+  | { op: "reduce"; x: Value; y: Value; kind: ReduceKind; outer: number; n: number; inner: number }
+  /** Normalization of x read as [outer, n, c] (src/ops/normalization.ts). */
+  | { op: "norm"; x: Value; y: Value; dims: [number, number, number]; groups: number; perElement: boolean; scale: Float32Array; bias: Float32Array; epsilon: number; act: Activation }
+  /** LpNormalization of x read as [outer, n, inner] over n. */
+  | { op: "lpNorm"; x: Value; y: Value; dims: [number, number, number]; p: 1 | 2 }
   | {
       op: "copy";
       x: Value;
@@ -146,6 +153,9 @@ export function stepInputs(s: Step): Value[] {
     case "softmax":
     case "resize":
     case "argmax":
+    case "reduce":
+    case "norm":
+    case "lpNorm":
     case "copy":
     case "pad":
     case "qconv":

@@ -403,6 +403,12 @@ function describe(s: Step): string {
       return s.perm ? `transpose ${permName(s.perm)}` : "copy";
     case "resize":
       return `resize ${s.spec.mode}`;
+    case "reduce":
+      return `reduce ${s.kind}`;
+    case "norm":
+      return `${s.perElement ? "layernorm" : s.groups === s.dims[2] ? "instancenorm" : `groupnorm g${s.groups}`}${s.act !== "none" ? ` +${typeof s.act === "string" ? s.act : JSON.stringify(s.act)}` : ""}`;
+    case "lpNorm":
+      return `lp${s.p} norm`;
     default:
       return s.op;
   }
@@ -431,6 +437,7 @@ function moved(s: Step): string {
 function params(s: Step): number {
   if (s.op === "conv" || s.op === "deconv" || s.op === "qconv") return s.w.length + (s.bias?.length ?? 0);
   if (s.op === "gemm") return s.b.length + (s.bias?.length ?? 0) + (s.c && rootOf(s.c).storage === "const" ? sizeOfShape(s.c.shape) : 0);
+  if (s.op === "norm") return s.scale.length + s.bias.length;
   return 0;
 }
 

@@ -13,6 +13,8 @@ import { GlobalPool, Pool2d } from "../ops/pool.js";
 import { Softmax } from "../ops/softmax.js";
 import { Resize } from "../ops/resize.js";
 import { ArgMax } from "../ops/argmax.js";
+import { LpNorm, Normalize } from "../ops/normalization.js";
+import { Reduce } from "../ops/reduce.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Step, type Value, gemmDims, rootOf, sizeOfShape } from "./ir.js";
@@ -95,7 +97,14 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
   binary: (rt, s) => ({ op: new Binary(rt, s.fn), inputs: [s.a, s.b], shapes: [s.a.shape, s.b.shape] }),
   softmax: (rt, s) => ({ op: new Softmax(rt), inputs: [s.x], shapes: [[s.rows, s.cols]] }),
   resize: (rt, s) => ({ op: new Resize(rt, s.spec), inputs: [s.x], shapes: [s.x.shape] }),
-  argmax: (rt, s) => ({ op: new ArgMax(rt, s.last), inputs: [s.x], shapes: [[s.rows, s.cols]] }),
+  argmax: (rt, s) => ({ op: new ArgMax(rt, s.last, true, s.min), inputs: [s.x], shapes: [[s.rows, s.cols]] }),
+  reduce: (rt, s) => ({ op: new Reduce(rt, s.kind, 1, 1), inputs: [s.x], shapes: [[s.outer, s.n, s.inner]] }),
+  norm: (rt, s) => ({
+    op: new Normalize(rt, { groups: s.groups, perElement: s.perElement, scale: s.scale, bias: s.bias, epsilon: s.epsilon, activation: s.act }),
+    inputs: [s.x],
+    shapes: [s.dims],
+  }),
+  lpNorm: (rt, s) => ({ op: new LpNorm(rt, s.p), inputs: [s.x], shapes: [s.dims] }),
   pad: (rt, s) => ({ op: new Pad(rt, s.pads, s.value), inputs: [s.x], shapes: [s.x.shape] }),
   qconv: (rt, s) => ({
     op: new QConv2d(rt, {

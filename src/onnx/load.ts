@@ -35,8 +35,8 @@ export function loadOnnx(rt: Runtime, bytes: Uint8Array, options: LoadOnnxOption
 export function modelFromOnnx(rt: Runtime, model: OnnxModel, options: LoadOnnxOptions = {}): Model {
   const order = checkGraph(model);
   const inputs = realInputs(model).map((v) => io(v, "input"));
-  // ArgMax's int64 indices are returned as float32 values (exact below 2^24): the graph holds float32 only.
-  const indices = new Set(model.graph.nodes.filter((n) => n.opType === "ArgMax").flatMap((n) => n.outputs));
+  // ArgMax's and ArgMin's int64 indices are returned as float32 values (exact below 2^24): the graph holds float32 only.
+  const indices = new Set(model.graph.nodes.filter((n) => n.opType === "ArgMax" || n.opType === "ArgMin").flatMap((n) => n.outputs));
   const outputs = model.graph.outputs.map((v) => ({ ...io({ ...v, shape: v.shape ?? [] }, "output", indices.has(v.name)) }));
   const optimize = options.optimize ?? true;
   const declared = outputs.map((o) => o.name).join("\u0000");

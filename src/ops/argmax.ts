@@ -10,12 +10,14 @@ export interface ArgMaxOptions {
   selectLastIndex?: boolean;
   /** Keep the reduced axis as size 1 (default true, as in ONNX); a vector gives [1] either way. */
   keepDims?: boolean;
+  /** The index of the minimum instead (ArgMin), by the same rules. */
+  min?: boolean;
 }
 
 /**
  * The index of the maximum along the last axis (the channels of NHWC: a label map from per-class
  * scores). The graph holds float32 only, so indices are written as float32 values, exact up to
- * 2^24 classes. NaN never wins; a row of NaNs gives 0.
+ * 2^24 classes. NaN never wins; a row of NaNs gives 0. With `min`, the index of the minimum.
  */
 export class ArgMax implements PreparedOp {
   readonly bytes = { weights: 0, scratch: 0 };
@@ -26,6 +28,7 @@ export class ArgMax implements PreparedOp {
     private readonly rt: Runtime,
     private readonly last: boolean,
     private readonly keepDims = true,
+    private readonly min = false,
   ) {}
 
   outputShape(shapes: readonly (readonly number[])[]): number[] {
@@ -46,9 +49,10 @@ export class ArgMax implements PreparedOp {
   exec(inputs: readonly number[], y: number): void {
     const { rows, cols } = this;
     const last = this.last ? 1 : 0;
+    const isMin = this.min ? 1 : 0;
     const calls = this.rt.ranges(rows, rows * cols, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]): Call => ({
       fn: "argmax_f32",
-      args: { rows: r1 - r0, cols, x: inputs[0] + r0 * cols * 4, y: y + r0 * 4, last },
+      args: { rows: r1 - r0, cols, x: inputs[0] + r0 * cols * 4, y: y + r0 * 4, last, isMin },
     }));
     this.rt.dispatch(calls, "argmax");
   }
@@ -57,11 +61,11 @@ export class ArgMax implements PreparedOp {
 }
 
 export function argmax(rt: Runtime, x: Tensor, opts?: ArgMaxOptions): Tensor {
-  checkKeys(opts, ["selectLastIndex", "keepDims"], "argmax");
+  checkKeys(opts, ["selectLastIndex", "keepDims", "min"], "argmax");
   rt.check(x, "argmax input");
-  for (const key of ["selectLastIndex", "keepDims"] as const) {
+  for (const key of ["selectLastIndex", "keepDims", "min"] as const) {
     const v = opts?.[key];
     if (v !== undefined && typeof v !== "boolean") throw new ArgumentError(`argmax: ${key} must be true or false, got ${show(v)}`);
   }
-  return once(rt, new ArgMax(rt, opts?.selectLastIndex ?? false, opts?.keepDims ?? true), [x]);
+  return once(rt, new ArgMax(rt, opts?.selectLastIndex ?? false, opts?.keepDims ?? true, opts?.min ?? false), [x]);
 }

@@ -53,7 +53,10 @@ export const SIGNATURES = {
   deconv_f32_4x8: ["m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "out", "c", "act", "p0", "p1"],
   resize_nearest_f32: ["h", "w", "c", "oh", "ow", "g0", "g1", "x", "rows", "cols", "y", "fill"],
   resize_taps_f32: ["h", "w", "c", "oh", "ow", "taps", "g0", "g1", "x", "rows", "cols", "scratch", "y", "fill"],
-  argmax_f32: ["rows", "cols", "x", "y", "last"],
+  argmax_f32: ["rows", "cols", "x", "y", "last", "isMin"],
+  reduce_f32: ["outer", "n", "inner", "cols", "x", "y", "kind"],
+  norm_f32: ["outer", "n", "groups", "gcount", "cg", "x", "scale", "bias", "y", "perElement", "eps", "act", "p0", "p1"],
+  lpnorm_f32: ["outer", "n", "inner", "cols", "x", "y", "p"],
   qgemm_q8_4x8: [
     "m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "scale", "fbias", "c", "ldc", "outKind", "zy",
   ],
@@ -73,6 +76,8 @@ export const DWCONV_CB = 4;
 export const ACT = { none: 0, clamp: 1, leaky: 2, sigmoid: 3, tanh: 4, exp: 5 } as const;
 /** Binary operations (assembly/elementwise.ts). */
 export const BIN = { add: 0, sub: 1, mul: 2, div: 3, prelu: 4 } as const;
+/** Reductions of reduce_f32 (assembly/reduce.ts). */
+export const RED = { sum: 0, mean: 1, max: 2, min: 3, prod: 4, l1: 5, l2: 6, sumSquare: 7, logSumExp: 8 } as const;
 /** Output kinds of qgemm_q8_4x8 (assembly/qgemm.ts): raw i32, dequantized f32, requantized u8 or i8. */
 export const QOUT = { i32: 0, f32: 1, u8: 2, i8: 3 } as const;
 
@@ -81,6 +86,7 @@ export const CONSTANTS: Readonly<Record<string, number>> = {
   GEMM_MR, GEMM_NR, DWCONV_CB,
   ...Object.fromEntries(Object.entries(ACT).map(([k, v]) => [`ACT_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(BIN).map(([k, v]) => [`BIN_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(RED).map(([k, v]) => [`RED_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(QOUT).map(([k, v]) => [`QOUT_${k.toUpperCase()}`, v])),
 };
 

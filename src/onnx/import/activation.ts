@@ -5,7 +5,7 @@ export function activation(im: Importer, act: Activation): void {
   const x = im.required(0);
   if (x.kind === "value") {
     const p = im.soleProducer(im.node.inputs[0], x.v);
-    if ((p?.op === "conv" || p?.op === "deconv" || p?.op === "gemm") && p.act === "none") {
+    if ((p?.op === "conv" || p?.op === "deconv" || p?.op === "gemm" || p?.op === "norm") && p.act === "none") {
       p.act = act;
       return im.setOutput(x);
     }

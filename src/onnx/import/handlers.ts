@@ -5,12 +5,13 @@ import { conv, convTranspose } from "./conv.js";
 import { binary, prelu } from "./elementwise.js";
 import { gemm, matmul } from "./gemm.js";
 import type { Importer } from "./importer.js";
-import { batchNorm } from "./normalization.js";
+import { batchNorm, groupNorm, instanceNorm, layerNorm, lpNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
 import {
   convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqConv, qdqMatMul, qlinearConv, qlinearMatMul, quantCast,
   quantMul, quantizeLinear,
 } from "./quant.js";
+import { reduce } from "./reduce.js";
 import { softmax } from "./softmax.js";
 import { argmax, resize, upsample } from "./resize.js";
 import { cast, concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
@@ -19,6 +20,7 @@ import { cast, concat, constant, gather, identity, pad, reshape, shape, slice, s
 export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Add: (im) => binary(im, "Add"),
   ArgMax: (im) => argmax(im),
+  ArgMin: (im) => argmax(im, true),
   AveragePool: (im) => pool(im, false),
   BatchNormalization: (im) => batchNorm(im),
   Cast: (im) => quantCast(im) || cast(im),
@@ -38,8 +40,12 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Gemm: (im) => gemm(im),
   GlobalAveragePool: (im) => globalPool(im, false),
   GlobalMaxPool: (im) => globalPool(im, true),
+  GroupNormalization: (im) => groupNorm(im),
   Identity: (im, n) => identity(im, n),
+  InstanceNormalization: (im) => instanceNorm(im),
+  LayerNormalization: (im) => layerNorm(im),
   LeakyRelu: (im) => activation(im, { leakyRelu: im.float("alpha", 0.01) }),
+  LpNormalization: (im) => lpNorm(im),
   MatMul: (im) => qdqMatMul(im) || matmul(im),
   MatMulInteger: (im) => matMulInteger(im),
   MaxPool: (im) => pool(im, true),
@@ -49,6 +55,15 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   QLinearConv: (im) => qlinearConv(im),
   QLinearMatMul: (im) => qlinearMatMul(im),
   QuantizeLinear: (im) => quantizeLinear(im),
+  ReduceL1: (im) => reduce(im, "l1"),
+  ReduceL2: (im) => reduce(im, "l2"),
+  ReduceLogSumExp: (im) => reduce(im, "logSumExp"),
+  ReduceMax: (im) => reduce(im, "max"),
+  ReduceMean: (im) => reduce(im, "mean"),
+  ReduceMin: (im) => reduce(im, "min"),
+  ReduceProd: (im) => reduce(im, "prod"),
+  ReduceSum: (im) => reduce(im, "sum"),
+  ReduceSumSquare: (im) => reduce(im, "sumSquare"),
   Relu: (im) => activation(im, "relu"),
   Reshape: (im) => reshape(im, false),
   Resize: (im) => resize(im),

@@ -11,7 +11,9 @@ import type { IntWeights, QuantSym } from "./quant.js";
 import { constOf, floatsOf, transposeConst } from "./util.js";
 
 /** Ops that read their first input, when 4-d, as NHWC. */
-const NHWC_READERS = new Set(["Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization"]);
+const NHWC_READERS = new Set([
+  "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization", "InstanceNormalization", "GroupNormalization",
+]);
 /** Ops whose output keeps the layout of their input. */
 const LAYOUT_NEUTRAL = new Set(["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Add", "Sub", "Mul", "Div", "PRelu", "Identity", "Dropout"]);
 /** How far feedsNhwc follows layout-neutral ops. */

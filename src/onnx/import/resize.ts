@@ -135,7 +135,8 @@ function resizeNode(
   im.setOutput({ kind: "value", v: y, layout: "plain", dims: out });
 }
 
-export function argmax(im: Importer): void {
+/** ArgMax, or with min ArgMin. */
+export function argmax(im: Importer, min = false): void {
   const x = im.required(0);
   const r = x.dims.length;
   const axis = normAxis(im.int("axis", 0), r, im);
@@ -150,7 +151,7 @@ export function argmax(im: Importer): void {
   const cols = x.dims[axis];
   const rows = sizeOfShape(x.dims) / cols;
   const y = im.value([rows]);
-  im.emit({ op: "argmax", x: v, y, rows, cols, last });
+  im.emit({ op: "argmax", x: v, y, rows, cols, last, min });
   // One index per pixel: NHWC with one channel is NCHW's order too.
   im.setOutput({ kind: "value", v: im.alias(y, outDims.length ? outDims : [1]), layout: "plain", dims: outDims });
 }
