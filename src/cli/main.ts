@@ -18,6 +18,7 @@ import { type Job, type Loaded, asUsage } from "./jobs.js";
 import { outputNames } from "./naming.js";
 import type { Failure, Result, SegmentResult } from "./output.js";
 import { WORKER_ENV, type WorkerJob, type WorkerSetup, runInProcesses } from "./pool.js";
+import { quantizeCommand } from "./quantize.js";
 import { progressBar } from "./report.js";
 import { type SegmentOptions, emitSegmented, loadSegmenter, segmentJobs } from "./segment.js";
 import { COMMANDS, USAGE, UsageError } from "./usage.js";
@@ -362,6 +363,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "info") return infoCommand(rest);
   if (command === "classify") return classifyCommand(rest);
   if (command === "segment") return segmentCommand(rest);
+  if (command === "quantize") return quantizeCommand(rest, out);
   if (command === "worker") return workerCommand(rest, out);
   throw unknownCommand(command);
 }
