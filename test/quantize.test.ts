@@ -6,12 +6,13 @@
 // spread): both compute the same quantized values; only the float sums before each QuantizeLinear
 // are rounded in different orders (simdcnn accumulates exactly in i32 and scales once; onnxruntime
 // fuses or dequantizes first), so a value within float32 rounding of a tie could land one step
-// apart. With these seeded inputs none does (measured: 5e-8, 0 and 2e-8 of the spread), so every
-// quantized tensor is equal and the logits differ only by the float head's rounding; 1e-5 allows
-// that, while one step of one activation (~1e-3) or a wrong scale, zero point or axis fails.
-// Quantized vs float (FLOAT_TOL): the quantization's own error, a few steps of each quantized
-// tensor compounded over the layers; measured 0.9% and 1.2% of the float logits' spread, bound 4%
-// (a wrong parameter gives 50% or more). The demo's classes must agree with its labels.
+// apart. With these seeded inputs none does (measured: 5e-8, 0 and, for the ResNet, 1.2e-7 of
+// the spread; 2e-8 for the demo), so every quantized tensor is equal and the logits differ only
+// by the float head's rounding; 1e-5 allows that, while one step of one activation (~1e-3) or a
+// wrong scale, zero point or axis fails. Quantized vs float (FLOAT_TOL): the quantization's own
+// error, a few steps of each quantized tensor compounded over the layers; measured 0.9%, 1.2% and
+// 0.4% of the float logits' spread, bound 4% (a wrong parameter gives 50% or more). The demo's
+// classes must agree with its labels.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -147,6 +148,21 @@ function classifier(seed: number, head: "Gemm" | "MatMul"): Uint8Array {
   return onnxModel({ inputs: [{ name: "x", shape: ["N", 3, 12, 12] }], outputs: [{ name: "y", shape: ["N", 5] }], nodes: n.nodes, initializers: n.initializers });
 }
 
+/** A ResNet-style net: a stem, two residual blocks (the second down-sampling), global average pool, a dense head. */
+function resnet(seed: number): Uint8Array {
+  const n = new Net(new Rng(seed));
+  const stem = n.op("Relu", [n.conv("x", 3, 8, 3, { pads: [1, 1, 1, 1] })]);
+  const block = (x: string, cin: number, cout: number, stride: number) => {
+    const a = n.op("Relu", [n.conv(x, cin, cout, 3, { pads: [1, 1, 1, 1], strides: [stride, stride] })]);
+    const b = n.conv(a, cout, cout, 3, { pads: [1, 1, 1, 1] });
+    const skip = stride === 1 && cin === cout ? x : n.conv(x, cin, cout, 1, { strides: [stride, stride] });
+    return n.op("Relu", [n.op("Add", [b, skip])]);
+  };
+  const x = block(block(stem, 8, 8, 1), 8, 16, 2);
+  n.output(n.op("Gemm", [n.op("Flatten", [n.op("GlobalAveragePool", [x])]), n.weight([5, 16]), n.random([5], -0.1, 0.1)], { transB: 1 }));
+  return onnxModel({ inputs: [{ name: "x", shape: ["N", 3, 12, 12] }], outputs: [{ name: "y", shape: ["N", 5] }], nodes: n.nodes, initializers: n.initializers });
+}
+
 const QDQ_TOL = 1e-5;
 const FLOAT_TOL = 0.04;
 
@@ -198,6 +214,33 @@ describe("QDQ output", () => {
       float.dispose();
     });
   }
+
+  it("a ResNet-style net: pairs around Add and the average pool, ReLUs after Add folded; simdcnn near onnxruntime and float", async () => {
+    const bytes = resnet(186);
+    const float = await E.simd.loadOnnx(bytes);
+    const rng = new Rng(187);
+    const { model: q } = quantizeModel(float, decodeModel(bytes), Array.from({ length: 24 }, () => rng.f32(3 * 12 * 12)));
+    const ops = q.graph.nodes.map((n) => n.opType);
+    expect(ops).not.toContain("Relu");
+    const quantized = new Set(q.graph.nodes.filter((n) => n.opType === "QuantizeLinear").map((n) => n.inputs[0]));
+    for (const n of q.graph.nodes.filter((m) => m.opType === "Add" || m.opType === "GlobalAveragePool")) {
+      expect(n.inputs.every((i) => i.endsWith("_dequantized")), `${n.opType} inputs`).toBe(true);
+      expect(quantized.has(n.outputs[0]), `${n.opType} output`).toBe(true);
+    }
+    const qbytes = encodeModel(q);
+    const fresh = rng.f32(6 * 3 * 12 * 12);
+    const c = await checkCase(E, { name: "resnet", bytes: qbytes, feeds: [{ x: { data: fresh, dims: [6, 3, 12, 12] } }], tol: { atol: 0, rtol: 0 } });
+    expect(c.problems.filter((p) => p.includes("simd vs scalar"))).toEqual([]);
+    const ort = (await ortOutputs({ name: "", bytes: qbytes, feeds: [{ x: { data: fresh, dims: [6, 3, 12, 12] } }], tol: { atol: 0, rtol: 0 } }, 0)).y.data;
+    const qm = await E.simd.loadOnnx(qbytes);
+    const ours = qm.run({ x: fresh }).y;
+    qm.dispose();
+    const ref = float.run({ x: fresh }).y;
+    expect(maxDiff(ours, ort)).toBeLessThanOrEqual(QDQ_TOL * spread(ort));
+    expect(maxDiff(ours, ref)).toBeLessThanOrEqual(FLOAT_TOL * spread(ref));
+    expect(c.summaries.fused).toMatch(/qconv/);
+    float.dispose();
+  });
 
   it("refuses a model before opset 13, and one with nothing to quantize", () => {
     const old = decodeModel(onnxModel({ opset: 11, inputs: [{ name: "x", shape: [1, 1, 4, 4] }], outputs: [{ name: "y", shape: [1, 1, 4, 4] }], nodes: [{ op: "Relu", inputs: ["x"], outputs: ["y"] }] }));

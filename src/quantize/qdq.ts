@@ -6,6 +6,7 @@
 //   scale and zero point come from the calibrated range of the tensor;
 // - a ReLU that is its producer's only reader is folded into that producer's output quantization
 //   (the range starts at 0 and saturation at the zero point is the ReLU), as onnxruntime does;
+// - Add and average pools get pairs on their inputs and output too;
 // - ops that only move values (max pools, reshapes) keep their input's parameters, so that their
 //   quantized output equals their input's exactly and no rounding is added.
 // Graph outputs stay float.
@@ -16,6 +17,9 @@ import { type ActivationParams, type ActivationType, activationParams, quantizeB
 
 /** Ops whose output holds exactly values of their input, in another place or shape. */
 const PASS_THROUGH = new Set(["MaxPool", "GlobalMaxPool", "Flatten", "Reshape"]);
+
+/** Ops without weights whose activations are quantized, the output with its own range, as onnxruntime's quantizer does. */
+const ACTIVATION_OPS = new Set(["Add", "AveragePool", "GlobalAveragePool"]);
 
 /** The first opset whose DequantizeLinear takes per-axis scales. */
 const MIN_QDQ_OPSET = 13;
@@ -82,19 +86,26 @@ export function planQuantization(model: OnnxModel): QuantizationPlan {
   const add = (t: string, source = t) => {
     if (!sources.has(t) && !outputs.has(t)) sources.set(t, source);
   };
+  const output = (n: OnnxNode) => {
+    const y = n.outputs[0];
+    const only = readers.get(y) ?? [];
+    if (only.length === 1 && only[0].opType === "Relu" && only[0].domain === "" && !outputs.has(y)) {
+      folded.set(only[0], only[0].outputs[0]);
+      add(only[0].outputs[0]);
+    } else {
+      add(y);
+    }
+  };
   for (const n of order) {
     const w = weightedOf(model, n);
+    const inits = n.inputs.filter((i) => model.graph.initializers.has(i));
     if (w) {
       weighted.set(n, w);
       add(n.inputs[0]);
-      const y = n.outputs[0];
-      const only = readers.get(y) ?? [];
-      if (only.length === 1 && only[0].opType === "Relu" && only[0].domain === "" && !outputs.has(y)) {
-        folded.set(only[0], only[0].outputs[0]);
-        add(only[0].outputs[0]);
-      } else {
-        add(y);
-      }
+      output(n);
+    } else if (ACTIVATION_OPS.has(n.opType) && n.domain === "" && inits.length === 0) {
+      n.inputs.forEach((i) => add(i));
+      output(n);
     } else if (PASS_THROUGH.has(n.opType) && n.domain === "" && sources.has(n.inputs[0])) {
       add(n.outputs[0], sources.get(n.inputs[0]));
     }
@@ -171,6 +182,7 @@ export function writeQdq(model: OnnxModel, plan: QuantizationPlan, ranges: Reado
     return node("DequantizeLinear", [values, scale], `${b}_dequantized`, [["axis", { type: "int", value: 0 }]]);
   };
 
+  const renamed = new Map([...plan.folded].map(([relu, out]) => [relu.inputs[0], out]));
   for (const i of g.inputs) qdq(i.name);
   for (const n of plan.order) {
     if (plan.folded.has(n)) continue;
@@ -182,9 +194,9 @@ export function writeQdq(model: OnnxModel, plan: QuantizationPlan, ranges: Reado
       inputs[1] = iw.name;
       const xp = params.get(n.inputs[0])!;
       if (w.bias) inputs[2] = intBias(w.bias, xp.scale, iw.scales);
-      const relu = plan.order.find((r) => plan.folded.has(r) && r.inputs[0] === n.outputs[0]);
-      if (relu) outputs = [plan.folded.get(relu)!, ...n.outputs.slice(1)];
     }
+    const relu = renamed.get(n.outputs[0]);
+    if (relu) outputs = [relu, ...n.outputs.slice(1)];
     nodes.push({ ...n, inputs, outputs });
     for (const o of outputs) qdq(o);
   }

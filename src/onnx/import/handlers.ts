@@ -8,8 +8,8 @@ import type { Importer } from "./importer.js";
 import { batchNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
 import {
-  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqConv, qdqMatMul, qlinearConv, qlinearMatMul, quantCast,
-  quantMul, quantizeLinear,
+  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqConv, qdqMatMul, qdqMaxPool, qlinearAdd, qlinearConv,
+  qlinearGlobalAveragePool, qlinearMatMul, quantCast, quantMul, quantizeLinear,
 } from "./quant.js";
 import { softmax } from "./softmax.js";
 import { argmax, resize, upsample } from "./resize.js";
@@ -37,16 +37,18 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Gather: (im) => gather(im),
   Gemm: (im) => gemm(im),
   GlobalAveragePool: (im) => globalPool(im, false),
-  GlobalMaxPool: (im) => globalPool(im, true),
+  GlobalMaxPool: (im) => qdqMaxPool(im, true) || globalPool(im, true),
   Identity: (im, n) => identity(im, n),
   LeakyRelu: (im) => activation(im, { leakyRelu: im.float("alpha", 0.01) }),
   MatMul: (im) => qdqMatMul(im) || matmul(im),
   MatMulInteger: (im) => matMulInteger(im),
-  MaxPool: (im) => pool(im, true),
+  MaxPool: (im) => qdqMaxPool(im, false) || pool(im, true),
   Mul: (im) => quantMul(im) || binary(im, "Mul"),
   Pad: (im) => pad(im),
   PRelu: (im) => prelu(im),
+  QLinearAdd: (im) => qlinearAdd(im),
   QLinearConv: (im) => qlinearConv(im),
+  QLinearGlobalAveragePool: (im) => qlinearGlobalAveragePool(im),
   QLinearMatMul: (im) => qlinearMatMul(im),
   QuantizeLinear: (im) => quantizeLinear(im),
   Relu: (im) => activation(im, "relu"),
