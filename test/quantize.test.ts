@@ -209,8 +209,12 @@ describe("QDQ output", () => {
       expect(maxDiff(ours, ort)).toBeLessThanOrEqual(QDQ_TOL * spread(ort));
       expect(maxDiff(ours, ref)).toBeLessThanOrEqual(FLOAT_TOL * spread(ref));
       expect(maxDiff(ort, ref)).toBeLessThanOrEqual(FLOAT_TOL * spread(ref));
-      // Fused into 8-bit steps, not run as float convolutions of dequantized values.
-      expect(c.summaries.fused).toMatch(/qconv/);
+      // Fused into 8-bit steps, not run as float convolutions of dequantized values, and the
+      // max-pool between the convs runs no fake-quantization step of its own.
+      const steps = c.summaries.fused.split("\n").map((l) => l.split(/\s+/)[0]);
+      expect(steps.filter((st) => st === "qconv").length).toBe(head === "MatMul" ? 3 : 2);
+      const secondConv = steps.indexOf("qconv", steps.indexOf("qconv") + 1);
+      expect(steps.slice(0, secondConv).filter((st) => st === "fakeQuant")).toEqual([]);
       float.dispose();
     });
   }
