@@ -246,6 +246,24 @@ describe("QDQ output", () => {
     float.dispose();
   });
 
+  it("folds BatchNormalization into the conv before it: the folded float model computes the same", async () => {
+    const n = new Net(new Rng(188));
+    const bn = n.batchNorm(n.conv("x", 3, 6, 3, { pads: [1, 1, 1, 1] }), 6);
+    // A BatchNormalization whose conv output has a second reader stays.
+    const shared = n.conv(n.op("Relu", [bn]), 6, 4, 1);
+    n.output(n.op("Add", [n.batchNorm(shared, 4), shared]));
+    const bytes = onnxModel({ inputs: [{ name: "x", shape: [2, 3, 7, 7] }], outputs: [{ name: "y", shape: [2, 4, 7, 7] }], nodes: n.nodes, initializers: n.initializers });
+    const plan = planQuantization(decodeModel(bytes));
+    expect(plan.model.graph.nodes.map((m) => m.opType)).toEqual(["Conv", "Relu", "Conv", "BatchNormalization", "Add"]);
+    const x = new Rng(189).f32(2 * 3 * 7 * 7);
+    const folded = await E.simd.loadOnnx(encodeModel(plan.model));
+    const got = folded.run({ x }).y;
+    folded.dispose();
+    const ref = (await runOrt(bytes, { x: { data: x, dims: [2, 3, 7, 7] } })).y.data;
+    // Folding rounds each weight once more (float32): a few ulps of outputs of magnitude ~1.
+    expect(maxDiff(got, ref)).toBeLessThanOrEqual(1e-5 * (1 + Math.max(...Array.from(ref, Math.abs))));
+  });
+
   it("refuses a model before opset 13, and one with nothing to quantize", () => {
     const old = decodeModel(onnxModel({ opset: 11, inputs: [{ name: "x", shape: [1, 1, 4, 4] }], outputs: [{ name: "y", shape: [1, 1, 4, 4] }], nodes: [{ op: "Relu", inputs: ["x"], outputs: ["y"] }] }));
     expect(() => planQuantization(old)).toThrow(/opset 13 or later/);

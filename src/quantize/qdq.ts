@@ -9,10 +9,11 @@
 // - Add and average pools get pairs on their inputs and output too;
 // - ops that only move values (max pools, reshapes) keep their input's parameters, so that their
 //   quantized output equals their input's exactly and no rounding is added.
-// Graph outputs stay float.
+// BatchNormalization after a convolution is folded into it first (fold.ts). Graph outputs stay float.
 import { ArgumentError, UnsupportedError } from "../errors.js";
 import { checkGraph, defaultOpset } from "../onnx/check.js";
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/model.js";
+import { foldBatchNorms } from "./fold.js";
 import { type ActivationParams, type ActivationType, activationParams, quantizeBias, quantizeWeights } from "./params.js";
 
 /** Ops whose output holds exactly values of their input, in another place or shape. */
@@ -33,7 +34,9 @@ interface Weighted {
 
 /** What quantizing a model involves, found before any calibration runs. */
 export interface QuantizationPlan {
-  /** Tensors whose range must be calibrated, in graph order. */
+  /** The float model quantized: the given one with BatchNormalization folded into convolutions. */
+  model: OnnxModel;
+  /** Tensors whose range must be calibrated, in graph order; each is also a tensor of the given model, with the same values. */
   ranges: string[];
   /** Each quantized activation -> the tensor whose range gives its parameters. */
   sources: Map<string, string>;
@@ -71,11 +74,12 @@ function weightedOf(model: OnnxModel, n: OnnxNode): Weighted | undefined {
 }
 
 /** Which nodes are quantized and which tensors need a calibrated range. */
-export function planQuantization(model: OnnxModel): QuantizationPlan {
-  const opset = defaultOpset(model);
+export function planQuantization(given: OnnxModel): QuantizationPlan {
+  const opset = defaultOpset(given);
   if (opset < MIN_QDQ_OPSET) {
     throw new UnsupportedError(`quantization writes per-channel DequantizeLinear, which needs opset ${MIN_QDQ_OPSET} or later; the model has opset ${opset}: export it again with opset ${MIN_QDQ_OPSET} or later`);
   }
+  const model = foldBatchNorms(given);
   const order = checkGraph(model);
   const outputs = new Set(model.graph.outputs.map((o) => o.name));
   const readers = new Map<string, OnnxNode[]>();
@@ -111,7 +115,7 @@ export function planQuantization(model: OnnxModel): QuantizationPlan {
     }
   }
   if (weighted.size === 0) throw new UnsupportedError("the model has no Conv, MatMul or Gemm with constant float weights, so there is nothing to quantize");
-  return { ranges: [...new Set(sources.values())], sources, weighted, folded, order };
+  return { model, ranges: [...new Set(sources.values())], sources, weighted, folded, order };
 }
 
 /** A calibrated range. */
@@ -124,7 +128,8 @@ export interface Range {
  * The QDQ model of `plan`, with each activation's parameters from `ranges` (one for every name
  * in plan.ranges).
  */
-export function writeQdq(model: OnnxModel, plan: QuantizationPlan, ranges: ReadonlyMap<string, Range>, type: ActivationType): OnnxModel {
+export function writeQdq(plan: QuantizationPlan, ranges: ReadonlyMap<string, Range>, type: ActivationType): OnnxModel {
+  const model = plan.model;
   const params = new Map<string, ActivationParams>();
   for (const [t, source] of plan.sources) {
     const r = ranges.get(source);

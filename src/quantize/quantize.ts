@@ -25,5 +25,5 @@ export function quantizeModel(
   model: Model, onnx: OnnxModel, samples: readonly Float32Array[], options: QuantizeOptions = {}, plan: QuantizationPlan = planQuantization(onnx),
 ): { model: OnnxModel; summary: QuantizeSummary } {
   const ranges = calibrate(model, samples, plan.ranges, options);
-  return { model: writeQdq(onnx, plan, ranges, options.activations ?? "uint8"), summary: { ops: plan.weighted.size, activations: plan.sources.size } };
+  return { model: writeQdq(plan, ranges, options.activations ?? "uint8"), summary: { ops: plan.weighted.size, activations: plan.sources.size } };
 }
