@@ -246,6 +246,28 @@ describe("QDQ output", () => {
     float.dispose();
   });
 
+  it("graph outputs keep their float values: a ReLU writing one stays, an output also read by a conv feeds it through a pair", async () => {
+    const n = new Net(new Rng(190));
+    n.nodes.push({ op: "Relu", inputs: [n.conv("x", 3, 6, 3, { pads: [1, 1, 1, 1] })], outputs: ["h"], name: "relu_h" });
+    n.output(n.op("Relu", [n.conv("h", 6, 4, 1)]));
+    const bytes = onnxModel({ inputs: [{ name: "x", shape: [1, 3, 6, 6] }], outputs: [{ name: "h", shape: [1, 6, 6, 6] }, { name: "y", shape: [1, 4, 6, 6] }], nodes: n.nodes, initializers: n.initializers });
+    const float = await E.simd.loadOnnx(bytes);
+    const rng = new Rng(191);
+    const { model: q } = quantizeModel(float, decodeModel(bytes), Array.from({ length: 8 }, () => rng.f32(3 * 6 * 6)));
+    float.dispose();
+    expect(q.graph.nodes.filter((m) => m.opType === "Relu").map((m) => m.outputs[0])).toEqual(["h", "y"]);
+    const qbytes = encodeModel(q);
+    const x = rng.f32(3 * 6 * 6);
+    const qm = await E.simd.loadOnnx(qbytes);
+    const ours = qm.run({ x });
+    qm.dispose();
+    const ort = await runOrt(qbytes, { x: { data: x, dims: [1, 3, 6, 6] } });
+    for (const name of ["h", "y"]) {
+      expect(Math.min(...ours[name]), name).toBeGreaterThanOrEqual(0);
+      expect(maxDiff(ours[name], ort[name].data), name).toBeLessThanOrEqual(QDQ_TOL * (1 + Math.max(...Array.from(ort[name].data))));
+    }
+  });
+
   it("folds BatchNormalization into the conv before it: the folded float model computes the same", async () => {
     const n = new Net(new Rng(188));
     const bn = n.batchNorm(n.conv("x", 3, 6, 3, { pads: [1, 1, 1, 1] }), 6);

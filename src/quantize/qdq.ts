@@ -9,7 +9,8 @@
 // - Add and average pools get pairs on their inputs and output too;
 // - ops that only move values (max pools, reshapes) keep their input's parameters, so that their
 //   quantized output equals their input's exactly and no rounding is added.
-// BatchNormalization after a convolution is folded into it first (fold.ts). Graph outputs stay float.
+// BatchNormalization after a convolution is folded into it first (fold.ts). Graph outputs keep
+// their float values.
 import { ArgumentError, UnsupportedError } from "../errors.js";
 import { checkGraph, defaultOpset } from "../onnx/check.js";
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/model.js";
@@ -87,15 +88,18 @@ export function planQuantization(given: OnnxModel): QuantizationPlan {
   const weighted = new Map<OnnxNode, Weighted>();
   const folded = new Map<OnnxNode, string>();
   const sources = new Map<string, string>();
+  // A pair goes only where a node reads the tensor: a graph output keeps its float value (its
+  // readers, if any, read the pair), and a pair nothing reads would be dead.
   const add = (t: string, source = t) => {
-    if (!sources.has(t) && !outputs.has(t)) sources.set(t, source);
+    if (!sources.has(t) && readers.has(t)) sources.set(t, source);
   };
   const output = (n: OnnxNode) => {
     const y = n.outputs[0];
     const only = readers.get(y) ?? [];
-    if (only.length === 1 && only[0].opType === "Relu" && only[0].domain === "" && !outputs.has(y)) {
-      folded.set(only[0], only[0].outputs[0]);
-      add(only[0].outputs[0]);
+    const relu = only[0];
+    if (only.length === 1 && relu.opType === "Relu" && relu.domain === "" && !outputs.has(y) && !outputs.has(relu.outputs[0]) && readers.has(relu.outputs[0])) {
+      folded.set(relu, relu.outputs[0]);
+      add(relu.outputs[0]);
     } else {
       add(y);
     }
