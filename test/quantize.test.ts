@@ -13,7 +13,7 @@
 // error, a few steps of each quantized tensor compounded over the layers; measured 0.9%, 1.2% and
 // 0.4% of the float logits' spread, bound 4% (a wrong parameter gives 50% or more). The demo's
 // classes must agree with its labels.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
@@ -352,9 +352,15 @@ describe("simdcnn quantize", () => {
     const old = join(tmp, "old.onnx");
     await writeFile(old, onnxModel({ opset: 11, inputs: [{ name: "x", shape: [1, 1, 8, 8] }], outputs: [{ name: "y", shape: [1, 1, 8, 8] }], nodes: [{ op: "Conv", inputs: ["x", "w"], outputs: ["y"] }], initializers: { w: { dims: [1, 1, 1, 1], data: [1] } } }));
     cases.push([["--model", old, "--calibrate", join(tmp, "cal"), "--out", out], 1, /UnsupportedError: .*opset 13 or later/]);
+    const broken = join(tmp, "broken");
+    await mkdir(broken);
+    await writeFile(join(broken, "a.png"), "not a PNG");
+    cases.push([["--model", model, "--calibrate", broken, "--out", out], 1, /InputFormatError: calibration slice '.*a\.png'/]);
     for (const [args, code, message] of cases) {
       const r = await simdcnn(["quantize", ...args]);
       expect([r.code, r.stderr], args.join(" ")).toEqual([code, expect.stringMatching(message)]);
     }
+    const help = await simdcnn(["help", "quantize"]);
+    expect([help.code, help.stdout]).toEqual([0, expect.stringMatching(/^usage: simdcnn quantize --model m\.onnx --calibrate PATH --out m\.int8\.onnx/)]);
   }, 120_000);
 });
