@@ -40,7 +40,7 @@ export const ONNX_OPS = {
   QLinearConv: "2-d, group 1; input quantized per tensor (QuantizeLinear or a QLinear op), 8-bit weights per tensor or per output channel, int32 bias; read only by DequantizeLinear or QLinear ops",
   QLinearGlobalAveragePool: "com.microsoft domain; channels_last 0; the mean of the dequantized input, quantized for its readers",
   QLinearMatMul: "constant 2-d B, 8-bit, per tensor or per column; as QLinearConv",
-  QuantizeLinear: "per tensor, uint8/int8, round half to even; read only by DequantizeLinear (QDQ) or QLinearConv/QLinearMatMul",
+  QuantizeLinear: "per tensor, uint8/int8, round half to even; read only by DequantizeLinear (QDQ) or QLinear ops; of a QDQ pair with the same parameters, the pair's own quantization",
   Relu: "fused as an activation",
   Reshape: "0 and -1, allowzero; the shape must be constant or computable at load (Shape chains fold)",
   Resize: "the two spatial axes of 4-d NCHW (or NHWC) tensors; nearest (every nearest_mode), linear, cubic (cubic_coeff_a, exclude_outside); every coordinate_transformation_mode; scales or sizes (constant or folded), roi, extrapolation_value, axes and keep_aspect_ratio_policy (opset 18); not antialias",
