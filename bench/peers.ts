@@ -20,6 +20,7 @@ import { measureCeiling } from "./ceiling.js";
 import { measureMemcpy } from "./memcpy.js";
 import { KERNEL_SHAPES, type NetSpec, buildLayers, featureMaps, logits, networks, random, shapes, sliceClassifier } from "./nets.js";
 import { OnnxGraph, conv as onnxConv, onnxNetwork } from "./peers/onnx.js";
+import { type QuantizedRow, quantizedRows, quantizedTable } from "./peers/quantized.js";
 import { packSpec } from "./peers/spec-io.js";
 import { spyOnWasm } from "./peers/spy.js";
 import { tfNetwork } from "./peers/tf.js";
@@ -37,7 +38,7 @@ const USAGE = {
   positionals: "NEW.json: with --compare, compare OLD.json with NEW.json without running anything.",
   flags: {
     quick: { type: "boolean", help: "shorter measurements (noisier), fewer cold starts" },
-    only: { type: "string", arg: "NAME", help: "run only the workloads whose name contains NAME (not with --save)" },
+    only: { type: "string", arg: "NAME", help: "run only the workloads whose name contains NAME (int8: only the int8 networks; not with --save)" },
     compare: { type: "string", arg: "OLD.json", help: "print the change in simdcnn's speed ratios against OLD.json" },
     save: { type: "boolean", help: "write bench/results/peers.json, peers.svg and threads.json" },
   },
@@ -82,6 +83,8 @@ interface Results {
   memcpyGBps: number;
   versions: Record<string, string>;
   rows: Row[];
+  /** int8 networks (bench/peers/quantized.ts); absent in results from before it. */
+  quantized?: QuantizedRow[];
   coldStart: Record<string, { start: number; import: number; init: number; load: number; first: number; repeats: number }>;
   /** wasmBinaries: the size of each binary compiled, in order. */
   sizes: Record<string, { wasmBytes: number; wasmBinaries: number[]; jsBytesLoaded: number; jsBytesMinBundle: number }>;
@@ -551,6 +554,7 @@ for (const wl of workloads.filter((w) => only === undefined || w.name.includes(o
   rows.push(await measure(wl, ceilingBefore));
   process.stderr.write(`  ${wl.name}\n`);
 }
+const quantized = await quantizedRows(simdcnn.simd, quick, only);
 const ceilingAfter = await measureCeiling(quick);
 const ceiling = (ceilingBefore + ceilingAfter) / 2;
 const memcpyGBps = await measureMemcpy(quick);
@@ -572,6 +576,7 @@ const out: Results = {
     "onnxruntime-web": `${version("onnxruntime-web")} (${wasmFileOf("onnxruntime-web")}, numThreads 1)`,
   },
   rows,
+  quantized,
   ...cold,
 };
 
@@ -601,6 +606,7 @@ console.log(
     `\n"vs": simdcnn's speed over the peer's (time ratio, > 1 is faster); "ceil": % of the SIMD128 ceiling; "ONNX - ops ms": what the ONNX path adds (copies in and out, layout copies);` +
     `\n"memcpy ms": copying the input and the output once each at this run's memcpy bandwidth; "err": max |difference| / max |simdcnn ops output|.`,
 );
+if (quantized.length) console.log(`\nint8 (QDQ files from simdcnn quantize, uint8 activations, int8 weights per channel), one thread, batch 1:\n${quantizedTable(quantized)}`);
 console.log(`\ncold start (ms since process start, median of ${quick ? 3 : 7} fresh processes), and bytes loaded:`);
 console.log("| engine | script started | imported | initialised | model loaded | first inference | wasm bytes | JS bytes loaded | JS min bundle |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const e of COLD) {
@@ -616,7 +622,10 @@ if (flags.save) {
   console.log("\nwrote bench/results/peers.json and bench/results/peers.svg");
 }
 
-const wrong = rows.filter((r) => r.maxRelErr.scalar !== 0 || [r.maxRelErr.onnx, r.maxRelErr.tfjs, r.maxRelErr.ort].some((e) => !(e <= TOLERANCE)));
+const wrong = [
+  ...rows.filter((r) => r.maxRelErr.scalar !== 0 || [r.maxRelErr.onnx, r.maxRelErr.tfjs, r.maxRelErr.ort].some((e) => !(e <= TOLERANCE))),
+  ...quantized.filter((r) => !(r.maxRelErr <= TOLERANCE)),
+];
 if (wrong.length) console.log(`\nOUTPUTS DISAGREE: ${wrong.map((r) => r.workload).join(", ")}`);
 // Two threads: simdcnn on two against onnxruntime-web on two (TensorFlow.js's wasm backend has no
 // threads in Node). onnxruntime-web fixes numThreads per process, so bench/threads.ts runs it in

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Measures phantom.onnx with simdcnn on a fresh synthetic test set. A demonstration, not a
+// Measures phantom.onnx (or its int8 version, --model phantom.int8.onnx) with simdcnn on a fresh synthetic test set. A demonstration, not a
 // clinical tool.
 //
 //   npm run build                                  # once: dist/ and build/*.wasm
@@ -15,7 +15,7 @@
 // PyTorch's.
 
 import { readFileSync, existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pngjs from "pngjs";
 import { init } from "../../dist/index.js";
@@ -80,7 +80,7 @@ for (let b = 0; b < count; b += BATCH) {
   });
 }
 const pct = (a, b) => `${((100 * a) / b).toFixed(1)}%`;
-console.log(`phantom.onnx on ${count} fresh synthetic slices (indices ${start}..${start + count - 1}), simdcnn ${engine.backend} build:`);
+console.log(`${basename(modelPath)} on ${count} fresh synthetic slices (indices ${start}..${start + count - 1}), simdcnn ${engine.backend} build:`);
 console.log(`  accuracy    ${pct(tp + tn, count)} (${tp + tn}/${count})`);
 console.log(`  sensitivity ${pct(tp, tp + fn)} (${tp}/${tp + fn} lesion slices found)`);
 console.log(`  specificity ${pct(tn, tn + fp)} (${tn}/${tn + fp} normal slices called normal)`);

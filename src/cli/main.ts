@@ -20,6 +20,7 @@ import { type Job, type Loaded, asUsage } from "./jobs.js";
 import { outputNames } from "./naming.js";
 import type { DetectResult, Failure, Result, SegmentResult } from "./output.js";
 import { WORKER_ENV, type WorkerJob, type WorkerSetup, runInProcesses } from "./pool.js";
+import { quantizeCommand } from "./quantize.js";
 import { progressBar, wrote } from "./report.js";
 import { type SegmentOptions, type Segmenter, emitSegmented, loadSegmenter, segmentJobs } from "./segment.js";
 import { COMMANDS, USAGE, UsageError } from "./usage.js";
@@ -456,6 +457,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "classify") return classifyCommand(rest);
   if (command === "segment") return segmentCommand(rest);
   if (command === "detect") return detectCommand(rest);
+  if (command === "quantize") return quantizeCommand(rest, out);
   if (command === "worker") return workerCommand(rest, out);
   throw unknownCommand(command);
 }

@@ -187,6 +187,31 @@ operators simdcnn does not support.
 
   -h, --help          this text`;
 
+const QUANTIZE = `usage: simdcnn quantize --model m.onnx --calibrate PATH --out m.int8.onnx [options]
+
+Writes the model's static int8 version in the standard QDQ format (QuantizeLinear and
+DequantizeLinear around each quantized op), which simdcnn runs on its 8-bit kernels and
+onnxruntime also runs. Conv, MatMul and Gemm weights become int8, symmetric, one scale per output
+channel; their bias int32. Their activations get one scale and zero point each, from the range
+the float model's values take on the calibration slices (read and preprocessed as
+\`simdcnn classify\` reads them for this model); graph outputs stay float.
+
+options:
+  --model PATH        the float ONNX model (required; opset 13 or later)
+  --calibrate PATH    calibration slices (required): a file, a folder (read recursively) or a
+                      glob; a few hundred slices like those the model will see
+  --out PATH          the .onnx file to write (required)
+  --percentile P      drop each tensor's largest and smallest (100 - P)% of calibration
+                      values (e.g. 99.99), so that rare outliers do not stretch the scale for
+                      all other values; default: the full range (min-max)
+  --activations T     uint8 (default) or int8
+  --batch N           calibration slices per run (default 8)
+  --window C,W        the display window for DICOM slices, as in classify
+  -h, --help          this text
+
+Exit code: 0 written; 1 a slice could not be read or the model is malformed or unsupported;
+2 a bad command line.`;
+
 const WORKER = `usage: simdcnn worker --queue redis://HOST:PORT/N [--threads T] [--stall-seconds S]
 
 Runs the jobs that \`simdcnn classify|segment|detect --queue\` enqueue, until
@@ -208,11 +233,12 @@ const MAIN = `usage:
   simdcnn segment --model m.onnx [options] <files, folders or globs>
   simdcnn detect --model m.onnx [options] <files, folders or globs>
   simdcnn info <m.onnx>
+  simdcnn quantize --model m.onnx --calibrate PATH --out m.int8.onnx
   simdcnn worker --queue redis://HOST:PORT/N
   simdcnn help [command]      a command's options
   simdcnn --version`;
 
 /** The usage text of a command, or of the whole tool. */
-export const USAGE: Readonly<Record<string, string>> = { classify: CLASSIFY, segment: SEGMENT, detect: DETECT, info: INFO, worker: WORKER, "": MAIN };
+export const USAGE: Readonly<Record<string, string>> = { classify: CLASSIFY, segment: SEGMENT, detect: DETECT, info: INFO, quantize: QUANTIZE, worker: WORKER, "": MAIN };
 
-export const COMMANDS = ["classify", "segment", "detect", "info", "worker", "help"] as const;
+export const COMMANDS = ["classify", "segment", "detect", "info", "quantize", "worker", "help"] as const;

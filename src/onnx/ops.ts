@@ -1,6 +1,6 @@
 // The ONNX operators simdcnn imports, with what each supports: the one list that the load-time
 // check, the importer's handler table (typed over it), docs/onnx.md and the conformance test
-// read. Default domain only; every op is read with the attributes of the version the model's
+// read. Default domain, and two com.microsoft ops (MICROSOFT_OPS); every op is read with the attributes of the version the model's
 // opset selects.
 
 export const MIN_OPSET = 1;
@@ -28,7 +28,7 @@ export const ONNX_OPS = {
   Gather: "constant indices; folded when the data is constant",
   Gemm: "alpha, beta, transA, transB, C of any broadcastable shape; B constant (or fed as an input: bound by value)",
   GlobalAveragePool: "4-d",
-  GlobalMaxPool: "4-d",
+  GlobalMaxPool: "4-d; between QDQ pairs as MaxPool",
   GroupNormalization: "num_groups, epsilon; scale and bias per group (opset 18) or per channel (21), constant; reads NHWC activations as they are stored",
   Identity: "",
   InstanceNormalization: "any rank >= 3, epsilon, constant scale and B; reads NHWC activations as they are stored; a following activation fused",
@@ -37,13 +37,15 @@ export const ONNX_OPS = {
   LpNormalization: "p 1 or 2, any axis (the channels of an NHWC activation read as stored)",
   MatMul: "a QDQ pair times DequantizeLinear'd 8-bit [K, N] weights runs 8-bit; any rank with broadcast batch dimensions; a constant 2-d B is packed once",
   MatMulInteger: "constant 2-d B (int8/uint8, per-tensor or per-column zero points); A from DynamicQuantizeLinear, fused as for ConvInteger",
-  MaxPool: "2-d; pads, auto_pad, strides, dilations, ceil_mode; no Indices output",
+  MaxPool: "2-d; pads, auto_pad, strides, dilations, ceil_mode; no Indices output; between QDQ pairs it pools the float values and carries the pair past it",
   Mul: "numpy broadcasting",
   Pad: "constant mode; pads as attribute or input, axes (opset 18)",
   PRelu: "slope broadcast to the input",
+  QLinearAdd: "com.microsoft domain (onnxruntime's quantizer); numpy broadcasting; both inputs quantized activations, the sum computed in float on their dequantized values",
   QLinearConv: "2-d, group 1; input quantized per tensor (QuantizeLinear or a QLinear op), 8-bit weights per tensor or per output channel, int32 bias; read only by DequantizeLinear or QLinear ops",
+  QLinearGlobalAveragePool: "com.microsoft domain; channels_last 0; the mean of the dequantized input, quantized for its readers",
   QLinearMatMul: "constant 2-d B, 8-bit, per tensor or per column; as QLinearConv",
-  QuantizeLinear: "per tensor, uint8/int8, round half to even; read only by DequantizeLinear (QDQ) or QLinearConv/QLinearMatMul",
+  QuantizeLinear: "per tensor, uint8/int8, round half to even; read only by DequantizeLinear (QDQ) or QLinear ops; of a QDQ pair with the same parameters, the pair's own quantization",
   ReduceL1: "as ReduceSum",
   ReduceL2: "as ReduceSum",
   ReduceLogSumExp: "as ReduceSum; max-shifted, so large inputs do not overflow",
@@ -72,8 +74,12 @@ export type OnnxOp = keyof typeof ONNX_OPS;
 
 export const SUPPORTED_ONNX_OPS = Object.keys(ONNX_OPS) as OnnxOp[];
 
+/** The ops of onnxruntime's com.microsoft domain in ONNX_OPS, which its quantizer emits; only in that domain. */
+const MICROSOFT_OPS: ReadonlySet<string> = new Set(["QLinearAdd", "QLinearGlobalAveragePool"]);
+
 export function isSupportedOp(opType: string, domain = ""): opType is OnnxOp {
-  return (domain === "" || domain === "ai.onnx") && Object.hasOwn(ONNX_OPS, opType);
+  if (domain === "com.microsoft") return MICROSOFT_OPS.has(opType);
+  return (domain === "" || domain === "ai.onnx") && Object.hasOwn(ONNX_OPS, opType) && !MICROSOFT_OPS.has(opType);
 }
 
 /** The table of docs/onnx.md, made from ONNX_OPS. */

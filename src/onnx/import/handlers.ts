@@ -8,8 +8,8 @@ import type { Importer } from "./importer.js";
 import { batchNorm, groupNorm, instanceNorm, layerNorm, lpNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
 import {
-  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqConv, qdqMatMul, qlinearConv, qlinearMatMul, quantCast,
-  quantMul, quantizeLinear,
+  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqConv, qdqMatMul, qdqMaxPool, qlinearAdd, qlinearConv,
+  qlinearGlobalAveragePool, qlinearMatMul, quantCast, quantMul, quantizeLinear,
 } from "./quant.js";
 import { reduce } from "./reduce.js";
 import { softmax } from "./softmax.js";
@@ -39,7 +39,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Gather: (im) => gather(im),
   Gemm: (im) => gemm(im),
   GlobalAveragePool: (im) => globalPool(im, false),
-  GlobalMaxPool: (im) => globalPool(im, true),
+  GlobalMaxPool: (im) => qdqMaxPool(im, true) || globalPool(im, true),
   GroupNormalization: (im) => groupNorm(im),
   Identity: (im, n) => identity(im, n),
   InstanceNormalization: (im) => instanceNorm(im),
@@ -48,11 +48,13 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   LpNormalization: (im) => lpNorm(im),
   MatMul: (im) => qdqMatMul(im) || matmul(im),
   MatMulInteger: (im) => matMulInteger(im),
-  MaxPool: (im) => pool(im, true),
+  MaxPool: (im) => qdqMaxPool(im, false) || pool(im, true),
   Mul: (im) => quantMul(im) || binary(im, "Mul"),
   Pad: (im) => pad(im),
   PRelu: (im) => prelu(im),
+  QLinearAdd: (im) => qlinearAdd(im),
   QLinearConv: (im) => qlinearConv(im),
+  QLinearGlobalAveragePool: (im) => qlinearGlobalAveragePool(im),
   QLinearMatMul: (im) => qlinearMatMul(im),
   QuantizeLinear: (im) => quantizeLinear(im),
   ReduceL1: (im) => reduce(im, "l1"),

@@ -1,9 +1,9 @@
 import { nhwcShape } from "../../graph/layout.js";
-import type { Importer } from "./importer.js";
+import type { Importer, Sym } from "./importer.js";
 import { window2d } from "./window.js";
 
-export function pool(im: Importer, max: boolean): void {
-  const x = im.required(0);
+/** Pools input 0, or `x` when given (a QDQ pair's float value, see quant.ts). */
+export function pool(im: Importer, max: boolean, x: Sym = im.required(0)): void {
   if (im.node.outputs[1]) im.fail("the Indices output is not supported");
   if (x.dims.length !== 4) im.fail(`only 2-d pooling is supported (input [${x.dims.join(", ")}])`);
   const kernel = im.ints("kernel_shape");
@@ -17,8 +17,7 @@ export function pool(im: Importer, max: boolean): void {
   im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
 }
 
-export function globalPool(im: Importer, max: boolean): void {
-  const x = im.required(0);
+export function globalPool(im: Importer, max: boolean, x: Sym = im.required(0)): void {
   if (x.dims.length !== 4) im.fail(`only 4-d inputs are supported (got [${x.dims.join(", ")}])`);
   const dims = [x.dims[0], x.dims[1], 1, 1];
   const y = im.value(nhwcShape(dims));

@@ -5,7 +5,10 @@
 //   times the weights' scale;
 // - the QDQ format: QuantizeLinear -> DequantizeLinear pairs on activations, DequantizeLinear of
 //   integer weights, around Conv and MatMul;
-// - the QOperator format's QLinearConv and QLinearMatMul between QuantizeLinear and
+// - MaxPool/GlobalMaxPool between QDQ pairs run on the float values, the pair carried past them;
+//   a QuantizeLinear of a pair with the same parameters is the pair's own quantization;
+// - the QOperator format's QLinearConv and QLinearMatMul (and com.microsoft's QLinearAdd and
+//   QLinearGlobalAveragePool, in float between fake quantizations) between QuantizeLinear and
 //   DequantizeLinear: each is the QDQ fusion of its inputs with its output quantized by the next
 //   reader (8-bit tensors stay pending quantizations of float values). A pair read by an op without an 8-bit kernel runs as
 //   one fake-quantization step (the pair's own definition), and a DequantizeLinear of a constant
@@ -16,7 +19,9 @@ import { nhwcShape } from "../../graph/layout.js";
 import type { Window } from "../../graph/ir.js";
 import { DataType } from "../model.js";
 import type { ConstSym, Importer, Sym, ValueSym } from "./importer.js";
-import { transposeConst } from "./util.js";
+import { elementwise } from "./elementwise.js";
+import { globalPool, pool } from "./pool.js";
+import { broadcastDims, transposeConst } from "./util.js";
 import { window2d } from "./window.js";
 
 /** A pending tensor of a dynamic-quantization chain. */
@@ -190,24 +195,60 @@ function tensorParams(im: Importer, si = 1, zi = 2): QParams {
 }
 
 export function quantizeLinear(im: Importer): void {
+  const q = im.quantInput(0);
+  const p = tensorParams(im);
+  // QuantizeLinear(DequantizeLinear(QuantizeLinear(x))) with the same parameters is
+  // QuantizeLinear(x) exactly (a dequantized value rounds back to its integer): the pair between
+  // is never run, and what follows quantizes x once.
+  if (q?.kind === "fakeQuantized" && sameParams(p, q.p)) return setQuantized(im, q.x, p);
   const x = im.required(0);
   if (x.kind === "const") im.fail("a constant input is not supported (QDQ models store integer weights)");
-  const p = tensorParams(im);
   setQuantized(im, x, p);
 }
 
-/** Ops that read an 8-bit tensor (as input 0) and what each does with it. */
-const QUANT_READERS = new Set(["DequantizeLinear", "QLinearConv", "QLinearMatMul"]);
+/** Ops that read 8-bit tensors, and at which inputs. */
+const QUANT_READERS = new Map([
+  ["DequantizeLinear", [0]], ["QLinearConv", [0]], ["QLinearMatMul", [0]], ["QLinearAdd", [0, 3]], ["QLinearGlobalAveragePool", [0]],
+]);
 
 /** Output 0 is x quantized with p; refused if anything but QUANT_READERS reads it. */
 function setQuantized(im: Importer, x: Sym, p: QParams): void {
   const name = im.node.outputs[0];
   const readers = im.consumers.get(name) ?? [];
-  const other = readers.find((n) => !QUANT_READERS.has(n.opType) || n.inputs[0] !== name);
+  const other = readers.find((n) => n.inputs.some((input, i) => input === name && !QUANT_READERS.get(n.opType)?.includes(i)));
   if (readers.length === 0 || other) {
-    im.fail(`the 8-bit output is read by ${other ? `${other.opType} '${other.name || other.outputs[0]}'` : "nothing"}; simdcnn reads 8-bit tensors only in DequantizeLinear, QLinearConv and QLinearMatMul`);
+    im.fail(`the 8-bit output is read by ${other ? `${other.opType} '${other.name || other.outputs[0]}'` : "nothing"}; simdcnn reads 8-bit tensors only in ${[...QUANT_READERS.keys()].join(", ")}`);
   }
   im.setQuant(0, { kind: "quantized", x, p });
+}
+
+/**
+ * MaxPool/GlobalMaxPool of a QDQ pair: the pool runs on the pair's float input and its output is
+ * the same pending pair. Fake quantization is monotone, so it commutes with max; the next reader
+ * then quantizes once (a fused 8-bit op, or a QuantizeLinear with the same parameters) or runs
+ * the pair on the pooled, smaller tensor. False for any other input.
+ */
+export function qdqMaxPool(im: Importer, global: boolean): boolean {
+  const q = im.quantInput(0);
+  if (q?.kind !== "fakeQuantized" || q.x.kind !== "value") return false;
+  if (global) globalPool(im, true, q.x);
+  else pool(im, true, q.x);
+  setFakeQuantized(im, im.sym(im.node.outputs[0]), q.p);
+  return true;
+}
+
+/** Output 0 is DequantizeLinear(QuantizeLinear(x)) with p, pending as dequantizeLinear leaves it. */
+function setFakeQuantized(im: Importer, x: Sym, p: QParams): void {
+  const materialize = (): Sym => fakeQuantValue(im, x, p);
+  im.setQuant(0, { kind: "fakeQuantized", x, p, materialize });
+}
+
+/** DequantizeLinear(QuantizeLinear(x)) as one fake-quantization step. */
+function fakeQuantValue(im: Importer, x: Sym, p: QParams): Sym {
+  if (x.kind === "const") return x;
+  const y = im.value([...x.v.shape]);
+  im.emit({ op: "fakeQuant", x: x.v, y, scale: p.scale, zeroPoint: p.zeroPoint, signed: p.signed });
+  return { ...x, v: y };
 }
 
 export function dequantizeLinear(im: Importer): void {
@@ -218,14 +259,7 @@ export function dequantizeLinear(im: Importer): void {
     if (p.scale !== q.p.scale || p.zeroPoint !== q.p.zeroPoint || p.signed !== q.p.signed) {
       im.fail("the scale and zero point must equal those of the QuantizeLinear that feeds it");
     }
-    const x = q.x;
-    const materialize = (): Sym => {
-      if (x.kind === "const") return x;
-      const y = im.value([...x.v.shape]);
-      im.emit({ op: "fakeQuant", x: x.v, y, scale: p.scale, zeroPoint: p.zeroPoint, signed: p.signed });
-      return { ...x, v: y };
-    };
-    return im.setQuant(0, { kind: "fakeQuantized", x, p, materialize });
+    return setFakeQuantized(im, q.x, p);
   }
   const c = im.asConst(im.required(0), 0, "the quantized input");
   if (!c.i) im.fail("the input must be an integer tensor");
@@ -300,15 +334,6 @@ function sameParams(a: QParams, b: QParams): boolean {
   return a.scale === b.scale && a.zeroPoint === b.zeroPoint && a.signed === b.signed;
 }
 
-/** Input 0 of a QLinear op: a pending quantization with the scale and zero point of inputs 1, 2. */
-function qlinearInput(im: Importer): { x: ValueSym; p: QParams } {
-  const q = im.quantInput(0);
-  if (q?.kind !== "quantized") im.fail("input 0 must be the output of QuantizeLinear, QLinearConv or QLinearMatMul");
-  if (!sameParams(tensorParams(im, 1, 2), q.p)) im.fail("x_scale and x_zero_point must be those its input was quantized with");
-  if (q.x.kind !== "value") im.fail("a constant input is not supported");
-  return { x: q.x, p: q.p };
-}
-
 /** 8-bit constant weights (input wi) with their scales and zero points, per tensor or per channel. */
 function qlinearWeights(im: Importer, channels: (dims: number[]) => number): { w: ConstSym; scales: number[]; zeroPoints: number[] } {
   const w = im.asConst(im.required(3), 3, "the weights");
@@ -331,7 +356,7 @@ function qlinearBias(im: Importer, i: number, n: number, sx: number, scales: num
 }
 
 export function qlinearConv(im: Importer): void {
-  const { x, p } = qlinearInput(im);
+  const { x, p } = qlinearOperand(im, 0);
   const { w, scales, zeroPoints } = qlinearWeights(im, (d) => d[0]);
   if (x.dims.length !== 4 || w.dims.length !== 4) im.fail(`only 2-d convolutions are supported (input [${x.dims.join(", ")}])`);
   if (im.int("group", 1) !== 1) im.fail("only group 1 is supported");
@@ -352,7 +377,7 @@ export function qlinearConv(im: Importer): void {
 }
 
 export function qlinearMatMul(im: Importer): void {
-  const { x, p } = qlinearInput(im);
+  const { x, p } = qlinearOperand(im, 0);
   const { w, scales, zeroPoints } = qlinearWeights(im, (d) => d[1]);
   if (w.dims.length !== 2) im.fail(`B must be a constant 2-d matrix, got [${w.dims.join(", ")}]`);
   if (x.dims.length < 2) im.fail(`A must have rank 2 or more, got [${x.dims.join(", ")}]`);
@@ -368,4 +393,34 @@ export function qlinearMatMul(im: Importer): void {
     zeroPoints, scales: Float32Array.from(scales), window, input: { dynamic: false, ...p },
   });
   setQuantized(im, { kind: "value", v: y, layout: "plain", dims }, yp);
+}
+
+/** Input i of a QLinear op: a pending quantization with the scale and zero point of inputs i + 1, i + 2. */
+function qlinearOperand(im: Importer, i: number): { x: ValueSym; p: QParams } {
+  const q = im.quantInput(i);
+  if (q?.kind !== "quantized") im.fail(`input ${i} must be the output of QuantizeLinear or a QLinear op`);
+  if (!sameParams(tensorParams(im, i + 1, i + 2), q.p)) im.fail(`the scale and zero point of input ${i} must be those it was quantized with`);
+  if (q.x.kind !== "value") im.fail("a constant input is not supported");
+  return { x: q.x, p: q.p };
+}
+
+/**
+ * com.microsoft QLinearAdd: C = QuantizeLinear(DequantizeLinear(A) + DequantizeLinear(B)) with
+ * numpy broadcasting; the sum in float, its quantization left pending for C's readers.
+ */
+export function qlinearAdd(im: Importer): void {
+  const a = qlinearOperand(im, 0);
+  const b = qlinearOperand(im, 3);
+  const cp = tensorParams(im, 6, 7);
+  elementwise(im, fakeQuantValue(im, a.x, a.p), fakeQuantValue(im, b.x, b.p), broadcastDims(a.x.dims, b.x.dims, im), "add");
+  setQuantized(im, im.sym(im.node.outputs[0]), cp);
+}
+
+/** com.microsoft QLinearGlobalAveragePool (channels first): the float mean of the dequantized input, quantized by its readers. */
+export function qlinearGlobalAveragePool(im: Importer): void {
+  const { x, p } = qlinearOperand(im, 0);
+  if (im.int("channels_last", 0) !== 0) im.fail("only channels_last 0 (NCHW) is supported");
+  const yp = tensorParams(im, 3, 4);
+  globalPool(im, false, fakeQuantValue(im, x, p));
+  setQuantized(im, im.sym(im.node.outputs[0]), yp);
 }
