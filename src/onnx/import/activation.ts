@@ -1,5 +1,7 @@
+import { rootOf } from "../../graph/ir.js";
 import type { Activation } from "../../ops/activation.js";
-import type { Importer } from "./importer.js";
+import type { MathFn } from "../../ops/elementwise.js";
+import type { Importer, Sym } from "./importer.js";
 
 export function activation(im: Importer, act: Activation): void {
   const x = im.required(0);
@@ -10,10 +12,7 @@ export function activation(im: Importer, act: Activation): void {
       return im.setOutput(x);
     }
   }
-  const v = x.kind === "value" ? x.v : im.constValue(x);
-  const y = im.value([...v.shape]);
-  im.emit({ op: "unary", x: v, y, fn: act });
-  im.setOutput({ kind: "value", v: y, layout: x.kind === "value" ? x.layout : "plain", dims: x.dims });
+  emitUnary(im, x, act);
 }
 
 export function clip(im: Importer): void {
@@ -32,10 +31,49 @@ export function clip(im: Importer): void {
   activation(im, lo === 0 && hi === 6 ? "relu6" : lo === 0 && hi === Infinity ? "relu" : { clip: [lo, hi] });
 }
 
-export function exp(im: Importer): void {
-  const x = im.required(0);
+/** Elementwise math (Exp, Log, Sqrt, ...): one unary step, never fused into a producer. */
+export function math(im: Importer, fn: MathFn): void {
+  emitUnary(im, im.required(0), fn);
+}
+
+function emitUnary(im: Importer, x: Sym, fn: Activation | MathFn): void {
   const v = x.kind === "value" ? x.v : im.constValue(x);
   const y = im.value([...v.shape]);
-  im.emit({ op: "unary", x: v, y, fn: "exp" });
+  im.emit({ op: "unary", x: v, y, fn });
   im.setOutput({ kind: "value", v: y, layout: x.kind === "value" ? x.layout : "plain", dims: x.dims });
+}
+
+/** ONNX Gelu (opset 20): approximate "none" (erf) or "tanh". */
+export function gelu(im: Importer): void {
+  const approximate = im.string("approximate", "none");
+  if (approximate !== "none" && approximate !== "tanh") im.bad(`approximate must be 'none' or 'tanh', got '${approximate}'`);
+  activation(im, approximate === "tanh" ? "geluTanh" : "gelu");
+}
+
+/**
+ * Mul(x, Sigmoid(x)), SiLU/swish as exporters write it, becomes one silu of x: fused into x's
+ * producer when nothing else reads x, else one unary step (the Sigmoid's step is then unread and
+ * dropped). True when the node was that pattern.
+ */
+export function fuseSilu(im: Importer, a: Sym, b: Sym): boolean {
+  if (!im.opts.optimize) return false;
+  const [na, nb] = im.node.inputs;
+  for (const [x, xName, sName] of [[a, na, nb], [b, nb, na]] as const) {
+    if (x.kind !== "value" || im.uses.get(sName) !== 1) continue;
+    const sig = im.model.graph.nodes.find((n) => n.outputs[0] === sName);
+    if (sig?.opType !== "Sigmoid" || sig.inputs[0] !== xName) continue;
+    const readers = im.consumers.get(xName) ?? [];
+    const onlyHere = im.uses.get(xName) === 2 && readers.length === 2 && readers.includes(sig) && readers.includes(im.node) &&
+      !im.model.graph.outputs.some((o) => o.name === xName);
+    const at = im.producer.get(x.v);
+    const p = at === undefined ? undefined : im.steps[at];
+    if (onlyHere && rootOf(x.v) === x.v && (p?.op === "conv" || p?.op === "deconv" || p?.op === "gemm") && p.act === "none") {
+      p.act = "silu";
+      im.setOutput(x);
+    } else {
+      emitUnary(im, x, "silu");
+    }
+    return true;
+  }
+  return false;
 }
