@@ -1,5 +1,5 @@
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE } from "./activation";
-import { finishRow, finishScalar4 } from "./tile_store";
+import { activateRows, finishRow, finishScalar4 } from "./tile_store";
 
 // Tile rows and packed panel columns: part of the ABI (the host sizes tables and panels by them).
 export const GEMM_MR: i32 = 4;
@@ -24,21 +24,21 @@ export function igemm_f32_4x8(
   c: usize, ldc: i32,
   act: i32, p0: f32, p1: f32,
 ): void {
-  // Copies for clamp, none and leaky relu, without a branch on the kind per stored vector
-  // (sigmoid and tanh share one: their own cost dwarfs the branch). Measured here: GEMM 256
-  // 31 -> 40 GFLOP/s in the SIMD build (scalar 8.4 -> 10.7), 1024 35 -> 38, though TurboFan's
-  // k loop is the same instructions either way.
-  if (act == ACT_CLAMP) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_CLAMP, p0, p1);
-  else if (act == ACT_NONE) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_NONE, p0, p1);
-  else if (act == ACT_LEAKY) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_LEAKY, p0, p1);
-  else igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, act, p0, p1);
+  // Copies for clamp, none and leaky relu, without a branch on the kind per stored vector.
+  // Measured here: GEMM 256 31 -> 40 GFLOP/s in the SIMD build (scalar 8.4 -> 10.7), 1024
+  // 35 -> 38, though TurboFan's k loop is the same instructions either way. Every other kind
+  // shares one copy that stores raw sums and applies the activation per tile (activateRows).
+  if (act == ACT_CLAMP) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_CLAMP, p0, p1, ACT_NONE);
+  else if (act == ACT_NONE) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_NONE, p0, p1, ACT_NONE);
+  else if (act == ACT_LEAKY) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_LEAKY, p0, p1, ACT_NONE);
+  else igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_NONE, p0, p1, act);
 }
 
 @inline function igemmBody(
   m: i32, n: i32, kc: i32, ks: i32,
   a: usize, ind: usize, runs: usize, zero: usize, w: usize,
   c: usize, ldc: i32, r: usize,
-  act: i32, p0: f32, p1: f32,
+  act: i32, p0: f32, p1: f32, post: i32,
 ): void {
   const panels = (n + GEMM_NR - 1) / GEMM_NR;
   const panelBytes = (ks * kc + 1) * GEMM_NR * 4;
@@ -64,6 +64,12 @@ export function igemm_f32_4x8(
           mr, nr, kc, ks, a, indT, runsT, zero, w + <usize>p * panelBytes,
           ct, ct + rowBytes, ct + 2 * rowBytes, ct + 3 * rowBytes, rt, r1, r2, r3, act, p0, p1,
         );
+      }
+      if (post != ACT_NONE) {
+        const c0 = c + rowOff + (<usize>(pb * GEMM_NR) << 2);
+        const cols = min(pe * GEMM_NR, n) - pb * GEMM_NR;
+        if (cols == ldc) activateRows(c0, mr * cols, post, p0, p1);
+        else for (let i = 0; i < mr; i++) activateRows(c0 + <usize>i * rowBytes, cols, post, p0, p1);
       }
     }
   }

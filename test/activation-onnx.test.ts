@@ -10,6 +10,7 @@
 // ~27 u |terms| ~ 2e-6 as in test/onnx-deconv.test.ts: CONV_TOL. Exact ops (Neg, Abs, Floor,
 // Ceil, Round, Sign, Sqrt, Reciprocal, Min, Max, Sum of two) round the same real result once:
 // EXACT. A wrong formula or attribute moves results by 1e-3 or more.
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.js";
 import { type BackendName, engines } from "./grid.js";
@@ -109,6 +110,48 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "GELU as PyTorch writes it (Div, Erf, Add, Mul, Mul) after a Conv (fused)", inputs: X(-1, 1, [1, 3, 6, 7]), tol: CONV_TOL,
+    steps: ["conv 3x3 3->4 +gelu"],
+    build: (n) => {
+      const c = n.conv("x", 3, 4, 3, { pads: [1, 1, 1, 1] });
+      const erf = n.op("Erf", [n.op("Div", [c, n.constant([], [Math.SQRT2])])]);
+      return n.op("Mul", [n.op("Mul", [c, n.op("Add", [erf, n.constant([], [1])])]), n.constant([], [0.5])]);
+    },
+  },
+  {
+    name: "GELU with the half applied to x first, of an input: one step", inputs: X(-6, 6), steps: ["unary"],
+    build: (n) => {
+      const erf = n.op("Erf", [n.op("Mul", ["x", n.constant([], [Math.SQRT1_2])])]);
+      return n.op("Mul", [n.op("Mul", ["x", n.constant([], [0.5])]), n.op("Add", [n.constant([], [1]), erf])]);
+    },
+  },
+  {
+    name: "GELU's chain with its Erf read elsewhere: runs as its ops", inputs: X(-6, 6),
+    build: (n) => {
+      const erf = n.op("Erf", [n.op("Div", ["x", n.constant([], [Math.SQRT2])])]);
+      const g = n.op("Mul", [n.op("Mul", ["x", n.op("Add", [erf, n.constant([], [1])])]), n.constant([], [0.5])]);
+      return n.op("Add", [g, erf]);
+    },
+  },
+  {
+    name: "Conv, Mul(x, HardSigmoid(x) 1/6, 1/2) (HardSwish, fused)", inputs: X(-2, 2, [1, 3, 6, 7]), tol: CONV_TOL, steps: ["conv 3x3 3->4 +hardSwish"],
+    build: (n) => {
+      const c = n.conv("x", 3, 4, 3, { pads: [1, 1, 1, 1] });
+      return n.op("Mul", [c, n.op("HardSigmoid", [c], { alpha: f32attr(1 / 6), beta: 0.5 })]);
+    },
+  },
+  {
+    name: "Gemm, Mul(Tanh(Softplus(x)), x) (Mish, fused)", inputs: X(-2, 2, [3, 10]), tol: CONV_TOL, steps: ["gemm 10->6 +mish"],
+    build: (n) => {
+      const g = n.gemm("x", 10, 6);
+      return n.op("Mul", [n.op("Tanh", [n.op("Softplus", [g])]), g]);
+    },
+  },
+  {
+    name: "Mul(x, HardSigmoid(x)) with other constants: runs as its ops", inputs: X(-4, 4),
+    build: (n) => n.op("Mul", ["x", n.op("HardSigmoid", ["x"], { alpha: 0.25, beta: 0.5 })]),
+  },
+  {
     name: "Mul(x, Sigmoid(x)) of an input: one step", inputs: X(-8, 8), steps: ["unary"],
     build: (n) => n.op("Mul", ["x", n.op("Sigmoid", ["x"])]),
   },
@@ -154,4 +197,18 @@ describe("activations and elementwise math against onnxruntime-web", () => {
       }
     });
   }
+});
+
+describe("PyTorch exports at opset 13 (test/fixtures/activations/make.py): the patterns fuse into the convolutions and the GEMM", () => {
+  const FIXTURES = [["gelu", "+gelu"], ["silu", "+silu"], ["hardswish", "+hardSwish"], ["mish", "+mish"], ["elu", '+{"elu":1}'], ["selu", '+{"selu"']] as const;
+  it.each(FIXTURES)("%s", async (name, act) => {
+    const bytes = new Uint8Array(readFileSync(new URL(`fixtures/activations/${name}.onnx`, import.meta.url)));
+    const rng = new Rng(name.length);
+    const r = await checkCase(E, { name, bytes, feeds: [{ x: { data: rng.f32(3 * 36, -2, 2), dims: [1, 3, 6, 6] } }], tol: CONV_TOL });
+    expect(r.problems).toEqual([]);
+    const s = steps(r.summaries.fused);
+    expect(s.filter((x) => x.startsWith("conv") && x.includes(act)).length, r.summaries.fused).toBe(2);
+    expect(s.filter((x) => x.startsWith("gemm") && x.includes(act)).length, r.summaries.fused).toBe(1);
+    expect(s.filter((x) => x === "unary" || x === "binary"), r.summaries.fused).toEqual([]);
+  });
 });

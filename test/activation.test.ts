@@ -21,7 +21,7 @@
 //    (measured 51 u at p = 7, x = -0.0082, against 105); pow 3 is x*x*x, 2 u.
 // Results below float32's normal range get TINY absolute (float32 cannot hold them relatively).
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Engine, Tensor, UnaryFn } from "../src/index.js";
+import { type Activation, ArgumentError, type Engine, type Tensor, type UnaryFn, layers } from "../src/index.js";
 import { ACT } from "../src/runtime/kernels.js";
 import { REF, logSoftmaxRef } from "./activation-reference.js";
 import { BACKENDS, SIZES, TINY, U, compare, compareBits, compareExact, engines, type BackendName } from "./grid.js";
@@ -256,6 +256,34 @@ describe("fused into the conv and gemm stores: the same bits as the separate op,
     }
     expect(sameBits(out["conv simd"], out["conv scalar"])).toBe("");
     expect(sameBits(out["gemm simd"], out["gemm scalar"])).toBe("");
+  });
+});
+
+describe("the layers API writes each activation so that it fuses into the conv", () => {
+  const ACTS: Activation[] = [{ elu: 0.5 }, { celu: 2 }, { selu: SELU }, { hardSigmoid: [0.3, 0.4] }, "softplus", "softsign", "silu", "hardSwish", "mish", "gelu"];
+  it.each(ACTS.map((a) => [JSON.stringify(a), a] as const))("%s", (_n, act) => {
+    const rng = new Rng(_n.length * 7);
+    const w = rng.f32(5 * 3 * 3 * 4, -0.5, 0.5);
+    const x = rng.f32(6 * 7 * 4, -2, 2);
+    for (const be of BACKENDS) {
+      const e = E[be];
+      const model = e.sequential([layers.input([6, 7, 4]), layers.conv2d({ filters: 5, kernel: 3, weights: w, padding: "same", activation: act })]);
+      const got = model.run({ input: x }).output;
+      expect(model.summary().split("\n").filter((l) => /^(conv|unary|binary)/.test(l.trim())).map((l) => l.trim().split(/\s{2,}/)[0]), model.summary())
+        .toEqual([`conv 3x3 4->5 +${typeof act === "string" ? act : JSON.stringify(act)}`]);
+      model.dispose();
+      const wt = e.tensor(w, [5, 3, 3, 4]);
+      const xt = e.tensor(x, [1, 6, 7, 4]);
+      const op = e.prepareConv2d(wt, { padding: "same", activation: act });
+      const y = op.run(xt);
+      expect(sameBits(got, y.toArray(), `${be} layers vs conv2d`)).toBe("");
+      for (const t of [wt, xt, y]) t.dispose();
+      op.dispose();
+    }
+  });
+
+  it("geluTanh has no opset 13 form: a typed error", () => {
+    expect(() => E.simd.sequential([layers.input([4, 4, 1]), layers.conv2d({ filters: 1, kernel: 1, weights: new Float32Array(1), activation: "geluTanh" })])).toThrow(ArgumentError);
   });
 });
 
