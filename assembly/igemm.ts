@@ -113,7 +113,8 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, bias
   act: i32, p0: f32, p1: f32,
 ): void {
   if (ASC_FEATURE_SIMD) {
-    tileSimd(mr, nr, kc, ks, a, ind, runs, zero, w, c0, c1, c2, c3, r0, r1, r2, r3, act, p0, p1);
+    if (nr <= 4) tileSimd4(mr, nr, kc, ks, a, ind, runs, zero, w, c0, c1, c2, c3, r0, r1, r2, r3, act, p0, p1);
+    else tileSimd(mr, nr, kc, ks, a, ind, runs, zero, w, c0, c1, c2, c3, r0, r1, r2, r3, act, p0, p1);
   } else {
     tileScalar(mr, nr, kc, ks, a, ind, runs, zero, w, c0, c1, c2, c3, r0, r1, r2, r3, act, p0, p1);
   }
@@ -163,6 +164,46 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, bias
   if (mr > 1) finishRow(c1, r1, c10, c11, nr, act, p0, p1);
   if (mr > 2) finishRow(c2, r2, c20, c21, nr, act, p0, p1);
   if (mr > 3) finishRow(c3, r3, c30, c31, nr, act, p0, p1);
+}
+
+// The tile for panels of at most 4 columns (a layer with few output channels, or the last panel
+// of n = 8k + 1..4): the panel's first 4 columns only, half the multiplies and adds of the 4x8
+// tile and one B load a step. Each column's sum takes the same terms in the same order.
+@inline function tileSimd4(
+  mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, runs: usize, zero: usize, w: usize,
+  c0: usize, c1: usize, c2: usize, c3: usize, r0: usize, r1: usize, r2: usize, r3: usize,
+  act: i32, p0: f32, p1: f32,
+): void {
+  let c00 = v128.load(w);
+  let c10 = c00, c20 = c00, c30 = c00;
+  w += 32;
+  for (let t = 0; t < ks; ) {
+    const run = runAt(runs, t);
+    let a0 = rowPtr(a, zero, ind, 0);
+    let a1 = rowPtr(a, zero, ind, 1);
+    let a2 = rowPtr(a, zero, ind, 2);
+    let a3 = rowPtr(a, zero, ind, 3);
+    ind += <usize>(GEMM_MR * 4 * run);
+    t += run;
+    const steps = kc * run;
+    for (let k = 0; k < steps; k++) {
+      const b0 = v128.load(w);
+      w += 32;
+      c00 = f32x4.add(c00, f32x4.mul(v128.load32_splat(a0), b0));
+      c10 = f32x4.add(c10, f32x4.mul(v128.load32_splat(a1), b0));
+      c20 = f32x4.add(c20, f32x4.mul(v128.load32_splat(a2), b0));
+      c30 = f32x4.add(c30, f32x4.mul(v128.load32_splat(a3), b0));
+      a0 += 4;
+      a1 += 4;
+      a2 += 4;
+      a3 += 4;
+    }
+  }
+  // finishRow stores lanes 4.. of its second vector only for nr > 4.
+  finishRow(c0, r0, c00, c00, nr, act, p0, p1);
+  if (mr > 1) finishRow(c1, r1, c10, c10, nr, act, p0, p1);
+  if (mr > 2) finishRow(c2, r2, c20, c20, nr, act, p0, p1);
+  if (mr > 3) finishRow(c3, r3, c30, c30, nr, act, p0, p1);
 }
 
 // The scalar build runs the same 4x8 tile as 2x4 sub-tiles: 8 accumulators, 2 + 4 loads a step.
