@@ -50,6 +50,9 @@ const PLAIN: Readonly<Record<string, ActivationCode>> = {
   silu: { kind: ACT.silu, p0: 0, p1: 0 },
 };
 
+/** The activations named by a string alone. */
+export const ACTIVATION_NAMES = Object.keys(PLAIN);
+
 const EXPECTED =
   "'none', 'relu', 'relu6', 'sigmoid', 'tanh', 'hardSwish', 'softplus', 'softsign', 'mish', 'gelu', 'geluTanh', 'silu', " +
   "{ clip: [min, max] }, { leakyRelu: alpha }, { elu: alpha }, { celu: alpha }, { selu: [alpha, gamma] } or { hardSigmoid: [alpha, beta] }";

@@ -2,7 +2,7 @@ import { ArgumentError, ShapeError } from "../errors.js";
 import { ACT, BIN, type Call } from "../runtime/kernels.js";
 import { PARALLEL_MIN_ELEMENTS, type Runtime, show } from "../runtime/runtime.js";
 import { Tensor, sizeOfShape } from "../runtime/tensor.js";
-import { type Activation, type ActivationCode, activationCode } from "./activation.js";
+import { ACTIVATION_NAMES, type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, once } from "./op.js";
 import { finite } from "./options.js";
 
@@ -19,6 +19,9 @@ const MATH = ["exp", "erf", "log", "sqrt", "reciprocal", "neg", "abs", "floor", 
 
 export function unaryCode(fn: UnaryFn, what: string): ActivationCode {
   if (typeof fn === "string" && (MATH as readonly string[]).includes(fn)) return { kind: ACT[fn as (typeof MATH)[number]], p0: 0, p1: 0 };
+  if (typeof fn === "string" && !ACTIVATION_NAMES.includes(fn)) {
+    throw new ArgumentError(`${what}: unknown function ${show(fn)}; expected an activation (${ACTIVATION_NAMES.join(", ")}, or one with parameters), ${MATH.join(", ")} or { pow: p }`);
+  }
   if (typeof fn === "object" && fn !== null && "pow" in fn) {
     if (typeof fn.pow !== "number" || Number.isNaN(fn.pow)) throw new ArgumentError(`${what}: pow expects a number exponent, got ${show(fn.pow)}`);
     return { kind: ACT.pow, p0: fn.pow, p1: 0 };
