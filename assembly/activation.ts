@@ -1,6 +1,7 @@
 // Activations and exp, computed here rather than imported from JS Math so that results do not
 // depend on the engine. The SIMD and scalar forms run the same operations in the same order
 // (separate mul and add, no fused ops), so both builds give identical bits.
+import { erfScalar, erfVec, log1pScalar, log1pVec, logScalar, logVec, onePlusErfScalar, onePlusErfVec, powScalar, powVec } from "./math";
 
 export const ACT_NONE: i32 = 0;
 // x < p0 ? p0 : (p1 < x ? p1 : x): relu, relu6, clip. Written as pmax/pmin, which are one maxps /
@@ -10,6 +11,30 @@ export const ACT_LEAKY: i32 = 2; // x < 0 ? x * p0 : x
 export const ACT_SIGMOID: i32 = 3;
 export const ACT_TANH: i32 = 4;
 export const ACT_EXP: i32 = 5; // not fusable into kernels; only for the unary op
+// The kinds below run in the shared out-of-line path (transcendentalVec), so they add no copy of
+// any kernel's store. p0 and p1 are the ONNX attributes named beside each.
+export const ACT_ELU: i32 = 6; // p0 alpha
+export const ACT_SELU: i32 = 7; // p0 alpha, p1 gamma
+export const ACT_CELU: i32 = 8; // p0 alpha
+export const ACT_HARDSIGMOID: i32 = 9; // p0 alpha, p1 beta
+export const ACT_HARDSWISH: i32 = 10; // x * hardsigmoid(x): p0 alpha, p1 beta
+export const ACT_SOFTPLUS: i32 = 11;
+export const ACT_SOFTSIGN: i32 = 12;
+export const ACT_MISH: i32 = 13;
+export const ACT_GELU: i32 = 14; // x/2 (1 + erf(x / sqrt 2))
+export const ACT_GELU_TANH: i32 = 15; // x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+export const ACT_SILU: i32 = 16; // x * sigmoid(x)
+export const ACT_ERF: i32 = 17;
+export const ACT_LOG: i32 = 18;
+export const ACT_SQRT: i32 = 19;
+export const ACT_RECIPROCAL: i32 = 20;
+export const ACT_NEG: i32 = 21;
+export const ACT_ABS: i32 = 22;
+export const ACT_FLOOR: i32 = 23;
+export const ACT_CEIL: i32 = 24;
+export const ACT_ROUND: i32 = 25; // half to even
+export const ACT_SIGN: i32 = 26;
+export const ACT_POW: i32 = 27; // x^p0
 
 const LOG2E: f32 = 1.44269504;
 const LN2_HI: f32 = 0.693145752;
@@ -108,18 +133,134 @@ const T9: f32 = 0.0218694881;
   return v128.or(v128.and(x, sign), v128.andnot(r, sign));
 }
 
-// The transcendental kinds stay out of line: they are rare in hot stores, and inlining them into
-// every store path of every kernel would double the module's size.
-function transcendentalScalar(x: f32, kind: i32): f32 {
-  if (kind == ACT_SIGMOID) return sigmoidScalar(x);
-  if (kind == ACT_TANH) return tanhScalar(x);
-  return expScalar(x);
+// The kinds from sigmoid on stay out of line, in one function every kernel's store shares: they
+// are rare in hot stores, and inlining them into every store path of every kernel would multiply
+// the module's size. Each case is the scalar twin of transcendentalVec's, operation for operation.
+function transcendentalScalar(x: f32, kind: i32, p0: f32, p1: f32): f32 {
+  switch (kind) {
+    case ACT_SIGMOID: return sigmoidScalar(x);
+    case ACT_TANH: return tanhScalar(x);
+    case ACT_EXP: return expScalar(x);
+    case ACT_ELU: return x < 0 ? p0 * (expScalar(x) - 1.0) : x;
+    case ACT_SELU: return x <= 0 ? p1 * (p0 * (expScalar(x) - 1.0)) : p1 * x;
+    case ACT_CELU: return x < 0 ? p0 * (expScalar(x / p0) - 1.0) : x;
+    case ACT_HARDSIGMOID: return hardSigmoidScalar(x, p0, p1);
+    case ACT_HARDSWISH: return x * hardSigmoidScalar(x, p0, p1);
+    case ACT_SOFTPLUS: return max(x, <f32>0) + log1pScalar(expScalar(-abs(x)));
+    case ACT_SOFTSIGN: return x / (abs(x) + 1.0);
+    case ACT_MISH: {
+      // tanh(log(1 + e^x)) = n / (n + 2), n = e^x (e^x + 2); past x = 20, n / (n + 2) rounds to 1.
+      const u = expScalar(min(x, MISH_HI));
+      const n = u * (u + 2.0);
+      return x * (n / (n + 2.0));
+    }
+    case ACT_GELU: return (x * 0.5) * onePlusErfScalar(x);
+    case ACT_GELU_TANH: {
+      // x/2 (1 + tanh(y)) = x sigmoid(2y), without tanh's cancellation for negative y.
+      const y2 = (x * (x * x) * GELU_C + x) * GELU_K2;
+      return x / (expScalar(-y2) + 1.0);
+    }
+    case ACT_SILU: return x / (expScalar(-x) + 1.0);
+    case ACT_ERF: return erfScalar(x);
+    case ACT_LOG: return logScalar(x);
+    case ACT_SQRT: return sqrt(x);
+    case ACT_RECIPROCAL: return 1.0 / x;
+    case ACT_NEG: return -x;
+    case ACT_ABS: return abs(x);
+    case ACT_FLOOR: return floor(x);
+    case ACT_CEIL: return ceil(x);
+    case ACT_ROUND: return nearest(x);
+    case ACT_SIGN: return x > 0 ? 1.0 : x < 0 ? -1.0 : x;
+    default: return powConstScalar(x, p0);
+  }
 }
 
-function transcendentalVec(x: v128, kind: i32): v128 {
-  if (kind == ACT_SIGMOID) return sigmoidVec(x);
-  if (kind == ACT_TANH) return tanhVec(x);
-  return expVec(x);
+function transcendentalVec(x: v128, kind: i32, p0: f32, p1: f32): v128 {
+  const zero = f32x4.splat(0);
+  const one = f32x4.splat(1.0);
+  switch (kind) {
+    case ACT_SIGMOID: return sigmoidVec(x);
+    case ACT_TANH: return tanhVec(x);
+    case ACT_EXP: return expVec(x);
+    case ACT_ELU: {
+      const e = f32x4.mul(f32x4.splat(p0), f32x4.sub(expVec(x), one));
+      return v128.bitselect(e, x, f32x4.lt(x, zero));
+    }
+    case ACT_SELU: {
+      const g = f32x4.splat(p1);
+      const e = f32x4.mul(g, f32x4.mul(f32x4.splat(p0), f32x4.sub(expVec(x), one)));
+      return v128.bitselect(e, f32x4.mul(g, x), f32x4.le(x, zero));
+    }
+    case ACT_CELU: {
+      const a = f32x4.splat(p0);
+      const e = f32x4.mul(a, f32x4.sub(expVec(f32x4.div(x, a)), one));
+      return v128.bitselect(e, x, f32x4.lt(x, zero));
+    }
+    case ACT_HARDSIGMOID: return hardSigmoidVec(x, p0, p1);
+    case ACT_HARDSWISH: return f32x4.mul(x, hardSigmoidVec(x, p0, p1));
+    case ACT_SOFTPLUS: return f32x4.add(f32x4.max(x, zero), log1pVec(expVec(f32x4.neg(f32x4.abs(x)))));
+    case ACT_SOFTSIGN: return f32x4.div(x, f32x4.add(f32x4.abs(x), one));
+    case ACT_MISH: {
+      const u = expVec(f32x4.min(x, f32x4.splat(MISH_HI)));
+      const n = f32x4.mul(u, f32x4.add(u, f32x4.splat(2.0)));
+      return f32x4.mul(x, f32x4.div(n, f32x4.add(n, f32x4.splat(2.0))));
+    }
+    case ACT_GELU: return f32x4.mul(f32x4.mul(x, f32x4.splat(0.5)), onePlusErfVec(x));
+    case ACT_GELU_TANH: {
+      const y2 = f32x4.mul(f32x4.add(f32x4.mul(f32x4.mul(x, f32x4.mul(x, x)), f32x4.splat(GELU_C)), x), f32x4.splat(GELU_K2));
+      return f32x4.div(x, f32x4.add(expVec(f32x4.neg(y2)), one));
+    }
+    case ACT_SILU: return f32x4.div(x, f32x4.add(expVec(f32x4.neg(x)), one));
+    case ACT_ERF: return erfVec(x);
+    case ACT_LOG: return logVec(x);
+    case ACT_SQRT: return f32x4.sqrt(x);
+    case ACT_RECIPROCAL: return f32x4.div(one, x);
+    case ACT_NEG: return f32x4.neg(x);
+    case ACT_ABS: return f32x4.abs(x);
+    case ACT_FLOOR: return f32x4.floor(x);
+    case ACT_CEIL: return f32x4.ceil(x);
+    case ACT_ROUND: return f32x4.nearest(x);
+    case ACT_SIGN: {
+      const s = v128.bitselect(f32x4.splat(-1.0), x, f32x4.lt(x, zero));
+      return v128.bitselect(one, s, f32x4.gt(x, zero));
+    }
+    default: return powConstVec(x, p0);
+  }
+}
+
+const MISH_HI: f32 = 20.0;
+const GELU_C: f32 = 0.044715;
+const GELU_K2: f32 = 1.59576912; // 2 sqrt(2/pi)
+
+@inline function hardSigmoidScalar(x: f32, alpha: f32, beta: f32): f32 {
+  const v = x * alpha + beta;
+  const lo: f32 = v < 0 ? 0 : v;
+  return <f32>1.0 < lo ? 1.0 : lo;
+}
+
+@inline function hardSigmoidVec(x: v128, alpha: f32, beta: f32): v128 {
+  const v = f32x4.add(f32x4.mul(x, f32x4.splat(alpha)), f32x4.splat(beta));
+  return f32x4.pmin(f32x4.pmax(v, f32x4.splat(0)), f32x4.splat(1.0));
+}
+
+// The exponents models use most get their exact (or cheaper) forms; p is the same for every
+// element, so the branch is predicted.
+@inline function powConstScalar(x: f32, p: f32): f32 {
+  if (p == 2) return x * x;
+  if (p == 3) return (x * x) * x;
+  if (p == 0.5) return sqrt(x);
+  if (p == -1) return 1.0 / x;
+  if (p == 1) return x;
+  return powScalar(x, p);
+}
+
+@inline function powConstVec(x: v128, p: f32): v128 {
+  if (p == 2) return f32x4.mul(x, x);
+  if (p == 3) return f32x4.mul(f32x4.mul(x, x), x);
+  if (p == 0.5) return f32x4.sqrt(x);
+  if (p == -1) return f32x4.div(f32x4.splat(1.0), x);
+  if (p == 1) return x;
+  return powVec(x, f32x4.splat(p));
 }
 
 @inline export function activateScalar(x: f32, kind: i32, p0: f32, p1: f32): f32 {
@@ -128,7 +269,7 @@ function transcendentalVec(x: v128, kind: i32): v128 {
     return p1 < lo ? p1 : lo;
   }
   if (kind == ACT_LEAKY) return x < 0 ? x * p0 : x;
-  if (kind >= ACT_SIGMOID) return transcendentalScalar(x, kind);
+  if (kind >= ACT_SIGMOID) return transcendentalScalar(x, kind, p0, p1);
   return x;
 }
 
@@ -137,6 +278,6 @@ function transcendentalVec(x: v128, kind: i32): v128 {
   if (kind == ACT_LEAKY) {
     return v128.bitselect(f32x4.mul(x, f32x4.splat(p0)), x, f32x4.lt(x, f32x4.splat(0)));
   }
-  if (kind >= ACT_SIGMOID) return transcendentalVec(x, kind);
+  if (kind >= ACT_SIGMOID) return transcendentalVec(x, kind, p0, p1);
   return x;
 }

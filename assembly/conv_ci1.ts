@@ -1,5 +1,5 @@
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE } from "./activation";
-import { finishRow, finishScalar4 } from "./tile_store";
+import { activateRows, finishRow, finishScalar4 } from "./tile_store";
 
 const NR: i32 = 8;
 
@@ -15,11 +15,15 @@ export function conv2d_f32_ci1_4x8(
   x: usize, w: usize, y: usize, act: i32, p0: f32, p1: f32,
 ): void {
   // With K = kh*kw taps per tile the stores weigh as much as the arithmetic: clamp, none and
-  // leaky relu get copies without a branch on the kind per stored vector.
+  // leaky relu get copies without a branch on the kind per stored vector; every other kind is
+  // applied over the output after it is stored (tile_store.ts's activateRows says why).
   if (act == ACT_CLAMP) ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, ACT_CLAMP, p0, p1);
   else if (act == ACT_NONE) ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, ACT_NONE, p0, p1);
   else if (act == ACT_LEAKY) ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, ACT_LEAKY, p0, p1);
-  else ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, act, p0, p1);
+  else {
+    ci1Body(x, batch, hp, wp, oh, ow, n, kh, kw, sh, sw, dh, dw, w, y, ACT_NONE, p0, p1);
+    activateRows(y, batch * oh * ow * n, act, p0, p1);
+  }
 }
 
 @inline function ci1Body(

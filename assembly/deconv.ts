@@ -1,5 +1,6 @@
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE } from "./activation";
 import { GEMM_MR, GEMM_NR, igemmTile } from "./igemm";
+import { activateRows } from "./tile_store";
 
 // A transposed convolution by sub-pixel decomposition. Output row oy receives input row iy through
 // tap ky exactly when oy + pt = iy*sh + ky*dh, so the outputs of one phase (the rows with one
@@ -60,18 +61,18 @@ export function deconv_f32_4x8(
   c: usize,
   act: i32, p0: f32, p1: f32,
 ): void {
-  // The same per-activation copies as igemm_f32_4x8, for the same reason.
-  if (act == ACT_CLAMP) deconvBody(m, n, kc, ks, a, ind, runs, zero, w, c, out, ACT_CLAMP, p0, p1);
-  else if (act == ACT_NONE) deconvBody(m, n, kc, ks, a, ind, runs, zero, w, c, out, ACT_NONE, p0, p1);
-  else if (act == ACT_LEAKY) deconvBody(m, n, kc, ks, a, ind, runs, zero, w, c, out, ACT_LEAKY, p0, p1);
-  else deconvBody(m, n, kc, ks, a, ind, runs, zero, w, c, out, act, p0, p1);
+  // The same per-activation copies as igemm_f32_4x8, for the same reasons.
+  if (act == ACT_CLAMP) deconvBody(m, n, kc, ks, a, ind, runs, zero, w, c, out, ACT_CLAMP, p0, p1, ACT_NONE);
+  else if (act == ACT_NONE) deconvBody(m, n, kc, ks, a, ind, runs, zero, w, c, out, ACT_NONE, p0, p1, ACT_NONE);
+  else if (act == ACT_LEAKY) deconvBody(m, n, kc, ks, a, ind, runs, zero, w, c, out, ACT_LEAKY, p0, p1, ACT_NONE);
+  else deconvBody(m, n, kc, ks, a, ind, runs, zero, w, c, out, ACT_NONE, p0, p1, act);
 }
 
 @inline function deconvBody(
   m: i32, n: i32, kc: i32, ks: i32,
   a: usize, ind: usize, runs: usize, zero: usize, w: usize,
   c: usize, out: usize,
-  act: i32, p0: f32, p1: f32,
+  act: i32, p0: f32, p1: f32, post: i32,
 ): void {
   const panels = (n + GEMM_NR - 1) / GEMM_NR;
   const panelBytes = (ks * kc + 1) * GEMM_NR * 4;
@@ -95,6 +96,14 @@ export function deconv_f32_4x8(
           mr, nr, kc, ks, a, indT, runsT, zero, w + <usize>p * panelBytes,
           c0 + colOff, c1 + colOff, c2 + colOff, c3 + colOff, 0, 0, 0, 0, act, p0, p1,
         );
+      }
+      if (post != ACT_NONE) {
+        const colOff = <usize>(pb * GEMM_NR) << 2;
+        const cols = min(pe * GEMM_NR, n) - pb * GEMM_NR;
+        activateRows(c0 + colOff, cols, post, p0, p1);
+        if (mr > 1) activateRows(c1 + colOff, cols, post, p0, p1);
+        if (mr > 2) activateRows(c2 + colOff, cols, post, p0, p1);
+        if (mr > 3) activateRows(c3 + colOff, cols, post, p0, p1);
       }
     }
   }

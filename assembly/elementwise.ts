@@ -1,10 +1,23 @@
 import { activateScalar, activateVec } from "./activation";
+import { powScalar, powVec } from "./math";
 
 export const BIN_ADD: i32 = 0;
 export const BIN_SUB: i32 = 1;
 export const BIN_MUL: i32 = 2;
 export const BIN_DIV: i32 = 3;
 export const BIN_PRELU: i32 = 4; // a < 0 ? a * b : a
+export const BIN_MIN: i32 = 5; // NaN if either is NaN; -0 < +0
+export const BIN_MAX: i32 = 6;
+export const BIN_POW: i32 = 7; // a^b (math.ts's powScalar)
+
+// pow is out of line: inlined into both loops of binary_f32 it would be four copies of exp and log.
+function powOutScalar(a: f32, b: f32): f32 {
+  return powScalar(a, b);
+}
+
+function powOutVec(a: v128, b: v128): v128 {
+  return powVec(a, b);
+}
 
 // unary_f32: y[i] = f(x[i]) for the activation kinds of activation.ts; y may equal x.
 export function unary_f32(n: i32, x: usize, y: usize, kind: i32, p0: f32, p1: f32): void {
@@ -26,7 +39,10 @@ export function unary_f32(n: i32, x: usize, y: usize, kind: i32, p0: f32, p1: f3
   if (op == BIN_SUB) return a - b;
   if (op == BIN_MUL) return a * b;
   if (op == BIN_DIV) return a / b;
-  return a < 0 ? a * b : a;
+  if (op == BIN_PRELU) return a < 0 ? a * b : a;
+  if (op == BIN_MIN) return min(a, b);
+  if (op == BIN_MAX) return max(a, b);
+  return powOutScalar(a, b);
 }
 
 @inline function opVec(a: v128, b: v128, op: i32): v128 {
@@ -34,7 +50,10 @@ export function unary_f32(n: i32, x: usize, y: usize, kind: i32, p0: f32, p1: f3
   if (op == BIN_SUB) return f32x4.sub(a, b);
   if (op == BIN_MUL) return f32x4.mul(a, b);
   if (op == BIN_DIV) return f32x4.div(a, b);
-  return v128.bitselect(f32x4.mul(a, b), a, f32x4.lt(a, f32x4.splat(0)));
+  if (op == BIN_PRELU) return v128.bitselect(f32x4.mul(a, b), a, f32x4.lt(a, f32x4.splat(0)));
+  if (op == BIN_MIN) return f32x4.min(a, b);
+  if (op == BIN_MAX) return f32x4.max(a, b);
+  return powOutVec(a, b);
 }
 
 // binary_f32: y[i] = a[i] op b[i % bn] for i < n, where bn divides n (bn = n: same shape, bn = C:

@@ -1,5 +1,5 @@
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE } from "./activation";
-import { finishRow, finishScalar4 } from "./tile_store";
+import { activateRows, finishRow, finishScalar4 } from "./tile_store";
 
 // Tile rows and packed panel columns: part of the ABI (the host sizes tables and panels by them).
 export const GEMM_MR: i32 = 4;
@@ -24,21 +24,21 @@ export function igemm_f32_4x8(
   c: usize, ldc: i32,
   act: i32, p0: f32, p1: f32,
 ): void {
-  // Copies for clamp, none and leaky relu, without a branch on the kind per stored vector
-  // (sigmoid and tanh share one: their own cost dwarfs the branch). Measured here: GEMM 256
-  // 31 -> 40 GFLOP/s in the SIMD build (scalar 8.4 -> 10.7), 1024 35 -> 38, though TurboFan's
-  // k loop is the same instructions either way.
-  if (act == ACT_CLAMP) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_CLAMP, p0, p1);
-  else if (act == ACT_NONE) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_NONE, p0, p1);
-  else if (act == ACT_LEAKY) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_LEAKY, p0, p1);
-  else igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, act, p0, p1);
+  // Copies for clamp, none and leaky relu, without a branch on the kind per stored vector.
+  // Measured here: GEMM 256 31 -> 40 GFLOP/s in the SIMD build (scalar 8.4 -> 10.7), 1024
+  // 35 -> 38, though TurboFan's k loop is the same instructions either way. Every other kind
+  // shares one copy that stores raw sums and applies the activation per tile (activateRows).
+  if (act == ACT_CLAMP) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_CLAMP, p0, p1, ACT_NONE);
+  else if (act == ACT_NONE) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_NONE, p0, p1, ACT_NONE);
+  else if (act == ACT_LEAKY) igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_LEAKY, p0, p1, ACT_NONE);
+  else igemmBody(m, n, kc, ks, a, ind, runs, zero, w, c, ldc, r, ACT_NONE, p0, p1, act);
 }
 
 @inline function igemmBody(
   m: i32, n: i32, kc: i32, ks: i32,
   a: usize, ind: usize, runs: usize, zero: usize, w: usize,
   c: usize, ldc: i32, r: usize,
-  act: i32, p0: f32, p1: f32,
+  act: i32, p0: f32, p1: f32, post: i32,
 ): void {
   const panels = (n + GEMM_NR - 1) / GEMM_NR;
   const panelBytes = (ks * kc + 1) * GEMM_NR * 4;
@@ -64,6 +64,12 @@ export function igemm_f32_4x8(
           mr, nr, kc, ks, a, indT, runsT, zero, w + <usize>p * panelBytes,
           ct, ct + rowBytes, ct + 2 * rowBytes, ct + 3 * rowBytes, rt, r1, r2, r3, act, p0, p1,
         );
+      }
+      if (post != ACT_NONE) {
+        const c0 = c + rowOff + (<usize>(pb * GEMM_NR) << 2);
+        const cols = min(pe * GEMM_NR, n) - pb * GEMM_NR;
+        if (cols == ldc) activateRows(c0, mr * cols, post, p0, p1);
+        else for (let i = 0; i < mr; i++) activateRows(c0 + <usize>i * rowBytes, cols, post, p0, p1);
       }
     }
   }
@@ -107,7 +113,8 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, bias
   act: i32, p0: f32, p1: f32,
 ): void {
   if (ASC_FEATURE_SIMD) {
-    tileSimd(mr, nr, kc, ks, a, ind, runs, zero, w, c0, c1, c2, c3, r0, r1, r2, r3, act, p0, p1);
+    if (nr <= 4) tileSimd4(mr, nr, kc, ks, a, ind, runs, zero, w, c0, c1, c2, c3, r0, r1, r2, r3, act, p0, p1);
+    else tileSimd(mr, nr, kc, ks, a, ind, runs, zero, w, c0, c1, c2, c3, r0, r1, r2, r3, act, p0, p1);
   } else {
     tileScalar(mr, nr, kc, ks, a, ind, runs, zero, w, c0, c1, c2, c3, r0, r1, r2, r3, act, p0, p1);
   }
@@ -157,6 +164,46 @@ export function pack_gemm_f32_8(k: i32, n: i32, b: usize, sk: i32, sn: i32, bias
   if (mr > 1) finishRow(c1, r1, c10, c11, nr, act, p0, p1);
   if (mr > 2) finishRow(c2, r2, c20, c21, nr, act, p0, p1);
   if (mr > 3) finishRow(c3, r3, c30, c31, nr, act, p0, p1);
+}
+
+// The tile for panels of at most 4 columns (a layer with few output channels, or the last panel
+// of n = 8k + 1..4): the panel's first 4 columns only, half the multiplies and adds of the 4x8
+// tile and one B load a step. Each column's sum takes the same terms in the same order.
+@inline function tileSimd4(
+  mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, runs: usize, zero: usize, w: usize,
+  c0: usize, c1: usize, c2: usize, c3: usize, r0: usize, r1: usize, r2: usize, r3: usize,
+  act: i32, p0: f32, p1: f32,
+): void {
+  let c00 = v128.load(w);
+  let c10 = c00, c20 = c00, c30 = c00;
+  w += 32;
+  for (let t = 0; t < ks; ) {
+    const run = runAt(runs, t);
+    let a0 = rowPtr(a, zero, ind, 0);
+    let a1 = rowPtr(a, zero, ind, 1);
+    let a2 = rowPtr(a, zero, ind, 2);
+    let a3 = rowPtr(a, zero, ind, 3);
+    ind += <usize>(GEMM_MR * 4 * run);
+    t += run;
+    const steps = kc * run;
+    for (let k = 0; k < steps; k++) {
+      const b0 = v128.load(w);
+      w += 32;
+      c00 = f32x4.add(c00, f32x4.mul(v128.load32_splat(a0), b0));
+      c10 = f32x4.add(c10, f32x4.mul(v128.load32_splat(a1), b0));
+      c20 = f32x4.add(c20, f32x4.mul(v128.load32_splat(a2), b0));
+      c30 = f32x4.add(c30, f32x4.mul(v128.load32_splat(a3), b0));
+      a0 += 4;
+      a1 += 4;
+      a2 += 4;
+      a3 += 4;
+    }
+  }
+  // finishRow stores lanes 4.. of its second vector only for nr > 4.
+  finishRow(c0, r0, c00, c00, nr, act, p0, p1);
+  if (mr > 1) finishRow(c1, r1, c10, c10, nr, act, p0, p1);
+  if (mr > 2) finishRow(c2, r2, c20, c20, nr, act, p0, p1);
+  if (mr > 3) finishRow(c3, r3, c30, c30, nr, act, p0, p1);
 }
 
 // The scalar build runs the same 4x8 tile as 2x4 sub-tiles: 8 accumulators, 2 + 4 loads a step.

@@ -3,17 +3,21 @@
 // are exported as immutable globals, which the host checks against its own view when it loads
 // the module (src/runtime/kernels.ts).
 export { SIMDCNN_BUILD_SIMD } from "./build";
-export { ACT_NONE, ACT_CLAMP, ACT_LEAKY, ACT_SIGMOID, ACT_TANH, ACT_EXP } from "./activation";
+export {
+  ACT_NONE, ACT_CLAMP, ACT_LEAKY, ACT_SIGMOID, ACT_TANH, ACT_EXP, ACT_ELU, ACT_SELU, ACT_CELU, ACT_HARDSIGMOID, ACT_HARDSWISH,
+  ACT_SOFTPLUS, ACT_SOFTSIGN, ACT_MISH, ACT_GELU, ACT_GELU_TANH, ACT_SILU, ACT_ERF, ACT_LOG, ACT_SQRT, ACT_RECIPROCAL, ACT_NEG,
+  ACT_ABS, ACT_FLOOR, ACT_CEIL, ACT_ROUND, ACT_SIGN, ACT_POW
+} from "./activation";
 export { GEMM_MR, GEMM_NR, igemm_f32_4x8, pack_gemm_f32_8 } from "./igemm";
 export { conv2d_f32_ci1_4x8 } from "./conv_ci1";
 export { conv2d_indirection, conv2d_tap_runs } from "./indirection";
 export { DWCONV_CB, dwconv_f32, pack_dwconv_f32 } from "./dwconv";
 export { maxpool2d_f32, avgpool2d_f32, globalpool_f32 } from "./pool";
-export { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_PRELU, unary_f32, binary_f32 } from "./elementwise";
+export { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_PRELU, BIN_MIN, BIN_MAX, BIN_POW, unary_f32, binary_f32 } from "./elementwise";
 export { transpose_f32_4x4, transpose_f32_rows } from "./transpose";
 export { pad_f32 } from "./pad";
 export { strided_copy_f32 } from "./copy";
-export { softmax_f32 } from "./softmax";
+export { softmax_f32, log_softmax_f32 } from "./softmax";
 export { resize_nearest_f32, resize_taps_f32 } from "./resize";
 export { argmax_f32 } from "./argmax";
 export { RED_SUM, RED_MEAN, RED_MAX, RED_MIN, RED_PROD, RED_L1, RED_L2, RED_SUMSQUARE, RED_LOGSUMEXP, reduce_f32 } from "./reduce";

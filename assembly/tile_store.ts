@@ -1,4 +1,5 @@
 import { activateScalar, activateVec } from "./activation";
+import { unary_f32 } from "./elementwise";
 
 // Stores shared by the GEMM-shaped kernels: one row of an 8-column tile, plus the optional
 // residual row (0 for none), then the activation; rows narrower than 8 never touch the rest.
@@ -58,4 +59,13 @@ import { activateScalar, activateVec } from "./activation";
   if (count > 1) finishScalar(c, r, 1, s1, act, p0, p1);
   if (count > 2) finishScalar(c, r, 2, s2, act, p0, p1);
   if (count > 3) finishScalar(c, r, 3, s3, act, p0, p1);
+}
+
+// The kinds from sigmoid on are applied to a tile's rows after its stores, not inside them: the
+// activation is out of line, and a call per stored vector makes V8 save the accumulators around
+// each one (a sigmoid fused into a 3-channel convolution ran at half the convolution's speed,
+// slower than the convolution and a separate sigmoid). The same function of the same stored
+// values: the same bits.
+@inline export function activateRows(p: usize, count: i32, act: i32, p0: f32, p1: f32): void {
+  unary_f32(count, p, p, act, p0, p1);
 }

@@ -1,7 +1,7 @@
 import { ArgumentError } from "./errors.js";
 import { Conv2d, type Conv2dOptions } from "./ops/conv2d.js";
 import { ConvTranspose2d, type ConvTranspose2dOptions } from "./ops/deconv2d.js";
-import { type BinaryOp, binary, clip, leakyRelu, unary } from "./ops/elementwise.js";
+import { type BinaryOp, type UnaryFn, binary, clip, leakyRelu, unary } from "./ops/elementwise.js";
 import { Gemm, type GemmOptions } from "./ops/gemm.js";
 import { Transpose } from "./ops/transpose.js";
 import { type AvgPool2dOptions, type MaxPool2dOptions, avgPool2d, globalPool, maxPool2d } from "./ops/pool.js";
@@ -151,6 +151,11 @@ export class Engine {
     return unary(this.rt, x, "exp");
   }
 
+  /** fn(x) elementwise: any activation (as conv2d's `activation` takes) or elementwise math. */
+  unary(x: Tensor, fn: UnaryFn): Tensor {
+    return unary(this.rt, x, fn);
+  }
+
   clip(x: Tensor, min: number, max: number): Tensor {
     return clip(this.rt, x, min, max);
   }
@@ -175,6 +180,21 @@ export class Engine {
     return this.binary(a, b, "div");
   }
 
+  /** Elementwise minimum; NaN where either is NaN. */
+  min(a: Tensor, b: Tensor | number): Tensor {
+    return this.binary(a, b, "min");
+  }
+
+  /** Elementwise maximum; NaN where either is NaN. */
+  max(a: Tensor, b: Tensor | number): Tensor {
+    return this.binary(a, b, "max");
+  }
+
+  /** a^b elementwise as exp(b log|a|) (see `unary` with { pow } for a constant exponent). */
+  pow(a: Tensor, b: Tensor | number): Tensor {
+    return this.binary(a, b, "pow");
+  }
+
   private binary(a: Tensor, b: Tensor | number, op: BinaryOp): Tensor {
     return binary(this.rt, a, b, op);
   }
@@ -182,6 +202,11 @@ export class Engine {
   /** Softmax over the last axis. */
   softmax(x: Tensor): Tensor {
     return softmax(this.rt, x);
+  }
+
+  /** log(softmax(x)) over the last axis, computed as (x - max) - log(sum of exp(x - max)). */
+  logSoftmax(x: Tensor): Tensor {
+    return softmax(this.rt, x, true);
   }
 
   /** Resizes NHWC images over height and width as ONNX Resize does (nearest, linear, cubic). */

@@ -2,6 +2,7 @@ export { init, Engine, type InitOptions } from "./engine.js";
 export { Tensor } from "./runtime/tensor.js";
 export type { Backend, WasmSource } from "./runtime/load.js";
 export type { Activation } from "./ops/activation.js";
+export type { MathFn, UnaryFn } from "./ops/elementwise.js";
 export type { Conv2d, Conv2dOptions } from "./ops/conv2d.js";
 export type { ConvTranspose2d, ConvTranspose2dOptions } from "./ops/deconv2d.js";
 export type { Gemm, GemmOptions } from "./ops/gemm.js";

@@ -558,6 +558,20 @@ const OP_CASES: OpCase[] = [
   { name: "Tanh", inputs: { x: X }, build: (n) => n.op("Tanh", [n.op("Mul", ["x", n.constant([], [4])])]), tol: TRANSCENDENTAL },
   { name: "Exp", inputs: { x: X }, build: (n) => n.op("Exp", [n.op("Mul", ["x", n.constant([], [10])])]), tol: TRANSCENDENTAL },
   { name: "Sigmoid and Tanh after conv (fused)", inputs: { x: X }, build: (n) => n.op("Tanh", [n.op("Sigmoid", [viaConv(n)])]), tol: TRANSCENDENTAL },
+  // Activations and elementwise math (test/activation-onnx.test.ts has their attribute forms and fusions).
+  ...(["Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish", "Erf"] as const).map((op): OpCase => ({
+    name: op, opset: 18, inputs: { x: X }, build: (n) => n.op(op, [n.op("Mul", ["x", n.constant([], [4])])]), tol: TRANSCENDENTAL,
+  })),
+  { name: "Gelu (opset 20)", opset: 20, inputs: { x: X }, build: (n) => n.op("Gelu", [n.op("Mul", ["x", n.constant([], [4])])]), tol: TRANSCENDENTAL },
+  { name: "Log of |x|", inputs: { x: X }, build: (n) => n.op("Log", [n.op("Abs", ["x"])]), tol: TRANSCENDENTAL },
+  { name: "LogSoftmax", inputs: { x: [2, 3, 4, 5] }, build: (n) => n.op("LogSoftmax", [n.op("Mul", ["x", n.constant([], [3])])]), tol: TRANSCENDENTAL },
+  { name: "Pow by a constant 3, of Sqrt", inputs: { x: X }, build: (n) => n.op("Pow", [n.op("Sqrt", [n.op("Abs", ["x"])]), n.constant([], [3])]), tol: TRANSCENDENTAL },
+  ...(["Reciprocal", "Neg", "Floor", "Ceil", "Round", "Sign"] as const).map((op): OpCase => ({
+    name: op, inputs: { x: X }, build: (n) => n.op(op, [n.op("Mul", ["x", n.constant([], [4])])]), tol: EXACT,
+  })),
+  ...(["Sum", "Mean", "Min", "Max"] as const).map((op): OpCase => ({
+    name: `${op} of three, broadcast`, inputs: { x: X, a: [4, 1, 1], b: [1] }, build: (n) => n.op(op, ["x", "a", "b"]), tol: op === "Min" || op === "Max" ? EXACT : ONE_LAYER,
+  })),
   // Softmax, every axis, both semantics.
   ...[11, 13].flatMap((opset) =>
     [0, 1, 2, 3, -1].map((axis): OpCase => ({

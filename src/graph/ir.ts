@@ -88,7 +88,7 @@ export type Step =
   | { op: "globalPool"; max: boolean; x: Value; y: Value }
   | { op: "unary"; x: Value; y: Value; fn: UnaryFn }
   | { op: "binary"; a: Value; b: Value; y: Value; fn: BinaryOp }
-  | { op: "softmax"; x: Value; y: Value; rows: number; cols: number }
+  | { op: "softmax"; x: Value; y: Value; rows: number; cols: number; log?: boolean }
   /** Resize of an NHWC value over H and W. */
   | { op: "resize"; x: Value; y: Value; spec: ResizeSpec }
   /** Index of the maximum over the last axis of x read as [rows, cols]; y holds rows floats. */

@@ -1,5 +1,5 @@
 import { ArgumentError, ShapeError } from "../errors.js";
-import type { Activation } from "../ops/activation.js";
+import { type Activation, activationCode } from "../ops/activation.js";
 import { type Padding, pair, resolvePadding, windowOut } from "../ops/options.js";
 import { type ResizeOptions, axisSize, resizeSpec } from "../ops/resize.js";
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/model.js";
@@ -88,8 +88,12 @@ function weights(data: Float32Array | undefined, dims: number[], what: string): 
   return data;
 }
 
+// Activations the graph's opset 13 lacks are written as the patterns the importer fuses back into
+// one (src/onnx/import/activation.ts: fuseGated, fuseGelu).
 function applyActivation(net: NetBuilder, id: string, act: Activation | undefined, name: string): string {
   if (act === undefined || act === "none") return id;
+  activationCode(act, name);
+  const scalar = (what: string, v: number) => net.constant(`${name}/${what}`, [], Float32Array.of(v));
   if (act === "relu") return net.node("Relu", [id], {}, name);
   if (act === "sigmoid") return net.node("Sigmoid", [id], {}, name);
   if (act === "tanh") return net.node("Tanh", [id], {}, name);
@@ -98,7 +102,23 @@ function applyActivation(net: NetBuilder, id: string, act: Activation | undefine
     return net.node("Clip", [id, net.constant(`${name}/min`, [], Float32Array.of(lo)), net.constant(`${name}/max`, [], Float32Array.of(hi))], {}, name);
   }
   if (typeof act === "object" && "leakyRelu" in act) return net.node("LeakyRelu", [id], { alpha: float(act.leakyRelu) }, name);
-  throw new ArgumentError(`${name}: unknown activation ${JSON.stringify(act)}`);
+  if (typeof act === "object" && "elu" in act) return net.node("Elu", [id], { alpha: float(act.elu) }, name);
+  if (typeof act === "object" && "celu" in act) return net.node("Celu", [id], { alpha: float(act.celu) }, name);
+  if (typeof act === "object" && "selu" in act) return net.node("Selu", [id], { alpha: float(act.selu[0]), gamma: float(act.selu[1]) }, name);
+  if (typeof act === "object" && "hardSigmoid" in act) {
+    return net.node("HardSigmoid", [id], { alpha: float(act.hardSigmoid[0]), beta: float(act.hardSigmoid[1]) }, name);
+  }
+  if (act === "softplus") return net.node("Softplus", [id], {}, name);
+  if (act === "softsign") return net.node("Softsign", [id], {}, name);
+  if (act === "silu") return net.node("Mul", [id, net.node("Sigmoid", [id], {}, name)], {}, name);
+  if (act === "hardSwish") return net.node("Mul", [id, net.node("HardSigmoid", [id], { alpha: float(1 / 6), beta: float(0.5) }, name)], {}, name);
+  if (act === "mish") return net.node("Mul", [id, net.node("Tanh", [net.node("Softplus", [id], {}, name)], {}, name)], {}, name);
+  if (act === "gelu") {
+    const erf = net.node("Erf", [net.node("Div", [id, scalar("sqrt2", Math.SQRT2)], {}, name)], {}, name);
+    const xp = net.node("Mul", [id, net.node("Add", [erf, scalar("one", 1)], {}, name)], {}, name);
+    return net.node("Mul", [xp, scalar("half", 0.5)], {}, name);
+  }
+  throw new ArgumentError(`${name}: activation ${JSON.stringify(act)} has no form in the layers' ONNX graph (opset 13); 'gelu' is the erf form`);
 }
 
 abstract class BaseLayer implements Layer {

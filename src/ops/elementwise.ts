@@ -2,14 +2,32 @@ import { ArgumentError, ShapeError } from "../errors.js";
 import { ACT, BIN, type Call } from "../runtime/kernels.js";
 import { PARALLEL_MIN_ELEMENTS, type Runtime, show } from "../runtime/runtime.js";
 import { Tensor, sizeOfShape } from "../runtime/tensor.js";
-import { type Activation, type ActivationCode, activationCode } from "./activation.js";
+import { ACTIVATION_NAMES, type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, once } from "./op.js";
 import { finite } from "./options.js";
 
-export type UnaryOp = "relu" | "sigmoid" | "tanh" | "exp";
+/** Elementwise math that no kernel fuses into its store. Round is half to even. */
+export type MathFn =
+  | "exp" | "erf" | "log" | "sqrt" | "reciprocal" | "neg" | "abs" | "floor" | "ceil" | "round" | "sign"
+  /** x^p for a constant p: 2, 3, 0.5, -1 exactly as x*x, x*x*x, sqrt, 1/x; else exp(p log|x|) */
+  | { pow: number };
 
-/** What a unary op computes: an activation, or exp (which no kernel fuses). */
-export type UnaryFn = Activation | "exp";
+/** What a unary op computes: an activation, or elementwise math. */
+export type UnaryFn = Activation | MathFn;
+
+const MATH = ["exp", "erf", "log", "sqrt", "reciprocal", "neg", "abs", "floor", "ceil", "round", "sign"] as const;
+
+export function unaryCode(fn: UnaryFn, what: string): ActivationCode {
+  if (typeof fn === "string" && (MATH as readonly string[]).includes(fn)) return { kind: ACT[fn as (typeof MATH)[number]], p0: 0, p1: 0 };
+  if (typeof fn === "string" && !ACTIVATION_NAMES.includes(fn)) {
+    throw new ArgumentError(`${what}: unknown function ${show(fn)}; expected an activation (${ACTIVATION_NAMES.join(", ")}, or one with parameters), ${MATH.join(", ")} or { pow: p }`);
+  }
+  if (typeof fn === "object" && fn !== null && "pow" in fn) {
+    if (typeof fn.pow !== "number" || Number.isNaN(fn.pow)) throw new ArgumentError(`${what}: pow expects a number exponent, got ${show(fn.pow)}`);
+    return { kind: ACT.pow, p0: fn.pow, p1: 0 };
+  }
+  return activationCode(fn as Activation, what);
+}
 
 // Elementwise ranges start on multiples of 16 floats (a cache line), so each thread's SIMD
 // loop covers whole vectors of its own.
@@ -26,7 +44,7 @@ export class Unary implements PreparedOp {
     fn: UnaryFn,
     private readonly what = "unary",
   ) {
-    this.code = fn === "exp" ? { kind: ACT.exp, p0: 0, p1: 0 } : activationCode(fn, what);
+    this.code = unaryCode(fn, what);
   }
 
   outputShape(shapes: readonly (readonly number[])[]): number[] {
@@ -109,9 +127,10 @@ export class Binary implements PreparedOp {
   dispose(): void {}
 }
 
-export function unary(rt: Runtime, x: Tensor, op: UnaryOp): Tensor {
-  rt.check(x, `${op} input`);
-  return once(rt, new Unary(rt, op, op), [x]);
+export function unary(rt: Runtime, x: Tensor, op: UnaryFn): Tensor {
+  const what = typeof op === "string" ? op : "unary";
+  rt.check(x, `${what} input`);
+  return once(rt, new Unary(rt, op, what), [x]);
 }
 
 export function clip(rt: Runtime, x: Tensor, min: number, max: number): Tensor {

@@ -45,6 +45,7 @@ export const SIGNATURES = {
     "s0", "s1", "s2", "s3", "s4", "s5", "x", "xs0", "xs1", "xs2", "xs3", "xs4", "xs5", "y", "ys0", "ys1", "ys2", "ys3", "ys4", "ys5",
   ],
   softmax_f32: ["rows", "cols", "x", "y"],
+  log_softmax_f32: ["rows", "cols", "x", "y"],
   peak_f32: ["iters", "p"],
   deconv2d_indirection: [
     "nty", "ntx", "batch", "h", "w", "pixelStride", "oh", "ow", "outPixelStride", "oy0", "ox0", "qh", "qw", "sh", "sw", "dh", "dw", "pt", "pl", "mr",
@@ -73,9 +74,13 @@ export const GEMM_NR = 8;
 /** Channels per packed block of dwconv_f32. */
 export const DWCONV_CB = 4;
 /** Activation kinds (assembly/activation.ts). */
-export const ACT = { none: 0, clamp: 1, leaky: 2, sigmoid: 3, tanh: 4, exp: 5 } as const;
+export const ACT = {
+  none: 0, clamp: 1, leaky: 2, sigmoid: 3, tanh: 4, exp: 5, elu: 6, selu: 7, celu: 8, hardsigmoid: 9, hardswish: 10, softplus: 11,
+  softsign: 12, mish: 13, gelu: 14, gelu_tanh: 15, silu: 16, erf: 17, log: 18, sqrt: 19, reciprocal: 20, neg: 21, abs: 22, floor: 23,
+  ceil: 24, round: 25, sign: 26, pow: 27,
+} as const;
 /** Binary operations (assembly/elementwise.ts). */
-export const BIN = { add: 0, sub: 1, mul: 2, div: 3, prelu: 4 } as const;
+export const BIN = { add: 0, sub: 1, mul: 2, div: 3, prelu: 4, min: 5, max: 6, pow: 7 } as const;
 /** Reductions of reduce_f32 (assembly/reduce.ts). */
 export const RED = { sum: 0, mean: 1, max: 2, min: 3, prod: 4, l1: 5, l2: 6, sumSquare: 7, logSumExp: 8 } as const;
 /** Output kinds of qgemm_q8_4x8 (assembly/qgemm.ts): raw i32, dequantized f32, requantized u8 or i8. */

@@ -3,6 +3,7 @@ import type { Value } from "../../graph/ir.js";
 import { nhwcShape } from "../../graph/layout.js";
 import type { BinaryOp } from "../../ops/elementwise.js";
 import type { Importer, Sym, ValueSym } from "./importer.js";
+import { fuseGated, fuseGelu, math } from "./activation.js";
 import { broadcastDims, floatsOf, foldBinary, repeatsOverLast } from "./util.js";
 
 export function binary(im: Importer, op: "Add" | "Sub" | "Mul" | "Div"): void {
@@ -12,6 +13,7 @@ export function binary(im: Importer, op: "Add" | "Sub" | "Mul" | "Div"): void {
   const fn = ({ Add: "add", Sub: "sub", Mul: "mul", Div: "div" } as const)[op];
   if (a.kind === "const" && b.kind === "const") return im.setOutput(foldBinary(a, b, dims, op));
   if (op === "Add" && fuseResidual(im, a, b, dims)) return;
+  if (op === "Mul" && (fuseGated(im, a, b) || fuseGelu(im, a, b))) return;
   elementwise(im, a, b, dims, fn);
 }
 
@@ -46,6 +48,10 @@ export function fuseResidual(im: Importer, a: Sym, b: Sym, dims: number[]): bool
  * over a's stored last axis, or one element (src/ops/elementwise.ts's Binary).
  */
 export function elementwise(im: Importer, a: Sym, b: Sym, dims: number[], fn: BinaryOp): void {
+  im.setOutput(elementwiseSym(im, a, b, dims, fn));
+}
+
+function elementwiseSym(im: Importer, a: Sym, b: Sym, dims: number[], fn: BinaryOp): ValueSym {
   // Keep NHWC activations NHWC: the other operand is brought to the same layout. A plain tensor
   // with a smaller operand (a per-channel mean, a scale) whose result only ever reaches NHWC
   // readers is converted here rather than after: the smaller operand then repeats along the
@@ -85,12 +91,33 @@ export function elementwise(im: Importer, a: Sym, b: Sym, dims: number[], fn: Bi
   }
   const y = im.value([...storedShape]);
   im.emit({ op: "binary", a: av, b: bv, y, fn });
-  im.setOutput({ kind: "value", v: y, layout: nhwc ? "nhwc" : "plain", dims });
+  return { kind: "value", v: y, layout: nhwc ? "nhwc" : "plain", dims };
 }
 
 export function alias1d(im: Importer, s: Sym, n: number): Value {
   if (s.kind === "const") return im.value([n], "const", undefined, floatsOf(s, im));
   return im.alias(im.plain(s), [n]);
+}
+
+/** Sum, Mean, Min, Max: any number of inputs, broadcast together, combined left to right. */
+export function variadic(im: Importer, op: "Sum" | "Mean" | "Min" | "Max"): void {
+  const ins = im.node.inputs.map((_, i) => im.required(i));
+  if (ins.length === 0) im.bad("needs at least one input");
+  const fn = op === "Min" ? "min" : op === "Max" ? "max" : "add";
+  let acc = ins[0];
+  for (const s of ins.slice(1)) acc = elementwiseSym(im, acc, s, broadcastDims(acc.dims, s.dims, im), fn);
+  // Divided by the count, not multiplied by its reciprocal: the sum's one rounding, then the mean's.
+  if (op === "Mean" && ins.length > 1) acc = elementwiseSym(im, acc, { kind: "const", dims: [], f: Float32Array.of(ins.length) }, acc.dims, "div");
+  im.setOutput(acc);
+}
+
+/** Pow: a constant scalar exponent is a unary step (with its fast paths), else a^b elementwise. */
+export function pow(im: Importer): void {
+  const a = im.required(0);
+  const b = im.required(1);
+  const dims = broadcastDims(a.dims, b.dims, im);
+  if (b.kind === "const" && sizeOfShape(b.dims) === 1 && dims.join() === a.dims.join()) return math(im, { pow: floatsOf(b, im)[0] });
+  elementwise(im, a, b, dims, "pow");
 }
 
 export function prelu(im: Importer): void {

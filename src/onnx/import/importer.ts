@@ -15,7 +15,11 @@ const NHWC_READERS = new Set([
   "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization", "InstanceNormalization", "GroupNormalization",
 ]);
 /** Ops whose output keeps the layout of their input. */
-const LAYOUT_NEUTRAL = new Set(["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Add", "Sub", "Mul", "Div", "PRelu", "Identity", "Dropout"]);
+const LAYOUT_NEUTRAL = new Set([
+  "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Add", "Sub", "Mul", "Div", "PRelu", "Identity", "Dropout",
+  "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish", "Gelu", "Erf", "Log", "Pow", "Sqrt", "Reciprocal",
+  "Neg", "Abs", "Floor", "Ceil", "Round", "Sign", "Min", "Max", "Mean", "Sum",
+]);
 /** How far feedsNhwc follows layout-neutral ops. */
 const MAX_NEUTRAL_CHAIN = 8;
 
