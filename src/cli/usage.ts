@@ -112,10 +112,14 @@ unsupported or not a segmentation model; 2 a bad command line, including a model
 that is missing or of the wrong kind.`;
 
 const INFO = `usage: simdcnn info <m.onnx> [--backend auto|simd|scalar]
+       simdcnn info --check <m.onnx>...
 
-Prints a model's inputs, outputs, metadata, layers, parameters, FLOPs and planned memory, or the
-operators simdcnn does not support.
+Prints a model's inputs, outputs, metadata, layers, parameters, FLOPs and planned memory, or
+every node and tensor that keeps it from loading, each with its reason. External data files are
+read from the model's folder.
 
+  --check             only whether each model loads: "path: ok", or one "path: problem" line
+                      per problem; exits 1 when any model would not load, 0 otherwise
   -h, --help          this text`;
 
 const WORKER = `usage: simdcnn worker --queue redis://HOST:PORT/N [--threads T] [--stall-seconds S]
@@ -137,7 +141,7 @@ Exit code: 0 stopped by a signal; 2 a bad command line.`;
 const MAIN = `usage:
   simdcnn classify --model m.onnx [options] <files, folders or globs>
   simdcnn segment --model m.onnx [options] <files, folders or globs>
-  simdcnn info <m.onnx>
+  simdcnn info [--check] <m.onnx>...
   simdcnn worker --queue redis://HOST:PORT/N
   simdcnn help [command]      a command's options
   simdcnn --version`;
