@@ -197,14 +197,18 @@ describe("simdcnn classify", () => {
     expect(r.stdout).toMatch(/\nunsupported: Dropout node 'drop' \(opset 13\): the mask output is read/);
     expect(r.stderr).toMatch(/^simdcnn: UnsupportedError: the model \(opset 13\) cannot be loaded, 2 problems/);
     const absent = join(dir, "absent.onnx");
-    const check = await simdcnn(["info", "--check", model, bad, absent]);
+    // A model whose weights are in an external data file beside it loads too.
+    const external = new URL("./fixtures/formats/small.onnx", import.meta.url).pathname;
+    const check = await simdcnn(["info", "--check", model, external, bad, absent]);
     expect(check.code).toBe(1);
     expect(check.stdout.trimEnd().split("\n")).toEqual([
       `${model}: ok`,
+      `${external}: ok`,
       expect.stringMatching(new RegExp(`^${bad}: LSTM node 'lstm' \\(opset 13\\): an operator simdcnn does not support`)),
       expect.stringMatching(new RegExp(`^${bad}: Dropout node 'drop' \\(opset 13\\): the mask output is read`)),
       `${absent}: '${absent}' does not exist`,
     ]);
+    expect((await simdcnn(["info", new URL("./fixtures/formats/small-fp16.onnx", import.meta.url).pathname])).stdout).toMatch(/inputs: x \[1, 3, 16, 16\] float16\noutputs: scores \[1, 5\] float16/);
     const ok = await simdcnn(["info", "--check", model]);
     expect([ok.code, ok.stdout]).toEqual([0, `${model}: ok\n`]);
     expect((await simdcnn(["info", model, bad])).stderr).toMatch(/info takes one model file, got 2; --check takes several/);

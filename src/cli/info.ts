@@ -1,23 +1,7 @@
-import { stat } from "node:fs/promises";
-import { type Engine, FileError, type Model, SimdcnnError, UnsupportedError } from "../node.js";
+import { type Engine, type Model, SimdcnnError, UnsupportedError } from "../node.js";
 import { decodeModel } from "../onnx/decode.js";
-import { readModelFile } from "./files.js";
+import { loadModelFile, readModelFile } from "./files.js";
 import { UsageError } from "./usage.js";
-
-/**
- * Loads the model at `path` (external data read beside it). A path that is no readable file is a
- * UsageError; a model that cannot load throws its SimdcnnError, whose UnsupportedError lists
- * every problem.
- */
-async function load(engine: Engine, path: string): Promise<Model> {
-  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new UsageError(`info '${path}' is a folder; expected an ONNX file`);
-  try {
-    return await engine.loadOnnx(path);
-  } catch (e) {
-    if (e instanceof FileError && e.path === path) throw new UsageError(`info: ${e.message}`);
-    throw e;
-  }
-}
 
 /**
  * `simdcnn info m.onnx`: producer and opsets, inputs, outputs, layers, parameters, FLOPs, planned
@@ -29,7 +13,7 @@ export async function info(engine: Engine, path: string, write: (s: string) => v
   write(`producer: ${decoded.producer || "unknown"}, IR ${decoded.irVersion}, opsets: ${opsets}`);
   let model: Model;
   try {
-    model = await load(engine, path);
+    model = await loadModelFile(engine, path, "info");
   } catch (e) {
     if (e instanceof UnsupportedError) for (const p of e.problems) write(`unsupported: ${p}`);
     throw e;
@@ -54,7 +38,7 @@ export async function check(engine: Engine, paths: readonly string[], write: (s:
   let failed = 0;
   for (const path of paths) {
     try {
-      (await load(engine, path)).dispose();
+      (await loadModelFile(engine, path, "info")).dispose();
       write(`${path}: ok`);
     } catch (e) {
       if (!(e instanceof SimdcnnError || e instanceof UsageError)) throw e;

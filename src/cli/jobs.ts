@@ -6,7 +6,7 @@ import { toInput } from "../io/preprocess.js";
 import { readSlices } from "../io/read.js";
 import type { Slice } from "../io/slice.js";
 import type { Axis } from "../io/volume.js";
-import { readModelFile } from "./files.js";
+import { loadModelFile } from "./files.js";
 import type { Input } from "./inputs.js";
 import { sliceName } from "./naming.js";
 import type { Failure, Where } from "./output.js";
@@ -39,8 +39,7 @@ export interface ModelRole {
  * unsupported or not of the role keeps its own error class.
  */
 export async function loadModel(engine: Engine, path: string, overrides: Partial<Record<SettingName, unknown>>, role: ModelRole): Promise<Loaded> {
-  const bytes = await readModelFile(path, "--model");
-  const model = await engine.loadOnnx(bytes);
+  const model = await loadModelFile(engine, path, "--model");
   try {
     if (model.inputs.length !== 1) throw new UnsupportedError(`${role.role} takes one input; this model takes ${model.inputs.length}`);
     const sidecarPath = path.replace(/\.onnx$/i, "") + ".json";
