@@ -402,7 +402,8 @@ function editDistance(a: string, b: string): number {
 
 function valuesOf(given: InputData, dtype: ModelIO["dtype"]): Float32Array | number[] {
   const data = given instanceof Tensor ? given.toArray() : given;
-  if (dtype === "float32") return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number | bigint>, Number);
+  if (dtype === "float16" && isHalfArray(data)) return halfArrayToFloats(data);
+  if (dtype === "float32" || dtype === "float16") return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number | bigint>, Number);
   return Array.from(data as ArrayLike<number | bigint>, Number);
 }
 

@@ -81,8 +81,9 @@ export function modelFromOnnx(rt: Runtime, model: OnnxModel, options: LoadOnnxOp
   // run) must not wait, so they are reported now, with all the import can add.
   const found = staticProblems(model);
   if (problems.length > 0 || found.length > 0) {
-    const imported = problems.some((p) => p.endsWith("declares no shape")) ? undefined : importProblems(model, order, inputs);
-    throw problemsError(defaultOpset(model), [...problems, ...(imported ?? found)]);
+    const shaped = realInputs(model).every((v) => v.shape !== null);
+    const imported = shaped ? importProblems(model, order, inputs) : undefined;
+    throw problemsError(defaultOpset(model), [...problems, ...(imported?.length ? imported : found)]);
   }
   const optimize = options.optimize ?? true;
   const declared = outputs.map((o) => o.name).join("\u0000");
