@@ -21,6 +21,7 @@ const SCRIPTS: [string, boolean][] = [
   ["slices", false],
   ["decode", false],
   ["steps", false],
+  ["bindings", false],
 ];
 
 interface Outcome {
