@@ -13,7 +13,7 @@ import { type ReduceKind, type ReduceOptions, reduce } from "./ops/reduce.js";
 import { checkKeys } from "./ops/options.js";
 import type { Model } from "./graph/model.js";
 import { type Layer, SymbolicTensor, networkGraph } from "./layers/layers.js";
-import { type LoadOnnxOptions, loadOnnx, modelFromOnnx } from "./onnx/load.js";
+import { type LoadOnnxOptions, loadOnnx, loadOnnxFile, modelFromOnnx } from "./onnx/load.js";
 import { coreCount, fileReader } from "./runtime/platform.js";
 import { Heap } from "./runtime/heap.js";
 import { type Backend, type WasmSource, instantiate } from "./runtime/load.js";
@@ -244,13 +244,18 @@ export class Engine {
    * attributes are reported here, all at once, not at the first run.
    */
   async loadOnnx(source: Uint8Array | ArrayBuffer | string, options?: LoadOnnxOptions): Promise<Model> {
-    checkKeys(options, ["optimize"], "loadOnnx");
-    let bytes: Uint8Array;
+    checkKeys(options, ["optimize", "externalData"], "loadOnnx");
+    const external: unknown = options?.externalData;
+    if (external !== undefined && (typeof external !== "object" || external === null)) {
+      throw new ArgumentError("loadOnnx: externalData must be an object of file bytes by location, such as { 'model.onnx.data': bytes }");
+    }
     if (typeof source === "string") {
       const read = fileReader();
-      if (!read) throw new ArgumentError("loadOnnx: a path can be read only in Node; pass the model's bytes");
-      bytes = await read(source);
-    } else if (source instanceof ArrayBuffer) {
+      if (!read) throw new ArgumentError("loadOnnx: a path can be read only in Node; pass the model's bytes (and options.externalData)");
+      return loadOnnxFile(this.rt, source, read, options);
+    }
+    let bytes: Uint8Array;
+    if (source instanceof ArrayBuffer) {
       bytes = new Uint8Array(source);
     } else if (source instanceof Uint8Array) {
       bytes = source;

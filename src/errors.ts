@@ -34,9 +34,18 @@ export class ModelFormatError extends SimdcnnError {
   override name = "ModelFormatError";
 }
 
-/** A model uses operators, attribute values or data types that simdcnn does not support. */
+/**
+ * A model uses operators, attribute values or data types that simdcnn does not support.
+ * `problems` has one line per problem: a model's load reports all it finds at once.
+ */
 export class UnsupportedError extends SimdcnnError {
   override name = "UnsupportedError";
+  readonly problems: readonly string[];
+
+  constructor(message: string, problems?: readonly string[]) {
+    super(message);
+    this.problems = problems ?? [message];
+  }
 }
 
 /** An image file is not a PNG, JPEG or DICOM Part 10 file, or is truncated or corrupt. */

@@ -12,7 +12,8 @@ export type { ResizeOptions, ResizeMode, CoordinateMode, NearestMode } from "./o
 export type { ArgMaxOptions } from "./ops/argmax.js";
 export type { GroupNormOptions, LayerNormOptions } from "./ops/normalization.js";
 export type { ReduceKind, ReduceOptions } from "./ops/reduce.js";
-export type { Model, ModelIO } from "./graph/model.js";
+export type { InputData, Model, ModelIO, OutputData } from "./graph/model.js";
+export { outputFloats } from "./graph/model.js";
 export type { MemoryReport } from "./graph/compile.js";
 export type { LoadOnnxOptions } from "./onnx/load.js";
 export { SUPPORTED_ONNX_OPS } from "./onnx/ops.js";

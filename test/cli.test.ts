@@ -12,6 +12,7 @@ import { lastWords } from "../src/cli/pool.js";
 import { networkGraph } from "../src/layers/layers.js";
 import { encodeModel } from "../src/onnx/encode.js";
 import { png, simdcnn } from "./cli-run.js";
+import { onnxModel, randomTensor } from "./onnx-builder.js";
 import { EXPLICIT_LE, dicomFile, greyImage, words } from "./io-helpers.js";
 import { Rng } from "./reference.js";
 
@@ -177,6 +178,40 @@ describe("simdcnn classify", () => {
     expect(r.stdout).toMatch(/conv 3x3 1->4 \+relu/);
     expect(r.stdout).toMatch(/parameters: \d+, FLOPs: \d+/);
     expect(r.stdout).toMatch(/memory: weights/);
+  });
+
+  it("info lists every problem of a model that cannot load; info --check gives ok or a line per problem for each model, exit 1 if any fails", async () => {
+    const bad = join(dir, "bad.onnx");
+    writeFileSync(bad, onnxModel({
+      inputs: [{ name: "x", shape: [1, 3, 4, 4] }], outputs: [{ name: "h" }, { name: "mask" }],
+      nodes: [
+        { op: "LSTM", name: "lstm", inputs: ["x", "W", "R"], outputs: ["", "h"], attrs: { hidden_size: 2 } },
+        { op: "Dropout", name: "drop", inputs: ["x"], outputs: ["d", "mask"] },
+      ],
+      initializers: { W: randomTensor(new Rng(6), [1, 8, 16]), R: randomTensor(new Rng(7), [1, 8, 2]) },
+    }));
+    const r = await simdcnn(["info", bad]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^producer: simdcnn-test/);
+    expect(r.stdout).toMatch(/\nunsupported: LSTM node 'lstm' \(opset 13\): an operator simdcnn does not support/);
+    expect(r.stdout).toMatch(/\nunsupported: Dropout node 'drop' \(opset 13\): the mask output is read/);
+    expect(r.stderr).toMatch(/^simdcnn: UnsupportedError: the model \(opset 13\) cannot be loaded, 2 problems/);
+    const absent = join(dir, "absent.onnx");
+    // A model whose weights are in an external data file beside it loads too.
+    const external = new URL("./fixtures/formats/small.onnx", import.meta.url).pathname;
+    const check = await simdcnn(["info", "--check", model, external, bad, absent]);
+    expect(check.code).toBe(1);
+    expect(check.stdout.trimEnd().split("\n")).toEqual([
+      `${model}: ok`,
+      `${external}: ok`,
+      expect.stringMatching(new RegExp(`^${bad}: LSTM node 'lstm' \\(opset 13\\): an operator simdcnn does not support`)),
+      expect.stringMatching(new RegExp(`^${bad}: Dropout node 'drop' \\(opset 13\\): the mask output is read`)),
+      `${absent}: '${absent}' does not exist`,
+    ]);
+    expect((await simdcnn(["info", new URL("./fixtures/formats/small-fp16.onnx", import.meta.url).pathname])).stdout).toMatch(/inputs: x \[1, 3, 16, 16\] float16\noutputs: scores \[1, 5\] float16/);
+    const ok = await simdcnn(["info", "--check", model]);
+    expect([ok.code, ok.stdout]).toEqual([0, `${model}: ok\n`]);
+    expect((await simdcnn(["info", model, bad])).stderr).toMatch(/info takes one model file, got 2; --check takes several/);
   });
 });
 

@@ -397,28 +397,25 @@ describe("malformed input throws a SimdcnnError subclass naming the problem", ()
     );
   });
 
-  it("external data and sparse initializers are unsupported, naming the tensor", () => {
-    expectError(
-      () => decodeModel(withInitializers({ big: { dims: [4], data: [], proto: { rawData: new Uint8Array(0), dataLocation: 1, externalData: [{ key: "location", value: "weights.bin" }] } } })),
-      UnsupportedError,
-      /initializer "big" keeps its values in an external file \("weights.bin"\)/,
-    );
-    expectError(
-      () => decodeModel(withInitializers({ ext: { dims: [1], data: [1], proto: { externalData: [{ key: "offset", value: "0" }] } } })),
-      UnsupportedError,
-      /initializer "ext" keeps its values in an external file/,
-    );
-    expectError(() => decodeTensor(onnxTensor("t", { dims: [1], data: [1], proto: { dataLocation: 1 } })), UnsupportedError, /tensor "t" keeps its values in an external file/);
+  it("external data: the reference is decoded (the loader reads it); a malformed one names the tensor", () => {
+    const ref = (externalData: { key: string; value: string }[], dataType = DataType.FLOAT) =>
+      decodeModel(withInitializers({ big: { dims: [4], data: [], proto: { rawData: new Uint8Array(0), dataLocation: 1, dataType, externalData } } })).graph.initializers.get("big")!;
+    const at = ref([{ key: "location", value: "weights.bin" }, { key: "offset", value: "4096" }, { key: "length", value: "16" }]);
+    expect(at.external).toEqual({ location: "weights.bin", offset: 4096, length: 16 });
+    expect(at.floats).toBeUndefined();
+    // Without a length, the dims and data type give it: 4 halves are 8 bytes.
+    expect(ref([{ key: "location", value: "w" }], DataType.FLOAT16).external).toEqual({ location: "w", offset: 0, length: 8 });
+    expectError(() => ref([{ key: "offset", value: "0" }]), ModelFormatError, /initializer "big" keeps its values in an external file but names none/);
+    expectError(() => ref([{ key: "location", value: "w" }, { key: "offset", value: "-8" }]), ModelFormatError, /initializer "big" has external_data offset "-8"; expected a byte count/);
+    expectError(() => ref([{ key: "location", value: "w" }, { key: "length", value: "12" }]), ModelFormatError, /initializer "big" \(FLOAT, dims \[4\]\) has external_data length 12; expected 16/);
+    expectError(() => decodeTensor(onnxTensor("t", { dims: [1], data: [1], proto: { dataLocation: 1, externalData: [{ key: "location", value: "w" }] } })), UnsupportedError, /tensor "t" keeps its values in an external file/);
     const sparse = create(ModelProtoSchema, { graph: { name: "g", sparseInitializer: [new Uint8Array([8, 1])] } });
     expectError(() => decodeModel(toBinary(ModelProtoSchema, sparse)), UnsupportedError, /graph "g" has 1 sparse initializer/);
   });
 
-  it("data types simdcnn does not read are unsupported", () => {
-    expectError(
-      () => decodeModel(withInitializers({ half: { dims: [2], data: [0, 0], dataType: DataType.UINT8, proto: { dataType: 10 } } })),
-      UnsupportedError,
-      /initializer "half" has data type FLOAT16; simdcnn reads FLOAT, DOUBLE/,
-    );
+  it("data types simdcnn does not read: a model notes them for the load-time check; a tensor file throws", () => {
+    const m = decodeModel(withInitializers({ u16: { dims: [2], data: [0, 0], dataType: DataType.UINT8, proto: { dataType: 4, rawData: new Uint8Array(4) } } }));
+    expect(m.graph.initializers.get("u16")!.unsupported).toMatch(/initializer "u16" has data type UINT16; simdcnn reads FLOAT, FLOAT16, BFLOAT16, DOUBLE/);
     expectError(() => decodeTensor(onnxTensor("s", { dims: [1], data: [], proto: { dataType: 8, rawData: new Uint8Array(0), stringData: [new Uint8Array(1)] } })), UnsupportedError, /"s" has data type STRING/);
   });
 

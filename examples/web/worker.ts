@@ -2,7 +2,7 @@
 // `simdcnn classify --heatmap` (src/cli/classify.ts), `simdcnn segment --overlay`
 // (src/cli/segment.ts) or `simdcnn detect --boxes` (src/cli/detect.ts) does, so the page never blocks.
 // Only the browser entry (src/index.ts) and src/io are imported: nothing Node-only is bundled.
-import { type Engine, type Model, SimdcnnError, UnsupportedError, init } from "../../src/index.js";
+import { type Engine, type Model, SimdcnnError, UnsupportedError, init, outputFloats } from "../../src/index.js";
 import { detect } from "../../src/detect/detect.js";
 import { type DetectorLayout, detectorClasses, detectorLayout } from "../../src/detect/layout.js";
 import { overlayBoxes } from "../../src/detect/overlay.js";
@@ -171,7 +171,7 @@ function timed(m: Loaded, input: Float32Array): { output: Float32Array; outputs:
   let out: Record<string, Float32Array> = {};
   for (let i = 0; i < TIMED_RUNS; i++) {
     const t0 = performance.now();
-    out = m.single.run({ [m.geo.name]: data });
+    out = Object.fromEntries(Object.entries(m.single.run({ [m.geo.name]: data })).map(([name, o]) => [name, outputFloats(o)]));
     times.push(performance.now() - t0);
   }
   const outputs = Object.fromEntries(Object.entries(out).map(([name, o]) => [name, o.subarray(0, o.length / fixed)]));

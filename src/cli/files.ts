@@ -1,6 +1,8 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import type { Engine } from "../engine.js";
 import { FileError } from "../errors.js";
+import type { Model } from "../graph/model.js";
 import { encodePng } from "../io/png.js";
 import { UsageError } from "./usage.js";
 
@@ -11,6 +13,21 @@ export async function readModelFile(path: string, flag: string): Promise<Uint8Ar
     return new Uint8Array(await readFile(path));
   } catch (e) {
     throw new UsageError(`${flag}: ${FileError.from(e, path, "read").message}`);
+  }
+}
+
+/**
+ * The model file named by `flag`, loaded with its external data files read from its folder; a
+ * path that is missing, a folder or unreadable is a UsageError, a model that cannot load keeps
+ * its own error.
+ */
+export async function loadModelFile(engine: Engine, path: string, flag: string): Promise<Model> {
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new UsageError(`${flag} '${path}' is a folder; expected an ONNX file`);
+  try {
+    return await engine.loadOnnx(path);
+  } catch (e) {
+    if (e instanceof FileError && e.path === path) throw new UsageError(`${flag}: ${e.message}`);
+    throw e;
   }
 }
 

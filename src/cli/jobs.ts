@@ -1,12 +1,12 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { ArgumentError, type Engine, FileError, type Model, SimdcnnError, UnsupportedError } from "../node.js";
+import { ArgumentError, type Engine, FileError, type Model, SimdcnnError, UnsupportedError, outputFloats } from "../node.js";
 import { type ModelSettings, type SettingName, type SettingsSources, modelSettings } from "../io/metadata.js";
 import { toInput } from "../io/preprocess.js";
 import { readSlices } from "../io/read.js";
 import type { Slice } from "../io/slice.js";
 import type { Axis } from "../io/volume.js";
-import { readModelFile } from "./files.js";
+import { loadModelFile } from "./files.js";
 import type { Input } from "./inputs.js";
 import { sliceName } from "./naming.js";
 import type { Failure, Where } from "./output.js";
@@ -39,8 +39,7 @@ export interface ModelRole {
  * unsupported or not of the role keeps its own error class.
  */
 export async function loadModel(engine: Engine, path: string, overrides: Partial<Record<SettingName, unknown>>, role: ModelRole): Promise<Loaded> {
-  const bytes = await readModelFile(path, "--model");
-  const model = await engine.loadOnnx(bytes);
+  const model = await loadModelFile(engine, path, "--model");
   try {
     if (model.inputs.length !== 1) throw new UnsupportedError(`${role.role} takes one input; this model takes ${model.inputs.length}`);
     const sidecarPath = path.replace(/\.onnx$/i, "") + ".json";
@@ -133,7 +132,7 @@ export async function runJobs<R extends object>(loaded: Loaded, jobs: Job[], o: 
     let all: Record<string, Float32Array> | undefined;
     let error: unknown;
     try {
-      all = model.run({ [input.name]: data });
+      all = Object.fromEntries(Object.entries(model.run({ [input.name]: data })).map(([name, o]) => [name, outputFloats(o)]));
     } catch (e) {
       error = e;
     }

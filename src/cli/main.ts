@@ -13,8 +13,8 @@ import { type ArchiveOptions, archiveReports, archiveSegmentations } from "./arc
 import { type ClassifyOptions, classifyJobs, emitClassified, loadClassifier } from "./classify.js";
 import { type DetectOptions, detectJobs, emitDetected, loadDetector } from "./detect.js";
 import { type DicomwebSource, fetchDicomweb, seriesInputs } from "./dicomweb.js";
-import { checkOutputFile, checkOutputFolder, readModelFile } from "./files.js";
-import { info } from "./info.js";
+import { checkOutputFile, checkOutputFolder } from "./files.js";
+import { check, info } from "./info.js";
 import { expandInputs, isS3 } from "./inputs.js";
 import { type Job, type Loaded, asUsage } from "./jobs.js";
 import { outputNames } from "./naming.js";
@@ -405,16 +405,17 @@ async function worker(file: string): Promise<number> {
 }
 
 async function infoCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { backend: "string" });
+  const { values, positionals } = parseFlags(args, { backend: "string", check: "boolean" });
   if (values.help) {
     out(USAGE.info);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`info takes one model file, got ${positionals.length}`);
-  const bytes = await readModelFile(positionals[0], "info");
+  if (positionals.length === 0) throw new UsageError("info takes a model file (with --check, one or more)");
+  if (!values.check && positionals.length !== 1) throw new UsageError(`info takes one model file, got ${positionals.length}; --check takes several`);
   const engine = await init({ backend: backendOf(values.backend as string | undefined) });
   try {
-    await info(engine, bytes, out);
+    if (values.check) return (await check(engine, positionals, out)) > 0 ? 1 : 0;
+    await info(engine, positionals[0], out);
   } finally {
     engine.dispose();
   }

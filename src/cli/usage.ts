@@ -181,10 +181,14 @@ are) or the model is malformed, unsupported or not a detector; 2 a bad command l
 model or --boxes path that is missing or of the wrong kind.`;
 
 const INFO = `usage: simdcnn info <m.onnx> [--backend auto|simd|scalar]
+       simdcnn info --check <m.onnx>...
 
-Prints a model's inputs, outputs, metadata, layers, parameters, FLOPs and planned memory, or the
-operators simdcnn does not support.
+Prints a model's inputs, outputs, metadata, layers, parameters, FLOPs and planned memory, or
+every node and tensor that keeps it from loading, each with its reason. External data files are
+read from the model's folder.
 
+  --check             only whether each model loads: "path: ok", or one "path: problem" line
+                      per problem; exits 1 when any model would not load, 0 otherwise
   -h, --help          this text`;
 
 const QUANTIZE = `usage: simdcnn quantize --model m.onnx --calibrate PATH --out m.int8.onnx [options]
@@ -232,7 +236,7 @@ const MAIN = `usage:
   simdcnn classify --model m.onnx [options] <files, folders or globs>
   simdcnn segment --model m.onnx [options] <files, folders or globs>
   simdcnn detect --model m.onnx [options] <files, folders or globs>
-  simdcnn info <m.onnx>
+  simdcnn info [--check] <m.onnx>...
   simdcnn quantize --model m.onnx --calibrate PATH --out m.int8.onnx
   simdcnn worker --queue redis://HOST:PORT/N
   simdcnn help [command]      a command's options

@@ -1,5 +1,6 @@
 import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
 import { type Runtime, describe as describeValue } from "../runtime/runtime.js";
+import { type HalfArray, floatsToHalfArray, floatsToHalfBits, halfArrayToFloats, isHalfArray } from "../runtime/float16.js";
 import { Tensor } from "../runtime/tensor.js";
 import { Compiled, type MemoryReport } from "./compile.js";
 import { checkKeys } from "../ops/options.js";
@@ -10,11 +11,22 @@ export interface ModelIO {
   name: string;
   /** Declared dimensions: numbers, or names for dimensions bound at run time. */
   shape: (number | string)[];
-  /** Element type: float32 activations, or integers (a shape or indices fed at run time). */
-  dtype: "float32" | "int64" | "int32";
+  /**
+   * Element type: float32 or float16 activations (float16 fed and returned as a HalfArray, computed
+   * in float32), or integers (a shape or indices fed at run time).
+   */
+  dtype: "float32" | "float16" | "int64" | "int32";
 }
 
-export type InputData = Float32Array | Tensor | Int32Array | BigInt64Array;
+export type InputData = Float32Array | HalfArray | Tensor | Int32Array | BigInt64Array;
+
+/** An output of a run: float32 values, or for an output the model declares float16, a HalfArray. */
+export type OutputData = Float32Array | HalfArray;
+
+/** An output's values as float32: float16 ones widened (exactly). */
+export function outputFloats(data: OutputData): Float32Array {
+  return data instanceof Float32Array ? data : halfArrayToFloats(data);
+}
 
 /**
  * Builds the executable graph for concrete input shapes. `constants` holds the data of inputs
@@ -44,16 +56,15 @@ export interface RunOptions<T> {
 }
 
 interface Binding {
-  key: string;
   shapes: Map<string, number[]>;
   compiled: Compiled;
 }
 
 /**
- * Output sets whose plans are kept at once. Each set of requested outputs is its own import (a
- * requested value must not disappear into a fusion), so a caller alternating between the declared
- * outputs and an explanation's intermediate values keeps both plans instead of re-planning at
- * every run; beyond this many sets the least recently used plan is freed.
+ * Plans kept at once, one per set of input shapes (and values bound by value) and requested
+ * outputs. Callers alternating between two input shapes, or between the declared outputs and an
+ * explanation's intermediate values, then reuse plans and packed weights instead of re-planning
+ * at every run; beyond this many the least recently used plan is freed.
  */
 const MAX_BINDINGS = 4;
 
@@ -70,10 +81,11 @@ export class NeedsInput extends Error {
  * the inputs in, run the steps and copy the outputs out.
  */
 export class Model {
-  /** Plans by output set, least recently used first; `bound` is the last one run. */
+  /** Plans by input shapes and output set, least recently used first; `bound` is the last one run. */
   private readonly bindings = new Map<string, Binding>();
   private bound: Binding | undefined;
   private disposed = false;
+  private planned = 0;
   /** Inputs bound by value: integer inputs, and float inputs the graph needs as constants. */
   private readonly byValue = new Set<string>();
 
@@ -87,7 +99,7 @@ export class Model {
     /** The source graph's nodes in execution order (empty when the model has no such graph). */
     readonly nodes: readonly GraphNode[] = [],
   ) {
-    for (const i of inputs) if (i.dtype !== "float32") this.byValue.add(i.name);
+    for (const i of inputs) if (i.dtype === "int64" || i.dtype === "int32") this.byValue.add(i.name);
     // Bind to the declared shapes now so that problems surface at load; a model that needs some
     // input's values to be planned is bound at its first run instead.
     if (this.byValue.size === 0) {
@@ -106,20 +118,20 @@ export class Model {
   }
 
   private bind(shapes: Map<string, number[]>, values: Map<string, { dims: number[]; data: Float32Array | number[] }>, outputs: readonly string[]): Compiled {
-    const set = outputs.join("\u0000");
-    const key = [...shapes].map(([n, s]) => `${n}:${s.join("x")}`).join(";") + [...values].map(([n, v]) => `|${n}=${v.data.join(",")}`).join("");
-    const old = this.bindings.get(set);
-    if (old?.key === key) {
-      this.bindings.delete(set);
-      this.bindings.set(set, old);
+    const key =
+      outputs.join("\u0000") + "\u0001" +
+      [...shapes].map(([n, s]) => `${n}:${s.join("x")}`).join(";") + [...values].map(([n, v]) => `|${n}=${v.data.join(",")}`).join("");
+    const old = this.bindings.get(key);
+    if (old) {
+      this.bindings.delete(key);
+      this.bindings.set(key, old);
       this.bound = old;
       return old.compiled;
     }
     const compiled = new Compiled(this.rt, this.binder(shapes, values, outputs));
-    old?.compiled.dispose();
-    this.bindings.delete(set);
-    const bound = { key, shapes, compiled };
-    this.bindings.set(set, bound);
+    this.planned++;
+    const bound = { shapes, compiled };
+    this.bindings.set(key, bound);
     if (this.bindings.size > MAX_BINDINGS) {
       const [oldest, b] = this.bindings.entries().next().value!;
       b.compiled.dispose();
@@ -154,26 +166,37 @@ export class Model {
   /**
    * Runs the model. Inputs are keyed by name, in the model's declared layout; a Float32Array
    * whose declared shape has one symbolic dimension gets that dimension from its length; a
-   * Tensor is copied inside the engine's memory, never through JS. Returns every output keyed by
-   * name: a fresh copy, or for an output named in `into`, that array with the output written
-   * into it (then a run allocates nothing once the model is planned for the input shapes).
+   * Tensor is copied inside the engine's memory, never through JS. A float16 input takes a
+   * HalfArray (or float32 values). Returns every output keyed by name: a fresh copy, or for an
+   * output named in `into`, that array with the output written into it (then a run allocates
+   * nothing once the model is planned for the input shapes). A declared float16 output is
+   * rounded to float16 (to nearest, ties to even) and returned as a HalfArray.
    */
-  run(inputs: Record<string, InputData>, options?: RunOptions<Float32Array>): Record<string, Float32Array> {
+  run(inputs: Record<string, InputData>, options?: RunOptions<OutputData>): Record<string, OutputData> {
     const { into, outputs } = this.runOptions(options, "run");
+    const half = new Set(this.outputs.filter((o) => o.dtype === "float16").map((o) => o.name));
     const compiled = this.execute(inputs, outputs, (name, size) => {
       const given: unknown = into?.[name];
       if (given === undefined) return;
-      if (!(given instanceof Float32Array)) throw new ArgumentError(`run: into '${name}' must be a Float32Array, got ${describeValue(given)}`);
-      if (given.length !== size) throw new ShapeError(`run: into '${name}' holds ${given.length} floats, the output has ${size}`);
+      const kind = half.has(name) ? "a Float16Array or a Uint16Array (float16 bits)" : "a Float32Array";
+      if (half.has(name) ? !isHalfArray(given) : !(given instanceof Float32Array)) throw new ArgumentError(`run: into '${name}' must be ${kind}, got ${describeValue(given)}`);
+      const length = (given as OutputData).length;
+      if (length !== size) throw new ShapeError(`run: into '${name}' holds ${length} ${half.has(name) ? "values" : "floats"}, the output has ${size}`);
     });
-    const out: Record<string, Float32Array> = {};
+    const out: Record<string, OutputData> = {};
     const f32 = this.rt.heap.f32;
     for (const { name, value } of compiled.graph.outputs) {
       const at = compiled.ptr(value) / 4;
-      const end = at + sizeOfShape(value.shape);
+      const values = f32.subarray(at, at + sizeOfShape(value.shape));
       const target = into?.[name];
-      if (target) target.set(f32.subarray(at, end));
-      out[name] = target ?? f32.slice(at, end);
+      if (!half.has(name)) {
+        if (target) target.set(values);
+        out[name] = target ?? values.slice();
+      } else {
+        // A Uint16Array target takes the bits; a Float16Array, the values.
+        if (target) target.set(target instanceof Uint16Array ? floatsToHalfBits(values) : floatsToHalfArray(values));
+        out[name] = target ?? floatsToHalfArray(values);
+      }
     }
     return out;
   }
@@ -254,6 +277,7 @@ export class Model {
       const at = compiled.ptr(value) / 4;
       if (given instanceof Tensor) f32.copyWithin(at, given.ptr / 4, given.ptr / 4 + given.size);
       else if (given instanceof Float32Array) f32.set(given, at);
+      else if (isHalfArray(given)) f32.set(halfArrayToFloats(given), at);
       else f32.set(Float32Array.from(given as ArrayLike<number | bigint>, Number), at);
     }
     compiled.execute();
@@ -271,11 +295,13 @@ export class Model {
       }
       return s;
     }
-    const typed = io.dtype === "float32" ? given instanceof Float32Array : given instanceof Int32Array || given instanceof BigInt64Array;
+    const typed =
+      io.dtype === "float32" ? given instanceof Float32Array
+      : io.dtype === "float16" ? given instanceof Float32Array || isHalfArray(given)
+      : given instanceof Int32Array || given instanceof BigInt64Array;
     if (!typed) {
-      throw new ArgumentError(
-        `${what} is ${io.dtype}: expected ${io.dtype === "float32" ? "a Float32Array or a Tensor" : "an Int32Array or a BigInt64Array"}, got ${describeValue(given)}`,
-      );
+      const expected = { float32: "a Float32Array or a Tensor", float16: "a Float16Array, a Uint16Array of float16 bits, a Float32Array or a Tensor", int64: "an Int32Array or a BigInt64Array", int32: "an Int32Array or a BigInt64Array" }[io.dtype];
+      throw new ArgumentError(`${what} is ${io.dtype}: expected ${expected}, got ${describeValue(given)}`);
     }
     const known = io.shape.reduce<number>((a, d) => a * (typeof d === "number" ? d : 1), 1);
     const free = io.shape.filter((d) => typeof d !== "number").length;
@@ -290,6 +316,11 @@ export class Model {
       throw new ShapeError(`${what}: ${given.length} values do not fill shape [${io.shape.join(", ")}] (a multiple of ${known} is needed)`);
     }
     return io.shape.map((d) => (typeof d === "number" ? d : given.length / known));
+  }
+
+  /** Plans built so far, each a shape inference, weight packing and memory plan: what the cache of bindings saves. */
+  get plans(): number {
+    return this.planned;
   }
 
   /** Output shapes of the current binding (the last run's, or the declared ones with symbolic dimensions as 1). */
@@ -371,7 +402,8 @@ function editDistance(a: string, b: string): number {
 
 function valuesOf(given: InputData, dtype: ModelIO["dtype"]): Float32Array | number[] {
   const data = given instanceof Tensor ? given.toArray() : given;
-  if (dtype === "float32") return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number | bigint>, Number);
+  if (dtype === "float16" && isHalfArray(data)) return halfArrayToFloats(data);
+  if (dtype === "float32" || dtype === "float16") return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number | bigint>, Number);
   return Array.from(data as ArrayLike<number | bigint>, Number);
 }
 

@@ -12,21 +12,40 @@ export function defaultOpset(model: OnnxModel): number {
   return v;
 }
 
+/** Why an op outside SUPPORTED_ONNX_OPS fails, in the importer's and the static check's lists alike. */
+export const UNSUPPORTED_OP = "an operator simdcnn does not support (see SUPPORTED_ONNX_OPS and docs/onnx.md)";
+
+/** One error for everything that keeps a model from loading, a line per problem. */
+export function problemsError(opset: number, problems: readonly string[]): UnsupportedError {
+  const unique = [...new Set(problems)];
+  if (unique.length === 1) return new UnsupportedError(`the model (opset ${opset}) cannot be loaded: ${unique[0]}`, unique);
+  return new UnsupportedError(`the model (opset ${opset}) cannot be loaded, ${unique.length} problems:\n  ${unique.join("\n  ")}`, unique);
+}
+
 /**
- * Checks what can be checked without shapes: every op is supported (one error listing all that
- * are not), every name is defined, and the graph has no cycle. Returns the nodes in an order
- * where each comes after the producers of its inputs.
+ * The problems visible without importing: unsupported ops and tensors simdcnn cannot read, as
+ * the importer words them. The loader reports these when the import cannot run to list them.
+ */
+export function staticProblems(model: OnnxModel): string[] {
+  const opset = defaultOpset(model);
+  const problems: string[] = [];
+  const read = new Set([...model.graph.nodes.flatMap((n) => n.inputs), ...model.graph.outputs.map((o) => o.name)]);
+  for (const [name, t] of model.graph.initializers) if (t.unsupported !== undefined && read.has(name)) problems.push(t.unsupported);
+  for (const n of model.graph.nodes) {
+    const where = `${n.domain ? `${n.domain}.` : ""}${n.opType} node '${n.name || n.outputs[0]}' (opset ${opset})`;
+    if (!isSupportedOp(n.opType, n.domain)) problems.push(`${where}: ${UNSUPPORTED_OP}`);
+    for (const a of n.attributes.values()) if (a.type === "tensor" && a.value.unsupported !== undefined) problems.push(`${where}: ${a.value.unsupported}`);
+  }
+  return problems;
+}
+
+/**
+ * Checks the graph's structure: every name is defined, and the graph has no cycle. Returns the
+ * nodes in an order where each comes after the producers of its inputs.
  */
 export function checkGraph(model: OnnxModel): OnnxNode[] {
   const g = model.graph;
-  const opset = defaultOpset(model);
-  const unsupported = g.nodes.filter((n) => !isSupportedOp(n.opType, n.domain));
-  if (unsupported.length > 0) {
-    const list = unsupported.map((n) => `${n.domain ? `${n.domain}.` : ""}${n.opType} (node '${n.name || n.outputs[0]}')`);
-    throw new UnsupportedError(
-      `the model (opset ${opset}) uses ${unsupported.length} unsupported node(s): ${list.join(", ")}. Supported ops: see SUPPORTED_ONNX_OPS`,
-    );
-  }
+  defaultOpset(model);
   const produced = new Map<string, OnnxNode>();
   for (const n of g.nodes) {
     for (const o of n.outputs) {

@@ -3,7 +3,8 @@
 // checked before anything proportional to a declared size is allocated.
 import { fromBinary, isFieldSet } from "@bufbuild/protobuf";
 import { ModelFormatError, SimdcnnError, UnsupportedError } from "../errors.js";
-import { DataType, type OnnxAttribute, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from "./model.js";
+import { bfloat16BitsToFloats, halfBitsToFloats } from "../runtime/float16.js";
+import { DataType, type ExternalRef, type OnnxAttribute, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from "./model.js";
 import {
   type AttributeProto,
   AttributeProtoSchema,
@@ -51,7 +52,11 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
 export function decodeTensor(bytes: Uint8Array): OnnxTensor {
   return guarded("ONNX tensor", () => {
     const t = fromBinary(TensorProtoSchema, bytes, { readUnknownFields: false });
-    return tensor(t, `tensor ${quote(t.name)}`);
+    const label = `tensor ${quote(t.name)}`;
+    const decoded = tensor(t, label);
+    if (decoded.unsupported !== undefined) throw new UnsupportedError(decoded.unsupported);
+    if (decoded.external !== undefined) throw new UnsupportedError(`${label} keeps its values in an external file; a tensor file must hold its values`);
+    return decoded;
   });
 }
 
@@ -181,6 +186,8 @@ const ELEMENT_BYTES: Record<number, number> = {
   [DataType.INT64]: 8,
   [DataType.BOOL]: 1,
   [DataType.DOUBLE]: 8,
+  [DataType.FLOAT16]: 2,
+  [DataType.BFLOAT16]: 2,
 };
 
 const DATA_TYPE_NAMES = [
@@ -193,13 +200,6 @@ function typeName(code: number): string {
 }
 
 function tensor(t: TensorProto, label: string): OnnxTensor {
-  if (t.dataLocation === DATA_LOCATION_EXTERNAL || t.externalData.length > 0) {
-    const file = t.externalData.find((e) => e.key === "location")?.value;
-    throw new UnsupportedError(
-      `${label} keeps its values in an external file${file === undefined ? "" : ` (${quote(file)})`}; ` +
-        "simdcnn reads self-contained models only: save the model with its weights embedded",
-    );
-  }
   const dims = t.dims.map((d) => {
     if (d < 0n) throw new ModelFormatError(`${label} has dims [${list(t.dims)}]; expected dimensions >= 0`);
     if (d > MAX_ELEMENTS) throw new ModelFormatError(`${label} has dims [${list(t.dims)}]; expected at most 2^31 - 1 elements`);
@@ -210,39 +210,15 @@ function tensor(t: TensorProto, label: string): OnnxTensor {
     count *= d;
     if (count > MAX_ELEMENTS) throw new ModelFormatError(`${label} has dims [${list(t.dims)}]; expected at most 2^31 - 1 elements`);
   }
-  const size = ELEMENT_BYTES[t.dataType];
-  if (size === undefined) {
-    throw new UnsupportedError(`${label} has data type ${typeName(t.dataType)}; simdcnn reads FLOAT, DOUBLE, INT64, INT32, INT8, UINT8 and BOOL tensors`);
-  }
   const base = { name: t.name, dims, dataType: t.dataType };
-  const raw = t.rawData;
-  if (raw.length > 0) {
-    if (raw.length !== count * size) {
-      throw new ModelFormatError(
-        `${label} (${typeName(t.dataType)}, dims [${list(t.dims)}]) has ${raw.length} bytes of raw_data; expected ${count * size} (${count} elements of ${size} bytes)`,
-      );
-    }
-    // A copy, aligned: raw is a view into the caller's bytes at any offset. (Not raw.slice(): on
-    // a Node Buffer that is another view.) Typed arrays read it in the host's byte order; ONNX's
-    // is little-endian, as is every host WebAssembly runs on.
-    const buffer = new Uint8Array(raw).buffer;
-    switch (t.dataType) {
-      case DataType.FLOAT:
-        return { ...base, floats: new Float32Array(buffer) };
-      case DataType.DOUBLE:
-        return { ...base, floats: Float32Array.from(new Float64Array(buffer)) };
-      case DataType.INT64:
-        return { ...base, ints: Array.from(new BigInt64Array(buffer), Number) };
-      case DataType.INT32:
-        return { ...base, ints: Array.from(new Int32Array(buffer)) };
-      case DataType.INT8:
-        return { ...base, ints: Array.from(new Int8Array(buffer)) };
-      case DataType.BOOL:
-        return { ...base, ints: Array.from(raw, (b) => (b === 0 ? 0 : 1)) };
-      default:
-        return { ...base, ints: Array.from(raw) };
-    }
+  const size = ELEMENT_BYTES[t.dataType];
+  // Reported with every other problem of the model by the load-time check, not alone here.
+  if (size === undefined) {
+    return { ...base, unsupported: `${label} has data type ${typeName(t.dataType)}; simdcnn reads FLOAT, FLOAT16, BFLOAT16, DOUBLE, INT64, INT32, INT8, UINT8 and BOOL tensors` };
   }
+  if (t.dataLocation === DATA_LOCATION_EXTERNAL || t.externalData.length > 0) return { ...base, external: externalRef(t, label, count * size) };
+  const raw = t.rawData;
+  if (raw.length > 0) return tensorFromBytes(base, raw, label);
   const [field, values]: [string, readonly (number | bigint)[]] =
     t.dataType === DataType.FLOAT ? ["float_data", t.floatData]
     : t.dataType === DataType.DOUBLE ? ["double_data", t.doubleData]
@@ -253,9 +229,74 @@ function tensor(t: TensorProto, label: string): OnnxTensor {
       `${label} (${typeName(t.dataType)}, dims [${list(t.dims)}]) has ${values.length} values in ${field} and no raw_data; expected ${count} values`,
     );
   }
+  // ONNX keeps the bit patterns of 16-bit floats in int32_data, one per value.
+  if (t.dataType === DataType.FLOAT16) return { ...base, floats: halfBitsToFloats(Uint16Array.from(values as number[])) };
+  if (t.dataType === DataType.BFLOAT16) return { ...base, floats: bfloat16BitsToFloats(Uint16Array.from(values as number[])) };
   return t.dataType === DataType.FLOAT || t.dataType === DataType.DOUBLE
     ? { ...base, floats: Float32Array.from(values as number[]) }
     : { ...base, ints: values.map(Number) };
+}
+
+/**
+ * The values of a tensor of a supported data type from its little-endian bytes (raw_data, or
+ * its range of an external file): floating-point types widened or narrowed to float32,
+ * integers and BOOL as numbers.
+ */
+export function tensorFromBytes(
+  base: { name: string; dims: number[]; dataType: number }, raw: Uint8Array, label: string, source = "raw_data",
+): OnnxTensor {
+  const size = ELEMENT_BYTES[base.dataType];
+  const count = base.dims.reduce((a, d) => a * d, 1);
+  if (raw.length !== count * size) {
+    throw new ModelFormatError(
+      `${label} (${typeName(base.dataType)}, dims [${base.dims.join(", ")}]) has ${raw.length} bytes of ${source}; expected ${count * size} (${count} elements of ${size} bytes)`,
+    );
+  }
+  // A copy, aligned: raw is a view into the caller's bytes at any offset. (Not raw.slice(): on
+  // a Node Buffer that is another view.) Typed arrays read it in the host's byte order; ONNX's
+  // is little-endian, as is every host WebAssembly runs on.
+  const buffer = new Uint8Array(raw).buffer;
+  switch (base.dataType) {
+    case DataType.FLOAT:
+      return { ...base, floats: new Float32Array(buffer) };
+    case DataType.FLOAT16:
+      return { ...base, floats: halfBitsToFloats(new Uint16Array(buffer)) };
+    case DataType.BFLOAT16:
+      return { ...base, floats: bfloat16BitsToFloats(new Uint16Array(buffer)) };
+    case DataType.DOUBLE:
+      return { ...base, floats: Float32Array.from(new Float64Array(buffer)) };
+    case DataType.INT64:
+      return { ...base, ints: Array.from(new BigInt64Array(buffer), Number) };
+    case DataType.INT32:
+      return { ...base, ints: Array.from(new Int32Array(buffer)) };
+    case DataType.INT8:
+      return { ...base, ints: Array.from(new Int8Array(buffer)) };
+    case DataType.BOOL:
+      return { ...base, ints: Array.from(raw, (b) => (b === 0 ? 0 : 1)) };
+    default:
+      return { ...base, ints: Array.from(raw) };
+  }
+}
+
+/** Where an external tensor's bytes are: its file (relative to the model's folder), offset and length. */
+function externalRef(t: TensorProto, label: string, bytes: number): ExternalRef {
+  const entries = new Map(t.externalData.map((e) => [e.key, e.value]));
+  const location = entries.get("location");
+  if (location === undefined || location === "") {
+    throw new ModelFormatError(`${label} keeps its values in an external file but names none; expected an external_data entry "location"`);
+  }
+  const number = (key: string): number | undefined => {
+    const v = entries.get(key);
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) > Number.MAX_SAFE_INTEGER) throw new ModelFormatError(`${label} has external_data ${key} ${quote(v)}; expected a byte count >= 0`);
+    return Number(v);
+  };
+  const offset = number("offset") ?? 0;
+  const length = number("length");
+  if (length !== undefined && length !== bytes) {
+    throw new ModelFormatError(`${label} (${typeName(t.dataType)}, dims [${list(t.dims)}]) has external_data length ${length}; expected ${bytes}`);
+  }
+  return { location, offset, length: bytes };
 }
 
 const utf8 = new TextDecoder();

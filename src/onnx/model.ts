@@ -10,18 +10,32 @@ export const DataType = {
   INT32: 6,
   INT64: 7,
   BOOL: 9,
+  FLOAT16: 10,
   DOUBLE: 11,
+  BFLOAT16: 16,
 } as const;
+
+/** Where the values of a tensor stored outside the model are (TensorProto.external_data). */
+export interface ExternalRef {
+  /** The file, relative to the model's folder. */
+  location: string;
+  offset: number;
+  length: number;
+}
 
 export interface OnnxTensor {
   name: string;
   dims: number[];
   /** TensorProto.DataType code. */
   dataType: number;
-  /** The values of a FLOAT (or DOUBLE, converted) tensor, dims' product long. */
+  /** The values of a FLOAT tensor (or FLOAT16, BFLOAT16, DOUBLE converted), dims' product long. */
   floats?: Float32Array;
   /** The values of an integer or BOOL tensor, dims' product long. */
   ints?: number[];
+  /** Set while the values are in an external file, until the loader reads them (src/onnx/external.ts). */
+  external?: ExternalRef;
+  /** Why simdcnn cannot read the values (a data type it does not know), for the load-time check to report. */
+  unsupported?: string;
 }
 
 export type OnnxAttribute =

@@ -3,7 +3,7 @@
 // method drops the rarest values at each end (outliers that would otherwise stretch the scale
 // for every other value), from a histogram built in a second pass over the samples.
 import { ArgumentError, UnsupportedError } from "../errors.js";
-import type { Model } from "../graph/model.js";
+import { type Model, outputFloats } from "../graph/model.js";
 import type { Range } from "./qdq.js";
 
 export interface CalibrationOptions {
@@ -40,7 +40,7 @@ export function calibrate(model: Model, samples: readonly Float32Array[], tensor
       for (let i = 0; i < batch; i++) data.set(samples[s + Math.min(i, n - 1)], i * size);
       const out = model.run({ [input.name]: data }, { outputs: tensors });
       for (const name of tensors) {
-        const v = out[name];
+        const v = outputFloats(out[name]);
         visit(name, v.subarray(0, (v.length / batch) * n));
       }
     }

@@ -180,8 +180,9 @@ export const runInputs: Target<RunCase> = {
       if (v.state === "disposed") t.dispose();
       return t;
     };
-    return guard(ctx, () => {
+    return guard(ctx, async () => {
       let fed: ReturnType<typeof loadOnnx> | undefined;
+      const plans = ctx.canary.model.plans;
       try {
         const model = c.model === "phantom" ? ctx.canary.model : (fed = loadOnnx(rtOf(ctx.engine), seedModels()[4]));
         const [first, second] = model.inputs.map((i) => i.name);
@@ -195,6 +196,7 @@ export const runInputs: Target<RunCase> = {
       } finally {
         fed?.dispose();
         for (const t of made) if (!t.disposed) t.dispose();
+        if (ctx.canary.model.plans > plans) await ctx.canary.renew(ctx.engine);
         ctx.canary.check(ctx.engine, "after a bad model.run input");
       }
     });

@@ -1,9 +1,9 @@
-import { ModelFormatError, ShapeError, UnsupportedError } from "../../errors.js";
+import { ModelFormatError, ShapeError, SimdcnnError, UnsupportedError } from "../../errors.js";
 import type { ExecGraph, Step, Value } from "../../graph/ir.js";
 import { rootOf, sizeOfShape, stepInputs } from "../../graph/ir.js";
 import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permuteStep } from "../../graph/layout.js";
 import { stridesOf } from "../../runtime/tensor.js";
-import { realInputs, defaultOpset } from "../check.js";
+import { UNSUPPORTED_OP, problemsError, realInputs, defaultOpset } from "../check.js";
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from "../model.js";
 import { isSupportedOp } from "../ops.js";
 import { HANDLERS } from "./handlers.js";
@@ -86,7 +86,18 @@ export class Importer {
     const g = this.model.graph;
     for (const n of g.nodes) for (const i of n.inputs) if (i) this.uses.set(i, (this.uses.get(i) ?? 0) + 1);
     for (const o of g.outputs) this.uses.set(o.name, (this.uses.get(o.name) ?? 0) + 1);
-    for (const [name, t] of g.initializers) this.syms.set(name, constOf(t));
+    // A problem does not stop the import: it is noted, the tensors it leaves undefined are
+    // poisoned, nodes reading those are skipped, and one error at the end lists every problem.
+    const problems: string[] = [];
+    const poisoned = new Set<string>();
+    for (const [name, t] of g.initializers) {
+      if (t.unsupported !== undefined) {
+        if (this.uses.has(name)) problems.push(t.unsupported);
+        poisoned.add(name);
+      } else {
+        this.syms.set(name, constOf(t));
+      }
+    }
     const inputs: ExecGraph["inputs"] = [];
     for (const info of realInputs(this.model)) {
       const bound = constants.get(info.name);
@@ -104,9 +115,22 @@ export class Importer {
     }
     for (const n of order) {
       this.node = n;
-      this.importNode(n);
+      if (n.inputs.some((i) => i !== "" && poisoned.has(i))) {
+        for (const o of n.outputs) poisoned.add(o);
+        continue;
+      }
+      try {
+        this.importNode(n);
+      } catch (e) {
+        // Other errors are reported alone, unless problems are already known (then they join the list).
+        if (!(e instanceof UnsupportedError) && !(problems.length > 0 && e instanceof SimdcnnError)) throw e;
+        problems.push(...(e instanceof UnsupportedError ? e.problems : [e.message]));
+        for (const o of n.outputs) poisoned.add(o);
+        continue;
+      }
       this.done.add(n);
     }
+    if (problems.length > 0) throw problemsError(this.opset, problems);
     const outputs = g.outputs.map((o) => {
       const s = this.sym(o.name);
       let v = this.plain(s);
@@ -119,7 +143,7 @@ export class Importer {
 
   fail(message: string): never {
     const n = this.node;
-    throw new UnsupportedError(`${n.opType} node '${n.name || n.outputs[0]}' (opset ${this.opset}): ${message}`);
+    throw new UnsupportedError(`${n.domain ? `${n.domain}.` : ""}${n.opType} node '${n.name || n.outputs[0]}' (opset ${this.opset}): ${message}`);
   }
 
   bad(message: string): never {
@@ -160,6 +184,11 @@ export class Importer {
     const s = this.syms.get(name);
     if (!s) throw new ModelFormatError(`tensor '${name}' is read before it is defined`);
     return s;
+  }
+
+  /** Whether a node or the graph's outputs read the tensor `name` (an optional output left unread is no problem). */
+  isRead(name: string | undefined): boolean {
+    return !!name && (this.uses.get(name) ?? 0) > 0;
   }
 
   input(i: number): Sym | undefined {
@@ -322,7 +351,7 @@ export class Importer {
   }
 
   importNode(n: OnnxNode): void {
-    if (!isSupportedOp(n.opType, n.domain)) this.fail("not supported");
+    if (!isSupportedOp(n.opType, n.domain)) this.fail(UNSUPPORTED_OP);
     HANDLERS[n.opType](this, n);
   }
 

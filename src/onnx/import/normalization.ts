@@ -7,7 +7,8 @@ import { floatsOf, gatherStrided, normAxis } from "./util.js";
 
 export function batchNorm(im: Importer): void {
   const x = im.required(0);
-  if (im.int("training_mode", 0) !== 0 || im.node.outputs.slice(1).some((o) => o)) im.fail("training mode is not supported");
+  if (im.int("training_mode", 0) !== 0) im.fail("training mode is not supported");
+  if (im.node.outputs.slice(1).some((o) => im.isRead(o))) im.fail("a training output (running or saved mean and variance) is read; simdcnn runs inference only");
   if (im.int("spatial", 1) !== 1) im.fail("spatial = 0 (per-activation statistics) is not supported");
   if (im.opset < 7 && im.int("is_test", 0) !== 1) im.fail("is_test must be 1 (inference)");
   const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => im.constInput(i, ["", "scale", "B", "mean", "var"][i]));

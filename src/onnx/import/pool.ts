@@ -4,7 +4,7 @@ import { window2d } from "./window.js";
 
 /** Pools input 0, or `x` when given (a QDQ pair's float value, see quant.ts). */
 export function pool(im: Importer, max: boolean, x: Sym = im.required(0)): void {
-  if (im.node.outputs[1]) im.fail("the Indices output is not supported");
+  if (im.isRead(im.node.outputs[1])) im.fail("the Indices output is read; simdcnn computes no indices (an unread Indices output is fine)");
   if (x.dims.length !== 4) im.fail(`only 2-d pooling is supported (input [${x.dims.join(", ")}])`);
   const kernel = im.ints("kernel_shape");
   if (!kernel || kernel.length !== 2) im.fail("kernel_shape must give 2 sizes");

@@ -7,7 +7,7 @@ import type { ConstSym } from "./importer.js";
 export function constOf(t: OnnxTensor): ConstSym {
   if (t.floats) return { kind: "const", dims: [...t.dims], f: t.floats };
   if (t.ints) return { kind: "const", dims: [...t.dims], i: t.ints, dataType: t.dataType };
-  throw new UnsupportedError(`tensor '${t.name}' has data type ${t.dataType}; simdcnn reads float, double and integer tensors`);
+  throw new UnsupportedError(t.unsupported ?? `tensor '${t.name}' has data type ${t.dataType}; simdcnn reads float, double and integer tensors`);
 }
 
 export function floatsOf(s: ConstSym, at: { bad(m: string): never }): Float32Array {
