@@ -546,6 +546,21 @@ const OP_CASES: OpCase[] = [
   { name: "Upsample nearest 2x (opset 9)", opset: 9, inputs: { x: X }, build: (n) => n.op("Upsample", ["x", n.constant([4], [1, 1, 2, 2])]), tol: EXACT },
   { name: "Cast of an activation to float (the identity)", inputs: { x: X }, build: (n) => n.op("Cast", [n.op("Relu", ["x"])], { to: DataType.FLOAT }), tol: EXACT },
   { name: "ArgMax axis 1 of a conv output", inputs: { x: X }, build: (n) => n.op("ArgMax", [viaConv(n)], { axis: 1 }), tol: EXACT, elemType: DataType.INT64 },
+  // Integer tensors at run time (test/dynops-onnx.test.ts covers their shapes and attributes).
+  ...["Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual"].map((op): OpCase => ({
+    name: `${op} of a conv output and a constant`, inputs: { x: X }, build: (n) => n.op(op, [viaConv(n), n.constant([], [0])]), tol: EXACT, elemType: DataType.BOOL,
+  })),
+  ...["And", "Or", "Xor"].map((op): OpCase => ({
+    name: `${op} of two comparisons`, inputs: { x: X }, build: (n) => n.op(op, [n.op("Greater", ["x", n.constant([], [0])]), n.op("Less", ["x", n.constant([], [0.5])])]), tol: EXACT, elemType: DataType.BOOL,
+  })),
+  { name: "Not of a comparison", inputs: { x: X }, build: (n) => n.op("Not", [n.op("Greater", ["x", n.constant([], [0])])]), tol: EXACT, elemType: DataType.BOOL },
+  { name: "Where of a comparison", inputs: { x: X }, build: (n) => n.op("Where", [n.op("Greater", ["x", n.constant([], [0])]), "x", n.constant([], [-1])]), tol: EXACT },
+  { name: "GatherElements by ArgMax indices", inputs: { x: [3, 7] }, build: (n) => n.op("GatherElements", ["x", n.op("ArgMax", ["x"], { axis: 1 })], { axis: 1 }), tol: EXACT },
+  { name: "TopK values", inputs: { x: [3, 7] }, build: (n) => n.op("TopK", ["x", n.int64([1], [3])], { axis: 1 }, "topk", ["topk_v", "topk_i"]), tol: EXACT },
+  {
+    name: "NonMaxSuppression of constant boxes by computed scores", inputs: { x: [1, 1, 6] }, tol: EXACT, elemType: DataType.INT64,
+    build: (n) => n.op("NonMaxSuppression", [n.constant([1, 6, 4], [0, 0, 1, 1, 0, 0.1, 1, 1.1, 0.5, 0.5, 1, 1, 0, 0, 0.3, 0.3, 0.7, 0.7, 1, 1, 0.1, 0, 1.1, 1]), "x", n.int64([1], [4]), n.constant([1], [0.5])]),
+  },
   // Concat.
   { name: "Concat axis 1 of two conv outputs (NHWC)", inputs: { x: X }, build: (n) => n.op("Concat", [viaConv(n), n.conv("x", 4, 3, 3, { pads: pads(1, 1, 1, 1) })], { axis: 1 }), tol: ONE_LAYER },
   { name: "Concat axis 1 of a conv output and an input", inputs: { x: X, z: [1, 2, 7, 6] }, build: (n) => n.op("Concat", ["z", viaConv(n)], { axis: 1 }), tol: ONE_LAYER },

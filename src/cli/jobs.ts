@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { ArgumentError, type Engine, FileError, type Model, SimdcnnError, UnsupportedError } from "../node.js";
+import { ArgumentError, type Engine, FileError, type Model, SimdcnnError, UnsupportedError, asFloats } from "../node.js";
 import { type ModelSettings, type SettingName, type SettingsSources, modelSettings } from "../io/metadata.js";
 import { toInput } from "../io/preprocess.js";
 import { readSlices } from "../io/read.js";
@@ -130,7 +130,7 @@ export async function runJobs<R extends object>(loaded: Loaded, jobs: Job[], o: 
     let out: Float32Array | undefined;
     let error: unknown;
     try {
-      out = Object.values(model.run({ [input.name]: data }))[0];
+      out = asFloats(Object.values(model.run({ [input.name]: data }))[0]);
     } catch (e) {
       error = e;
     }

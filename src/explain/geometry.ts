@@ -1,5 +1,5 @@
 import { ArgumentError } from "../errors.js";
-import type { Model } from "../graph/model.js";
+import { type Model, asFloats } from "../graph/model.js";
 import { type Target, scoreOf } from "./score.js";
 
 /** Where the input sample sits: one image of the model's input, in its layout. */
@@ -47,7 +47,7 @@ export function scoreVariants(e: Explained, count: number, fill: (i: number, int
     const n = Math.min(e.batch, count - start);
     for (let b = 0; b < n; b++) fill(start + b, data.subarray(b * size, (b + 1) * size));
     for (let b = n; b < e.batch; b++) data.set(e.input, b * size);
-    const out = e.model.run({ [e.geo.name]: data }, { outputs: [e.target.tensor] })[e.target.tensor];
+    const out = asFloats(e.model.run({ [e.geo.name]: data }, { outputs: [e.target.tensor] })[e.target.tensor]);
     const k = out.length / e.batch;
     for (let b = 0; b < n; b++) scores[start + b] = scoreOf(e.target, out.subarray(b * k, (b + 1) * k), e.cls);
   }

@@ -1,5 +1,5 @@
 import { UnsupportedError } from "../errors.js";
-import type { Model } from "../graph/model.js";
+import { type Model, asFloats } from "../graph/model.js";
 import { resize } from "../io/preprocess.js";
 import { type Baseline, baselineImage } from "./baseline.js";
 import { type Explained, checkSample, scoreVariants } from "./geometry.js";
@@ -46,7 +46,7 @@ export function scoreCam(e: Explained, baseline: Baseline): Heat & { layer: stri
   for (let b = 0; b < e.batch; b++) data.set(e.input, b * e.input.length);
   let found: { layer: string; maps: Float32Array; k: number; mh: number; mw: number } | undefined;
   for (const layer of convLayers(model)) {
-    const maps = model.run({ [geo.name]: data }, { outputs: [layer] })[layer];
+    const maps = asFloats(model.run({ [geo.name]: data }, { outputs: [layer] })[layer]);
     const shape = model.outputShapes[layer];
     if (shape.length === 4 && shape[2] * shape[3] > 1) {
       found = { layer, maps: maps.subarray(0, maps.length / e.batch), k: shape[1], mh: shape[2], mw: shape[3] };

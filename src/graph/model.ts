@@ -1,20 +1,30 @@
-import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
+import { ArgumentError, DisposedError, ShapeError, UnsupportedError } from "../errors.js";
 import { type Runtime, describe as describeValue } from "../runtime/runtime.js";
 import { Tensor } from "../runtime/tensor.js";
 import { Compiled, type MemoryReport } from "./compile.js";
 import { checkKeys } from "../ops/options.js";
-import { type ExecGraph, type Step, gemmDims, rootOf, sizeOfShape } from "./ir.js";
+import { type ExecGraph, type Step, gemmDims, isInt, rootOf, sizeOfShape } from "./ir.js";
 import { NCHW_TO_NHWC, NHWC_TO_NCHW } from "./layout.js";
 
 export interface ModelIO {
   name: string;
   /** Declared dimensions: numbers, or names for dimensions bound at run time. */
   shape: (number | string)[];
-  /** Element type: float32 activations, or integers (a shape or indices fed at run time). */
-  dtype: "float32" | "int64" | "int32";
+  /** Element type: float32 activations, or integers (a shape or indices fed at run time, indices or masks out). */
+  dtype: "float32" | "int64" | "int32" | "bool";
 }
 
 export type InputData = Float32Array | Tensor | Int32Array | BigInt64Array;
+
+/** What run() returns per output: float32 values, or int32 for integer and bool outputs (int64 included). */
+export type OutputData = Float32Array | Int32Array;
+
+type Output = ExecGraph["outputs"][number];
+
+/** An output as float32 values: itself, or an integer output's values converted (exact below 2^24). */
+export function asFloats(a: OutputData): Float32Array {
+  return a instanceof Float32Array ? a : Float32Array.from(a);
+}
 
 /**
  * Builds the executable graph for concrete input shapes. `constants` holds the data of inputs
@@ -73,6 +83,8 @@ export class Model {
   /** Plans by output set, least recently used first; `bound` is the last one run. */
   private readonly bindings = new Map<string, Binding>();
   private bound: Binding | undefined;
+  /** Rows of each data-dependent output in the last run. */
+  private readonly rows = new Map<string, number>();
   private disposed = false;
   /** Inputs bound by value: integer inputs, and float inputs the graph needs as constants. */
   private readonly byValue = new Set<string>();
@@ -157,25 +169,41 @@ export class Model {
    * Tensor is copied inside the engine's memory, never through JS. Returns every output keyed by
    * name: a fresh copy, or for an output named in `into`, that array with the output written
    * into it (then a run allocates nothing once the model is planned for the input shapes).
+   * Integer and bool outputs come as Int32Array (int64 ones too: the engine computes them in
+   * int32); an output whose size depends on the data (NonMaxSuppression's) holds the rows this
+   * run found, and `outputShapes` gives its shape.
    */
-  run(inputs: Record<string, InputData>, options?: RunOptions<Float32Array>): Record<string, Float32Array> {
+  run(inputs: Record<string, InputData>, options?: RunOptions<OutputData>): Record<string, OutputData> {
     const { into, outputs } = this.runOptions(options, "run");
-    const compiled = this.execute(inputs, outputs, (name, size) => {
-      const given: unknown = into?.[name];
+    const compiled = this.execute(inputs, outputs, (o) => {
+      const given: unknown = into?.[o.name];
       if (given === undefined) return;
-      if (!(given instanceof Float32Array)) throw new ArgumentError(`run: into '${name}' must be a Float32Array, got ${describeValue(given)}`);
-      if (given.length !== size) throw new ShapeError(`run: into '${name}' holds ${given.length} floats, the output has ${size}`);
+      const size = sizeOfShape(o.value.shape);
+      const kind = isInt(o.value) ? Int32Array : Float32Array;
+      if (!(given instanceof kind)) throw new ArgumentError(`run: into '${o.name}' must be a${kind === Int32Array ? "n Int32Array" : " Float32Array"}, got ${describeValue(given)}`);
+      if (o.count) throw new ArgumentError(`run: into cannot take '${o.name}', whose size depends on the data; leave it out of into`);
+      if (given.length !== size) throw new ShapeError(`run: into '${o.name}' holds ${given.length} ${kind === Int32Array ? "integers" : "floats"}, the output has ${size}`);
     });
-    const out: Record<string, Float32Array> = {};
-    const f32 = this.rt.heap.f32;
-    for (const { name, value } of compiled.graph.outputs) {
-      const at = compiled.ptr(value) / 4;
-      const end = at + sizeOfShape(value.shape);
-      const target = into?.[name];
-      if (target) target.set(f32.subarray(at, end));
-      out[name] = target ?? f32.slice(at, end);
+    const out: Record<string, OutputData> = {};
+    const heap = this.rt.heap;
+    for (const o of compiled.graph.outputs) {
+      const at = compiled.ptr(o.value) / 4;
+      const end = at + this.outputSize(compiled, o);
+      const view = isInt(o.value) ? heap.i32 : heap.f32;
+      const target = into?.[o.name];
+      if (target) target.set(view.subarray(at, end));
+      out[o.name] = target ?? view.slice(at, end);
     }
     return out;
+  }
+
+  /** Elements of an output in the run just made: all of them, or its real rows. */
+  private outputSize(compiled: Compiled, o: Output): number {
+    const size = sizeOfShape(o.value.shape);
+    if (!o.count) return size;
+    const rows = this.rt.heap.i32[compiled.ptr(o.count.value) / 4 + o.count.offset];
+    this.rows.set(o.name, rows);
+    return rows * (size / o.value.shape[0]);
   }
 
   /**
@@ -186,7 +214,11 @@ export class Model {
    */
   runToTensors(inputs: Record<string, InputData>, options?: RunOptions<Tensor>): Record<string, Tensor> {
     const { into, outputs } = this.runOptions(options, "runToTensors");
-    const compiled = this.execute(inputs, outputs, (name, _size, shape) => {
+    const compiled = this.execute(inputs, outputs, ({ name, value, count }) => {
+      if (isInt(value) || count) {
+        throw new UnsupportedError(`runToTensors: output '${name}' is ${count ? "of a size that depends on the data" : "an integer tensor"}; Tensors are float32 of a planned shape: use run() for it`);
+      }
+      const shape = value.shape;
       const given = into?.[name];
       if (given === undefined) return;
       this.rt.check(given, `runToTensors: into '${name}'`);
@@ -223,7 +255,7 @@ export class Model {
    * Binds the inputs' shapes (planning once per set of shapes), lets `checkOutput` refuse an
    * output target before anything is written, copies the inputs in and runs every step.
    */
-  private execute(inputs: Record<string, InputData>, outputs: readonly string[], checkOutput: (name: string, size: number, shape: number[]) => void): Compiled {
+  private execute(inputs: Record<string, InputData>, outputs: readonly string[], checkOutput: (output: Output) => void): Compiled {
     this.live();
     if (typeof inputs !== "object" || inputs === null) throw new ArgumentError("run: expected an object of named inputs");
     for (const k of Object.keys(inputs)) {
@@ -247,7 +279,7 @@ export class Model {
         this.byValue.add(e.input);
       }
     }
-    for (const { name, value } of compiled.graph.outputs) checkOutput(name, sizeOfShape(value.shape), value.shape);
+    for (const o of compiled.graph.outputs) checkOutput(o);
     const f32 = this.rt.heap.f32;
     for (const { name, value } of compiled.graph.inputs) {
       const given = inputs[name];
@@ -296,7 +328,9 @@ export class Model {
   get outputShapes(): Record<string, number[]> {
     this.live();
     const out: Record<string, number[]> = {};
-    for (const { name, value } of this.bound!.compiled.graph.outputs) out[name] = [...value.shape];
+    for (const { name, value, count } of this.bound!.compiled.graph.outputs) {
+      out[name] = count && this.rows.has(name) ? [this.rows.get(name)!, ...value.shape.slice(1)] : [...value.shape];
+    }
     return out;
   }
 

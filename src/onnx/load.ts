@@ -11,12 +11,14 @@ export interface LoadOnnxOptions {
   optimize?: boolean;
 }
 
-const DTYPES: Record<number, ModelIO["dtype"]> = { 0: "float32", [DataType.FLOAT]: "float32", [DataType.INT64]: "int64", [DataType.INT32]: "int32" };
+const DTYPES: Record<number, ModelIO["dtype"]> = {
+  0: "float32", [DataType.FLOAT]: "float32", [DataType.INT64]: "int64", [DataType.INT32]: "int32", [DataType.BOOL]: "bool",
+};
 
-function io(v: OnnxValueInfo, what: string, indices = false): ModelIO {
+function io(v: OnnxValueInfo, what: string): ModelIO {
   const dtype = DTYPES[v.elemType];
-  if (dtype === undefined || (what === "output" && dtype !== "float32" && !indices)) {
-    throw new UnsupportedError(`${what} '${v.name}' has element type ${v.elemType}; simdcnn takes float32 (and int64/int32 inputs) and returns float32`);
+  if (dtype === undefined || (what === "input" && dtype === "bool")) {
+    throw new UnsupportedError(`${what} '${v.name}' has element type ${v.elemType}; simdcnn takes float32 and int64/int32 inputs and returns float32, int64/int32 and bool outputs`);
   }
   if (v.shape === null) throw new UnsupportedError(`${what} '${v.name}' declares no shape`);
   return { name: v.name, shape: v.shape.map((d, i) => d ?? `${v.name}_dim${i}`), dtype };
@@ -35,9 +37,7 @@ export function loadOnnx(rt: Runtime, bytes: Uint8Array, options: LoadOnnxOption
 export function modelFromOnnx(rt: Runtime, model: OnnxModel, options: LoadOnnxOptions = {}): Model {
   const order = checkGraph(model);
   const inputs = realInputs(model).map((v) => io(v, "input"));
-  // ArgMax's int64 indices are returned as float32 values (exact below 2^24): the graph holds float32 only.
-  const indices = new Set(model.graph.nodes.filter((n) => n.opType === "ArgMax").flatMap((n) => n.outputs));
-  const outputs = model.graph.outputs.map((v) => ({ ...io({ ...v, shape: v.shape ?? [] }, "output", indices.has(v.name)) }));
+  const outputs = model.graph.outputs.map((v) => io({ ...v, shape: v.shape ?? [] }, "output"));
   const optimize = options.optimize ?? true;
   const declared = outputs.map((o) => o.name).join("\u0000");
   const nodes = order.map((n) => ({ op: n.opType, name: n.name, inputs: n.inputs, outputs: n.outputs }));

@@ -54,6 +54,17 @@ export const SIGNATURES = {
   resize_nearest_f32: ["h", "w", "c", "oh", "ow", "g0", "g1", "x", "rows", "cols", "y", "fill"],
   resize_taps_f32: ["h", "w", "c", "oh", "ow", "taps", "g0", "g1", "x", "rows", "cols", "scratch", "y", "fill"],
   argmax_f32: ["rows", "cols", "x", "y", "last"],
+  compare_f32: ["n", "bn", "a", "b", "y", "op"],
+  compare_i32: ["n", "bn", "a", "b", "y", "op"],
+  logic_i32: ["n", "bn", "a", "b", "y", "op"],
+  where_x32: ["n", "c", "a", "b", "y"],
+  cast_x32: ["n", "x", "y", "kind"],
+  gather_x32: ["outer", "axisLen", "inner", "count", "x", "idx", "y"],
+  gather_elements_x32: ["outer", "axisX", "axisI", "inner", "x", "idx", "y"],
+  topk_f32: ["outer", "axisLen", "inner", "k", "x", "scratch", "y", "largest"],
+  nms_f32: [
+    "batches", "classes", "n", "maxOut", "rows", "boxes", "scores", "scratch", "y", "centerPointBox", "iou", "scoreThreshold", "useScore",
+  ],
   qgemm_q8_4x8: [
     "m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "scale", "fbias", "c", "ldc", "outKind", "zy",
   ],
@@ -73,6 +84,10 @@ export const DWCONV_CB = 4;
 export const ACT = { none: 0, clamp: 1, leaky: 2, sigmoid: 3, tanh: 4, exp: 5 } as const;
 /** Binary operations (assembly/elementwise.ts). */
 export const BIN = { add: 0, sub: 1, mul: 2, div: 3, prelu: 4 } as const;
+/** Comparisons, logic ops and casts (assembly/compare.ts). */
+export const CMP = { eq: 0, gt: 1, ge: 2, lt: 3, le: 4 } as const;
+export const LOGIC = { and: 0, or: 1, xor: 2 } as const;
+export const CAST = { f32_i32: 0, i32_f32: 1, f32_bool: 2, i32_bool: 3 } as const;
 /** Output kinds of qgemm_q8_4x8 (assembly/qgemm.ts): raw i32, dequantized f32, requantized u8 or i8. */
 export const QOUT = { i32: 0, f32: 1, u8: 2, i8: 3 } as const;
 
@@ -82,6 +97,9 @@ export const CONSTANTS: Readonly<Record<string, number>> = {
   ...Object.fromEntries(Object.entries(ACT).map(([k, v]) => [`ACT_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(BIN).map(([k, v]) => [`BIN_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(QOUT).map(([k, v]) => [`QOUT_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(CMP).map(([k, v]) => [`CMP_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(LOGIC).map(([k, v]) => [`LOGIC_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(CAST).map(([k, v]) => [`CAST_${k.toUpperCase()}`, v])),
 };
 
 export type KernelName = keyof typeof SIGNATURES;

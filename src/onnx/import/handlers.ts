@@ -14,10 +14,14 @@ import {
 import { softmax } from "./softmax.js";
 import { argmax, resize, upsample } from "./resize.js";
 import { cast, concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
+import { gatherDynamic, gatherElements } from "./gather.js";
+import { compare, logic, not, where } from "./logic.js";
+import { nonMaxSuppression, topk } from "./select.js";
 
 /** One importer per supported op: typed over SUPPORTED_ONNX_OPS, so the two cannot drift apart. */
 export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Add: (im) => binary(im, "Add"),
+  And: (im) => logic(im, "and"),
   ArgMax: (im) => argmax(im),
   AveragePool: (im) => pool(im, false),
   BatchNormalization: (im) => batchNorm(im),
@@ -32,18 +36,27 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Div: (im) => binary(im, "Div"),
   Dropout: (im, n) => identity(im, n),
   DynamicQuantizeLinear: (im) => dynamicQuantizeLinear(im),
+  Equal: (im) => compare(im, "eq"),
   Exp: (im) => exp(im),
   Flatten: (im) => reshape(im, true),
-  Gather: (im) => gather(im),
+  Gather: (im) => gatherDynamic(im) || gather(im),
+  GatherElements: (im) => gatherElements(im),
   Gemm: (im) => gemm(im),
   GlobalAveragePool: (im) => globalPool(im, false),
   GlobalMaxPool: (im) => globalPool(im, true),
+  Greater: (im) => compare(im, "gt"),
+  GreaterOrEqual: (im) => compare(im, "ge"),
   Identity: (im, n) => identity(im, n),
   LeakyRelu: (im) => activation(im, { leakyRelu: im.float("alpha", 0.01) }),
+  Less: (im) => compare(im, "lt"),
+  LessOrEqual: (im) => compare(im, "le"),
   MatMul: (im) => qdqMatMul(im) || matmul(im),
   MatMulInteger: (im) => matMulInteger(im),
   MaxPool: (im) => pool(im, true),
   Mul: (im) => quantMul(im) || binary(im, "Mul"),
+  NonMaxSuppression: (im) => nonMaxSuppression(im),
+  Not: (im) => not(im),
+  Or: (im) => logic(im, "or"),
   Pad: (im) => pad(im),
   PRelu: (im) => prelu(im),
   QLinearConv: (im) => qlinearConv(im),
@@ -59,7 +72,10 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Squeeze: (im) => squeeze(im, false),
   Sub: (im) => binary(im, "Sub"),
   Tanh: (im) => activation(im, "tanh"),
+  TopK: (im) => topk(im),
   Transpose: (im) => transpose(im),
   Unsqueeze: (im) => squeeze(im, true),
   Upsample: (im) => upsample(im),
+  Where: (im) => where(im),
+  Xor: (im) => logic(im, "xor"),
 };

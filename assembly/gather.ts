@@ -1,0 +1,40 @@
+// Gathers with indices computed at run time, over 32-bit elements of any type. An index may be
+// negative (counted from the end of the axis, as ONNX says); one still outside the axis reads
+// zeros, since a kernel cannot throw: the op documents it.
+
+@inline function wrap(j: i32, len: i32): i32 {
+  const w = j < 0 ? j + len : j;
+  return w >= 0 && w < len ? w : -1;
+}
+
+// gather_x32: x is [outer, axisLen, inner], idx holds `count` int32 indices, y is
+// [outer, count, inner]: y[o, q, :] = x[o, idx[q], :].
+export function gather_x32(outer: i32, axisLen: i32, inner: i32, count: i32, x: usize, idx: usize, y: usize): void {
+  const rowBytes = <usize>inner << 2;
+  for (let o = 0; o < outer; o++) {
+    const xo = x + <usize>o * <usize>axisLen * rowBytes;
+    const yo = y + <usize>o * <usize>count * rowBytes;
+    for (let q = 0; q < count; q++) {
+      const j = wrap(load<i32>(idx + (<usize>q << 2)), axisLen);
+      const to = yo + <usize>q * rowBytes;
+      if (j < 0) memory.fill(to, 0, rowBytes);
+      else memory.copy(to, xo + <usize>j * rowBytes, rowBytes);
+    }
+  }
+}
+
+// gather_elements_x32: x is [outer, axisX, inner], idx and y are [outer, axisI, inner]:
+// y[o, q, k] = x[o, idx[o, q, k], k].
+export function gather_elements_x32(outer: i32, axisX: i32, axisI: i32, inner: i32, x: usize, idx: usize, y: usize): void {
+  for (let o = 0; o < outer; o++) {
+    const xo = x + (<usize>o * <usize>axisX * <usize>inner << 2);
+    const base = <usize>o * <usize>axisI * <usize>inner;
+    for (let q = 0; q < axisI; q++) {
+      for (let k = 0; k < inner; k++) {
+        const at = (base + <usize>q * <usize>inner + <usize>k) << 2;
+        const j = wrap(load<i32>(idx + at), axisX);
+        store<i32>(y + at, j < 0 ? 0 : load<i32>(xo + ((<usize>j * <usize>inner + <usize>k) << 2)));
+      }
+    }
+  }
+}

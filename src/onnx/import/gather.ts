@@ -1,0 +1,40 @@
+// Gather with indices computed at run time, and GatherElements: int32 indices into float32 or
+// int32 data, any axis, negative indices counted from the end.
+import { isInt, sizeOfShape } from "../../graph/ir.js";
+import type { Importer } from "./importer.js";
+import { normAxis } from "./util.js";
+
+/** Gather whose indices are a value of the graph (constant indices are tensor.ts's gather); false otherwise. */
+export function gatherDynamic(im: Importer): boolean {
+  const data = im.required(0);
+  const idx = im.required(1);
+  if (idx.kind === "const") return false;
+  const indices = im.plain(idx);
+  if (!isInt(indices)) im.bad("indices must be integers");
+  const r = data.dims.length;
+  const axis = normAxis(im.int("axis", 0), r, im);
+  const x = im.plain(data);
+  const dims = [...data.dims.slice(0, axis), ...idx.dims, ...data.dims.slice(axis + 1)];
+  const y = im.value(dims.length ? dims : [1], "arena", undefined, undefined, isInt(x) ? "i32" : "f32");
+  im.emit({ op: "gather", x: im.alias(x, data.dims.length ? data.dims : [1]), indices, y, axis });
+  im.setOutput({ kind: "value", v: y, layout: "plain", dims });
+  return true;
+}
+
+export function gatherElements(im: Importer): void {
+  const data = im.required(0);
+  const idx = im.required(1);
+  const r = data.dims.length;
+  const axis = normAxis(im.int("axis", 0), r, im);
+  if (idx.dims.length !== r) im.bad(`indices [${idx.dims.join(", ")}] must have the rank of the data [${data.dims.join(", ")}]`);
+  if (idx.dims.some((d, i) => i !== axis && d !== data.dims[i])) {
+    im.fail(`indices [${idx.dims.join(", ")}] smaller than the data [${data.dims.join(", ")}] on axes other than ${axis} are not supported`);
+  }
+  const indices = im.plain(idx);
+  if (!isInt(indices)) im.bad("indices must be integers");
+  const x = im.plain(data);
+  const y = im.value([...idx.dims], "arena", undefined, undefined, isInt(x) ? "i32" : "f32");
+  if (sizeOfShape(idx.dims) === 0) im.fail("empty indices are not supported");
+  im.emit({ op: "gatherElements", x, indices, y, axis });
+  im.setOutput({ kind: "value", v: y, layout: "plain", dims: [...idx.dims] });
+}
