@@ -557,6 +557,13 @@ const OP_CASES: OpCase[] = [
   { name: "Where of a comparison", inputs: { x: X }, build: (n) => n.op("Where", [n.op("Greater", ["x", n.constant([], [0])]), "x", n.constant([], [-1])]), tol: EXACT },
   { name: "GatherElements by ArgMax indices", inputs: { x: [3, 7] }, build: (n) => n.op("GatherElements", ["x", n.op("ArgMax", ["x"], { axis: 1 })], { axis: 1 }), tol: EXACT },
   { name: "TopK values", inputs: { x: [3, 7] }, build: (n) => n.op("TopK", ["x", n.int64([1], [3])], { axis: 1 }, "topk", ["topk_v", "topk_i"]), tol: EXACT },
+  { name: "ConstantOfShape added to an input", inputs: { x: X }, build: (n) => n.op("Add", ["x", n.op("ConstantOfShape", [n.int64([4], X)])]), tol: EXACT },
+  { name: "Range as Gather indices", inputs: { x: X }, build: (n) => n.op("Gather", ["x", n.op("Range", [n.int64([], [0]), n.int64([], [4]), n.int64([], [2])])], { axis: 2 }), tol: EXACT },
+  { name: "Expand over a new batch axis", inputs: { x: [3, 1, 5] }, build: (n) => n.op("Expand", ["x", n.int64([4], [2, 3, 4, 5])]), tol: EXACT },
+  { name: "Tile", inputs: { x: [2, 3] }, build: (n) => n.op("Tile", ["x", n.int64([2], [3, 2])]), tol: EXACT },
+  { name: "Split of a conv output's channels", inputs: { x: X }, build: (n) => n.op("Split", [viaConv(n), n.int64([2], [1, 3])], { axis: 1 }, "split", ["split_a", "split_b"]), tol: ONE_LAYER },
+  { name: "DepthToSpace of a conv output", inputs: { x: X }, build: (n) => n.op("DepthToSpace", [viaConv(n)], { blocksize: 2, mode: "CRD" }), tol: ONE_LAYER },
+  { name: "SpaceToDepth", inputs: { x: [1, 2, 6, 4] }, build: (n) => n.op("SpaceToDepth", ["x"], { blocksize: 2 }), tol: EXACT },
   {
     name: "NonMaxSuppression of constant boxes by computed scores", inputs: { x: [1, 1, 6] }, tol: EXACT, elemType: DataType.INT64,
     build: (n) => n.op("NonMaxSuppression", [n.constant([1, 6, 4], [0, 0, 1, 1, 0, 0.1, 1, 1.1, 0.5, 0.5, 1, 1, 0, 0, 0.3, 0.3, 0.7, 0.7, 1, 1, 0.1, 0, 1.1, 1]), "x", n.int64([1], [4]), n.constant([1], [0.5])]),

@@ -17,6 +17,7 @@ import { cast, concat, constant, gather, identity, pad, reshape, shape, slice, s
 import { gatherDynamic, gatherElements } from "./gather.js";
 import { compare, logic, not, where } from "./logic.js";
 import { nonMaxSuppression, topk } from "./select.js";
+import { constantOfShape, depthToSpace, expand, range, split, tile } from "./movement.js";
 
 /** One importer per supported op: typed over SUPPORTED_ONNX_OPS, so the two cannot drift apart. */
 export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
@@ -29,15 +30,18 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Clip: (im) => clip(im),
   Concat: (im) => concat(im),
   Constant: (im) => constant(im),
+  ConstantOfShape: (im) => constantOfShape(im),
   Conv: (im) => qdqConv(im) || conv(im),
   ConvInteger: (im) => convInteger(im),
   ConvTranspose: (im) => convTranspose(im),
+  DepthToSpace: (im) => depthToSpace(im, true),
   DequantizeLinear: (im) => dequantizeLinear(im),
   Div: (im) => binary(im, "Div"),
   Dropout: (im, n) => identity(im, n),
   DynamicQuantizeLinear: (im) => dynamicQuantizeLinear(im),
   Equal: (im) => compare(im, "eq"),
   Exp: (im) => exp(im),
+  Expand: (im) => expand(im),
   Flatten: (im) => reshape(im, true),
   Gather: (im) => gatherDynamic(im) || gather(im),
   GatherElements: (im) => gatherElements(im),
@@ -62,6 +66,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   QLinearConv: (im) => qlinearConv(im),
   QLinearMatMul: (im) => qlinearMatMul(im),
   QuantizeLinear: (im) => quantizeLinear(im),
+  Range: (im) => range(im),
   Relu: (im) => activation(im, "relu"),
   Reshape: (im) => reshape(im, false),
   Resize: (im) => resize(im),
@@ -69,9 +74,12 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Sigmoid: (im) => activation(im, "sigmoid"),
   Slice: (im) => slice(im),
   Softmax: (im) => softmax(im),
+  SpaceToDepth: (im) => depthToSpace(im, false),
+  Split: (im) => split(im),
   Squeeze: (im) => squeeze(im, false),
   Sub: (im) => binary(im, "Sub"),
   Tanh: (im) => activation(im, "tanh"),
+  Tile: (im) => tile(im),
   TopK: (im) => topk(im),
   Transpose: (im) => transpose(im),
   Unsqueeze: (im) => squeeze(im, true),
