@@ -38,3 +38,28 @@ export function gather_elements_x32(outer: i32, axisX: i32, axisI: i32, inner: i
     }
   }
 }
+
+// gather_nd_x32: x is `batches` blocks of xBatch elements; idx is [batches, count, k] int32
+// tuples over the block's first k axes, whose sizes and element strides are the k int32 at `dims`
+// and `strides`; y is [batches, count, slice]: each tuple's slice of `slice` elements.
+export function gather_nd_x32(
+  batches: i32, count: i32, k: i32, slice: i32, x: usize, xBatch: i32, dims: usize, strides: usize, idx: usize, y: usize,
+): void {
+  const sliceBytes = <usize>slice << 2;
+  for (let b = 0; b < batches; b++) {
+    const xb = x + (<usize>b * <usize>xBatch << 2);
+    for (let q = 0; q < count; q++) {
+      const t = idx + (<usize>(b * count + q) * <usize>k << 2);
+      let off: usize = 0;
+      let ok = true;
+      for (let j = 0; j < k; j++) {
+        const w = wrap(load<i32>(t + (<usize>j << 2)), load<i32>(dims + (<usize>j << 2)));
+        if (w < 0) ok = false;
+        else off += <usize>w * <usize>load<i32>(strides + (<usize>j << 2));
+      }
+      const to = y + <usize>(b * count + q) * sliceBytes;
+      if (ok) memory.copy(to, xb + (off << 2), sliceBytes);
+      else memory.fill(to, 0, sliceBytes);
+    }
+  }
+}

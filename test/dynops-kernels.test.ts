@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.js";
 import { Cast, type CastKind } from "../src/ops/cast.js";
 import { Compare } from "../src/ops/compare.js";
-import { Gather, GatherElements } from "../src/ops/gather.js";
+import { Gather, GatherElements, GatherND } from "../src/ops/gather.js";
 import { NonMaxSuppression, type NmsOptions } from "../src/ops/nms.js";
 import type { PreparedOp } from "../src/ops/op.js";
 import { TopK } from "../src/ops/topk.js";
@@ -155,6 +155,39 @@ describe("gathers: both builds against exact references", () => {
       });
       both((rt) => new GatherElements(rt, axis), [{ bits: x, shape }, { bits: idx, shape: ishape }], ref, `gatherElements ${q}`);
     }
+  });
+});
+
+describe("gatherND: both builds against exact references", () => {
+  const CASES: [number[], number[], number][] = [[[1], [1, 1], 0], [[4, 5, 3], [7, 2], 0], [[2, 3, 5], [2, 3, 3], 0], [[3, 5, 7], [3, 4, 1], 1], [[2, 3, 5, 2], [2, 3, 2], 1], [[2, 3, 5], [2, 3, 1], 2]];
+  it.each(CASES)("data [%j] indices [%j] batchDims %i", (shape, ishape, b) => {
+    const rng = new Rng(prod(shape) + prod(ishape) + b);
+    const x = Int32Array.from({ length: prod(shape) }, () => rng.int(-(2 ** 31), 2 ** 31 - 1));
+    const k = ishape[ishape.length - 1];
+    const idx = Int32Array.from({ length: prod(ishape) }, (_, at) => {
+      const d = shape[b + (at % k)];
+      return rng.bool(0.1) ? rng.pick([d, -d - 1]) : rng.int(-d, d - 1);
+    });
+    const batches = prod(shape.slice(0, b));
+    const count = prod(ishape.slice(b, -1));
+    const slice = prod(shape.slice(b + k));
+    const block = prod(shape.slice(b));
+    const ref: number[] = [];
+    for (let bi = 0; bi < batches; bi++) {
+      for (let q = 0; q < count; q++) {
+        let off = 0;
+        let ok = true;
+        for (let j = 0; j < k; j++) {
+          const d = shape[b + j];
+          const v = idx[(bi * count + q) * k + j];
+          const w = v < 0 ? v + d : v;
+          if (w < 0 || w >= d) ok = false;
+          off += w * prod(shape.slice(b + j + 1));
+        }
+        for (let e = 0; e < slice; e++) ref.push(ok ? x[bi * block + off + e] : 0);
+      }
+    }
+    both((rt) => new GatherND(rt, b), [{ bits: x, shape }, { bits: idx, shape: ishape }], ref, "gatherND");
   });
 });
 

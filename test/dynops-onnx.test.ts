@@ -134,6 +134,18 @@ const CASES: Case[] = [
       build: (n) => out(n, n.op("GatherElements", ["x", cast(n, "i", INT64)], { axis })),
     };
   }),
+  // GatherND: tuples of 1 to 3 values, batch_dims 0 and 1, negative indices.
+  ...[
+    { x: [4, 5, 3], i: [2, 1], b: 0 },
+    { x: [4, 5, 3], i: [3, 2], b: 0 },
+    { x: [4, 5, 3], i: [2, 2, 3], b: 0 },
+    { x: [3, 5, 7], i: [3, 4, 1], b: 1 },
+    { x: [3, 5, 7], i: [3, 2], b: 1 },
+  ].map(({ x, i, b }): Case => ({
+    name: `GatherND data [${x}] indices [${i}] batch_dims ${b}`,
+    inputs: { x: { dims: x }, i: { dims: i, lo: -3, hi: 2, integral: true } },
+    build: (n) => out(n, n.op("GatherND", ["x", cast(n, "i", INT64)], { batch_dims: b })),
+  })),
   // TopK: values and indices, largest and smallest, ties, every axis.
   ...[
     { axis: 1, k: 4, largest: 1, dims: [3, 9, 7] },

@@ -151,6 +151,7 @@ export type Step =
   /** Along `axis` of x, by i32 indices computed at run time. */
   | { op: "gather"; x: Value; indices: Value; y: Value; axis: number }
   | { op: "gatherElements"; x: Value; indices: Value; y: Value; axis: number }
+  | { op: "gatherND"; x: Value; indices: Value; y: Value; batchDims: number }
   /** The i32 positions of the k largest (smallest) values along `axis`, sorted. */
   | { op: "topk"; x: Value; y: Value; axis: number; k: number; largest: boolean }
   /** y: upper-bound rows [batch, class, box] then the count (src/ops/nms.ts). */
@@ -182,6 +183,7 @@ export function stepInputs(s: Step): Value[] {
       return s.op === "conv" && s.residual ? [s.x, s.residual] : [s.x];
     case "gather":
     case "gatherElements":
+    case "gatherND":
       return [s.x, s.indices];
     case "where":
       return [s.c, s.a, s.b];

@@ -31,6 +31,7 @@ export const ONNX_OPS = {
   Flatten: "any axis",
   Gather: "any axis; constant indices (folded when the data is constant) or computed ones (int32, negative counted from the end; one still outside the axis reads zeros)",
   GatherElements: "any axis; indices of the data's shape except along the axis; negative indices; outside the axis reads 0",
+  GatherND: "batch_dims; computed or constant int indices, negative ones from the end; a tuple outside the data reads a zero slice",
   Gemm: "alpha, beta, transA, transB, C of any broadcastable shape; B constant (or fed as an input: bound by value)",
   GlobalAveragePool: "4-d",
   GlobalMaxPool: "4-d",

@@ -42,6 +42,61 @@ export class Gather implements PreparedOp {
 }
 
 /**
+ * ONNX GatherND: indices [...batch, ...rest, k] pick slices of x over x's first k axes after
+ * `batchDims` batch axes; y is indices' shape without its last axis, then x's axes after those k.
+ * Indices outside their axis read a zero slice, as for Gather.
+ */
+export class GatherND implements PreparedOp {
+  private table = 0;
+  private geom = { batches: 0, count: 0, k: 0, slice: 0, xBatch: 0 };
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly batchDims: number,
+  ) {}
+
+  get bytes(): { weights: number; scratch: number } {
+    return { weights: 0, scratch: this.rt.heap.sizeOf(this.table) };
+  }
+
+  outputShape(shapes: readonly (readonly number[])[]): number[] {
+    const [x, idx] = shapes;
+    const b = this.batchDims;
+    const k = idx[idx.length - 1];
+    if (!(Number.isInteger(b) && b >= 0 && b < Math.min(x.length, idx.length))) throw new ShapeError(`gatherND: batchDims ${b} must be below the ranks of data [${x.join(", ")}] and indices [${idx.join(", ")}]`);
+    if (!(k >= 1 && b + k <= x.length)) throw new ShapeError(`gatherND: index tuples of ${k} values do not fit data [${x.join(", ")}] after ${b} batch axes`);
+    if (x.slice(0, b).some((d, i) => d !== idx[i])) throw new ShapeError(`gatherND: the batch axes of data [${x.join(", ")}] and indices [${idx.join(", ")}] differ`);
+    return [...idx.slice(0, -1), ...x.slice(b + k)];
+  }
+
+  bind(shapes: readonly (readonly number[])[]): number[] {
+    const out = this.outputShape(shapes);
+    const [x, idx] = shapes;
+    const b = this.batchDims;
+    const k = idx[idx.length - 1];
+    const batches = sizeOfShape(x.slice(0, b));
+    const inner = x.slice(b);
+    const strides = inner.map((_, i) => sizeOfShape(inner.slice(i + 1)));
+    this.dispose();
+    this.table = this.rt.heap.alloc(8 * x.length);
+    this.rt.heap.i32.set(inner.slice(0, k), this.table / 4);
+    this.rt.heap.i32.set(strides.slice(0, k), this.table / 4 + k);
+    this.geom = { batches, count: sizeOfShape(idx.slice(b, -1)), k, slice: sizeOfShape(x.slice(b + k)), xBatch: sizeOfShape(inner) };
+    return out;
+  }
+
+  exec(inputs: readonly number[], y: number): void {
+    const { k } = this.geom;
+    this.rt.dispatch([{ fn: "gather_nd_x32", args: { ...this.geom, x: inputs[0], dims: this.table, strides: this.table + 4 * k, idx: inputs[1], y } }], "gatherND");
+  }
+
+  dispose(): void {
+    if (this.table !== 0) this.rt.heap.release(this.table);
+    this.table = 0;
+  }
+}
+
+/**
  * ONNX GatherElements: y[..., q, ...] = x[..., indices[..., q, ...], ...] along `axis`; indices
  * has x's shape except along the axis (ONNX also allows smaller other axes: not supported).
  * Indices outside the axis read 0, as for Gather.

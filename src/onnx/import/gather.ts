@@ -21,6 +21,23 @@ export function gatherDynamic(im: Importer): boolean {
   return true;
 }
 
+export function gatherND(im: Importer): void {
+  const data = im.required(0);
+  const idx = im.required(1);
+  const b = im.opset >= 12 ? im.int("batch_dims", 0) : 0;
+  const k = idx.dims[idx.dims.length - 1];
+  if (idx.dims.length < 1 || !(b >= 0 && b < Math.min(data.dims.length, idx.dims.length))) im.bad(`batch_dims ${b} does not fit data [${data.dims.join(", ")}] and indices [${idx.dims.join(", ")}]`);
+  if (!(k >= 1 && b + k <= data.dims.length)) im.bad(`index tuples of ${k} values do not fit data [${data.dims.join(", ")}] after ${b} batch axes`);
+  if (data.dims.slice(0, b).some((d, i) => d !== idx.dims[i])) im.bad(`the batch axes of data [${data.dims.join(", ")}] and indices [${idx.dims.join(", ")}] differ`);
+  const indices = im.plain(idx);
+  if (!isInt(indices)) im.bad("indices must be integers");
+  const x = im.plain(data);
+  const dims = [...idx.dims.slice(0, -1), ...data.dims.slice(b + k)];
+  const y = im.value(dims.length ? dims : [1], "arena", undefined, undefined, isInt(x) ? "i32" : "f32");
+  im.emit({ op: "gatherND", x, indices, y, batchDims: b });
+  im.setOutput({ kind: "value", v: y, layout: "plain", dims });
+}
+
 export function gatherElements(im: Importer): void {
   const data = im.required(0);
   const idx = im.required(1);

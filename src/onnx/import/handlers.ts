@@ -14,7 +14,7 @@ import {
 import { softmax } from "./softmax.js";
 import { argmax, resize, upsample } from "./resize.js";
 import { cast, concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
-import { gatherDynamic, gatherElements } from "./gather.js";
+import { gatherDynamic, gatherElements, gatherND } from "./gather.js";
 import { compare, logic, not, where } from "./logic.js";
 import { nonMaxSuppression, topk } from "./select.js";
 import { constantOfShape, depthToSpace, expand, range, split, tile } from "./movement.js";
@@ -45,6 +45,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Flatten: (im) => reshape(im, true),
   Gather: (im) => gatherDynamic(im) || gather(im),
   GatherElements: (im) => gatherElements(im),
+  GatherND: (im) => gatherND(im),
   Gemm: (im) => gemm(im),
   GlobalAveragePool: (im) => globalPool(im, false),
   GlobalMaxPool: (im) => globalPool(im, true),
