@@ -179,6 +179,24 @@ const CASES: Case[] = [
       return out(n, n.op("Gather", ["b", n.op("Squeeze", ["i", n.int64([1], [0])])]));
     },
   },
+  // Einsum in matrix-product patterns (sums in another order than onnxruntime's: CONV's bound).
+  ...[
+    { eq: "ij,jk->ik", a: [3, 5], b: [5, 7] },
+    { eq: "bij,bjk->bik", a: [2, 3, 5], b: [2, 5, 4] },
+    { eq: "bhqd,bhkd->bhqk", a: [2, 3, 5, 4], b: [2, 3, 6, 4] },
+    { eq: "ik,jk->ij", a: [3, 5], b: [7, 5] },
+    { eq: "ij,jk", a: [3, 5], b: [5, 2] },
+    { eq: "...ij,...jk->...ik", a: [2, 3, 4], b: [2, 4, 5] },
+    { eq: "bij,jk->bki", a: [2, 3, 5], b: [5, 7] },
+    { eq: "ij->ji", a: [3, 5] },
+  ].map(({ eq, a, b }): Case => ({
+    name: `Einsum '${eq}'`,
+    opset: 12,
+    tol: CONV,
+    inputs: b ? { a: { dims: a }, b: { dims: b } } : { a: { dims: a } },
+    build: (n) => out(n, n.op("Einsum", b ? ["a", "b"] : ["a"], { equation: eq })),
+  })),
+  { name: "Einsum with a constant right operand (a dense layer)", opset: 12, tol: CONV, inputs: { a: { dims: [2, 3, 5] } }, build: (n) => out(n, n.op("Einsum", ["a", n.random([5, 7])], { equation: "bij,jk->bik" })) },
   // Shape building and data movement.
   {
     name: "ConstantOfShape (float value) added to an input",
@@ -306,6 +324,17 @@ describe("integer tensors: what the graph refuses", () => {
     n.output(n.op("Equal", [cast(n, "x", INT64), n.int64([2], [1, 2 ** 40])]));
     const bytes = n.model({ opset: 13, inputs: [{ name: "x", shape: [3, 2] }], outputs: [{ name: "y", elemType: BOOL }] });
     await expect(E.simd.loadOnnx(bytes)).rejects.toThrow(/holds 1099511627776, outside int32/);
+  });
+
+  it("Einsum outside the matrix-product patterns is an UnsupportedError saying which", async () => {
+    for (const [eq, shapes, why] of [["ii->i", [[3, 3]], /repeats a label/], ["ij,jk->i", [[3, 4], [4, 5]], /summed within one operand/], ["ij->i", [[3, 4]], /only permutations/]] as const) {
+      const n = new Net(new Rng(4));
+      const names = shapes.map((_, i) => `x${i}`);
+      n.output(n.op("Einsum", names, { equation: eq }));
+      const bytes = n.model({ opset: 12, inputs: shapes.map((s, i) => ({ name: names[i], shape: [...s] })), outputs: [{ name: "y" }] });
+      await expect(E.simd.loadOnnx(bytes), eq).rejects.toThrow(UnsupportedError);
+      await expect(E.simd.loadOnnx(bytes), eq).rejects.toThrow(why);
+    }
   });
 
   it("runToTensors refuses integer and data-dependent outputs; run returns Int32Array", async () => {

@@ -25,6 +25,7 @@ export const ONNX_OPS = {
   Div: "numpy broadcasting",
   DynamicQuantizeLinear: "uint8, scale and zero point as ONNX defines them (float32, round half to even); only feeding ConvInteger/MatMulInteger",
   Dropout: "inference (identity); no mask output",
+  Einsum: "two operands in matrix-product patterns (batch labels in both and the output, summed labels in both operands only; ellipsis), or one operand permuted; lowered to Transpose, Reshape and MatMul",
   Equal: "float or integer inputs, numpy broadcasting; folded on constants",
   Exp: "computed in the kernels, identical in every engine",
   Expand: "constant shape, numpy broadcasting; one broadcast copy (folded on constants)",

@@ -18,6 +18,7 @@ import { gatherDynamic, gatherElements, gatherND } from "./gather.js";
 import { compare, logic, not, where } from "./logic.js";
 import { nonMaxSuppression, topk } from "./select.js";
 import { constantOfShape, depthToSpace, expand, range, split, tile } from "./movement.js";
+import { einsum } from "./einsum.js";
 
 /** One importer per supported op: typed over SUPPORTED_ONNX_OPS, so the two cannot drift apart. */
 export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
@@ -39,6 +40,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Div: (im) => binary(im, "Div"),
   Dropout: (im, n) => identity(im, n),
   DynamicQuantizeLinear: (im) => dynamicQuantizeLinear(im),
+  Einsum: (im) => einsum(im),
   Equal: (im) => compare(im, "eq"),
   Exp: (im) => exp(im),
   Expand: (im) => expand(im),
