@@ -63,3 +63,25 @@ export function gather_nd_x32(
     }
   }
 }
+
+// scatter_nd_x32: y = x (n elements), then for each of `count` int32 tuples of k values at idx
+// (over x's first k axes, whose sizes and element strides are the k int32 at `dims` and
+// `strides`) y's slice of `slice` elements there = the tuple's slice of upd, in order (a later
+// tuple wins); a tuple outside x writes nothing.
+export function scatter_nd_x32(
+  n: i32, count: i32, k: i32, slice: i32, x: usize, dims: usize, strides: usize, idx: usize, upd: usize, y: usize,
+): void {
+  if (y != x) memory.copy(y, x, <usize>n << 2);
+  const sliceBytes = <usize>slice << 2;
+  for (let q = 0; q < count; q++) {
+    const t = idx + (<usize>q * <usize>k << 2);
+    let off: usize = 0;
+    let ok = true;
+    for (let j = 0; j < k; j++) {
+      const w = wrap(load<i32>(t + (<usize>j << 2)), load<i32>(dims + (<usize>j << 2)));
+      if (w < 0) ok = false;
+      else off += <usize>w * <usize>load<i32>(strides + (<usize>j << 2));
+    }
+    if (ok) memory.copy(y + (off << 2), upd + <usize>q * sliceBytes, sliceBytes);
+  }
+}

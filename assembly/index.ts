@@ -20,7 +20,7 @@ export {
   CMP_EQ, CMP_GT, CMP_GE, CMP_LT, CMP_LE, LOGIC_AND, LOGIC_OR, LOGIC_XOR, CAST_F32_I32, CAST_I32_F32, CAST_F32_BOOL, CAST_I32_BOOL,
   compare_f32, compare_i32, logic_i32, where_x32, cast_x32
 } from "./compare";
-export { gather_x32, gather_elements_x32, gather_nd_x32 } from "./gather";
+export { gather_x32, gather_elements_x32, gather_nd_x32, scatter_nd_x32 } from "./gather";
 export { topk_f32, nms_f32 } from "./select";
 export { peak_f32 } from "./peak";
 export { deconv2d_indirection, deconv_f32_4x8 } from "./deconv";

@@ -10,6 +10,7 @@ import { Cast, type CastKind } from "../src/ops/cast.js";
 import { Compare } from "../src/ops/compare.js";
 import { Gather, GatherElements, GatherND } from "../src/ops/gather.js";
 import { NonMaxSuppression, type NmsOptions } from "../src/ops/nms.js";
+import { ScatterND } from "../src/ops/scatter.js";
 import type { PreparedOp } from "../src/ops/op.js";
 import { TopK } from "../src/ops/topk.js";
 import { Where } from "../src/ops/where.js";
@@ -188,6 +189,37 @@ describe("gatherND: both builds against exact references", () => {
       }
     }
     both((rt) => new GatherND(rt, b), [{ bits: x, shape }, { bits: idx, shape: ishape }], ref, "gatherND");
+  });
+});
+
+describe("scatterND: both builds against exact references", () => {
+  const CASES: [number[], number[]][] = [[[1], [1, 1]], [[4, 5, 3], [7, 1]], [[4, 5, 3], [5, 2]], [[2, 3, 5], [2, 3, 3]], [[9], [13, 1]]];
+  it.each(CASES)("data [%j] indices [%j] (repeats: the last wins; outside: skipped)", (shape, ishape) => {
+    const rng = new Rng(prod(shape) * 3 + prod(ishape));
+    const x = Int32Array.from({ length: prod(shape) }, () => rng.int(-(2 ** 31), 2 ** 31 - 1));
+    const k = ishape[ishape.length - 1];
+    const count = prod(ishape.slice(0, -1));
+    const slice = prod(shape.slice(k));
+    const idx = Int32Array.from({ length: prod(ishape) }, (_, at) => {
+      const d = shape[at % k];
+      return rng.bool(0.1) ? rng.pick([d, -d - 1]) : rng.int(-d, d - 1);
+    });
+    const upd = Int32Array.from({ length: count * slice }, () => rng.int(-(2 ** 31), 2 ** 31 - 1));
+    const ref = [...x];
+    for (let q = 0; q < count; q++) {
+      let off = 0;
+      let ok = true;
+      for (let j = 0; j < k; j++) {
+        const d = shape[j];
+        const v = idx[q * k + j];
+        const w = v < 0 ? v + d : v;
+        if (w < 0 || w >= d) ok = false;
+        off += w * prod(shape.slice(j + 1));
+      }
+      if (ok) for (let e = 0; e < slice; e++) ref[off + e] = upd[q * slice + e];
+    }
+    const ushape = [...ishape.slice(0, -1), ...shape.slice(k)];
+    both((rt) => new ScatterND(rt), [{ bits: x, shape }, { bits: idx, shape: ishape }, { bits: upd, shape: ushape }], ref, "scatterND");
   });
 });
 

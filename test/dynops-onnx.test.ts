@@ -146,6 +146,19 @@ const CASES: Case[] = [
     inputs: { x: { dims: x }, i: { dims: i, lo: -3, hi: 2, integral: true } },
     build: (n) => out(n, n.op("GatherND", ["x", cast(n, "i", INT64)], { batch_dims: b })),
   })),
+  // ScatterND: constant indices (distinct; negative ones) and computed ones, float and int64 data.
+  { name: "ScatterND rows, negative indices", inputs: { x: { dims: [4, 5, 3] }, u: { dims: [2, 5, 3] } }, build: (n) => out(n, n.op("ScatterND", ["x", n.int64([2, 1], [-1, 1]), "u"])) },
+  { name: "ScatterND pairs", inputs: { x: { dims: [4, 5, 3] }, u: { dims: [3, 3] } }, build: (n) => out(n, n.op("ScatterND", ["x", n.int64([3, 2], [0, 4, 3, -5, 1, 2]), "u"])) },
+  { name: "ScatterND elements of int64 data", inputs: { x: { dims: [4, 5, 3], lo: -9, hi: 9, integral: true }, u: { dims: [2, 2], lo: 10, hi: 20, integral: true } }, build: (n) => out(n, n.op("ScatterND", [cast(n, "x", INT64), n.int64([2, 2, 3], [0, 0, 0, 3, 4, 2, 1, 2, 1, -1, -1, -1]), cast(n, "u", INT64)]), "y", INT64) },
+  {
+    name: "ScatterND at the TopK positions",
+    opset: 13,
+    inputs: { s: { dims: [11] }, u: { dims: [4] } },
+    build: (n) => {
+      n.op("TopK", ["s", n.int64([1], [4])], {}, "topk", ["v", "i"]);
+      return out(n, n.op("ScatterND", ["s", n.op("Unsqueeze", ["i", n.int64([1], [1])]), "u"]));
+    },
+  },
   // TopK: values and indices, largest and smallest, ties, every axis.
   ...[
     { axis: 1, k: 4, largest: 1, dims: [3, 9, 7] },

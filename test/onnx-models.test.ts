@@ -558,6 +558,7 @@ const OP_CASES: OpCase[] = [
   { name: "GatherElements by ArgMax indices", inputs: { x: [3, 7] }, build: (n) => n.op("GatherElements", ["x", n.op("ArgMax", ["x"], { axis: 1 })], { axis: 1 }), tol: EXACT },
   { name: "TopK values", inputs: { x: [3, 7] }, build: (n) => n.op("TopK", ["x", n.int64([1], [3])], { axis: 1 }, "topk", ["topk_v", "topk_i"]), tol: EXACT },
   { name: "Einsum batched matrix product", opset: 12, inputs: { a: [2, 3, 4], b: [2, 4, 5] }, build: (n) => n.op("Einsum", ["a", "b"], { equation: "bij,bjk->bik" }), tol: ONE_LAYER },
+  { name: "ScatterND", inputs: { x: [3, 7], u: [2, 7] }, build: (n) => n.op("ScatterND", ["x", n.int64([2, 1], [2, 0]), "u"]), tol: EXACT },
   { name: "GatherND by ArgMax indices", inputs: { x: [3, 7] }, build: (n) => n.op("GatherND", ["x", n.op("ArgMax", ["x"], { axis: 1 })], { batch_dims: 1 }), tol: EXACT },
   { name: "ConstantOfShape added to an input", inputs: { x: X }, build: (n) => n.op("Add", ["x", n.op("ConstantOfShape", [n.int64([4], X)])]), tol: EXACT },
   { name: "Range as Gather indices", inputs: { x: X }, build: (n) => n.op("Gather", ["x", n.op("Range", [n.int64([], [0]), n.int64([], [4]), n.int64([], [2])])], { axis: 2 }), tol: EXACT },

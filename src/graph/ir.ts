@@ -152,6 +152,7 @@ export type Step =
   | { op: "gather"; x: Value; indices: Value; y: Value; axis: number }
   | { op: "gatherElements"; x: Value; indices: Value; y: Value; axis: number }
   | { op: "gatherND"; x: Value; indices: Value; y: Value; batchDims: number }
+  | { op: "scatterND"; x: Value; indices: Value; updates: Value; y: Value }
   /** The i32 positions of the k largest (smallest) values along `axis`, sorted. */
   | { op: "topk"; x: Value; y: Value; axis: number; k: number; largest: boolean }
   /** y: upper-bound rows [batch, class, box] then the count (src/ops/nms.ts). */
@@ -187,6 +188,8 @@ export function stepInputs(s: Step): Value[] {
       return [s.x, s.indices];
     case "where":
       return [s.c, s.a, s.b];
+    case "scatterND":
+      return [s.x, s.indices, s.updates];
     case "nms":
       return [s.boxes, s.scores];
     case "compare":

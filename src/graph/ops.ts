@@ -17,6 +17,7 @@ import { Cast } from "../ops/cast.js";
 import { Compare } from "../ops/compare.js";
 import { Gather, GatherElements, GatherND } from "../ops/gather.js";
 import { NonMaxSuppression } from "../ops/nms.js";
+import { ScatterND } from "../ops/scatter.js";
 import { TopK } from "../ops/topk.js";
 import { Where } from "../ops/where.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -119,6 +120,7 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
   gather: (rt, s) => ({ op: new Gather(rt, s.axis), inputs: [s.x, s.indices], shapes: [s.x.shape, s.indices.shape] }),
   gatherElements: (rt, s) => ({ op: new GatherElements(rt, s.axis), inputs: [s.x, s.indices], shapes: [s.x.shape, s.indices.shape] }),
   gatherND: (rt, s) => ({ op: new GatherND(rt, s.batchDims), inputs: [s.x, s.indices], shapes: [s.x.shape, s.indices.shape] }),
+  scatterND: (rt, s) => ({ op: new ScatterND(rt), inputs: [s.x, s.indices, s.updates], shapes: [s.x.shape, s.indices.shape, s.updates.shape] }),
   topk: (rt, s) => ({ op: new TopK(rt, s.axis, s.k, s.largest), inputs: [s.x], shapes: [s.x.shape] }),
   nms: (rt, s) => ({ op: new NonMaxSuppression(rt, s.opts), inputs: [s.boxes, s.scores], shapes: [s.boxes.shape, s.scores.shape] }),
   copy: (rt, s) => ({

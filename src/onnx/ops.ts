@@ -58,6 +58,7 @@ export const ONNX_OPS = {
   Relu: "fused as an activation",
   Reshape: "0 and -1, allowzero; the shape must be constant or computable at load (Shape chains fold)",
   Resize: "the two spatial axes of 4-d NCHW (or NHWC) tensors; nearest (every nearest_mode), linear, cubic (cubic_coeff_a, exclude_outside); every coordinate_transformation_mode; scales or sizes (constant or folded), roi, extrapolation_value, axes and keep_aspect_ratio_policy (opset 18); not antialias",
+  ScatterND: "reduction none; computed or constant indices (negative from the end; a tuple outside the data writes nothing), repeated indices take the last update",
   Shape: "start/end (opset 15); always folded",
   Sigmoid: "fused as an activation",
   Slice: "constant starts/ends/axes/steps, negative steps",

@@ -62,6 +62,7 @@ export const SIGNATURES = {
   gather_x32: ["outer", "axisLen", "inner", "count", "x", "idx", "y"],
   gather_elements_x32: ["outer", "axisX", "axisI", "inner", "x", "idx", "y"],
   gather_nd_x32: ["batches", "count", "k", "slice", "x", "xBatch", "dims", "strides", "idx", "y"],
+  scatter_nd_x32: ["n", "count", "k", "slice", "x", "dims", "strides", "idx", "upd", "y"],
   topk_f32: ["outer", "axisLen", "inner", "k", "x", "scratch", "y", "largest"],
   nms_f32: [
     "batches", "classes", "n", "maxOut", "rows", "boxes", "scores", "scratch", "y", "centerPointBox", "iou", "scoreThreshold", "useScore",

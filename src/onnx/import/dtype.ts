@@ -6,7 +6,7 @@ import type { OnnxNode } from "../model.js";
 import type { ConstSym, Importer } from "./importer.js";
 
 /** Steps that take int32 inputs by design (their own output types); every other step computes on float32. */
-const INT_STEPS = new Set<string>(["compare", "logic", "where", "cast", "gather", "gatherElements", "gatherND", "topk", "nms"]);
+const INT_STEPS = new Set<string>(["compare", "logic", "where", "cast", "gather", "gatherElements", "gatherND", "scatterND", "topk", "nms"]);
 
 /**
  * A copy moves 4-byte elements whatever they hold, so its output has its input's type; any other

@@ -38,6 +38,25 @@ export function gatherND(im: Importer): void {
   im.setOutput({ kind: "value", v: y, layout: "plain", dims });
 }
 
+export function scatterND(im: Importer): void {
+  const data = im.required(0);
+  const idx = im.required(1);
+  const upd = im.required(2);
+  if (im.string("reduction", "none") !== "none") im.fail(`reduction '${im.string("reduction", "none")}' is not supported (only 'none')`);
+  const k = idx.dims[idx.dims.length - 1];
+  if (!(k >= 1 && k <= data.dims.length)) im.bad(`index tuples of ${k} values do not fit data [${data.dims.join(", ")}]`);
+  const want = [...idx.dims.slice(0, -1), ...data.dims.slice(k)];
+  if (want.join() !== upd.dims.join()) im.bad(`updates must be [${want.join(", ")}], got [${upd.dims.join(", ")}]`);
+  const indices = im.plain(idx);
+  if (!isInt(indices)) im.bad("indices must be integers");
+  const x = im.plain(data);
+  const u = im.plain(upd);
+  if (isInt(x) !== isInt(u)) im.bad("data and updates must have the same type");
+  const y = im.value([...x.shape], "arena", undefined, undefined, isInt(x) ? "i32" : "f32");
+  im.emit({ op: "scatterND", x: im.alias(x, data.dims), indices, updates: im.alias(u, upd.dims.length ? upd.dims : [1]), y });
+  im.setOutput({ kind: "value", v: y, layout: "plain", dims: [...data.dims] });
+}
+
 export function gatherElements(im: Importer): void {
   const data = im.required(0);
   const idx = im.required(1);

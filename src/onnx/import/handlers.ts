@@ -14,7 +14,7 @@ import {
 import { softmax } from "./softmax.js";
 import { argmax, resize, upsample } from "./resize.js";
 import { cast, concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
-import { gatherDynamic, gatherElements, gatherND } from "./gather.js";
+import { gatherDynamic, gatherElements, gatherND, scatterND } from "./gather.js";
 import { compare, logic, not, where } from "./logic.js";
 import { nonMaxSuppression, topk } from "./select.js";
 import { constantOfShape, depthToSpace, expand, range, split, tile } from "./movement.js";
@@ -73,6 +73,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Relu: (im) => activation(im, "relu"),
   Reshape: (im) => reshape(im, false),
   Resize: (im) => resize(im),
+  ScatterND: (im) => scatterND(im),
   Shape: (im) => shape(im),
   Sigmoid: (im) => activation(im, "sigmoid"),
   Slice: (im) => slice(im),
