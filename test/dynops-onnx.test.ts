@@ -350,6 +350,16 @@ describe("integer tensors: what the graph refuses", () => {
     }
   });
 
+  it("an op that would read NonMaxSuppression's padding rows as data is refused", async () => {
+    for (const [op, attrs, extra] of [["Concat", { axis: 0 }, true], ["Shape", {}, false], ["Transpose", { perm: [1, 0] }, false]] as const) {
+      const n = new Net(new Rng(5));
+      const sel = n.op("NonMaxSuppression", ["boxes", "scores", n.int64([1], [3]), n.constant([1], [0.5])]);
+      n.output(n.op(op, extra ? [sel, sel] : [sel], attrs));
+      const bytes = n.model({ opset: 13, inputs: [{ name: "boxes", shape: [1, 5, 4] }, { name: "scores", shape: [1, 1, 5] }], outputs: [{ name: "y", elemType: INT64 }] });
+      await expect(E.simd.loadOnnx(bytes), op).rejects.toThrow(/whose number of rows only the run knows/);
+    }
+  });
+
   it("runToTensors refuses integer and data-dependent outputs; run returns Int32Array", async () => {
     const n = new Net(new Rng(3));
     n.output(n.op("ArgMax", ["x"], { axis: 1 }));

@@ -52,19 +52,24 @@ const ROW_WISE = new Set([
 /**
  * After node n is imported: each of its outputs whose first axis is that of an input with a row
  * count gets that count, when n works row by row. Rows past the count hold what the op makes of
- * the zero rows NonMaxSuppression writes there; only the graph's outputs are trimmed.
+ * the zero rows NonMaxSuppression writes there; only the graph's outputs are trimmed. Any other
+ * reader of a counted tensor (one that mixes rows, reads its shape, or moves its first axis)
+ * would see those rows as data, so it is refused.
  */
 export function carryCount(im: Importer, n: OnnxNode): void {
-  if (!ROW_WISE.has(n.opType)) return;
   const counted = n.inputs.flatMap((name) => {
     const s = name ? im.syms.get(name) : undefined;
     return s?.kind === "value" && s.count ? [s] : [];
   });
   if (counted.length === 0) return;
+  const refuse: () => never = () =>
+    im.fail(`reads '${counted[0].v.name ?? "?"}', whose number of rows only the run knows (a NonMaxSuppression result); it may only be read by ops that keep its rows as rows (${[...ROW_WISE].join(", ")}), with its first axis first`);
+  if (!ROW_WISE.has(n.opType)) refuse();
   for (const name of n.outputs) {
     const s = name ? im.syms.get(name) : undefined;
-    if (s?.kind !== "value" || s.count || s.dims.length === 0) continue;
-    const from = counted.find((c) => c.dims.length > 0 && c.dims[0] === s.dims[0]);
-    if (from) im.syms.set(name, { ...s, count: from.count });
+    if (s?.kind !== "value" || s.count) continue;
+    const from = counted.find((c) => c.dims.length > 0 && s.dims.length > 0 && c.dims[0] === s.dims[0]);
+    if (!from) refuse();
+    im.syms.set(name, { ...s, count: from.count });
   }
 }
