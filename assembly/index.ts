@@ -22,6 +22,12 @@ export { resize_nearest_f32, resize_taps_f32 } from "./resize";
 export { argmax_f32 } from "./argmax";
 export { RED_SUM, RED_MEAN, RED_MAX, RED_MIN, RED_PROD, RED_L1, RED_L2, RED_SUMSQUARE, RED_LOGSUMEXP, reduce_f32 } from "./reduce";
 export { norm_f32, lpnorm_f32 } from "./norm";
+export {
+  CMP_EQ, CMP_GT, CMP_GE, CMP_LT, CMP_LE, LOGIC_AND, LOGIC_OR, LOGIC_XOR, CAST_F32_I32, CAST_I32_F32, CAST_F32_BOOL, CAST_I32_BOOL,
+  compare_f32, compare_i32, logic_i32, where_x32, cast_x32
+} from "./compare";
+export { gather_x32, gather_elements_x32, gather_nd_x32, scatter_nd_x32 } from "./gather";
+export { topk_f32, nms_f32 } from "./select";
 export { peak_f32 } from "./peak";
 export { deconv2d_indirection, deconv_f32_4x8 } from "./deconv";
 export { QOUT_I32, QOUT_F32, QOUT_U8, QOUT_I8, qgemm_q8_4x8, pack_qgemm_q8_8, quantize_f32_q8, quantize_f32_q8_i16, fake_quantize_f32, minmax_f32 } from "./qgemm";

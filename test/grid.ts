@@ -64,7 +64,7 @@ export function activationRtol(act: unknown): number {
  * Compares got to ref element by element, |got - ref| <= bound(i). Returns "" when every element
  * passes, else a description of the count and the worst few failures.
  */
-export function compare(got: Float32Array, ref: ArrayLike<number>, bound: (i: number) => number, label = ""): string {
+export function compare(got: ArrayLike<number>, ref: ArrayLike<number>, bound: (i: number) => number, label = ""): string {
   if (got.length !== ref.length) return `${label}: length ${got.length}, expected ${ref.length}`;
   const bad: { i: number; got: number; ref: number; err: number; tol: number }[] = [];
   for (let i = 0; i < got.length; i++) {
@@ -110,7 +110,7 @@ export function compareExact(got: Float32Array, ref: ArrayLike<number>, label = 
 }
 
 /** "" when a and b hold the same bits, else the first differing elements. */
-export function compareBits(a: Float32Array, b: Float32Array, label = "simd vs scalar"): string {
+export function compareBits(a: Float32Array | Int32Array, b: Float32Array | Int32Array, label = "simd vs scalar"): string {
   if (a.length !== b.length) return `${label}: length ${a.length} vs ${b.length}`;
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);

@@ -4,7 +4,7 @@
 // runs one ONNX model in onnxruntime-web and in both simdcnn builds, fused and unfused, and
 // reports every disagreement.
 import { expect } from "vitest";
-import type { Engine, Model } from "../src/index.js";
+import type { Engine, Model, OutputData } from "../src/index.js";
 import { DataType } from "../src/onnx/model.js";
 import { BACKENDS, type BackendName, TRANSCENDENTAL_RTOL, U, compare, compareBits } from "./grid.js";
 import { type AttributeValue, type ModelSpec, type NodeSpec, type TensorSpec, type ValueSpec, f, onnxModel } from "./onnx-builder.js";
@@ -162,12 +162,12 @@ export async function checkCase(E: Record<BackendName, Engine>, c: OrtCase): Pro
   for (let i = 0; i < c.feeds.length; i++) refs.push(await ortOutputs(c, i));
   for (const optimize of [true, false]) {
     const label = optimize ? "fused" : "unfused";
-    const got: Partial<Record<BackendName, Record<string, Float32Array>[]>> = {};
+    const got: Partial<Record<BackendName, Record<string, OutputData>[]>> = {};
     for (const backend of BACKENDS) {
       let model: Model | undefined;
       try {
         model = await E[backend].loadOnnx(c.bytes, { optimize });
-        const runs: Record<string, Float32Array>[] = [];
+        const runs: Record<string, OutputData>[] = [];
         for (const [i, feeds] of c.feeds.entries()) {
           const out = model.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.data])));
           runs.push(out);

@@ -602,6 +602,31 @@ const OP_CASES: OpCase[] = [
   { name: "LayerNormalization over the last axis", opset: 17, inputs: { x: [2, 3, 9] }, build: (n) => n.op("LayerNormalization", ["x", n.random([9], 0.5, 1.5), n.random([9])]), tol: STACK },
   { name: "GroupNormalization of a conv output", opset: 21, inputs: { x: X }, build: (n) => n.op("GroupNormalization", [viaConv(n), n.random([4], 0.5, 1.5), n.random([4])], { num_groups: 2 }), tol: STACK },
   { name: "LpNormalization over channels of a conv output", inputs: { x: X }, build: (n) => n.op("LpNormalization", [viaConv(n)], { axis: 1 }), tol: STACK },
+  // Integer tensors at run time (test/dynops-onnx.test.ts covers their shapes and attributes).
+  ...["Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual"].map((op): OpCase => ({
+    name: `${op} of a conv output and a constant`, inputs: { x: X }, build: (n) => n.op(op, [viaConv(n), n.constant([], [0])]), tol: EXACT, elemType: DataType.BOOL,
+  })),
+  ...["And", "Or", "Xor"].map((op): OpCase => ({
+    name: `${op} of two comparisons`, inputs: { x: X }, build: (n) => n.op(op, [n.op("Greater", ["x", n.constant([], [0])]), n.op("Less", ["x", n.constant([], [0.5])])]), tol: EXACT, elemType: DataType.BOOL,
+  })),
+  { name: "Not of a comparison", inputs: { x: X }, build: (n) => n.op("Not", [n.op("Greater", ["x", n.constant([], [0])])]), tol: EXACT, elemType: DataType.BOOL },
+  { name: "Where of a comparison", inputs: { x: X }, build: (n) => n.op("Where", [n.op("Greater", ["x", n.constant([], [0])]), "x", n.constant([], [-1])]), tol: EXACT },
+  { name: "GatherElements by ArgMax indices", inputs: { x: [3, 7] }, build: (n) => n.op("GatherElements", ["x", n.op("ArgMax", ["x"], { axis: 1 })], { axis: 1 }), tol: EXACT },
+  { name: "TopK values", inputs: { x: [3, 7] }, build: (n) => n.op("TopK", ["x", n.int64([1], [3])], { axis: 1 }, "topk", ["topk_v", "topk_i"]), tol: EXACT },
+  { name: "Einsum batched matrix product", opset: 12, inputs: { a: [2, 3, 4], b: [2, 4, 5] }, build: (n) => n.op("Einsum", ["a", "b"], { equation: "bij,bjk->bik" }), tol: ONE_LAYER },
+  { name: "ScatterND", inputs: { x: [3, 7], u: [2, 7] }, build: (n) => n.op("ScatterND", ["x", n.int64([2, 1], [2, 0]), "u"]), tol: EXACT },
+  { name: "GatherND by ArgMax indices", inputs: { x: [3, 7] }, build: (n) => n.op("GatherND", ["x", n.op("ArgMax", ["x"], { axis: 1 })], { batch_dims: 1 }), tol: EXACT },
+  { name: "ConstantOfShape added to an input", inputs: { x: X }, build: (n) => n.op("Add", ["x", n.op("ConstantOfShape", [n.int64([4], X)])]), tol: EXACT },
+  { name: "Range as Gather indices", inputs: { x: X }, build: (n) => n.op("Gather", ["x", n.op("Range", [n.int64([], [0]), n.int64([], [4]), n.int64([], [2])])], { axis: 2 }), tol: EXACT },
+  { name: "Expand over a new batch axis", inputs: { x: [3, 1, 5] }, build: (n) => n.op("Expand", ["x", n.int64([4], [2, 3, 4, 5])]), tol: EXACT },
+  { name: "Tile", inputs: { x: [2, 3] }, build: (n) => n.op("Tile", ["x", n.int64([2], [3, 2])]), tol: EXACT },
+  { name: "Split of a conv output's channels", inputs: { x: X }, build: (n) => n.op("Split", [viaConv(n), n.int64([2], [1, 3])], { axis: 1 }, "split", ["split_a", "split_b"]), tol: ONE_LAYER },
+  { name: "DepthToSpace of a conv output", inputs: { x: X }, build: (n) => n.op("DepthToSpace", [viaConv(n)], { blocksize: 2, mode: "CRD" }), tol: ONE_LAYER },
+  { name: "SpaceToDepth", inputs: { x: [1, 2, 6, 4] }, build: (n) => n.op("SpaceToDepth", ["x"], { blocksize: 2 }), tol: EXACT },
+  {
+    name: "NonMaxSuppression of constant boxes by computed scores", inputs: { x: [1, 1, 6] }, tol: EXACT, elemType: DataType.INT64,
+    build: (n) => n.op("NonMaxSuppression", [n.constant([1, 6, 4], [0, 0, 1, 1, 0, 0.1, 1, 1.1, 0.5, 0.5, 1, 1, 0, 0, 0.3, 0.3, 0.7, 0.7, 1, 1, 0.1, 0, 1.1, 1]), "x", n.int64([1], [4]), n.constant([1], [0.5])]),
+  },
   // Concat.
   { name: "Concat axis 1 of two conv outputs (NHWC)", inputs: { x: X }, build: (n) => n.op("Concat", [viaConv(n), n.conv("x", 4, 3, 3, { pads: pads(1, 1, 1, 1) })], { axis: 1 }), tol: ONE_LAYER },
   { name: "Concat axis 1 of a conv output and an input", inputs: { x: X, z: [1, 2, 7, 6] }, build: (n) => n.op("Concat", ["z", viaConv(n)], { axis: 1 }), tol: ONE_LAYER },

@@ -79,8 +79,13 @@ export class Compiled {
     if (r.storage !== "const") return undefined;
     let p = this.ptrs.get(r);
     if (p === undefined) {
-      p = this.alloc(r.data!.length * 4);
-      this.rt.heap.f32.set(r.data!, p / 4);
+      if (r.ints) {
+        p = this.alloc(r.ints.length * 4);
+        this.rt.heap.i32.set(r.ints, p / 4);
+      } else {
+        p = this.alloc(r.data!.length * 4);
+        this.rt.heap.f32.set(r.data!, p / 4);
+      }
       this.ptrs.set(r, p);
       this.constBytes += this.rt.heap.sizeOf(p);
     }

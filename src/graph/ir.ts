@@ -4,6 +4,16 @@ import type { BinaryOp, UnaryFn } from "../ops/elementwise.js";
 import type { StridedCopyPlan } from "../ops/copy.js";
 import type { ResizeSpec } from "../ops/resize.js";
 import type { InputQuantization } from "../ops/qconv.js";
+import type { CastKind } from "../ops/cast.js";
+import type { CompareOp, LogicOp } from "../ops/compare.js";
+import type { NmsOptions } from "../ops/nms.js";
+
+/**
+ * Element type of a value: float32, or int32, which also holds ONNX int64 (values outside int32
+ * are refused when they become a value) and bool (0 or 1). Every element is 4 bytes either way, so
+ * copies, aliases and the arena planner never look at it.
+ */
+export type DType = "f32" | "i32";
 
 /**
  * A tensor of the executable graph. Shapes are static (a graph is built per binding of the
@@ -15,8 +25,11 @@ export interface Value {
   shape: number[];
   /** Where the data lives: planned in the arena, a constant, a model input, or another value's bytes. */
   storage: "arena" | "const" | "input";
-  /** Constant data (storage "const"). */
+  /** Constant data (storage "const"): floats, or `ints` for an i32 value. */
   data?: Float32Array;
+  ints?: Int32Array;
+  /** Absent: f32. */
+  dtype?: DType;
   /** Set when this value is a reinterpretation of another's bytes (reshape, flatten, squeeze). */
   aliasOf?: Value;
   /** The model's name for it, when it has one. */
@@ -134,7 +147,23 @@ export type Step =
       scale: number;
       zeroPoint: number;
       signed: boolean;
-    };
+    }
+  /** Comparison of two f32 or two i32 values into an i32 bool; b as for "binary". */
+  | { op: "compare"; a: Value; b: Value; y: Value; fn: CompareOp }
+  /** And/Or/Xor of i32 bools; b as for "binary". */
+  | { op: "logic"; a: Value; b: Value; y: Value; fn: LogicOp }
+  /** y = c ? a : b over values of one size. */
+  | { op: "where"; c: Value; a: Value; b: Value; y: Value }
+  | { op: "cast"; x: Value; y: Value; kind: CastKind }
+  /** Along `axis` of x, by i32 indices computed at run time. */
+  | { op: "gather"; x: Value; indices: Value; y: Value; axis: number }
+  | { op: "gatherElements"; x: Value; indices: Value; y: Value; axis: number }
+  | { op: "gatherND"; x: Value; indices: Value; y: Value; batchDims: number }
+  | { op: "scatterND"; x: Value; indices: Value; updates: Value; y: Value }
+  /** The i32 positions of the k largest (smallest) values along `axis`, sorted. */
+  | { op: "topk"; x: Value; y: Value; axis: number; k: number; largest: boolean }
+  /** y: upper-bound rows [batch, class, box] then the count (src/ops/nms.ts). */
+  | { op: "nms"; boxes: Value; scores: Value; y: Value; opts: NmsOptions };
 
 /** K and N of a gemm step. */
 export function gemmDims(s: { bShape: [number, number]; transB: boolean }): { k: number; n: number } {
@@ -160,7 +189,22 @@ export function stepInputs(s: Step): Value[] {
     case "pad":
     case "qconv":
     case "fakeQuant":
+    case "cast":
+    case "topk":
       return s.op === "conv" && s.residual ? [s.x, s.residual] : [s.x];
+    case "gather":
+    case "gatherElements":
+    case "gatherND":
+      return [s.x, s.indices];
+    case "where":
+      return [s.c, s.a, s.b];
+    case "scatterND":
+      return [s.x, s.indices, s.updates];
+    case "nms":
+      return [s.boxes, s.scores];
+    case "compare":
+    case "logic":
+      return [s.a, s.b];
     case "gemm":
       return s.c ? [s.a, s.c] : [s.a];
     case "matmul":
@@ -177,9 +221,24 @@ export function rootOf(v: Value): Value {
 
 export { sizeOfShape } from "../runtime/tensor.js";
 
+/**
+ * Where a step with a data-dependent output size (NonMaxSuppression) writes how many rows of its
+ * upper-bound output are real: an int32 element `offset` elements into `value`'s bytes.
+ */
+export interface RowCount {
+  value: Value;
+  offset: number;
+}
+
 /** A graph ready to plan: steps in execution order, the inputs it is fed and the outputs it returns. */
 export interface ExecGraph {
   steps: Step[];
   inputs: { name: string; value: Value }[];
-  outputs: { name: string; value: Value }[];
+  /** With `count`, only that many rows of the value's first axis are the output. */
+  outputs: { name: string; value: Value; count?: RowCount }[];
+}
+
+/** Whether v holds int32 (int64, bool) elements. */
+export function isInt(v: Value): boolean {
+  return rootOf(v).dtype === "i32" || v.dtype === "i32";
 }

@@ -1,10 +1,10 @@
-import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
+import { ArgumentError, DisposedError, ShapeError, UnsupportedError } from "../errors.js";
 import { type Runtime, describe as describeValue } from "../runtime/runtime.js";
 import { type HalfArray, floatsToHalfArray, floatsToHalfBits, halfArrayToFloats, isHalfArray } from "../runtime/float16.js";
 import { Tensor } from "../runtime/tensor.js";
 import { Compiled, type MemoryReport } from "./compile.js";
 import { checkKeys } from "../ops/options.js";
-import { type ExecGraph, type Step, gemmDims, rootOf, sizeOfShape } from "./ir.js";
+import { type ExecGraph, type Step, gemmDims, isInt, rootOf, sizeOfShape } from "./ir.js";
 import { NCHW_TO_NHWC, NHWC_TO_NCHW } from "./layout.js";
 
 export interface ModelIO {
@@ -13,19 +13,24 @@ export interface ModelIO {
   shape: (number | string)[];
   /**
    * Element type: float32 or float16 activations (float16 fed and returned as a HalfArray, computed
-   * in float32), or integers (a shape or indices fed at run time).
+   * in float32), or integers (a shape or indices fed at run time, indices or masks out).
    */
-  dtype: "float32" | "float16" | "int64" | "int32";
+  dtype: "float32" | "float16" | "int64" | "int32" | "bool";
 }
 
 export type InputData = Float32Array | HalfArray | Tensor | Int32Array | BigInt64Array;
 
-/** An output of a run: float32 values, or for an output the model declares float16, a HalfArray. */
-export type OutputData = Float32Array | HalfArray;
+/**
+ * What run() returns per output: float32 values; for an output the model declares float16, a
+ * HalfArray; for integer and bool outputs (int64 included), int32.
+ */
+export type OutputData = Float32Array | HalfArray | Int32Array;
 
-/** An output's values as float32: float16 ones widened (exactly). */
+type Output = ExecGraph["outputs"][number];
+
+/** An output's values as float32: float16 ones widened (exactly), integer ones converted (exact below 2^24). */
 export function outputFloats(data: OutputData): Float32Array {
-  return data instanceof Float32Array ? data : halfArrayToFloats(data);
+  return data instanceof Float32Array ? data : data instanceof Int32Array ? Float32Array.from(data) : halfArrayToFloats(data);
 }
 
 /**
@@ -84,6 +89,8 @@ export class Model {
   /** Plans by input shapes and output set, least recently used first; `bound` is the last one run. */
   private readonly bindings = new Map<string, Binding>();
   private bound: Binding | undefined;
+  /** Rows of each data-dependent output in the last run. */
+  private readonly rows = new Map<string, number>();
   private disposed = false;
   private planned = 0;
   /** Inputs bound by value: integer inputs, and float inputs the graph needs as constants. */
@@ -170,35 +177,55 @@ export class Model {
    * HalfArray (or float32 values). Returns every output keyed by name: a fresh copy, or for an
    * output named in `into`, that array with the output written into it (then a run allocates
    * nothing once the model is planned for the input shapes). A declared float16 output is
-   * rounded to float16 (to nearest, ties to even) and returned as a HalfArray.
+   * rounded to float16 (to nearest, ties to even) and returned as a HalfArray. Integer and bool
+   * outputs come as Int32Array (int64 ones too: the engine computes them in int32); an output
+   * whose size depends on the data (NonMaxSuppression's) holds the rows this run found, and
+   * `outputShapes` gives its shape.
    */
   run(inputs: Record<string, InputData>, options?: RunOptions<OutputData>): Record<string, OutputData> {
     const { into, outputs } = this.runOptions(options, "run");
     const half = new Set(this.outputs.filter((o) => o.dtype === "float16").map((o) => o.name));
-    const compiled = this.execute(inputs, outputs, (name, size) => {
-      const given: unknown = into?.[name];
+    const compiled = this.execute(inputs, outputs, (o) => {
+      const given: unknown = into?.[o.name];
       if (given === undefined) return;
-      const kind = half.has(name) ? "a Float16Array or a Uint16Array (float16 bits)" : "a Float32Array";
-      if (half.has(name) ? !isHalfArray(given) : !(given instanceof Float32Array)) throw new ArgumentError(`run: into '${name}' must be ${kind}, got ${describeValue(given)}`);
+      const size = sizeOfShape(o.value.shape);
+      const [ok, kind, unit] = half.has(o.name)
+        ? [isHalfArray(given), "a Float16Array or a Uint16Array (float16 bits)", "values"]
+        : isInt(o.value)
+          ? [given instanceof Int32Array, "an Int32Array", "integers"]
+          : [given instanceof Float32Array, "a Float32Array", "floats"];
+      if (!ok) throw new ArgumentError(`run: into '${o.name}' must be ${kind}, got ${describeValue(given)}`);
+      if (o.count) throw new ArgumentError(`run: into cannot take '${o.name}', whose size depends on the data; leave it out of into`);
       const length = (given as OutputData).length;
-      if (length !== size) throw new ShapeError(`run: into '${name}' holds ${length} ${half.has(name) ? "values" : "floats"}, the output has ${size}`);
+      if (length !== size) throw new ShapeError(`run: into '${o.name}' holds ${length} ${unit}, the output has ${size}`);
     });
     const out: Record<string, OutputData> = {};
-    const f32 = this.rt.heap.f32;
-    for (const { name, value } of compiled.graph.outputs) {
-      const at = compiled.ptr(value) / 4;
-      const values = f32.subarray(at, at + sizeOfShape(value.shape));
-      const target = into?.[name];
-      if (!half.has(name)) {
-        if (target) target.set(values);
-        out[name] = target ?? values.slice();
-      } else {
+    const heap = this.rt.heap;
+    for (const o of compiled.graph.outputs) {
+      const at = compiled.ptr(o.value) / 4;
+      const end = at + this.outputSize(compiled, o);
+      const target = into?.[o.name];
+      if (half.has(o.name)) {
+        const values = heap.f32.subarray(at, end);
         // A Uint16Array target takes the bits; a Float16Array, the values.
         if (target) target.set(target instanceof Uint16Array ? floatsToHalfBits(values) : floatsToHalfArray(values));
-        out[name] = target ?? floatsToHalfArray(values);
+        out[o.name] = target ?? floatsToHalfArray(values);
+        continue;
       }
+      const view = isInt(o.value) ? heap.i32 : heap.f32;
+      if (target) target.set(view.subarray(at, end));
+      out[o.name] = target ?? view.slice(at, end);
     }
     return out;
+  }
+
+  /** Elements of an output in the run just made: all of them, or its real rows. */
+  private outputSize(compiled: Compiled, o: Output): number {
+    const size = sizeOfShape(o.value.shape);
+    if (!o.count) return size;
+    const rows = this.rt.heap.i32[compiled.ptr(o.count.value) / 4 + o.count.offset];
+    this.rows.set(o.name, rows);
+    return rows * (size / o.value.shape[0]);
   }
 
   /**
@@ -209,7 +236,11 @@ export class Model {
    */
   runToTensors(inputs: Record<string, InputData>, options?: RunOptions<Tensor>): Record<string, Tensor> {
     const { into, outputs } = this.runOptions(options, "runToTensors");
-    const compiled = this.execute(inputs, outputs, (name, _size, shape) => {
+    const compiled = this.execute(inputs, outputs, ({ name, value, count }) => {
+      if (isInt(value) || count) {
+        throw new UnsupportedError(`runToTensors: output '${name}' is ${count ? "of a size that depends on the data" : "an integer tensor"}; Tensors are float32 of a planned shape: use run() for it`);
+      }
+      const shape = value.shape;
       const given = into?.[name];
       if (given === undefined) return;
       this.rt.check(given, `runToTensors: into '${name}'`);
@@ -246,7 +277,7 @@ export class Model {
    * Binds the inputs' shapes (planning once per set of shapes), lets `checkOutput` refuse an
    * output target before anything is written, copies the inputs in and runs every step.
    */
-  private execute(inputs: Record<string, InputData>, outputs: readonly string[], checkOutput: (name: string, size: number, shape: number[]) => void): Compiled {
+  private execute(inputs: Record<string, InputData>, outputs: readonly string[], checkOutput: (output: Output) => void): Compiled {
     this.live();
     if (typeof inputs !== "object" || inputs === null) throw new ArgumentError("run: expected an object of named inputs");
     for (const k of Object.keys(inputs)) {
@@ -270,7 +301,7 @@ export class Model {
         this.byValue.add(e.input);
       }
     }
-    for (const { name, value } of compiled.graph.outputs) checkOutput(name, sizeOfShape(value.shape), value.shape);
+    for (const o of compiled.graph.outputs) checkOutput(o);
     const f32 = this.rt.heap.f32;
     for (const { name, value } of compiled.graph.inputs) {
       const given = inputs[name];
@@ -300,7 +331,7 @@ export class Model {
       : io.dtype === "float16" ? given instanceof Float32Array || isHalfArray(given)
       : given instanceof Int32Array || given instanceof BigInt64Array;
     if (!typed) {
-      const expected = { float32: "a Float32Array or a Tensor", float16: "a Float16Array, a Uint16Array of float16 bits, a Float32Array or a Tensor", int64: "an Int32Array or a BigInt64Array", int32: "an Int32Array or a BigInt64Array" }[io.dtype];
+      const expected = { float32: "a Float32Array or a Tensor", float16: "a Float16Array, a Uint16Array of float16 bits, a Float32Array or a Tensor", int64: "an Int32Array or a BigInt64Array", int32: "an Int32Array or a BigInt64Array", bool: "an Int32Array" }[io.dtype];
       throw new ArgumentError(`${what} is ${io.dtype}: expected ${expected}, got ${describeValue(given)}`);
     }
     const known = io.shape.reduce<number>((a, d) => a * (typeof d === "number" ? d : 1), 1);
@@ -327,7 +358,9 @@ export class Model {
   get outputShapes(): Record<string, number[]> {
     this.live();
     const out: Record<string, number[]> = {};
-    for (const { name, value } of this.bound!.compiled.graph.outputs) out[name] = [...value.shape];
+    for (const { name, value, count } of this.bound!.compiled.graph.outputs) {
+      out[name] = count && this.rows.has(name) ? [this.rows.get(name)!, ...value.shape.slice(1)] : [...value.shape];
+    }
     return out;
   }
 

@@ -13,11 +13,18 @@ import { GlobalPool, Pool2d } from "../ops/pool.js";
 import { Softmax } from "../ops/softmax.js";
 import { Resize } from "../ops/resize.js";
 import { ArgMax } from "../ops/argmax.js";
+import { Cast } from "../ops/cast.js";
+import { Compare } from "../ops/compare.js";
+import { Gather, GatherElements, GatherND } from "../ops/gather.js";
+import { NonMaxSuppression } from "../ops/nms.js";
 import { LpNorm, Normalize } from "../ops/normalization.js";
 import { Reduce } from "../ops/reduce.js";
+import { ScatterND } from "../ops/scatter.js";
+import { TopK } from "../ops/topk.js";
+import { Where } from "../ops/where.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
-import { type Step, type Value, gemmDims, rootOf, sizeOfShape } from "./ir.js";
+import { type Step, type Value, gemmDims, isInt, rootOf, sizeOfShape } from "./ir.js";
 
 /** A step's prepared op, the values it reads (in exec's order) and the shapes to bind it to. */
 export interface Prepared {
@@ -115,8 +122,18 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
     shapes: [s.x.shape],
   }),
   fakeQuant: (rt, s) => ({ op: new FakeQuantize(rt, s.scale, s.zeroPoint, s.signed), inputs: [s.x], shapes: [s.x.shape] }),
+  compare: (rt, s) => ({ op: new Compare(rt, s.fn, isInt(s.a) ? "i32" : "f32"), inputs: [s.a, s.b], shapes: [s.a.shape, s.b.shape] }),
+  logic: (rt, s) => ({ op: new Compare(rt, s.fn, "bool"), inputs: [s.a, s.b], shapes: [s.a.shape, s.b.shape] }),
+  where: (rt, s) => ({ op: new Where(rt), inputs: [s.c, s.a, s.b], shapes: [s.c.shape, s.a.shape, s.b.shape] }),
+  cast: (rt, s) => ({ op: new Cast(rt, s.kind), inputs: [s.x], shapes: [s.x.shape] }),
+  gather: (rt, s) => ({ op: new Gather(rt, s.axis), inputs: [s.x, s.indices], shapes: [s.x.shape, s.indices.shape] }),
+  gatherElements: (rt, s) => ({ op: new GatherElements(rt, s.axis), inputs: [s.x, s.indices], shapes: [s.x.shape, s.indices.shape] }),
+  gatherND: (rt, s) => ({ op: new GatherND(rt, s.batchDims), inputs: [s.x, s.indices], shapes: [s.x.shape, s.indices.shape] }),
+  scatterND: (rt, s) => ({ op: new ScatterND(rt), inputs: [s.x, s.indices, s.updates], shapes: [s.x.shape, s.indices.shape, s.updates.shape] }),
+  topk: (rt, s) => ({ op: new TopK(rt, s.axis, s.k, s.largest), inputs: [s.x], shapes: [s.x.shape] }),
+  nms: (rt, s) => ({ op: new NonMaxSuppression(rt, s.opts), inputs: [s.boxes, s.scores], shapes: [s.boxes.shape, s.scores.shape] }),
   copy: (rt, s) => ({
-    op: s.perm ? new Transpose(rt, s.x.shape, s.perm) : new StridedCopy(rt, s.copies, s.y.shape, s.fill),
+    op: s.perm ? new Transpose(rt, s.x.shape, s.perm) : new StridedCopy(rt, s.copies, s.y.shape, s.fill, isInt(s.y)),
     inputs: [s.x],
     shapes: [s.x.shape],
   }),

@@ -30,7 +30,10 @@ export function planArena(g: ExecGraph): ArenaPlan {
     for (const v of stepInputs(s)) touch(v, i);
     touch(s.y, i);
   });
-  for (const o of g.outputs) touch(o.value, g.steps.length);
+  for (const o of g.outputs) {
+    touch(o.value, g.steps.length);
+    if (o.count) touch(o.count.value, g.steps.length);
+  }
 
   const values = [...first.keys()].sort((a, b) => sizeOfShape(b.shape) - sizeOfShape(a.shape) || a.id - b.id);
   const placed: { v: Value; start: number; end: number; lo: number; hi: number }[] = [];

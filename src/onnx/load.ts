@@ -18,14 +18,14 @@ export interface LoadOnnxOptions {
 }
 
 const DTYPES: Record<number, ModelIO["dtype"]> = {
-  0: "float32", [DataType.FLOAT]: "float32", [DataType.FLOAT16]: "float16", [DataType.INT64]: "int64", [DataType.INT32]: "int32",
+  0: "float32", [DataType.FLOAT]: "float32", [DataType.FLOAT16]: "float16", [DataType.INT64]: "int64", [DataType.INT32]: "int32", [DataType.BOOL]: "bool",
 };
 
 /** An input or output as the Model sees it; what simdcnn cannot feed or return goes to `problems`. */
-function io(v: OnnxValueInfo, what: string, problems: string[], indices = false): ModelIO {
+function io(v: OnnxValueInfo, what: string, problems: string[]): ModelIO {
   let dtype = DTYPES[v.elemType];
-  if (dtype === undefined || (what === "output" && (dtype === "int64" || dtype === "int32") && !indices)) {
-    problems.push(`${what} '${v.name}' has element type ${v.elemType}; simdcnn takes float32 or float16 (and int64/int32 inputs) and returns float32 or float16`);
+  if (dtype === undefined || (what === "input" && dtype === "bool")) {
+    problems.push(`${what} '${v.name}' has element type ${v.elemType}; simdcnn takes float32, float16 and int64/int32 inputs and returns float32, float16, int64/int32 and bool outputs`);
     dtype = "float32";
   }
   if (v.shape === null) problems.push(`${what} '${v.name}' declares no shape`);
@@ -73,9 +73,7 @@ export function modelFromOnnx(rt: Runtime, model: OnnxModel, options: LoadOnnxOp
   const order = checkGraph(model);
   const problems: string[] = [];
   const inputs = realInputs(model).map((v) => io(v, "input", problems));
-  // ArgMax's and ArgMin's int64 indices are returned as float32 values (exact below 2^24): the graph holds float32 only.
-  const indices = new Set(model.graph.nodes.filter((n) => n.opType === "ArgMax" || n.opType === "ArgMin").flatMap((n) => n.outputs));
-  const outputs = model.graph.outputs.map((v) => io({ ...v, shape: v.shape ?? [] }, "output", problems, indices.has(v.name)));
+  const outputs = model.graph.outputs.map((v) => io({ ...v, shape: v.shape ?? [] }, "output", problems));
   // Problems that would not stop the import from starting are found by it, with the rest, when
   // the Model binds; these (an unreadable input, an unknown op in a model bound only at its first
   // run) must not wait, so they are reported now, with all the import can add.

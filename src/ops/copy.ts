@@ -25,10 +25,13 @@ export class StridedCopy implements PreparedOp {
     private readonly copies: readonly StridedCopyPlan[],
     private readonly outShape: readonly number[],
     fill?: number,
+    /** The output holds int32 elements: `fill` is written as one. */
+    intFill = false,
   ) {
     if (fill !== undefined) {
       this.fillPtr = rt.heap.alloc(16);
-      rt.heap.f32[this.fillPtr / 4] = fill;
+      if (intFill) rt.heap.i32[this.fillPtr / 4] = fill;
+      else rt.heap.f32[this.fillPtr / 4] = fill;
     }
   }
 

@@ -58,6 +58,19 @@ export const SIGNATURES = {
   reduce_f32: ["outer", "n", "inner", "cols", "x", "y", "kind"],
   norm_f32: ["outer", "n", "groups", "gcount", "cg", "x", "scale", "bias", "y", "perElement", "eps", "act", "p0", "p1"],
   lpnorm_f32: ["outer", "n", "inner", "cols", "x", "y", "p"],
+  compare_f32: ["n", "bn", "a", "b", "y", "op"],
+  compare_i32: ["n", "bn", "a", "b", "y", "op"],
+  logic_i32: ["n", "bn", "a", "b", "y", "op"],
+  where_x32: ["n", "c", "a", "b", "y"],
+  cast_x32: ["n", "x", "y", "kind"],
+  gather_x32: ["outer", "axisLen", "inner", "count", "x", "idx", "y"],
+  gather_elements_x32: ["outer", "axisX", "axisI", "inner", "x", "idx", "y"],
+  gather_nd_x32: ["batches", "count", "k", "slice", "x", "xBatch", "dims", "strides", "idx", "y"],
+  scatter_nd_x32: ["n", "count", "k", "slice", "x", "dims", "strides", "idx", "upd", "y"],
+  topk_f32: ["outer", "axisLen", "inner", "k", "x", "scratch", "y", "largest"],
+  nms_f32: [
+    "batches", "classes", "n", "maxOut", "rows", "boxes", "scores", "scratch", "y", "centerPointBox", "iou", "scoreThreshold", "useScore",
+  ],
   qgemm_q8_4x8: [
     "m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "scale", "fbias", "c", "ldc", "outKind", "zy",
   ],
@@ -83,6 +96,10 @@ export const ACT = {
 export const BIN = { add: 0, sub: 1, mul: 2, div: 3, prelu: 4, min: 5, max: 6, pow: 7 } as const;
 /** Reductions of reduce_f32 (assembly/reduce.ts). */
 export const RED = { sum: 0, mean: 1, max: 2, min: 3, prod: 4, l1: 5, l2: 6, sumSquare: 7, logSumExp: 8 } as const;
+/** Comparisons, logic ops and casts (assembly/compare.ts). */
+export const CMP = { eq: 0, gt: 1, ge: 2, lt: 3, le: 4 } as const;
+export const LOGIC = { and: 0, or: 1, xor: 2 } as const;
+export const CAST = { f32_i32: 0, i32_f32: 1, f32_bool: 2, i32_bool: 3 } as const;
 /** Output kinds of qgemm_q8_4x8 (assembly/qgemm.ts): raw i32, dequantized f32, requantized u8 or i8. */
 export const QOUT = { i32: 0, f32: 1, u8: 2, i8: 3 } as const;
 
@@ -93,6 +110,9 @@ export const CONSTANTS: Readonly<Record<string, number>> = {
   ...Object.fromEntries(Object.entries(BIN).map(([k, v]) => [`BIN_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(RED).map(([k, v]) => [`RED_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(QOUT).map(([k, v]) => [`QOUT_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(CMP).map(([k, v]) => [`CMP_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(LOGIC).map(([k, v]) => [`LOGIC_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(CAST).map(([k, v]) => [`CAST_${k.toUpperCase()}`, v])),
 };
 
 export type KernelName = keyof typeof SIGNATURES;

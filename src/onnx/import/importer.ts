@@ -1,6 +1,6 @@
 import { ModelFormatError, ShapeError, SimdcnnError, UnsupportedError } from "../../errors.js";
-import type { ExecGraph, Step, Value } from "../../graph/ir.js";
-import { rootOf, sizeOfShape, stepInputs } from "../../graph/ir.js";
+import type { DType, ExecGraph, RowCount, Step, Value } from "../../graph/ir.js";
+import { isInt, rootOf, sizeOfShape, stepInputs } from "../../graph/ir.js";
 import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permuteStep } from "../../graph/layout.js";
 import { stridesOf } from "../../runtime/tensor.js";
 import { UNSUPPORTED_OP, problemsError, realInputs, defaultOpset } from "../check.js";
@@ -8,6 +8,7 @@ import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from "../model.js
 import { isSupportedOp } from "../ops.js";
 import { HANDLERS } from "./handlers.js";
 import type { IntWeights, QuantSym } from "./quant.js";
+import { carryCount, checkIntSteps, intsOf } from "./dtype.js";
 import { constOf, floatsOf, transposeConst } from "./util.js";
 
 /** Ops that read their first input, when 4-d, as NHWC. */
@@ -26,7 +27,14 @@ const MAX_NEUTRAL_CHAIN = 8;
 /** A tensor of the ONNX graph while importing: a constant folded here, or a value of the graph. */
 export type Sym =
   | { kind: "const"; dims: number[]; f?: Float32Array; i?: number[]; dataType?: number }
-  | { kind: "value"; v: Value; layout: "nhwc" | "plain"; dims: number[] };
+  | {
+      kind: "value";
+      v: Value;
+      layout: "nhwc" | "plain";
+      dims: number[];
+      /** Set when only the first `count` entries of the first axis are real (src/onnx/import/dtype.ts). */
+      count?: RowCount;
+    };
 
 export type ConstSym = Extract<Sym, { kind: "const" }>;
 export type ValueSym = Extract<Sym, { kind: "value" }>;
@@ -136,9 +144,10 @@ export class Importer {
       let v = this.plain(s);
       // Outputs are read from the arena after the run; an input or a constant is copied there.
       if (rootOf(v).storage !== "arena") v = this.copyOut(v);
-      return { name: o.name, value: v };
+      return s.kind === "value" && s.count ? { name: o.name, value: v, count: s.count } : { name: o.name, value: v };
     });
-    return { steps: liveSteps(this.steps, outputs.map((o) => o.value)), inputs, outputs };
+    const read = [...outputs.map((o) => o.value), ...outputs.flatMap((o) => (o.count ? [o.count.value] : []))];
+    return { steps: liveSteps(this.steps, read), inputs, outputs };
   }
 
   fail(message: string): never {
@@ -151,20 +160,21 @@ export class Importer {
     throw new ModelFormatError(`${n.opType} node '${n.name || n.outputs[0]}': ${message}`);
   }
 
-  value(shape: number[], storage: Value["storage"] = "arena", name?: string, data?: Float32Array): Value {
+  value(shape: number[], storage: Value["storage"] = "arena", name?: string, data?: Float32Array, dtype?: DType): Value {
     for (const d of shape) {
       if (!Number.isSafeInteger(d) || d <= 0) throw new ShapeError(`tensor '${name ?? "?"}' gets shape [${shape.join(", ")}]; every dimension must be a positive integer`);
     }
     // Byte offsets are wasm32: no tensor may pass 2^29 floats (2 GiB).
     if (sizeOfShape(shape) > 2 ** 29) throw new ShapeError(`tensor '${name ?? "?"}' gets shape [${shape.join(", ")}], more than 2^29 elements`);
-    return { id: this.nextId++, shape, storage, name, data };
+    return dtype === "i32" ? { id: this.nextId++, shape, storage, name, data, dtype } : { id: this.nextId++, shape, storage, name, data };
   }
 
   alias(of: Value, shape: number[]): Value {
-    return { id: this.nextId++, shape, storage: of.storage, aliasOf: of };
+    return isInt(of) ? { id: this.nextId++, shape, storage: of.storage, aliasOf: of, dtype: "i32" } : { id: this.nextId++, shape, storage: of.storage, aliasOf: of };
   }
 
   emit(s: Step): void {
+    checkIntSteps(this, s);
     this.producer.set(s.y, this.steps.length);
     this.steps.push(s);
   }
@@ -301,7 +311,13 @@ export class Importer {
   }
 
   constValue(s: ConstSym): Value {
-    return this.convert(s as unknown as ValueSym, "const", () => this.value(s.dims.length ? [...s.dims] : [1], "const", undefined, floatsOf(s, this)));
+    return this.convert(s as unknown as ValueSym, "const", () => {
+      const dims = s.dims.length ? [...s.dims] : [1];
+      if (s.f || !s.i) return this.value(dims, "const", undefined, floatsOf(s, this));
+      const v = this.value(dims, "const", undefined, undefined, "i32");
+      v.ints = intsOf(s, this);
+      return v;
+    });
   }
 
   copyOut(v: Value): Value {
@@ -353,6 +369,7 @@ export class Importer {
   importNode(n: OnnxNode): void {
     if (!isSupportedOp(n.opType, n.domain)) this.fail(UNSUPPORTED_OP);
     HANDLERS[n.opType](this, n);
+    carryCount(this, n);
   }
 
 

@@ -150,8 +150,11 @@ export function argmax(im: Importer, min = false): void {
       : im.fail(`only the channel axis of a 4-d tensor or the last axis is supported (axis ${axis} of [${x.dims.join(", ")}])`);
   const cols = x.dims[axis];
   const rows = sizeOfShape(x.dims) / cols;
-  const y = im.value([rows]);
-  im.emit({ op: "argmax", x: v, y, rows, cols, last, min });
+  const f = im.value([rows]);
+  im.emit({ op: "argmax", x: v, y: f, rows, cols, last, min });
+  // The kernel writes indices as floats (the eager API's tensors are float32); ONNX's are int64.
+  const y = im.value([rows], "arena", undefined, undefined, "i32");
+  im.emit({ op: "cast", x: f, y, kind: "f32_i32" });
   // One index per pixel: NHWC with one channel is NCHW's order too.
   im.setOutput({ kind: "value", v: im.alias(y, outDims.length ? outDims : [1]), layout: "plain", dims: outDims });
 }

@@ -1,5 +1,5 @@
 // Data movement and shape ops: most fold away at load; the rest become strided copies.
-import { sizeOfShape } from "../../graph/ir.js";
+import { isInt, sizeOfShape } from "../../graph/ir.js";
 import type { CopyPlan, Value } from "../../graph/ir.js";
 import { NCHW_TO_NHWC, NHWC_TO_NCHW, copyPlan, nhwcShape, permuteStep } from "../../graph/layout.js";
 import { stridesOf } from "../../runtime/tensor.js";
@@ -310,7 +310,8 @@ export function identity(im: Importer, n: OnnxNode): void {
 
 /**
  * Cast: folded on constants (shape arithmetic such as Shape -> Cast -> Div -> Resize scales);
- * an activation is float32 already, so a cast of one to float or double is the identity.
+ * on values, float32 to float32 and int32 to an integer type are the identity (int32 stands for
+ * every integer type), others one cast step (float to integer truncates toward zero, saturating).
  */
 export function cast(im: Importer): void {
   const x = im.required(0);
@@ -323,6 +324,11 @@ export function cast(im: Importer): void {
     if (toFloat) return im.setOutput({ kind: "const", dims: x.dims, f: Float32Array.from(v) });
     return im.setOutput({ kind: "const", dims: x.dims, i: Array.from(v, (n) => (to === DataType.BOOL ? (n !== 0 ? 1 : 0) : Math.trunc(n))), dataType: to });
   }
-  if (!toFloat) im.fail(`casting a computed tensor to integers (type ${to}) is not supported; the graph computes float32`);
-  im.setOutput(x);
+  const int = isInt(x.v);
+  const kind = toFloat ? (int ? "i32_f32" : undefined) : to === DataType.BOOL ? (int ? "i32_bool" : "f32_bool") : int ? undefined : "f32_i32";
+  if (kind === undefined) return im.setOutput(x);
+  const v = im.plain(x);
+  const y = im.value([...v.shape], "arena", undefined, undefined, toFloat ? "f32" : "i32");
+  im.emit({ op: "cast", x: v, y, kind });
+  im.setOutput({ kind: "value", v: y, layout: "plain", dims: x.dims });
 }

@@ -1,0 +1,77 @@
+import { ArgumentError, ShapeError } from "../errors.js";
+import { CMP, type Call, LOGIC } from "../runtime/kernels.js";
+import { PARALLEL_MIN_ELEMENTS, type Runtime, show } from "../runtime/runtime.js";
+import { sizeOfShape } from "../runtime/tensor.js";
+import type { PreparedOp } from "./op.js";
+
+export type CompareOp = keyof typeof CMP;
+export type LogicOp = keyof typeof LOGIC;
+
+/** Elements per thread split, a multiple of the kernels' vector width. */
+const GRAIN = 16;
+
+/**
+ * The ops that write bools (int32 0 or 1): a comparison of float32 or int32 elements, or And/Or/Xor
+ * of bools. b is a's shape, a vector over a's last axis or one element, as for Binary
+ * (src/ops/elementwise.ts); the graph materialises other broadcasts.
+ */
+export class Compare implements PreparedOp {
+  readonly bytes = { weights: 0, scratch: 0 };
+  private n = 0;
+  private bn = 0;
+  private readonly fn: "compare_f32" | "compare_i32" | "logic_i32";
+  private readonly code: number;
+
+  /** `on`: the elements compared (f32 or i32), or "bool" for a logic op. */
+  constructor(
+    private readonly rt: Runtime,
+    private readonly op: CompareOp | LogicOp,
+    on: "f32" | "i32" | "bool",
+  ) {
+    if (on === "bool") {
+      if (!Object.hasOwn(LOGIC, op)) throw new ArgumentError(`logic: unknown operation ${show(op)}; expected one of ${Object.keys(LOGIC).join(", ")}`);
+      this.fn = "logic_i32";
+      this.code = LOGIC[op as LogicOp];
+    } else {
+      if (!Object.hasOwn(CMP, op)) throw new ArgumentError(`compare: unknown operation ${show(op)}; expected one of ${Object.keys(CMP).join(", ")}`);
+      this.fn = on === "f32" ? "compare_f32" : "compare_i32";
+      this.code = CMP[op as CompareOp];
+    }
+  }
+
+  outputShape(shapes: readonly (readonly number[])[]): number[] {
+    const [a, b] = shapes;
+    const bn = sizeOfShape(b);
+    if (bn !== sizeOfShape(a) && bn !== a[a.length - 1] && bn !== 1) {
+      throw new ShapeError(`${this.op}: b [${b.join(", ")}] holds ${bn} elements; expected ${sizeOfShape(a)} (a's), ${a[a.length - 1]} (a's last axis) or 1`);
+    }
+    return [...a];
+  }
+
+  bind(shapes: readonly (readonly number[])[]): number[] {
+    const out = this.outputShape(shapes);
+    this.n = sizeOfShape(shapes[0]);
+    this.bn = sizeOfShape(shapes[1]);
+    return out;
+  }
+
+  exec(inputs: readonly number[], y: number): void {
+    const [a, b] = inputs;
+    const { n, bn, rt, fn } = this;
+    const op = this.code;
+    let calls: Call[];
+    if (bn === n || bn === 1) {
+      const step = bn === 1 ? 0 : 4;
+      calls = rt.ranges(n, n, GRAIN, PARALLEL_MIN_ELEMENTS).map(([i, j]) => ({
+        fn, args: { n: j - i, bn: bn === 1 ? 1 : j - i, a: a + i * 4, b: b + i * step, y: y + i * 4, op },
+      }));
+    } else {
+      calls = rt.ranges(n / bn, n, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]) => ({
+        fn, args: { n: (r1 - r0) * bn, bn, a: a + r0 * bn * 4, b, y: y + r0 * bn * 4, op },
+      }));
+    }
+    rt.dispatch(calls, this.op);
+  }
+
+  dispose(): void {}
+}
