@@ -59,7 +59,7 @@ describe("one error with every problem", () => {
       inputs: [{ name: "x", shape: [1, 3, 4, 4], elemType: DataType.INT8 }], outputs: [{ name: "h2" }], nodes: nodes.slice(0, 2), initializers,
     }));
     expect(err.problems).toHaveLength(2);
-    expect(err.problems[0]).toMatch(/^input 'x' has element type 3; simdcnn takes float32, float16 and int64/int32 inputs/);
+    expect(err.problems[0]).toMatch(/^input 'x' has element type 3; simdcnn takes float32, float16 and int64\/int32 inputs/);
     expect(err.problems[1]).toMatch(/^LSTM node 'lstm' \(opset 13\): an operator simdcnn does not support/);
   });
 
