@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { FileError, SimdcnnError, UnsupportedError } from "../errors.js";
 import type { DataSet } from "../io/dicom-write.js";
 import { decodePng } from "../io/png.js";
 import { type Axis, slicing } from "../io/volume.js";
 import { writeAtomic } from "./files.js";
+import { hasDicomMarker } from "./inputs.js";
 import type { Job } from "./jobs.js";
 import type { Failure, Result, SegmentResult, Where } from "./output.js";
 
@@ -160,21 +161,9 @@ async function framesOf<R extends Where>(job: Job & { name: string }, results: (
   }
   const mine = results.filter((r) => r.file === job.file);
   if (mine.length === 0 || mine.some((r) => "error" in r)) return undefined;
-  if (!(await isDicom(job.file))) throw new UnsupportedError(`'${job.file}' is not DICOM; ${what} is made of DICOM inputs only, which it references`);
+  if (!(await hasDicomMarker(job.file))) throw new UnsupportedError(`'${job.file}' is not DICOM; ${what} is made of DICOM inputs only, which it references`);
   const lines = (mine as R[]).map((line) => ({ line, file: 0, frame: (line.frame ?? 1) - 1 }));
   return { job, files: [job.file], lines, where: { file: job.file } };
-}
-
-async function isDicom(path: string): Promise<boolean> {
-  const file = await open(path, "r").catch(() => undefined);
-  if (!file) return false;
-  try {
-    const b = Buffer.alloc(4);
-    const { bytesRead } = await file.read(b, 0, 4, 128);
-    return bytesRead === 4 && b.toString("latin1") === "DICM";
-  } finally {
-    await file.close();
-  }
 }
 
 async function sourceHeaders(files: readonly string[]): Promise<DataSet[]> {

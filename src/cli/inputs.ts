@@ -12,7 +12,8 @@ import type { VolumeInput } from "./volumes.js";
 // always read.
 const SLICE_FILE = /(^|\/)[^./]+$|\.(png|jpe?g|dcm|dicom|ima|nii|nii\.gz)$/i;
 
-async function hasDicomMarker(path: string): Promise<boolean> {
+/** True for a file with DICOM Part 10's "DICM" marker at byte 128. */
+export async function hasDicomMarker(path: string): Promise<boolean> {
   const file = await open(path, "r").catch(() => undefined);
   if (!file) return false;
   try {

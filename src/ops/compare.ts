@@ -1,7 +1,8 @@
-import { ArgumentError, ShapeError } from "../errors.js";
+import { ArgumentError } from "../errors.js";
 import { CMP, type Call, LOGIC } from "../runtime/kernels.js";
 import { PARALLEL_MIN_ELEMENTS, type Runtime, show } from "../runtime/runtime.js";
 import { sizeOfShape } from "../runtime/tensor.js";
+import { lastAxisOperands } from "./elementwise.js";
 import type { PreparedOp } from "./op.js";
 
 export type CompareOp = keyof typeof CMP;
@@ -40,12 +41,7 @@ export class Compare implements PreparedOp {
   }
 
   outputShape(shapes: readonly (readonly number[])[]): number[] {
-    const [a, b] = shapes;
-    const bn = sizeOfShape(b);
-    if (bn !== sizeOfShape(a) && bn !== a[a.length - 1] && bn !== 1) {
-      throw new ShapeError(`${this.op}: b [${b.join(", ")}] holds ${bn} elements; expected ${sizeOfShape(a)} (a's), ${a[a.length - 1]} (a's last axis) or 1`);
-    }
-    return [...a];
+    return lastAxisOperands(this.op, shapes);
   }
 
   bind(shapes: readonly (readonly number[])[]): number[] {

@@ -33,6 +33,19 @@ export function unaryCode(fn: UnaryFn, what: string): ActivationCode {
 // loop covers whole vectors of its own.
 const GRAIN = 16;
 
+/**
+ * The output shape of an elementwise op of two operands as the kernels broadcast them: b the
+ * size of a, of a's last axis, or one element.
+ */
+export function lastAxisOperands(op: string, shapes: readonly (readonly number[])[]): number[] {
+  const [a, b] = shapes;
+  const bn = sizeOfShape(b);
+  if (bn !== sizeOfShape(a) && bn !== a[a.length - 1] && bn !== 1) {
+    throw new ShapeError(`${op}: b [${b.join(", ")}] holds ${bn} elements; expected ${sizeOfShape(a)} (a's), ${a[a.length - 1]} (a's last axis) or 1`);
+  }
+  return [...a];
+}
+
 /** y = f(x) elementwise, any shape. */
 export class Unary implements PreparedOp {
   readonly bytes = { weights: 0, scratch: 0 };
@@ -88,12 +101,7 @@ export class Binary implements PreparedOp {
   }
 
   outputShape(shapes: readonly (readonly number[])[]): number[] {
-    const [a, b] = shapes;
-    const bn = sizeOfShape(b);
-    if (bn !== sizeOfShape(a) && bn !== a[a.length - 1] && bn !== 1) {
-      throw new ShapeError(`${this.op}: b [${b.join(", ")}] holds ${bn} elements; expected ${sizeOfShape(a)} (a's), ${a[a.length - 1]} (a's last axis) or 1`);
-    }
-    return [...a];
+    return lastAxisOperands(this.op, shapes);
   }
 
   bind(shapes: readonly (readonly number[])[]): number[] {
