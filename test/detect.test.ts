@@ -127,6 +127,12 @@ describe("layouts", () => {
     expect(() => detectorLayout([out("a", [1, 10, 4])], { detection: "boxes-scores" })).toThrow(/'boxes-scores' detector has 2 outputs/);
   });
 
+  it("leave outputs past a given layout's unread (an export that also returns NonMaxSuppression's indices)", () => {
+    const outputs = [out("boxes", ["k", 4]), out("scores", ["k"]), out("labels", ["k"]), out("selected", ["k", 3])];
+    expect(detectorLayout(outputs, { detection: "selected" })).toEqual({ kind: "selected", boxes: "boxes", scores: "scores", classes: "labels", format: "xyxy", units: "pixels" });
+    expect(() => detectorLayout(outputs, {})).toThrow(/this model has 4/);
+  });
+
   it("are read from simdcnn:detection, box_format and box_units, and a bad value names its key", () => {
     const s = modelSettings({ metadata: { "simdcnn:detection": "yolo", "simdcnn:box_format": "xyxy", "simdcnn:box_units": "normalized" } });
     expect([s.detection, s.boxFormat, s.boxUnits]).toEqual(["yolo", "xyxy", "normalized"]);

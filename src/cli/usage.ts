@@ -142,7 +142,8 @@ options:
                       YOLO rows [N,B,5+C] (box, objectness, class scores; score = objectness x
                       the best class's), or boxes, scores and classes it selected itself
   --detection L       boxes-scores | yolo | selected: the outputs' layout (override the model's;
-                      default by the output count: 2, 1, 3)
+                      default by the output count: 2, 1, 3); given as selected, outputs past
+                      the third (NonMaxSuppression's indices) are left unread
   --box-format F      xyxy | cxcywh: corners, or centre and size (override the model's; default
                       cxcywh for yolo, else xyxy)
   --box-units U       pixels | normalized: of the model's input, or fractions of its size

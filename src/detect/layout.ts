@@ -24,7 +24,7 @@ const show = (o: DetectorOutput) => `'${o.name}' [${o.shape.join(", ")}]`;
  * boxes, scores, classes); boxes are corners in input pixels unless the settings say otherwise,
  * YOLO's centre and size. The boxes are the output whose last dimension is 4 (the first declared,
  * when several are; when none declares its last dimension, the first declared); the others keep
- * their declared order.
+ * their declared order (for a given 'selected' layout, outputs past the third are not read).
  */
 export function detectorLayout(outputs: readonly DetectorOutput[], settings: Pick<ModelSettings, "detection" | "boxFormat" | "boxUnits">): DetectorLayout {
   const kind = settings.detection ?? DEFAULT_LAYOUT[outputs.length];
@@ -32,7 +32,11 @@ export function detectorLayout(outputs: readonly DetectorOutput[], settings: Pic
   const format = settings.boxFormat ?? (kind === "yolo" ? "cxcywh" : "xyxy");
   const units = settings.boxUnits ?? "pixels";
   const want = { yolo: 1, "boxes-scores": 2, selected: 3 }[kind];
-  if (outputs.length !== want) throw new ShapeError(`a '${kind}' detector has ${want} output${want === 1 ? "" : "s"}; this model has ${outputs.length}: ${outputs.map(show).join(", ")}`);
+  // A model that selected its boxes itself may also return what it selected them by (NonMaxSuppression's
+  // indices): named as such, those outputs go unread; a guessed layout reads every output.
+  if (outputs.length < want || (outputs.length > want && !(kind === "selected" && settings.detection !== undefined))) {
+    throw new ShapeError(`a '${kind}' detector has ${want} output${want === 1 ? "" : "s"}; this model has ${outputs.length}: ${outputs.map(show).join(", ")}`);
+  }
   if (kind === "yolo") {
     const last = outputs[0].shape.at(-1);
     if (typeof last !== "number" || last < 6) throw new ShapeError(`a YOLO detector's output holds rows of a fixed 5 + C numbers (box, objectness, C >= 1 class scores); got ${show(outputs[0])}`);
