@@ -12,7 +12,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.js";
 import { type BackendName, engines } from "./grid.js";
-import { Net, type Tol, checkCase, feed } from "./networks.js";
+import { EXACT, Net, type Tol, checkCase, feed } from "./networks.js";
 import { Rng } from "./reference.js";
 
 const ONE_LAYER: Tol = { atol: 1e-6, rtol: 1e-6 };
@@ -110,7 +110,27 @@ describe("Keras BatchNormalization as Mul + Add", () => {
     const byRow = n.op("Mul", [n.conv("x", 3, 4, 3), n.random([1, 1, 5, 1], 0.5, 1.5)]);
     n.output(n.op("Add", [n.op("Add", [afterRelu, shared]), byRow]));
     const s = await check("not-folded", n, [{ name: "x", shape: [1, 3, 7, 6] }], [1, 4, 5, 4], [{ x: [1, 3, 7, 6] }], ONE_LAYER);
-    expect(s.fused.filter((t) => t.startsWith("conv"))).toEqual(["conv 3x3 3->4", "conv 3x3 3->4"]);
-    expect(s.fused.filter((t) => t === "binary")).toHaveLength(7);
+    // The Mul/Add after the Relu is one affine step (below); the other two stay binary steps.
+    expect(s.fused.filter((t) => t.startsWith("conv"))).toEqual(["conv 3x3 3->4", "conv 3x3 3->4", "conv 1x1 4->4 g4"]);
+    expect(s.fused.filter((t) => t === "binary")).toHaveLength(5);
+  });
+});
+
+describe("Mul + Add by per-channel constants that cannot fold", () => {
+  // EXACT: one depthwise 1x1 step computes t + x * s, the product rounded and then the sum, as
+  // ORT's Mul then Add do.
+  it("after a Relu on an NHWC input is one affine step (a depthwise 1x1 conv) taking the next Relu too", async () => {
+    const n = new Net(new Rng(78));
+    n.output(n.op("Relu", [affine(n, n.op("Relu", ["x"]), [7])]));
+    const s = await check("relu-mul-add", n, [{ name: "x", shape: ["N", 5, 3, 7] }], ["N", 5, 3, 7], [{ x: [1, 5, 3, 7] }, { x: [2, 5, 3, 7] }], EXACT);
+    expect(s.fused).toEqual(["unary", "conv 1x1 7->7 g7 +relu"]);
+    expect(s.unfused).toEqual(["unary", "binary", "binary", "unary"]);
+  });
+
+  it("BatchNormalization on an input (no conv to fold into) is one affine step", async () => {
+    const n = new Net(new Rng(79));
+    n.output(n.batchNorm("x", 6));
+    const s = await check("bn-affine", n, [{ name: "x", shape: [2, 6, 5, 3] }], [2, 6, 5, 3], [{ x: [2, 6, 5, 3] }], ONE_LAYER);
+    expect(s.fused).toEqual(["transpose NCHW->NHWC", "conv 1x1 6->6 g6", "transpose NHWC->NCHW"]);
   });
 });

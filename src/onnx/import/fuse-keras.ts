@@ -1,4 +1,5 @@
-import { sizeOfShape } from "../../graph/ir.js";
+import { rootOf, sizeOfShape } from "../../graph/ir.js";
+import type { Step, Value } from "../../graph/ir.js";
 import type { Importer, Sym, ValueSym } from "./importer.js";
 import { floatsOf } from "./util.js";
 
@@ -62,4 +63,37 @@ function scaleColumns(p: Extract<Parameters<Importer["emit"]>[0], { op: "conv" |
   const b = Float32Array.from(p.b);
   for (let i = 0; i < p.bShape[0]; i++) for (let o = 0; o < n; o++) b[i * n + o] = b[i * n + o] * s[o];
   p.b = b;
+}
+
+/**
+ * Add of a per-channel constant t to the output of a Mul by a per-channel constant s that
+ * nothing else reads (a BatchNormalization as Mul/Add after an activation, where it cannot
+ * fold): the Mul step becomes one affine step computing x * s + t. True when the node was fused.
+ */
+export function fuseAffineShift(im: Importer, a: Sym, b: Sym, dims: number[]): boolean {
+  for (const [x, k, name] of [[a, b, im.node.inputs[0]], [b, a, im.node.inputs[1]]] as const) {
+    if (x.kind !== "value" || k.kind !== "const" || x.dims.join() !== dims.join()) continue;
+    const p = im.soleProducer(name, x.v);
+    if (p?.op !== "binary" || p.fn !== "mul" || p.y.shape.length !== 4) continue;
+    const c = p.y.shape[3];
+    if (c < 2 || p.a.shape.join() !== p.y.shape.join() || p.b.shape.join() !== `${c}` || !p.b.data) continue;
+    const t = perChannel(x, k, c, im);
+    if (!t) continue;
+    im.steps[im.producer.get(rootOf(p.y))!] = channelAffine(p.a, p.y, p.b.data, t);
+    im.setOutput(x);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * y = x * s + t per channel of an NHWC x in one pass: a depthwise 1x1 conv, whose kernel starts
+ * each output at the bias and adds the one product, so it rounds as the Mul then the Add do.
+ */
+export function channelAffine(x: Value, y: Value, s: Float32Array, t: Float32Array): Step {
+  const c = s.length;
+  return {
+    op: "conv", x, y, w: Float32Array.from(s), wShape: [c, 1, 1, 1], bias: Float32Array.from(t), groups: c, act: "none",
+    window: { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] },
+  };
 }
