@@ -1,4 +1,4 @@
-import { rootOf, sizeOfShape } from "../../graph/ir.js";
+import { isInt, rootOf, sizeOfShape } from "../../graph/ir.js";
 import type { Step, Value } from "../../graph/ir.js";
 import type { Importer, Sym, ValueSym } from "./importer.js";
 import { floatsOf } from "./util.js";
@@ -74,7 +74,7 @@ export function fuseAffineShift(im: Importer, a: Sym, b: Sym, dims: number[]): b
   for (const [x, k, name] of [[a, b, im.node.inputs[0]], [b, a, im.node.inputs[1]]] as const) {
     if (x.kind !== "value" || k.kind !== "const" || x.dims.join() !== dims.join()) continue;
     const p = im.soleProducer(name, x.v);
-    if (p?.op !== "binary" || p.fn !== "mul" || p.y.shape.length !== 4) continue;
+    if (p?.op !== "binary" || p.fn !== "mul" || isInt(p.y) || p.y.shape.length !== 4) continue;
     const c = p.y.shape[3];
     if (c < 2 || p.a.shape.join() !== p.y.shape.join() || p.b.shape.join() !== `${c}` || !p.b.data) continue;
     const t = perChannel(x, k, c, im);
