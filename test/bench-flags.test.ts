@@ -22,6 +22,7 @@ const SCRIPTS: [string, boolean][] = [
   ["decode", false],
   ["steps", false],
   ["norm", false],
+  ["keras", false],
   ["bindings", false],
 ];
 

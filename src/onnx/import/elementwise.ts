@@ -4,6 +4,7 @@ import { nhwcShape } from "../../graph/layout.js";
 import type { BinaryOp } from "../../ops/elementwise.js";
 import type { Importer, Sym, ValueSym } from "./importer.js";
 import { fuseGated, fuseGelu, math } from "./activation.js";
+import { fuseAffineShift, fuseChannelAffine } from "./fuse-keras.js";
 import { broadcastDims, floatsOf, foldBinary, repeatsOverLast } from "./util.js";
 
 export function binary(im: Importer, op: "Add" | "Sub" | "Mul" | "Div"): void {
@@ -12,6 +13,8 @@ export function binary(im: Importer, op: "Add" | "Sub" | "Mul" | "Div"): void {
   const dims = broadcastDims(a.dims, b.dims, im);
   const fn = ({ Add: "add", Sub: "sub", Mul: "mul", Div: "div" } as const)[op];
   if (a.kind === "const" && b.kind === "const") return im.setOutput(foldBinary(a, b, dims, op));
+  if ((op === "Add" || op === "Mul") && fuseChannelAffine(im, a, b, dims, op)) return;
+  if (op === "Add" && fuseAffineShift(im, a, b, dims)) return;
   if (op === "Add" && fuseResidual(im, a, b, dims)) return;
   if (op === "Mul" && (fuseGated(im, a, b) || fuseGelu(im, a, b))) return;
   elementwise(im, a, b, dims, fn);

@@ -2,6 +2,7 @@ import { sizeOfShape } from "../../graph/ir.js";
 import { permuteStep } from "../../graph/layout.js";
 import type { BinaryOp } from "../../ops/elementwise.js";
 import { stridesOf } from "../../runtime/tensor.js";
+import { channelAffine } from "./fuse-keras.js";
 import type { ConstSym, Importer, Sym } from "./importer.js";
 import { floatsOf, gatherStrided, normAxis } from "./util.js";
 
@@ -48,6 +49,12 @@ export function batchNorm(im: Importer): void {
       p.bias = b;
       return im.setOutput(x);
     }
+  }
+  if (x.dims.length === 4 && c > 1) {
+    const xv = im.nhwc(x);
+    const y = im.value([...xv.shape]);
+    im.emit(channelAffine(xv, y, Float32Array.from(s), Float32Array.from(t)));
+    return im.setOutput({ kind: "value", v: y, layout: "nhwc", dims: x.dims });
   }
   const sv = { kind: "const", dims: [c], f: Float32Array.from(s) } as ConstSym;
   const tv = { kind: "const", dims: [c], f: Float32Array.from(t) } as ConstSym;
