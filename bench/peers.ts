@@ -24,6 +24,7 @@ import { type QuantizedRow, quantizedRows, quantizedTable } from "./peers/quanti
 import { packSpec } from "./peers/spec-io.js";
 import { spyOnWasm } from "./peers/spy.js";
 import { tfNetwork } from "./peers/tf.js";
+import { zoo } from "./peers/zoo.js";
 
 const USAGE = {
   script: "bench/peers.ts",
@@ -41,11 +42,13 @@ const USAGE = {
     only: { type: "string", arg: "NAME", help: "run only the workloads whose name contains NAME (int8: only the int8 networks; not with --save)" },
     compare: { type: "string", arg: "OLD.json", help: "print the change in simdcnn's speed ratios against OLD.json" },
     save: { type: "boolean", help: "write bench/results/peers.json, peers.svg and threads.json" },
+    zoo: { type: "boolean", help: "instead: the models of test/fixtures/zoo in simdcnn's ONNX path and onnxruntime-web (--only NAME: the files whose name contains NAME)" },
   },
 } as const;
 const { values: flags, positionals } = parseFlags(USAGE);
 const quick = flags.quick === true;
 const only = flags.only;
+if (flags.zoo && (flags.save || flags.compare !== undefined)) usageError(USAGE, "--zoo prints its own table: it cannot be combined with --save or --compare");
 if (flags.save && only !== undefined) usageError(USAGE, "--save writes the whole table: it cannot be combined with --only");
 if (positionals.length > 1 || (positionals.length === 1 && flags.compare === undefined)) {
   usageError(USAGE, `unexpected argument${positionals.length > 1 ? "s" : ""} ${positionals.join(" ")} (only --compare OLD.json takes a NEW.json after it)`);
@@ -144,6 +147,7 @@ setThreadsCount(1);
 await tf.setBackend("wasm");
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = "error";
+if (flags.zoo) process.exit((await zoo(simdcnn.simd, quick, only)).length ? 1 : 0);
 const tfjsWasmFile = wasmFileOf("@tensorflow/tfjs-backend-wasm");
 if (!tfjsWasmFile.endsWith("-simd.wasm")) throw new Error(`tfjs-backend-wasm loaded ${tfjsWasmFile}, not its SIMD build`);
 
