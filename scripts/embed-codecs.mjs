@@ -54,17 +54,8 @@ for (const [name, [pkg, glue, wasm]] of Object.entries(EMSCRIPTEN)) {
   writeFileSync(new URL(`${name}.d.ts`, out), "export declare const factory: (module: object) => Promise<unknown>;\nexport declare const WASM: string;\n");
 }
 await bundle("jpeglossless", 'export { Decoder } from "jpeg-lossless-decoder-js";\n', "jpeg-lossless-decoder-js");
-// 12-bit lossy JPEG (Process 4), which the 8-bit libjpeg-turbo build refuses: the DICOM image
-// loader's own decoder, a plain JavaScript module of that package (entered by its path: the
-// package's exports name only its loader).
-await bundle("jpeg12", 'export { default as JpegImage } from "./@cornerstonejs/dicom-image-loader/dist/esm/codecs/jpeg.js";\n', "@cornerstonejs/dicom-image-loader");
 writeFileSync(
   new URL("jpeglossless.d.ts", out),
   "export declare class Decoder {\n  xDim: number;\n  yDim: number;\n  numComp: number;\n  precision: number;\n" +
     "  decode(buffer: ArrayBuffer, offset: number, length: number, numBytes?: number): Uint8Array | Uint16Array;\n}\n",
-);
-writeFileSync(
-  new URL("jpeg12.d.ts", out),
-  "export declare class JpegImage {\n  width: number;\n  height: number;\n  components: unknown[];\n  colorTransform: boolean;\n" +
-    "  parse(data: Uint8Array): void;\n  getData16(width: number, height: number): Uint16Array;\n}\n",
 );

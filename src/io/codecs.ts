@@ -35,13 +35,10 @@ interface Embedded {
 
 // The modules are imported only when a file needs them, each once; the import specifiers are
 // literal so that bundlers split each codec into a chunk of its own.
-const loading = new Map<CodecName, Promise<Codec>>();
-
-/** What a codec decodes: a compressed encoding, or "jpeg-12", JPEG with 12-bit samples (Process 4). */
-export type CodecName = Exclude<PixelEncoding, "native" | "rle"> | "jpeg-12";
+const loading = new Map<PixelEncoding, Promise<Codec>>();
 
 /** The decoder of `encoding`'s frames (not 'native'), loaded on first use. */
-export function codec(encoding: CodecName): Promise<Codec> {
+export function codec(encoding: Exclude<PixelEncoding, "native" | "rle">): Promise<Codec> {
   let pending = loading.get(encoding);
   if (!pending) {
     pending = load(encoding);
@@ -52,26 +49,10 @@ export function codec(encoding: CodecName): Promise<Codec> {
   return pending;
 }
 
-async function load(encoding: CodecName): Promise<Codec> {
+async function load(encoding: Exclude<PixelEncoding, "native" | "rle">): Promise<Codec> {
   switch (encoding) {
     case "jpeg":
       return native(await import("../../build/codecs/libjpegturbo.js"), "JPEGDecoder", encoding);
-    case "jpeg-12": {
-      const { JpegImage } = await import("../../build/codecs/jpeg12.js");
-      return (frame) => {
-        const jpeg = new JpegImage();
-        try {
-          jpeg.parse(frame);
-        } catch (e) {
-          // The decoder throws strings.
-          throw new Error(typeof e === "string" ? e : e instanceof Error ? e.message : String(e));
-        }
-        if (jpeg.components.length !== 1) throw new Error(`a 12-bit JPEG of ${jpeg.components.length} components; only greyscale ones are decoded`);
-        // Raw samples: no colour transform for one component, and no scaling (width and height are the image's).
-        jpeg.colorTransform = false;
-        return { width: jpeg.width, height: jpeg.height, components: 1, bits: 12, samples: jpeg.getData16(jpeg.width, jpeg.height) };
-      };
-    }
     case "jpeg-ls":
       return native(await import("../../build/codecs/charls.js"), "JpegLSDecoder", encoding);
     case "jpeg-2000":
@@ -91,7 +72,7 @@ async function load(encoding: CodecName): Promise<Codec> {
 // Each wasm module is compiled once; instances are cheap and replaced after any failure.
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-async function native(embedded: Embedded, name: string, encoding: CodecName): Promise<Codec> {
+async function native(embedded: Embedded, name: string, encoding: PixelEncoding): Promise<Codec> {
   let wasm = compiled.get(name);
   if (!wasm) {
     wasm = WebAssembly.compile(Uint8Array.from(atob(embedded.WASM), (c) => c.charCodeAt(0)));

@@ -161,6 +161,9 @@ function parse(bytes: Uint8Array): Parsed {
   if (!grey && !rgb) throw new UnsupportedError(`dicom: Photometric Interpretation ${photometric} is not supported under ${syntax.name}`);
   if (samples !== (grey ? 1 : 3)) throw new InputFormatError(`dicom: ${photometric} needs ${grey ? 1 : 3} Samples per Pixel, got ${samples}`);
   if (!Number.isInteger(frames) || frames < 1) throw new InputFormatError(`dicom: Number of Frames must be a positive integer, got ${frames}`);
+  if (syntax.encoding === "jpeg" && stored > 8) {
+    throw new UnsupportedError(`dicom: ${syntax.name} (${uid}) with ${stored} bits stored is not decoded; the JPEG decoder (libjpeg-turbo, 8-bit) takes 8-bit samples only`);
+  }
   return {
     ds, syntax, rows, columns, samples, photometric, allocated, stored, highBit, frames, grey,
     signed: ds.uint16("x00280103") === 1,
@@ -228,8 +231,7 @@ async function frames(p: Parsed): Promise<RawFrame[]> {
       }
     });
   }
-  // libjpeg-turbo's build takes 8-bit samples; 12-bit lossy JPEG has a decoder of its own.
-  const decode = await codec(syntax.encoding === "jpeg" && p.stored > 8 ? "jpeg-12" : syntax.encoding!);
+  const decode = await codec(syntax.encoding!);
   return compressed.map((frame, f) => {
     let out: DecodedFrame;
     try {
