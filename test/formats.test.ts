@@ -150,6 +150,12 @@ describe("FLOAT16, BFLOAT16 and DOUBLE initializers", () => {
   });
 });
 
+// A float16 output's bits, whether the engine returned a Float16Array (where JavaScript has one) or a Uint16Array of bits.
+const bitsOf = (out: unknown): Uint16Array => {
+  const a = out as Uint16Array;
+  return a instanceof Uint16Array ? a : new Uint16Array(a.buffer, a.byteOffset, a.length);
+};
+
 describe("float16 inputs and outputs", () => {
   const spec = (elemType: number) => onnxModel({
     inputs: [{ name: "x", shape: [1, 2, 5, 5], elemType }], outputs: [{ name: "y", elemType }],
@@ -165,15 +171,15 @@ describe("float16 inputs and outputs", () => {
     const rng = new Rng(7);
     const xBits = floatsToHalfBits(rng.f32(50, -2, 2));
     const out = half.run({ x: xBits }).y;
-    // Node has no Float16Array: the bits come in a Uint16Array.
+    // Where JavaScript has no Float16Array (Node 20, 22), the bits come in a Uint16Array.
     expect(out).toBeInstanceOf(globalThis.Float16Array === undefined ? Uint16Array : globalThis.Float16Array);
     const f = single.run({ x: halfBitsToFloats(xBits) }).y as Float32Array;
-    expect(Array.from(out as Uint16Array)).toEqual(Array.from(f, nearestHalf));
+    expect(Array.from(bitsOf(out))).toEqual(Array.from(f, nearestHalf));
     // Float32 values for a float16 input are used as they are.
-    expect(Array.from(half.run({ x: halfBitsToFloats(xBits) }).y as Uint16Array)).toEqual(Array.from(out as Uint16Array));
+    expect(Array.from(bitsOf(half.run({ x: halfBitsToFloats(xBits) }).y))).toEqual(Array.from(bitsOf(out)));
     const into = new Uint16Array(75);
     expect(half.run({ x: xBits }, { into: { y: into } }).y).toBe(into);
-    expect(Array.from(into)).toEqual(Array.from(out as Uint16Array));
+    expect(Array.from(into)).toEqual(Array.from(bitsOf(out)));
     expect(() => half.run({ x: xBits }, { into: { y: new Float32Array(75) } })).toThrow(/into 'y' must be a Float16Array or a Uint16Array/);
     expect(() => half.run({ x: new Int32Array(50) })).toThrow(/input 'x' is float16: expected a Float16Array, a Uint16Array/);
     half.dispose();
@@ -271,7 +277,7 @@ describe("a PyTorch export with external data, and its float16 copy (test/fixtur
   it("the float16 model returns float16 scores: those of the float32 model with the weights widened, each rounded to the nearest half", async () => {
     const half = await e.loadOnnx(join(FIXTURES, "small-fp16.onnx"));
     const xBits = floatsToHalfBits(input);
-    const got = half.run({ x: xBits }).scores as Uint16Array;
+    const got = bitsOf(half.run({ x: xBits }).scores);
     // The reference: the external model's weights, rounded to float16 as the fixture's numpy did, in float32.
     const fp32 = readFileSync(join(FIXTURES, "small.onnx"));
     const data = new Uint8Array(readFileSync(join(FIXTURES, "small.onnx.data")));
