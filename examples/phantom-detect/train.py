@@ -28,7 +28,6 @@ centre (x + 0.5, y + 0.5), side 2r.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-GENERATE = os.path.join(HERE, "..", "phantom", "generate.mjs")
+sys.path.insert(0, os.path.join(HERE, "..", "phantom"))
+from phantom_training import export, generate_range, one_cycle, read_labels, read_slices, start_torch  # noqa: E402
 SIZE = 128
 STRIDE = 8
 GRID = SIZE // STRIDE
@@ -47,29 +47,6 @@ MAX_SIDE = 32.0
 TRAIN_START = 200000
 VAL_START, VAL_COUNT = 220000, 250
 SUPPORTED = {"Add", "Concat", "Constant", "Conv", "MaxPool", "Mul", "Relu", "Reshape", "Sigmoid", "Slice", "Transpose"}
-
-
-def generate_range(start, count, tmp, name, parts=2):
-    """Generates [start, start+count) in `parts` node processes at once; returns (x [N,1,S,S], lesions)."""
-    step = (count + parts - 1) // parts
-    procs, dirs = [], []
-    for p in range(parts):
-        s, n = start + p * step, min(step, count - p * step)
-        if n <= 0:
-            break
-        d = os.path.join(tmp, f"{name}-{p}")
-        dirs.append(d)
-        procs.append(subprocess.Popen(["node", GENERATE, "--out", d, "--format", "raw", "--size", str(SIZE),
-                                       "--start", str(s), "--count", str(n)], stdout=subprocess.DEVNULL))
-    for pr in procs:
-        if pr.wait() != 0:
-            sys.exit("generate.mjs failed")
-    xs = [np.fromfile(os.path.join(d, "slices.f32"), dtype="<f4").reshape(-1, 1, SIZE, SIZE) for d in dirs]
-    lesions = []
-    for d in dirs:
-        with open(os.path.join(d, "labels.json")) as f:
-            lesions += json.load(f)["lesions"]
-    return np.concatenate(xs), lesions
 
 
 def true_box(lesion):
@@ -207,23 +184,20 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "phantom-detect.onnx"))
     args = ap.parse_args()
 
-    torch.manual_seed(0)
-    torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True)
-    torch.set_flush_denormal(True)
+    start_torch(args.threads)
 
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        xtr, ltr = generate_range(TRAIN_START, args.train, tmp, "train")
-        xva, lva = generate_range(VAL_START, VAL_COUNT, tmp, "val")
+        train = generate_range(TRAIN_START, args.train, tmp, "train", SIZE)
+        val = generate_range(VAL_START, VAL_COUNT, tmp, "val", SIZE)
+        xtr, (_, ltr) = read_slices(train, SIZE), read_labels(train)
+        xva, (_, lva) = read_slices(val, SIZE), read_labels(val)
     print(f"data: {len(xtr)} training slices, {len(xva)} validation; {time.time() - t0:.0f} s", flush=True)
 
     widths = [int(w) for w in args.widths.split(",")]
     model = Detector(widths)
     print(f"detector {widths}: {sum(p.numel() for p in model.parameters())} parameters", flush=True)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps = args.epochs * ((len(xtr) + args.batch - 1) // args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.15)
+    opt, sched = one_cycle(model, args.lr, args.epochs, len(xtr), args.batch)
     rng = np.random.default_rng(0)
     t1 = time.time()
     for epoch in range(args.epochs):
@@ -254,19 +228,15 @@ def main():
               f"{time.time() - t1:.0f} s", flush=True)
     train_seconds = time.time() - t1
 
-    model.eval()
-    dummy = torch.zeros(1, 1, SIZE, SIZE)
-    torch.onnx.export(model, dummy, args.out, opset_version=13, input_names=["slice"], output_names=["boxes", "scores"],
-                      dynamic_axes={"slice": {0: "N"}, "boxes": {0: "N"}, "scores": {0: "N"}}, do_constant_folding=True)
-    import onnx
-    m = onnx.load(args.out)
-    # The export leaves the reshaped outputs' sizes symbolic; they are fixed, and declared so.
-    for o, last in zip(m.graph.output, (4, 1)):
-        dims = o.type.tensor_type.shape.dim
-        dims[1].ClearField("dim_param")
-        dims[1].dim_value = GRID * GRID
-        dims[2].ClearField("dim_param")
-        dims[2].dim_value = last
+    def fixed_output_sizes(m):
+        # The export leaves the reshaped outputs' sizes symbolic; they are fixed, and declared so.
+        for o, last in zip(m.graph.output, (4, 1)):
+            dims = o.type.tensor_type.shape.dim
+            dims[1].ClearField("dim_param")
+            dims[1].dim_value = GRID * GRID
+            dims[2].ClearField("dim_param")
+            dims[2].dim_value = last
+
     meta = {
         "simdcnn:labels": json.dumps(["lesion"]),
         "simdcnn:resize": "bilinear",
@@ -275,19 +245,10 @@ def main():
         "simdcnn:box_format": "cxcywh",
         "simdcnn:box_units": "pixels",
     }
-    del m.metadata_props[:]
-    for k, v in meta.items():
-        m.metadata_props.add(key=k, value=v)
-    m.doc_string = "simdcnn phantom detection demo: lesion boxes on synthetic MR-like slices. A demonstration, not a clinical tool."
-    onnx.checker.check_model(m)
-    ops = sorted({n.op_type for n in m.graph.node})
-    bad = [o for o in ops if o not in SUPPORTED]
-    if bad:
-        sys.exit(f"the export uses operators this demo does not expect: {bad}")
-    onnx.save(m, args.out)
+    doc = "simdcnn phantom detection demo: lesion boxes on synthetic MR-like slices. A demonstration, not a clinical tool."
+    ops = export(model, args.out, SIZE, ["boxes", "scores"], meta, doc, SUPPORTED, fix=fixed_output_sizes)
     print(f"wrote {args.out}: {os.path.getsize(args.out)} bytes, ops {ops}; training took {train_seconds:.0f} s, "
           f"{time.time() - t0:.0f} s in all")
-
 
 if __name__ == "__main__":
     main()

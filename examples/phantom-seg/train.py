@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-GENERATE = os.path.join(HERE, "..", "phantom", "generate.mjs")
+sys.path.insert(0, os.path.join(HERE, "..", "phantom"))
+from phantom_training import export, generate_indices, generate_range, one_cycle, read_masks, read_slices, start_torch  # noqa: E402
 SAMPLES = os.path.join(HERE, "..", "phantom", "samples", "samples.json")
 SIZE = 128
 TRAIN_START = 100000
@@ -44,26 +44,6 @@ LABELS = ["background", "body", "organ", "lesion"]
 COLORS = ["#000000", "#4f8fd6", "#3cb371", "#ff3b30"]
 TIE = 1e-3
 SUPPORTED = {"Concat", "Conv", "ConvTranspose", "MaxPool", "Relu"}
-
-
-def generate_range(start, count, tmp, name, parts=2):
-    """Generates [start, start+count) in `parts` node processes at once; returns (x [N,1,S,S], masks [N,S,S])."""
-    step = (count + parts - 1) // parts
-    procs, dirs = [], []
-    for p in range(parts):
-        s, n = start + p * step, min(step, count - p * step)
-        if n <= 0:
-            break
-        d = os.path.join(tmp, f"{name}-{p}")
-        dirs.append(d)
-        procs.append(subprocess.Popen(["node", GENERATE, "--out", d, "--format", "raw", "--size", str(SIZE),
-                                       "--start", str(s), "--count", str(n)], stdout=subprocess.DEVNULL))
-    for pr in procs:
-        if pr.wait() != 0:
-            sys.exit("generate.mjs failed")
-    xs = [np.fromfile(os.path.join(d, "slices.f32"), dtype="<f4").reshape(-1, 1, SIZE, SIZE) for d in dirs]
-    ms = [np.fromfile(os.path.join(d, "masks.u8"), dtype=np.uint8).reshape(-1, SIZE, SIZE) for d in dirs]
-    return np.concatenate(xs), np.concatenate(ms).astype(np.int64)
 
 
 def block(cin, cout):
@@ -154,22 +134,6 @@ def png_grey8(path, pixels):
                 + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
-def finish_onnx(m):
-    meta = {
-        "simdcnn:labels": json.dumps(LABELS),
-        "simdcnn:colors": json.dumps(COLORS),
-        "simdcnn:background": "0",
-        "simdcnn:resize": "bilinear",
-        "simdcnn:normalize": "unit",
-        "simdcnn:output": "softmax",
-    }
-    del m.metadata_props[:]
-    for k, v in meta.items():
-        m.metadata_props.add(key=k, value=v)
-    m.doc_string = "simdcnn phantom segmentation demo: background, body, organ, lesion on synthetic MR-like slices. A demonstration, not a clinical tool."
-    return m
-
-
 def references(model, out_dir):
     """PyTorch's masks of the sample PNGs, from exactly what simdcnn feeds the model: the 16-bit
     value / 65535, in float32."""
@@ -177,10 +141,8 @@ def references(model, out_dir):
         files = json.load(f)["files"]
     indices = [v["index"] for v in files.values()]
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["node", GENERATE, "--out", tmp, "--format", "raw", "--size", str(SIZE),
-                        "--indices", ",".join(map(str, indices))], check=True, stdout=subprocess.DEVNULL)
-        v = np.rint(np.fromfile(os.path.join(tmp, "slices.f32"), dtype="<f4").astype(np.float64) * 4095)
-    x = (np.rint(v * 65535 / 4095) / 65535).astype(np.float32).reshape(-1, 1, SIZE, SIZE)
+        v = np.rint(read_slices(generate_indices(indices, tmp, SIZE), SIZE).astype(np.float64) * 4095)
+    x = (np.rint(v * 65535 / 4095) / 65535).astype(np.float32)
     scores = predict(model, x)
     os.makedirs(out_dir, exist_ok=True)
     ties = {}
@@ -210,24 +172,21 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "phantom-seg.onnx"))
     args = ap.parse_args()
 
-    torch.manual_seed(0)
-    torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True)
-    torch.set_flush_denormal(True)
+    start_torch(args.threads)
 
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        xtr, mtr = generate_range(TRAIN_START, args.train, tmp, "train")
-        xva, mva = generate_range(VAL_START, VAL_COUNT, tmp, "val")
+        train = generate_range(TRAIN_START, args.train, tmp, "train", SIZE)
+        val = generate_range(VAL_START, VAL_COUNT, tmp, "val", SIZE)
+        xtr, mtr = read_slices(train, SIZE), read_masks(train, SIZE)
+        xva, mva = read_slices(val, SIZE), read_masks(val, SIZE)
     lesion_at = [tuple(np.argwhere(m == 3).mean(0).round().astype(int)) if (m == 3).any() else None for m in mtr]
     print(f"data: {len(xtr)} training slices, {len(xva)} validation; {time.time() - t0:.0f} s", flush=True)
 
     widths = [int(w) for w in args.widths.split(",")]
     model = UNet(widths)
     print(f"U-Net {widths}: {sum(p.numel() for p in model.parameters())} parameters", flush=True)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps = args.epochs * ((len(xtr) + args.batch - 1) // args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.15)
+    opt, sched = one_cycle(model, args.lr, args.epochs, len(xtr), args.batch)
     rng = np.random.default_rng(0)
     t1 = time.time()
     for epoch in range(args.epochs):
@@ -258,18 +217,16 @@ def main():
               f"lesion {d[2]:.4f}, {time.time() - t1:.0f} s", flush=True)
     train_seconds = time.time() - t1
 
-    model.eval()
-    dummy = torch.zeros(1, 1, SIZE, SIZE)
-    torch.onnx.export(model, dummy, args.out, opset_version=13, input_names=["slice"], output_names=["scores"],
-                      dynamic_axes={"slice": {0: "N"}, "scores": {0: "N"}}, do_constant_folding=True)
-    import onnx
-    m = finish_onnx(onnx.load(args.out))
-    onnx.checker.check_model(m)
-    ops = sorted({n.op_type for n in m.graph.node})
-    bad = [o for o in ops if o not in SUPPORTED]
-    if bad:
-        sys.exit(f"the export uses operators this demo does not expect: {bad}")
-    onnx.save(m, args.out)
+    meta = {
+        "simdcnn:labels": json.dumps(LABELS),
+        "simdcnn:colors": json.dumps(COLORS),
+        "simdcnn:background": "0",
+        "simdcnn:resize": "bilinear",
+        "simdcnn:normalize": "unit",
+        "simdcnn:output": "softmax",
+    }
+    doc = "simdcnn phantom segmentation demo: background, body, organ, lesion on synthetic MR-like slices. A demonstration, not a clinical tool."
+    ops = export(model, args.out, SIZE, ["scores"], meta, doc, SUPPORTED)
     print(f"wrote {args.out}: {os.path.getsize(args.out)} bytes, ops {ops}; training took {train_seconds:.0f} s, "
           f"{time.time() - t0:.0f} s in all")
     n = references(model, os.path.join(os.path.dirname(os.path.abspath(args.out)), "reference"))

@@ -18,8 +18,6 @@ this file:
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -27,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from phantom_training import export, generate_indices, generate_range, one_cycle, read_labels, read_slices, start_torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZE = 128
@@ -37,41 +37,6 @@ SUPPORTED = {"Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Cons
              "Exp", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu",
              "MatMul", "MaxPool", "Mul", "Pad", "PRelu", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax",
              "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze"}  # src/onnx/ops.ts
-
-
-def generate(args, out_dir):
-    """Runs generate.mjs (raw format) and returns (x [N,1,S,S] float32, labels [N] int64)."""
-    cmd = ["node", os.path.join(HERE, "generate.mjs"), "--out", out_dir, "--format", "raw", "--size", str(SIZE)] + args
-    subprocess.run(cmd, check=True)
-    with open(os.path.join(out_dir, "labels.json")) as f:
-        meta = json.load(f)
-    x = np.fromfile(os.path.join(out_dir, "slices.f32"), dtype="<f4").reshape(-1, 1, SIZE, SIZE)
-    return x, np.asarray(meta["labels"], dtype=np.int64)
-
-
-def generate_range(start, count, tmp, name, parts=2):
-    """Generates [start, start+count) in `parts` node processes at once (one per core)."""
-    step = (count + parts - 1) // parts
-    procs, dirs = [], []
-    for p in range(parts):
-        s, n = start + p * step, min(step, count - p * step)
-        if n <= 0:
-            break
-        d = os.path.join(tmp, f"{name}-{p}")
-        dirs.append(d)
-        procs.append(subprocess.Popen(["node", os.path.join(HERE, "generate.mjs"), "--out", d, "--format", "raw",
-                                       "--size", str(SIZE), "--start", str(s), "--count", str(n)]))
-    for pr in procs:
-        if pr.wait() != 0:
-            sys.exit("generate.mjs failed")
-    xs, ys, lesions = [], [], []
-    for d in dirs:
-        with open(os.path.join(d, "labels.json")) as f:
-            meta = json.load(f)
-        ys.append(np.asarray(meta["labels"], dtype=np.int64))
-        lesions += meta["lesions"]
-        xs.append(np.fromfile(os.path.join(d, "slices.f32"), dtype="<f4").reshape(-1, 1, SIZE, SIZE))
-    return np.concatenate(xs), np.concatenate(ys), lesions
 
 
 CELL = 16  # one cell of the 8x8 score map covers 16x16 pixels (four 2x2 max-pools)
@@ -132,26 +97,15 @@ def evaluate(model, x, y, batch=250):
     return correct / len(x)
 
 
-def finish_onnx(m):
+def global_max_pool(m):
     """torch 1.13 exports adaptive_max_pool2d(x, 1) as an 8x8 MaxPool; make it the GlobalMaxPool it
-    is (the same for the 128x128 input), and set simdcnn's metadata keys."""
+    is (the same for the 128x128 input)."""
     import onnx
     for i, n in enumerate(m.graph.node):
         if n.op_type == "MaxPool" and any(a.name == "kernel_shape" and list(a.ints) == [SIZE // CELL] * 2 for a in n.attribute):
             m.graph.node.remove(n)
             m.graph.node.insert(i, onnx.helper.make_node("GlobalMaxPool", list(n.input), list(n.output), name=n.name or "GlobalMaxPool"))
             break
-    meta = {
-        "simdcnn:labels": json.dumps(["normal", "lesion"]),
-        "simdcnn:resize": "bilinear",
-        "simdcnn:normalize": "unit",
-        "simdcnn:output": "softmax",
-    }
-    del m.metadata_props[:]
-    for k, v in meta.items():
-        m.metadata_props.add(key=k, value=v)
-    m.doc_string = "simdcnn phantom demo: lesion / normal on synthetic MR-like slices. A demonstration, not a clinical tool."
-    return m
 
 
 def main():
@@ -165,24 +119,20 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "phantom.onnx"))
     args = ap.parse_args()
 
-    torch.manual_seed(0)
-    np.random.seed(0)
-    torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True)
-    torch.set_flush_denormal(True)  # denormals slow CPU training down as weights shrink
+    start_torch(args.threads)
 
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        xtr, ytr, ltr = generate_range(0, args.train, tmp, "train")
-        xva, yva, _ = generate_range(VAL_START, VAL_COUNT, tmp, "val")
+        train = generate_range(0, args.train, tmp, "train", SIZE)
+        val = generate_range(VAL_START, VAL_COUNT, tmp, "val", SIZE)
+        xtr, (ytr, ltr) = read_slices(train, SIZE), read_labels(train)
+        xva, (yva, _) = read_slices(val, SIZE), read_labels(val)
     ttr, wtr = score_targets(ltr)
     print(f"data: {len(xtr)} training slices ({ytr.sum()} with a lesion), {len(xva)} validation; "
           f"{time.time() - t0:.0f} s", flush=True)
 
     model = PhantomNet()
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps = args.epochs * ((len(xtr) + args.batch - 1) // args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.15)
+    opt, sched = one_cycle(model, args.lr, args.epochs, len(xtr), args.batch)
     rng = np.random.default_rng(0)
     t1 = time.time()
     for epoch in range(args.epochs):
@@ -218,19 +168,14 @@ def main():
               f"{time.time() - t1:.0f} s", flush=True)
     train_seconds = time.time() - t1
 
-    model.eval()
-    dummy = torch.zeros(1, 1, SIZE, SIZE)
-    torch.onnx.export(model, dummy, args.out, opset_version=13, input_names=["slice"], output_names=["logits"],
-                      dynamic_axes={"slice": {0: "N"}, "logits": {0: "N"}}, do_constant_folding=True)
-
-    import onnx
-    m = finish_onnx(onnx.load(args.out))
-    onnx.checker.check_model(m)
-    ops = sorted({n.op_type for n in m.graph.node})
-    bad = [o for o in ops if o not in SUPPORTED]
-    if bad:
-        sys.exit(f"the export uses operators simdcnn does not import: {bad}")
-    onnx.save(m, args.out)
+    meta = {
+        "simdcnn:labels": json.dumps(["normal", "lesion"]),
+        "simdcnn:resize": "bilinear",
+        "simdcnn:normalize": "unit",
+        "simdcnn:output": "softmax",
+    }
+    doc = "simdcnn phantom demo: lesion / normal on synthetic MR-like slices. A demonstration, not a clinical tool."
+    ops = export(model, args.out, SIZE, ["logits"], meta, doc, SUPPORTED, fix=global_max_pool)
     print(f"wrote {args.out}: {os.path.getsize(args.out)} bytes, ops {ops}; training took {train_seconds:.0f} s")
 
     # PyTorch's logits on the sample slices, for evaluate.mjs to compare simdcnn's against.
@@ -239,7 +184,7 @@ def main():
             files = json.load(f)["files"]
         indices = [v["index"] for v in files.values()]
         with tempfile.TemporaryDirectory() as tmp:
-            xs, _ = generate(["--indices", ",".join(map(str, indices))], tmp)
+            xs = read_slices(generate_indices(indices, tmp, SIZE), SIZE)
         with torch.no_grad():
             logits = model(torch.from_numpy(xs)).numpy()
         ref = {str(i): [float(v) for v in l] for i, l in zip(indices, logits)}
