@@ -20,34 +20,21 @@
 // interpolation, as PASCAL VOC since 2010 and COCO's per-threshold AP without its 101-point
 // sampling).
 
-import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { init } from "../../dist/index.js";
 import { iou } from "../../dist/detect/box.js";
 import { detect } from "../../dist/detect/detect.js";
 import { detectorLayout } from "../../dist/detect/layout.js";
 import { modelSettings } from "../../dist/io/index.js";
-import { phantomSlice, to16bit } from "../phantom/generate.mjs";
+import { SIZE, evaluationSetup, testBatches } from "../phantom/evaluation.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const start = Number(opt("start", 250000));
-const count = Number(opt("count", 500));
-const modelPath = opt("model", join(HERE, "phantom-detect.onnx"));
-const backend = opt("backend", "auto");
-const SIZE = 128;
+const { start, count, backend, engine, model } = await evaluationSetup({ start: 250000, count: 500, model: join(HERE, "phantom-detect.onnx") });
 const BATCH = 25;
 const LOW = 0.01;
 const CLI_SCORE = 0.5;
 const IOU = 0.45;
 
-const engine = await init({ backend });
-const model = await engine.loadOnnx(new Uint8Array(readFileSync(modelPath)));
 // A detector's settings: its metadata and input; its first output is boxes, not class scores.
 const settings = modelSettings({ metadata: model.metadata, inputShape: model.inputs[0].shape });
 const layout = detectorLayout(model.outputs, settings);
@@ -79,15 +66,8 @@ function averagePrecision(boxes, truth) {
 const truth = [];
 const boxes = [];
 let inferMs = 0;
-for (let b = 0; b < count; b += BATCH) {
-  const n = Math.min(BATCH, count - b);
-  const input = new Float32Array(n * SIZE * SIZE);
-  for (let i = 0; i < n; i++) {
-    const s = phantomSlice(start + b + i, { size: SIZE });
-    for (let p = 0; p < SIZE * SIZE; p++) input[i * SIZE * SIZE + p] = to16bit(s.pixels[p]) / 65535;
-    const l = s.lesion;
-    truth.push(l ? [l.x + 0.5 - l.r, l.y + 0.5 - l.r, l.x + 0.5 + l.r, l.y + 0.5 + l.r] : null);
-  }
+for (const { first: b, n, input, truth: slices } of testBatches(start, count, BATCH)) {
+  for (const { lesion: l } of slices) truth.push(l ? [l.x + 0.5 - l.r, l.y + 0.5 - l.r, l.x + 0.5 + l.r, l.y + 0.5 + l.r] : null);
   const t = performance.now();
   const out = model.run({ [model.inputs[0].name]: input });
   inferMs += performance.now() - t;

@@ -18,28 +18,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pngjs from "pngjs";
-import { init } from "../../dist/index.js";
 import { labelMap, readSlices, toInput } from "../../dist/io/index.js";
-import { MASK_LABELS, phantomSlice, to16bit } from "../phantom/generate.mjs";
+import { SIZE, evaluationSetup, testBatches } from "../phantom/evaluation.mjs";
+import { MASK_LABELS } from "../phantom/generate.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SAMPLES = join(HERE, "..", "phantom", "samples");
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const start = Number(opt("start", 150000));
-const count = Number(opt("count", 500));
-const modelPath = opt("model", join(HERE, "phantom-seg.onnx"));
-const backend = opt("backend", "auto");
-const SIZE = 128;
+const { start, count, engine, model } = await evaluationSetup({ start: 150000, count: 500, model: join(HERE, "phantom-seg.onnx") });
 const BATCH = 25;
 const CLASSES = MASK_LABELS.length;
 const MAP = { layout: "NCHW", channels: CLASSES, height: SIZE, width: SIZE };
-
-const engine = await init({ backend });
-const model = await engine.loadOnnx(new Uint8Array(readFileSync(modelPath)));
 const masksOf = (input, n) => {
   const out = model.run({ slice: input }).scores;
   const k = CLASSES * SIZE * SIZE;
@@ -54,15 +42,7 @@ let found = 0;
 let falseAlarms = 0;
 let lesionSlices = 0;
 let inferMs = 0;
-for (let b = 0; b < count; b += BATCH) {
-  const n = Math.min(BATCH, count - b);
-  const input = new Float32Array(n * SIZE * SIZE);
-  const truth = [];
-  for (let i = 0; i < n; i++) {
-    const s = phantomSlice(start + b + i, { size: SIZE });
-    for (let p = 0; p < SIZE * SIZE; p++) input[i * SIZE * SIZE + p] = to16bit(s.pixels[p]) / 65535;
-    truth.push(s);
-  }
+for (const { n, input, truth } of testBatches(start, count, BATCH)) {
   const t = performance.now();
   const masks = masksOf(input, n);
   inferMs += performance.now() - t;

@@ -18,24 +18,12 @@ import { readFileSync, existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pngjs from "pngjs";
-import { init } from "../../dist/index.js";
-import { phantomSlice, to16bit, LABELS } from "./generate.mjs";
+import { SIZE, evaluationSetup, testBatches } from "./evaluation.mjs";
+import { phantomSlice, LABELS } from "./generate.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const start = Number(opt("start", 50000));
-const count = Number(opt("count", 1000));
-const modelPath = opt("model", join(HERE, "phantom.onnx"));
-const backend = opt("backend", "auto");
-const SIZE = 128;
+const { start, count, modelPath, engine, model } = await evaluationSetup({ start: 50000, count: 1000, model: join(HERE, "phantom.onnx") });
 const BATCH = 50;
-
-const engine = await init({ backend });
-const model = await engine.loadOnnx(new Uint8Array(readFileSync(modelPath)));
 
 function softmax2(l0, l1) {
   const m = Math.max(l0, l1);
@@ -55,15 +43,7 @@ let tp = 0, tn = 0, fp = 0, fn = 0;
 const t0 = performance.now();
 let inferMs = 0;
 const missed = [];
-for (let b = 0; b < count; b += BATCH) {
-  const n = Math.min(BATCH, count - b);
-  const input = new Float32Array(n * SIZE * SIZE);
-  const truth = [];
-  for (let i = 0; i < n; i++) {
-    const s = phantomSlice(start + b + i, { size: SIZE });
-    for (let p = 0; p < SIZE * SIZE; p++) input[i * SIZE * SIZE + p] = to16bit(s.pixels[p]) / 65535;
-    truth.push(s);
-  }
+for (const { first: b, n, input, truth } of testBatches(start, count, BATCH)) {
   const t = performance.now();
   const logits = logitsOf(input, n);
   inferMs += performance.now() - t;
