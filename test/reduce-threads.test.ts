@@ -1,40 +1,15 @@
 // Reductions and normalizations give the bits of one thread on 1-4 threads, and each dispatch is
 // split over all of them (so the comparison is not one thread against itself): by rows, and with
 // fewer rows than threads by runs of columns (reductions) or of groups (normalizations).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, type Tensor, init } from "../src/node.js";
+import { describe, expect, it } from "vitest";
+import type { Engine, Tensor } from "../src/node.js";
 import { PARALLEL_MIN_ELEMENTS } from "../src/runtime/runtime.js";
 import { Rng, prod } from "./reference.js";
+import { bits, threadEngines, widest } from "./threading.js";
 
 const counts = [1, 2, 3, 4];
-const engines = new Map<number, Engine>();
+const engines = threadEngines(counts);
 
-beforeAll(async () => {
-  for (const n of counts) engines.set(n, await init({ threads: n }));
-});
-afterAll(() => {
-  for (const e of engines.values()) e.dispose();
-});
-
-function bits(a: Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
-}
-
-/** The most calls any one dispatch of `e` was split into while `f` ran. */
-function widest<T>(e: Engine, f: () => T): { result: T; calls: number } {
-  const rt = (e as unknown as { rt: { dispatch(calls: unknown[], what: string): void } }).rt;
-  const own = rt.dispatch;
-  let calls = 0;
-  rt.dispatch = (c, what) => {
-    calls = Math.max(calls, c.length);
-    own.call(rt, c, what);
-  };
-  try {
-    return { result: f(), calls };
-  } finally {
-    delete (rt as { dispatch?: unknown }).dispatch;
-  }
-}
 
 const rng = new Rng(17);
 const big = PARALLEL_MIN_ELEMENTS * 2;

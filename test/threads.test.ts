@@ -5,41 +5,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BackendError, type Engine, type Model, type Tensor, init, layers } from "../src/node.js";
 import { PARALLEL_MIN_ELEMENTS } from "../src/runtime/runtime.js";
 import { Net } from "./networks.js";
 import { Rng } from "./reference.js";
+import { bits, threadEngines, widest } from "./threading.js";
 
 const counts = [1, 2, 3, 4];
-const engines = new Map<number, Engine>();
+const engines = threadEngines(counts);
 
-beforeAll(async () => {
-  for (const n of counts) engines.set(n, await init({ threads: n }));
-});
-afterAll(() => {
-  for (const e of engines.values()) e.dispose();
-});
-
-function bits(a: Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
-}
-
-/** The most calls any one dispatch of `e` was split into while `f` ran. */
-function widest<T>(e: Engine, f: () => T): { result: T; calls: number } {
-  const rt = (e as unknown as { rt: { dispatch(calls: unknown[], what: string): void } }).rt;
-  const own = rt.dispatch;
-  let calls = 0;
-  rt.dispatch = (c, what) => {
-    calls = Math.max(calls, c.length);
-    own.call(rt, c, what);
-  };
-  try {
-    return { result: f(), calls };
-  } finally {
-    delete (rt as { dispatch?: unknown }).dispatch;
-  }
-}
 
 /**
  * Like `same`, and checks that every engine with several threads did split a dispatch over all

@@ -21,6 +21,7 @@ import { type BackendName, compare, engines } from "./grid.js";
 import type { AttributeValue } from "./onnx-builder.js";
 import { type Feed, Net, type OrtCase, type Tol, checkCase, ortOutputs } from "./networks.js";
 import { Rng, prod } from "./reference.js";
+import { bits, widest } from "./threading.js";
 
 const UNET: Tol = { atol: 1e-7, rtol: 1e-4 };
 
@@ -68,25 +69,6 @@ function feeds(name: string, seed: number, chw: number[]): Record<string, Feed>[
 
 const worst = new Map<string, number>();
 
-function bits(a: Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
-}
-
-/** The most calls any one dispatch of `e` was split into while `f` ran: 2 shows both threads worked. */
-function widest<T>(e: Engine, f: () => T): { result: T; calls: number } {
-  const rt = (e as unknown as { rt: { dispatch(calls: unknown[], what: string): void } }).rt;
-  const own = rt.dispatch;
-  let calls = 0;
-  rt.dispatch = (c, what) => {
-    calls = Math.max(calls, c.length);
-    own.call(rt, c, what);
-  };
-  try {
-    return { result: f(), calls };
-  } finally {
-    delete (rt as { dispatch?: unknown }).dispatch;
-  }
-}
 
 /** ORT, both builds fused and unfused, then two threads against one on the batch-2 feed. */
 async function check(c: OrtCase, key: string): Promise<void> {

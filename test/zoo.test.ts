@@ -22,6 +22,7 @@ import { encodeModel } from "../src/onnx/encode.js";
 import type { BackendName } from "./grid.js";
 import { runOrt } from "./ort.js";
 import { Rng, prod } from "./reference.js";
+import { bits } from "./threading.js";
 
 const ZOO_RTOL = 1e-4;
 const DIR = new URL("./fixtures/zoo/", import.meta.url);
@@ -113,10 +114,6 @@ afterAll(() => {
 
 function path(file: string): string {
   return fileURLToPath(new URL(file, DIR));
-}
-
-function bits(a: ArrayBufferView): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
 }
 
 function input(file: string, seed: number): { data: Float32Array; dims: number[] } {
