@@ -5,6 +5,27 @@ export class UsageError extends SimdcnnError {
   override name = "UsageError";
 }
 
+// Option lines the model commands share, word for word.
+const RUN = `  --batch N           slices per inference (default 8; the model's batch when it is fixed)
+  --backend B         auto | simd | scalar (default auto)
+  --threads N         threads, or auto: the machine's cores (default auto); several files run
+                      in up to N worker processes, one file on N kernel threads
+  --window C,W        intensity window for DICOM slices, e.g. 40,400`;
+const INPUT_SIZE = `  --resize bilinear|nearest         (override the model's)
+  --input-size H,W    the size slices are resized to, for a model with symbolic height and width`;
+const AXIS = `  --axis A            axial | coronal | sagittal: the patient axis volumes are sliced along
+                      (default axial); slices are taken along the volume axis nearest it`;
+const DICOMWEB = `  --dicomweb URL      read a study from a DICOMweb service (QIDO-RS to list its series, WADO-RS
+                      to fetch them), e.g. http://pacs:8042/dicom-web; lines name each series by URL`;
+const STUDY = `  --study UID         the Study Instance UID to read from --dicomweb (required with it)
+  --series UID        read only this series of the study`;
+/** segment's and detect's --queue, whose outputs (--out, --boxes) are folders. */
+const queue = (verb: string, out: string) => `  --queue URL         enqueue the inputs on redis://HOST:PORT/N for \`simdcnn worker\`
+                      processes instead of ${verb} here; paths (the inputs, the model and
+                      ${out}) must name the same files and folder on every worker (a shared
+                      filesystem), or inputs and ${out} be s3://BUCKET/PREFIX; the table (or
+                      --json, --csv) goes to stdout`;
+
 const CLASSIFY = `usage: simdcnn classify --model m.onnx [options] <files, folders or globs>
        simdcnn classify --model m.onnx [options] --dicomweb URL --study UID [--series UID]
 
@@ -20,15 +41,10 @@ options:
   --json | --csv      machine-readable output instead of the table
   --out FILE          write the output to FILE instead of stdout (its folder is created)
   --top-k N           classes listed per slice (default 3)
-  --batch N           slices per inference (default 8; the model's batch when it is fixed)
-  --backend B         auto | simd | scalar (default auto)
-  --threads N         threads, or auto: the machine's cores (default auto); several files run
-                      in up to N worker processes, one file on N kernel threads
-  --window C,W        intensity window for DICOM slices, e.g. 40,400
+${RUN}
   --labels A,B,...    class names (override the model's)
   --output softmax|sigmoid|logits   how outputs become probabilities (override the model's)
-  --resize bilinear|nearest         (override the model's)
-  --input-size H,W    the size slices are resized to, for a model with symbolic height and width
+${INPUT_SIZE}
   --heatmap DIR       write a heat-map overlay PNG per slice into DIR (created), with the
                       heat's peak, and a box around it, in the output; names follow the
                       inputs' paths below their common folder. The heat is the drop of the
@@ -51,12 +67,9 @@ options:
                       volume's slabs of 32 slices or more, each --dicomweb series. Inputs
                       and --heatmap may be s3://BUCKET/PREFIX (the endpoint from
                       AWS_ENDPOINT_URL_S3 for S3-compatible services)
-  --axis A            axial | coronal | sagittal: the patient axis volumes are sliced along
-                      (default axial); slices are taken along the volume axis nearest it
-  --dicomweb URL      read a study from a DICOMweb service (QIDO-RS to list its series, WADO-RS
-                      to fetch them), e.g. http://pacs:8042/dicom-web; lines name each series by URL
-  --study UID         the Study Instance UID to read from --dicomweb (required with it)
-  --series UID        read only this series of the study
+${AXIS}
+${DICOMWEB}
+${STUDY}
   --sr DIR            write a DICOM Comprehensive SR per DICOM input (a series, or a file) into
                       DIR: each slice's top class and probability, referencing its image, and
                       the model's name and SHA-256; DIR/<name>.sr.dcm. A non-DICOM input gets
@@ -90,28 +103,16 @@ options:
   --threshold T       for one-channel models: a pixel is class 1 when its probability is above
                       T (default 0.5)
   --json | --csv      machine-readable output instead of the table
-  --batch N           slices per inference (default 8; the model's batch when it is fixed)
-  --backend B         auto | simd | scalar (default auto)
-  --threads N         threads, or auto: the machine's cores (default auto); several files run
-                      in up to N worker processes, one file on N kernel threads
-  --window C,W        intensity window for DICOM slices, e.g. 40,400
+${RUN}
   --labels A,B,...    class names (override the model's)
   --background N      the background class (default 0; override the model's)
   --colors C,C,...    class colours as #rrggbb (override the model's)
   --output softmax|sigmoid|logits   how scores become probabilities (override the model's)
-  --resize bilinear|nearest         (override the model's)
-  --input-size H,W    the size slices are resized to, for a model with symbolic height and width
-  --axis A            axial | coronal | sagittal: the patient axis volumes are sliced along
-                      (default axial); slices are taken along the volume axis nearest it
-  --dicomweb URL      read a study from a DICOMweb service (QIDO-RS, WADO-RS), e.g.
-                      http://pacs:8042/dicom-web; lines name each series by URL
-  --study UID         the Study Instance UID to read from --dicomweb (required with it)
-  --series UID        read only this series of the study
-  --queue URL         enqueue the inputs on redis://HOST:PORT/N for \`simdcnn worker\`
-                      processes instead of segmenting here; paths (the inputs, the model and
-                      --out) must name the same files and folder on every worker (a shared
-                      filesystem), or inputs and --out be s3://BUCKET/PREFIX; the table (or
-                      --json, --csv) goes to stdout
+${INPUT_SIZE}
+${AXIS}
+${DICOMWEB}
+${STUDY}
+${queue("segmenting", "--out")}
   --seg DIR           write a DICOM Segmentation (binary, a segment per class but the
                       background) per DICOM input (a series along any --axis, or a file with
                       all its frames) into DIR: DIR/<name>.seg.dcm, in the source's geometry,
@@ -155,26 +156,14 @@ options:
                       with its class and score (DIR created; names follow the inputs' paths
                       below their common folder)
   --json | --csv      machine-readable output instead of the table
-  --batch N           slices per inference (default 8; the model's batch when it is fixed)
-  --backend B         auto | simd | scalar (default auto)
-  --threads N         threads, or auto: the machine's cores (default auto); several files run
-                      in up to N worker processes, one file on N kernel threads
-  --window C,W        intensity window for DICOM slices, e.g. 40,400
+${RUN}
   --labels A,B,...    class names (override the model's)
   --colors C,C,...    class colours as #rrggbb for the box images (override the model's)
-  --resize bilinear|nearest         (override the model's)
-  --input-size H,W    the size slices are resized to, for a model with symbolic height and width
-  --axis A            axial | coronal | sagittal: the patient axis volumes are sliced along
-                      (default axial); slices are taken along the volume axis nearest it
-  --dicomweb URL      read a study from a DICOMweb service (QIDO-RS, WADO-RS), e.g.
-                      http://pacs:8042/dicom-web; lines name each series by URL
-  --study UID         the Study Instance UID to read from --dicomweb (required with it)
-  --series UID        read only this series of the study
-  --queue URL         enqueue the inputs on redis://HOST:PORT/N for \`simdcnn worker\`
-                      processes instead of detecting here; paths (the inputs, the model and
-                      --boxes) must name the same files and folder on every worker (a shared
-                      filesystem), or inputs and --boxes be s3://BUCKET/PREFIX; the table (or
-                      --json, --csv) goes to stdout
+${INPUT_SIZE}
+${AXIS}
+${DICOMWEB}
+${STUDY}
+${queue("detecting", "--boxes")}
   -h, --help          this text
 
 Exit code: 0 every slice processed; 1 an input could not be read or run (the other inputs still
