@@ -1,15 +1,12 @@
 import { ArgumentError } from "../errors.js";
-import { CMP, type Call, LOGIC } from "../runtime/kernels.js";
-import { PARALLEL_MIN_ELEMENTS, type Runtime, show } from "../runtime/runtime.js";
+import { CMP, LOGIC } from "../runtime/kernels.js";
+import { type Runtime, show } from "../runtime/runtime.js";
 import { sizeOfShape } from "../runtime/tensor.js";
-import { lastAxisOperands } from "./elementwise.js";
+import { binaryCalls, lastAxisOperands } from "./elementwise.js";
 import type { PreparedOp } from "./op.js";
 
 export type CompareOp = keyof typeof CMP;
 export type LogicOp = keyof typeof LOGIC;
-
-/** Elements per thread split, a multiple of the kernels' vector width. */
-const GRAIN = 16;
 
 /**
  * The ops that write bools (int32 0 or 1): a comparison of float32 or int32 elements, or And/Or/Xor
@@ -53,20 +50,7 @@ export class Compare implements PreparedOp {
 
   exec(inputs: readonly number[], y: number): void {
     const [a, b] = inputs;
-    const { n, bn, rt, fn } = this;
-    const op = this.code;
-    let calls: Call[];
-    if (bn === n || bn === 1) {
-      const step = bn === 1 ? 0 : 4;
-      calls = rt.ranges(n, n, GRAIN, PARALLEL_MIN_ELEMENTS).map(([i, j]) => ({
-        fn, args: { n: j - i, bn: bn === 1 ? 1 : j - i, a: a + i * 4, b: b + i * step, y: y + i * 4, op },
-      }));
-    } else {
-      calls = rt.ranges(n / bn, n, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]) => ({
-        fn, args: { n: (r1 - r0) * bn, bn, a: a + r0 * bn * 4, b, y: y + r0 * bn * 4, op },
-      }));
-    }
-    rt.dispatch(calls, this.op);
+    this.rt.dispatch(binaryCalls(this.rt, this.fn, this.code, this.n, this.bn, a, b, y), this.op);
   }
 
   dispose(): void {}

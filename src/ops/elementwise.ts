@@ -113,26 +113,29 @@ export class Binary implements PreparedOp {
 
   exec(inputs: readonly number[], y: number): void {
     const [a, b] = inputs;
-    const { n, bn, rt } = this;
-    const op = BIN[this.op];
-    let calls: Call[];
-    if (bn === n || bn === 1) {
-      const step = bn === 1 ? 0 : 4;
-      calls = rt.ranges(n, n, GRAIN, PARALLEL_MIN_ELEMENTS).map(([i, j]) => ({
-        fn: "binary_f32",
-        args: { n: j - i, bn: bn === 1 ? 1 : j - i, a: a + i * 4, b: b + i * step, y: y + i * 4, op },
-      }));
-    } else {
-      // Whole rows of b's period, so each thread's rows start at b's first element.
-      calls = rt.ranges(n / bn, n, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]) => ({
-        fn: "binary_f32",
-        args: { n: (r1 - r0) * bn, bn, a: a + r0 * bn * 4, b, y: y + r0 * bn * 4, op },
-      }));
-    }
-    rt.dispatch(calls, this.op);
+    this.rt.dispatch(binaryCalls(this.rt, "binary_f32", BIN[this.op], this.n, this.bn, a, b, y), this.op);
   }
 
   dispose(): void {}
+}
+
+/**
+ * The calls of a kernel with binary_f32's arguments (y = a op b over n 4-byte elements, b of bn
+ * elements: n, one, or a period repeating over a's last axis), split over the runtime's threads.
+ */
+export function binaryCalls(rt: Runtime, fn: "binary_f32" | "compare_f32" | "compare_i32" | "logic_i32", op: number, n: number, bn: number, a: number, b: number, y: number): Call[] {
+  if (bn === n || bn === 1) {
+    const step = bn === 1 ? 0 : 4;
+    return rt.ranges(n, n, GRAIN, PARALLEL_MIN_ELEMENTS).map(([i, j]) => ({
+      fn,
+      args: { n: j - i, bn: bn === 1 ? 1 : j - i, a: a + i * 4, b: b + i * step, y: y + i * 4, op },
+    }));
+  }
+  // Whole rows of b's period, so each thread's rows start at b's first element.
+  return rt.ranges(n / bn, n, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]) => ({
+    fn,
+    args: { n: (r1 - r0) * bn, bn, a: a + r0 * bn * 4, b, y: y + r0 * bn * 4, op },
+  }));
 }
 
 export function unary(rt: Runtime, x: Tensor, op: UnaryFn): Tensor {
