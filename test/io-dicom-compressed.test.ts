@@ -210,15 +210,34 @@ describe("12-bit lossy JPEG (Process 4)", () => {
     }
   });
 
+  // A 17 x 13 12-bit data set whose one frame is `codestream`, in a fragment of its own.
+  function u12Jpeg(codestream: Uint8Array): Uint8Array {
+    const item = (value: Uint8Array) => concat([new Uint8Array([0xfe, 0xff, 0x00, 0xe0]), new Uint8Array(Uint32Array.of(value.length).buffer), value]);
+    const even = codestream.length % 2 ? concat([codestream, new Uint8Array(1)]) : codestream;
+    const pixelData = concat([new Uint8Array([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]), item(new Uint8Array(0)), item(even), new Uint8Array([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0])]);
+    return concat([dicomFile(SYNTAX["jpeg-extended"], greyImage({ rows: 13, columns: 17, allocated: 16, stored: 12 })), pixelData]);
+  }
+  const codestreamOf = (file: string) => {
+    const bytes = fixture(file);
+    const [fragment] = dicomParser.parseDicom(bytes).elements.x7fe00010.fragments!;
+    return bytes.subarray(fragment.position, fragment.position + fragment.length);
+  };
+
   it("a frame whose samples are not 12-bit is an InputFormatError, not a guess", async () => {
     // The 8-bit codestream of u8.jpeg-extended.dcm under a data set that says 12 bits stored.
-    const u8 = fixture("u8.jpeg-extended.dcm");
-    const [fragment] = dicomParser.parseDicom(u8).elements.x7fe00010.fragments!;
-    const codestream = u8.subarray(fragment.position, fragment.position + fragment.length);
-    const item = (value: Uint8Array) => concat([new Uint8Array([0xfe, 0xff, 0x00, 0xe0]), new Uint8Array(Uint32Array.of(value.length).buffer), value]);
-    const pixelData = concat([new Uint8Array([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]), item(new Uint8Array(0)), item(codestream), new Uint8Array([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0])]);
-    const header = dicomFile(SYNTAX["jpeg-extended"], greyImage({ rows: 13, columns: 17, allocated: 16, stored: 12 }));
-    await expect(readSlices(concat([header, pixelData]))).rejects.toThrow(/frame's samples have 8 bits; this decoder takes 12-bit lossy JPEG/);
+    await expect(readSlices(u12Jpeg(codestreamOf("u8.jpeg-extended.dcm")))).rejects.toThrow(/frame's samples have 8 bits; this decoder takes 12-bit lossy JPEG/);
+  });
+
+  it("a codestream that ends inside its scan fails, rather than decoding to grey blocks", async () => {
+    const codestream = codestreamOf("u12.jpeg-extended.dcm");
+    const [whole] = await readSlices(u12Jpeg(codestream));
+    expect(whole.data).toEqual((await readSlices(fixture("u12.jpeg-extended.ref.dcm")))[0].data);
+    // Without only its end-of-image marker, every coded block is there: the same pixels.
+    expect((await readSlices(u12Jpeg(codestream.subarray(0, codestream.length - 2))))[0].data).toEqual(whole.data);
+    for (const cut of [10, 60, 200]) {
+      const truncated = readSlices(u12Jpeg(codestream.subarray(0, codestream.length - cut)));
+      await expect(truncated, `${cut} bytes cut`).rejects.toThrow(/^dicom JPEG Extended .*: Corrupt JPEG data: premature end of data segment/);
+    }
   });
 });
 

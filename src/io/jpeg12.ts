@@ -1,9 +1,9 @@
 import type { Codec } from "./codecs.js";
 import { jpegFrameHeader } from "./jpeg-header.js";
 
-// dcmjs-codecs' wasm is DCMTK's codecs behind a C interface: a context holds one frame's
-// description and buffers, DecodeJpeg picks IJG's 8, 12 or 16-bit build by the bits stored. These
-// are the exports that decoding a frame uses.
+// dcmjs-codecs' wasm is DCMTK's IJG libraries (8, 12 and 16-bit), CharLS, OpenJPEG, OpenJPH and
+// libjxl behind a C interface: a context holds one frame's description and buffers, and DecodeJpeg
+// picks the IJG build by the bits stored. These are the exports that decoding a frame uses.
 interface Exports {
   memory: WebAssembly.Memory;
   _initialize(): void;
@@ -30,6 +30,12 @@ interface Exports {
 const MONOCHROME2 = 1;
 // WASI's errno for a call that is not supported here.
 const ENOSYS = 52;
+// IJG's warnings that the decoder made up pixels: the scan ended early (the module's source
+// manager answers the end of the data with an end-of-image marker), or it resynchronised after bad
+// data. IJG carries on with grey; here the frame fails, as truncated frames do in the other
+// codecs. (Extraneous bytes before a marker lose nothing and pass.)
+const INVENTED = /^(Premature end of JPEG file|Corrupt JPEG data: (premature end of data segment|bad Huffman code|found marker))/;
+const MESSAGE = /^JpegDecoder12::EmitMessage::/;
 
 /**
  * A decoder of 12-bit lossy JPEG frames (Process 4, greyscale) on a fresh instance of `module`.
@@ -37,16 +43,21 @@ const ENOSYS = 52;
  */
 export async function jpeg12(module: WebAssembly.Module, failed: () => void): Promise<Codec> {
   let exports!: Exports;
+  let invented: string | undefined;
   const text = (at: number, length: number) => new TextDecoder().decode(new Uint8Array(exports.memory.buffer, at, length));
   const imports: WebAssembly.Imports = {
     env: {
-      // DCMTK reports an error through this and expects it not to return: throwing unwinds the
-      // wasm stack back to the caller of DecodeJpeg.
+      // The module reports an error through this and expects it not to return: throwing unwinds
+      // the wasm stack back to the caller of DecodeJpeg.
       onCodecsException: (at: number, length: number) => {
         throw new Error(text(at, length));
       },
-      // The libraries' messages and traces are not ours to show.
-      onCodecsInfo: () => {},
+      // IJG's traces and warnings, all through one call: the libraries' messages are not ours to
+      // show, but a warning that pixels were made up fails the frame once the decoder returns.
+      onCodecsInfo: (at: number, length: number) => {
+        const message = text(at, length).replace(MESSAGE, "");
+        if (INVENTED.test(message)) invented ??= message;
+      },
       onCodecsTrace: () => {},
       emscripten_notify_memory_growth: () => {},
     },
@@ -97,7 +108,9 @@ export async function jpeg12(module: WebAssembly.Module, failed: () => void): Pr
       exports.SetPhotometricInterpretation(context, MONOCHROME2);
       exports.SetEncodedBufferSize(context, frame.length);
       new Uint8Array(exports.memory.buffer).set(frame, exports.GetEncodedBuffer(context));
+      invented = undefined;
       exports.DecodeJpeg(context, parameters);
+      if (invented) throw new Error(invented);
       const at = exports.GetDecodedBuffer(context);
       const size = exports.GetDecodedBufferSize(context);
       if (size !== 2 * width * height) throw new Error(`the decoder gave ${size} bytes for ${width} x ${height} 16-bit samples`);
