@@ -1,7 +1,7 @@
 // Decoding speed of compressed DICOM on one core: a 512 x 512 16-bit CT-like slice (the phantom
 // of test/fixtures/dicom/, made by dcmtk) as JPEG Lossless (first-order prediction, .70) and
-// JPEG-LS lossless (.80), through readSlices (codec, then rescale to float32). Codecs are loaded
-// before timing starts.
+// JPEG-LS lossless (.80), and as 12-bit lossy JPEG (.51, dcmtk's 12-bit rendering of it), through
+// readSlices (codec, then rescale to float32). Codecs are loaded before timing starts.
 //   npm run bench:decode
 import { readFileSync } from "node:fs";
 import { Bench } from "tinybench";
@@ -11,7 +11,7 @@ import { parseFlags } from "./args.js";
 parseFlags({
   script: "bench/decode.ts",
   synopsis: "npm run bench:decode",
-  about: "Decoding speed of compressed DICOM on one core (JPEG Lossless, JPEG-LS; 512 x 512 16-bit): a table on stdout, nothing written.",
+  about: "Decoding speed of compressed DICOM on one core (JPEG Lossless, JPEG-LS: 512 x 512 16-bit; 12-bit lossy JPEG: 512 x 512): a table on stdout, nothing written.",
   flags: {},
 });
 
@@ -19,6 +19,7 @@ const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../test/f
 const files: Record<string, Uint8Array> = {
   "JPEG Lossless SV1 (.70), 512x512 16-bit": fixture("ct512.jpeg-lossless-sv1.dcm"),
   "JPEG-LS lossless (.80), 512x512 16-bit": fixture("ct512.jpeg-ls.dcm"),
+  "JPEG Extended 12-bit lossy (.51), 512x512": fixture("ct512.jpeg-extended.dcm"),
 };
 
 const bench = new Bench({ time: 3000, warmup: true, warmupTime: 500 });

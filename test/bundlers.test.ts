@@ -282,11 +282,12 @@ describe("the 'simdcnn/io' entry", () => {
       const all = chunks.map(([, c]) => c).join("\n");
       expect(nodeOnlyCode(all), out).toEqual([]);
       expect(forbiddenCode(all), out).toEqual([]);
-      // Three chunks embed a wasm module ("AGFzbQEAAAA" is base64 for its header, \0asm 1), one holds
-      // the JavaScript JPEG Lossless decoder; the entry holds none of them.
+      // Four chunks embed a wasm module ("AGFzbQEAAAA" is base64 for its header, \0asm 1): CharLS,
+      // OpenJPEG, libjpeg-turbo and DCMTK's codecs (12-bit JPEG); one holds the JavaScript JPEG
+      // Lossless decoder; the entry holds none of them.
       const wasm = chunks.filter(([, c]) => c.includes("AGFzbQEAAAA"));
       const lossless = chunks.filter(([, c]) => c.includes("Not a JPEG file"));
-      expect(wasm.length, `${out}: chunks with wasm`).toBe(3);
+      expect(wasm.length, `${out}: chunks with wasm`).toBe(4);
       expect(lossless.length, `${out}: chunks with the JPEG Lossless decoder`).toBe(1);
       const entry = chunks.filter(([p]) => !wasm.some(([q]) => q === p) && !lossless.some(([q]) => q === p)).find(([, c]) => c.includes("readSlices"));
       expect(entry, `${out}: an entry chunk without codecs`).toBeDefined();

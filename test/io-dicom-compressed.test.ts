@@ -118,11 +118,126 @@ describe("lossy transfer syntaxes match the encoder's own decoder", () => {
     expect(most).toBeGreaterThan(0);
     expect(most).toBeLessThanOrEqual(2);
   });
+});
 
-  it("12-bit lossy JPEG is refused by name: the JPEG decoder takes 8-bit samples", async () => {
-    const bytes = dicomFile(SYNTAX["jpeg-extended"], [...greyImage({ rows: 1, columns: 1, allocated: 16, stored: 12 }), [0x7fe00010, "OB", new Uint8Array(2)]]);
+// The steps of a greyscale JPEG's quantisation table (its one DQT table, 8 or 16-bit entries).
+function quantisationSteps(codestream: Uint8Array): number[] {
+  const at = codestream.findIndex((b, i) => b === 0xff && codestream[i + 1] === 0xdb);
+  const wide = codestream[at + 4] >> 4 === 1;
+  return Array.from({ length: 64 }, (_, k) => (wide ? (codestream[at + 5 + 2 * k] << 8) | codestream[at + 6 + 2 * k] : codestream[at + 5 + k]));
+}
+
+// 12-bit lossy JPEG (Process 4) is decoded by DCMTK's IJG 12-bit library built to wasm
+// (dcmjs-codecs), the same library and integer IDCT as dcmdjpeg, which made the references: the
+// tolerance is 0. The files were encoded by dcmcjpeg +ee from 12-bit sources, so the loss is the
+// encoding's own, measured here against those sources.
+describe("12-bit lossy JPEG (Process 4)", () => {
+  for (const [file, frames] of [["u12.jpeg-extended.dcm", 1], ["ct12.jpeg-extended.dcm", 2]] as const) {
+    it(`${file}: dcmdjpeg's pixels exactly, as close to the source as the encoding allows`, async () => {
+      const bytes = fixture(file);
+      expect(syntaxOf(bytes)).toBe(SYNTAX["jpeg-extended"]);
+      const ds = dicomParser.parseDicom(bytes);
+      expect([ds.uint16("x00280101"), ds.intString("x00280008") ?? 1]).toEqual([12, frames]);
+      // The frames' codestreams are 12-bit: SOF1 with a precision of 12.
+      const first = ds.elements.x7fe00010.fragments!.find((f) => f.length > 0)!;
+      const sof = bytes.subarray(first.position, first.position + first.length).findIndex((b, i, a) => b === 0xff && a[i + 1] === 0xc1);
+      expect(bytes[first.position + sof + 4]).toBe(12);
+
+      const slices = await readSlices(bytes);
+      expect(slices).toHaveLength(frames);
+      const reference = await readSlices(fixture(file.replace(/\.dcm$/, ".ref.dcm")));
+      expect(maxDifference(slices, reference)).toBe(0);
+      expect(plain(slices)).toEqual(plain(reference));
+      // Lossy, and within what the file's quantisation table allows, a bound that needs no
+      // decoder: each of a block's 64 coefficients is off by at most half its step plus one (the
+      // encoder's integer DCT), each basis function's samples are at most 1/4 in magnitude, and the
+      // integer IDCT rounds once more. (Rescale Slope is 1: the bound holds in HU too.)
+      const source = await readSlices(fixture(`${file.split(".")[0]}.dcm`));
+      const steps = quantisationSteps(bytes.subarray(first.position, first.position + first.length));
+      expect(steps).toHaveLength(64);
+      const bound = steps.reduce((sum, q) => sum + (q / 2 + 1) / 4, 0) + 1;
+      const loss = maxDifference(slices, source);
+      expect(loss).toBeGreaterThan(0);
+      expect(loss).toBeLessThanOrEqual(bound);
+    });
+  }
+
+  // dcmcjpeg re-stores a CT's values for lossy coding (HU + 2043 here, Rescale Intercept -2043
+  // where the source has HU + 1024 and -1024): the HU are what must survive.
+  it("the CT frames keep their Hounsfield units: air, water, bone", async () => {
+    const bytes = fixture("ct12.jpeg-extended.dcm");
+    expect(dicomParser.parseDicom(bytes).floatString("x00281052")).toBe(-2043);
+    const [first, second] = await readSlices(bytes);
+    const at = (s: Slice, x: number, y: number) => s.data[y * s.width + x];
+    expect([first.width, first.height]).toEqual([60, 52]);
+    expect(Math.abs(at(first, 0, 0) + 1000)).toBeLessThanOrEqual(40);
+    expect(Math.abs(at(first, 30, 26))).toBeLessThanOrEqual(40);
+    expect(Math.abs(at(first, 30, 3) - 1200)).toBeLessThanOrEqual(120);
+    // The second frame is its own: its disc sits 3 pixels to the right.
+    expect(Math.abs(at(second, 8, 26) + 1000)).toBeLessThanOrEqual(40);
+    expect(Math.abs(at(first, 8, 26) - 1200)).toBeLessThanOrEqual(120);
+  });
+
+  it("a colour 12-bit lossy JPEG is refused by name: the decoder is greyscale only", async () => {
+    const bytes = dicomFile(SYNTAX["jpeg-extended"], [
+      [0x00280002, "US", [3]], [0x00280004, "CS", "YBR_FULL_422"], [0x00280010, "US", [1]], [0x00280011, "US", [1]],
+      [0x00280100, "US", [16]], [0x00280101, "US", [12]], [0x00280102, "US", [11]], [0x00280103, "US", [0]],
+      [0x7fe00010, "OB", new Uint8Array(2)],
+    ]);
     await expect(readSlices(bytes)).rejects.toThrow(UnsupportedError);
-    await expect(readSlices(bytes)).rejects.toThrow(/JPEG Extended \(Process 2 & 4\) \(1\.2\.840\.10008\.1\.2\.4\.51\) with 12 bits stored/);
+    await expect(readSlices(bytes)).rejects.toThrow(/JPEG Extended \(Process 2 & 4\) \(1\.2\.840\.10008\.1\.2\.4\.51\) with 12 bits stored in YBR_FULL_422 is not decoded/);
+  });
+
+  it("a corrupt frame names the frame and the decoder's fault; the next file gets a fresh instance", async () => {
+    const good = fixture("ct12.jpeg-extended.dcm");
+    const second = dicomParser.parseDicom(good).elements.x7fe00010.fragments![1];
+    // The Start Of Scan marker (FF DA) of frame 2 becomes a comment's (FF FE): no scan is left.
+    const bad = good.slice();
+    const frame = bad.subarray(second.position, second.position + second.length);
+    const sos = frame.findIndex((b, i) => b === 0xff && frame[i + 1] === 0xda);
+    frame[sos + 1] = 0xfe;
+    const reference = plain(await readSlices(fixture("ct12.jpeg-extended.ref.dcm")));
+    expect(plain(await readSlices(good))).toEqual(reference);
+    const instantiate = vi.spyOn(WebAssembly, "instantiate");
+    try {
+      await expect(readSlices(bad)).rejects.toThrow(InputFormatError);
+      await expect(readSlices(bad)).rejects.toThrow(/^dicom JPEG Extended \(Process 2 & 4\) \(1\.2\.840\.10008\.1\.2\.4\.51\): frame 2\/2: .*JpegDecoder12.*/);
+      expect(plain(await readSlices(good))).toEqual(reference);
+      // Once after each failure (two), none for the good file after them.
+      expect(instantiate).toHaveBeenCalledTimes(2);
+    } finally {
+      instantiate.mockRestore();
+    }
+  });
+
+  // A 17 x 13 12-bit data set whose one frame is `codestream`, in a fragment of its own.
+  function u12Jpeg(codestream: Uint8Array): Uint8Array {
+    const item = (value: Uint8Array) => concat([new Uint8Array([0xfe, 0xff, 0x00, 0xe0]), new Uint8Array(Uint32Array.of(value.length).buffer), value]);
+    const even = codestream.length % 2 ? concat([codestream, new Uint8Array(1)]) : codestream;
+    const pixelData = concat([new Uint8Array([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]), item(new Uint8Array(0)), item(even), new Uint8Array([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0])]);
+    return concat([dicomFile(SYNTAX["jpeg-extended"], greyImage({ rows: 13, columns: 17, allocated: 16, stored: 12 })), pixelData]);
+  }
+  const codestreamOf = (file: string) => {
+    const bytes = fixture(file);
+    const [fragment] = dicomParser.parseDicom(bytes).elements.x7fe00010.fragments!;
+    return bytes.subarray(fragment.position, fragment.position + fragment.length);
+  };
+
+  it("a frame whose samples are not 12-bit is an InputFormatError, not a guess", async () => {
+    // The 8-bit codestream of u8.jpeg-extended.dcm under a data set that says 12 bits stored.
+    await expect(readSlices(u12Jpeg(codestreamOf("u8.jpeg-extended.dcm")))).rejects.toThrow(/frame's samples have 8 bits; this decoder takes 12-bit lossy JPEG/);
+  });
+
+  it("a codestream that ends inside its scan fails, rather than decoding to grey blocks", async () => {
+    const codestream = codestreamOf("u12.jpeg-extended.dcm");
+    const [whole] = await readSlices(u12Jpeg(codestream));
+    expect(whole.data).toEqual((await readSlices(fixture("u12.jpeg-extended.ref.dcm")))[0].data);
+    // Without only its end-of-image marker, every coded block is there: the same pixels.
+    expect((await readSlices(u12Jpeg(codestream.subarray(0, codestream.length - 2))))[0].data).toEqual(whole.data);
+    for (const cut of [10, 60, 200]) {
+      const truncated = readSlices(u12Jpeg(codestream.subarray(0, codestream.length - cut)));
+      await expect(truncated, `${cut} bytes cut`).rejects.toThrow(/^dicom JPEG Extended .*: Corrupt JPEG data: premature end of data segment/);
+    }
   });
 });
 
@@ -134,10 +249,10 @@ function withoutLastFragment(bytes: Uint8Array): Uint8Array {
 }
 
 describe("bad compressed input gives an InputFormatError naming the syntax and the fault", () => {
-  for (const file of ["u12.jpeg-lossless.dcm", "u12.jpeg-ls.dcm", "u12.j2k.dcm", "u12.rle.dcm", "u8.jpeg-baseline.dcm", "mf.jpeg-ls.dcm"]) {
+  for (const file of ["u12.jpeg-lossless.dcm", "u12.jpeg-ls.dcm", "u12.j2k.dcm", "u12.rle.dcm", "u8.jpeg-baseline.dcm", "mf.jpeg-ls.dcm", "ct12.jpeg-extended.dcm"]) {
     it(`${file} cut inside its last fragment`, async () => {
       const bytes = fixture(file);
-      const name = { "1.2.840.10008.1.2.4.57": "JPEG Lossless", "1.2.840.10008.1.2.4.80": "JPEG-LS Lossless", "1.2.840.10008.1.2.4.90": "JPEG 2000", "1.2.840.10008.1.2.5": "RLE Lossless", "1.2.840.10008.1.2.4.50": "JPEG Baseline" }[syntaxOf(bytes)!];
+      const name = { "1.2.840.10008.1.2.4.57": "JPEG Lossless", "1.2.840.10008.1.2.4.80": "JPEG-LS Lossless", "1.2.840.10008.1.2.4.90": "JPEG 2000", "1.2.840.10008.1.2.5": "RLE Lossless", "1.2.840.10008.1.2.4.50": "JPEG Baseline", "1.2.840.10008.1.2.4.51": "JPEG Extended" }[syntaxOf(bytes)!];
       const cut = readSlices(bytes.subarray(0, bytes.length - 20));
       await expect(cut).rejects.toThrow(InputFormatError);
       await expect(readSlices(bytes.subarray(0, bytes.length - 20))).rejects.toThrow(new RegExp(`^dicom ${name}.*\\(${syntaxOf(bytes)!.replaceAll(".", "\\.")}\\): fragment \\d of \\d claims \\d+ bytes, the file ends \\d+ bytes into it`));

@@ -1,3 +1,4 @@
+import { jpeg12 } from "./jpeg12.js";
 import type { PixelEncoding } from "./transfer-syntax.js";
 
 /** One frame as a codec decoded it: samples interleaved, a pixel's components next to each other. */
@@ -35,10 +36,13 @@ interface Embedded {
 
 // The modules are imported only when a file needs them, each once; the import specifiers are
 // literal so that bundlers split each codec into a chunk of its own.
-const loading = new Map<PixelEncoding, Promise<Codec>>();
+const loading = new Map<CodecName, Promise<Codec>>();
 
-/** The decoder of `encoding`'s frames (not 'native'), loaded on first use. */
-export function codec(encoding: Exclude<PixelEncoding, "native" | "rle">): Promise<Codec> {
+/** What a codec decodes: a compressed encoding, or "jpeg-12", JPEG with 12-bit samples (Process 4). */
+export type CodecName = Exclude<PixelEncoding, "native" | "rle"> | "jpeg-12";
+
+/** The decoder of `encoding`'s frames, loaded on first use. */
+export function codec(encoding: CodecName): Promise<Codec> {
   let pending = loading.get(encoding);
   if (!pending) {
     pending = load(encoding);
@@ -49,10 +53,12 @@ export function codec(encoding: Exclude<PixelEncoding, "native" | "rle">): Promi
   return pending;
 }
 
-async function load(encoding: Exclude<PixelEncoding, "native" | "rle">): Promise<Codec> {
+async function load(encoding: CodecName): Promise<Codec> {
   switch (encoding) {
     case "jpeg":
       return native(await import("../../build/codecs/libjpegturbo.js"), "JPEGDecoder", encoding);
+    case "jpeg-12":
+      return jpeg12(await compile("jpeg-12", await import("../../build/codecs/jpeg12.js")), () => loading.delete(encoding));
     case "jpeg-ls":
       return native(await import("../../build/codecs/charls.js"), "JpegLSDecoder", encoding);
     case "jpeg-2000":
@@ -72,13 +78,26 @@ async function load(encoding: Exclude<PixelEncoding, "native" | "rle">): Promise
 // Each wasm module is compiled once; instances are cheap and replaced after any failure.
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-async function native(embedded: Embedded, name: string, encoding: PixelEncoding): Promise<Codec> {
+function compile(name: string, embedded: { WASM: string }): Promise<WebAssembly.Module> {
   let wasm = compiled.get(name);
   if (!wasm) {
-    wasm = WebAssembly.compile(Uint8Array.from(atob(embedded.WASM), (c) => c.charCodeAt(0)));
+    wasm = WebAssembly.compile(fromBase64(embedded.WASM));
     compiled.set(name, wasm);
   }
-  const module = await wasm;
+  return wasm;
+}
+
+// A plain loop over atob's string: Uint8Array.from(string, fn) goes through the string's iterator
+// and a call per byte, which is far slower on a module of megabytes.
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+async function native(embedded: Embedded, name: string, encoding: CodecName): Promise<Codec> {
+  const module = await compile(name, embedded);
   // Emscripten's factory waits for `receive` forever when instantiation fails: the failure goes
   // to this promise instead, which the factory's is raced against.
   let failed!: (e: unknown) => void;

@@ -161,8 +161,8 @@ function parse(bytes: Uint8Array): Parsed {
   if (!grey && !rgb) throw new UnsupportedError(`dicom: Photometric Interpretation ${photometric} is not supported under ${syntax.name}`);
   if (samples !== (grey ? 1 : 3)) throw new InputFormatError(`dicom: ${photometric} needs ${grey ? 1 : 3} Samples per Pixel, got ${samples}`);
   if (!Number.isInteger(frames) || frames < 1) throw new InputFormatError(`dicom: Number of Frames must be a positive integer, got ${frames}`);
-  if (syntax.encoding === "jpeg" && stored > 8) {
-    throw new UnsupportedError(`dicom: ${syntax.name} (${uid}) with ${stored} bits stored is not decoded; the JPEG decoder (libjpeg-turbo, 8-bit) takes 8-bit samples only`);
+  if (syntax.encoding === "jpeg" && stored > 8 && !grey) {
+    throw new UnsupportedError(`dicom: ${syntax.name} (${uid}) with ${stored} bits stored in ${photometric} is not decoded; 12-bit lossy JPEG is decoded in greyscale only`);
   }
   return {
     ds, syntax, rows, columns, samples, photometric, allocated, stored, highBit, frames, grey,
@@ -231,7 +231,8 @@ async function frames(p: Parsed): Promise<RawFrame[]> {
       }
     });
   }
-  const decode = await codec(syntax.encoding!);
+  // libjpeg-turbo's build takes 8-bit samples; 12-bit lossy JPEG has a decoder of its own.
+  const decode = await codec(syntax.encoding === "jpeg" && p.stored > 8 ? "jpeg-12" : syntax.encoding!);
   return compressed.map((frame, f) => {
     let out: DecodedFrame;
     try {

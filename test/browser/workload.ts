@@ -16,7 +16,7 @@ type Engine = Core.Engine;
 type Tensor = Core.Tensor;
 
 /** Inputs that are files (built in Node by test/browser/fixtures.ts, fetched by the page). */
-export const COMPRESSED_DICOM = ["mf.jpeg-ls.dcm", "u12.j2k.dcm", "u8.jpeg-baseline.dcm", "s16.jpeg-lossless-sv1.dcm", "u12.rle.dcm"] as const;
+export const COMPRESSED_DICOM = ["mf.jpeg-ls.dcm", "u12.j2k.dcm", "u8.jpeg-baseline.dcm", "s16.jpeg-lossless-sv1.dcm", "u12.rle.dcm", "ct12.jpeg-extended.dcm"] as const;
 export const FIXTURE_NAMES = ["phantom.onnx", "encoded.onnx", "slice16.png", "ct.dcm", ...COMPRESSED_DICOM] as const;
 export type Fixtures = Record<(typeof FIXTURE_NAMES)[number], Uint8Array>;
 
@@ -205,8 +205,9 @@ export function cases(core: CoreApi, io: IoApi): Record<string, Case> {
       const frames = await io.readSlices(f["ct.dcm"]);
       return Float32Array.from(frames.flatMap((s) => [...s.range, ...s.data]));
     },
-    // Each codec once (CharLS, OpenJPEG, libjpeg-turbo as wasm; the JPEG Lossless decoder; RLE).
-    "slice dicom compressed decode (JPEG-LS, JPEG 2000, JPEG, JPEG Lossless, RLE)": async (_, f) => {
+    // Each codec once (CharLS, OpenJPEG, libjpeg-turbo, DCMTK's 12-bit JPEG as wasm; the JPEG
+    // Lossless decoder; RLE).
+    "slice dicom compressed decode (JPEG-LS, JPEG 2000, JPEG, JPEG Lossless, RLE, 12-bit JPEG)": async (_, f) => {
       const frames = [];
       for (const name of COMPRESSED_DICOM) frames.push(...(await io.readSlices(f[name])));
       return Float32Array.from(frames.flatMap((s) => [...s.range, ...s.data]));
