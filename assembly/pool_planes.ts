@@ -1,7 +1,10 @@
 // Pooling over NCHW planes (an NCHW model's input, pooled before any convolution needs NHWC), so
 // no layout copy runs around it. Each plane is vectorised along its output rows, 4 output pixels
 // a vector: a tap's 4 inputs are one load at stride 1, two loads and a shuffle of the even floats
-// at stride 2, four lane loads otherwise. Output pixels whose window crosses the left or right
+// at stride 2, four lane loads otherwise; windows of two adjacent columns at stride 2 (2x2
+// pooling) take both columns from the same two loads (even and odd floats), 8 pixels at a time.
+// Each stride has its own inlined copy of the loops: with the stride a variable, the branch per
+// tap made 2x2 pooling 3x slower than the NHWC kernel. Output pixels whose window crosses the left or right
 // edge, and the rows' remainders, run one at a time (the scalar build runs every pixel so).
 // Taps are visited in the NHWC kernels' order (rows, then columns) with the same operations, so
 // both builds and both layouts give the same bits.
@@ -18,13 +21,14 @@ import { pmaxScalar, tapHi, tapLo } from "./pool";
   return f32x4.replace_lane(v, 3, load<f32>(p + 3 * s));
 }
 
-// Output pixels [first, last) of a row whose windows lie inside the row: the vector loop's range.
-// At stride 2 a quad's second load reads one float past its last tap, which must be in the row.
+// Output pixels [first, end) of a row whose windows lie inside the row: the vector loops' range.
+// A quad at stride 2 reads one float past its last tap, which must be in the row too, unless the
+// window's two columns are read together (pair), whose last float is a tap.
 @inline function innerFirst(sw: i32, pl: i32): i32 {
   return (pl + sw - 1) / sw;
 }
-@inline function innerEnd(w: i32, ow: i32, kw: i32, sw: i32, dw: i32, pl: i32): i32 {
-  const room = w - 1 - (sw == 2 ? 1 : 0) + pl - (kw - 1) * dw;
+@inline function innerEnd(w: i32, ow: i32, kw: i32, sw: i32, dw: i32, pl: i32, pair: bool): i32 {
+  const room = w - 1 - (sw == 2 && !pair ? 1 : 0) + pl - (kw - 1) * dw;
   return room < 0 ? 0 : min(ow, room / sw + 1);
 }
 
@@ -35,9 +39,20 @@ export function maxpool2d_f32_nchw(
   kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32,
   x: usize, y: usize,
 ): void {
+  if (ASC_FEATURE_SIMD && sw == 2 && kw == 2 && dw == 1) maxPlanes(planes, h, w, oh, ow, kh, 2, sh, 2, dh, 1, pt, pl, x, y, true);
+  else if (ASC_FEATURE_SIMD && sw == 1) maxPlanes(planes, h, w, oh, ow, kh, kw, sh, 1, dh, dw, pt, pl, x, y, false);
+  else if (ASC_FEATURE_SIMD && sw == 2) maxPlanes(planes, h, w, oh, ow, kh, kw, sh, 2, dh, dw, pt, pl, x, y, false);
+  else maxPlanes(planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, x, y, false);
+}
+
+@inline function maxPlanes(
+  planes: i32, h: i32, w: i32, oh: i32, ow: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32,
+  x: usize, y: usize, pair: bool,
+): void {
   const rowBytes = <usize>w << 2;
   const first = innerFirst(sw, pl);
-  const end = innerEnd(w, ow, kw, sw, dw, pl);
+  const end = innerEnd(w, ow, kw, sw, dw, pl, pair);
   for (let p = 0; p < planes; p++) {
     const xp = x + <usize>(p * h) * rowBytes;
     for (let oy = 0; oy < oh; oy++) {
@@ -48,6 +63,42 @@ export function maxpool2d_f32_nchw(
       let ox = 0;
       if (ASC_FEATURE_SIMD) {
         for (; ox < min(first, ow); ox++) maxPixel(xp, rowBytes, ky0, ky1, iy0, dh, ox, sw, dw, pl, w, kw, yr);
+        if (pair) {
+          for (; ox + 8 <= end; ox += 8) {
+            let m0 = f32x4.splat(-Infinity);
+            let m1 = m0;
+            for (let ky = ky0; ky < ky1; ky++) {
+              const r = xp + <usize>(iy0 + ky * dh) * rowBytes + (<usize>(2 * ox - pl) << 2);
+              const a = v128.load(r), b = v128.load(r, 16), c = v128.load(r, 32), d = v128.load(r, 48);
+              m0 = f32x4.pmax(f32x4.pmax(m0, v128.shuffle<f32>(a, b, 0, 2, 4, 6)), v128.shuffle<f32>(a, b, 1, 3, 5, 7));
+              m1 = f32x4.pmax(f32x4.pmax(m1, v128.shuffle<f32>(c, d, 0, 2, 4, 6)), v128.shuffle<f32>(c, d, 1, 3, 5, 7));
+            }
+            v128.store(yr + (<usize>ox << 2), m0);
+            v128.store(yr + (<usize>ox << 2), m1, 16);
+          }
+        }
+        // 16 pixels, four independent chains, per tap step: the tap loops' overhead is shared
+        // as the NHWC kernel shares it over 16 channels.
+        const qb = <usize>(sw << 4);
+        for (; ox + 16 <= end; ox += 16) {
+          let m0 = f32x4.splat(-Infinity);
+          let m1 = m0, m2 = m0, m3 = m0;
+          for (let ky = ky0; ky < ky1; ky++) {
+            const row = xp + <usize>(iy0 + ky * dh) * rowBytes + (<usize>(ox * sw - pl) << 2);
+            for (let kx = 0; kx < kw; kx++) {
+              const t = row + (<usize>(kx * dw) << 2);
+              m0 = f32x4.pmax(m0, quad(t, sw));
+              m1 = f32x4.pmax(m1, quad(t + qb, sw));
+              m2 = f32x4.pmax(m2, quad(t + 2 * qb, sw));
+              m3 = f32x4.pmax(m3, quad(t + 3 * qb, sw));
+            }
+          }
+          const q = yr + (<usize>ox << 2);
+          v128.store(q, m0);
+          v128.store(q, m1, 16);
+          v128.store(q, m2, 32);
+          v128.store(q, m3, 48);
+        }
         for (; ox + 4 <= end; ox += 4) {
           let m = f32x4.splat(-Infinity);
           for (let ky = ky0; ky < ky1; ky++) {
@@ -84,9 +135,20 @@ export function avgpool2d_f32_nchw(
   kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, pb: i32, pr: i32,
   x: usize, y: usize, includePad: i32,
 ): void {
+  if (ASC_FEATURE_SIMD && sw == 2 && kw == 2 && dw == 1) avgPlanes(planes, h, w, oh, ow, kh, 2, sh, 2, dh, 1, pt, pl, pb, pr, x, y, includePad, true);
+  else if (ASC_FEATURE_SIMD && sw == 1) avgPlanes(planes, h, w, oh, ow, kh, kw, sh, 1, dh, dw, pt, pl, pb, pr, x, y, includePad, false);
+  else if (ASC_FEATURE_SIMD && sw == 2) avgPlanes(planes, h, w, oh, ow, kh, kw, sh, 2, dh, dw, pt, pl, pb, pr, x, y, includePad, false);
+  else avgPlanes(planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, x, y, includePad, false);
+}
+
+@inline function avgPlanes(
+  planes: i32, h: i32, w: i32, oh: i32, ow: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, pb: i32, pr: i32,
+  x: usize, y: usize, includePad: i32, pair: bool,
+): void {
   const rowBytes = <usize>w << 2;
   const first = innerFirst(sw, pl);
-  const end = innerEnd(w, ow, kw, sw, dw, pl);
+  const end = innerEnd(w, ow, kw, sw, dw, pl, pair);
   for (let p = 0; p < planes; p++) {
     const xp = x + <usize>(p * h) * rowBytes;
     for (let oy = 0; oy < oh; oy++) {
@@ -101,6 +163,40 @@ export function avgpool2d_f32_nchw(
         // Inside the row every window has all kw columns, padded extent or not.
         const count = max(cy, 0) * kw;
         const vc = f32x4.splat(count > 0 ? <f32>count : 0);
+        if (pair) {
+          for (; ox + 8 <= end; ox += 8) {
+            let s0 = f32x4.splat(0);
+            let s1 = s0;
+            for (let ky = ky0; ky < ky1; ky++) {
+              const r = xp + <usize>(iy0 + ky * dh) * rowBytes + (<usize>(2 * ox - pl) << 2);
+              const a = v128.load(r), b = v128.load(r, 16), c = v128.load(r, 32), d = v128.load(r, 48);
+              s0 = f32x4.add(f32x4.add(s0, v128.shuffle<f32>(a, b, 0, 2, 4, 6)), v128.shuffle<f32>(a, b, 1, 3, 5, 7));
+              s1 = f32x4.add(f32x4.add(s1, v128.shuffle<f32>(c, d, 0, 2, 4, 6)), v128.shuffle<f32>(c, d, 1, 3, 5, 7));
+            }
+            v128.store(yr + (<usize>ox << 2), count > 0 ? f32x4.div(s0, vc) : s0);
+            v128.store(yr + (<usize>ox << 2), count > 0 ? f32x4.div(s1, vc) : s1, 16);
+          }
+        }
+        const qb = <usize>(sw << 4);
+        for (; ox + 16 <= end; ox += 16) {
+          let s0 = f32x4.splat(0);
+          let s1 = s0, s2 = s0, s3 = s0;
+          for (let ky = ky0; ky < ky1; ky++) {
+            const row = xp + <usize>(iy0 + ky * dh) * rowBytes + (<usize>(ox * sw - pl) << 2);
+            for (let kx = 0; kx < kw; kx++) {
+              const t = row + (<usize>(kx * dw) << 2);
+              s0 = f32x4.add(s0, quad(t, sw));
+              s1 = f32x4.add(s1, quad(t + qb, sw));
+              s2 = f32x4.add(s2, quad(t + 2 * qb, sw));
+              s3 = f32x4.add(s3, quad(t + 3 * qb, sw));
+            }
+          }
+          const q = yr + (<usize>ox << 2);
+          v128.store(q, count > 0 ? f32x4.div(s0, vc) : s0);
+          v128.store(q, count > 0 ? f32x4.div(s1, vc) : s1, 16);
+          v128.store(q, count > 0 ? f32x4.div(s2, vc) : s2, 32);
+          v128.store(q, count > 0 ? f32x4.div(s3, vc) : s3, 48);
+        }
         for (; ox + 4 <= end; ox += 4) {
           let s = f32x4.splat(0);
           for (let ky = ky0; ky < ky1; ky++) {
@@ -114,7 +210,6 @@ export function avgpool2d_f32_nchw(
     }
   }
 }
-
 @inline function avgPixel(
   xp: usize, rowBytes: usize, ky0: i32, ky1: i32, iy0: i32, dh: i32, cy: i32,
   ox: i32, sw: i32, dw: i32, pl: i32, pr: i32, w: i32, kw: i32, includePad: i32, yr: usize,

@@ -46,6 +46,17 @@ interface Plan {
 }
 
 /**
+ * Whether pooling NCHW planes where they lie beats converting them to NHWC, pooling and
+ * converting back (bench/layout.ts): 2x2 windows at stride 2 read both columns from the same
+ * loads and beat the NHWC kernel alone; one channel is NHWC already, whose kernel then runs one
+ * float at a time. Other windows ran on planes up to 3x slower than the NHWC kernel, more than
+ * the two conversions cost.
+ */
+export function planesPay(win: { kernel: [number, number]; strides: [number, number]; dilations: [number, number] }, channels: number): boolean {
+  return channels === 1 || (win.kernel[1] === 2 && win.strides[1] === 2 && win.dilations[1] === 1);
+}
+
+/**
  * Max or average pooling, windows clipped to the image, over NHWC or (`layout` "nchw", the graph's
  * pooling of an NCHW model input) over NCHW planes; shapes are given and returned in that layout.
  */

@@ -1,4 +1,5 @@
 import { nhwcShape } from "../../graph/layout.js";
+import { planesPay } from "../../ops/pool.js";
 import type { Importer, Sym } from "./importer.js";
 import { window2d } from "./window.js";
 
@@ -13,9 +14,9 @@ export function pool(im: Importer, max: boolean, x: Sym = im.required(0)): void 
   const dims = [x.dims[0], x.dims[1], out[0], out[1]];
   const ceil = im.int("ceil_mode", 0) === 1;
   const countIncludePad = im.int("count_include_pad", 0) === 1;
-  // An NCHW value nothing has converted yet is pooled where it lies: no copy in, and whatever
-  // needs NHWC after converts the smaller output.
-  if (x.kind === "value" && x.layout === "plain" && !im.hasNhwc(x)) {
+  // An NCHW value nothing has converted yet is pooled where it lies, where that pays: no copy in,
+  // and whatever needs NHWC after converts the smaller output.
+  if (x.kind === "value" && x.layout === "plain" && !im.hasNhwc(x) && planesPay(window, x.dims[1])) {
     const y = im.value(dims);
     im.emit({ op: "pool", max, x: x.v, y, window, countIncludePad, ceil, nchw: true });
     return im.setOutput({ kind: "value", v: y, layout: "plain", dims });
