@@ -3,6 +3,7 @@
 // a vector: a tap's 4 inputs are one load at stride 1, two loads and a shuffle of the even floats
 // at stride 2, four lane loads otherwise; windows of two adjacent columns at stride 2 (2x2
 // pooling) take both columns from the same two loads (even and odd floats), 8 pixels at a time.
+// A row's last inside pixels are one more quad overlapping the one before.
 // Each stride has its own inlined copy of the loops: with the stride a variable, the branch per
 // tap made 2x2 pooling 3x slower than the NHWC kernel. Output pixels whose window crosses the left or right
 // edge, and the rows' remainders, run one at a time (the scalar build runs every pixel so).
@@ -80,7 +81,7 @@ export function maxpool2d_f32_nchw(
         // 16 pixels, four independent chains, per tap step: the tap loops' overhead is shared
         // as the NHWC kernel shares it over 16 channels.
         const qb = <usize>(sw << 4);
-        for (; ox + 16 <= end; ox += 16) {
+        for (; !pair && ox + 16 <= end; ox += 16) {
           let m0 = f32x4.splat(-Infinity);
           let m1 = m0, m2 = m0, m3 = m0;
           for (let ky = ky0; ky < ky1; ky++) {
@@ -99,18 +100,35 @@ export function maxpool2d_f32_nchw(
           v128.store(q, m2, 32);
           v128.store(q, m3, 48);
         }
-        for (; ox + 4 <= end; ox += 4) {
-          let m = f32x4.splat(-Infinity);
-          for (let ky = ky0; ky < ky1; ky++) {
-            const row = xp + <usize>(iy0 + ky * dh) * rowBytes + (<usize>(ox * sw - pl) << 2);
-            for (let kx = 0; kx < kw; kx++) m = f32x4.pmax(m, quad(row + (<usize>(kx * dw) << 2), sw));
-          }
-          v128.store(yr + (<usize>ox << 2), m);
+        for (; ox + 4 <= end; ox += 4) maxQuad(xp, rowBytes, ky0, ky1, iy0, dh, ox, sw, dw, pl, kw, yr, pair);
+        // The row's last inside pixels as one more quad that overlaps the previous one (it writes
+        // their same values again) rather than one at a time.
+        if (ox < end && end - 4 >= first) {
+          maxQuad(xp, rowBytes, ky0, ky1, iy0, dh, end - 4, sw, dw, pl, kw, yr, pair);
+          ox = end;
         }
       }
       for (; ox < ow; ox++) maxPixel(xp, rowBytes, ky0, ky1, iy0, dh, ox, sw, dw, pl, w, kw, yr);
     }
   }
+}
+
+// 4 output pixels from ox; with pair (2x2 windows at stride 2) both columns from one pair of
+// loads, which read nothing past the last tap.
+@inline function maxQuad(
+  xp: usize, rowBytes: usize, ky0: i32, ky1: i32, iy0: i32, dh: i32, ox: i32, sw: i32, dw: i32, pl: i32, kw: i32, yr: usize, pair: bool,
+): void {
+  let m = f32x4.splat(-Infinity);
+  for (let ky = ky0; ky < ky1; ky++) {
+    const row = xp + <usize>(iy0 + ky * dh) * rowBytes + (<usize>(ox * sw - pl) << 2);
+    if (pair) {
+      const a = v128.load(row), b = v128.load(row, 16);
+      m = f32x4.pmax(f32x4.pmax(m, v128.shuffle<f32>(a, b, 0, 2, 4, 6)), v128.shuffle<f32>(a, b, 1, 3, 5, 7));
+    } else {
+      for (let kx = 0; kx < kw; kx++) m = f32x4.pmax(m, quad(row + (<usize>(kx * dw) << 2), sw));
+    }
+  }
+  v128.store(yr + (<usize>ox << 2), m);
 }
 
 @inline function maxPixel(
@@ -178,7 +196,7 @@ export function avgpool2d_f32_nchw(
           }
         }
         const qb = <usize>(sw << 4);
-        for (; ox + 16 <= end; ox += 16) {
+        for (; !pair && ox + 16 <= end; ox += 16) {
           let s0 = f32x4.splat(0);
           let s1 = s0, s2 = s0, s3 = s0;
           for (let ky = ky0; ky < ky1; ky++) {
@@ -197,19 +215,33 @@ export function avgpool2d_f32_nchw(
           v128.store(q, count > 0 ? f32x4.div(s2, vc) : s2, 32);
           v128.store(q, count > 0 ? f32x4.div(s3, vc) : s3, 48);
         }
-        for (; ox + 4 <= end; ox += 4) {
-          let s = f32x4.splat(0);
-          for (let ky = ky0; ky < ky1; ky++) {
-            const row = xp + <usize>(iy0 + ky * dh) * rowBytes + (<usize>(ox * sw - pl) << 2);
-            for (let kx = 0; kx < kw; kx++) s = f32x4.add(s, quad(row + (<usize>(kx * dw) << 2), sw));
-          }
-          v128.store(yr + (<usize>ox << 2), count > 0 ? f32x4.div(s, vc) : s);
+        for (; ox + 4 <= end; ox += 4) avgQuad(xp, rowBytes, ky0, ky1, iy0, dh, ox, sw, dw, pl, kw, yr, pair, count, vc);
+        if (ox < end && end - 4 >= first) {
+          avgQuad(xp, rowBytes, ky0, ky1, iy0, dh, end - 4, sw, dw, pl, kw, yr, pair, count, vc);
+          ox = end;
         }
       }
       for (; ox < ow; ox++) avgPixel(xp, rowBytes, ky0, ky1, iy0, dh, cy, ox, sw, dw, pl, pr, w, kw, includePad, yr);
     }
   }
 }
+@inline function avgQuad(
+  xp: usize, rowBytes: usize, ky0: i32, ky1: i32, iy0: i32, dh: i32, ox: i32, sw: i32, dw: i32, pl: i32, kw: i32, yr: usize, pair: bool,
+  count: i32, vc: v128,
+): void {
+  let s = f32x4.splat(0);
+  for (let ky = ky0; ky < ky1; ky++) {
+    const row = xp + <usize>(iy0 + ky * dh) * rowBytes + (<usize>(ox * sw - pl) << 2);
+    if (pair) {
+      const a = v128.load(row), b = v128.load(row, 16);
+      s = f32x4.add(f32x4.add(s, v128.shuffle<f32>(a, b, 0, 2, 4, 6)), v128.shuffle<f32>(a, b, 1, 3, 5, 7));
+    } else {
+      for (let kx = 0; kx < kw; kx++) s = f32x4.add(s, quad(row + (<usize>(kx * dw) << 2), sw));
+    }
+  }
+  v128.store(yr + (<usize>ox << 2), count > 0 ? f32x4.div(s, vc) : s);
+}
+
 @inline function avgPixel(
   xp: usize, rowBytes: usize, ky0: i32, ky1: i32, iy0: i32, dh: i32, cy: i32,
   ox: i32, sw: i32, dw: i32, pl: i32, pr: i32, w: i32, kw: i32, includePad: i32, yr: usize,
