@@ -179,3 +179,32 @@ describe("pooling an NCHW input runs on its planes: no layout copy", () => {
     expect(r.summaries.fused).toContain("copies: 0 (0 transposes), moving 0.0 KiB a run");
   });
 });
+
+describe("a flattened NHWC activation feeds a GEMM as it lies: the weights' K axis is permuted at load", () => {
+  // Tolerance: a 3x3 convolution (K = 36) then a GEMM over its 200 outputs, the GEMM's K in
+  // another order than onnxruntime's: STACK of test/onnx-models.test.ts.
+  const STACK: Tol = { atol: 1e-5, rtol: 1e-5 };
+  for (const [name, head] of [
+    ["Flatten -> Gemm", (n: Net, t: string) => n.gemm(n.op("Flatten", [t], { axis: 1 }), 200, 7)],
+    ["Flatten -> Gemm, B not transposed", (n: Net, t: string) => n.op("Gemm", [n.op("Flatten", [t], { axis: 1 }), n.random([200, 7]), n.random([7])])],
+    ["Reshape -> MatMul", (n: Net, t: string) => n.op("MatMul", [n.op("Reshape", [t, n.int64([2], [2, 200])]), n.random([200, 5])])],
+  ] as const) {
+    it(name, async () => {
+      const n = new Net(new Rng(14));
+      n.output(head(n, n.op("Relu", [n.conv("x", 4, 8, 3, { pads: [1, 1, 1, 1] })])));
+      const r = await run(name, n, [2, 4, 5, 5], STACK, 14);
+      // The input's conversion is the only copy left.
+      for (const s of [r.summaries.fused, r.summaries.unfused]) {
+        expect(steps(s).filter((x) => x.startsWith("transpose") || x === "copy")).toEqual(["transpose NCHW->NHWC"]);
+      }
+    });
+  }
+
+  it("a flatten that is not one image per row keeps its transpose", async () => {
+    const n = new Net(new Rng(15));
+    const t = n.op("Reshape", [n.conv("x", 4, 8, 3, { pads: [1, 1, 1, 1] }), n.int64([2], [8, 25])]);
+    n.output(n.op("MatMul", [t, n.random([25, 3])]));
+    const r = await run("per channel", n, [1, 4, 5, 5], STACK, 15);
+    expect(steps(r.summaries.fused)).toContain("transpose NHWC->NCHW");
+  });
+});
