@@ -1,12 +1,13 @@
 // Max and average pooling over NCHW planes (maxpool2d_f32_nchw, avgpool2d_f32_nchw, through
 // Pool2d with layout "nchw") against the float64 reference over a generated grid with remainders in
 // every dimension, in both builds: bit identity between the builds and with the NHWC kernels on
-// the same data, and nothing written outside the output (guard tensors around input and output).
+// the same data, and nothing written outside the output (guard tensors around input and output);
+// two threads (split by planes) give one thread's bits.
 // Max pooling must be exact; average pooling within the rounding of a float32 sum of the window's
 // taps and one division (the bound of test/pool.test.ts). The reference is the NHWC one applied to
 // the planes as one-channel images, which is what NCHW pooling is.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Engine, Tensor } from "../src/index.js";
+import { type Engine, type Tensor, init } from "../src/node.js";
 import { Pool2d, type PoolWindow } from "../src/ops/pool.js";
 import type { Runtime } from "../src/runtime/runtime.js";
 import { BACKENDS, TINY, U, compare, compareBits, compareExact, engines, roundRobin, type BackendName } from "./grid.js";
@@ -144,5 +145,33 @@ describe("pooling over NCHW planes: both builds", () => {
   it("give the same bits on every case", () => {
     expect(results.simd.size).toBe(CASES.length);
     for (const c of CASES) expect(compareBits(results.simd.get(c.id)!, results.scalar.get(c.id)!, label(c))).toBe("");
+  });
+});
+
+describe("pooling over NCHW planes on two threads", () => {
+  it("splits by planes and gives one thread's bits", async () => {
+    // Work above PARALLEL_MIN_ELEMENTS (outputs x taps), so the planes are split.
+    const shape: [number, number, number, number] = [2, 16, 96, 97];
+    const data = new Rng(77).f32(prod(shape), -2, 2);
+    const got: Float32Array[] = [];
+    for (const threads of [1, 2]) {
+      const e = await init({ backend: "simd", threads });
+      expect(rtOf(e).threads).toBe(threads);
+      for (const max of [true, false]) {
+        const win: PoolWindow = { max, kernel: [2, 2], strides: [2, 2], dilations: [1, 1], padding: [0, 1, 0, 1], countIncludePad: false, ceil: false };
+        const op = new Pool2d(rtOf(e), win, "nchw");
+        const out = op.bind([shape]);
+        const x = e.tensor(data, shape);
+        const y = e.tensor(new Float32Array(prod(out)), out);
+        op.exec([ptrOf(x)], ptrOf(y));
+        got.push(y.toArray());
+        op.dispose();
+        x.dispose();
+        y.dispose();
+      }
+      e.dispose();
+    }
+    expect(compareBits(got[0], got[2], "max, 1 vs 2 threads")).toBe("");
+    expect(compareBits(got[1], got[3], "avg, 1 vs 2 threads")).toBe("");
   });
 });
