@@ -13,6 +13,7 @@ export { conv2d_f32_ci1_4x8 } from "./conv_ci1";
 export { conv2d_indirection, conv2d_tap_runs } from "./indirection";
 export { DWCONV_CB, dwconv_f32, pack_dwconv_f32 } from "./dwconv";
 export { maxpool2d_f32, avgpool2d_f32, globalpool_f32 } from "./pool";
+export { maxpool2d_f32_nchw, avgpool2d_f32_nchw } from "./pool_planes";
 export { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_PRELU, BIN_MIN, BIN_MAX, BIN_POW, unary_f32, binary_f32 } from "./elementwise";
 export { transpose_f32_4x4, transpose_f32_rows } from "./transpose";
 export { pad_f32 } from "./pad";

@@ -3,11 +3,11 @@
 // are clipped to the image, so padding never wins a max and is never summed.
 
 // First and one-past-last tap index k (0 <= k < kernel) with 0 <= o*s - pad + k*d < size.
-@inline function tapLo(o: i32, s: i32, d: i32, pad: i32): i32 {
+@inline export function tapLo(o: i32, s: i32, d: i32, pad: i32): i32 {
   const start = o * s - pad;
   return start >= 0 ? 0 : (-start + d - 1) / d;
 }
-@inline function tapHi(o: i32, s: i32, d: i32, pad: i32, size: i32, kernel: i32): i32 {
+@inline export function tapHi(o: i32, s: i32, d: i32, pad: i32, size: i32, kernel: i32): i32 {
   const start = o * s - pad;
   if (start >= size) return 0;
   return min(kernel, (size - 1 - start) / d + 1);
@@ -16,7 +16,7 @@
 // wasm's f32.max/f32x4.max propagate NaN and order -0 below +0, which costs V8 several
 // instructions; pmax (a < b ? b : a) is one maxps and the same rule in both builds. A NaN input
 // therefore does not win a max-pool window.
-@inline function pmaxScalar(a: f32, b: f32): f32 {
+@inline export function pmaxScalar(a: f32, b: f32): f32 {
   return a < b ? b : a;
 }
 

@@ -97,7 +97,8 @@ export type Step =
       act: Activation;
     }
   | { op: "matmul"; a: Value; b: Value; y: Value; batch: number; m: number; k: number; n: number; aBatchStride: number; bBatchStride: number }
-  | { op: "pool"; max: boolean; x: Value; y: Value; window: Window; countIncludePad: boolean; ceil: boolean }
+  /** Over NHWC, or with `nchw` over the planes of NCHW x and y (pooling before any NHWC op). */
+  | { op: "pool"; max: boolean; x: Value; y: Value; window: Window; countIncludePad: boolean; ceil: boolean; nchw?: boolean }
   | { op: "globalPool"; max: boolean; x: Value; y: Value }
   | { op: "unary"; x: Value; y: Value; fn: UnaryFn }
   | { op: "binary"; a: Value; b: Value; y: Value; fn: BinaryOp }

@@ -461,7 +461,7 @@ function describe(s: Step): string {
       return `qconv ${kh}x${kw} ${ci}->${co} int8${s.input.dynamic ? " dynamic" : ""}`;
     }
     case "pool":
-      return `${s.max ? "max" : "avg"}pool ${s.window.kernel.join("x")}`;
+      return `${s.max ? "max" : "avg"}pool ${s.window.kernel.join("x")}${s.nchw ? " nchw" : ""}`;
     case "globalPool":
       return `global ${s.max ? "max" : "avg"}pool`;
     case "copy":

@@ -95,7 +95,7 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
     ],
   }),
   pool: (rt, s) => ({
-    op: new Pool2d(rt, { max: s.max, ...s.window, padding: s.window.pads, countIncludePad: s.countIncludePad, ceil: s.ceil }),
+    op: new Pool2d(rt, { max: s.max, ...s.window, padding: s.window.pads, countIncludePad: s.countIncludePad, ceil: s.ceil }, s.nchw ? "nchw" : "nhwc"),
     inputs: [s.x],
     shapes: [s.x.shape],
   }),

@@ -45,7 +45,21 @@ interface Plan {
   pads: [number, number, number, number];
 }
 
-/** Max or average pooling over NHWC, windows clipped to the image. */
+/**
+ * Whether pooling NCHW planes where they lie beats converting them to NHWC, pooling and
+ * converting back (bench/layout.ts): 2x2 windows at stride 2 read both columns from the same
+ * loads and beat the NHWC kernel alone; one channel is NHWC already, whose kernel then runs one
+ * float at a time. Other windows ran on planes up to 3x slower than the NHWC kernel, more than
+ * the two conversions cost.
+ */
+export function planesPay(win: { kernel: [number, number]; strides: [number, number]; dilations: [number, number] }, channels: number): boolean {
+  return channels === 1 || (win.kernel[1] === 2 && win.strides[1] === 2 && win.dilations[1] === 1);
+}
+
+/**
+ * Max or average pooling, windows clipped to the image, over NHWC or (`layout` "nchw", the graph's
+ * pooling of an NCHW model input) over NCHW planes; shapes are given and returned in that layout.
+ */
 export class Pool2d implements PreparedOp {
   readonly bytes = { weights: 0, scratch: 0 };
   private plan: Plan | undefined;
@@ -54,6 +68,7 @@ export class Pool2d implements PreparedOp {
   constructor(
     private readonly rt: Runtime,
     private readonly win: PoolWindow,
+    private readonly layout: "nhwc" | "nchw" = "nhwc",
   ) {
     this.what = win.max ? "maxPool2d" : "avgPool2d";
   }
@@ -62,21 +77,24 @@ export class Pool2d implements PreparedOp {
     const x = shapes[0];
     if (x.length !== 4) throw new ShapeError(`${this.what} input: expected rank 4, got shape [${x.join(", ")}]`);
     const { kernel: k, strides: s, dilations: d, ceil } = this.win;
-    const [n, h, w, c] = x;
+    const [n, h, w, c] = this.layout === "nchw" ? [x[0], x[2], x[3], x[1]] : x;
     const pads = resolvePadding(this.win.padding, h, w, k, s, d, this.what);
     const oh = windowOut(h, k[0], s[0], d[0], pads[0], pads[2], this.what, "vertical", ceil);
     const ow = windowOut(w, k[1], s[1], d[1], pads[1], pads[3], this.what, "horizontal", ceil);
     return { n, h, w, c, oh, ow, pads };
   }
 
+  private shapeOf(g: Plan): number[] {
+    return this.layout === "nchw" ? [g.n, g.c, g.oh, g.ow] : [g.n, g.oh, g.ow, g.c];
+  }
+
   outputShape(shapes: readonly (readonly number[])[]): number[] {
-    const g = this.geometry(shapes);
-    return [g.n, g.oh, g.ow, g.c];
+    return this.shapeOf(this.geometry(shapes));
   }
 
   bind(shapes: readonly (readonly number[])[]): number[] {
     this.plan = this.geometry(shapes);
-    return [this.plan.n, this.plan.oh, this.plan.ow, this.plan.c];
+    return this.shapeOf(this.plan);
   }
 
   exec(inputs: readonly number[], y: number): void {
@@ -84,6 +102,12 @@ export class Pool2d implements PreparedOp {
     const [x] = inputs;
     const rt = this.rt;
     const work = n * oh * ow * c * this.win.kernel[0] * this.win.kernel[1];
+    if (this.layout === "nchw") {
+      // Planes split over threads (an image's channels are planes too).
+      const calls = rt.ranges(n * c, work, 1, PARALLEL_MIN_ELEMENTS).map(([p0, p1]) => this.planesCall(x + p0 * h * w * 4, p1 - p0, y + p0 * oh * ow * 4));
+      rt.dispatch(calls, this.what);
+      return;
+    }
     // Images split over threads when they share out evenly (or are many), else each image's
     // output rows: a range of rows starting at r0 is the same call with the top padding moved up
     // by r0 strides (negative once past it), so every output sees the same taps in the same order.
@@ -109,6 +133,14 @@ export class Pool2d implements PreparedOp {
     const args = { batch, h, w, c, oh: rows, ow, kh: k[0], kw: k[1], sh: s[0], sw: s[1], dh: d[0], dw: d[1], pt, pl: pads[1], x, y };
     if (this.win.max) return { fn: "maxpool2d_f32", args };
     return { fn: "avgpool2d_f32", args: { ...args, pb: pads[2], pr: pads[3], includePad: this.win.countIncludePad ? 1 : 0 } };
+  }
+
+  private planesCall(x: number, planes: number, y: number): Call {
+    const { h, w, oh, ow, pads } = this.plan!;
+    const { kernel: k, strides: s, dilations: d } = this.win;
+    const args = { planes, h, w, oh, ow, kh: k[0], kw: k[1], sh: s[0], sw: s[1], dh: d[0], dw: d[1], pt: pads[0], pl: pads[1], x, y };
+    if (this.win.max) return { fn: "maxpool2d_f32_nchw", args };
+    return { fn: "avgpool2d_f32_nchw", args: { ...args, pb: pads[2], pr: pads[3], includePad: this.win.countIncludePad ? 1 : 0 } };
   }
 
   dispose(): void {

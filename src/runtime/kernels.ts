@@ -31,6 +31,10 @@ export const SIGNATURES = {
   avgpool2d_f32: [
     "batch", "h", "w", "c", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "pb", "pr", "x", "y", "includePad",
   ],
+  maxpool2d_f32_nchw: ["planes", "h", "w", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "x", "y"],
+  avgpool2d_f32_nchw: [
+    "planes", "h", "w", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "pb", "pr", "x", "y", "includePad",
+  ],
   globalpool_f32: ["batch", "hw", "c", "x", "y", "isMax"],
   unary_f32: ["n", "x", "y", "kind", "p0", "p1"],
   binary_f32: ["n", "bn", "a", "b", "y", "op"],

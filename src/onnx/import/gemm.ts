@@ -1,6 +1,7 @@
 import { sizeOfShape } from "../../graph/ir.js";
 import type { Value } from "../../graph/ir.js";
 import type { Importer, Sym } from "./importer.js";
+import { nhwcRows, permuteK } from "./flatten.js";
 import { broadcastDims, floatsOf } from "./util.js";
 
 /** ONNX Gemm: checked and passed on as it is; src/ops/gemm.ts implements its semantics. */
@@ -24,7 +25,10 @@ export function gemm(im: Importer): void {
   }
   const bf = floatsOf(im.asConst(b, 1, "B"), im);
   const y = im.value([m, n]);
-  im.emit({ op: "gemm", a: im.plain(a), y, b: bf, bShape: [b.dims[0], b.dims[1]], transA, transB, alpha, beta, c: cv, act: "none" });
+  const bShape: [number, number] = [b.dims[0], b.dims[1]];
+  const rows = transA ? undefined : nhwcRows(im, a);
+  const [av, bv] = rows ? [rows.v, permuteK(bf, bShape, transB, rows.nchwK)] : [im.plain(a), bf];
+  im.emit({ op: "gemm", a: av, y, b: bv, bShape, transA, transB, alpha, beta, c: cv, act: "none" });
   im.setOutput({ kind: "value", v: y, layout: "plain", dims: [m, n] });
 }
 
@@ -43,11 +47,12 @@ export function matmul(im: Importer): void {
   let outDims = [...batch, m, n];
   if (a.dims.length === 1) outDims = [...batch, n];
   if (b.dims.length === 1) outDims = a.dims.length === 1 ? batch : [...batch, m];
-  const av = im.plain(a);
   if (b.kind === "const" && bd.length === 2) {
     // A's leading dimensions fold into M: one GEMM with the weights packed once.
     const y = im.value(outDims.length ? outDims : [1]);
-    im.emit({ op: "gemm", a: av, y, b: floatsOf(b, im), bShape: [k, n], transA: false, transB: false, alpha: 1, beta: 1, act: "none" });
+    const rows = nhwcRows(im, a);
+    const [av, bv] = rows ? [rows.v, permuteK(floatsOf(b, im), [k, n], false, rows.nchwK)] : [im.plain(a), floatsOf(b, im)];
+    im.emit({ op: "gemm", a: av, y, b: bv, bShape: [k, n], transA: false, transB: false, alpha: 1, beta: 1, act: "none" });
     return im.setOutput({ kind: "value", v: y, layout: "plain", dims: outDims });
   }
   const nb = sizeOfShape(batch);
@@ -58,7 +63,7 @@ export function matmul(im: Importer): void {
     const src: Sym = { kind: "value", v, layout: "plain", dims: [...own, rows, cols] };
     return { v: im.broadcast(src, [...batch, rows, cols], false), stride: rows * cols };
   };
-  const A = side(av, batchA, m, k);
+  const A = side(im.plain(a), batchA, m, k);
   const B = side(im.plain(b), batchB, k, n);
   dynamicMatmul(im, A.v, B.v, nb, m, k, n, A.stride, B.stride, outDims);
 }

@@ -302,6 +302,11 @@ export class Importer {
     });
   }
 
+  /** Whether the NHWC copy of a plain value exists already (a step made it, or will reuse it). */
+  hasNhwc(s: ValueSym): boolean {
+    return this.converted.get(s)?.has("nhwc") ?? false;
+  }
+
   convert(s: ValueSym, to: string, make: () => Value): Value {
     let m = this.converted.get(s);
     if (!m) this.converted.set(s, (m = new Map()));

@@ -6,6 +6,7 @@ import { stridesOf } from "../../runtime/tensor.js";
 import { DataType, type OnnxNode } from "../model.js";
 import { reducePermutation } from "../../ops/transpose.js";
 import type { ConstSym, Importer, Sym, ValueSym } from "./importer.js";
+import { channelShuffle } from "./shuffle.js";
 import { constOf, gatherStrided, normAxis, transposeConst } from "./util.js";
 
 export function constant(im: Importer): void {
@@ -114,7 +115,7 @@ export function reshape(im: Importer, flatten: boolean): void {
     }
   }
   if (sizeOfShape(dims) !== size) im.bad(`cannot reshape [${x.dims.join(", ")}] (${size} elements) to [${dims.join(", ")}]`);
-  im.setOutput(reshaped(im, x, dims));
+  im.setOutput(channelShuffle(im, x, dims) ?? reshaped(im, x, dims));
 }
 
 export function concat(im: Importer): void {
@@ -253,6 +254,16 @@ export function slice(im: Importer): void {
     return im.setOutput(x.f ? { kind: "const", dims, f: Float32Array.from(out) } : { kind: "const", dims, i: out });
   }
   if (r > 6) im.fail(`rank ${r} > 6`);
+  // A slice of an NHWC activation (ShuffleNet's channel halves) reads the NHWC storage directly.
+  if (x.layout === "nhwc") {
+    const stored = stridesOf(nhwcShape(x.dims));
+    const xsNchw = NHWC_TO_NCHW.map((a) => stored[a]);
+    const y = im.value(nhwcShape(dims));
+    const steps = NCHW_TO_NHWC.map((a) => xsNchw[a] * step[a]);
+    const at = begin.reduce((acc, b, i) => acc + b * xsNchw[i], 0);
+    im.emit({ op: "copy", x: x.v, y, copies: [copyPlan(nhwcShape(dims), steps, stridesOf(nhwcShape(dims)), at, 0)] });
+    return im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
+  }
   const v = im.plain(x);
   const y = im.value(dims);
   im.emit({ op: "copy", x: v, y, copies: [copyPlan(dims, from, stridesOf(dims), offset, 0)] });
