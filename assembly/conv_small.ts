@@ -1,0 +1,189 @@
+import { ACT_CLAMP, ACT_LEAKY, ACT_NONE, activateScalar, activateVec } from "./activation";
+import { activateRows, storePartial } from "./tile_store";
+
+// conv2d_f32_small_8x4: convolution with few channels (cin and n at most 8: an image model's RGB
+// layers), vectorised along the output pixels instead of the channels, where 8-channel panels
+// would leave most lanes empty: a vector holds 4 neighbouring output pixels of one output
+// channel, a weight is broadcast, and a tile keeps every accumulator of up to 8 pixels x 4
+// channels in registers (8 output channels run as two groups over the same pixels).
+// x: the input zero-padded to hp x wp, stored row-planar: [batch][hp][cin][wp], each padded
+//    image row holding its cin channel rows one after another, so 4 pixels of a channel at stride
+//    1 are one vector load. Up to 15 floats past the last row are read (and not used): x needs
+//    that slack after it.
+// offs: the byte offset in x of each of a window's kk = kh*kw*cin products from its first input,
+//    in (ky, kx, ci) order (one table walked by every tile, where pointer arithmetic over three
+//    counters cost more instructions than the products).
+// w: one pack_gemm_f32_8 panel (n <= 8) with K = kk in the same order, bias first.
+// y: NHWC [batch][oh][ow][n].
+// Each output is the bias plus its products in (ky, kx, ci) order, multiplied and added apart:
+// the order of igemm_f32_4x8, so this path and the general one give the same bits. The SIMD
+// build vectorises horizontal stride 1; other strides, and the scalar build, run the same sums
+// one output at a time.
+export function conv2d_f32_small_8x4(
+  batch: i32, hp: i32, wp: i32, cin: i32, oh: i32, ow: i32, n: i32, kk: i32, sh: i32, sw: i32,
+  x: usize, offs: usize, w: usize, y: usize, act: i32, p0: f32, p1: f32,
+): void {
+  // Clamp, none and leaky relu are applied in the stores, by copies without a branch on the kind
+  // per vector; the other kinds are applied to each output row once it is stored (tile_store.ts's
+  // activateRows says why).
+  // Constants reach the tiles as type arguments (A here, T for the tile's shape): a literal
+  // argument of an inlined function becomes a local that other inlined copies also write, and
+  // stays a variable in the loop.
+  if (act == ACT_CLAMP) smallBody<u16>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, offs, w, y, ACT_NONE, p0, p1);
+  else if (act == ACT_LEAKY) smallBody<u32>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, offs, w, y, ACT_NONE, p0, p1);
+  else smallBody<u8>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, offs, w, y, act, p0, p1);
+}
+
+// The activation applied in the stores, by the size of A: u8 none, u16 clamp, u32 leaky relu.
+@inline function storeAct<A>(): i32 {
+  return sizeof<A>() == 1 ? ACT_NONE : sizeof<A>() == 2 ? ACT_CLAMP : ACT_LEAKY;
+}
+
+@inline function smallBody<A>(
+  batch: i32, hp: i32, wp: i32, cin: i32, oh: i32, ow: i32, n: i32, kk: i32, sh: i32, sw: i32,
+  x: usize, offs: usize, w: usize, y: usize, post: i32, p0: f32, p1: f32,
+): void {
+  const rowBytes = <usize>(cin * wp) << 2;
+  const pixBytes = <usize>n << 2;
+  // Two groups of channels for n > 4, split so that neither is much narrower than the other.
+  const g0 = n > 4 ? (n + 1) >> 1 : n;
+  const g1 = n - g0;
+  for (let b = 0; b < batch; b++) {
+    const xb = x + <usize>(b * hp) * rowBytes;
+    for (let oy = 0; oy < oh; oy++) {
+      const row = xb + <usize>(oy * sh) * rowBytes;
+      const yRow = y + <usize>((b * oh + oy) * ow) * pixBytes;
+      if (ASC_FEATURE_SIMD && sw == 1) {
+        groupRow<A>(row, ow, kk, offs, w, yRow, pixBytes, g0, p0, p1);
+        if (g1 > 0) groupRow<A>(row, ow, kk, offs, w + (<usize>g0 << 2), yRow + (<usize>g0 << 2), pixBytes, g1, p0, p1);
+      } else {
+        scalarRow(row, ow, n, sw, kk, offs, w, yRow, storeAct<A>(), p0, p1);
+      }
+      if (post != ACT_NONE) activateRows(yRow, ow * n, post, p0, p1);
+    }
+  }
+}
+
+// One output row for the channels of one group (g of them, from the panel column at w and the
+// output channel at y), in tiles of 4*P pixels, the last one partly stored. P keeps g*P
+// accumulators, P pixel vectors and g weights within V8's 15 registers.
+@inline function groupRow<A>(
+  row: usize, ow: i32, kk: i32, offs: usize, w: usize, y: usize, pixBytes: usize, g: i32, p0: f32, p1: f32,
+): void {
+  if (g == 1) groupRowOf<u8, A>(row, ow, kk, offs, w, y, pixBytes, p0, p1);
+  else if (g == 2) groupRowOf<u16, A>(row, ow, kk, offs, w, y, pixBytes, p0, p1);
+  else if (g == 3) groupRowOf<u32, A>(row, ow, kk, offs, w, y, pixBytes, p0, p1);
+  else groupRowOf<u64, A>(row, ow, kk, offs, w, y, pixBytes, p0, p1);
+}
+
+@inline function groupRowOf<T, A>(
+  row: usize, ow: i32, kk: i32, offs: usize, w: usize, y: usize, pixBytes: usize, p0: f32, p1: f32,
+): void {
+  const span = sizeof<T>() >= 4 ? 8 : 16;
+  for (let ox = 0; ox < ow; ox += span) {
+    tile<T, A>(row + (<usize>ox << 2), kk, offs, w, y + <usize>ox * pixBytes, pixBytes, ow - ox, p0, p1);
+  }
+}
+
+// P vectors of 4 pixels x G channels, by the size of T: u8 1 channel x 4 vectors, u16 2 x 4,
+// u32 3 x 2, u64 4 x 2; of which the first `rem` pixels are stored (pixels past
+// the row's end read the next row's floats or x's slack, and are dropped).
+@inline function tile<T, A>(
+  a: usize, kk: i32, offs: usize, w: usize, y: usize, pixBytes: usize, rem: i32, p0: f32, p1: f32,
+): void {
+  const G = sizeof<T>() == 8 ? 4 : sizeof<T>() == 4 ? 3 : <i32>sizeof<T>();
+  const P = sizeof<T>() >= 4 ? 2 : 4;
+  const act = sizeof<A>() == 1 ? ACT_NONE : sizeof<A>() == 2 ? ACT_CLAMP : ACT_LEAKY;
+  const z = f32x4.splat(0);
+  let c00 = v128.load32_splat(w);
+  let c01 = G > 1 ? v128.load32_splat(w, 4) : z;
+  let c02 = G > 2 ? v128.load32_splat(w, 8) : z;
+  let c03 = G > 3 ? v128.load32_splat(w, 12) : z;
+  let c10 = c00, c11 = c01, c12 = c02, c13 = c03;
+  let c20 = c00, c21 = c01, c22 = c02, c23 = c03;
+  let c30 = c00, c31 = c01, c32 = c02, c33 = c03;
+  let wk = w + 32;
+  const end = offs + (<usize>kk << 2);
+  for (let o = offs; o < end; o += 4) {
+    const q = a + load<u32>(o);
+    const x0 = v128.load(q);
+    const x1 = P > 1 ? v128.load(q, 16) : z;
+    const x2 = P > 2 ? v128.load(q, 32) : z;
+    const x3 = P > 3 ? v128.load(q, 48) : z;
+    let b = v128.load32_splat(wk);
+    c00 = f32x4.add(c00, f32x4.mul(x0, b));
+    if (P > 1) c10 = f32x4.add(c10, f32x4.mul(x1, b));
+    if (P > 2) c20 = f32x4.add(c20, f32x4.mul(x2, b));
+    if (P > 3) c30 = f32x4.add(c30, f32x4.mul(x3, b));
+    if (G > 1) {
+      b = v128.load32_splat(wk, 4);
+      c01 = f32x4.add(c01, f32x4.mul(x0, b));
+      if (P > 1) c11 = f32x4.add(c11, f32x4.mul(x1, b));
+      if (P > 2) c21 = f32x4.add(c21, f32x4.mul(x2, b));
+      if (P > 3) c31 = f32x4.add(c31, f32x4.mul(x3, b));
+    }
+    if (G > 2) {
+      b = v128.load32_splat(wk, 8);
+      c02 = f32x4.add(c02, f32x4.mul(x0, b));
+      if (P > 1) c12 = f32x4.add(c12, f32x4.mul(x1, b));
+      if (P > 2) c22 = f32x4.add(c22, f32x4.mul(x2, b));
+      if (P > 3) c32 = f32x4.add(c32, f32x4.mul(x3, b));
+    }
+    if (G > 3) {
+      b = v128.load32_splat(wk, 12);
+      c03 = f32x4.add(c03, f32x4.mul(x0, b));
+      if (P > 1) c13 = f32x4.add(c13, f32x4.mul(x1, b));
+      if (P > 2) c23 = f32x4.add(c23, f32x4.mul(x2, b));
+      if (P > 3) c33 = f32x4.add(c33, f32x4.mul(x3, b));
+    }
+    wk += 32;
+  }
+  const pv = pixBytes << 2;
+  storePixels(y, pixBytes, c00, c01, c02, c03, G, rem, act, p0, p1);
+  if (P > 1 && rem > 4) storePixels(y + pv, pixBytes, c10, c11, c12, c13, G, rem - 4, act, p0, p1);
+  if (P > 2 && rem > 8) storePixels(y + 2 * pv, pixBytes, c20, c21, c22, c23, G, rem - 8, act, p0, p1);
+  if (P > 3 && rem > 12) storePixels(y + 3 * pv, pixBytes, c30, c31, c32, c33, G, rem - 12, act, p0, p1);
+}
+
+// Channels in vectors (lanes = 4 pixels) transposed to pixels (lanes = channels); the first
+// `count` pixels' G channels are stored.
+@inline function storePixels(
+  y: usize, pixBytes: usize, a: v128, b: v128, c: v128, d: v128, G: i32, count: i32, act: i32, p0: f32, p1: f32,
+): void {
+  a = activateVec(a, act, p0, p1);
+  if (G > 1) b = activateVec(b, act, p0, p1);
+  if (G > 2) c = activateVec(c, act, p0, p1);
+  if (G > 3) d = activateVec(d, act, p0, p1);
+  const ab01 = i32x4.shuffle(a, b, 0, 4, 1, 5);
+  const ab23 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+  const cd01 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+  const cd23 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+  storeChannels(y, i64x2.shuffle(ab01, cd01, 0, 2), G);
+  if (count > 1) storeChannels(y + pixBytes, i64x2.shuffle(ab01, cd01, 1, 3), G);
+  if (count > 2) storeChannels(y + 2 * pixBytes, i64x2.shuffle(ab23, cd23, 0, 2), G);
+  if (count > 3) storeChannels(y + 3 * pixBytes, i64x2.shuffle(ab23, cd23, 1, 3), G);
+}
+
+@inline function storeChannels(p: usize, v: v128, G: i32): void {
+  if (G == 4) v128.store(p, v);
+  else storePartial(p, v, G);
+}
+
+// The same sums one output at a time: the scalar build, and horizontal strides other than 1.
+@inline function scalarRow(
+  row: usize, ow: i32, n: i32, sw: i32, kk: i32, offs: usize, w: usize, y: usize, act: i32, p0: f32, p1: f32,
+): void {
+  for (let ox = 0; ox < ow; ox++) {
+    const a = row + (<usize>(ox * sw) << 2);
+    for (let j = 0; j < n; j++) {
+      const wj = w + (<usize>j << 2);
+      let s = load<f32>(wj);
+      let wk = wj + 32;
+      for (let k = 0; k < kk; k++) {
+        s = s + load<f32>(a + load<u32>(offs + (<usize>k << 2))) * load<f32>(wk);
+        wk += 32;
+      }
+      store<f32>(y + (<usize>(ox * n + j) << 2), activateScalar(s, act, p0, p1));
+    }
+  }
+}
