@@ -70,7 +70,9 @@ export const SIGNATURES = {
   gather_elements_x32: ["outer", "axisX", "axisI", "inner", "x", "idx", "y"],
   gather_nd_x32: ["batches", "count", "k", "slice", "x", "xBatch", "dims", "strides", "idx", "y"],
   scatter_nd_x32: ["n", "count", "k", "slice", "x", "dims", "strides", "idx", "upd", "y"],
+  scatter_nd_reduce_x32: ["n", "count", "k", "slice", "x", "dims", "strides", "idx", "upd", "y", "op", "isInt"],
   topk_f32: ["outer", "axisLen", "inner", "k", "x", "scratch", "y", "largest"],
+  nonzero_x32: ["rank", "n", "x", "dims", "y", "isInt"],
   nms_f32: [
     "batches", "classes", "n", "maxOut", "rows", "boxes", "scores", "scratch", "y", "centerPointBox", "iou", "scoreThreshold", "useScore",
   ],
@@ -105,6 +107,8 @@ export const LOGIC = { and: 0, or: 1, xor: 2 } as const;
 export const CAST = { f32_i32: 0, i32_f32: 1, f32_bool: 2, i32_bool: 3 } as const;
 /** Output kinds of qgemm_q8_4x8 (assembly/qgemm.ts): raw i32, dequantized f32, requantized u8 or i8. */
 export const QOUT = { i32: 0, f32: 1, u8: 2, i8: 3 } as const;
+/** Reductions of scatter_nd_reduce_x32 (assembly/scatter_reduce.ts). */
+export const SCATTER = { add: 1, mul: 2, max: 3, min: 4 } as const;
 
 /** Every constant global a module exports, with the value this TypeScript expects. */
 export const CONSTANTS: Readonly<Record<string, number>> = {
@@ -116,6 +120,7 @@ export const CONSTANTS: Readonly<Record<string, number>> = {
   ...Object.fromEntries(Object.entries(CMP).map(([k, v]) => [`CMP_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(LOGIC).map(([k, v]) => [`LOGIC_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(CAST).map(([k, v]) => [`CAST_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(SCATTER).map(([k, v]) => [`SCATTER_${k.toUpperCase()}`, v])),
 };
 
 export type KernelName = keyof typeof SIGNATURES;
