@@ -1,5 +1,5 @@
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE, activateScalar, activateVec } from "./activation";
-import { activateRows, storePartial } from "./tile_store";
+import { activateRows, loadPartial, storePartial } from "./tile_store";
 
 // conv2d_f32_small_8x4: convolution with few channels (cin and n at most 8: an image model's RGB
 // layers), vectorised along the output pixels instead of the channels, where 8-channel panels
@@ -14,6 +14,7 @@ import { activateRows, storePartial } from "./tile_store";
 //    in (ky, kx, ci) order (one table walked by every tile, where pointer arithmetic over three
 //    counters cost more instructions than the products).
 // w: one pack_gemm_f32_8 panel (n <= 8) with K = kk in the same order, bias first.
+// r: 0, or a residual of y's layout, added to each sum before the activation.
 // y: NHWC [batch][oh][ow][n].
 // Each output is the bias plus its products in (ky, kx, ci) order, multiplied and added apart:
 // the order of igemm_f32_4x8, so this path and the general one give the same bits. The SIMD
@@ -21,17 +22,20 @@ import { activateRows, storePartial } from "./tile_store";
 // one output at a time.
 export function conv2d_f32_small_8x4(
   batch: i32, hp: i32, wp: i32, cin: i32, oh: i32, ow: i32, n: i32, kk: i32, sh: i32, sw: i32,
-  x: usize, offs: usize, w: usize, y: usize, act: i32, p0: f32, p1: f32,
+  x: usize, offs: usize, w: usize, r: usize, y: usize, act: i32, p0: f32, p1: f32,
 ): void {
+  // The residual is addressed by its distance from y.
+  const res = r != 0;
+  const rd = r - y;
   // Clamp, none and leaky relu are applied in the stores, by copies without a branch on the kind
   // per vector; the other kinds are applied to each output row once it is stored (tile_store.ts's
   // activateRows says why).
   // Constants reach the tiles as type arguments (A here, T for the tile's shape): a literal
   // argument of an inlined function becomes a local that other inlined copies also write, and
   // stays a variable in the loop.
-  if (act == ACT_CLAMP) smallBody<u16>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, offs, w, y, ACT_NONE, p0, p1);
-  else if (act == ACT_LEAKY) smallBody<u32>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, offs, w, y, ACT_NONE, p0, p1);
-  else smallBody<u8>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, offs, w, y, act, p0, p1);
+  if (act == ACT_CLAMP) smallBody<u16>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, offs, w, res, rd, y, ACT_NONE, p0, p1);
+  else if (act == ACT_LEAKY) smallBody<u32>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, offs, w, res, rd, y, ACT_NONE, p0, p1);
+  else smallBody<u8>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, offs, w, res, rd, y, act, p0, p1);
 }
 
 // The activation applied in the stores, by the size of A: u8 none, u16 clamp, u32 leaky relu.
@@ -41,7 +45,7 @@ export function conv2d_f32_small_8x4(
 
 @inline function smallBody<A>(
   batch: i32, hp: i32, wp: i32, cin: i32, oh: i32, ow: i32, n: i32, kk: i32, sh: i32, sw: i32,
-  x: usize, offs: usize, w: usize, y: usize, post: i32, p0: f32, p1: f32,
+  x: usize, offs: usize, w: usize, res: bool, rd: usize, y: usize, post: i32, p0: f32, p1: f32,
 ): void {
   const rowBytes = <usize>(cin * wp) << 2;
   const pixBytes = <usize>n << 2;
@@ -54,10 +58,10 @@ export function conv2d_f32_small_8x4(
       const row = xb + <usize>(oy * sh) * rowBytes;
       const yRow = y + <usize>((b * oh + oy) * ow) * pixBytes;
       if (ASC_FEATURE_SIMD && sw == 1) {
-        groupRow<A>(row, ow, kk, offs, w, yRow, pixBytes, g0, p0, p1);
-        if (g1 > 0) groupRow<A>(row, ow, kk, offs, w + (<usize>g0 << 2), yRow + (<usize>g0 << 2), pixBytes, g1, p0, p1);
+        groupRow<A>(row, ow, kk, offs, w, res, rd, yRow, pixBytes, g0, p0, p1);
+        if (g1 > 0) groupRow<A>(row, ow, kk, offs, w + (<usize>g0 << 2), res, rd, yRow + (<usize>g0 << 2), pixBytes, g1, p0, p1);
       } else {
-        scalarRow(row, ow, n, sw, kk, offs, w, yRow, storeAct<A>(), p0, p1);
+        scalarRow(row, ow, n, sw, kk, offs, w, res, rd, yRow, storeAct<A>(), p0, p1);
       }
       if (post != ACT_NONE) activateRows(yRow, ow * n, post, p0, p1);
     }
@@ -68,20 +72,20 @@ export function conv2d_f32_small_8x4(
 // output channel at y), in tiles of 4*P pixels, the last one partly stored. P keeps g*P
 // accumulators, P pixel vectors and g weights within V8's 15 registers.
 @inline function groupRow<A>(
-  row: usize, ow: i32, kk: i32, offs: usize, w: usize, y: usize, pixBytes: usize, g: i32, p0: f32, p1: f32,
+  row: usize, ow: i32, kk: i32, offs: usize, w: usize, res: bool, rd: usize, y: usize, pixBytes: usize, g: i32, p0: f32, p1: f32,
 ): void {
-  if (g == 1) groupRowOf<u8, A>(row, ow, kk, offs, w, y, pixBytes, p0, p1);
-  else if (g == 2) groupRowOf<u16, A>(row, ow, kk, offs, w, y, pixBytes, p0, p1);
-  else if (g == 3) groupRowOf<u32, A>(row, ow, kk, offs, w, y, pixBytes, p0, p1);
-  else groupRowOf<u64, A>(row, ow, kk, offs, w, y, pixBytes, p0, p1);
+  if (g == 1) groupRowOf<u8, A>(row, ow, kk, offs, w, res, rd, y, pixBytes, p0, p1);
+  else if (g == 2) groupRowOf<u16, A>(row, ow, kk, offs, w, res, rd, y, pixBytes, p0, p1);
+  else if (g == 3) groupRowOf<u32, A>(row, ow, kk, offs, w, res, rd, y, pixBytes, p0, p1);
+  else groupRowOf<u64, A>(row, ow, kk, offs, w, res, rd, y, pixBytes, p0, p1);
 }
 
 @inline function groupRowOf<T, A>(
-  row: usize, ow: i32, kk: i32, offs: usize, w: usize, y: usize, pixBytes: usize, p0: f32, p1: f32,
+  row: usize, ow: i32, kk: i32, offs: usize, w: usize, res: bool, rd: usize, y: usize, pixBytes: usize, p0: f32, p1: f32,
 ): void {
   const span = sizeof<T>() >= 4 ? 8 : 16;
   for (let ox = 0; ox < ow; ox += span) {
-    tile<T, A>(row + (<usize>ox << 2), kk, offs, w, y + <usize>ox * pixBytes, pixBytes, ow - ox, p0, p1);
+    tile<T, A>(row + (<usize>ox << 2), kk, offs, w, res, rd, y + <usize>ox * pixBytes, pixBytes, ow - ox, p0, p1);
   }
 }
 
@@ -89,7 +93,7 @@ export function conv2d_f32_small_8x4(
 // u32 3 x 2, u64 4 x 2; of which the first `rem` pixels are stored (pixels past
 // the row's end read the next row's floats or x's slack, and are dropped).
 @inline function tile<T, A>(
-  a: usize, kk: i32, offs: usize, w: usize, y: usize, pixBytes: usize, rem: i32, p0: f32, p1: f32,
+  a: usize, kk: i32, offs: usize, w: usize, res: bool, rd: usize, y: usize, pixBytes: usize, rem: i32, p0: f32, p1: f32,
 ): void {
   const G = sizeof<T>() == 8 ? 4 : sizeof<T>() == 4 ? 3 : <i32>sizeof<T>();
   const P = sizeof<T>() >= 4 ? 2 : 4;
@@ -139,39 +143,37 @@ export function conv2d_f32_small_8x4(
     wk += 32;
   }
   const pv = pixBytes << 2;
-  storePixels(y, pixBytes, c00, c01, c02, c03, G, rem, act, p0, p1);
-  if (P > 1 && rem > 4) storePixels(y + pv, pixBytes, c10, c11, c12, c13, G, rem - 4, act, p0, p1);
-  if (P > 2 && rem > 8) storePixels(y + 2 * pv, pixBytes, c20, c21, c22, c23, G, rem - 8, act, p0, p1);
-  if (P > 3 && rem > 12) storePixels(y + 3 * pv, pixBytes, c30, c31, c32, c33, G, rem - 12, act, p0, p1);
+  storePixels(y, res, rd, pixBytes, c00, c01, c02, c03, G, rem, act, p0, p1);
+  if (P > 1 && rem > 4) storePixels(y + pv, res, rd, pixBytes, c10, c11, c12, c13, G, rem - 4, act, p0, p1);
+  if (P > 2 && rem > 8) storePixels(y + 2 * pv, res, rd, pixBytes, c20, c21, c22, c23, G, rem - 8, act, p0, p1);
+  if (P > 3 && rem > 12) storePixels(y + 3 * pv, res, rd, pixBytes, c30, c31, c32, c33, G, rem - 12, act, p0, p1);
 }
 
 // Channels in vectors (lanes = 4 pixels) transposed to pixels (lanes = channels); the first
-// `count` pixels' G channels are stored.
+// `count` pixels' G channels are stored, each after its residual and activation.
 @inline function storePixels(
-  y: usize, pixBytes: usize, a: v128, b: v128, c: v128, d: v128, G: i32, count: i32, act: i32, p0: f32, p1: f32,
+  y: usize, res: bool, rd: usize, pixBytes: usize, a: v128, b: v128, c: v128, d: v128, G: i32, count: i32, act: i32, p0: f32, p1: f32,
 ): void {
-  a = activateVec(a, act, p0, p1);
-  if (G > 1) b = activateVec(b, act, p0, p1);
-  if (G > 2) c = activateVec(c, act, p0, p1);
-  if (G > 3) d = activateVec(d, act, p0, p1);
   const ab01 = i32x4.shuffle(a, b, 0, 4, 1, 5);
   const ab23 = i32x4.shuffle(a, b, 2, 6, 3, 7);
   const cd01 = i32x4.shuffle(c, d, 0, 4, 1, 5);
   const cd23 = i32x4.shuffle(c, d, 2, 6, 3, 7);
-  storeChannels(y, i64x2.shuffle(ab01, cd01, 0, 2), G);
-  if (count > 1) storeChannels(y + pixBytes, i64x2.shuffle(ab01, cd01, 1, 3), G);
-  if (count > 2) storeChannels(y + 2 * pixBytes, i64x2.shuffle(ab23, cd23, 0, 2), G);
-  if (count > 3) storeChannels(y + 3 * pixBytes, i64x2.shuffle(ab23, cd23, 1, 3), G);
+  storeChannels(y, res, rd, i64x2.shuffle(ab01, cd01, 0, 2), G, act, p0, p1);
+  if (count > 1) storeChannels(y + pixBytes, res, rd, i64x2.shuffle(ab01, cd01, 1, 3), G, act, p0, p1);
+  if (count > 2) storeChannels(y + 2 * pixBytes, res, rd, i64x2.shuffle(ab23, cd23, 0, 2), G, act, p0, p1);
+  if (count > 3) storeChannels(y + 3 * pixBytes, res, rd, i64x2.shuffle(ab23, cd23, 1, 3), G, act, p0, p1);
 }
 
-@inline function storeChannels(p: usize, v: v128, G: i32): void {
+@inline function storeChannels(p: usize, res: bool, rd: usize, v: v128, G: i32, act: i32, p0: f32, p1: f32): void {
+  if (res) v = f32x4.add(v, G == 4 ? v128.load(p + rd) : loadPartial(p + rd, G));
+  v = activateVec(v, act, p0, p1);
   if (G == 4) v128.store(p, v);
   else storePartial(p, v, G);
 }
 
 // The same sums one output at a time: the scalar build, and horizontal strides other than 1.
 @inline function scalarRow(
-  row: usize, ow: i32, n: i32, sw: i32, kk: i32, offs: usize, w: usize, y: usize, act: i32, p0: f32, p1: f32,
+  row: usize, ow: i32, n: i32, sw: i32, kk: i32, offs: usize, w: usize, res: bool, rd: usize, y: usize, act: i32, p0: f32, p1: f32,
 ): void {
   for (let ox = 0; ox < ow; ox++) {
     const a = row + (<usize>(ox * sw) << 2);
@@ -183,7 +185,9 @@ export function conv2d_f32_small_8x4(
         s = s + load<f32>(a + load<u32>(offs + (<usize>k << 2))) * load<f32>(wk);
         wk += 32;
       }
-      store<f32>(y + (<usize>(ox * n + j) << 2), activateScalar(s, act, p0, p1));
+      const p = y + (<usize>(ox * n + j) << 2);
+      if (res) s += load<f32>(p + rd);
+      store<f32>(p, activateScalar(s, act, p0, p1));
     }
   }
 }

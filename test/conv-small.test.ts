@@ -2,12 +2,15 @@
 // direct kernel conv2d_f32_small_8x4 vectorised along output pixels) over a generated grid: both
 // builds against the float64 reference, bit identity between the builds, the same bits as the
 // indirect GEMM (the same convolution with a ninth output channel, which the small path does not
-// take), guard bytes around the output, and that the path is the one taken.
+// take), with and without a residual added before the activation, guard bytes around the
+// output, and that the path is the one taken.
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import type { Conv2dOptions, Engine } from "../src/index.js";
+import type { Conv2dOptions, Engine, Tensor } from "../src/index.js";
+import type { Conv2d } from "../src/ops/conv2d.js";
+import { runOn } from "../src/ops/op.js";
 import { ACTIVATIONS, BACKENDS, activationRtol, compare, compareBits, dotBound, engines, roundRobin, TINY, type BackendName } from "./grid.js";
 import { allocBytes, fillSentinel, memoryOf, ptrOf, rangeOf, sentinelData, snapshot, strayWrites, unwritten } from "./memory.js";
-import { type Act, type ConvParams, type PaddingSpec, Rng, activationSlope, conv2dRef, outSize, padsFor, prod } from "./reference.js";
+import { type Act, type ConvParams, type PaddingSpec, Rng, activate, activationSlope, conv2dRef, outSize, padsFor, prod } from "./reference.js";
 
 const CHANNELS = [1, 2, 3, 4, 5, 6, 7, 8];
 // Widths with every remainder of the 8- and 16-pixel tiles, and rows shorter than one tile.
@@ -184,5 +187,62 @@ describe("small-channel conv2d memory", () => {
       for (const t of [x, gA, out, gB, w]) t.dispose();
       expect(e.memoryBytes).toBe(base);
     }
+  });
+});
+
+/** The op run with a residual input (the graph's fused Add), into `out` when given. */
+function runResidual(e: Engine, op: Conv2d, x: Tensor, r: Tensor, out?: Tensor): Tensor {
+  return runOn((e as unknown as { rt: Parameters<typeof runOn>[0] }).rt, op, [x, r], out);
+}
+
+describe("small-channel conv2d with a residual: the reference's bits bound, both builds, the GEMM path's bits", () => {
+  it.each(CASES.filter((_, i) => i % 3 === 1).map((c) => [label(c), c] as const))("%s", (_name, c) => {
+    const d = dataFor(c);
+    const raw = conv2dRef(d.x, d.w, d.bias, { ...c, activation: undefined });
+    const residual = new Rng(7000 + c.id).f32(raw.value.length);
+    const value = raw.value.map((v, i) => activate(v + residual[i], c.activation));
+    const k = c.kh * c.kw * c.cin;
+    const slope = activationSlope(c.activation);
+    const rtol = activationRtol(c.activation);
+    const bound = (i: number) => dotBound(k + 1, raw.mag[i] + Math.abs(residual[i]), slope) + rtol * Math.abs(value[i]) + TINY;
+    const wide = new Float32Array(9 * k);
+    wide.set(d.w);
+    const wideBias = new Float32Array(9);
+    if (d.bias) wideBias.set(d.bias);
+    const wideResidual = new Float32Array((residual.length / c.cout) * 9);
+    for (let p = 0; p < residual.length / c.cout; p++) wideResidual.set(residual.subarray(p * c.cout, (p + 1) * c.cout), p * 9);
+    const got: Partial<Record<BackendName, Float32Array>> = {};
+    for (const b of BACKENDS) {
+      const e = E[b];
+      const before = e.memoryBytes;
+      const x = e.tensor(d.x, [c.n, c.h, c.w, c.cin]);
+      const w = e.tensor(d.w, [c.cout, c.kh, c.kw, c.cin]);
+      const r = e.tensor(residual, raw.shape);
+      const op = e.prepareConv2d(w, options(c, d.bias));
+      let y = runResidual(e, op, x, r);
+      expect(kernelsOf(e, () => runResidual(e, op, x, r, y))).toContain("conv2d_f32_small_8x4");
+      const mine = y.toArray();
+      expect(compare(mine, value, bound, b)).toBe("");
+      got[b] = mine;
+      for (const t of [y, w, r]) t.dispose();
+      op.dispose();
+
+      // One input channel with nine outputs is the single-channel path, which takes no residual.
+      if (c.cin > 1) {
+        const w9 = e.tensor(wide, [9, c.kh, c.kw, c.cin]);
+        const r9 = e.tensor(wideResidual, [...raw.shape.slice(0, 3), 9]);
+        const op9 = e.prepareConv2d(w9, options(c, wideBias));
+        y = runResidual(e, op9, x, r9);
+        const all = y.toArray();
+        const gemm = new Float32Array(mine.length);
+        for (let p = 0; p < mine.length / c.cout; p++) gemm.set(all.subarray(p * 9, p * 9 + c.cout), p * c.cout);
+        expect(compareBits(mine, gemm, `${b}: small path vs GEMM path`)).toBe("");
+        for (const t of [y, w9, r9]) t.dispose();
+        op9.dispose();
+      }
+      x.dispose();
+      expect(e.memoryBytes, "memory held after disposing everything").toBe(before);
+    }
+    expect(compareBits(got.simd!, got.scalar!)).toBe("");
   });
 });

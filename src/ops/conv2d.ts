@@ -123,7 +123,7 @@ export class Conv2d implements PreparedOp {
     const out: [number, number, number, number] = [xShape[0], oh, ow, this.outChannels];
     const r = shapes[1];
     if (r !== undefined) {
-      if (!this.fusesResidual) throw new ShapeError("conv2d: only the indirect-GEMM path adds a residual input in its store");
+      if (!this.fusesResidual) throw new ShapeError("conv2d: only the indirect-GEMM and small-channel paths add a residual input in their stores");
       if (r.join() !== out.join()) throw new ShapeError(`conv2d residual: expected [${out.join(", ")}], got [${r.join(", ")}]`);
     }
     return out;
@@ -192,9 +192,9 @@ export class Conv2d implements PreparedOp {
     return out;
   }
 
-  /** Whether exec can add a residual input in its store (the indirect-GEMM path). */
+  /** Whether exec can add a residual input in its store (the indirect-GEMM and small-channel paths). */
   get fusesResidual(): boolean {
-    return this.path === "igemm";
+    return this.path === "igemm" || this.path === "smallChannels";
   }
 
   /** Bytes of packed weights and of the current plan's scratch. */
@@ -252,7 +252,7 @@ export class Conv2d implements PreparedOp {
       return;
     }
     if (this.path === "smallChannels") {
-      this.execSmall(x, y);
+      this.execSmall(x, residual, y);
       return;
     }
     const cinG = this.inChannels / this.groups;
@@ -271,7 +271,7 @@ export class Conv2d implements PreparedOp {
   }
 
   /** The small-channel path: x transposed into the row-planar padded copy, then the rows in ranges. */
-  private execSmall(x: number, y: number): void {
+  private execSmall(x: number, residual: number, y: number): void {
     const plan = this.plan!;
     const rt = this.rt;
     const [n, h, w] = plan.shape;
@@ -300,7 +300,8 @@ export class Conv2d implements PreparedOp {
         fn: "conv2d_f32_small_8x4" as const,
         args: {
           batch: 1, hp, wp, cin, oh: r1 - r0, ow: plan.ow, n: c, kk, sh, sw,
-          x: plan.scratch + (b * hp + r0 * sh) * cin * wp * 4, offs, w: this.packed, y: y + (b * plan.oh + r0) * plan.ow * c * 4, act: kind, p0, p1,
+          x: plan.scratch + (b * hp + r0 * sh) * cin * wp * 4, offs, w: this.packed,
+          r: residual && residual + (b * plan.oh + r0) * plan.ow * c * 4, y: y + (b * plan.oh + r0) * plan.ow * c * 4, act: kind, p0, p1,
         },
       }));
       rt.dispatch(calls, "conv2d");

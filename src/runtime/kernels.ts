@@ -24,7 +24,7 @@ export const SIGNATURES = {
     "batch", "hp", "wp", "oh", "ow", "n", "kh", "kw", "sh", "sw", "dh", "dw", "x", "w", "y", "act", "p0", "p1",
   ],
   conv2d_f32_small_8x4: [
-    "batch", "hp", "wp", "cin", "oh", "ow", "n", "kk", "sh", "sw", "x", "offs", "w", "y", "act", "p0", "p1",
+    "batch", "hp", "wp", "cin", "oh", "ow", "n", "kk", "sh", "sw", "x", "offs", "w", "r", "y", "act", "p0", "p1",
   ],
   conv2d_indirection: ["batch", "h", "w", "pixelStride", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "mr", "ind"],
   conv2d_tap_runs: ["tiles", "ks", "mr", "stepBytes", "ind", "runs"],
