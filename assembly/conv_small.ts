@@ -150,10 +150,28 @@ export function conv2d_f32_small_8x4(
 }
 
 // Channels in vectors (lanes = 4 pixels) transposed to pixels (lanes = channels); the first
-// `count` pixels' G channels are stored, each after its residual and activation.
+// `count` pixels' G channels are stored, each after its residual and activation. When the group
+// is every channel (pixBytes = 4G), four pixels are 4G consecutive floats: G whole vectors.
 @inline function storePixels(
   y: usize, res: bool, rd: usize, pixBytes: usize, a: v128, b: v128, c: v128, d: v128, G: i32, count: i32, act: i32, p0: f32, p1: f32,
 ): void {
+  if (count >= 4 && pixBytes == <usize>(G << 2) && G < 4) {
+    if (G == 1) {
+      storeVector(y, res, rd, a, act, p0, p1);
+    } else if (G == 2) {
+      storeVector(y, res, rd, i32x4.shuffle(a, b, 0, 4, 1, 5), act, p0, p1);
+      storeVector(y + 16, res, rd, i32x4.shuffle(a, b, 2, 6, 3, 7), act, p0, p1);
+    } else {
+      // [a0 b0 c0 a1] [b1 c1 a2 b2] [c2 a3 b3 c3]
+      const ab = i32x4.shuffle(a, b, 0, 4, 1, 5);
+      storeVector(y, res, rd, i32x4.shuffle(ab, c, 0, 1, 4, 2), act, p0, p1);
+      const bc = i32x4.shuffle(b, c, 1, 5, 2, 6);
+      storeVector(y + 16, res, rd, i32x4.shuffle(bc, a, 0, 1, 6, 2), act, p0, p1);
+      const ab3 = i32x4.shuffle(a, b, 3, 7, 3, 7);
+      storeVector(y + 32, res, rd, i32x4.shuffle(c, ab3, 2, 4, 5, 3), act, p0, p1);
+    }
+    return;
+  }
   const ab01 = i32x4.shuffle(a, b, 0, 4, 1, 5);
   const ab23 = i32x4.shuffle(a, b, 2, 6, 3, 7);
   const cd01 = i32x4.shuffle(c, d, 0, 4, 1, 5);
@@ -162,6 +180,11 @@ export function conv2d_f32_small_8x4(
   if (count > 1) storeChannels(y + pixBytes, res, rd, i64x2.shuffle(ab01, cd01, 1, 3), G, act, p0, p1);
   if (count > 2) storeChannels(y + 2 * pixBytes, res, rd, i64x2.shuffle(ab23, cd23, 0, 2), G, act, p0, p1);
   if (count > 3) storeChannels(y + 3 * pixBytes, res, rd, i64x2.shuffle(ab23, cd23, 1, 3), G, act, p0, p1);
+}
+
+@inline function storeVector(p: usize, res: bool, rd: usize, v: v128, act: i32, p0: f32, p1: f32): void {
+  if (res) v = f32x4.add(v, v128.load(p + rd));
+  v128.store(p, activateVec(v, act, p0, p1));
 }
 
 @inline function storeChannels(p: usize, res: bool, rd: usize, v: v128, G: i32, act: i32, p0: f32, p1: f32): void {
