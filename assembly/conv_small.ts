@@ -1,11 +1,11 @@
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE, activateScalar, activateVec } from "./activation";
 import { activateRows, loadPartial, storePartial } from "./tile_store";
 
-// conv2d_f32_small_8x4: convolution with few channels (cin and n at most 8: an image model's RGB
-// layers), vectorised along the output pixels instead of the channels, where 8-channel panels
-// would leave most lanes empty: a vector holds 4 neighbouring output pixels of one output
-// channel, a weight is broadcast, and a tile keeps every accumulator of up to 8 pixels x 4
-// channels in registers (8 output channels run as two groups over the same pixels).
+// conv2d_f32_small_8x4: convolution with at most 4 output channels (an image model's RGB or mask
+// output, a first layer on RGB), vectorised along the output pixels instead of the channels,
+// where 8-channel panels would leave most lanes empty: a vector holds 4 neighbouring output
+// pixels of one output channel, a weight is broadcast, and a tile keeps every accumulator of
+// 8 pixels x 3 or 4 channels, or 16 pixels x 1 or 2, in registers.
 // x: the input zero-padded to hp x wp, stored row-planar: [batch][hp][cin][wp], each padded
 //    image row holding its cin channel rows one after another, so 4 pixels of a channel at stride
 //    1 are one vector load. Up to 15 floats past the last row are read (and not used): x needs
@@ -13,7 +13,7 @@ import { activateRows, loadPartial, storePartial } from "./tile_store";
 // offs: the byte offset in x of each of a window's kk = kh*kw*cin products from its first input,
 //    in (ky, kx, ci) order (one table walked by every tile, where pointer arithmetic over three
 //    counters cost more instructions than the products).
-// w: one pack_gemm_f32_8 panel (n <= 8) with K = kk in the same order, bias first.
+// w: one pack_gemm_f32_8 panel (n <= 4) with K = kk in the same order, bias first.
 // r: 0, or a residual of y's layout, added to each sum before the activation.
 // y: NHWC [batch][oh][ow][n].
 // Each output is the bias plus its products in (ky, kx, ci) order, multiplied and added apart:
@@ -49,17 +49,13 @@ export function conv2d_f32_small_8x4(
 ): void {
   const rowBytes = <usize>(cin * wp) << 2;
   const pixBytes = <usize>n << 2;
-  // Two groups of channels for n > 4, split so that neither is much narrower than the other.
-  const g0 = n > 4 ? (n + 1) >> 1 : n;
-  const g1 = n - g0;
   for (let b = 0; b < batch; b++) {
     const xb = x + <usize>(b * hp) * rowBytes;
     for (let oy = 0; oy < oh; oy++) {
       const row = xb + <usize>(oy * sh) * rowBytes;
       const yRow = y + <usize>((b * oh + oy) * ow) * pixBytes;
       if (ASC_FEATURE_SIMD && sw == 1) {
-        groupRow<A>(row, ow, kk, offs, w, res, rd, yRow, pixBytes, g0, p0, p1);
-        if (g1 > 0) groupRow<A>(row, ow, kk, offs, w + (<usize>g0 << 2), res, rd, yRow + (<usize>g0 << 2), pixBytes, g1, p0, p1);
+        channelsRow<A>(row, ow, kk, offs, w, res, rd, yRow, n, p0, p1);
       } else {
         scalarRow(row, ow, n, sw, kk, offs, w, res, rd, yRow, storeAct<A>(), p0, p1);
       }
@@ -68,28 +64,28 @@ export function conv2d_f32_small_8x4(
   }
 }
 
-// One output row for the channels of one group (g of them, from the panel column at w and the
-// output channel at y), in tiles of 4*P pixels, the last one partly stored. P keeps g*P
-// accumulators, P pixel vectors and g weights within V8's 15 registers.
-@inline function groupRow<A>(
-  row: usize, ow: i32, kk: i32, offs: usize, w: usize, res: bool, rd: usize, y: usize, pixBytes: usize, g: i32, p0: f32, p1: f32,
+// One output row of n channels in tiles of 4*P pixels, the last one partly stored. P keeps n*P
+// accumulators, P pixel vectors and n weights within V8's 15 registers.
+@inline function channelsRow<A>(
+  row: usize, ow: i32, kk: i32, offs: usize, w: usize, res: bool, rd: usize, y: usize, n: i32, p0: f32, p1: f32,
 ): void {
-  if (g == 1) groupRowOf<u8, A>(row, ow, kk, offs, w, res, rd, y, pixBytes, p0, p1);
-  else if (g == 2) groupRowOf<u16, A>(row, ow, kk, offs, w, res, rd, y, pixBytes, p0, p1);
-  else if (g == 3) groupRowOf<u32, A>(row, ow, kk, offs, w, res, rd, y, pixBytes, p0, p1);
-  else groupRowOf<u64, A>(row, ow, kk, offs, w, res, rd, y, pixBytes, p0, p1);
+  if (n == 1) rowOf<u8, A>(row, ow, kk, offs, w, res, rd, y, p0, p1);
+  else if (n == 2) rowOf<u16, A>(row, ow, kk, offs, w, res, rd, y, p0, p1);
+  else if (n == 3) rowOf<u32, A>(row, ow, kk, offs, w, res, rd, y, p0, p1);
+  else rowOf<u64, A>(row, ow, kk, offs, w, res, rd, y, p0, p1);
 }
 
-@inline function groupRowOf<T, A>(
-  row: usize, ow: i32, kk: i32, offs: usize, w: usize, res: bool, rd: usize, y: usize, pixBytes: usize, p0: f32, p1: f32,
+@inline function rowOf<T, A>(
+  row: usize, ow: i32, kk: i32, offs: usize, w: usize, res: bool, rd: usize, y: usize, p0: f32, p1: f32,
 ): void {
+  const pixBytes = <usize>(sizeof<T>() == 8 ? 16 : sizeof<T>() == 4 ? 12 : sizeof<T>() << 2);
   const span = sizeof<T>() >= 4 ? 8 : 16;
   for (let ox = 0; ox < ow; ox += span) {
     tile<T, A>(row + (<usize>ox << 2), kk, offs, w, res, rd, y + <usize>ox * pixBytes, pixBytes, ow - ox, p0, p1);
   }
 }
 
-// P vectors of 4 pixels x G channels, by the size of T: u8 1 channel x 4 vectors, u16 2 x 4,
+// P vectors of 4 pixels x G = n channels, by the size of T: u8 1 channel x 4 vectors, u16 2 x 4,
 // u32 3 x 2, u64 4 x 2; of which the first `rem` pixels are stored (pixels past
 // the row's end read the next row's floats or x's slack, and are dropped).
 @inline function tile<T, A>(
@@ -150,12 +146,12 @@ export function conv2d_f32_small_8x4(
 }
 
 // Channels in vectors (lanes = 4 pixels) transposed to pixels (lanes = channels); the first
-// `count` pixels' G channels are stored, each after its residual and activation. When the group
-// is every channel (pixBytes = 4G), four pixels are 4G consecutive floats: G whole vectors.
+// `count` pixels' G channels are stored, each after its residual and activation. Four whole
+// pixels are 4G consecutive floats: G whole vectors.
 @inline function storePixels(
   y: usize, res: bool, rd: usize, pixBytes: usize, a: v128, b: v128, c: v128, d: v128, G: i32, count: i32, act: i32, p0: f32, p1: f32,
 ): void {
-  if (count >= 4 && pixBytes == <usize>(G << 2) && G < 4) {
+  if (count >= 4 && G < 4) {
     if (G == 1) {
       storeVector(y, res, rd, a, act, p0, p1);
     } else if (G == 2) {

@@ -36,16 +36,21 @@ interface Plan {
 
 type Path = "depthwise" | "singleChannel" | "smallChannels" | "igemm";
 
-/** The most input and output channels conv2d_f32_small_8x4 takes. */
-const SMALL_CHANNELS = 8;
+/**
+ * The most output channels conv2d_f32_small_8x4 takes, and the most input channels it is chosen
+ * for (measured up to 32: bench/small-conv.ts; with 5 to 8 outputs the GEMM's 8-channel panels
+ * were as fast or faster, without the padded copy).
+ */
+const SMALL_OUT = 4;
+const SMALL_IN = 32;
 /** Floats conv2d_f32_small_8x4 reads past its input's last row. */
 const SMALL_SLACK = 16;
 
 /**
  * A convolution with its weights packed once. Depthwise (groups = Cin = Cout) runs the direct
  * dwconv kernels; a single input channel (greyscale slices) runs a direct kernel over a padded
- * copy of the input; few channels on both sides (at most 8, horizontal stride 1) run a direct
- * kernel vectorised along output pixels over a padded row-planar copy; everything else, 1x1
+ * copy of the input; few output channels (at most 4, horizontal stride 1) run a direct kernel
+ * vectorised along output pixels over a padded row-planar copy; everything else, 1x1
  * included, runs the indirect GEMM per group over a table of input-row offsets built once per
  * input size. All paths add the same terms in the same order.
  */
@@ -83,7 +88,7 @@ export class Conv2d implements PreparedOp {
     this.padding = opts.padding;
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
-    const small = groups === 1 && kh * kw > 1 && cinG <= SMALL_CHANNELS && cout <= SMALL_CHANNELS && this.strides[1] === 1;
+    const small = groups === 1 && kh * kw > 1 && cinG <= SMALL_IN && cout <= SMALL_OUT && this.strides[1] === 1;
     this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : small ? "smallChannels" : groups === 1 && cinG === 1 ? "singleChannel" : "igemm";
 
     const bias = biasOperand(rt, opts.bias, cout, "conv2d bias");
