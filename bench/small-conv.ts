@@ -7,7 +7,7 @@ import { random } from "./nets.js";
 
 const USAGE = {
   script: "bench/small-conv.ts",
-  synopsis: "npx tsx bench/small-conv.ts [flags]",
+  synopsis: "npm run bench:small-conv -- [flags]",
   about: "3x3 convolutions with few channels at 256x256 against 16 -> 32 at 128x128, SIMD build, one thread.",
   flags: { quick: { type: "boolean", help: "shorter measurements (noisier)" } },
 } as const;
