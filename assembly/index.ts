@@ -10,6 +10,7 @@ export {
 } from "./activation";
 export { GEMM_MR, GEMM_NR, igemm_f32_4x8, pack_gemm_f32_8 } from "./igemm";
 export { conv2d_f32_ci1_4x8 } from "./conv_ci1";
+export { conv2d_f32_small_8x4 } from "./conv_small";
 export { conv2d_indirection, conv2d_tap_runs } from "./indirection";
 export { DWCONV_CB, dwconv_f32, pack_dwconv_f32 } from "./dwconv";
 export { maxpool2d_f32, avgpool2d_f32, globalpool_f32 } from "./pool";
@@ -28,7 +29,9 @@ export {
   compare_f32, compare_i32, logic_i32, where_x32, cast_x32
 } from "./compare";
 export { gather_x32, gather_elements_x32, gather_nd_x32, scatter_nd_x32 } from "./gather";
+export { SCATTER_ADD, SCATTER_MUL, SCATTER_MAX, SCATTER_MIN, scatter_nd_reduce_x32 } from "./scatter_reduce";
 export { topk_f32, nms_f32 } from "./select";
+export { nonzero_x32 } from "./nonzero";
 export { peak_f32 } from "./peak";
 export { deconv2d_indirection, deconv_f32_4x8 } from "./deconv";
 export { QOUT_I32, QOUT_F32, QOUT_U8, QOUT_I8, qgemm_q8_4x8, pack_qgemm_q8_8, quantize_f32_q8, quantize_f32_q8_i16, fake_quantize_f32, minmax_f32 } from "./qgemm";

@@ -617,6 +617,7 @@ const OP_CASES: OpCase[] = [
   { name: "TopK values", inputs: { x: [3, 7] }, build: (n) => n.op("TopK", ["x", n.int64([1], [3])], { axis: 1 }, "topk", ["topk_v", "topk_i"]), tol: EXACT },
   { name: "Einsum batched matrix product", opset: 12, inputs: { a: [2, 3, 4], b: [2, 4, 5] }, build: (n) => n.op("Einsum", ["a", "b"], { equation: "bij,bjk->bik" }), tol: ONE_LAYER },
   { name: "ScatterND", inputs: { x: [3, 7], u: [2, 7] }, build: (n) => n.op("ScatterND", ["x", n.int64([2, 1], [2, 0]), "u"]), tol: EXACT },
+  { name: "ScatterND reduction add, a repeated index", opset: 16, inputs: { x: [3, 7], u: [3, 7] }, build: (n) => n.op("ScatterND", ["x", n.int64([3, 1], [2, 0, 2]), "u"], { reduction: "add" }), tol: EXACT },
   { name: "GatherND by ArgMax indices", inputs: { x: [3, 7] }, build: (n) => n.op("GatherND", ["x", n.op("ArgMax", ["x"], { axis: 1 })], { batch_dims: 1 }), tol: EXACT },
   { name: "ConstantOfShape added to an input", inputs: { x: X }, build: (n) => n.op("Add", ["x", n.op("ConstantOfShape", [n.int64([4], X)])]), tol: EXACT },
   { name: "Range as Gather indices", inputs: { x: X }, build: (n) => n.op("Gather", ["x", n.op("Range", [n.int64([], [0]), n.int64([], [4]), n.int64([], [2])])], { axis: 2 }), tol: EXACT },
@@ -629,6 +630,7 @@ const OP_CASES: OpCase[] = [
     name: "NonMaxSuppression of constant boxes by computed scores", inputs: { x: [1, 1, 6] }, tol: EXACT, elemType: DataType.INT64,
     build: (n) => n.op("NonMaxSuppression", [n.constant([1, 6, 4], [0, 0, 1, 1, 0, 0.1, 1, 1.1, 0.5, 0.5, 1, 1, 0, 0, 0.3, 0.3, 0.7, 0.7, 1, 1, 0.1, 0, 1.1, 1]), "x", n.int64([1], [4]), n.constant([1], [0.5])]),
   },
+  { name: "NonZero of a comparison", inputs: { x: X }, build: (n) => n.op("NonZero", [n.op("Greater", ["x", n.constant([], [0])])]), tol: EXACT, elemType: DataType.INT64 },
   // Concat.
   { name: "Concat axis 1 of two conv outputs (NHWC)", inputs: { x: X }, build: (n) => n.op("Concat", [viaConv(n), n.conv("x", 4, 3, 3, { pads: pads(1, 1, 1, 1) })], { axis: 1 }), tol: ONE_LAYER },
   { name: "Concat axis 1 of a conv output and an input", inputs: { x: X, z: [1, 2, 7, 6] }, build: (n) => n.op("Concat", ["z", viaConv(n)], { axis: 1 }), tol: ONE_LAYER },

@@ -55,6 +55,8 @@ describe("threads", () => {
     { x: [1, 60, 60, 24], w: [24, 5, 5, 1], opts: { groups: 24, padding: "same" as const } },
     { x: [3, 97, 83, 1], w: [16, 3, 3, 1], opts: { padding: "same" as const, activation: "relu" as const } },
     { x: [1, 30, 30, 12], w: [24, 3, 3, 4], opts: { groups: 3, padding: "same" as const } },
+    // The small-channel path (rows in ranges, a sigmoid applied per stored row).
+    { x: [2, 131, 97, 3], w: [5, 3, 3, 3], opts: { strides: [2, 1] as [number, number], padding: "same" as const, activation: "sigmoid" as const } },
   ];
   for (const [i, c] of convCases.entries()) {
     const x = rng.f32(c.x.reduce((a, b) => a * b, 1), -1, 1);

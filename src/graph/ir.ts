@@ -7,6 +7,7 @@ import type { InputQuantization } from "../ops/qconv.js";
 import type { CastKind } from "../ops/cast.js";
 import type { CompareOp, LogicOp } from "../ops/compare.js";
 import type { NmsOptions } from "../ops/nms.js";
+import type { ScatterReduction } from "../ops/scatter.js";
 
 /**
  * Element type of a value: float32, or int32, which also holds ONNX int64 (values outside int32
@@ -160,11 +161,13 @@ export type Step =
   | { op: "gather"; x: Value; indices: Value; y: Value; axis: number }
   | { op: "gatherElements"; x: Value; indices: Value; y: Value; axis: number }
   | { op: "gatherND"; x: Value; indices: Value; y: Value; batchDims: number }
-  | { op: "scatterND"; x: Value; indices: Value; updates: Value; y: Value }
+  | { op: "scatterND"; x: Value; indices: Value; updates: Value; y: Value; reduction?: ScatterReduction }
   /** The i32 positions of the k largest (smallest) values along `axis`, sorted. */
   | { op: "topk"; x: Value; y: Value; axis: number; k: number; largest: boolean }
   /** y: upper-bound rows [batch, class, box] then the count (src/ops/nms.ts). */
-  | { op: "nms"; boxes: Value; scores: Value; y: Value; opts: NmsOptions };
+  | { op: "nms"; boxes: Value; scores: Value; y: Value; opts: NmsOptions }
+  /** y: upper-bound indices, [rank, count] first, then the count (src/ops/nonzero.ts). */
+  | { op: "nonZero"; x: Value; y: Value };
 
 /** K and N of a gemm step. */
 export function gemmDims(s: { bShape: [number, number]; transB: boolean }): { k: number; n: number } {
@@ -192,6 +195,7 @@ export function stepInputs(s: Step): Value[] {
     case "fakeQuant":
     case "cast":
     case "topk":
+    case "nonZero":
       return s.op === "conv" && s.residual ? [s.x, s.residual] : [s.x];
     case "gather":
     case "gatherElements":
@@ -223,12 +227,17 @@ export function rootOf(v: Value): Value {
 export { sizeOfShape } from "../runtime/tensor.js";
 
 /**
- * Where a step with a data-dependent output size (NonMaxSuppression) writes how many rows of its
- * upper-bound output are real: an int32 element `offset` elements into `value`'s bytes.
+ * Where a step with a data-dependent output size (NonMaxSuppression, NonZero) writes how many rows
+ * of its upper-bound output are real: an int32 element `offset` elements into `value`'s bytes.
  */
 export interface RowCount {
   value: Value;
   offset: number;
+  /**
+   * The count is of the last axis, the real elements stored first as [..., count] (NonZero's
+   * [rank, count]); absent: of the first axis.
+   */
+  lastAxis?: true;
 }
 
 /** A graph ready to plan: steps in execution order, the inputs it is fed and the outputs it returns. */

@@ -225,7 +225,8 @@ export class Model {
     if (!o.count) return size;
     const rows = this.rt.heap.i32[compiled.ptr(o.count.value) / 4 + o.count.offset];
     this.rows.set(o.name, rows);
-    return rows * (size / o.value.shape[0]);
+    const shape = o.value.shape;
+    return rows * (size / shape[o.count.lastAxis ? shape.length - 1 : 0]);
   }
 
   /**
@@ -359,7 +360,9 @@ export class Model {
     this.live();
     const out: Record<string, number[]> = {};
     for (const { name, value, count } of this.bound!.compiled.graph.outputs) {
-      out[name] = count && this.rows.has(name) ? [this.rows.get(name)!, ...value.shape.slice(1)] : [...value.shape];
+      const rows = count ? this.rows.get(name) : undefined;
+      if (rows === undefined) out[name] = [...value.shape];
+      else out[name] = count!.lastAxis ? [...value.shape.slice(0, -1), rows] : [rows, ...value.shape.slice(1)];
     }
     return out;
   }

@@ -17,6 +17,7 @@ import { Cast } from "../ops/cast.js";
 import { Compare } from "../ops/compare.js";
 import { Gather, GatherElements, GatherND } from "../ops/gather.js";
 import { NonMaxSuppression } from "../ops/nms.js";
+import { NonZero } from "../ops/nonzero.js";
 import { LpNorm, Normalize } from "../ops/normalization.js";
 import { Reduce } from "../ops/reduce.js";
 import { ScatterND } from "../ops/scatter.js";
@@ -129,9 +130,10 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
   gather: (rt, s) => ({ op: new Gather(rt, s.axis), inputs: [s.x, s.indices], shapes: [s.x.shape, s.indices.shape] }),
   gatherElements: (rt, s) => ({ op: new GatherElements(rt, s.axis), inputs: [s.x, s.indices], shapes: [s.x.shape, s.indices.shape] }),
   gatherND: (rt, s) => ({ op: new GatherND(rt, s.batchDims), inputs: [s.x, s.indices], shapes: [s.x.shape, s.indices.shape] }),
-  scatterND: (rt, s) => ({ op: new ScatterND(rt), inputs: [s.x, s.indices, s.updates], shapes: [s.x.shape, s.indices.shape, s.updates.shape] }),
+  scatterND: (rt, s) => ({ op: new ScatterND(rt, s.reduction, s.y.dtype === "i32"), inputs: [s.x, s.indices, s.updates], shapes: [s.x.shape, s.indices.shape, s.updates.shape] }),
   topk: (rt, s) => ({ op: new TopK(rt, s.axis, s.k, s.largest), inputs: [s.x], shapes: [s.x.shape] }),
   nms: (rt, s) => ({ op: new NonMaxSuppression(rt, s.opts), inputs: [s.boxes, s.scores], shapes: [s.boxes.shape, s.scores.shape] }),
+  nonZero: (rt, s) => ({ op: new NonZero(rt, isInt(s.x)), inputs: [s.x], shapes: [s.x.shape] }),
   copy: (rt, s) => ({
     op: s.perm ? new Transpose(rt, s.x.shape, s.perm) : new StridedCopy(rt, s.copies, s.y.shape, s.fill, isInt(s.y)),
     inputs: [s.x],

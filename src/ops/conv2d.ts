@@ -34,13 +34,25 @@ interface Plan {
   pads: [number, number, number, number];
 }
 
-type Path = "depthwise" | "singleChannel" | "igemm";
+type Path = "depthwise" | "singleChannel" | "smallChannels" | "igemm";
+
+/**
+ * The most output channels conv2d_f32_small_8x4 takes, and the most input channels it is chosen
+ * for (measured up to 32: bench/small-conv.ts; with 5 to 8 outputs the GEMM's 8-channel panels
+ * were as fast or faster, without the padded copy).
+ */
+const SMALL_OUT = 4;
+const SMALL_IN = 32;
+/** Floats conv2d_f32_small_8x4 reads past its input's last row. */
+const SMALL_SLACK = 16;
 
 /**
  * A convolution with its weights packed once. Depthwise (groups = Cin = Cout) runs the direct
  * dwconv kernels; a single input channel (greyscale slices) runs a direct kernel over a padded
- * copy of the input; everything else, 1x1 included, runs the indirect GEMM per group over a table
- * of input-row offsets built once per input size. All paths add the same terms in the same order.
+ * copy of the input; few output channels (at most 4, horizontal stride 1) run a direct kernel
+ * vectorised along output pixels over a padded row-planar copy; everything else, 1x1
+ * included, runs the indirect GEMM per group over a table of input-row offsets built once per
+ * input size. All paths add the same terms in the same order.
  */
 export class Conv2d implements PreparedOp {
   readonly inChannels: number;
@@ -76,7 +88,8 @@ export class Conv2d implements PreparedOp {
     this.padding = opts.padding;
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
-    this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : groups === 1 && cinG === 1 ? "singleChannel" : "igemm";
+    const small = groups === 1 && kh * kw > 1 && cinG <= SMALL_IN && cout <= SMALL_OUT && this.strides[1] === 1;
+    this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : small ? "smallChannels" : groups === 1 && cinG === 1 ? "singleChannel" : "igemm";
 
     const bias = biasOperand(rt, opts.bias, cout, "conv2d bias");
     const ks = kh * kw;
@@ -115,7 +128,7 @@ export class Conv2d implements PreparedOp {
     const out: [number, number, number, number] = [xShape[0], oh, ow, this.outChannels];
     const r = shapes[1];
     if (r !== undefined) {
-      if (!this.fusesResidual) throw new ShapeError("conv2d: only the indirect-GEMM path adds a residual input in its store");
+      if (!this.fusesResidual) throw new ShapeError("conv2d: only the indirect-GEMM and small-channel paths add a residual input in their stores");
       if (r.join() !== out.join()) throw new ShapeError(`conv2d residual: expected [${out.join(", ")}], got [${r.join(", ")}]`);
     }
     return out;
@@ -149,6 +162,18 @@ export class Conv2d implements PreparedOp {
       let runs = 0;
       if (this.path === "singleChannel") {
         scratch = heap.alloc(n * (h + pads[0] + pads[2]) * (w + pads[1] + pads[3]) * 4);
+      } else if (this.path === "smallChannels") {
+        // The padded copy (its padding written once here; exec writes the interior only), its
+        // slack, then the offsets of a window's products from its first input.
+        const cin = this.inChannels;
+        const [kh, kw] = this.kernel;
+        const [dh, dw] = this.dilations;
+        const wp = w + pads[1] + pads[3];
+        const copy = n * (h + pads[0] + pads[2]) * cin * wp + SMALL_SLACK;
+        scratch = this.rt.zeros((copy + kh * kw * cin) * 4);
+        const offs: number[] = [];
+        for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let ci = 0; ci < cin; ci++) offs.push(((ky * dh * cin + ci) * wp + kx * dw) * 4);
+        heap.i32.set(offs, scratch / 4 + copy);
       } else {
         const mr = this.path === "depthwise" ? 1 : GEMM_MR;
         const ks = this.kernel[0] * this.kernel[1];
@@ -172,9 +197,9 @@ export class Conv2d implements PreparedOp {
     return out;
   }
 
-  /** Whether exec can add a residual input in its store (the indirect-GEMM path). */
+  /** Whether exec can add a residual input in its store (the indirect-GEMM and small-channel paths). */
   get fusesResidual(): boolean {
-    return this.path === "igemm";
+    return this.path === "igemm" || this.path === "smallChannels";
   }
 
   /** Bytes of packed weights and of the current plan's scratch. */
@@ -231,6 +256,10 @@ export class Conv2d implements PreparedOp {
       }
       return;
     }
+    if (this.path === "smallChannels") {
+      this.execSmall(x, residual, y);
+      return;
+    }
     const cinG = this.inChannels / this.groups;
     const coutG = c / this.groups;
     for (let g = 0; g < this.groups; g++) {
@@ -240,6 +269,44 @@ export class Conv2d implements PreparedOp {
           m: b - a, n: coutG, kc: cinG, ks, a: x + g * cinG * 4, ind: plan.scratch + a * ks * 4, runs: plan.runs + (a / GEMM_MR) * ks,
           zero: this.zero, w: this.packed + g * this.groupPackedBytes, r: residual && residual + (a * c + g * coutG) * 4,
           c: y + (a * c + g * coutG) * 4, ldc: c, act: kind, p0, p1,
+        },
+      }));
+      rt.dispatch(calls, "conv2d");
+    }
+  }
+
+  /** The small-channel path: x transposed into the row-planar padded copy, then the rows in ranges. */
+  private execSmall(x: number, residual: number, y: number): void {
+    const plan = this.plan!;
+    const rt = this.rt;
+    const [n, h, w] = plan.shape;
+    const [pt, pl, pb, pr] = plan.pads;
+    const cin = this.inChannels;
+    const c = this.outChannels;
+    const hp = h + pt + pb;
+    const wp = w + pl + pr;
+    // Each image row [w][cin] becomes cin rows of wp floats, at the padded image row's place.
+    rt.dispatch(
+      [{
+        fn: "transpose_f32_4x4",
+        args: {
+          rows: w, cols: cin, s0: n, s1: h, s2: 1, s3: 1, x, ldx: cin, xs0: h * w * cin, xs1: w * cin, xs2: 0, xs3: 0,
+          y: plan.scratch + (pt * cin * wp + pl) * 4, ldy: wp, ys0: hp * cin * wp, ys1: cin * wp, ys2: 0, ys3: 0,
+        },
+      }],
+      "conv2d",
+    );
+    const kk = this.kernel[0] * this.kernel[1] * cin;
+    const [sh, sw] = this.strides;
+    const offs = plan.scratch + (n * hp * cin * wp + SMALL_SLACK) * 4;
+    const { kind, p0, p1 } = this.act;
+    for (let b = 0; b < n; b++) {
+      const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * kk).map(([r0, r1]) => ({
+        fn: "conv2d_f32_small_8x4" as const,
+        args: {
+          batch: 1, hp, wp, cin, oh: r1 - r0, ow: plan.ow, n: c, kk, sh, sw,
+          x: plan.scratch + (b * hp + r0 * sh) * cin * wp * 4, offs, w: this.packed,
+          r: residual && residual + (b * plan.oh + r0) * plan.ow * c * 4, y: y + (b * plan.oh + r0) * plan.ow * c * 4, act: kind, p0, p1,
         },
       }));
       rt.dispatch(calls, "conv2d");

@@ -1,19 +1,28 @@
 import { ShapeError } from "../errors.js";
+import { SCATTER } from "../runtime/kernels.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { sizeOfShape } from "../runtime/tensor.js";
 import type { PreparedOp } from "./op.js";
 
+/** ONNX ScatterND's `reduction` other than none. */
+export type ScatterReduction = keyof typeof SCATTER;
+
 /**
- * ONNX ScatterND without reduction: y = x with the slices that indices [..., k] pick over x's
- * first k axes replaced by the matching slices of updates (indices' shape without its last axis,
- * then x's axes after those k), in order, so a repeated index takes its last update; negative
- * indices count from the end, and a tuple outside x writes nothing.
+ * ONNX ScatterND: y = x with the slices that indices [..., k] pick over x's first k axes replaced
+ * by the matching slices of updates (indices' shape without its last axis, then x's axes after
+ * those k), in order, so a repeated index takes its last update; or, with a reduction, combined
+ * with them (add, mul, max, min; repeated indices accumulate in order, on int32 values when
+ * `ints`). Negative indices count from the end, and a tuple outside x writes nothing.
  */
 export class ScatterND implements PreparedOp {
   private table = 0;
   private geom = { n: 0, count: 0, k: 0, slice: 0 };
 
-  constructor(private readonly rt: Runtime) {}
+  constructor(
+    private readonly rt: Runtime,
+    private readonly reduction?: ScatterReduction,
+    private readonly ints = false,
+  ) {}
 
   get bytes(): { weights: number; scratch: number } {
     return { weights: 0, scratch: this.rt.heap.sizeOf(this.table) };
@@ -43,7 +52,9 @@ export class ScatterND implements PreparedOp {
   exec(inputs: readonly number[], y: number): void {
     const [x, idx, upd] = inputs;
     const { k } = this.geom;
-    this.rt.dispatch([{ fn: "scatter_nd_x32", args: { ...this.geom, x, dims: this.table, strides: this.table + 4 * k, idx, upd, y } }], "scatterND");
+    const args = { ...this.geom, x, dims: this.table, strides: this.table + 4 * k, idx, upd, y };
+    if (this.reduction === undefined) this.rt.dispatch([{ fn: "scatter_nd_x32", args }], "scatterND");
+    else this.rt.dispatch([{ fn: "scatter_nd_reduce_x32", args: { ...args, op: SCATTER[this.reduction], isInt: this.ints ? 1 : 0 } }], "scatterND");
   }
 
   dispose(): void {

@@ -23,6 +23,9 @@ export const SIGNATURES = {
   conv2d_f32_ci1_4x8: [
     "batch", "hp", "wp", "oh", "ow", "n", "kh", "kw", "sh", "sw", "dh", "dw", "x", "w", "y", "act", "p0", "p1",
   ],
+  conv2d_f32_small_8x4: [
+    "batch", "hp", "wp", "cin", "oh", "ow", "n", "kk", "sh", "sw", "x", "offs", "w", "r", "y", "act", "p0", "p1",
+  ],
   conv2d_indirection: ["batch", "h", "w", "pixelStride", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "mr", "ind"],
   conv2d_tap_runs: ["tiles", "ks", "mr", "stepBytes", "ind", "runs"],
   dwconv_f32: ["m", "c", "ks", "a", "ind", "zero", "w", "out", "act", "p0", "p1"],
@@ -71,7 +74,9 @@ export const SIGNATURES = {
   gather_elements_x32: ["outer", "axisX", "axisI", "inner", "x", "idx", "y"],
   gather_nd_x32: ["batches", "count", "k", "slice", "x", "xBatch", "dims", "strides", "idx", "y"],
   scatter_nd_x32: ["n", "count", "k", "slice", "x", "dims", "strides", "idx", "upd", "y"],
+  scatter_nd_reduce_x32: ["n", "count", "k", "slice", "x", "dims", "strides", "idx", "upd", "y", "op", "isInt"],
   topk_f32: ["outer", "axisLen", "inner", "k", "x", "scratch", "y", "largest"],
+  nonzero_x32: ["rank", "n", "x", "dims", "y", "isInt"],
   nms_f32: [
     "batches", "classes", "n", "maxOut", "rows", "boxes", "scores", "scratch", "y", "centerPointBox", "iou", "scoreThreshold", "useScore",
   ],
@@ -106,6 +111,8 @@ export const LOGIC = { and: 0, or: 1, xor: 2 } as const;
 export const CAST = { f32_i32: 0, i32_f32: 1, f32_bool: 2, i32_bool: 3 } as const;
 /** Output kinds of qgemm_q8_4x8 (assembly/qgemm.ts): raw i32, dequantized f32, requantized u8 or i8. */
 export const QOUT = { i32: 0, f32: 1, u8: 2, i8: 3 } as const;
+/** Reductions of scatter_nd_reduce_x32 (assembly/scatter_reduce.ts). */
+export const SCATTER = { add: 1, mul: 2, max: 3, min: 4 } as const;
 
 /** Every constant global a module exports, with the value this TypeScript expects. */
 export const CONSTANTS: Readonly<Record<string, number>> = {
@@ -117,6 +124,7 @@ export const CONSTANTS: Readonly<Record<string, number>> = {
   ...Object.fromEntries(Object.entries(CMP).map(([k, v]) => [`CMP_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(LOGIC).map(([k, v]) => [`LOGIC_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(CAST).map(([k, v]) => [`CAST_${k.toUpperCase()}`, v])),
+  ...Object.fromEntries(Object.entries(SCATTER).map(([k, v]) => [`SCATTER_${k.toUpperCase()}`, v])),
 };
 
 export type KernelName = keyof typeof SIGNATURES;

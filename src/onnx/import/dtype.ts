@@ -6,7 +6,7 @@ import type { OnnxNode } from "../model.js";
 import type { ConstSym, Importer } from "./importer.js";
 
 /** Steps that take int32 inputs by design (their own output types); every other step computes on float32. */
-const INT_STEPS = new Set<string>(["compare", "logic", "where", "cast", "gather", "gatherElements", "gatherND", "scatterND", "topk", "nms"]);
+const INT_STEPS = new Set<string>(["compare", "logic", "where", "cast", "gather", "gatherElements", "gatherND", "scatterND", "topk", "nms", "nonZero"]);
 
 /**
  * A copy moves 4-byte elements whatever they hold, so its output has its input's type; any other
@@ -62,6 +62,8 @@ export function carryCount(im: Importer, n: OnnxNode): void {
     return s?.kind === "value" && s.count ? [s] : [];
   });
   if (counted.length === 0) return;
+  const columns = counted.find((c) => c.count!.lastAxis);
+  if (columns) im.fail(`reads '${columns.v.name ?? "?"}', a NonZero result whose number of columns only the run knows: it can only be an output of the model`);
   const refuse: () => never = () =>
     im.fail(`reads '${counted[0].v.name ?? "?"}', whose number of rows only the run knows (a NonMaxSuppression result); it may only be read by ops that keep its rows as rows (${[...ROW_WISE].join(", ")}), with its first axis first`);
   if (!ROW_WISE.has(n.opType)) refuse();

@@ -1,6 +1,7 @@
-// Gather with indices computed at run time, and GatherElements: int32 indices into float32 or
-// int32 data, any axis, negative indices counted from the end.
+// Gather with indices computed at run time, GatherElements, GatherND and ScatterND: int32 indices
+// into float32 or int32 data, any axis, negative indices counted from the end.
 import { isInt, sizeOfShape } from "../../graph/ir.js";
+import type { ScatterReduction } from "../../ops/scatter.js";
 import type { Importer } from "./importer.js";
 import { normAxis } from "./util.js";
 
@@ -42,7 +43,7 @@ export function scatterND(im: Importer): void {
   const data = im.required(0);
   const idx = im.required(1);
   const upd = im.required(2);
-  if (im.string("reduction", "none") !== "none") im.fail(`reduction '${im.string("reduction", "none")}' is not supported (only 'none')`);
+  const reduction = scatterReduction(im);
   const k = idx.dims[idx.dims.length - 1];
   if (!(k >= 1 && k <= data.dims.length)) im.bad(`index tuples of ${k} values do not fit data [${data.dims.join(", ")}]`);
   const want = [...idx.dims.slice(0, -1), ...data.dims.slice(k)];
@@ -53,8 +54,16 @@ export function scatterND(im: Importer): void {
   const u = im.plain(upd);
   if (isInt(x) !== isInt(u)) im.bad("data and updates must have the same type");
   const y = im.value([...x.shape], "arena", undefined, undefined, isInt(x) ? "i32" : "f32");
-  im.emit({ op: "scatterND", x: im.alias(x, data.dims), indices, updates: im.alias(u, upd.dims.length ? upd.dims : [1]), y });
+  im.emit({ op: "scatterND", x: im.alias(x, data.dims), indices, updates: im.alias(u, upd.dims.length ? upd.dims : [1]), y, ...(reduction ? { reduction } : {}) });
   im.setOutput({ kind: "value", v: y, layout: "plain", dims: [...data.dims] });
+}
+
+/** ScatterND's `reduction`: none, or add and mul (opset 16) and max and min (opset 18). */
+function scatterReduction(im: Importer): ScatterReduction | undefined {
+  const r = im.string("reduction", "none");
+  if (r === "none") return undefined;
+  if (r === "add" || r === "mul" || r === "max" || r === "min") return r;
+  im.bad(`reduction '${r}': expected none, add, mul, max or min`);
 }
 
 export function gatherElements(im: Importer): void {

@@ -17,7 +17,7 @@ import { argmax, resize, upsample } from "./resize.js";
 import { cast, concat, constant, gather, identity, pad, reshape, shape, slice, squeeze, transpose } from "./tensor.js";
 import { gatherDynamic, gatherElements, gatherND, scatterND } from "./gather.js";
 import { compare, logic, not, where } from "./logic.js";
-import { nonMaxSuppression, topk } from "./select.js";
+import { nonMaxSuppression, nonZero, topk } from "./select.js";
 import { constantOfShape, depthToSpace, expand, range, split, tile } from "./movement.js";
 import { einsum } from "./einsum.js";
 
@@ -84,6 +84,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Mul: (im) => quantMul(im) || binary(im, "Mul"),
   Neg: (im) => math(im, "neg"),
   NonMaxSuppression: (im) => nonMaxSuppression(im),
+  NonZero: (im) => nonZero(im),
   Not: (im) => not(im),
   Or: (im) => logic(im, "or"),
   Pad: (im) => pad(im),

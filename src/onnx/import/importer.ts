@@ -32,7 +32,7 @@ export type Sym =
       v: Value;
       layout: "nhwc" | "plain";
       dims: number[];
-      /** Set when only the first `count` entries of the first axis are real (src/onnx/import/dtype.ts). */
+      /** Set when only the first `count` entries of the first (or last) axis are real (src/onnx/import/dtype.ts). */
       count?: RowCount;
     };
 

@@ -1,6 +1,8 @@
-// TopK and NonMaxSuppression: selections whose positions are computed at run time.
-import { isInt } from "../../graph/ir.js";
+// TopK, NonMaxSuppression and NonZero: selections whose positions are computed at run time.
+import { isInt, sizeOfShape } from "../../graph/ir.js";
 import { NonMaxSuppression } from "../../ops/nms.js";
+import { NonZero } from "../../ops/nonzero.js";
+import { DataType } from "../model.js";
 import type { Importer } from "./importer.js";
 import { normAxis } from "./util.js";
 
@@ -59,4 +61,33 @@ export function nonMaxSuppression(im: Importer): void {
   const y = im.value([rows * 3 + 1], "arena", undefined, undefined, "i32");
   im.emit({ op: "nms", boxes: bv, scores: sv, y, opts });
   im.setOutput({ kind: "value", v: im.alias(y, [rows, 3]), layout: "plain", dims: [rows, 3], count: { value: y, offset: rows * 3 } });
+}
+
+/**
+ * NonZero: [rank, count] int64 indices, computed as int32. Folded on a constant; at run time the
+ * step writes an upper bound (rank x size) and the count, and the model returns the real columns.
+ * The count is of the last axis, which no other op here reads, so the result may only be an output
+ * of the model (dtype.ts's carryCount refuses its readers).
+ */
+export function nonZero(im: Importer): void {
+  const x = im.required(0);
+  if (x.dims.length === 0) im.fail("a scalar input is not supported (rank 1 or more)");
+  if (x.kind === "const") {
+    const values: ArrayLike<number> = x.f ?? x.i ?? [];
+    const at: number[] = [];
+    for (let i = 0; i < values.length; i++) if (values[i] !== 0) at.push(i);
+    const rows = x.dims.map((_, j) => {
+      const inner = sizeOfShape(x.dims.slice(j + 1));
+      return at.map((i) => Math.floor(i / inner) % x.dims[j]);
+    });
+    im.setOutput({ kind: "const", dims: [x.dims.length, at.length], i: rows.flat(), dataType: DataType.INT64 });
+    return;
+  }
+  const xv = im.plain(x);
+  const bound = NonZero.boundFor(x.dims);
+  const n = sizeOfShape(x.dims);
+  const y = im.value([bound + 1], "arena", undefined, undefined, "i32");
+  im.emit({ op: "nonZero", x: xv, y });
+  const dims = [x.dims.length, n];
+  im.setOutput({ kind: "value", v: im.alias(y, dims), layout: "plain", dims, count: { value: y, offset: bound, lastAxis: true } });
 }
