@@ -246,6 +246,40 @@ describe("QDQ output", () => {
     float.dispose();
   });
 
+  it("between quantized ops the tensors stay 8-bit, with the float path's values to the bit", async () => {
+    const bytes = resnet(186);
+    const float = await E.simd.loadOnnx(bytes);
+    const rng = new Rng(187);
+    const { model: q } = quantizeModel(float, decodeModel(bytes), Array.from({ length: 24 }, () => rng.f32(3 * 12 * 12)));
+    float.dispose();
+    const qbytes = encodeModel(q);
+    // The same graph with every Conv and Add output also a graph output: a graph output keeps its
+    // float value, so there each op writes float and its readers quantize it again (the float path).
+    const open = decodeModel(qbytes);
+    for (const n of open.graph.nodes.filter((m) => m.opType === "Conv" || m.opType === "Add")) open.graph.outputs.push({ name: n.outputs[0], elemType: DataType.FLOAT, shape: null });
+    const fresh = rng.f32(6 * 3 * 12 * 12);
+    const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+    for (const backend of ["simd", "scalar"] as const) {
+      const chained = await E[backend].loadOnnx(qbytes);
+      const plain = await E[backend].loadOnnx(encodeModel(open));
+      expect(bits(chained.run({ x: fresh }).y), backend).toEqual(bits(plain.run({ x: fresh }).y));
+      const steps = chained.summary().split("\n").map((l) => l.split(/\s+/)[0]);
+      const plainSteps = plain.summary().split("\n").map((l) => l.split(/\s+/)[0]);
+      chained.dispose();
+      plain.dispose();
+      // The first block's Add is an integer step on the convs' 8-bit outputs, and writes the
+      // second block's input 8-bit; its 1x1 shortcut and 3x3 conv share one quantization, so the
+      // model input is the only float tensor quantized. The second Add feeds the float average
+      // pool, so its inputs are dequantized there and nowhere before.
+      expect(steps.filter((st) => st === "qadd").length).toBe(1);
+      expect(steps.filter((st) => st === "quantize").length).toBe(1);
+      const firstFloat = steps.indexOf("dequantize");
+      expect(steps.slice(0, firstFloat).filter((st) => st === "qconv").length).toBe(6);
+      expect(steps.slice(0, firstFloat).filter((st) => st === "fakeQuant" || st === "binary")).toEqual([]);
+      expect(plainSteps.filter((st) => st === "qadd")).toEqual([]);
+    }
+  });
+
   it("graph outputs keep their float values: a ReLU writing one stays, an output also read by a conv feeds it through a pair", async () => {
     const n = new Net(new Rng(190));
     n.nodes.push({ op: "Relu", inputs: [n.conv("x", 3, 6, 3, { pads: [1, 1, 1, 1] })], outputs: ["h"], name: "relu_h" });
