@@ -54,3 +54,19 @@ export function qadd_q16(n: i32, a: usize, b: usize, y: usize, sa: f32, sb: f32,
     store<i16>(y + o, <i16><i32>min<f32>(max<f32>(nearest<f32>(s / sy), lo), hi));
   }
 }
+
+// pad_channels_q16: n pixels of c i16 values at x, written as pixels of c + 1 at y with a 0 last:
+// qgemm_q8_4x8 reads an odd channel count as pairs, and with the pixels made even a 3x3
+// window's taps along a row follow each other in memory and run as one k loop (conv2d_tap_runs)
+// for the same number of pairs. A few input channels only, so one pass element by element.
+export function pad_channels_q16(n: i32, c: i32, x: usize, y: usize): void {
+  for (let p = 0; p < n; p++) {
+    for (let k = 0; k < c; k++) {
+      store<i16>(y, load<i16>(x));
+      x += 2;
+      y += 2;
+    }
+    store<i16>(y, 0);
+    y += 2;
+  }
+}

@@ -1,7 +1,7 @@
 // The kernels of the quantized chain (assembly/qchain.ts) against references computed here from
 // the ONNX definitions they replace: dequantize_q16_f32 is DequantizeLinear, qadd_q16 is
 // QuantizeLinear(DequantizeLinear(a) + DequantizeLinear(b)), on the chain's i16 operand (q minus
-// its zero point). Both are single float32 operations in a fixed order, emulated with
+// its zero point); pad_channels_q16 appends a zero channel to each pixel. Both are single float32 operations in a fixed order, emulated with
 // Math.fround, so every build must match the reference to the bit; lengths 1..17 and longer ones
 // leave remainders after the 8-wide SIMD loop, the scales include exact ties of the rounding,
 // and guard bytes around each output must stay untouched.
@@ -50,6 +50,18 @@ describe.each(BACKENDS)("%s build: the quantized chain's kernels", (backend) => 
     const { y, guardsOk } = guarded(n * 4);
     k.dequantize_q16_f32(n, px, y, scale);
     expect(Array.from(new Float32Array(heap.memory.buffer, y, n))).toEqual(Array.from(x, (v) => Math.fround(v * scale)));
+    expect(guardsOk()).toBe(true);
+  });
+
+  it.each([1, 3, 5, 7])("pad_channels_q16: pixels of %i channels gain a zero channel", async (c) => {
+    const { heap, k, put16, guarded } = await setup(backend);
+    const rng = new Rng(0x5300 + c);
+    const n = 37;
+    const x = centred(rng, n * c, true, 0);
+    const { y, guardsOk } = guarded(n * (c + 1) * 2);
+    k.pad_channels_q16(n, c, put16(x), y);
+    const want = Array.from({ length: n }, (_, p) => [...x.subarray(p * c, (p + 1) * c), 0]).flat();
+    expect(Array.from(new Int16Array(heap.memory.buffer, y, n * (c + 1)))).toEqual(want);
     expect(guardsOk()).toBe(true);
   });
 

@@ -62,6 +62,11 @@ interface Plan {
 export class QConv2d implements PreparedOp {
   readonly inChannels: number;
   readonly outChannels: number;
+  /**
+   * The channels of a pixel as the kernel reads it: an odd count of a window wider than one tap
+   * gets a zero channel (pad_channels_q16), so that taps join into runs for the same pairs.
+   */
+  private readonly kc: number;
   private readonly kernel: [number, number];
   private readonly strides: [number, number];
   private readonly dilations: [number, number];
@@ -109,26 +114,35 @@ export class QConv2d implements PreparedOp {
 
     const heap = rt.heap;
     const ks = kh * kw;
-    const src = heap.alloc(cout * ks * cin + cout);
+    const kc = cin % 2 === 1 && ks > 1 ? cin + 1 : cin;
+    this.kc = kc;
+    const src = heap.alloc(cout * ks * kc + cout);
     try {
+      // The padding channel's weight is the zero point: it adds w - zw = 0.
       const u8 = heap.u8;
-      for (let i = 0; i < cout * ks * cin; i++) u8[src + i] = opts.weights[i] & 0xff;
-      for (let j = 0; j < cout; j++) u8[src + cout * ks * cin + j] = zw[j] & 0xff;
-      this.packed = heap.alloc(Math.ceil(cout / GEMM_NR) * ks * Math.ceil(cin / 2) * 32);
+      for (let j = 0; j < cout; j++) {
+        for (let t = 0; t < ks; t++) {
+          const o = src + (j * ks + t) * kc;
+          for (let k = 0; k < cin; k++) u8[o + k] = opts.weights[(j * ks + t) * cin + k] & 0xff;
+          if (kc > cin) u8[o + cin] = zw[j] & 0xff;
+        }
+      }
+      for (let j = 0; j < cout; j++) u8[src + cout * ks * kc + j] = zw[j] & 0xff;
+      this.packed = heap.alloc(Math.ceil(cout / GEMM_NR) * ks * (Math.ceil(kc / 2)) * 32);
       rt.dispatch([{
         fn: "pack_qgemm_q8_8",
-        args: { kc: cin, ks, n: cout, b: src, st: cin, sk: 1, sn: ks * cin, wzp: src + cout * ks * cin, out: this.packed, wSigned: signed ? 1 : 0 },
+        args: { kc, ks, n: cout, b: src, st: kc, sk: 1, sn: ks * kc, wzp: src + cout * ks * kc, out: this.packed, wSigned: signed ? 1 : 0 },
       }], what);
     } finally {
       heap.release(src);
     }
     try {
-      this.side = heap.alloc(cout * 8 + 8 + cin * 2);
+      this.side = heap.alloc(cout * 8 + 8 + kc * 2);
     } catch (e) {
       heap.release(this.packed);
       throw e;
     }
-    heap.u8.fill(0, this.zero, this.zero + cin * 2);
+    heap.u8.fill(0, this.zero, this.zero + kc * 2);
     if (opts.bias) heap.f32.set(opts.bias, this.side / 4 + cout);
     if (!opts.input.dynamic) this.setScales(opts.input.scale);
   }
@@ -181,11 +195,15 @@ export class QConv2d implements PreparedOp {
       const ks = this.kernel[0] * this.kernel[1];
       const tiles = Math.ceil((n * oh * ow) / GEMM_MR);
       const tableBytes = tiles * GEMM_MR * ks * 4;
-      const withRuns = this.inChannels % 2 === 0 && ks > 1;
+      const withRuns = this.kc % 2 === 0 && ks > 1;
       const ind = heap.alloc(tableBytes + (withRuns ? tiles * ks : 0));
+      const padded = this.kc > this.inChannels;
+      const pixels = sizeOfShape(x4) / this.inChannels;
       let xq = 0;
       try {
-        if (!this.prequantized) xq = heap.alloc(sizeOfShape(x4) * 2);
+        // Padded: the kernel's operand, then (when this op quantizes) the quantized input it is made from.
+        if (padded) xq = heap.alloc(pixels * this.kc * 2 + (this.prequantized ? 0 : pixels * this.inChannels * 2));
+        else if (!this.prequantized) xq = heap.alloc(sizeOfShape(x4) * 2);
       } catch (e) {
         heap.release(ind);
         throw e;
@@ -195,10 +213,10 @@ export class QConv2d implements PreparedOp {
       const [dh, dw] = this.dilations;
       this.rt.dispatch([{
         fn: "conv2d_indirection",
-        args: { batch: n, h, w, pixelStride: this.inChannels, oh, ow, kh, kw, sh, sw, dh, dw, pt: pads[0], pl: pads[1], mr: GEMM_MR, ind },
+        args: { batch: n, h, w, pixelStride: this.kc, oh, ow, kh, kw, sh, sw, dh, dw, pt: pads[0], pl: pads[1], mr: GEMM_MR, ind },
       }], "qconv2d");
       const runs = withRuns ? ind + tableBytes : 0;
-      if (withRuns) this.rt.dispatch([{ fn: "conv2d_tap_runs", args: { tiles, ks, mr: GEMM_MR, stepBytes: this.inChannels * 4, ind, runs } }], "qconv2d");
+      if (withRuns) this.rt.dispatch([{ fn: "conv2d_tap_runs", args: { tiles, ks, mr: GEMM_MR, stepBytes: this.kc * 4, ind, runs } }], "qconv2d");
       this.release();
       this.plan = { key, shape: [n, h, w, this.inChannels], ind, runs, xq, oh, ow };
     }
@@ -230,17 +248,21 @@ export class QConv2d implements PreparedOp {
     const rt = this.rt;
     const size = sizeOfShape(plan.shape);
     const cin = this.inChannels;
+    const padded = this.kc > cin;
+    // Where the quantization writes: the kernel's operand, or before padding the scratch after it.
+    const quantized = padded ? plan.xq + (size / cin) * this.kc * 2 : plan.xq;
     if (this.input.dynamic) {
       const mm = this.minMax;
       rt.dispatch([{ fn: "minmax_f32", args: { n: size, x, y: mm } }], "DynamicQuantizeLinear");
       const f32 = rt.heap.f32;
       const { scale, zeroPoint } = dynamicQuantization(f32[mm / 4], f32[mm / 4 + 1]);
       this.setScales(scale);
-      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: plan.xq, scale, zp: zeroPoint, ySigned: 0 } }], "DynamicQuantizeLinear");
+      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: quantized, scale, zp: zeroPoint, ySigned: 0 } }], "DynamicQuantizeLinear");
     } else if (!this.input.quantized) {
       const q = this.input;
-      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: plan.xq, scale: q.scale, zp: q.zeroPoint, ySigned: q.signed ? 1 : 0 } }], "QuantizeLinear");
+      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: quantized, scale: q.scale, zp: q.zeroPoint, ySigned: q.signed ? 1 : 0 } }], "QuantizeLinear");
     }
+    if (padded) rt.dispatch([{ fn: "pad_channels_q16", args: { n: size / cin, c: cin, x: this.prequantized ? x : quantized, y: plan.xq } }], "qconv2d");
     const a = plan.xq === 0 ? x : plan.xq;
     const out = this.output;
     const outKind = out ? (out.signed ? QOUT.q16i8 : QOUT.q16u8) : QOUT.f32;
@@ -252,7 +274,7 @@ export class QConv2d implements PreparedOp {
       rt.ranges(m, m * c * cin * ks, GEMM_MR).map(([r0, r1]) => ({
         fn: "qgemm_q8_4x8" as const,
         args: {
-          m: r1 - r0, n: c, kc: cin, ks, a, ind: plan.ind + r0 * ks * 4, runs: plan.runs && plan.runs + (r0 / GEMM_MR) * ks,
+          m: r1 - r0, n: c, kc: this.kc, ks, a, ind: plan.ind + r0 * ks * 4, runs: plan.runs && plan.runs + (r0 / GEMM_MR) * ks,
           zero: this.zero, w: this.packed,
           scale: this.side, fbias: this.hasBias ? this.side + c * 4 : 0, c: y + r0 * c * elem, ldc: c,
           outKind, zy: out?.zeroPoint ?? 0, ys: out?.scale ?? 0,

@@ -81,6 +81,7 @@ export const SIGNATURES = {
   fake_quantize_f32: ["n", "x", "y", "scale", "zp", "ySigned"],
   dequantize_q16_f32: ["n", "x", "y", "scale"],
   qadd_q16: ["n", "a", "b", "y", "sa", "sb", "sy", "lo", "hi"],
+  pad_channels_q16: ["n", "c", "x", "y"],
 } as const;
 
 /** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */
