@@ -356,30 +356,51 @@ export function fake_quantize_f32(n: i32, x: usize, y: usize, scale: f32, zp: i3
   }
 }
 
-// minmax_f32: y[0] = min, y[1] = max of x[0..n) (n >= 1), wasm's min/max in both builds (a NaN
-// anywhere gives NaN, as the SIMD lanes do).
+// minmax_f32: y[0] = min, y[1] = max of x[0..n) (n >= 1); both NaN when any value is NaN, in both
+// builds. The SIMD loop compares with pmin/pmax (one instruction each; wasm's NaN-propagating
+// min/max take several on x64) and tracks NaN apart. Which zero is kept among -0 and +0 is
+// unspecified: the range is widened to include 0 anyway.
 export function minmax_f32(n: i32, x: usize, y: usize): void {
   let lo = load<f32>(x);
   let hi = lo;
-  let i = 0;
+  let nan = lo != lo;
+  let i = 1;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
       let vlo = v128.load(x);
       let vhi = vlo;
+      let vnan = f32x4.ne(vlo, vlo);
       for (i = 4; i + 4 <= n; i += 4) {
         const v = v128.load(x + (<usize>i << 2));
-        vlo = f32x4.min(vlo, v);
-        vhi = f32x4.max(vhi, v);
+        vlo = f32x4.pmin(vlo, v);
+        vhi = f32x4.pmax(vhi, v);
+        vnan = v128.or(vnan, f32x4.ne(v, v));
       }
-      lo = min(min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)), min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3)));
-      hi = max(max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)), max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3)));
+      nan = v128.any_true(vnan);
+      lo = lowest(vlo);
+      hi = highest(vhi);
     }
   }
   for (; i < n; i++) {
     const v = load<f32>(x + (<usize>i << 2));
-    lo = min(lo, v);
-    hi = max(hi, v);
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    nan = nan || v != v;
   }
-  store<f32>(y, lo);
-  store<f32>(y, hi, 4);
+  store<f32>(y, nan ? NaN : lo);
+  store<f32>(y, nan ? NaN : hi, 4);
+}
+
+@inline function lowest(v: v128): f32 {
+  const a = f32x4.extract_lane(v, 0), b = f32x4.extract_lane(v, 1), c = f32x4.extract_lane(v, 2), d = f32x4.extract_lane(v, 3);
+  const ab = b < a ? b : a;
+  const cd = d < c ? d : c;
+  return cd < ab ? cd : ab;
+}
+
+@inline function highest(v: v128): f32 {
+  const a = f32x4.extract_lane(v, 0), b = f32x4.extract_lane(v, 1), c = f32x4.extract_lane(v, 2), d = f32x4.extract_lane(v, 3);
+  const ab = b > a ? b : a;
+  const cd = d > c ? d : c;
+  return cd > ab ? cd : ab;
 }

@@ -288,4 +288,27 @@ describe.each(BACKENDS)("%s build: quantize_f32_q8, quantize_f32_q8_i16 and minm
     k.minmax_f32(n, x, y);
     expect(Array.from(heap.f32.subarray(y / 4, y / 4 + 3))).toEqual([Math.min(...xs), Math.max(...xs), 7]);
   });
+
+  it.each([[1, 0], [5, 0], [9, 4], [9, 8], [17, 13], [100, 50]])("minmax of %i values with a NaN at %i: both NaN", async (n, at) => {
+    const xs = new Rng(0x53 + n).f32(n, -5, 3);
+    xs[at] = NaN;
+    const heap = new Heap(1);
+    const { kernels: k } = await instantiate(backend, heap.memory);
+    const x = heap.alloc(n * 4);
+    heap.f32.set(xs, x / 4);
+    const y = heap.alloc(16);
+    k.minmax_f32(n, x, y);
+    expect(Array.from(heap.f32.subarray(y / 4, y / 4 + 2))).toEqual([NaN, NaN]);
+  });
+
+  it.each([4, 9, 17])("minmax of %i zeros of both signs: a zero each", async (n) => {
+    const xs = Float32Array.from({ length: n }, (_, i) => (i % 3 === 1 ? -0 : 0));
+    const heap = new Heap(1);
+    const { kernels: k } = await instantiate(backend, heap.memory);
+    const x = heap.alloc(n * 4);
+    heap.f32.set(xs, x / 4);
+    const y = heap.alloc(16);
+    k.minmax_f32(n, x, y);
+    expect([heap.f32[y / 4] === 0, heap.f32[y / 4 + 1] === 0]).toEqual([true, true]);
+  });
 });
