@@ -3,6 +3,7 @@
 // write), so the next 8-bit op reads it without a float round trip. Each kernel here computes
 // with the float steps of the ONNX definitions it replaces (DequantizeLinear, Add,
 // QuantizeLinear), one IEEE operation at a time, so the chain equals the float path to the bit.
+import { roundClamp } from "./qgemm";
 
 // dequantize_q16_f32: DequantizeLinear of a chain tensor, y[i] = f32(x[i]) * scale: the value
 // fake_quantize_f32 gives for the same quantization.
@@ -43,8 +44,8 @@ export function qadd_q16(n: i32, a: usize, b: usize, y: usize, sa: f32, sb: f32,
         f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(ha)), vsa),
         f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hb)), vsb),
       );
-      const q0 = i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(s0, vsy)), vlo), vhi));
-      const q1 = i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(s1, vsy)), vlo), vhi));
+      const q0 = roundClamp(f32x4.div(s0, vsy), vlo, vhi);
+      const q1 = roundClamp(f32x4.div(s1, vsy), vlo, vhi);
       v128.store(y + o, i16x8.narrow_i32x4_s(q0, q1));
     }
   }
