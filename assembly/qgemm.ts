@@ -9,6 +9,8 @@ export const QOUT_I32: i32 = 0;
 export const QOUT_F32: i32 = 1;
 export const QOUT_U8: i32 = 2;
 export const QOUT_I8: i32 = 3;
+export const QOUT_Q16U8: i32 = 4;
+export const QOUT_Q16I8: i32 = 5;
 
 // qgemm_q8_4x8: 8-bit GEMM / indirect convolution with exact i32 accumulation.
 // acc[m][j] = sum_t sum_k A(t, m)[k] * W[t][k][j], where A holds the quantized activations minus
@@ -27,6 +29,10 @@ export const QOUT_I8: i32 = 3;
 //   QOUT_I32: c[m][j] = acc (i32);
 //   QOUT_F32: c[m][j] = f32(acc) * scale[j] (+ fbias[j] when fbias != 0), f32;
 //   QOUT_U8 / QOUT_I8: c[m][j] = saturate(roundHalfEven(f32(acc) * scale[j]) + zy), 8-bit;
+//   QOUT_Q16U8 / QOUT_Q16I8: the f32 value above quantized for the next 8-bit op, written as its
+//     A operand: c[m][j] = clamp(roundHalfEven(f / ys), qmin - zy, qmax - zy) as i16, where f is
+//     QOUT_F32's value; the division is QuantizeLinear's, so the chain equals a float store
+//     followed by quantize_f32_q8_i16, bit for bit;
 // the float steps are single IEEE operations (convert, multiply, add, round to nearest even),
 // the same arithmetic as ONNX's reference and onnxruntime's requantization. c rows are ldc
 // elements apart.
@@ -34,13 +40,13 @@ export function qgemm_q8_4x8(
   m: i32, n: i32, kc: i32, ks: i32,
   a: usize, ind: usize, runs: usize, zero: usize, w: usize, scale: usize, fbias: usize,
   c: usize, ldc: i32,
-  outKind: i32, zy: i32,
+  outKind: i32, zy: i32, ys: f32,
 ): void {
   const panels = (n + GEMM_NR - 1) / GEMM_NR;
   const panelBytes = ks * ((kc + 1) >> 1) * 32;
   const perBlock = max(1, QBLOCK_BYTES / panelBytes);
   const tiles = (m + GEMM_MR - 1) / GEMM_MR;
-  const elem: usize = outKind >= QOUT_U8 ? 1 : 4;
+  const elem: usize = outKind >= QOUT_Q16U8 ? 2 : outKind >= QOUT_U8 ? 1 : 4;
   const rowBytes = <usize>ldc * elem;
   for (let pb = 0; pb < panels; pb += perBlock) {
     const pe = min(pb + perBlock, panels);
@@ -56,8 +62,8 @@ export function qgemm_q8_4x8(
         const sp = scale + (<usize>col << 2);
         const bp: usize = fbias == 0 ? 0 : fbias + (<usize>col << 2);
         const ct = rowT + <usize>col * elem;
-        if (ASC_FEATURE_SIMD) qtileSimd(mr, nr, kc, ks, a, indT, runsT, zero, wp, sp, bp, ct, rowBytes, outKind, zy);
-        else qtileScalar(mr, nr, kc, ks, a, indT, zero, wp, sp, bp, ct, rowBytes, outKind, zy);
+        if (ASC_FEATURE_SIMD) qtileSimd(mr, nr, kc, ks, a, indT, runsT, zero, wp, sp, bp, ct, rowBytes, outKind, zy, ys);
+        else qtileScalar(mr, nr, kc, ks, a, indT, zero, wp, sp, bp, ct, rowBytes, outKind, zy, ys);
       }
     }
   }
@@ -96,6 +102,27 @@ export function pack_qgemm_q8_8(
   }
 }
 
+// 1.5 * 2^23: added to a float below 2^22 in magnitude, it leaves the nearest integer (ties to
+// even, the IEEE rounding of the add) in the low mantissa bits, and the sum's bits minus these are
+// that integer: two instructions for what f32x4.nearest and i32x4.trunc_sat_f32x4_s take about
+// ten for on x64.
+const ROUND_MAGIC: f32 = 12582912.0;
+const ROUND_BITS: i32 = 0x4b400000;
+
+// roundHalfEven(clamp(v, lo, hi)) as i32 lanes, for v without NaN and integral lo, hi of magnitude
+// below 2^22 (clamping first or last gives the same integers). pmin/pmax are one instruction
+// each; wasm's min/max spend several on their NaN rules, which no value here needs.
+@inline export function roundClamp(v: v128, lo: v128, hi: v128): v128 {
+  const c = f32x4.pmin(f32x4.pmax(v, lo), hi);
+  return i32x4.sub(f32x4.add(c, f32x4.splat(ROUND_MAGIC)), i32x4.splat(ROUND_BITS));
+}
+
+// clamp(roundHalfEven(v), lo, hi), then truncated to i32 lanes, NaN giving 0: pmax(NaN, lo) and
+// pmin(NaN, hi) keep the NaN, which i32x4.trunc_sat_f32x4_s makes 0, as the scalar path does.
+@inline function roundClampNaN(v: v128, lo: v128, hi: v128): v128 {
+  return i32x4.trunc_sat_f32x4_s(f32x4.pmin(f32x4.pmax(f32x4.nearest(v), lo), hi));
+}
+
 @inline function qmin(signed: bool): i32 {
   return signed ? -128 : 0;
 }
@@ -120,7 +147,7 @@ export function pack_qgemm_q8_8(
 
 @inline function qtileSimd(
   mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, runs: usize, zero: usize, w: usize, scale: usize, fbias: usize,
-  c: usize, rowBytes: usize, outKind: i32, zy: i32,
+  c: usize, rowBytes: usize, outKind: i32, zy: i32, ys: f32,
 ): void {
   let c00 = i32x4.splat(0);
   let c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -169,15 +196,15 @@ export function pack_qgemm_q8_8(
       c31 = i32x4.add(c31, i32x4.dot_i16x8_s(va, b1));
     }
   }
-  qstoreRow(c, c00, c01, nr, scale, fbias, outKind, zy);
-  if (mr > 1) qstoreRow(c + rowBytes, c10, c11, nr, scale, fbias, outKind, zy);
-  if (mr > 2) qstoreRow(c + 2 * rowBytes, c20, c21, nr, scale, fbias, outKind, zy);
-  if (mr > 3) qstoreRow(c + 3 * rowBytes, c30, c31, nr, scale, fbias, outKind, zy);
+  qstoreRow(c, c00, c01, nr, scale, fbias, outKind, zy, ys);
+  if (mr > 1) qstoreRow(c + rowBytes, c10, c11, nr, scale, fbias, outKind, zy, ys);
+  if (mr > 2) qstoreRow(c + 2 * rowBytes, c20, c21, nr, scale, fbias, outKind, zy, ys);
+  if (mr > 3) qstoreRow(c + 3 * rowBytes, c30, c31, nr, scale, fbias, outKind, zy, ys);
 }
 
 // One row of 8 accumulators: whole vectors for a full row, lane by lane (the scalar store, the
 // same operations) for a partial one.
-@inline function qstoreRow(c: usize, v0: v128, v1: v128, nr: i32, scale: usize, fbias: usize, outKind: i32, zy: i32): void {
+@inline function qstoreRow(c: usize, v0: v128, v1: v128, nr: i32, scale: usize, fbias: usize, outKind: i32, zy: i32, ys: f32): void {
   if (nr == GEMM_NR) {
     if (outKind == QOUT_I32) {
       v128.store(c, v0);
@@ -191,28 +218,41 @@ export function pack_qgemm_q8_8(
       }
       v128.store(c, f0);
       v128.store(c, f1, 16);
+    } else if (outKind >= QOUT_Q16U8) {
+      let f0 = f32x4.mul(f32x4.convert_i32x4_s(v0), v128.load(scale));
+      let f1 = f32x4.mul(f32x4.convert_i32x4_s(v1), v128.load(scale, 16));
+      if (fbias != 0) {
+        f0 = f32x4.add(f0, v128.load(fbias));
+        f1 = f32x4.add(f1, v128.load(fbias, 16));
+      }
+      const vys = f32x4.splat(ys);
+      const lo = f32x4.splat(<f32>(qmin(outKind == QOUT_Q16I8) - zy));
+      const hi = f32x4.splat(<f32>(qmax(outKind == QOUT_Q16I8) - zy));
+      const q0 = roundClamp(f32x4.div(f0, vys), lo, hi);
+      const q1 = roundClamp(f32x4.div(f1, vys), lo, hi);
+      v128.store(c, i16x8.narrow_i32x4_s(q0, q1));
     } else {
       const lo = f32x4.splat(<f32>(qmin(outKind == QOUT_I8) - zy));
       const hi = f32x4.splat(<f32>(qmax(outKind == QOUT_I8) - zy));
       const vzy = i32x4.splat(zy);
-      const q0 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(f32x4.convert_i32x4_s(v0), v128.load(scale))), lo), hi)), vzy);
-      const q1 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(f32x4.convert_i32x4_s(v1), v128.load(scale, 16))), lo), hi)), vzy);
+      const q0 = i32x4.add(roundClamp(f32x4.mul(f32x4.convert_i32x4_s(v0), v128.load(scale)), lo, hi), vzy);
+      const q1 = i32x4.add(roundClamp(f32x4.mul(f32x4.convert_i32x4_s(v1), v128.load(scale, 16)), lo, hi), vzy);
       const h = i16x8.narrow_i32x4_s(q0, q1);
       const b = outKind == QOUT_U8 ? i8x16.narrow_i16x8_u(h, h) : i8x16.narrow_i16x8_s(h, h);
       v128.store64_lane(c, b, 0);
     }
     return;
   }
-  qstoreOne(c, 0, i32x4.extract_lane(v0, 0), scale, fbias, outKind, zy);
-  if (nr > 1) qstoreOne(c, 1, i32x4.extract_lane(v0, 1), scale, fbias, outKind, zy);
-  if (nr > 2) qstoreOne(c, 2, i32x4.extract_lane(v0, 2), scale, fbias, outKind, zy);
-  if (nr > 3) qstoreOne(c, 3, i32x4.extract_lane(v0, 3), scale, fbias, outKind, zy);
-  if (nr > 4) qstoreOne(c, 4, i32x4.extract_lane(v1, 0), scale, fbias, outKind, zy);
-  if (nr > 5) qstoreOne(c, 5, i32x4.extract_lane(v1, 1), scale, fbias, outKind, zy);
-  if (nr > 6) qstoreOne(c, 6, i32x4.extract_lane(v1, 2), scale, fbias, outKind, zy);
+  qstoreOne(c, 0, i32x4.extract_lane(v0, 0), scale, fbias, outKind, zy, ys);
+  if (nr > 1) qstoreOne(c, 1, i32x4.extract_lane(v0, 1), scale, fbias, outKind, zy, ys);
+  if (nr > 2) qstoreOne(c, 2, i32x4.extract_lane(v0, 2), scale, fbias, outKind, zy, ys);
+  if (nr > 3) qstoreOne(c, 3, i32x4.extract_lane(v0, 3), scale, fbias, outKind, zy, ys);
+  if (nr > 4) qstoreOne(c, 4, i32x4.extract_lane(v1, 0), scale, fbias, outKind, zy, ys);
+  if (nr > 5) qstoreOne(c, 5, i32x4.extract_lane(v1, 1), scale, fbias, outKind, zy, ys);
+  if (nr > 6) qstoreOne(c, 6, i32x4.extract_lane(v1, 2), scale, fbias, outKind, zy, ys);
 }
 
-@inline function qstoreOne(c: usize, j: i32, acc: i32, scale: usize, fbias: usize, outKind: i32, zy: i32): void {
+@inline function qstoreOne(c: usize, j: i32, acc: i32, scale: usize, fbias: usize, outKind: i32, zy: i32, ys: f32): void {
   const o = <usize>j;
   if (outKind == QOUT_I32) {
     store<i32>(c + (o << 2), acc);
@@ -221,6 +261,13 @@ export function pack_qgemm_q8_8(
   const f: f32 = <f32>acc * load<f32>(scale + (o << 2));
   if (outKind == QOUT_F32) {
     store<f32>(c + (o << 2), fbias != 0 ? f + load<f32>(fbias + (o << 2)) : f);
+    return;
+  }
+  if (outKind >= QOUT_Q16U8) {
+    const fb: f32 = fbias != 0 ? f + load<f32>(fbias + (o << 2)) : f;
+    const signed = outKind == QOUT_Q16I8;
+    const q = min<f32>(max<f32>(nearest<f32>(fb / ys), <f32>(qmin(signed) - zy)), <f32>(qmax(signed) - zy));
+    store<i16>(c + (o << 1), <i16><i32>q);
     return;
   }
   const lo: f32 = <f32>(qmin(outKind == QOUT_I8) - zy);
@@ -233,7 +280,7 @@ export function pack_qgemm_q8_8(
 // per k.
 @inline function qtileScalar(
   mr: i32, nr: i32, kc: i32, ks: i32, a: usize, ind: usize, zero: usize, w: usize, scale: usize, fbias: usize,
-  c: usize, rowBytes: usize, outKind: i32, zy: i32,
+  c: usize, rowBytes: usize, outKind: i32, zy: i32, ys: f32,
 ): void {
   const tapBytes = <usize>(((kc + 1) >> 1) * 32);
   for (let i = 0; i < mr; i++) {
@@ -256,14 +303,14 @@ export function pack_qgemm_q8_8(
       }
     }
     const ci = c + <usize>i * rowBytes;
-    qstoreOne(ci, 0, s0, scale, fbias, outKind, zy);
-    if (nr > 1) qstoreOne(ci, 1, s1, scale, fbias, outKind, zy);
-    if (nr > 2) qstoreOne(ci, 2, s2, scale, fbias, outKind, zy);
-    if (nr > 3) qstoreOne(ci, 3, s3, scale, fbias, outKind, zy);
-    if (nr > 4) qstoreOne(ci, 4, s4, scale, fbias, outKind, zy);
-    if (nr > 5) qstoreOne(ci, 5, s5, scale, fbias, outKind, zy);
-    if (nr > 6) qstoreOne(ci, 6, s6, scale, fbias, outKind, zy);
-    if (nr > 7) qstoreOne(ci, 7, s7, scale, fbias, outKind, zy);
+    qstoreOne(ci, 0, s0, scale, fbias, outKind, zy, ys);
+    if (nr > 1) qstoreOne(ci, 1, s1, scale, fbias, outKind, zy, ys);
+    if (nr > 2) qstoreOne(ci, 2, s2, scale, fbias, outKind, zy, ys);
+    if (nr > 3) qstoreOne(ci, 3, s3, scale, fbias, outKind, zy, ys);
+    if (nr > 4) qstoreOne(ci, 4, s4, scale, fbias, outKind, zy, ys);
+    if (nr > 5) qstoreOne(ci, 5, s5, scale, fbias, outKind, zy, ys);
+    if (nr > 6) qstoreOne(ci, 6, s6, scale, fbias, outKind, zy, ys);
+    if (nr > 7) qstoreOne(ci, 7, s7, scale, fbias, outKind, zy, ys);
   }
 }
 
@@ -291,8 +338,8 @@ export function quantize_f32_q8_i16(n: i32, x: usize, y: usize, scale: f32, zp: 
     const vzp = i32x4.splat(centred ? 0 : zp);
     for (; i + 8 <= n; i += 8) {
       const p = x + (<usize>i << 2);
-      const q0 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(v128.load(p), vs)), vlo), vhi)), vzp);
-      const q1 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(v128.load(p, 16), vs)), vlo), vhi)), vzp);
+      const q0 = i32x4.add(roundClampNaN(f32x4.div(v128.load(p), vs), vlo, vhi), vzp);
+      const q1 = i32x4.add(roundClampNaN(f32x4.div(v128.load(p, 16), vs), vlo, vhi), vzp);
       const h = i16x8.narrow_i32x4_s(q0, q1);
       if (centred) v128.store(y + (<usize>i << 1), h);
       else v128.store64_lane(y + <usize>i, signed ? i8x16.narrow_i16x8_s(h, h) : i8x16.narrow_i16x8_u(h, h), 0);
@@ -319,8 +366,7 @@ export function fake_quantize_f32(n: i32, x: usize, y: usize, scale: f32, zp: i3
     const vhi = f32x4.splat(hi);
     for (; i + 4 <= n; i += 4) {
       const p = <usize>i << 2;
-      const q = f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(v128.load(x + p), vs)), vlo), vhi);
-      v128.store(y + p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.trunc_sat_f32x4_s(q)), vs));
+      v128.store(y + p, f32x4.mul(f32x4.convert_i32x4_s(roundClampNaN(f32x4.div(v128.load(x + p), vs), vlo, vhi)), vs));
     }
   }
   for (; i < n; i++) {
@@ -330,30 +376,51 @@ export function fake_quantize_f32(n: i32, x: usize, y: usize, scale: f32, zp: i3
   }
 }
 
-// minmax_f32: y[0] = min, y[1] = max of x[0..n) (n >= 1), wasm's min/max in both builds (a NaN
-// anywhere gives NaN, as the SIMD lanes do).
+// minmax_f32: y[0] = min, y[1] = max of x[0..n) (n >= 1); both NaN when any value is NaN, in both
+// builds. The SIMD loop compares with pmin/pmax (one instruction each; wasm's NaN-propagating
+// min/max take several on x64) and tracks NaN apart. Which zero is kept among -0 and +0 is
+// unspecified: the range is widened to include 0 anyway.
 export function minmax_f32(n: i32, x: usize, y: usize): void {
   let lo = load<f32>(x);
   let hi = lo;
-  let i = 0;
+  let nan = lo != lo;
+  let i = 1;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
       let vlo = v128.load(x);
       let vhi = vlo;
+      let vnan = f32x4.ne(vlo, vlo);
       for (i = 4; i + 4 <= n; i += 4) {
         const v = v128.load(x + (<usize>i << 2));
-        vlo = f32x4.min(vlo, v);
-        vhi = f32x4.max(vhi, v);
+        vlo = f32x4.pmin(vlo, v);
+        vhi = f32x4.pmax(vhi, v);
+        vnan = v128.or(vnan, f32x4.ne(v, v));
       }
-      lo = min(min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)), min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3)));
-      hi = max(max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)), max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3)));
+      nan = v128.any_true(vnan);
+      lo = lowest(vlo);
+      hi = highest(vhi);
     }
   }
   for (; i < n; i++) {
     const v = load<f32>(x + (<usize>i << 2));
-    lo = min(lo, v);
-    hi = max(hi, v);
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    nan = nan || v != v;
   }
-  store<f32>(y, lo);
-  store<f32>(y, hi, 4);
+  store<f32>(y, nan ? NaN : lo);
+  store<f32>(y, nan ? NaN : hi, 4);
+}
+
+@inline function lowest(v: v128): f32 {
+  const a = f32x4.extract_lane(v, 0), b = f32x4.extract_lane(v, 1), c = f32x4.extract_lane(v, 2), d = f32x4.extract_lane(v, 3);
+  const ab = b < a ? b : a;
+  const cd = d < c ? d : c;
+  return cd < ab ? cd : ab;
+}
+
+@inline function highest(v: v128): f32 {
+  const a = f32x4.extract_lane(v, 0), b = f32x4.extract_lane(v, 1), c = f32x4.extract_lane(v, 2), d = f32x4.extract_lane(v, 3);
+  const ab = b > a ? b : a;
+  const cd = d > c ? d : c;
+  return cd > ab ? cd : ab;
 }

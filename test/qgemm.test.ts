@@ -1,6 +1,7 @@
 // The 8-bit kernels against exact integer references computed here from the definitions (not
 // from the kernels' packing): qgemm_q8_4x8 over GEMM and convolution grids with remainders in M, N
-// and K (odd K exercises the half pair) and every output kind, with int8 and uint8 activations
+// and K (odd K exercises the half pair) and every output kind (the q16 ones quantize the f32
+// output for the next 8-bit op, dividing by its scale as QuantizeLinear does), with int8 and uint8 activations
 // and weights (the activations given as the kernel reads them, minus their zero point as i16),
 // quantize_f32_q8 and quantize_f32_q8_i16 (ties, NaN, infinities, saturation) and minmax_f32, in
 // both builds, with guard bytes around every output.
@@ -15,7 +16,7 @@ import { Rng } from "./reference.js";
 
 const MR = 4, NR = 8;
 const GUARD = 64;
-const OUT_KINDS = ["i32", "f32", "u8", "i8"] as const;
+const OUT_KINDS = ["i32", "f32", "u8", "i8", "q16u8", "q16i8"] as const;
 type OutKind = (typeof OUT_KINDS)[number];
 
 /** Round half to even, as ONNX's QuantizeLinear and requantization specify. */
@@ -66,6 +67,8 @@ function grid(): Case[] {
   cases.push({ ...big, id: 201, h: 65, ci: 128, co: 70, aSigned: true, wSigned: true, out: "f32" });
   cases.push({ ...big, id: 202, h: 9, ci: 1000, co: 17, aSigned: false, wSigned: false, out: "i32" });
   cases.push({ ...big, id: 203, h: 13, w: 11, ci: 19, co: 24, kh: 3, kw: 3, pt: 1, pl: 1, pb: 1, pr: 1, aSigned: false, wSigned: true, out: "i8" });
+  cases.push({ ...big, id: 204, h: 13, w: 11, ci: 16, co: 35, kh: 3, kw: 3, pt: 1, pl: 1, pb: 1, pr: 1, aSigned: false, wSigned: true, out: "q16u8" });
+  cases.push({ ...big, id: 205, h: 45, ci: 77, co: 20, aSigned: true, wSigned: true, out: "q16i8" });
   return cases;
 }
 
@@ -74,6 +77,8 @@ const CASES = grid();
 interface Data {
   a: Int8Array | Uint8Array; w: Int8Array | Uint8Array; za: number; zw: number[];
   scale: Float32Array; fbias: Float32Array; zy: number;
+  /** The q16 outputs' scale, set from the accumulators so that most land inside the 8-bit range. */
+  ys: number;
 }
 
 function makeData(c: Case): Data {
@@ -94,7 +99,8 @@ function makeData(c: Case): Data {
     zw: Array.from({ length: c.co }, () => (c.perChannel ? zpOf(c.wSigned) : zw0)),
     scale: Float32Array.from({ length: c.co }, () => (c.perChannel ? rng.uniform(1e-5, 4e-3) : scale0)),
     fbias: Float32Array.from({ length: c.co }, () => (c.fbias ? rng.uniform(-3, 3) : 0)),
-    zy: zpOf(c.out === "i8"),
+    zy: zpOf(c.out === "i8" || c.out === "q16i8"),
+    ys: 1,
   };
 }
 
@@ -130,6 +136,11 @@ function expected(c: Case, d: Data, acc: number[]): number[] {
     if (c.out === "i32") return v;
     const f = Math.fround(Math.fround(v) * d.scale[j]);
     if (c.out === "f32") return c.fbias ? Math.fround(f + d.fbias[j]) : f;
+    if (c.out === "q16u8" || c.out === "q16i8") {
+      const fb = c.fbias ? Math.fround(f + d.fbias[j]) : f;
+      const [qlo, qhi] = c.out === "q16u8" ? [0, 255] : [-128, 127];
+      return Math.min(qhi - d.zy, Math.max(qlo - d.zy, roundEven(Math.fround(fb / d.ys)))) + 0;
+    }
     const [lo, hi] = c.out === "u8" ? [0, 255] : [-128, 127];
     return Math.min(hi, Math.max(lo, roundEven(f) + d.zy));
   });
@@ -161,7 +172,7 @@ async function run(backend: (typeof BACKENDS)[number], c: Case, d: Data): Promis
   k.pack_qgemm_q8_8(c.ci, ks, c.co, wsrc, 1, ks, c.ci * ks, wzp, packed, c.wSigned ? 1 : 0);
   const ind = heap.alloc(tiles * MR * ks * 4);
   k.conv2d_indirection(c.batch, c.h, c.w, c.ci, oh, ow, c.kh, c.kw, c.s, c.s, c.d, c.d, c.pt, c.pl, MR, ind);
-  const elem = c.out === "u8" || c.out === "i8" ? 1 : 4;
+  const elem = c.out === "u8" || c.out === "i8" ? 1 : c.out === "q16u8" || c.out === "q16i8" ? 2 : 4;
   const outBytes = m * c.co * elem;
   const region = heap.alloc(outBytes + 2 * GUARD);
   heap.u8.fill(0xa5, region, region + outBytes + 2 * GUARD);
@@ -172,10 +183,10 @@ async function run(backend: (typeof BACKENDS)[number], c: Case, d: Data): Promis
     runs = heap.alloc(tiles * ks + 16);
     k.conv2d_tap_runs(tiles, ks, MR, c.ci * 4, ind, runs);
   }
-  k.qgemm_q8_4x8(m, c.co, c.ci, ks, a, ind, runs, zero, packed, scale, c.fbias ? fbias : 0, y, c.co, QOUT[c.out], d.zy);
+  k.qgemm_q8_4x8(m, c.co, c.ci, ks, a, ind, runs, zero, packed, scale, c.fbias ? fbias : 0, y, c.co, QOUT[c.out], d.zy, d.ys);
   const buf = heap.memory.buffer;
   const view = c.out === "i32" ? new Int32Array(buf, y, m * c.co) : c.out === "f32" ? new Float32Array(buf, y, m * c.co)
-    : c.out === "u8" ? new Uint8Array(buf, y, m * c.co) : new Int8Array(buf, y, m * c.co);
+    : c.out === "u8" ? new Uint8Array(buf, y, m * c.co) : c.out === "i8" ? new Int8Array(buf, y, m * c.co) : new Int16Array(buf, y, m * c.co);
   const guards = [...new Uint8Array(buf, region, GUARD), ...new Uint8Array(buf, y + outBytes, GUARD)];
   return { got: Array.from(view), guardsOk: guards.every((g) => g === 0xa5) };
 }
@@ -197,6 +208,8 @@ describe("qgemm_q8_4x8 against exact integer references", () => {
   it.each(CASES.map((c) => [label(c), c] as const))("%s", async (_, c) => {
     const d = makeData(c);
     const { acc } = reference(c, d);
+    const top = Math.max(1e-6, ...acc.map((v, i) => Math.abs(Math.fround(Math.fround(v) * d.scale[i % c.co]))));
+    d.ys = Math.fround(top / 150);
     const want = expected(c, d, acc);
     const results = await Promise.all(BACKENDS.map((b) => run(b, c, d)));
     for (const [i, r] of results.entries()) {
@@ -274,5 +287,28 @@ describe.each(BACKENDS)("%s build: quantize_f32_q8, quantize_f32_q8_i16 and minm
     heap.f32.fill(7, y / 4, y / 4 + 4);
     k.minmax_f32(n, x, y);
     expect(Array.from(heap.f32.subarray(y / 4, y / 4 + 3))).toEqual([Math.min(...xs), Math.max(...xs), 7]);
+  });
+
+  it.each([[1, 0], [5, 0], [9, 4], [9, 8], [17, 13], [100, 50]])("minmax of %i values with a NaN at %i: both NaN", async (n, at) => {
+    const xs = new Rng(0x53 + n).f32(n, -5, 3);
+    xs[at] = NaN;
+    const heap = new Heap(1);
+    const { kernels: k } = await instantiate(backend, heap.memory);
+    const x = heap.alloc(n * 4);
+    heap.f32.set(xs, x / 4);
+    const y = heap.alloc(16);
+    k.minmax_f32(n, x, y);
+    expect(Array.from(heap.f32.subarray(y / 4, y / 4 + 2))).toEqual([NaN, NaN]);
+  });
+
+  it.each([4, 9, 17])("minmax of %i zeros of both signs: a zero each", async (n) => {
+    const xs = Float32Array.from({ length: n }, (_, i) => (i % 3 === 1 ? -0 : 0));
+    const heap = new Heap(1);
+    const { kernels: k } = await instantiate(backend, heap.memory);
+    const x = heap.alloc(n * 4);
+    heap.f32.set(xs, x / 4);
+    const y = heap.alloc(16);
+    k.minmax_f32(n, x, y);
+    expect([heap.f32[y / 4] === 0, heap.f32[y / 4 + 1] === 0]).toEqual([true, true]);
   });
 });

@@ -25,7 +25,8 @@ import { encodeModel } from "../src/onnx/encode.js";
 import { DataType } from "../src/onnx/model.js";
 import { calibrate } from "../src/quantize/calibrate.js";
 import { activationParams, quantizeWeights, roundHalfEven } from "../src/quantize/params.js";
-import { planQuantization } from "../src/quantize/qdq.js";
+import { compactModel } from "../src/quantize/compact.js";
+import { planQuantization, writeQdq } from "../src/quantize/qdq.js";
 import { quantizeModel } from "../src/quantize/quantize.js";
 import { simdcnn } from "./cli-run.js";
 import { type BackendName, engines } from "./grid.js";
@@ -227,8 +228,9 @@ describe("QDQ output", () => {
     const ops = q.graph.nodes.map((n) => n.opType);
     expect(ops).not.toContain("Relu");
     const quantized = new Set(q.graph.nodes.filter((n) => n.opType === "QuantizeLinear").map((n) => n.inputs[0]));
+    const dequantized = new Set(q.graph.nodes.filter((n) => n.opType === "DequantizeLinear").map((n) => n.outputs[0]));
     for (const n of q.graph.nodes.filter((m) => m.opType === "Add" || m.opType === "GlobalAveragePool")) {
-      expect(n.inputs.every((i) => i.endsWith("_dequantized")), `${n.opType} inputs`).toBe(true);
+      expect(n.inputs.every((i) => dequantized.has(i)), `${n.opType} inputs`).toBe(true);
       expect(quantized.has(n.outputs[0]), `${n.opType} output`).toBe(true);
     }
     const qbytes = encodeModel(q);
@@ -244,6 +246,72 @@ describe("QDQ output", () => {
     expect(maxDiff(ours, ref)).toBeLessThanOrEqual(FLOAT_TOL * spread(ref));
     expect(c.summaries.fused).toMatch(/qconv/);
     float.dispose();
+  });
+
+  it("between quantized ops the tensors stay 8-bit, with the float path's values to the bit", async () => {
+    const bytes = resnet(186);
+    const float = await E.simd.loadOnnx(bytes);
+    const rng = new Rng(187);
+    const { model: q } = quantizeModel(float, decodeModel(bytes), Array.from({ length: 24 }, () => rng.f32(3 * 12 * 12)));
+    float.dispose();
+    const qbytes = encodeModel(q);
+    // The same graph with every Conv and Add output also a graph output: a graph output keeps its
+    // float value, so there each op writes float and its readers quantize it again (the float path).
+    const open = decodeModel(qbytes);
+    for (const n of open.graph.nodes.filter((m) => m.opType === "Conv" || m.opType === "Add")) open.graph.outputs.push({ name: n.outputs[0], elemType: DataType.FLOAT, shape: null });
+    const fresh = rng.f32(6 * 3 * 12 * 12);
+    const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+    for (const backend of ["simd", "scalar"] as const) {
+      const chained = await E[backend].loadOnnx(qbytes);
+      const plain = await E[backend].loadOnnx(encodeModel(open));
+      expect(bits(chained.run({ x: fresh }).y), backend).toEqual(bits(plain.run({ x: fresh }).y));
+      const steps = chained.summary().split("\n").map((l) => l.split(/\s+/)[0]);
+      const plainSteps = plain.summary().split("\n").map((l) => l.split(/\s+/)[0]);
+      chained.dispose();
+      plain.dispose();
+      // The first block's Add is an integer step on the convs' 8-bit outputs, and writes the
+      // second block's input 8-bit; its 1x1 shortcut and 3x3 conv share one quantization, so the
+      // model input is the only float tensor quantized. The second Add feeds the float average
+      // pool, so its inputs are dequantized there and nowhere before.
+      expect(steps.filter((st) => st === "qadd").length).toBe(1);
+      expect(steps.filter((st) => st === "quantize").length).toBe(1);
+      const firstFloat = steps.indexOf("dequantize");
+      expect(steps.slice(0, firstFloat).filter((st) => st === "qconv").length).toBe(6);
+      expect(steps.slice(0, firstFloat).filter((st) => st === "fakeQuant" || st === "binary")).toEqual([]);
+      expect(plainSteps.filter((st) => st === "qadd")).toEqual([]);
+    }
+  });
+
+  it("the written model is compact: short names, no node names, equal initializers once; same outputs in both runtimes", async () => {
+    const bytes = resnet(188);
+    const float = await E.simd.loadOnnx(bytes);
+    const rng = new Rng(189);
+    const plan = planQuantization(decodeModel(bytes));
+    const ranges = calibrate(float, Array.from({ length: 8 }, () => rng.f32(3 * 12 * 12)), plan.ranges);
+    float.dispose();
+    const full = writeQdq(plan, ranges, "uint8");
+    const small = compactModel(full);
+    const [fullBytes, smallBytes] = [encodeModel(full), encodeModel(small)];
+    expect(smallBytes.length).toBeLessThan(0.8 * fullBytes.length);
+    expect(small.graph.nodes.every((n) => n.name === "")).toBe(true);
+    const kept = new Set(["x", "y"]);
+    const names = [...small.graph.initializers.keys(), ...small.graph.nodes.flatMap((n) => n.outputs)].filter((n) => !kept.has(n));
+    expect(names.every((n) => n.length <= 2)).toBe(true);
+    const contents = [...small.graph.initializers.values()].map((t) => `${t.dataType}|${t.dims}|${t.floats ? Array.from(t.floats) : t.ints}`);
+    expect(new Set(contents).size).toBe(contents.length);
+    const weightDq = small.graph.nodes.filter((n) => n.opType === "DequantizeLinear" && small.graph.initializers.get(n.inputs[0])?.dataType === DataType.INT8);
+    expect(weightDq.length).toBe(7);
+    // Weights with as many channels share one zero-point vector.
+    expect(new Set(weightDq.map((n) => n.inputs[2])).size).toBeLessThan(weightDq.length);
+    const fresh = rng.f32(2 * 3 * 12 * 12);
+    const feeds = [{ x: { data: fresh, dims: [2, 3, 12, 12] } }];
+    const ortFull = (await ortOutputs({ name: "", bytes: fullBytes, feeds, tol: { atol: 0, rtol: 0 } }, 0)).y.data;
+    const ortSmall = (await ortOutputs({ name: "", bytes: smallBytes, feeds, tol: { atol: 0, rtol: 0 } }, 0)).y.data;
+    expect(Array.from(ortSmall)).toEqual(Array.from(ortFull));
+    const [a, b] = [await E.simd.loadOnnx(fullBytes), await E.simd.loadOnnx(smallBytes)];
+    expect(Array.from(b.run({ x: fresh }).y)).toEqual(Array.from(a.run({ x: fresh }).y));
+    a.dispose();
+    b.dispose();
   });
 
   it("graph outputs keep their float values: a ReLU writing one stays, an output also read by a conv feeds it through a pair", async () => {
@@ -304,6 +372,9 @@ describe("the demo classifier", () => {
     const fBytes = [...floatModel.graph.initializers.values()].reduce((a, t) => a + weightBytes(t), 0);
     const qBytes = [...decoded.graph.initializers.values()].reduce((a, t) => a + weightBytes(t), 0);
     expect(fBytes / qBytes).toBeGreaterThan(3.5);
+    // The whole file: the weights' 4x less what stays 32-bit (biases, per-channel scales) and the
+    // QDQ graph itself.
+    expect((await readFile(join(dir, "phantom.onnx"))).length / q.length).toBeGreaterThan(3.2);
     const { files } = JSON.parse(await readFile(join(dir, "samples", "samples.json"), "utf8")) as { files: Record<string, { index: number; label: string }> };
     const { phantomSlice } = (await import(join(dir, "generate.mjs"))) as { phantomSlice: (i: number) => { pixels: Uint16Array } };
     const names = Object.keys(files);

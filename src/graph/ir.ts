@@ -3,7 +3,7 @@ import type { ReduceKind } from "../ops/reduce.js";
 import type { BinaryOp, UnaryFn } from "../ops/elementwise.js";
 import type { StridedCopyPlan } from "../ops/copy.js";
 import type { ResizeSpec } from "../ops/resize.js";
-import type { InputQuantization } from "../ops/qconv.js";
+import type { InputQuantization, QParams } from "../ops/qconv.js";
 import type { CastKind } from "../ops/cast.js";
 import type { CompareOp, LogicOp } from "../ops/compare.js";
 import type { NmsOptions } from "../ops/nms.js";
@@ -12,9 +12,11 @@ import type { ScatterReduction } from "../ops/scatter.js";
 /**
  * Element type of a value: float32, or int32, which also holds ONNX int64 (values outside int32
  * are refused when they become a value) and bool (0 or 1). Every element is 4 bytes either way, so
- * copies, aliases and the arena planner never look at it.
+ * copies, aliases and the arena planner never look at it. "q16" is an 8-bit tensor of the
+ * quantized chain (src/ops/qchain.ts) as its i16 operand, in the first half of its 4-byte slots:
+ * only the chain's steps read it, never a copy or a graph output.
  */
-export type DType = "f32" | "i32";
+export type DType = "f32" | "i32" | "q16";
 
 /**
  * A tensor of the executable graph. Shapes are static (a graph is built per binding of the
@@ -126,8 +128,9 @@ export type Step =
   | { op: "pad"; x: Value; y: Value; pads: [number, number, number, number]; value: number }
   | {
       /**
-       * An 8-bit convolution, or over a 2-d x [M, K] a GEMM, with float x and y (src/ops/qconv.ts):
-       * x quantized per run or with a fixed scale, y = f32(acc) * f32(xScale * scales[j]) + bias[j].
+       * An 8-bit convolution, or over a 2-d x [M, K] a GEMM (src/ops/qconv.ts): x float, quantized
+       * per run or with a fixed scale, or already a q16 value; y = f32(acc) * f32(xScale *
+       * scales[j]) + bias[j], or that quantized with `output` into a q16 value.
        */
       op: "qconv";
       x: Value;
@@ -140,7 +143,14 @@ export type Step =
       bias?: Float32Array;
       window: Window;
       input: InputQuantization;
+      output?: QParams;
     }
+  /** QuantizeLinear of a float x into a q16 value (src/ops/qchain.ts). */
+  | { op: "quantize"; x: Value; y: Value; p: QParams }
+  /** DequantizeLinear of a q16 x into float. */
+  | { op: "dequantize"; x: Value; y: Value; p: QParams }
+  /** QuantizeLinear(DequantizeLinear(a) + DequantizeLinear(b)) on q16 values of one shape. */
+  | { op: "qadd"; a: Value; b: Value; y: Value; pa: QParams; pb: QParams; py: QParams }
   | {
       /** DequantizeLinear(QuantizeLinear(x)) with one scale and zero point (src/ops/quantize.ts). */
       op: "fakeQuant";
@@ -193,6 +203,8 @@ export function stepInputs(s: Step): Value[] {
     case "pad":
     case "qconv":
     case "fakeQuant":
+    case "quantize":
+    case "dequantize":
     case "cast":
     case "topk":
     case "nonZero":
@@ -214,6 +226,7 @@ export function stepInputs(s: Step): Value[] {
       return s.c ? [s.a, s.c] : [s.a];
     case "matmul":
     case "binary":
+    case "qadd":
       return [s.a, s.b];
   }
 }

@@ -5,8 +5,19 @@ import { sizeOfShape } from "../runtime/tensor.js";
 import type { PreparedOp } from "./op.js";
 import { type Padding, pair, resolvePadding, windowOut } from "./options.js";
 
-/** How the float input becomes 8-bit: per run from its own range (DynamicQuantizeLinear), or fixed. */
-export type InputQuantization = { dynamic: true } | { dynamic: false; scale: number; zeroPoint: number; signed: boolean };
+/** One scale and zero point of an 8-bit type. */
+export interface QParams {
+  scale: number;
+  zeroPoint: number;
+  signed: boolean;
+}
+
+/**
+ * How the input becomes 8-bit: a float input per run from its own range (DynamicQuantizeLinear),
+ * or with fixed parameters; `quantized` when the input is already the kernel's i16 operand (a q16
+ * value of the quantized chain, src/ops/qchain.ts) made with them.
+ */
+export type InputQuantization = { dynamic: true } | ({ dynamic: false; quantized?: boolean } & QParams);
 
 export interface QConv2dOptions {
   /** Integer weights, [Cout, kh, kw, Cin] (OHWI), each in the 8-bit range of its zero point's type. */
@@ -24,6 +35,8 @@ export interface QConv2dOptions {
   dilations?: [number, number];
   padding?: Padding;
   input: InputQuantization;
+  /** Set: y is quantized with these parameters into the next 8-bit op's i16 operand, not float. */
+  output?: QParams;
 }
 
 interface Plan {
@@ -32,6 +45,7 @@ interface Plan {
   /** The indirection table, then (for an even Cin) its tap runs; runs is 0 without them. */
   ind: number;
   runs: number;
+  /** The quantized input, 0 when the input comes quantized. */
   xq: number;
   oh: number;
   ow: number;
@@ -48,11 +62,17 @@ interface Plan {
 export class QConv2d implements PreparedOp {
   readonly inChannels: number;
   readonly outChannels: number;
+  /**
+   * The channels of a pixel as the kernel reads it: an odd count of a window wider than one tap
+   * gets a zero channel (pad_channels_q16), so that taps join into runs for the same pairs.
+   */
+  private readonly kc: number;
   private readonly kernel: [number, number];
   private readonly strides: [number, number];
   private readonly dilations: [number, number];
   private readonly padding: Padding | undefined;
   private readonly input: InputQuantization;
+  private readonly output: QParams | undefined;
   private readonly weightScales: Float32Array;
   private packed: number;
   /** scale[Cout] for the store, then fbias[Cout], then min/max, then the zero row (Cin i16 zeros). */
@@ -79,11 +99,8 @@ export class QConv2d implements PreparedOp {
     const signed = values.some((v) => v < 0);
     const [lo, hi] = signed ? [-128, 127] : [0, 255];
     if (!values.every((v) => Number.isInteger(v) && v >= lo && v <= hi)) throw new ArgumentError(`${what}: weights and zero points must be 8-bit integers of one type (int8 or uint8)`);
-    if (!opts.input.dynamic) {
-      const { scale, zeroPoint, signed: s } = opts.input;
-      if (!(scale > 0) || !Number.isFinite(scale)) throw new ArgumentError(`${what}: input scale must be positive and finite, got ${scale}`);
-      if (!Number.isInteger(zeroPoint) || zeroPoint < (s ? -128 : 0) || zeroPoint > (s ? 127 : 255)) throw new ArgumentError(`${what}: input zero point ${zeroPoint} is not a ${s ? "int8" : "uint8"}`);
-    }
+    if (!opts.input.dynamic) checkParams(opts.input, `${what} input`);
+    if (opts.output) checkParams(opts.output, `${what} output`);
     this.inChannels = cin;
     this.outChannels = cout;
     this.kernel = [kh, kw];
@@ -92,30 +109,40 @@ export class QConv2d implements PreparedOp {
     this.padding = opts.padding;
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.input = opts.input;
+    this.output = opts.output;
     this.hasBias = opts.bias !== undefined;
 
     const heap = rt.heap;
     const ks = kh * kw;
-    const src = heap.alloc(cout * ks * cin + cout);
+    const kc = cin % 2 === 1 && ks > 1 ? cin + 1 : cin;
+    this.kc = kc;
+    const src = heap.alloc(cout * ks * kc + cout);
     try {
+      // The padding channel's weight is the zero point: it adds w - zw = 0.
       const u8 = heap.u8;
-      for (let i = 0; i < cout * ks * cin; i++) u8[src + i] = opts.weights[i] & 0xff;
-      for (let j = 0; j < cout; j++) u8[src + cout * ks * cin + j] = zw[j] & 0xff;
-      this.packed = heap.alloc(Math.ceil(cout / GEMM_NR) * ks * Math.ceil(cin / 2) * 32);
+      for (let j = 0; j < cout; j++) {
+        for (let t = 0; t < ks; t++) {
+          const o = src + (j * ks + t) * kc;
+          for (let k = 0; k < cin; k++) u8[o + k] = opts.weights[(j * ks + t) * cin + k] & 0xff;
+          if (kc > cin) u8[o + cin] = zw[j] & 0xff;
+        }
+      }
+      for (let j = 0; j < cout; j++) u8[src + cout * ks * kc + j] = zw[j] & 0xff;
+      this.packed = heap.alloc(Math.ceil(cout / GEMM_NR) * ks * (Math.ceil(kc / 2)) * 32);
       rt.dispatch([{
         fn: "pack_qgemm_q8_8",
-        args: { kc: cin, ks, n: cout, b: src, st: cin, sk: 1, sn: ks * cin, wzp: src + cout * ks * cin, out: this.packed, wSigned: signed ? 1 : 0 },
+        args: { kc, ks, n: cout, b: src, st: kc, sk: 1, sn: ks * kc, wzp: src + cout * ks * kc, out: this.packed, wSigned: signed ? 1 : 0 },
       }], what);
     } finally {
       heap.release(src);
     }
     try {
-      this.side = heap.alloc(cout * 8 + 8 + cin * 2);
+      this.side = heap.alloc(cout * 8 + 8 + kc * 2);
     } catch (e) {
       heap.release(this.packed);
       throw e;
     }
-    heap.u8.fill(0, this.zero, this.zero + cin * 2);
+    heap.u8.fill(0, this.zero, this.zero + kc * 2);
     if (opts.bias) heap.f32.set(opts.bias, this.side / 4 + cout);
     if (!opts.input.dynamic) this.setScales(opts.input.scale);
   }
@@ -168,11 +195,15 @@ export class QConv2d implements PreparedOp {
       const ks = this.kernel[0] * this.kernel[1];
       const tiles = Math.ceil((n * oh * ow) / GEMM_MR);
       const tableBytes = tiles * GEMM_MR * ks * 4;
-      const withRuns = this.inChannels % 2 === 0 && ks > 1;
+      const withRuns = this.kc % 2 === 0 && ks > 1;
       const ind = heap.alloc(tableBytes + (withRuns ? tiles * ks : 0));
-      let xq: number;
+      const padded = this.kc > this.inChannels;
+      const pixels = sizeOfShape(x4) / this.inChannels;
+      let xq = 0;
       try {
-        xq = heap.alloc(sizeOfShape(x4) * 2);
+        // Padded: the kernel's operand, then (when this op quantizes) the quantized input it is made from.
+        if (padded) xq = heap.alloc(pixels * this.kc * 2 + (this.prequantized ? 0 : pixels * this.inChannels * 2));
+        else if (!this.prequantized) xq = heap.alloc(sizeOfShape(x4) * 2);
       } catch (e) {
         heap.release(ind);
         throw e;
@@ -182,20 +213,24 @@ export class QConv2d implements PreparedOp {
       const [dh, dw] = this.dilations;
       this.rt.dispatch([{
         fn: "conv2d_indirection",
-        args: { batch: n, h, w, pixelStride: this.inChannels, oh, ow, kh, kw, sh, sw, dh, dw, pt: pads[0], pl: pads[1], mr: GEMM_MR, ind },
+        args: { batch: n, h, w, pixelStride: this.kc, oh, ow, kh, kw, sh, sw, dh, dw, pt: pads[0], pl: pads[1], mr: GEMM_MR, ind },
       }], "qconv2d");
       const runs = withRuns ? ind + tableBytes : 0;
-      if (withRuns) this.rt.dispatch([{ fn: "conv2d_tap_runs", args: { tiles, ks, mr: GEMM_MR, stepBytes: this.inChannels * 4, ind, runs } }], "qconv2d");
+      if (withRuns) this.rt.dispatch([{ fn: "conv2d_tap_runs", args: { tiles, ks, mr: GEMM_MR, stepBytes: this.kc * 4, ind, runs } }], "qconv2d");
       this.release();
       this.plan = { key, shape: [n, h, w, this.inChannels], ind, runs, xq, oh, ow };
     }
     return out;
   }
 
+  private get prequantized(): boolean {
+    return !this.input.dynamic && this.input.quantized === true;
+  }
+
   private release(): void {
     if (!this.plan) return;
     this.rt.heap.release(this.plan.ind);
-    this.rt.heap.release(this.plan.xq);
+    if (this.plan.xq !== 0) this.rt.heap.release(this.plan.xq);
     this.plan = undefined;
   }
 
@@ -203,7 +238,7 @@ export class QConv2d implements PreparedOp {
     const heap = this.rt.heap;
     return {
       weights: heap.sizeOf(this.packed) + heap.sizeOf(this.side),
-      scratch: this.plan ? heap.sizeOf(this.plan.ind) + heap.sizeOf(this.plan.xq) : 0,
+      scratch: this.plan ? heap.sizeOf(this.plan.ind) + (this.plan.xq === 0 ? 0 : heap.sizeOf(this.plan.xq)) : 0,
     };
   }
 
@@ -213,28 +248,36 @@ export class QConv2d implements PreparedOp {
     const rt = this.rt;
     const size = sizeOfShape(plan.shape);
     const cin = this.inChannels;
+    const padded = this.kc > cin;
+    // Where the quantization writes: the kernel's operand, or before padding the scratch after it.
+    const quantized = padded ? plan.xq + (size / cin) * this.kc * 2 : plan.xq;
     if (this.input.dynamic) {
       const mm = this.minMax;
       rt.dispatch([{ fn: "minmax_f32", args: { n: size, x, y: mm } }], "DynamicQuantizeLinear");
       const f32 = rt.heap.f32;
       const { scale, zeroPoint } = dynamicQuantization(f32[mm / 4], f32[mm / 4 + 1]);
       this.setScales(scale);
-      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: plan.xq, scale, zp: zeroPoint, ySigned: 0 } }], "DynamicQuantizeLinear");
-    } else {
+      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: quantized, scale, zp: zeroPoint, ySigned: 0 } }], "DynamicQuantizeLinear");
+    } else if (!this.input.quantized) {
       const q = this.input;
-      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: plan.xq, scale: q.scale, zp: q.zeroPoint, ySigned: q.signed ? 1 : 0 } }], "QuantizeLinear");
+      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: quantized, scale: q.scale, zp: q.zeroPoint, ySigned: q.signed ? 1 : 0 } }], "QuantizeLinear");
     }
+    if (padded) rt.dispatch([{ fn: "pad_channels_q16", args: { n: size / cin, c: cin, x: this.prequantized ? x : quantized, y: plan.xq } }], "qconv2d");
+    const a = plan.xq === 0 ? x : plan.xq;
+    const out = this.output;
+    const outKind = out ? (out.signed ? QOUT.q16i8 : QOUT.q16u8) : QOUT.f32;
+    const elem = out ? 2 : 4;
     const m = plan.shape[0] * plan.oh * plan.ow;
     const ks = this.kernel[0] * this.kernel[1];
     const c = this.outChannels;
     rt.dispatch(
-      rt.ranges(m, m * c * cin * ks, GEMM_MR).map(([a, b]) => ({
+      rt.ranges(m, m * c * cin * ks, GEMM_MR).map(([r0, r1]) => ({
         fn: "qgemm_q8_4x8" as const,
         args: {
-          m: b - a, n: c, kc: cin, ks, a: plan.xq, ind: plan.ind + a * ks * 4, runs: plan.runs && plan.runs + (a / GEMM_MR) * ks,
+          m: r1 - r0, n: c, kc: this.kc, ks, a, ind: plan.ind + r0 * ks * 4, runs: plan.runs && plan.runs + (r0 / GEMM_MR) * ks,
           zero: this.zero, w: this.packed,
-          scale: this.side, fbias: this.hasBias ? this.side + c * 4 : 0, c: y + a * c * 4, ldc: c,
-          outKind: QOUT.f32, zy: 0,
+          scale: this.side, fbias: this.hasBias ? this.side + c * 4 : 0, c: y + r0 * c * elem, ldc: c,
+          outKind, zy: out?.zeroPoint ?? 0, ys: out?.scale ?? 0,
         },
       })),
       "qconv2d",
@@ -248,6 +291,12 @@ export class QConv2d implements PreparedOp {
     this.release();
     this.packed = 0;
   }
+}
+
+function checkParams(p: QParams, what: string): void {
+  const { scale, zeroPoint, signed: s } = p;
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new ArgumentError(`${what} scale must be positive and finite, got ${scale}`);
+  if (!Number.isInteger(zeroPoint) || zeroPoint < (s ? -128 : 0) || zeroPoint > (s ? 127 : 255)) throw new ArgumentError(`${what} zero point ${zeroPoint} is not a ${s ? "int8" : "uint8"}`);
 }
 
 /**

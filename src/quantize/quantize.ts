@@ -1,8 +1,10 @@
 // Static quantization of a float ONNX model end to end: plan which tensors are quantized,
-// calibrate their ranges by running the float model on sample inputs, write the QDQ graph.
+// calibrate their ranges by running the float model on sample inputs, write the QDQ graph, in as
+// few bytes as its values allow.
 import type { Model } from "../graph/model.js";
 import type { OnnxModel } from "../onnx/model.js";
 import { type CalibrationOptions, calibrate } from "./calibrate.js";
+import { compactModel } from "./compact.js";
 import type { ActivationType } from "./params.js";
 import { type QuantizationPlan, planQuantization, writeQdq } from "./qdq.js";
 
@@ -25,5 +27,5 @@ export function quantizeModel(
   model: Model, onnx: OnnxModel, samples: readonly Float32Array[], options: QuantizeOptions = {}, plan: QuantizationPlan = planQuantization(onnx),
 ): { model: OnnxModel; summary: QuantizeSummary } {
   const ranges = calibrate(model, samples, plan.ranges, options);
-  return { model: writeQdq(plan, ranges, options.activations ?? "uint8"), summary: { ops: plan.weighted.size, activations: plan.sources.size } };
+  return { model: compactModel(writeQdq(plan, ranges, options.activations ?? "uint8")), summary: { ops: plan.weighted.size, activations: plan.sources.size } };
 }

@@ -81,13 +81,16 @@ export const SIGNATURES = {
     "batches", "classes", "n", "maxOut", "rows", "boxes", "scores", "scratch", "y", "centerPointBox", "iou", "scoreThreshold", "useScore",
   ],
   qgemm_q8_4x8: [
-    "m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "scale", "fbias", "c", "ldc", "outKind", "zy",
+    "m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "scale", "fbias", "c", "ldc", "outKind", "zy", "ys",
   ],
   pack_qgemm_q8_8: ["kc", "ks", "n", "b", "st", "sk", "sn", "wzp", "out", "wSigned"],
   quantize_f32_q8: ["n", "x", "y", "scale", "zp", "ySigned"],
   quantize_f32_q8_i16: ["n", "x", "y", "scale", "zp", "ySigned"],
   minmax_f32: ["n", "x", "y"],
   fake_quantize_f32: ["n", "x", "y", "scale", "zp", "ySigned"],
+  dequantize_q16_f32: ["n", "x", "y", "scale"],
+  qadd_q16: ["n", "a", "b", "y", "sa", "sb", "sy", "lo", "hi"],
+  pad_channels_q16: ["n", "c", "x", "y"],
 } as const;
 
 /** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */
@@ -109,8 +112,11 @@ export const RED = { sum: 0, mean: 1, max: 2, min: 3, prod: 4, l1: 5, l2: 6, sum
 export const CMP = { eq: 0, gt: 1, ge: 2, lt: 3, le: 4 } as const;
 export const LOGIC = { and: 0, or: 1, xor: 2 } as const;
 export const CAST = { f32_i32: 0, i32_f32: 1, f32_bool: 2, i32_bool: 3 } as const;
-/** Output kinds of qgemm_q8_4x8 (assembly/qgemm.ts): raw i32, dequantized f32, requantized u8 or i8. */
-export const QOUT = { i32: 0, f32: 1, u8: 2, i8: 3 } as const;
+/**
+ * Output kinds of qgemm_q8_4x8 (assembly/qgemm.ts): raw i32, dequantized f32, requantized u8 or
+ * i8, or quantized for the next 8-bit op as its i16 operand (assembly/qchain.ts).
+ */
+export const QOUT = { i32: 0, f32: 1, u8: 2, i8: 3, q16u8: 4, q16i8: 5 } as const;
 /** Reductions of scatter_nd_reduce_x32 (assembly/scatter_reduce.ts). */
 export const SCATTER = { add: 1, mul: 2, max: 3, min: 4 } as const;
 

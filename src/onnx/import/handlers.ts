@@ -8,7 +8,7 @@ import type { Importer } from "./importer.js";
 import { batchNorm, groupNorm, instanceNorm, layerNorm, lpNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
 import {
-  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqConv, qdqMatMul, qdqMaxPool, qlinearAdd, qlinearConv,
+  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqAdd, qdqConv, qdqMatMul, qdqMaxPool, qlinearAdd, qlinearConv,
   qlinearGlobalAveragePool, qlinearMatMul, quantCast, quantMul, quantizeLinear,
 } from "./quant.js";
 import { reduce } from "./reduce.js";
@@ -24,7 +24,7 @@ import { einsum } from "./einsum.js";
 /** One importer per supported op: typed over SUPPORTED_ONNX_OPS, so the two cannot drift apart. */
 export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Abs: (im) => math(im, "abs"),
-  Add: (im) => binary(im, "Add"),
+  Add: (im) => qdqAdd(im) || binary(im, "Add"),
   And: (im) => logic(im, "and"),
   ArgMax: (im) => argmax(im),
   ArgMin: (im) => argmax(im, true),

@@ -13,12 +13,18 @@
 //   reader (8-bit tensors stay pending quantizations of float values). A pair read by an op without an 8-bit kernel runs as
 //   one fake-quantization step (the pair's own definition), and a DequantizeLinear of a constant
 //   is also folded to floats for such readers.
+// - between quantized ops the tensor stays quantized (src/ops/qchain.ts): a QDQ Conv or Add whose
+//   output only QuantizeLinear nodes of one scale and zero point read writes it quantized, as the
+//   next Conv's operand (q16); a QDQ Add of two such tensors is one integer step; a pair's
+//   quantization is made once for all its 8-bit readers, and a float reader gets the
+//   dequantized value, the pair's own value.
 // The 8-bit tensors (x quantized, its scale and zero point, the i32 accumulator, a
 // QuantizeLinear's output) exist only as the pending pieces below; any other reader is refused.
 import { nhwcShape } from "../../graph/layout.js";
-import type { Window } from "../../graph/ir.js";
+import type { Value, Window } from "../../graph/ir.js";
+import type { QParams } from "../../ops/qconv.js";
 import { DataType } from "../model.js";
-import type { ConstSym, Importer, Sym, ValueSym } from "./importer.js";
+import type { ConstSym, Importer, Sym } from "./importer.js";
 import { elementwise } from "./elementwise.js";
 import { globalPool, pool } from "./pool.js";
 import { broadcastDims, transposeConst } from "./util.js";
@@ -32,15 +38,91 @@ export type QuantSym =
   | { kind: "scale"; from: string; factor: ConstSym | undefined }
   | { kind: "acc"; from: string; float: boolean; make: (scales: Float32Array) => Sym; channels: number; channelAxis: number; rank: number }
   /** QuantizeLinear(x), waiting for its DequantizeLinear. */
-  | { kind: "quantized"; x: Sym; p: QParams }
-  /** DequantizeLinear(QuantizeLinear(x)): fused by Conv/MatMul, else materialized on first read. */
-  | { kind: "fakeQuantized"; x: Sym; p: QParams; materialize: () => Sym };
+  | { kind: "quantized"; pair: Pair }
+  /** DequantizeLinear(QuantizeLinear(x)): fused by Conv/MatMul/Add, else materialized on first read. */
+  | { kind: "fakeQuantized"; pair: Pair; materialize: () => Sym }
+  /** An 8-bit op's output, already quantized for the QuantizeLinear nodes that read it. */
+  | { kind: "chain"; pair: Pair };
 
-/** One scale and zero point of an 8-bit type. */
-export interface QParams {
-  scale: number;
-  zeroPoint: number;
-  signed: boolean;
+export type { QParams };
+
+/**
+ * A tensor quantized with p, in the forms made so far: x, the float value QuantizeLinear read
+ * (absent when an 8-bit op wrote the tensor quantized), and its q16 values by layout.
+ */
+export interface Pair {
+  p: QParams;
+  dims: number[];
+  x?: Sym;
+  q16: Map<"nhwc" | "plain", Value>;
+}
+
+function pairOf(x: Sym, p: QParams): Pair {
+  return { p, dims: x.dims, x, q16: new Map() };
+}
+
+/** The pair's float value, DequantizeLinear(QuantizeLinear(x)): one fake-quantization of x, or the q16 value dequantized. */
+function pairFloat(im: Importer, pair: Pair): Sym {
+  if (pair.x) return fakeQuantValue(im, pair.x, pair.p);
+  const [layout, q] = [...pair.q16][0];
+  const y = im.value([...q.shape]);
+  im.emit({ op: "dequantize", x: q, y, p: pair.p });
+  return { kind: "value", v: y, layout, dims: pair.dims };
+}
+
+/**
+ * The pair as the 8-bit kernels' operand in `layout`, quantized once for all readers. Without x,
+ * the float value is quantized again, which gives back its integers exactly.
+ */
+function pairQ16(im: Importer, pair: Pair, layout: "nhwc" | "plain"): Value {
+  const have = pair.q16.get(layout);
+  if (have) return have;
+  const src = pair.x ?? pairFloat(im, pair);
+  const x = layout === "nhwc" ? im.nhwc(src) : im.plain(src);
+  const y = im.value([...x.shape]);
+  y.dtype = "q16";
+  im.emit({ op: "quantize", x, y, p: pair.p });
+  pair.q16.set(layout, y);
+  return y;
+}
+
+function constParams(im: Importer, scale: string | undefined, zeroPoint: string | undefined): QParams | undefined {
+  const s = scale ? im.syms.get(scale) : undefined;
+  const z = zeroPoint ? im.syms.get(zeroPoint) : undefined;
+  if (s?.kind !== "const" || s.f?.length !== 1 || (z && (z.kind !== "const" || z.i?.length !== 1))) return undefined;
+  if (z && z.dataType !== DataType.INT8 && z.dataType !== DataType.UINT8) return undefined;
+  return { scale: s.f[0], zeroPoint: z?.i?.[0] ?? 0, signed: z?.dataType === DataType.INT8 };
+}
+
+/** Readers of a QDQ pair's float value that take it quantized. */
+const CHAIN_READERS = new Set(["Conv", "MatMul", "Add"]);
+
+/**
+ * The parameters to write the current node's output 0 with, quantized, when only QuantizeLinear
+ * nodes of one scale and zero point read it, and only DequantizeLinear nodes of the same read
+ * those, for 8-bit readers; undefined otherwise (the output stays float).
+ */
+function chainOutput(im: Importer): QParams | undefined {
+  const name = im.node.outputs[0];
+  const outputs = new Set(im.model.graph.outputs.map((o) => o.name));
+  const readers = im.consumers.get(name) ?? [];
+  if (outputs.has(name) || readers.length === 0) return undefined;
+  let p: QParams | undefined;
+  for (const q of readers) {
+    if (q.opType !== "QuantizeLinear" || q.domain !== "" || q.inputs[0] !== name || q.attributes.size > 0 || outputs.has(q.outputs[0])) return undefined;
+    const qp = constParams(im, q.inputs[1], q.inputs[2]);
+    if (!qp || (p && !sameParams(p, qp))) return undefined;
+    p = qp;
+    const dqs = im.consumers.get(q.outputs[0]) ?? [];
+    for (const d of dqs) {
+      if (d.opType !== "DequantizeLinear" || d.domain !== "" || outputs.has(d.outputs[0])) return undefined;
+      const dp = constParams(im, d.inputs[1], d.inputs[2]);
+      if (!dp || !sameParams(dp, qp)) return undefined;
+      if (!(im.consumers.get(d.outputs[0]) ?? []).every((r) => CHAIN_READERS.has(r.opType) && r.domain === "")) return undefined;
+    }
+    if (dqs.length === 0) return undefined;
+  }
+  return p;
 }
 
 /** Integer weights behind a DequantizeLinear, for Conv/MatMul to fuse: per tensor or per axis. */
@@ -200,10 +282,14 @@ export function quantizeLinear(im: Importer): void {
   // QuantizeLinear(DequantizeLinear(QuantizeLinear(x))) with the same parameters is
   // QuantizeLinear(x) exactly (a dequantized value rounds back to its integer): the pair between
   // is never run, and what follows quantizes x once.
-  if (q?.kind === "fakeQuantized" && sameParams(p, q.p)) return setQuantized(im, q.x, p);
+  if (q?.kind === "fakeQuantized" && sameParams(p, q.pair.p)) return setQuantized(im, q.pair);
+  if (q?.kind === "chain") {
+    if (!sameParams(p, q.pair.p)) im.fail("the scale and zero point must equal those its input was quantized with");
+    return setQuantized(im, q.pair);
+  }
   const x = im.required(0);
   if (x.kind === "const") im.fail("a constant input is not supported (QDQ models store integer weights)");
-  setQuantized(im, x, p);
+  setQuantized(im, pairOf(x, p));
 }
 
 /** Ops that read 8-bit tensors, and at which inputs. */
@@ -211,15 +297,15 @@ const QUANT_READERS = new Map([
   ["DequantizeLinear", [0]], ["QLinearConv", [0]], ["QLinearMatMul", [0]], ["QLinearAdd", [0, 3]], ["QLinearGlobalAveragePool", [0]],
 ]);
 
-/** Output 0 is x quantized with p; refused if anything but QUANT_READERS reads it. */
-function setQuantized(im: Importer, x: Sym, p: QParams): void {
+/** Output 0 is the pair's tensor quantized; refused if anything but QUANT_READERS reads it. */
+function setQuantized(im: Importer, pair: Pair): void {
   const name = im.node.outputs[0];
   const readers = im.consumers.get(name) ?? [];
   const other = readers.find((n) => n.inputs.some((input, i) => input === name && !QUANT_READERS.get(n.opType)?.includes(i)));
   if (readers.length === 0 || other) {
     im.fail(`the 8-bit output is read by ${other ? `${other.opType} '${other.name || other.outputs[0]}'` : "nothing"}; simdcnn reads 8-bit tensors only in ${[...QUANT_READERS.keys()].join(", ")}`);
   }
-  im.setQuant(0, { kind: "quantized", x, p });
+  im.setQuant(0, { kind: "quantized", pair });
 }
 
 /**
@@ -230,17 +316,17 @@ function setQuantized(im: Importer, x: Sym, p: QParams): void {
  */
 export function qdqMaxPool(im: Importer, global: boolean): boolean {
   const q = im.quantInput(0);
-  if (q?.kind !== "fakeQuantized" || q.x.kind !== "value") return false;
-  if (global) globalPool(im, true, q.x);
-  else pool(im, true, q.x);
-  setFakeQuantized(im, im.sym(im.node.outputs[0]), q.p);
+  if (q?.kind !== "fakeQuantized" || q.pair.x?.kind !== "value") return false;
+  if (global) globalPool(im, true, q.pair.x);
+  else pool(im, true, q.pair.x);
+  setFakeQuantized(im, pairOf(im.sym(im.node.outputs[0]), q.pair.p));
   return true;
 }
 
-/** Output 0 is DequantizeLinear(QuantizeLinear(x)) with p, pending as dequantizeLinear leaves it. */
-function setFakeQuantized(im: Importer, x: Sym, p: QParams): void {
-  const materialize = (): Sym => fakeQuantValue(im, x, p);
-  im.setQuant(0, { kind: "fakeQuantized", x, p, materialize });
+/** Output 0 is DequantizeLinear(QuantizeLinear(x)) of the pair, pending as dequantizeLinear leaves it. */
+function setFakeQuantized(im: Importer, pair: Pair): void {
+  const materialize = (): Sym => pairFloat(im, pair);
+  im.setQuant(0, { kind: "fakeQuantized", pair, materialize });
 }
 
 /** DequantizeLinear(QuantizeLinear(x)) as one fake-quantization step. */
@@ -255,11 +341,8 @@ export function dequantizeLinear(im: Importer): void {
   const q = im.quantInput(0);
   if (q) {
     if (q.kind !== "quantized") im.fail("the input must be a QuantizeLinear output or an integer constant");
-    const p = tensorParams(im);
-    if (p.scale !== q.p.scale || p.zeroPoint !== q.p.zeroPoint || p.signed !== q.p.signed) {
-      im.fail("the scale and zero point must equal those of the QuantizeLinear that feeds it");
-    }
-    return setFakeQuantized(im, q.x, p);
+    if (!sameParams(tensorParams(im), q.pair.p)) im.fail("the scale and zero point must equal those of the QuantizeLinear that feeds it");
+    return setFakeQuantized(im, q.pair);
   }
   const c = im.asConst(im.required(0), 0, "the quantized input");
   if (!c.i) im.fail("the input must be an integer tensor");
@@ -289,23 +372,28 @@ export function dequantizeLinear(im: Importer): void {
 export function qdqConv(im: Importer): boolean {
   const q = im.quantInput(0);
   const w = im.intWeights.get(im.node.inputs[1]);
-  if (q?.kind !== "fakeQuantized" || !w || q.x.kind !== "value" || im.int("group", 1) !== 1) return false;
-  if (w.dims.length !== 4 || q.x.dims.length !== 4 || (w.scales.length > 1 && w.axis !== 0)) return false;
+  if (q?.kind !== "fakeQuantized" || !w || q.pair.x?.kind === "const" || im.int("group", 1) !== 1) return false;
+  const xd = q.pair.dims;
+  if (w.dims.length !== 4 || xd.length !== 4 || (w.scales.length > 1 && w.axis !== 0)) return false;
   const [cout, cin, kh, kw] = w.dims;
-  if (q.x.dims[1] !== cin) im.bad(`input has ${q.x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  if (xd[1] !== cin) im.bad(`input has ${xd[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
   const kernel = im.ints("kernel_shape") ?? [kh, kw];
   if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
   const b = im.constInput(2, "bias");
   if (b && (!b.f || b.f.length !== cout)) im.bad(`bias must hold ${cout} floats`);
-  const { window, out } = window2d(im, q.x.dims, kernel, "conv");
-  const dims = [q.x.dims[0], cout, out[0], out[1]];
+  const { window, out } = window2d(im, xd, kernel, "conv");
+  const dims = [xd[0], cout, out[0], out[1]];
+  const x = pairQ16(im, q.pair, "nhwc");
+  const output = chainOutput(im);
   const y = im.value(nhwcShape(dims));
+  if (output) y.dtype = "q16";
   const wv = transposeConst({ kind: "const", dims: w.dims, i: w.values }, [0, 2, 3, 1]) as number[];
   im.emit({
-    op: "qconv", x: im.nhwc(q.x), y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints: w.zeroPoints, scales: Float32Array.from(w.scales),
-    bias: b?.f ? Float32Array.from(b.f) : undefined, window, input: { dynamic: false, ...q.p },
+    op: "qconv", x, y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints: w.zeroPoints, scales: Float32Array.from(w.scales),
+    bias: b?.f ? Float32Array.from(b.f) : undefined, window, input: { dynamic: false, quantized: true, ...q.pair.p }, output,
   });
-  im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
+  if (output) im.setQuant(0, { kind: "chain", pair: { p: output, dims, q16: new Map([["nhwc", y]]) } });
+  else im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
   return true;
 }
 
@@ -313,18 +401,19 @@ export function qdqConv(im: Importer): boolean {
 export function qdqMatMul(im: Importer): boolean {
   const q = im.quantInput(0);
   const w = im.intWeights.get(im.node.inputs[1]);
-  if (q?.kind !== "fakeQuantized" || !w || q.x.kind !== "value" || w.dims.length !== 2 || q.x.dims.length < 2) return false;
+  const xd = q?.kind === "fakeQuantized" ? q.pair.dims : [];
+  if (q?.kind !== "fakeQuantized" || !w || q.pair.x?.kind === "const" || w.dims.length !== 2 || xd.length < 2) return false;
   if (w.scales.length > 1 && w.axis !== 1) return false;
   const [k, n] = w.dims;
-  if (q.x.dims[q.x.dims.length - 1] !== k) im.bad(`A [${q.x.dims.join(", ")}] and B [${w.dims.join(", ")}] do not agree on K`);
-  const m = q.x.dims.slice(0, -1).reduce((a, b) => a * b, 1);
-  const dims = [...q.x.dims.slice(0, -1), n];
+  if (xd[xd.length - 1] !== k) im.bad(`A [${xd.join(", ")}] and B [${w.dims.join(", ")}] do not agree on K`);
+  const m = xd.slice(0, -1).reduce((a, b) => a * b, 1);
+  const dims = [...xd.slice(0, -1), n];
   const y = im.value(dims);
   const wv = transposeConst({ kind: "const", dims: w.dims, i: w.values }, [1, 0]) as number[];
   const window: Window = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
   im.emit({
-    op: "qconv", x: im.alias(im.plain(q.x), [m, k]), y, w: wv, wShape: [n, 1, 1, k], zeroPoints: w.zeroPoints,
-    scales: Float32Array.from(w.scales), window, input: { dynamic: false, ...q.p },
+    op: "qconv", x: im.alias(pairQ16(im, q.pair, "plain"), [m, k]), y, w: wv, wShape: [n, 1, 1, k], zeroPoints: w.zeroPoints,
+    scales: Float32Array.from(w.scales), window, input: { dynamic: false, quantized: true, ...q.pair.p },
   });
   im.setOutput({ kind: "value", v: y, layout: "plain", dims });
   return true;
@@ -356,7 +445,8 @@ function qlinearBias(im: Importer, i: number, n: number, sx: number, scales: num
 }
 
 export function qlinearConv(im: Importer): void {
-  const { x, p } = qlinearOperand(im, 0);
+  const { pair, p } = qlinearOperand(im, 0);
+  const x = { dims: pair.dims };
   const { w, scales, zeroPoints } = qlinearWeights(im, (d) => d[0]);
   if (x.dims.length !== 4 || w.dims.length !== 4) im.fail(`only 2-d convolutions are supported (input [${x.dims.join(", ")}])`);
   if (im.int("group", 1) !== 1) im.fail("only group 1 is supported");
@@ -370,14 +460,15 @@ export function qlinearConv(im: Importer): void {
   const dims = [x.dims[0], cout, out[0], out[1]];
   const y = im.value(nhwcShape(dims));
   im.emit({
-    op: "qconv", x: im.nhwc(x), y, w: transposeConst(w, [0, 2, 3, 1]) as number[], wShape: [cout, kh, kw, cin],
-    zeroPoints, scales: Float32Array.from(scales), bias, window, input: { dynamic: false, ...p },
+    op: "qconv", x: pairQ16(im, pair, "nhwc"), y, w: transposeConst(w, [0, 2, 3, 1]) as number[], wShape: [cout, kh, kw, cin],
+    zeroPoints, scales: Float32Array.from(scales), bias, window, input: { dynamic: false, quantized: true, ...p },
   });
-  setQuantized(im, { kind: "value", v: y, layout: "nhwc", dims }, yp);
+  setQuantized(im, pairOf({ kind: "value", v: y, layout: "nhwc", dims }, yp));
 }
 
 export function qlinearMatMul(im: Importer): void {
-  const { x, p } = qlinearOperand(im, 0);
+  const { pair, p } = qlinearOperand(im, 0);
+  const x = { dims: pair.dims };
   const { w, scales, zeroPoints } = qlinearWeights(im, (d) => d[1]);
   if (w.dims.length !== 2) im.fail(`B must be a constant 2-d matrix, got [${w.dims.join(", ")}]`);
   if (x.dims.length < 2) im.fail(`A must have rank 2 or more, got [${x.dims.join(", ")}]`);
@@ -389,19 +480,19 @@ export function qlinearMatMul(im: Importer): void {
   const y = im.value(dims);
   const window: Window = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
   im.emit({
-    op: "qconv", x: im.alias(im.plain(x), [m, k]), y, w: transposeConst(w, [1, 0]) as number[], wShape: [n, 1, 1, k],
-    zeroPoints, scales: Float32Array.from(scales), window, input: { dynamic: false, ...p },
+    op: "qconv", x: im.alias(pairQ16(im, pair, "plain"), [m, k]), y, w: transposeConst(w, [1, 0]) as number[], wShape: [n, 1, 1, k],
+    zeroPoints, scales: Float32Array.from(scales), window, input: { dynamic: false, quantized: true, ...p },
   });
-  setQuantized(im, { kind: "value", v: y, layout: "plain", dims }, yp);
+  setQuantized(im, pairOf({ kind: "value", v: y, layout: "plain", dims }, yp));
 }
 
 /** Input i of a QLinear op: a pending quantization with the scale and zero point of inputs i + 1, i + 2. */
-function qlinearOperand(im: Importer, i: number): { x: ValueSym; p: QParams } {
+function qlinearOperand(im: Importer, i: number): { pair: Pair; p: QParams } {
   const q = im.quantInput(i);
   if (q?.kind !== "quantized") im.fail(`input ${i} must be the output of QuantizeLinear or a QLinear op`);
-  if (!sameParams(tensorParams(im, i + 1, i + 2), q.p)) im.fail(`the scale and zero point of input ${i} must be those it was quantized with`);
-  if (q.x.kind !== "value") im.fail("a constant input is not supported");
-  return { x: q.x, p: q.p };
+  if (!sameParams(tensorParams(im, i + 1, i + 2), q.pair.p)) im.fail(`the scale and zero point of input ${i} must be those it was quantized with`);
+  if (q.pair.x?.kind === "const") im.fail("a constant input is not supported");
+  return { pair: q.pair, p: q.pair.p };
 }
 
 /**
@@ -412,15 +503,37 @@ export function qlinearAdd(im: Importer): void {
   const a = qlinearOperand(im, 0);
   const b = qlinearOperand(im, 3);
   const cp = tensorParams(im, 6, 7);
-  elementwise(im, fakeQuantValue(im, a.x, a.p), fakeQuantValue(im, b.x, b.p), broadcastDims(a.x.dims, b.x.dims, im), "add");
-  setQuantized(im, im.sym(im.node.outputs[0]), cp);
+  elementwise(im, pairFloat(im, a.pair), pairFloat(im, b.pair), broadcastDims(a.pair.dims, b.pair.dims, im), "add");
+  setQuantized(im, pairOf(im.sym(im.node.outputs[0]), cp));
 }
 
 /** com.microsoft QLinearGlobalAveragePool (channels first): the float mean of the dequantized input, quantized by its readers. */
 export function qlinearGlobalAveragePool(im: Importer): void {
-  const { x, p } = qlinearOperand(im, 0);
+  const { pair } = qlinearOperand(im, 0);
   if (im.int("channels_last", 0) !== 0) im.fail("only channels_last 0 (NCHW) is supported");
   const yp = tensorParams(im, 3, 4);
-  globalPool(im, false, fakeQuantValue(im, x, p));
-  setQuantized(im, im.sym(im.node.outputs[0]), yp);
+  globalPool(im, false, pairFloat(im, pair));
+  setQuantized(im, pairOf(im.sym(im.node.outputs[0]), yp));
+}
+
+/**
+ * Add of two QDQ pairs of one shape whose output goes on quantized (chainOutput): one integer
+ * step on their q16 values, as onnxruntime fuses it into QLinearAdd. False otherwise.
+ */
+export function qdqAdd(im: Importer): boolean {
+  const qa = im.quantInput(0);
+  const qb = im.quantInput(1);
+  if (qa?.kind !== "fakeQuantized" || qb?.kind !== "fakeQuantized" || qa.pair.dims.join() !== qb.pair.dims.join()) return false;
+  if (qa.pair.x?.kind === "const" || qb.pair.x?.kind === "const") return false;
+  const output = chainOutput(im);
+  if (!output) return false;
+  const dims = qa.pair.dims;
+  const layout = dims.length === 4 && [qa.pair, qb.pair].some((p) => p.q16.has("nhwc") || (p.x?.kind === "value" && p.x.layout === "nhwc")) ? "nhwc" : "plain";
+  const a = pairQ16(im, qa.pair, layout);
+  const b = pairQ16(im, qb.pair, layout);
+  const y = im.value([...a.shape]);
+  y.dtype = "q16";
+  im.emit({ op: "qadd", a, b, y, pa: qa.pair.p, pb: qb.pair.p, py: output });
+  im.setQuant(0, { kind: "chain", pair: { p: output, dims, q16: new Map([[layout, y]]) } });
+  return true;
 }
