@@ -5,6 +5,7 @@ import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, runOn } from "./op.js";
 import { type Padding, biasOperand, checkKeys, groupsOf, pair, resolvePadding, windowOut } from "./options.js";
+import { Winograd3x3, type WinogradPlan, winogradFits } from "./winograd.js";
 
 export interface Conv2dOptions {
   /** [Cout] */
@@ -32,15 +33,19 @@ interface Plan {
   oh: number;
   ow: number;
   pads: [number, number, number, number];
+  /** The Winograd path's tiling (its scratch is `scratch`). */
+  winograd?: WinogradPlan;
 }
 
-type Path = "depthwise" | "singleChannel" | "igemm";
+type Path = "depthwise" | "singleChannel" | "winograd" | "igemm";
 
 /**
  * A convolution with its weights packed once. Depthwise (groups = Cin = Cout) runs the direct
  * dwconv kernels; a single input channel (greyscale slices) runs a direct kernel over a padded
- * copy of the input; everything else, 1x1 included, runs the indirect GEMM per group over a table
- * of input-row offsets built once per input size. All paths add the same terms in the same order.
+ * copy of the input; 3x3 stride-1 windows over enough channels run Winograd F(2x2, 3x3)
+ * (src/ops/winograd.ts); everything else, 1x1 included, runs the indirect GEMM per group over a
+ * table of input-row offsets built once per input size. The direct paths add the same terms in the
+ * same order; Winograd adds transformed terms, within the bound test/winograd.test.ts derives.
  */
 export class Conv2d implements PreparedOp {
   readonly inChannels: number;
@@ -54,6 +59,7 @@ export class Conv2d implements PreparedOp {
   private readonly path: Path;
   private readonly groupPackedBytes: number;
   private packed: number;
+  private readonly winograd: Winograd3x3 | undefined;
   private readonly zero: number;
   private plan: Plan | undefined;
 
@@ -76,7 +82,8 @@ export class Conv2d implements PreparedOp {
     this.padding = opts.padding;
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
-    this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : groups === 1 && cinG === 1 ? "singleChannel" : "igemm";
+    this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : groups === 1 && cinG === 1 ? "singleChannel"
+      : winogradFits(this.kernel, this.strides, this.dilations, groups, cinG) ? "winograd" : "igemm";
 
     const bias = biasOperand(rt, opts.bias, cout, "conv2d bias");
     const ks = kh * kw;
@@ -85,6 +92,10 @@ export class Conv2d implements PreparedOp {
         this.groupPackedBytes = 0;
         this.packed = rt.heap.alloc(Math.ceil(cout / DWCONV_CB) * DWCONV_CB * (ks + 1) * 4);
         rt.dispatch([{ fn: "pack_dwconv_f32", args: { ks, c: cout, wsrc: w.ptr, bias: bias.ptr, out: this.packed } }], "conv2d");
+      } else if (this.path === "winograd") {
+        this.groupPackedBytes = 0;
+        this.winograd = new Winograd3x3(rt, cinG, cout, w.ptr, bias.ptr);
+        this.packed = this.winograd.packed;
       } else {
         const coutG = cout / groups;
         const kk = ks * cinG;
@@ -115,7 +126,7 @@ export class Conv2d implements PreparedOp {
     const out: [number, number, number, number] = [xShape[0], oh, ow, this.outChannels];
     const r = shapes[1];
     if (r !== undefined) {
-      if (!this.fusesResidual) throw new ShapeError("conv2d: only the indirect-GEMM path adds a residual input in its store");
+      if (!this.fusesResidual) throw new ShapeError("conv2d: only the indirect-GEMM and Winograd paths add a residual input in their stores");
       if (r.join() !== out.join()) throw new ShapeError(`conv2d residual: expected [${out.join(", ")}], got [${r.join(", ")}]`);
     }
     return out;
@@ -147,7 +158,12 @@ export class Conv2d implements PreparedOp {
       const heap = this.rt.heap;
       let scratch: number;
       let runs = 0;
-      if (this.path === "singleChannel") {
+      let winograd: WinogradPlan | undefined;
+      if (this.path === "winograd") {
+        const p = this.winograd!.plan(n, h, w, oh, ow, pads);
+        winograd = p.plan;
+        scratch = heap.alloc(p.scratchBytes);
+      } else if (this.path === "singleChannel") {
         scratch = heap.alloc(n * (h + pads[0] + pads[2]) * (w + pads[1] + pads[3]) * 4);
       } else {
         const mr = this.path === "depthwise" ? 1 : GEMM_MR;
@@ -167,14 +183,14 @@ export class Conv2d implements PreparedOp {
         }
       }
       if (this.plan) heap.release(this.plan.scratch);
-      this.plan = { key, shape: [n, h, w], scratch, runs, oh, ow, pads };
+      this.plan = { key, shape: [n, h, w], scratch, runs, oh, ow, pads, winograd };
     }
     return out;
   }
 
-  /** Whether exec can add a residual input in its store (the indirect-GEMM path). */
+  /** Whether exec can add a residual input in its store (the indirect-GEMM and Winograd paths). */
   get fusesResidual(): boolean {
-    return this.path === "igemm";
+    return this.path === "igemm" || this.path === "winograd";
   }
 
   /** Bytes of packed weights and of the current plan's scratch. */
@@ -209,6 +225,10 @@ export class Conv2d implements PreparedOp {
         })),
         "conv2d",
       );
+      return;
+    }
+    if (this.path === "winograd") {
+      this.winograd!.exec(plan.winograd!, plan.scratch, this.zero, x, residual, y, this.act);
       return;
     }
     if (this.path === "singleChannel") {
@@ -256,7 +276,8 @@ export class Conv2d implements PreparedOp {
   dispose(): void {
     if (this.packed === 0) return;
     const heap = this.rt.heap;
-    heap.release(this.packed);
+    if (this.winograd) this.winograd.dispose();
+    else heap.release(this.packed);
     heap.release(this.zero);
     if (this.plan) heap.release(this.plan.scratch);
     this.plan = undefined;

@@ -1,0 +1,250 @@
+// The Winograd F(2x2, 3x3) path of conv2d (assembly/winograd.ts, src/ops/winograd.ts) against the
+// float64 definition of the convolution, over a grid with remainders in every dimension: H and W
+// odd and even (partial 2x2 tiles), Cin and Cout off multiples of 4 and 8 (the vector and panel
+// tails), batch, padding of every kind, bias, a fused residual and the activations; both builds
+// bit-identical, guard words around the output untouched, 1 and 2 threads bit-identical.
+//
+// Error bound. With u = 2^-24 and gamma(k) = k u / (1 - k u), the engine computes, per output,
+//   V = B^T d B     two levels of one addition each:           |dV| <= gamma(2) (|B^T| |d| |B|)
+//   U = G g G^T     in float64, rounded once:                  |dU| <= u |U| (plus ~1e-16 |U|)
+//   M = sum_ci U V  the GEMM from 0, Cin rounded products and sums: a relative gamma(Cin) per term
+//   Y = A^T M A     two levels of two additions, then + bias and + residual: 6 more roundings
+// so each term of y = sum_{i,j,ci} A^T[a][i] A^T[b][j] U[i][j] V[i][j] + bias + r carries at most
+// Cin + 9 roundings, and |got - exact| <= gamma(Cin + 9) * T with
+//   T = sum_{i,j,ci} |A^T[a][i] A^T[b][j]| |U[i][j]| (|B^T| |d| |B|)[i][j] + |bias| + |r|,
+// computed below in float64 from the exact transforms. Activations then scale that by their slope
+// and add their own rounding, as in test/grid.ts. A single wrong, missing or misplaced transformed
+// term is ~T / (16 Cin), far above gamma(Cin + 9) T for every Cin here.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Engine, init } from "../src/node.js";
+import { Conv2d } from "../src/ops/conv2d.js";
+import { WINOGRAD_MIN_CIN } from "../src/ops/winograd.js";
+import type { Runtime } from "../src/runtime/runtime.js";
+import { BACKENDS, type BackendName, TINY, U, activationRtol, compare, compareBits, engines, roundRobin } from "./grid.js";
+import { type Act, type PaddingSpec, Rng, activate, activationSlope, outSize, padsFor } from "./reference.js";
+
+const BT = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]];
+const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+const AT = [[1, 1, 1, 0], [0, 1, -1, -1]];
+const gamma = (k: number) => (k * U) / (1 - k * U);
+
+interface Case {
+  id: number;
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  padding: PaddingSpec;
+  activation: Act;
+  bias: boolean;
+  residual: boolean;
+}
+
+const HW = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 17];
+const CIN = [WINOGRAD_MIN_CIN, 9, 10, 11, 12, 13, 16, 17, 31, 33];
+const COUT = [1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 33];
+const ACTS: Act[] = ["none", "relu", "relu6", { clip: [-0.25, 0.5] }, { leakyRelu: 0.1 }, "sigmoid", "tanh"];
+const PADS: PaddingSpec[] = ["same", "valid", [1, 1, 1, 1], [0, 2, 1, 0], [2, 0, 0, 1], [1, 0, 2, 2]];
+
+function makeCases(): Case[] {
+  const cases: Case[] = [];
+  for (let j = 0; cases.length < 120; j++) {
+    const c: Case = {
+      id: j,
+      n: roundRobin([1, 2, 3], j, 1),
+      h: roundRobin(HW, j, 5, 1),
+      w: roundRobin(HW, j, 7, 3),
+      cin: roundRobin(CIN, j, 3),
+      cout: roundRobin(COUT, j, 1, 2),
+      padding: roundRobin(PADS, j, 1),
+      activation: roundRobin(ACTS, j, 3, 1),
+      bias: j % 3 !== 0,
+      residual: j % 4 === 1,
+    };
+    const [pt, pl, pb, pr] = padsFor(c.padding, c.h, c.w, 3, 3, 1, 1, 1, 1);
+    if (outSize(c.h, 3, 1, 1, pt, pb) > 0 && outSize(c.w, 3, 1, 1, pl, pr) > 0) cases.push(c);
+  }
+  return cases;
+}
+
+const CASES = makeCases();
+
+interface Data {
+  x: Float32Array;
+  wt: Float32Array;
+  bias: Float32Array | undefined;
+  r: Float32Array | undefined;
+}
+
+function dataFor(c: Case, oh: number, ow: number): Data {
+  const rng = new Rng(0x3a7 + c.id);
+  return {
+    x: rng.f32(c.n * c.h * c.w * c.cin),
+    wt: rng.f32(c.cout * 9 * c.cin),
+    bias: c.bias ? rng.f32(c.cout) : undefined,
+    r: c.residual ? rng.f32(c.n * oh * ow * c.cout) : undefined,
+  };
+}
+
+/** The float64 convolution (direct definition) and the bound T of the file comment per output. */
+function reference(c: Case, d: Data): { shape: number[]; value: Float64Array; bound: Float64Array } {
+  const { n, h, w, cin, cout } = c;
+  const [pt, pl, pb, pr] = padsFor(c.padding, h, w, 3, 3, 1, 1, 1, 1);
+  const oh = outSize(h, 3, 1, 1, pt, pb);
+  const ow = outSize(w, 3, 1, 1, pl, pr);
+  const px = (b: number, iy: number, ix: number, ci: number) =>
+    iy < 0 || iy >= h || ix < 0 || ix >= w ? 0 : d.x[((b * h + iy) * w + ix) * cin + ci];
+  // |U| per (co, ci, i, j), exact in float64.
+  const absU = new Float64Array(cout * cin * 16);
+  for (let co = 0; co < cout; co++) {
+    for (let ci = 0; ci < cin; ci++) {
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 4; j++) {
+          let s = 0;
+          for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) s += G[i][ky] * G[j][kx] * d.wt[((co * 3 + ky) * 3 + kx) * cin + ci];
+          absU[(co * cin + ci) * 16 + i * 4 + j] = Math.abs(s);
+        }
+      }
+    }
+  }
+  const value = new Float64Array(n * oh * ow * cout);
+  const bound = new Float64Array(value.length);
+  const absV = new Float64Array(cin * 16);
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        // The tile holding this output, its input window and |B^T| |d| |B| over it.
+        const ty = oy - (oy % 2);
+        const tx = ox - (ox % 2);
+        for (let ci = 0; ci < cin; ci++) {
+          for (let i = 0; i < 4; i++) {
+            for (let j = 0; j < 4; j++) {
+              let s = 0;
+              for (let p = 0; p < 4; p++) for (let q = 0; q < 4; q++) s += Math.abs(BT[i][p] * BT[j][q] * px(b, ty - pt + p, tx - pl + q, ci));
+              absV[ci * 16 + i * 4 + j] = s;
+            }
+          }
+        }
+        const a = AT[oy % 2];
+        const bb = AT[ox % 2];
+        for (let co = 0; co < cout; co++) {
+          const o = ((b * oh + oy) * ow + ox) * cout + co;
+          let s = d.bias ? d.bias[co] : 0;
+          let t = Math.abs(s);
+          for (let ky = 0; ky < 3; ky++) {
+            for (let kx = 0; kx < 3; kx++) {
+              for (let ci = 0; ci < cin; ci++) s += px(b, oy - pt + ky, ox - pl + kx, ci) * d.wt[((co * 3 + ky) * 3 + kx) * cin + ci];
+            }
+          }
+          for (let ci = 0; ci < cin; ci++) {
+            for (let k = 0; k < 16; k++) t += Math.abs(a[k >> 2] * bb[k & 3]) * absU[(co * cin + ci) * 16 + k] * absV[ci * 16 + k];
+          }
+          if (d.r) {
+            s += d.r[o];
+            t += Math.abs(d.r[o]);
+          }
+          value[o] = activate(s, c.activation);
+          bound[o] = activationSlope(c.activation) * gamma(cin + 9) * t + activationRtol(c.activation) * Math.abs(value[o]) + TINY;
+        }
+      }
+    }
+  }
+  return { shape: [n, oh, ow, cout], value, bound };
+}
+
+const GUARD = 16;
+const SENTINEL = 0x7fc0dead;
+
+function rtOf(e: Engine): Runtime {
+  return (e as unknown as { rt: Runtime }).rt;
+}
+
+/** Runs the case through the prepared op's bind/exec (the graph's route, residual included) into a guarded output. */
+function run(e: Engine, c: Case, d: Data, shape: number[]): { y: Float32Array; problems: string[] } {
+  const rt = rtOf(e);
+  const before = rt.heap.bytesInUse;
+  const wT = rt.fromArray(d.wt, [c.cout, 3, 3, c.cin]);
+  const op = new Conv2d(rt, wT, { padding: c.padding, activation: c.activation, bias: d.bias });
+  const problems: string[] = [];
+  if ((op as unknown as { path: string }).path !== "winograd") problems.push("the op did not take the Winograd path");
+  const x = rt.fromArray(d.x, [c.n, c.h, c.w, c.cin]);
+  const r = d.r ? rt.fromArray(d.r, shape) : undefined;
+  const size = shape.reduce((p, q) => p * q, 1);
+  op.bind(r ? [x.shape, r.shape] : [x.shape]);
+  const yp = rt.heap.alloc((size + 2 * GUARD) * 4);
+  const words = () => new Uint32Array(rt.heap.memory.buffer, yp, size + 2 * GUARD);
+  words().fill(SENTINEL);
+  op.exec(r ? [x.ptr, r.ptr] : [x.ptr], yp + GUARD * 4);
+  const all = words().slice();
+  if ([...all.subarray(0, GUARD), ...all.subarray(GUARD + size)].some((v) => v !== SENTINEL)) problems.push("a guard word was written");
+  const y = new Float32Array(all.buffer, GUARD * 4, size).slice();
+  if (new Uint32Array(y.buffer).some((v) => v === SENTINEL)) problems.push("an output was never written");
+  rt.heap.release(yp);
+  for (const t of [x, wT, r]) t?.dispose();
+  op.dispose();
+  if (rt.heap.bytesInUse !== before) problems.push("memory held after dispose");
+  return { y, problems };
+}
+
+function label(c: Case): string {
+  const pad = typeof c.padding === "string" ? c.padding : `[${c.padding.join(",")}]`;
+  return `#${c.id} x[${c.n},${c.h},${c.w},${c.cin}] cout ${c.cout} pad ${pad} act ${JSON.stringify(c.activation)}`
+    + `${c.bias ? " bias" : ""}${c.residual ? " residual" : ""}`;
+}
+
+let E: Record<BackendName, Engine>;
+let threaded: Engine;
+beforeAll(async () => {
+  E = await engines();
+  threaded = await init({ backend: "simd", threads: 2 });
+});
+afterAll(() => threaded?.dispose());
+
+describe("winograd grid coverage", () => {
+  it("covers every H, W, Cin, Cout, padding and activation, odd and even output sizes, bias and residual", () => {
+    const seen = (f: (c: Case) => unknown) => new Set(CASES.map((c) => JSON.stringify(f(c))));
+    for (const s of HW) expect(seen((c) => c.h).has(String(s)) && seen((c) => c.w).has(String(s)), `H, W = ${s}`).toBe(true);
+    for (const s of CIN) expect(seen((c) => c.cin).has(String(s)), `Cin = ${s}`).toBe(true);
+    for (const s of COUT) expect(seen((c) => c.cout).has(String(s)), `Cout = ${s}`).toBe(true);
+    for (const p of PADS) expect(seen((c) => c.padding).has(JSON.stringify(p)), `padding ${JSON.stringify(p)}`).toBe(true);
+    for (const a of ACTS) expect(seen((c) => c.activation).has(JSON.stringify(a)), `activation ${JSON.stringify(a)}`).toBe(true);
+    expect(seen((c) => c.n).size).toBe(3);
+    expect(CASES.some((c) => c.residual) && CASES.some((c) => c.bias) && CASES.some((c) => !c.bias)).toBe(true);
+  });
+});
+
+describe("conv2d Winograd F(2x2, 3x3): both builds against the float64 reference, bit-identical", () => {
+  it.each(CASES.map((c) => [label(c), c] as const))("%s", (_name, c) => {
+    const [pt, pl, pb, pr] = padsFor(c.padding, c.h, c.w, 3, 3, 1, 1, 1, 1);
+    const d = dataFor(c, outSize(c.h, 3, 1, 1, pt, pb), outSize(c.w, 3, 1, 1, pl, pr));
+    const ref = reference(c, d);
+    const got: Partial<Record<BackendName, Float32Array>> = {};
+    for (const b of BACKENDS) {
+      const { y, problems } = run(E[b], c, d, ref.shape);
+      expect(problems, b).toEqual([]);
+      expect(compare(y, ref.value, (i) => ref.bound[i], b)).toBe("");
+      got[b] = y;
+    }
+    expect(compareBits(got.simd!, got.scalar!)).toBe("");
+    const { y, problems } = run(threaded, c, d, ref.shape);
+    expect(problems).toEqual([]);
+    expect(compareBits(y, got.simd!, "2 threads vs 1")).toBe("");
+  });
+});
+
+describe("conv2d Winograd: the scratch blocks tiles", () => {
+  it("a 64x64x64 -> 64 layer (several blocks per thread) matches the float64 reference in both builds", () => {
+    const c: Case = { id: 9999, n: 1, h: 64, w: 63, cin: 64, cout: 40, padding: "same", activation: "relu", bias: true, residual: false };
+    const d = dataFor(c, 64, 63);
+    const ref = reference(c, d);
+    const got: Partial<Record<BackendName, Float32Array>> = {};
+    for (const b of BACKENDS) {
+      const { y, problems } = run(E[b], c, d, ref.shape);
+      expect(problems, b).toEqual([]);
+      expect(compare(y, ref.value, (i) => ref.bound[i], b)).toBe("");
+      got[b] = y;
+    }
+    expect(compareBits(got.simd!, got.scalar!)).toBe("");
+  });
+});
