@@ -63,10 +63,12 @@ export class Conv2d implements PreparedOp {
   private readonly zero: number;
   private plan: Plan | undefined;
 
+  /** `winograd` false keeps a Winograd-shaped convolution on the direct path (bench/kernels.ts compares the two). */
   constructor(
     private readonly rt: Runtime,
     w: Tensor,
     opts: Conv2dOptions = {},
+    winograd = true,
   ) {
     const what = "conv2d";
     checkKeys(opts, KEYS, what);
@@ -83,7 +85,7 @@ export class Conv2d implements PreparedOp {
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
     this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : groups === 1 && cinG === 1 ? "singleChannel"
-      : winogradFits(this.kernel, this.strides, this.dilations, groups, cinG) ? "winograd" : "igemm";
+      : winograd && winogradFits(this.kernel, this.strides, this.dilations, groups, cinG) ? "winograd" : "igemm";
 
     const bias = biasOperand(rt, opts.bias, cout, "conv2d bias");
     const ks = kh * kw;
