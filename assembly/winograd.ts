@@ -16,6 +16,10 @@ import { activateRows } from "./tile_store";
 
 // Transformed positions per tile: one GEMM each.
 const POS: i32 = 16;
+// Floats between consecutive positions' blocks in the scratch beyond their rows: with power-of-two
+// channel counts the 16 blocks would otherwise start a power of two apart, in the same L1 sets,
+// and the transforms' 16 streams would evict one another.
+const POS_PAD: i32 = 16;
 
 // winograd_weights_f32_2x2k3: packs weights g (Cout x 3 x 3 x Cin floats, OHWI) into 16 GEMM
 // weight sets, one per transformed position k = 4i + j, each laid out as pack_gemm_f32_8 lays out
@@ -74,8 +78,8 @@ export function winograd_weights_f32_2x2k3(cin: i32, cout: i32, g: usize, out: u
 // x: NHWC [., h, w, cin]; zero: at least cin zero floats; u: winograd_weights_f32_2x2k3's packing;
 // bias: cout floats; r: a residual laid out as y, or 0; y: NHWC [., oh, ow, cout].
 // scratch holds `block` tiles at a time (the host sizes it, see src/ops/winograd.ts):
-// [rows i32 row offsets][V: 16 x rows x cin floats][M: 16 x rows x cout floats], rows = block
-// rounded up to 4. Every output is the same function of its tile whatever the blocking, the range
+// [rows i32 row offsets][V: 16 x (rows x cin + 16) floats][M: 16 x (rows x cout + 16) floats],
+// rows = block rounded up to 4 (each position's rows, then 16 floats of padding). Every output is the same function of its tile whatever the blocking, the range
 // and the build: the transforms take fixed orders and the GEMM adds its products in k order.
 export function conv2d_f32_winograd_2x2k3(
   h: i32, w: i32, cin: i32, cout: i32, oh: i32, ow: i32, pt: i32, pl: i32, tile0: i32, tiles: i32, block: i32,
@@ -86,9 +90,9 @@ export function conv2d_f32_winograd_2x2k3(
   const rows = (block + 3) & ~3;
   const ind = scratch;
   const v = scratch + (<usize>rows << 2);
-  const vPos = <usize>rows * cin << 2;
+  const vPos = <usize>(rows * cin + POS_PAD) << 2;
   const m = v + vPos * POS;
-  const mPos = <usize>rows * cout << 2;
+  const mPos = <usize>(rows * cout + POS_PAD) << 2;
   const posBytes = <usize>((cout + GEMM_NR - 1) / GEMM_NR) * (cin + 1) * GEMM_NR * 4;
   const tilesX = (ow + 1) >> 1;
   const perImage = ((oh + 1) >> 1) * tilesX;

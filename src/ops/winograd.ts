@@ -16,8 +16,9 @@ export const WINOGRAD_MIN_CIN = 8;
 const BLOCK_BYTES = 256 * 1024;
 const MIN_BLOCK = 8;
 const MAX_BLOCK = 256;
-/** Transformed positions per tile (4x4). */
+/** Transformed positions per tile (4x4), and the padding floats after each one's rows (assembly/winograd.ts). */
 const POS = 16;
+const POS_PAD = 16;
 
 /** Whether a convolution's geometry runs as Winograd F(2x2, 3x3). */
 export function winogradFits(
@@ -72,7 +73,7 @@ export class Winograd3x3 {
     const block = Math.max(MIN_BLOCK, Math.min(MAX_BLOCK, Math.floor(BLOCK_BYTES / perTile / 4) * 4));
     const rows = Math.ceil(block / 4) * 4;
     // Each slot's V and M start 16-byte aligned, as the row-offset table before them is rows i32.
-    const slotBytes = rows * 4 + POS * rows * (this.cin + this.cout) * 4;
+    const slotBytes = rows * 4 + POS * (rows * (this.cin + this.cout) + 2 * POS_PAD) * 4;
     return { plan: { h, w, oh, ow, pt: pads[0], pl: pads[1], tiles, block, slotBytes }, scratchBytes: slotBytes * this.rt.threads };
   }
 
