@@ -18,7 +18,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, init } from "../src/node.js";
 import { Conv2d } from "../src/ops/conv2d.js";
-import { WINOGRAD_MIN_CIN } from "../src/ops/winograd.js";
+import { winogradFits } from "../src/ops/winograd.js";
 import type { Runtime } from "../src/runtime/runtime.js";
 import { BACKENDS, type BackendName, TINY, U, activationRtol, compare, compareBits, engines, roundRobin } from "./grid.js";
 import { type Act, type PaddingSpec, Rng, activate, activationSlope, outSize, padsFor } from "./reference.js";
@@ -42,8 +42,9 @@ interface Case {
 }
 
 const HW = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 17];
-const CIN = [WINOGRAD_MIN_CIN, 9, 10, 11, 12, 13, 16, 17, 31, 33];
-const COUT = [1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 33];
+// Channel counts that take the Winograd path (winogradFits), with every remainder mod 4 and 8.
+const CIN = [8, 9, 10, 11, 12, 13, 14, 16, 17, 31, 33];
+const COUT = [9, 10, 11, 12, 13, 14, 15, 16, 17, 24, 33, 40];
 const ACTS: Act[] = ["none", "relu", "relu6", { clip: [-0.25, 0.5] }, { leakyRelu: 0.1 }, "sigmoid", "tanh"];
 const PADS: PaddingSpec[] = ["same", "valid", [1, 1, 1, 1], [0, 2, 1, 0], [2, 0, 0, 1], [1, 0, 2, 2]];
 
@@ -56,14 +57,15 @@ function makeCases(): Case[] {
       h: roundRobin(HW, j, 5, 1),
       w: roundRobin(HW, j, 7, 3),
       cin: roundRobin(CIN, j, 3),
-      cout: roundRobin(COUT, j, 1, 2),
+      cout: roundRobin(COUT, Math.floor(j / 2), 5, j % 2),
       padding: roundRobin(PADS, j, 1),
       activation: roundRobin(ACTS, j, 3, 1),
       bias: j % 3 !== 0,
       residual: j % 4 === 1,
     };
     const [pt, pl, pb, pr] = padsFor(c.padding, c.h, c.w, 3, 3, 1, 1, 1, 1);
-    if (outSize(c.h, 3, 1, 1, pt, pb) > 0 && outSize(c.w, 3, 1, 1, pl, pr) > 0) cases.push(c);
+    const fits = winogradFits([3, 3], [1, 1], [1, 1], 1, c.cin, c.cout);
+    if (fits && outSize(c.h, 3, 1, 1, pt, pb) > 0 && outSize(c.w, 3, 1, 1, pl, pr) > 0) cases.push(c);
   }
   return cases;
 }
@@ -205,8 +207,10 @@ describe("winograd grid coverage", () => {
   it("covers every H, W, Cin, Cout, padding and activation, odd and even output sizes, bias and residual", () => {
     const seen = (f: (c: Case) => unknown) => new Set(CASES.map((c) => JSON.stringify(f(c))));
     for (const s of HW) expect(seen((c) => c.h).has(String(s)) && seen((c) => c.w).has(String(s)), `H, W = ${s}`).toBe(true);
-    for (const s of CIN) expect(seen((c) => c.cin).has(String(s)), `Cin = ${s}`).toBe(true);
-    for (const s of COUT) expect(seen((c) => c.cout).has(String(s)), `Cout = ${s}`).toBe(true);
+    for (let r = 0; r < 8; r++) {
+      expect(CASES.some((c) => c.cin % 8 === r), `Cin = ${r} mod 8`).toBe(true);
+      expect(CASES.some((c) => c.cout % 8 === r), `Cout = ${r} mod 8`).toBe(true);
+    }
     for (const p of PADS) expect(seen((c) => c.padding).has(JSON.stringify(p)), `padding ${JSON.stringify(p)}`).toBe(true);
     for (const a of ACTS) expect(seen((c) => c.activation).has(JSON.stringify(a)), `activation ${JSON.stringify(a)}`).toBe(true);
     expect(seen((c) => c.n).size).toBe(3);
@@ -246,5 +250,9 @@ describe("conv2d Winograd: the scratch blocks tiles", () => {
       got[b] = y;
     }
     expect(compareBits(got.simd!, got.scalar!)).toBe("");
+    // Split across two threads (enough work for the runtime to split it), each with its own scratch.
+    const two = run(threaded, c, d, ref.shape);
+    expect(two.problems).toEqual([]);
+    expect(compareBits(two.y, got.simd!, "2 threads vs 1")).toBe("");
   });
 });

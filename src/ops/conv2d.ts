@@ -85,7 +85,7 @@ export class Conv2d implements PreparedOp {
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
     this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : groups === 1 && cinG === 1 ? "singleChannel"
-      : winograd && winogradFits(this.kernel, this.strides, this.dilations, groups, cinG) ? "winograd" : "igemm";
+      : winograd && winogradFits(this.kernel, this.strides, this.dilations, groups, cinG, cout) ? "winograd" : "igemm";
 
     const bias = biasOperand(rt, opts.bias, cout, "conv2d bias");
     const ks = kh * kw;
