@@ -256,28 +256,41 @@ async function main(): Promise<void> {
   }
   console.log(`\nmemcpy (bench/memcpy.ts, 16 MiB): ${fmt(memcpy)} GB/s; the GB/s rows as a share of it (one thread, SIMD):`);
   for (const r of rows) if (r.unit === "GB/s") console.log(`  ${r.workload.padEnd(34)} ${fmt((100 * r.simd) / memcpy, 0)}%`);
-  // The 8-bit workloads against the float ones they mirror, SIMD build, one thread: calls of the
-  // two alternate, so that a busy host slows both alike, and the ratio is of medians.
+  // The 8-bit workloads against the float ones they mirror, and Winograd against the direct path
+  // on the same shape, SIMD build, one thread: calls of the two alternate, so that a busy host
+  // slows both alike, and the ratio is of medians.
+  const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1];
+  const interleaved = (base: Workload, other: Workload): number => {
+    const [runB, runO] = [base.make(engines.simd), other.make(engines.simd)];
+    const tb: number[] = [];
+    const to: number[] = [];
+    for (let i = 0; i < (quick ? 9 : 31) + 4; i++) {
+      let t = performance.now();
+      runB();
+      if (i >= 4) tb.push(performance.now() - t);
+      t = performance.now();
+      runO();
+      if (i >= 4) to.push(performance.now() - t);
+    }
+    return median(tb) / median(to);
+  };
   for (const r of rows.filter((x) => x.workload.startsWith("int8 "))) {
     const base = r.workload.slice(5);
     const f = workloads.find((w) => w.name === base);
-    const q = workloads.find((w) => w.name === r.workload)!;
     if (!f) continue;
-    const [runF, runQ] = [f.make(engines.simd), q.make(engines.simd)];
-    const tf: number[] = [];
-    const tq: number[] = [];
-    for (let i = 0; i < (quick ? 9 : 31) + 4; i++) {
-      let t = performance.now();
-      runF();
-      if (i >= 4) tf.push(performance.now() - t);
-      t = performance.now();
-      runQ();
-      if (i >= 4) tq.push(performance.now() - t);
-    }
-    const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1];
     const row = rows.find((x) => x.workload === base);
     const table = row ? `; in the table ${fmt(row.simdMs / r.simdMs, 2)}x` : "";
-    console.log(`${r.workload}: ${fmt(median(tf) / median(tq), 2)}x the float32 ${base} (simd, one thread, interleaved calls${table})`);
+    const ratio = interleaved(f, workloads.find((w) => w.name === r.workload)!);
+    console.log(`${r.workload}: ${fmt(ratio, 2)}x the float32 ${base} (simd, one thread, interleaved calls${table})`);
+  }
+  for (const r of rows.filter((x) => x.workload.includes(" winograd "))) {
+    const base = r.workload.replace(" winograd ", " ");
+    const d = workloads.find((w) => w.name === base);
+    if (!d) continue;
+    const row = rows.find((x) => x.workload === base);
+    const table = row ? `; in the table ${fmt(row.simdMs / r.simdMs, 2)}x` : "";
+    const ratio = interleaved(d, workloads.find((w) => w.name === r.workload)!);
+    console.log(`${r.workload}: ${fmt(ratio, 2)}x the direct ${base} (simd, one thread, interleaved calls${table})`);
   }
   if (!flags.save) return;
   const outDir = new URL("./results/", import.meta.url);
