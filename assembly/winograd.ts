@@ -10,9 +10,10 @@ import { activateRows } from "./tile_store";
 //   weights U = G g G^T   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //   output  Y = A^T M A   A^T = [1 1 1 0; 0 1 -1 -1]
 // B and A hold only 0 and +-1, so the input and output transforms are additions. F(2x2, 3x3)
-// rather than F(4x4, 3x3): simulated in float32 (bench/winograd-error.ts) this tiling's error is
-// that of direct summation, the larger one's 3-4.5x its mean and 5-7x its worst error (1.4e-4 at
-// 64 channels of unit-scale data), against the 1e-4 the U-Net tests allow against onnxruntime.
+// rather than F(4x4, 3x3): simulated in float32 (npm run bench:winograd-error) this tiling's
+// error is that of direct summation, the larger one's 3-4.5x its mean and 5-7x its worst error
+// (1.4e-4 at 64 channels of unit-scale data), against the 1e-4 the U-Net tests allow against
+// onnxruntime.
 
 // Transformed positions per tile: one GEMM each.
 const POS: i32 = 16;

@@ -6,7 +6,7 @@ import { parseFlags } from "./args.js";
 
 const USAGE = {
   script: "bench/winograd-error.ts",
-  synopsis: "npx tsx bench/winograd-error.ts",
+  synopsis: "npm run bench:winograd-error",
   about:
     "The rounding error of Winograd F(2x2, 3x3) and F(4x4, 3x3) against direct float32 summation,\n" +
     "simulated in float32 over random 3x3 convolutions with 16, 64 and 256 input channels.",

@@ -24,6 +24,7 @@ const SCRIPTS: [string, boolean][] = [
   ["norm", false],
   ["keras", false],
   ["bindings", false],
+  ["winograd", false],
   ["winograd-error", false],
 ];
 

@@ -28,9 +28,10 @@ interface Case {
 }
 
 const HW = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 17];
-// Channel counts that take the Winograd path (winogradFits), with every remainder mod 4 and 8.
-const CIN = [8, 9, 10, 11, 12, 13, 14, 16, 17, 31, 33];
-const COUT = [9, 10, 11, 12, 13, 14, 15, 16, 17, 24, 33, 40];
+// The op is built with Winograd forced (the engine takes it only from the crossover on), so the
+// kernel meets every remainder of Cin and Cout mod 4 and 8 (Cin = 1 is the single-channel path's).
+const CIN = [2, 3, 5, 8, 9, 10, 11, 12, 13, 14, 16, 17, 31, 33];
+const COUT = [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 24, 33, 40];
 const ACTS: Act[] = ["none", "relu", "relu6", { clip: [-0.25, 0.5] }, { leakyRelu: 0.1 }, "sigmoid", "tanh"];
 const PADS: PaddingSpec[] = ["same", "valid", [1, 1, 1, 1], [0, 2, 1, 0], [2, 0, 0, 1], [1, 0, 2, 2]];
 
@@ -50,8 +51,7 @@ function makeCases(): Case[] {
       residual: j % 4 === 1,
     };
     const [pt, pl, pb, pr] = padsFor(c.padding, c.h, c.w, 3, 3, 1, 1, 1, 1);
-    const fits = winogradFits([3, 3], [1, 1], [1, 1], 1, c.cin, c.cout);
-    if (fits && outSize(c.h, 3, 1, 1, pt, pb) > 0 && outSize(c.w, 3, 1, 1, pl, pr) > 0) cases.push(c);
+    if (outSize(c.h, 3, 1, 1, pt, pb) > 0 && outSize(c.w, 3, 1, 1, pl, pr) > 0) cases.push(c);
   }
   return cases;
 }
@@ -87,7 +87,7 @@ function run(e: Engine, c: Case, d: Data, shape: number[]): { y: Float32Array; p
   const rt = rtOf(e);
   const before = rt.heap.bytesInUse;
   const wT = rt.fromArray(d.wt, [c.cout, 3, 3, c.cin]);
-  const op = new Conv2d(rt, wT, { padding: c.padding, activation: c.activation, bias: d.bias });
+  const op = new Conv2d(rt, wT, { padding: c.padding, activation: c.activation, bias: d.bias }, true);
   const problems: string[] = [];
   if ((op as unknown as { path: string }).path !== "winograd") problems.push("the op did not take the Winograd path");
   const x = rt.fromArray(d.x, [c.n, c.h, c.w, c.cin]);
@@ -154,6 +154,27 @@ describe("conv2d Winograd F(2x2, 3x3): both builds against the float64 reference
     const { y, problems } = run(threaded, c, d, ref.shape);
     expect(problems).toEqual([]);
     expect(compareBits(y, got.simd!, "2 threads vs 1")).toBe("");
+  });
+});
+
+describe("conv2d Winograd: when the engine takes it", () => {
+  it("3x3, stride 1, no dilation, one group, and channel counts past the crossover (winogradFits)", () => {
+    const rt = rtOf(E.simd);
+    const pathOf = (cin: number, cout: number, opts: object = {}) => {
+      const wT = rt.fromArray(new Float32Array(cout * 9 * cin), [cout, 3, 3, cin]);
+      const op = new Conv2d(rt, wT, opts);
+      const path = (op as unknown as { path: string }).path;
+      op.dispose();
+      wT.dispose();
+      return path;
+    };
+    for (const [cin, cout] of [[1, 16], [3, 64], [8, 8], [8, 16], [8, 32], [16, 16], [64, 64], [64, 2], [128, 3]]) {
+      expect(pathOf(cin, cout), `${cin} -> ${cout}`).toBe(winogradFits([3, 3], [1, 1], [1, 1], 1, cin, cout) ? "winograd" : cin === 1 ? "singleChannel" : "igemm");
+    }
+    expect(pathOf(16, 16)).toBe("winograd");
+    expect(pathOf(8, 16)).toBe("igemm");
+    expect(pathOf(16, 16, { strides: 2 })).toBe("igemm");
+    expect(pathOf(16, 16, { dilations: 2 })).toBe("igemm");
   });
 });
 

@@ -5,7 +5,7 @@ import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, runOn } from "./op.js";
 import { type Padding, biasOperand, checkKeys, groupsOf, pair, resolvePadding, windowOut } from "./options.js";
-import { Winograd3x3, type WinogradPlan, winogradFits } from "./winograd.js";
+import { Winograd3x3, type WinogradPlan, winogradGeometry, winogradPays } from "./winograd.js";
 
 export interface Conv2dOptions {
   /** [Cout] */
@@ -63,12 +63,15 @@ export class Conv2d implements PreparedOp {
   private readonly zero: number;
   private plan: Plan | undefined;
 
-  /** `winograd` false keeps a Winograd-shaped convolution on the direct path (bench/kernels.ts compares the two). */
+  /**
+   * `winograd` overrides, for a window Winograd computes, the choice by channel counts: false keeps
+   * the direct path, true takes Winograd (bench/kernels.ts and bench/winograd.ts compare the two).
+   */
   constructor(
     private readonly rt: Runtime,
     w: Tensor,
     opts: Conv2dOptions = {},
-    winograd = true,
+    winograd?: boolean,
   ) {
     const what = "conv2d";
     checkKeys(opts, KEYS, what);
@@ -85,7 +88,7 @@ export class Conv2d implements PreparedOp {
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
     this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : groups === 1 && cinG === 1 ? "singleChannel"
-      : winograd && winogradFits(this.kernel, this.strides, this.dilations, groups, cinG, cout) ? "winograd" : "igemm";
+      : winogradGeometry(this.kernel, this.strides, this.dilations, groups) && (winograd ?? winogradPays(cinG, cout)) ? "winograd" : "igemm";
 
     const bias = biasOperand(rt, opts.bias, cout, "conv2d bias");
     const ks = kh * kw;

@@ -6,7 +6,7 @@ import type { ActivationCode } from "./activation.js";
  * When a 3x3 stride-1 convolution runs as Winograd F(2x2, 3x3) rather than the direct indirect
  * GEMM. Per 2x2 output tile the transforms cost O(Cin + Cout) and the GEMMs save O(Cin x Cout)
  * multiply-adds, so the gain grows with Cin Cout / (Cin + Cout). Measured on 128x128 and 64x64
- * inputs (bench/kernels.ts has both paths), Winograd over direct: 4->16 0.71x, 8->8 0.80x, 8->16
+ * inputs (bench/winograd.ts), Winograd over direct: 4->16 0.71x, 8->8 0.80x, 8->16
  * 0.96x, 8->32 1.09x, 12->24 1.21x, 16->16 1.24x; that ratio is 3.2, 4, 5.3, 6.4, 8, 8 there.
  */
 export const WINOGRAD_MIN_CIN = 8;
@@ -23,12 +23,21 @@ const MAX_BLOCK = 256;
 const POS = 16;
 const POS_PAD = 16;
 
-/** Whether a convolution's geometry runs as Winograd F(2x2, 3x3). */
+/** Whether a convolution's window is one Winograd F(2x2, 3x3) computes: 3x3, stride 1, no dilation, one group. */
+export function winogradGeometry(kernel: readonly number[], strides: readonly number[], dilations: readonly number[], groups: number): boolean {
+  return kernel[0] === 3 && kernel[1] === 3 && strides[0] === 1 && strides[1] === 1 && dilations[0] === 1 && dilations[1] === 1 && groups === 1;
+}
+
+/** Whether such a convolution runs faster as Winograd than direct, by its channel counts. */
+export function winogradPays(cin: number, cout: number): boolean {
+  return cin >= WINOGRAD_MIN_CIN && cin * cout >= WINOGRAD_MIN_RATIO * (cin + cout);
+}
+
+/** Whether conv2d runs a convolution as Winograd F(2x2, 3x3). */
 export function winogradFits(
   kernel: readonly number[], strides: readonly number[], dilations: readonly number[], groups: number, cin: number, cout: number,
 ): boolean {
-  return kernel[0] === 3 && kernel[1] === 3 && strides[0] === 1 && strides[1] === 1 && dilations[0] === 1 && dilations[1] === 1
-    && groups === 1 && cin >= WINOGRAD_MIN_CIN && cin * cout >= WINOGRAD_MIN_RATIO * (cin + cout);
+  return winogradGeometry(kernel, strides, dilations, groups) && winogradPays(cin, cout);
 }
 
 /** The per-input-size part: tiles, blocking and each thread's scratch. */
