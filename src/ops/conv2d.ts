@@ -45,7 +45,7 @@ type Path = "depthwise" | "singleChannel" | "winograd" | "igemm";
  * copy of the input; 3x3 stride-1 windows over enough channels run Winograd F(2x2, 3x3)
  * (src/ops/winograd.ts); everything else, 1x1 included, runs the indirect GEMM per group over a
  * table of input-row offsets built once per input size. The direct paths add the same terms in the
- * same order; Winograd adds transformed terms, within the bound test/winograd.test.ts derives.
+ * same order; Winograd adds transformed terms, within the bound test/winograd-reference.ts derives.
  */
 export class Conv2d implements PreparedOp {
   readonly inChannels: number;
@@ -64,8 +64,9 @@ export class Conv2d implements PreparedOp {
   private plan: Plan | undefined;
 
   /**
-   * `winograd` overrides, for a window Winograd computes, the choice by channel counts: false keeps
-   * the direct path, true takes Winograd (bench/kernels.ts and bench/winograd.ts compare the two).
+   * `winograd` overrides, for a window Winograd computes and Cin > 1, the choice by channel counts:
+   * false keeps the direct path, true takes Winograd (bench/kernels.ts and bench/winograd.ts
+   * compare the two).
    */
   constructor(
     private readonly rt: Runtime,

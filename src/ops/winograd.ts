@@ -6,15 +6,16 @@ import type { ActivationCode } from "./activation.js";
  * When a 3x3 stride-1 convolution runs as Winograd F(2x2, 3x3) rather than the direct indirect
  * GEMM. Per 2x2 output tile the transforms cost O(Cin + Cout) and the GEMMs save O(Cin x Cout)
  * multiply-adds, so the gain grows with Cin Cout / (Cin + Cout). Measured on 128x128 and 64x64
- * inputs (bench/winograd.ts), Winograd over direct: 4->16 0.71x, 8->8 0.80x, 8->16
- * 0.96x, 8->32 1.09x, 12->24 1.21x, 16->16 1.24x; that ratio is 3.2, 4, 5.3, 6.4, 8, 8 there.
+ * inputs (bench/winograd.ts), Winograd over direct: 4->16 0.71x, 8->8 0.80x, 8->16 0.98x, 8->32
+ * 1.09x, 12->24 1.21x, 16->16 1.24x; that ratio is 3.2, 4, 5.3, 6.4, 8, 8 there.
  */
 export const WINOGRAD_MIN_CIN = 8;
 const WINOGRAD_MIN_RATIO = 6;
 
 /**
  * Transformed scratch per block of tiles (V and M of assembly/winograd.ts): small enough to stay
- * in L2 next to the weights, large enough that each GEMM streams its weights over many tiles.
+ * in L2 next to the weights, large enough that each GEMM streams its weights over many tiles
+ * (64 KiB to 1 MiB measured alike on the shapes of bench/winograd.ts).
  */
 const BLOCK_BYTES = 256 * 1024;
 const MIN_BLOCK = 8;
