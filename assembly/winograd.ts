@@ -78,10 +78,11 @@ export function winograd_weights_f32_2x2k3(cin: i32, cout: i32, g: usize, out: u
 // ceil(ow / 2)), and reads input rows 2 ty - pt .. + 3 and columns 2 tx - pl .. + 3, zeros outside.
 // x: NHWC [., h, w, cin]; zero: at least cin zero floats; u: winograd_weights_f32_2x2k3's packing;
 // bias: cout floats; r: a residual laid out as y, or 0; y: NHWC [., oh, ow, cout].
-// scratch holds `block` tiles at a time (the host sizes it, see src/ops/winograd.ts):
-// [rows i32 row offsets][V: 16 x (rows x cin + 16) floats][M: 16 x (rows x cout + 16) floats],
-// rows = block rounded up to 4 (each position's rows, then 16 floats of padding). Every output is the same function of its tile whatever the blocking, the range
-// and the build: the transforms take fixed orders and the GEMM adds its products in k order.
+// scratch holds `block` tiles at a time, as [rows i32 row offsets][V: 16 x (rows x cin + 16)
+// floats][M: 16 x (rows x cout + 16) floats], rows = block rounded up to 4 (each position's rows,
+// then 16 floats of padding). Every output is the same function of its tile whatever the
+// blocking, the range and the build: the transforms take fixed orders and the GEMM adds its
+// products in k order.
 export function conv2d_f32_winograd_2x2k3(
   h: i32, w: i32, cin: i32, cout: i32, oh: i32, ow: i32, pt: i32, pl: i32, tile0: i32, tiles: i32, block: i32,
   x: usize, zero: usize, u: usize, bias: usize, r: usize,
