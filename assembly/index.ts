@@ -11,6 +11,7 @@ export {
 export { GEMM_MR, GEMM_NR, igemm_f32_4x8, pack_gemm_f32_8 } from "./igemm";
 export { conv2d_f32_ci1_4x8 } from "./conv_ci1";
 export { conv2d_f32_small_8x4 } from "./conv_small";
+export { conv2d_f32_winograd_2x2k3, winograd_weights_f32_2x2k3 } from "./winograd";
 export { conv2d_indirection, conv2d_tap_runs } from "./indirection";
 export { DWCONV_CB, dwconv_f32, pack_dwconv_f32 } from "./dwconv";
 export { maxpool2d_f32, avgpool2d_f32, globalpool_f32 } from "./pool";

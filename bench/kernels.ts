@@ -9,6 +9,8 @@ import { measureCeiling } from "./ceiling.js";
 import { KERNEL_SHAPES, random } from "./nets.js";
 import { measureMemcpy } from "./memcpy.js";
 import { ArgMax } from "../src/ops/argmax.js";
+import { Conv2d } from "../src/ops/conv2d.js";
+import { winogradFits } from "../src/ops/winograd.js";
 import { Resize, type ResizeOptions, resizeSpec } from "../src/ops/resize.js";
 import type { PreparedOp } from "../src/ops/op.js";
 import { QConv2d } from "../src/ops/qconv.js";
@@ -61,16 +63,22 @@ function gemm(n: number): Workload {
   };
 }
 
-function conv(label: string, h: number, w: number, cin: number, cout: number, k: number, groups = 1): Workload {
+/**
+ * A convolution as the engine runs it; where that is Winograd F(2x2, 3x3) the row is named
+ * "winograd" and counts the direct convolution's FLOPs (its effective rate), and `direct` gives
+ * the direct path's row under the plain name, for comparison.
+ */
+function conv(label: string, h: number, w: number, cin: number, cout: number, k: number, groups = 1, direct = false): Workload {
   const flop = 2 * h * w * cout * k * k * (cin / groups);
+  const winograd = !direct && winogradFits([k, k], [1, 1], [1, 1], groups, cin, cout);
   return {
-    name: `${label} ${h}x${w} ${cin}->${cout}`,
+    name: `${label}${winograd ? " winograd" : ""} ${h}x${w} ${cin}->${cout}`,
     flop,
     make(e) {
       const x = tensor(e, [1, h, w, cin], 3);
-      const op = e.prepareConv2d(tensor(e, [cout, k, k, cin / groups], 4), {
-        padding: "same", groups, bias: random(cout, 5, 0.5), activation: "relu",
-      });
+      const opts = { padding: "same", groups, bias: random(cout, 5, 0.5), activation: "relu" } as const;
+      const wT = tensor(e, [cout, k, k, cin / groups], 4);
+      const op = direct ? new Conv2d((e as unknown as { rt: Runtime }).rt, wT, opts, false) : e.prepareConv2d(wT, opts);
       const out = e.tensor(new Float32Array(h * w * cout), [1, h, w, cout]);
       return () => op.run(x, out);
     },
@@ -157,7 +165,11 @@ function argmax(h: number, w: number, c: number): Workload {
 const workloads: Workload[] = [
   ...KERNEL_SHAPES.gemm.map(gemm),
   // Depthwise is memory-bound: its rate is in GB/s of input and output.
-  ...KERNEL_SHAPES.conv.map(([l, h, w, ci, co, k, g]) => (g > 1 ? { ...conv(l, h, w, ci, co, k, g), bytes: 4 * 2 * h * w * co } : conv(l, h, w, ci, co, k, g))),
+  // Winograd convolutions are followed by the same shape on the direct path.
+  ...KERNEL_SHAPES.conv.flatMap(([l, h, w, ci, co, k, g]) =>
+    g > 1 ? [{ ...conv(l, h, w, ci, co, k, g), bytes: 4 * 2 * h * w * co }]
+    : winogradFits([k, k], [1, 1], [1, 1], g, ci, co) ? [conv(l, h, w, ci, co, k, g), conv(l, h, w, ci, co, k, g, true)]
+    : [conv(l, h, w, ci, co, k, g)]),
   ...KERNEL_SHAPES.maxpool.map(([h, w, c]) => maxpool(h, w, c)),
   deconv(64, 64, 64, 32, 2, 2),
   deconv(64, 64, 64, 32, 3, 2),
@@ -231,41 +243,54 @@ async function main(): Promise<void> {
   console.log(`SIMD128 peak (peak_f32): ${fmt(peakBefore)} GFLOP/s before, ${fmt(peakAfter)} after`);
   console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores, Node ${process.version}\n`);
   console.log(
-    ["workload".padEnd(28), "simd ms".padStart(9), "scalar ms".padStart(10), "simd".padStart(8), "scalar".padStart(8), "unit".padStart(8), "speedup".padStart(8), "% peak".padStart(7), "2 thr".padStart(8), "x1 thr".padStart(7)].join(" "),
+    ["workload".padEnd(34), "simd ms".padStart(9), "scalar ms".padStart(10), "simd".padStart(8), "scalar".padStart(8), "unit".padStart(8), "speedup".padStart(8), "% peak".padStart(7), "2 thr".padStart(8), "x1 thr".padStart(7)].join(" "),
   );
   for (const r of rows) {
     console.log(
       [
-        r.workload.padEnd(28), fmt(r.simdMs, 3).padStart(9), fmt(r.scalarMs, 3).padStart(10), fmt(r.simd).padStart(8), fmt(r.scalar).padStart(8),
+        r.workload.padEnd(34), fmt(r.simdMs, 3).padStart(9), fmt(r.scalarMs, 3).padStart(10), fmt(r.simd).padStart(8), fmt(r.scalar).padStart(8),
         r.unit.padStart(8), `${fmt(r.speedup, 2)}x`.padStart(8), (r.percentOfPeak === null ? "" : `${fmt(r.percentOfPeak, 0)}%`).padStart(7),
         fmt(r.twoThreads).padStart(8), `${fmt(r.threadSpeedup, 2)}x`.padStart(7),
       ].join(" "),
     );
   }
   console.log(`\nmemcpy (bench/memcpy.ts, 16 MiB): ${fmt(memcpy)} GB/s; the GB/s rows as a share of it (one thread, SIMD):`);
-  for (const r of rows) if (r.unit === "GB/s") console.log(`  ${r.workload.padEnd(28)} ${fmt((100 * r.simd) / memcpy, 0)}%`);
-  // The 8-bit workloads against the float ones they mirror, SIMD build, one thread: calls of the
-  // two alternate, so that a busy host slows both alike, and the ratio is of medians.
+  for (const r of rows) if (r.unit === "GB/s") console.log(`  ${r.workload.padEnd(34)} ${fmt((100 * r.simd) / memcpy, 0)}%`);
+  // The 8-bit workloads against the float ones they mirror, and Winograd against the direct path
+  // on the same shape, SIMD build, one thread: calls of the two alternate, so that a busy host
+  // slows both alike, and the ratio is of medians.
+  const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1];
+  const interleaved = (base: Workload, other: Workload): number => {
+    const [runB, runO] = [base.make(engines.simd), other.make(engines.simd)];
+    const tb: number[] = [];
+    const to: number[] = [];
+    for (let i = 0; i < (quick ? 9 : 31) + 4; i++) {
+      let t = performance.now();
+      runB();
+      if (i >= 4) tb.push(performance.now() - t);
+      t = performance.now();
+      runO();
+      if (i >= 4) to.push(performance.now() - t);
+    }
+    return median(tb) / median(to);
+  };
   for (const r of rows.filter((x) => x.workload.startsWith("int8 "))) {
     const base = r.workload.slice(5);
     const f = workloads.find((w) => w.name === base);
-    const q = workloads.find((w) => w.name === r.workload)!;
     if (!f) continue;
-    const [runF, runQ] = [f.make(engines.simd), q.make(engines.simd)];
-    const tf: number[] = [];
-    const tq: number[] = [];
-    for (let i = 0; i < (quick ? 9 : 31) + 4; i++) {
-      let t = performance.now();
-      runF();
-      if (i >= 4) tf.push(performance.now() - t);
-      t = performance.now();
-      runQ();
-      if (i >= 4) tq.push(performance.now() - t);
-    }
-    const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1];
     const row = rows.find((x) => x.workload === base);
     const table = row ? `; in the table ${fmt(row.simdMs / r.simdMs, 2)}x` : "";
-    console.log(`${r.workload}: ${fmt(median(tf) / median(tq), 2)}x the float32 ${base} (simd, one thread, interleaved calls${table})`);
+    const ratio = interleaved(f, workloads.find((w) => w.name === r.workload)!);
+    console.log(`${r.workload}: ${fmt(ratio, 2)}x the float32 ${base} (simd, one thread, interleaved calls${table})`);
+  }
+  for (const r of rows.filter((x) => x.workload.includes(" winograd "))) {
+    const base = r.workload.replace(" winograd ", " ");
+    const d = workloads.find((w) => w.name === base);
+    if (!d) continue;
+    const row = rows.find((x) => x.workload === base);
+    const table = row ? `; in the table ${fmt(row.simdMs / r.simdMs, 2)}x` : "";
+    const ratio = interleaved(d, workloads.find((w) => w.name === r.workload)!);
+    console.log(`${r.workload}: ${fmt(ratio, 2)}x the direct ${base} (simd, one thread, interleaved calls${table})`);
   }
   if (!flags.save) return;
   const outDir = new URL("./results/", import.meta.url);

@@ -25,6 +25,8 @@ const SCRIPTS: [string, boolean][] = [
   ["keras", false],
   ["bindings", false],
   ["small-conv", false],
+  ["winograd", false],
+  ["winograd-error", false],
 ];
 
 interface Outcome {

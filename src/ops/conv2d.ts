@@ -5,6 +5,7 @@ import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, runOn } from "./op.js";
 import { type Padding, biasOperand, checkKeys, groupsOf, pair, resolvePadding, windowOut } from "./options.js";
+import { Winograd3x3, type WinogradPlan, winogradGeometry, winogradPays } from "./winograd.js";
 
 export interface Conv2dOptions {
   /** [Cout] */
@@ -32,9 +33,11 @@ interface Plan {
   oh: number;
   ow: number;
   pads: [number, number, number, number];
+  /** The Winograd path's tiling (its scratch is `scratch`). */
+  winograd?: WinogradPlan;
 }
 
-type Path = "depthwise" | "singleChannel" | "smallChannels" | "igemm";
+type Path = "depthwise" | "singleChannel" | "smallChannels" | "winograd" | "igemm";
 
 /**
  * The most output channels conv2d_f32_small_8x4 takes, and the most input channels it is chosen
@@ -50,9 +53,11 @@ const SMALL_SLACK = 16;
  * A convolution with its weights packed once. Depthwise (groups = Cin = Cout) runs the direct
  * dwconv kernels; a single input channel (greyscale slices) runs a direct kernel over a padded
  * copy of the input; few output channels (at most 4, horizontal stride 1) run a direct kernel
- * vectorised along output pixels over a padded row-planar copy; everything else, 1x1
- * included, runs the indirect GEMM per group over a table of input-row offsets built once per
- * input size. All paths add the same terms in the same order.
+ * vectorised along output pixels over a padded row-planar copy; 3x3 stride-1 windows over enough
+ * channels run Winograd F(2x2, 3x3) (src/ops/winograd.ts); everything else, 1x1 included, runs
+ * the indirect GEMM per group over a table of input-row offsets built once per input size. The
+ * direct paths add the same terms in the same order; Winograd adds transformed terms, within the
+ * bound test/winograd-reference.ts derives.
  */
 export class Conv2d implements PreparedOp {
   readonly inChannels: number;
@@ -66,13 +71,20 @@ export class Conv2d implements PreparedOp {
   private readonly path: Path;
   private readonly groupPackedBytes: number;
   private packed: number;
+  private readonly winograd: Winograd3x3 | undefined;
   private readonly zero: number;
   private plan: Plan | undefined;
 
+  /**
+   * `winograd` overrides, for a window Winograd computes and Cin > 1, the choice by channel counts:
+   * false keeps the direct path, true takes Winograd (bench/kernels.ts and bench/winograd.ts
+   * compare the two).
+   */
   constructor(
     private readonly rt: Runtime,
     w: Tensor,
     opts: Conv2dOptions = {},
+    winograd?: boolean,
   ) {
     const what = "conv2d";
     checkKeys(opts, KEYS, what);
@@ -89,7 +101,8 @@ export class Conv2d implements PreparedOp {
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
     const small = groups === 1 && kh * kw > 1 && cinG <= SMALL_IN && cout <= SMALL_OUT && this.strides[1] === 1;
-    this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : small ? "smallChannels" : groups === 1 && cinG === 1 ? "singleChannel" : "igemm";
+    this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : small ? "smallChannels" : groups === 1 && cinG === 1 ? "singleChannel"
+      : winogradGeometry(this.kernel, this.strides, this.dilations, groups) && (winograd ?? winogradPays(cinG, cout)) ? "winograd" : "igemm";
 
     const bias = biasOperand(rt, opts.bias, cout, "conv2d bias");
     const ks = kh * kw;
@@ -98,6 +111,10 @@ export class Conv2d implements PreparedOp {
         this.groupPackedBytes = 0;
         this.packed = rt.heap.alloc(Math.ceil(cout / DWCONV_CB) * DWCONV_CB * (ks + 1) * 4);
         rt.dispatch([{ fn: "pack_dwconv_f32", args: { ks, c: cout, wsrc: w.ptr, bias: bias.ptr, out: this.packed } }], "conv2d");
+      } else if (this.path === "winograd") {
+        this.groupPackedBytes = 0;
+        this.winograd = new Winograd3x3(rt, cinG, cout, w.ptr, bias.ptr);
+        this.packed = this.winograd.packed;
       } else {
         const coutG = cout / groups;
         const kk = ks * cinG;
@@ -128,7 +145,7 @@ export class Conv2d implements PreparedOp {
     const out: [number, number, number, number] = [xShape[0], oh, ow, this.outChannels];
     const r = shapes[1];
     if (r !== undefined) {
-      if (!this.fusesResidual) throw new ShapeError("conv2d: only the indirect-GEMM and small-channel paths add a residual input in their stores");
+      if (!this.fusesResidual) throw new ShapeError("conv2d: only the indirect-GEMM, small-channel and Winograd paths add a residual input in their stores");
       if (r.join() !== out.join()) throw new ShapeError(`conv2d residual: expected [${out.join(", ")}], got [${r.join(", ")}]`);
     }
     return out;
@@ -160,7 +177,12 @@ export class Conv2d implements PreparedOp {
       const heap = this.rt.heap;
       let scratch: number;
       let runs = 0;
-      if (this.path === "singleChannel") {
+      let winograd: WinogradPlan | undefined;
+      if (this.path === "winograd") {
+        const p = this.winograd!.plan(n, h, w, oh, ow, pads);
+        winograd = p.plan;
+        scratch = heap.alloc(p.scratchBytes);
+      } else if (this.path === "singleChannel") {
         scratch = heap.alloc(n * (h + pads[0] + pads[2]) * (w + pads[1] + pads[3]) * 4);
       } else if (this.path === "smallChannels") {
         // The padded copy (its padding written once here; exec writes the interior only), its
@@ -192,14 +214,14 @@ export class Conv2d implements PreparedOp {
         }
       }
       if (this.plan) heap.release(this.plan.scratch);
-      this.plan = { key, shape: [n, h, w], scratch, runs, oh, ow, pads };
+      this.plan = { key, shape: [n, h, w], scratch, runs, oh, ow, pads, winograd };
     }
     return out;
   }
 
-  /** Whether exec can add a residual input in its store (the indirect-GEMM and small-channel paths). */
+  /** Whether exec can add a residual input in its store (the indirect-GEMM, small-channel and Winograd paths). */
   get fusesResidual(): boolean {
-    return this.path === "igemm" || this.path === "smallChannels";
+    return this.path === "igemm" || this.path === "smallChannels" || this.path === "winograd";
   }
 
   /** Bytes of packed weights and of the current plan's scratch. */
@@ -234,6 +256,10 @@ export class Conv2d implements PreparedOp {
         })),
         "conv2d",
       );
+      return;
+    }
+    if (this.path === "winograd") {
+      this.winograd!.exec(plan.winograd!, plan.scratch, this.zero, x, residual, y, this.act);
       return;
     }
     if (this.path === "singleChannel") {
@@ -323,7 +349,8 @@ export class Conv2d implements PreparedOp {
   dispose(): void {
     if (this.packed === 0) return;
     const heap = this.rt.heap;
-    heap.release(this.packed);
+    if (this.winograd) this.winograd.dispose();
+    else heap.release(this.packed);
     heap.release(this.zero);
     if (this.plan) heap.release(this.plan.scratch);
     this.plan = undefined;

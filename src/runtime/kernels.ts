@@ -26,6 +26,10 @@ export const SIGNATURES = {
   conv2d_f32_small_8x4: [
     "batch", "hp", "wp", "cin", "oh", "ow", "n", "kk", "sh", "sw", "x", "offs", "w", "r", "y", "act", "p0", "p1",
   ],
+  conv2d_f32_winograd_2x2k3: [
+    "h", "w", "cin", "cout", "oh", "ow", "pt", "pl", "tile0", "tiles", "block", "x", "zero", "u", "bias", "r", "scratch", "y", "act", "p0", "p1",
+  ],
+  winograd_weights_f32_2x2k3: ["cin", "cout", "g", "out"],
   conv2d_indirection: ["batch", "h", "w", "pixelStride", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "mr", "ind"],
   conv2d_tap_runs: ["tiles", "ks", "mr", "stepBytes", "ind", "runs"],
   dwconv_f32: ["m", "c", "ks", "a", "ind", "zero", "w", "out", "act", "p0", "p1"],
