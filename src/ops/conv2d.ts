@@ -101,8 +101,9 @@ export class Conv2d implements PreparedOp {
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
     const small = groups === 1 && kh * kw > 1 && cinG <= SMALL_IN && cout <= SMALL_OUT && this.strides[1] === 1;
-    this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : small ? "smallChannels" : groups === 1 && cinG === 1 ? "singleChannel"
-      : winogradGeometry(this.kernel, this.strides, this.dilations, groups) && (winograd ?? winogradPays(cinG, cout)) ? "winograd" : "igemm";
+    // Winograd never pays where the small-channel or single-channel paths apply; forced, it wins.
+    const wino = winogradGeometry(this.kernel, this.strides, this.dilations, groups) && (winograd ?? winogradPays(cinG, cout));
+    this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : wino ? "winograd" : small ? "smallChannels" : groups === 1 && cinG === 1 ? "singleChannel" : "igemm";
 
     const bias = biasOperand(rt, opts.bias, cout, "conv2d bias");
     const ks = kh * kw;
