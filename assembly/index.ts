@@ -9,7 +9,7 @@ export {
   ACT_ABS, ACT_FLOOR, ACT_CEIL, ACT_ROUND, ACT_SIGN, ACT_POW
 } from "./activation";
 export { GEMM_MR, GEMM_NR, igemm_f32_4x8, pack_gemm_f32_8 } from "./igemm";
-export { conv2d_f32_ci1_4x8 } from "./conv_ci1";
+export { conv2d_f32_ci1_4x8, conv2d_f32_ci1_4x8_nchw } from "./conv_ci1";
 export { conv2d_indirection, conv2d_tap_runs } from "./indirection";
 export { DWCONV_CB, dwconv_f32, pack_dwconv_f32 } from "./dwconv";
 export { maxpool2d_f32, avgpool2d_f32, globalpool_f32 } from "./pool";

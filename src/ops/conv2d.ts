@@ -1,4 +1,4 @@
-import { DisposedError, ShapeError } from "../errors.js";
+import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
 import { DWCONV_CB, GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
@@ -41,6 +41,8 @@ type Path = "depthwise" | "singleChannel" | "igemm";
  * dwconv kernels; a single input channel (greyscale slices) runs a direct kernel over a padded
  * copy of the input; everything else, 1x1 included, runs the indirect GEMM per group over a table
  * of input-row offsets built once per input size. All paths add the same terms in the same order.
+ * The input is NHWC; the output too, or with `layout` "nchw" (single input channel only, the
+ * graph's convolution of a greyscale image whose output only NCHW readers see) NCHW planes.
  */
 export class Conv2d implements PreparedOp {
   readonly inChannels: number;
@@ -61,6 +63,7 @@ export class Conv2d implements PreparedOp {
     private readonly rt: Runtime,
     w: Tensor,
     opts: Conv2dOptions = {},
+    private readonly layout: "nhwc" | "nchw" = "nhwc",
   ) {
     const what = "conv2d";
     checkKeys(opts, KEYS, what);
@@ -77,6 +80,9 @@ export class Conv2d implements PreparedOp {
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
     this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : groups === 1 && cinG === 1 ? "singleChannel" : "igemm";
+    if (layout === "nchw" && this.path !== "singleChannel") {
+      throw new ArgumentError(`${what}: an NCHW output needs one input channel and one group, got ${this.inChannels} input channels in ${groups} groups`);
+    }
 
     const bias = biasOperand(rt, opts.bias, cout, "conv2d bias");
     const ks = kh * kw;
@@ -112,7 +118,8 @@ export class Conv2d implements PreparedOp {
     const xShape = shapes[0];
     if (xShape.length !== 4) throw new ShapeError(`conv2d input: expected rank 4, got shape [${xShape.join(", ")}]`);
     const { oh, ow } = this.geometry(xShape);
-    const out: [number, number, number, number] = [xShape[0], oh, ow, this.outChannels];
+    const c = this.outChannels;
+    const out: [number, number, number, number] = this.layout === "nchw" ? [xShape[0], c, oh, ow] : [xShape[0], oh, ow, c];
     const r = shapes[1];
     if (r !== undefined) {
       if (!this.fusesResidual) throw new ShapeError("conv2d: only the indirect-GEMM path adds a residual input in its store");
@@ -219,14 +226,16 @@ export class Conv2d implements PreparedOp {
       rt.dispatch([{ fn: "pad_f32", args: { batch: n, h, w, c: 1, pt, pl, pb, pr, x, y: plan.scratch, value: 0 } }], "conv2d");
       const [sh, sw] = this.strides;
       const [dh, dw] = this.dilations;
+      const plane = plan.oh * plan.ow;
       for (let b = 0; b < n; b++) {
-        const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * ks).map(([r0, r1]) => ({
-          fn: "conv2d_f32_ci1_4x8" as const,
-          args: {
+        const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * ks).map(([r0, r1]) => {
+          const args = {
             batch: 1, hp, wp, oh: r1 - r0, ow: plan.ow, n: c, kh, kw, sh, sw, dh, dw,
             x: plan.scratch + (b * hp + r0 * sh) * wp * 4, w: this.packed, y: y + (b * plan.oh + r0) * plan.ow * c * 4, act: kind, p0, p1,
-          },
-        }));
+          };
+          if (this.layout === "nhwc") return { fn: "conv2d_f32_ci1_4x8" as const, args };
+          return { fn: "conv2d_f32_ci1_4x8_nchw" as const, args: { ...args, y: y + (b * c * plane + r0 * plan.ow) * 4, plane } };
+        });
         rt.dispatch(calls, "conv2d");
       }
       return;

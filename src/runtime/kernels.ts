@@ -23,6 +23,9 @@ export const SIGNATURES = {
   conv2d_f32_ci1_4x8: [
     "batch", "hp", "wp", "oh", "ow", "n", "kh", "kw", "sh", "sw", "dh", "dw", "x", "w", "y", "act", "p0", "p1",
   ],
+  conv2d_f32_ci1_4x8_nchw: [
+    "batch", "hp", "wp", "oh", "ow", "n", "kh", "kw", "sh", "sw", "dh", "dw", "x", "w", "y", "plane", "act", "p0", "p1",
+  ],
   conv2d_indirection: ["batch", "h", "w", "pixelStride", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "mr", "ind"],
   conv2d_tap_runs: ["tiles", "ks", "mr", "stepBytes", "ind", "runs"],
   dwconv_f32: ["m", "c", "ks", "a", "ind", "zero", "w", "out", "act", "p0", "p1"],
