@@ -28,9 +28,10 @@ export function conv2d_f32_ci1_4x8(
 
 // conv2d_f32_ci1_4x8 with an NCHW output y [batch][n][plane], the oh x ow outputs at the start of
 // each channel's plane (plane >= oh*ow: a call for a band of rows writes into whole-image planes).
-// The same tiles and sums, so the same bits; only the store differs: a tile's 4 pixels x 8
-// channels go through two 4x4 transposes in registers and out as 4 consecutive pixels per plane,
-// which spares a transpose of the whole output after the convolution.
+// The same sums in the same order, so the same bits; a transpose of the whole output after the
+// convolution is spared. At stride 1, tiles of 8 pixels x 4 channels hold the planes' pixels in
+// their vectors; elsewhere a tile's 4 pixels x 8 channels go through two 4x4 transposes in
+// registers and out as 4 consecutive pixels per plane.
 export function conv2d_f32_ci1_4x8_nchw(
   batch: i32, hp: i32, wp: i32, oh: i32, ow: i32, n: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
@@ -93,6 +94,18 @@ export function conv2d_f32_ci1_4x8_nchw(
       }
       if (pStart == panels) continue;
       let ox = 0;
+      // NCHW at stride 1: whole tiles of 8 pixels x 4 channels, already in the planes' order.
+      if (ASC_FEATURE_SIMD && nchw && sw == 1) {
+        const full = ow & ~7;
+        for (; ox < full; ox += 8) {
+          const a = row + <usize>ox * sx;
+          const yt = yRow + (<usize>ox << 2);
+          for (let c = 0; c < n; c += 4) {
+            const wc = w + <usize>(c / NR) * panelBytes + (<usize>(c % NR) << 2);
+            tilePlanes8x4(a, kh, kw, dy, dx, wc, yt + <usize>c * planeBytes, planeBytes, n - c, act, p0, p1);
+          }
+        }
+      }
       // The other panels in whole tiles of 4 pixels at constant distances from one pointer.
       if (ASC_FEATURE_SIMD && (sw == 1 || sw == 2)) {
         const full = ow & ~3;
@@ -264,6 +277,59 @@ export function conv2d_f32_ci1_4x8_nchw(
   finishRow(y + 32, 0, c02, c03, 8, act, p0, p1);
   finishRow(y + pixBytes, 0, c10, c11, 8, act, p0, p1);
   finishRow(y + pixBytes + 32, 0, c12, c13, 8, act, p0, p1);
+}
+
+// 8 neighbouring pixels of a row at stride 1 x 4 channels (fewer when `channels` < 4; the panel's
+// padding columns are zeros, so reading them is harmless) of an NCHW output: a tap takes two
+// vector loads of the input and four weight broadcasts for its 32 products, tile2x16's ratio,
+// and each accumulator is 4 pixels of one plane, so nothing is transposed. w points at the
+// channels' column of the panel. The other tiles' products and sums in their order: their bits.
+@inline function tilePlanes8x4(
+  a: usize, kh: i32, kw: i32, dy: usize, dx: usize,
+  w: usize, y: usize, planeBytes: usize, channels: i32, act: i32, p0: f32, p1: f32,
+): void {
+  let c00 = v128.load32_splat(w);
+  let c10 = v128.load32_splat(w, 4);
+  let c20 = v128.load32_splat(w, 8);
+  let c30 = v128.load32_splat(w, 12);
+  let c01 = c00, c11 = c10, c21 = c20, c31 = c30;
+  w += 32;
+  for (let ky = 0; ky < kh; ky++) {
+    let q = a;
+    for (let kx = 0; kx < kw; kx++) {
+      const x0 = v128.load(q);
+      const x1 = v128.load(q, 16);
+      let b = v128.load32_splat(w);
+      c00 = f32x4.add(c00, f32x4.mul(x0, b));
+      c01 = f32x4.add(c01, f32x4.mul(x1, b));
+      b = v128.load32_splat(w, 4);
+      c10 = f32x4.add(c10, f32x4.mul(x0, b));
+      c11 = f32x4.add(c11, f32x4.mul(x1, b));
+      b = v128.load32_splat(w, 8);
+      c20 = f32x4.add(c20, f32x4.mul(x0, b));
+      c21 = f32x4.add(c21, f32x4.mul(x1, b));
+      b = v128.load32_splat(w, 12);
+      c30 = f32x4.add(c30, f32x4.mul(x0, b));
+      c31 = f32x4.add(c31, f32x4.mul(x1, b));
+      w += 32;
+      q += dx;
+    }
+    a += dy;
+  }
+  v128.store(y, activateVec(c00, act, p0, p1));
+  v128.store(y, activateVec(c01, act, p0, p1), 16);
+  if (channels > 1) {
+    v128.store(y + planeBytes, activateVec(c10, act, p0, p1));
+    v128.store(y + planeBytes, activateVec(c11, act, p0, p1), 16);
+  }
+  if (channels > 2) {
+    v128.store(y + 2 * planeBytes, activateVec(c20, act, p0, p1));
+    v128.store(y + 2 * planeBytes, activateVec(c21, act, p0, p1), 16);
+  }
+  if (channels > 3) {
+    v128.store(y + 3 * planeBytes, activateVec(c30, act, p0, p1));
+    v128.store(y + 3 * planeBytes, activateVec(c31, act, p0, p1), 16);
+  }
 }
 
 // The scalar build runs the same tile as 2 pixels x 4 channels at a time; outputs pixStep bytes
