@@ -72,7 +72,7 @@ export function conv2d_f32_ci1_4x8_nchw(
       // broadcasts and four vector loads for its 32 products where the 4x8 tile takes four and
       // two, and whose stores need no check of the panel's width (+8-10% on 1 -> 16 and 1 -> 32
       // channels here; a stride-2 copy of it made the function slower as a whole, so stride 2
-      // keeps the 4x8 tile). The NCHW store wants 4 pixels per channel, so it keeps the 4x8 tile.
+      // keeps the 4x8 tile). The NCHW store has tiles of its own, below.
       const pStart = ASC_FEATURE_SIMD && sw == 1 && !nchw ? (n >> 4) << 1 : 0;
       if (pStart > 0) {
         for (let ox = 0; ox + 1 < ow; ox += 2) {
