@@ -78,7 +78,7 @@ function conv(label: string, h: number, w: number, cin: number, cout: number, k:
       const x = tensor(e, [1, h, w, cin], 3);
       const opts = { padding: "same", groups, bias: random(cout, 5, 0.5), activation: "relu" } as const;
       const wT = tensor(e, [cout, k, k, cin / groups], 4);
-      const op = direct ? new Conv2d((e as unknown as { rt: Runtime }).rt, wT, opts, false) : e.prepareConv2d(wT, opts);
+      const op = direct ? new Conv2d((e as unknown as { rt: Runtime }).rt, wT, opts, "nhwc", false) : e.prepareConv2d(wT, opts);
       const out = e.tensor(new Float32Array(h * w * cout), [1, h, w, cout]);
       return () => op.run(x, out);
     },

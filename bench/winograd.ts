@@ -39,7 +39,7 @@ for (const [h, w, cin, cout] of SHAPES) {
   const y = e.tensor(new Float32Array(h * w * cout), [1, h, w, cout]);
   const opts = { padding: "same", activation: "relu", bias: random(cout, 5, 0.5) } as const;
   // Winograd forced on below the crossover too, where the engine's own choice is direct.
-  const ops = [new Conv2d(rt, wt, opts, true), new Conv2d(rt, wt, opts, false)];
+  const ops = [new Conv2d(rt, wt, opts, "nhwc", true), new Conv2d(rt, wt, opts, "nhwc", false)];
   const engine = winogradFits([3, 3], [1, 1], [1, 1], 1, cin, cout) ? "winograd" : "direct";
   const best = [Infinity, Infinity];
   for (const op of ops) op.bind([x.shape]);

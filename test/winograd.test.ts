@@ -87,7 +87,7 @@ function run(e: Engine, c: Case, d: Data, shape: number[]): { y: Float32Array; p
   const rt = rtOf(e);
   const before = rt.heap.bytesInUse;
   const wT = rt.fromArray(d.wt, [c.cout, 3, 3, c.cin]);
-  const op = new Conv2d(rt, wT, { padding: c.padding, activation: c.activation, bias: d.bias }, true);
+  const op = new Conv2d(rt, wT, { padding: c.padding, activation: c.activation, bias: d.bias }, "nhwc", true);
   const problems: string[] = [];
   if ((op as unknown as { path: string }).path !== "winograd") problems.push("the op did not take the Winograd path");
   const x = rt.fromArray(d.x, [c.n, c.h, c.w, c.cin]);

@@ -63,6 +63,8 @@ export type Step =
       groups: number;
       act: Activation;
       residual?: Value;
+      /** y is NCHW (a single-channel conv whose output is seen only as NCHW). */
+      nchw?: boolean;
     }
   | {
       /** ONNX ConvTranspose, as src/ops/deconv2d.ts implements it. */

@@ -448,7 +448,7 @@ function describe(s: Step): string {
     case "conv": {
       const [co, kh, kw, ci] = s.wShape;
       const act = typeof s.act === "string" ? s.act : JSON.stringify(s.act);
-      return `conv ${kh}x${kw} ${ci * s.groups}->${co}${s.groups > 1 ? ` g${s.groups}` : ""}${act !== "none" ? ` +${act}` : ""}${s.residual ? " +residual" : ""}`;
+      return `conv ${kh}x${kw} ${ci * s.groups}->${co}${s.groups > 1 ? ` g${s.groups}` : ""}${act !== "none" ? ` +${act}` : ""}${s.residual ? " +residual" : ""}${s.nchw ? " nchw" : ""}`;
     }
     case "deconv": {
       const [ci, kh, kw, co] = s.wShape;

@@ -56,7 +56,7 @@ function foldsIntoBias(c: Value): boolean {
 export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } = {
   conv: (rt, s) => {
     const op = withTensor(rt, s.w, s.wShape, (w) =>
-      new Conv2d(rt, w, { bias: s.bias, strides: s.window.strides, dilations: s.window.dilations, padding: s.window.pads, groups: s.groups, activation: s.act }),
+      new Conv2d(rt, w, { bias: s.bias, strides: s.window.strides, dilations: s.window.dilations, padding: s.window.pads, groups: s.groups, activation: s.act }, s.nchw ? "nchw" : "nhwc"),
     );
     const inputs = s.residual ? [s.x, s.residual] : [s.x];
     return { op, inputs, shapes: inputs.map((v) => v.shape) };

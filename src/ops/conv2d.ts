@@ -1,4 +1,4 @@
-import { DisposedError, ShapeError } from "../errors.js";
+import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
 import { DWCONV_CB, GEMM_MR, GEMM_NR } from "../runtime/kernels.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
@@ -57,7 +57,9 @@ const SMALL_SLACK = 16;
  * channels run Winograd F(2x2, 3x3) (src/ops/winograd.ts); everything else, 1x1 included, runs
  * the indirect GEMM per group over a table of input-row offsets built once per input size. The
  * direct paths add the same terms in the same order; Winograd adds transformed terms, within the
- * bound test/winograd-reference.ts derives.
+ * bound test/winograd-reference.ts derives. The input is NHWC; the output too, or with `layout`
+ * "nchw" (single input channel only, the graph's convolution of a greyscale image whose output
+ * only NCHW readers see) NCHW planes.
  */
 export class Conv2d implements PreparedOp {
   readonly inChannels: number;
@@ -84,6 +86,7 @@ export class Conv2d implements PreparedOp {
     private readonly rt: Runtime,
     w: Tensor,
     opts: Conv2dOptions = {},
+    private readonly layout: "nhwc" | "nchw" = "nhwc",
     winograd?: boolean,
   ) {
     const what = "conv2d";
@@ -102,8 +105,14 @@ export class Conv2d implements PreparedOp {
     this.act = activationCode(opts.activation, what);
     const small = groups === 1 && kh * kw > 1 && cinG <= SMALL_IN && cout <= SMALL_OUT && this.strides[1] === 1;
     // Winograd never pays where the small-channel or single-channel paths apply; forced, it wins.
+    // Only the single-channel kernel stores NCHW, so an NCHW output takes it.
+    const single = groups === 1 && cinG === 1;
     const wino = winogradGeometry(this.kernel, this.strides, this.dilations, groups) && (winograd ?? winogradPays(cinG, cout));
-    this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : wino ? "winograd" : small ? "smallChannels" : groups === 1 && cinG === 1 ? "singleChannel" : "igemm";
+    this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : single && layout === "nchw" ? "singleChannel"
+      : wino ? "winograd" : small ? "smallChannels" : single ? "singleChannel" : "igemm";
+    if (layout === "nchw" && this.path !== "singleChannel") {
+      throw new ArgumentError(`${what}: an NCHW output needs one input channel and one group, got ${this.inChannels} input channels in ${groups} groups`);
+    }
 
     const bias = biasOperand(rt, opts.bias, cout, "conv2d bias");
     const ks = kh * kw;
@@ -143,7 +152,8 @@ export class Conv2d implements PreparedOp {
     const xShape = shapes[0];
     if (xShape.length !== 4) throw new ShapeError(`conv2d input: expected rank 4, got shape [${xShape.join(", ")}]`);
     const { oh, ow } = this.geometry(xShape);
-    const out: [number, number, number, number] = [xShape[0], oh, ow, this.outChannels];
+    const c = this.outChannels;
+    const out: [number, number, number, number] = this.layout === "nchw" ? [xShape[0], c, oh, ow] : [xShape[0], oh, ow, c];
     const r = shapes[1];
     if (r !== undefined) {
       if (!this.fusesResidual) throw new ShapeError("conv2d: only the indirect-GEMM, small-channel and Winograd paths add a residual input in their stores");
@@ -271,14 +281,16 @@ export class Conv2d implements PreparedOp {
       rt.dispatch([{ fn: "pad_f32", args: { batch: n, h, w, c: 1, pt, pl, pb, pr, x, y: plan.scratch, value: 0 } }], "conv2d");
       const [sh, sw] = this.strides;
       const [dh, dw] = this.dilations;
+      const plane = plan.oh * plan.ow;
       for (let b = 0; b < n; b++) {
-        const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * ks).map(([r0, r1]) => ({
-          fn: "conv2d_f32_ci1_4x8" as const,
-          args: {
+        const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * ks).map(([r0, r1]) => {
+          const args = {
             batch: 1, hp, wp, oh: r1 - r0, ow: plan.ow, n: c, kh, kw, sh, sw, dh, dw,
             x: plan.scratch + (b * hp + r0 * sh) * wp * 4, w: this.packed, y: y + (b * plan.oh + r0) * plan.ow * c * 4, act: kind, p0, p1,
-          },
-        }));
+          };
+          if (this.layout === "nhwc") return { fn: "conv2d_f32_ci1_4x8" as const, args };
+          return { fn: "conv2d_f32_ci1_4x8_nchw" as const, args: { ...args, y: y + (b * c * plane + r0 * plan.ow) * 4, plane } };
+        });
         rt.dispatch(calls, "conv2d");
       }
       return;

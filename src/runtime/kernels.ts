@@ -23,6 +23,9 @@ export const SIGNATURES = {
   conv2d_f32_ci1_4x8: [
     "batch", "hp", "wp", "oh", "ow", "n", "kh", "kw", "sh", "sw", "dh", "dw", "x", "w", "y", "act", "p0", "p1",
   ],
+  conv2d_f32_ci1_4x8_nchw: [
+    "batch", "hp", "wp", "oh", "ow", "n", "kh", "kw", "sh", "sw", "dh", "dw", "x", "w", "y", "plane", "act", "p0", "p1",
+  ],
   conv2d_f32_small_8x4: [
     "batch", "hp", "wp", "cin", "oh", "ow", "n", "kk", "sh", "sw", "x", "offs", "w", "r", "y", "act", "p0", "p1",
   ],

@@ -19,12 +19,30 @@ export function conv(im: Importer): void {
   const { window, out } = window2d(im, x.dims, kernel, "conv");
   const xv = im.nhwc(x);
   const dims = [x.dims[0], cout, out[0], out[1]];
-  const y = im.value(nhwcShape(dims));
+  // One input channel (NHWC and NCHW the same bytes) and an output seen only as NCHW: the
+  // kernel stores NCHW planes, so no transpose follows.
+  const nchw = group === 1 && cinG === 1 && !!im.node.outputs[0] && seenAsNchw(im, im.node.outputs[0]);
+  const y = im.value(nchw ? dims : nhwcShape(dims));
   im.emit({
     op: "conv", x: xv, y, w: transposeConst(w, [0, 2, 3, 1]) as Float32Array, wShape: [cout, kh, kw, cinG],
-    bias: b?.f ? Float32Array.from(b.f) : undefined, window, groups: group, act: "none",
+    bias: b?.f ? Float32Array.from(b.f) : undefined, window, groups: group, act: "none", ...(nchw ? { nchw } : {}),
   });
-  im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
+  im.setOutput({ kind: "value", v: y, layout: nchw ? "plain" : "nhwc", dims });
+}
+
+/** Activations, which run on either layout (fused into the conv's store, or elementwise). */
+const ACTIVATIONS = new Set([
+  "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish", "Gelu",
+]);
+const MAX_ACTIVATION_CHAIN = 8;
+
+/** Whether the ONNX tensor `name` is seen only as graph outputs, directly or through activations. */
+function seenAsNchw(im: Importer, name: string, depth = 0): boolean {
+  if (depth > MAX_ACTIVATION_CHAIN) return false;
+  const readers = im.consumers.get(name) ?? [];
+  const isOutput = im.model.graph.outputs.some((o) => o.name === name);
+  return (isOutput || readers.length > 0) && readers.every((n) =>
+    ACTIVATIONS.has(n.opType) && n.inputs.indexOf(name) === 0 && n.inputs.lastIndexOf(name) === 0 && !!n.outputs[0] && seenAsNchw(im, n.outputs[0], depth + 1));
 }
 
 export function convTranspose(im: Importer): void {
