@@ -63,15 +63,17 @@ function outerLoops(
   }
 }
 
-// Tiles of as many runs as fill a 64-byte cache line on each side (four runs of 4 floats, eight
-// of 2): every line a tile touches, of x and of y, is used whole by that tile, so no line is
-// fetched twice whatever the strides (rows a power of two apart share cache sets, and a
-// half-used line of theirs would be evicted before the walk came back to it). Tiles follow the
-// rows of whichever side has them further apart.
+// Tiles of t x t runs, t = 64 / inner: 256 bytes (four cache lines, for runs that divide a line)
+// of each of t rows, on each side. Every line a tile touches, of x and of y, is used whole by that
+// tile, so no line is fetched twice whatever the strides (rows a power of two apart share cache
+// sets, and a half-used line of theirs would be evicted before the walk came back to it); a tile
+// (at most 8 KiB a side) stays in L1; and the loop over tiles costs little next to the copies,
+// where tiles of one line a side spent more on it than on the runs of 8 floats they moved. Tiles
+// follow the rows of whichever side has them further apart.
 function rows2d(x: usize, y: usize, rows: i32, cols: i32, inner: i32, ldx: i32, ldy: i32): void {
   const bx = <usize>ldx << 2;
   const by = <usize>ldy << 2;
-  const t = max(1, 16 / inner);
+  const t = max(1, 64 / inner);
   if (ldy > ldx) {
     for (let i0 = 0; i0 < cols; i0 += t) {
       const i1 = min(i0 + t, cols);
@@ -128,14 +130,17 @@ function transpose2d(x: usize, y: usize, rows: i32, cols: i32, ldx: i32, ldy: i3
   }
   const bx = <usize>ldx << 2;
   const by = <usize>ldy << 2;
+  // Tiles walk along y's rows (stores in order, loads from as many rows of x as the block has),
+  // which is the faster walk, unless x's rows are a multiple of 4 KiB apart and y's are closer:
+  // such rows share cache sets, and a line of theirs left part-read while the tiles visit the
+  // other rows of the block is evicted before they come back to it; the tiles then walk along
+  // x's rows instead, four of them at a time, reading each line whole.
+  const alongY = ldy > ldx || (bx & 4095) != 0;
   for (let i0 = 0; i0 < cols; i0 += BLOCK) {
     const i1 = min(i0 + BLOCK, cols);
     for (let j0 = 0; j0 < rows; j0 += BLOCK) {
       const j1 = min(j0 + BLOCK, rows);
-      // Consecutive tiles stay on the same four rows of whichever side has them further apart:
-      // rows a power of two apart share cache sets, and a line of theirs left half-used while
-      // the tiles visit 16 other rows is evicted before they come back to it.
-      if (ldy > ldx) blockAlongY(x, y, j0, j1, i0, i1, bx, by);
+      if (alongY) blockAlongY(x, y, j0, j1, i0, i1, bx, by);
       else blockAlongX(x, y, j0, j1, i0, i1, bx, by);
     }
   }
@@ -231,6 +236,8 @@ function tile4x4(x: usize, y: usize, bx: usize, by: usize): void {
 }
 
 // Three rows a, b, c (stride ldx) into cols pixels a b c, packed: 4 pixels (3 vectors) a step.
+// Every shuffle takes two lanes of one operand then two of the other, or interleaves halves, the
+// forms that compile to one instruction (shufps, unpck) where an arbitrary one costs several.
 function interleave3(x: usize, y: usize, cols: i32, ldx: i32): void {
   const bx = <usize>ldx << 2;
   let i = 0;
@@ -240,9 +247,11 @@ function interleave3(x: usize, y: usize, cols: i32, ldx: i32): void {
     const b = v128.load(xi + bx);
     const c = v128.load(xi + 2 * bx);
     const yi = y + <usize>i * 12;
-    v128.store(yi, i32x4.shuffle(i32x4.shuffle(a, b, 0, 4, 1, 5), c, 0, 1, 4, 2));
-    v128.store(yi, i32x4.shuffle(i32x4.shuffle(b, c, 1, 5, 2, 6), a, 0, 1, 6, 2), 16);
-    v128.store(yi, i32x4.shuffle(c, i32x4.shuffle(a, b, 3, 7, 3, 7), 2, 4, 5, 3), 32);
+    const c0a1 = i32x4.shuffle(c, a, 0, 0, 5, 5);
+    const c2a3 = i32x4.shuffle(c, a, 2, 2, 7, 7);
+    v128.store(yi, i32x4.shuffle(i32x4.shuffle(a, b, 0, 4, 1, 5), c0a1, 0, 1, 4, 6));
+    v128.store(yi, i32x4.shuffle(i32x4.shuffle(b, c, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7), 2, 3, 4, 5), 16);
+    v128.store(yi, i32x4.shuffle(c2a3, i32x4.shuffle(b, c, 2, 6, 3, 7), 0, 2, 6, 7), 32);
   }
   for (; i < cols; i++) {
     const xi = x + (<usize>i << 2);
@@ -253,7 +262,8 @@ function interleave3(x: usize, y: usize, cols: i32, ldx: i32): void {
   }
 }
 
-// Packed pixels a b c (rows of them) into three rows a, b, c (stride ldy): 4 pixels a step.
+// Packed pixels a b c (rows of them) into three rows a, b, c (stride ldy): 4 pixels a step, with
+// the one-instruction shuffle forms of interleave3.
 function deinterleave3(x: usize, y: usize, rows: i32, ldy: i32): void {
   const by = <usize>ldy << 2;
   let j = 0;
@@ -263,9 +273,9 @@ function deinterleave3(x: usize, y: usize, rows: i32, ldy: i32): void {
     const q = v128.load(xj, 16);
     const r = v128.load(xj, 32);
     const yj = y + (<usize>j << 2);
-    v128.store(yj, i32x4.shuffle(i32x4.shuffle(p, q, 0, 3, 6, 6), r, 0, 1, 2, 5));
-    v128.store(yj + by, i32x4.shuffle(i32x4.shuffle(p, q, 1, 4, 7, 7), r, 0, 1, 2, 6));
-    v128.store(yj + 2 * by, i32x4.shuffle(i32x4.shuffle(p, q, 2, 5, 5, 5), r, 0, 1, 4, 7));
+    v128.store(yj, i32x4.shuffle(p, i32x4.shuffle(q, r, 2, 2, 5, 5), 0, 3, 4, 6));
+    v128.store(yj + by, i32x4.shuffle(i32x4.shuffle(p, q, 1, 1, 4, 4), i32x4.shuffle(q, r, 3, 3, 6, 6), 0, 2, 4, 6));
+    v128.store(yj + 2 * by, i32x4.shuffle(i32x4.shuffle(p, q, 2, 2, 5, 5), r, 0, 2, 4, 7));
   }
   for (; j < rows; j++) {
     const xj = x + <usize>j * 12;

@@ -96,9 +96,9 @@ async function main(): Promise<void> {
         const [b0, b1, b2, b3, b4, b5] = plan.to;
         tasks.memcpy = () => k.strided_copy_f32(1, 1, 1, 1, 1, n, x.ptr, 0, 0, 0, 0, 0, 1, y.ptr, 0, 0, 0, 0, 0, 1);
         tasks.strided = () => k.strided_copy_f32(s0, s1, s2, s3, s4, s5, x.ptr, a0, a1, a2, a3, a4, a5, y.ptr, b0, b1, b2, b3, b4, b5);
-        tasks.transpose = () => op.exec(x.ptr, y.ptr);
+        tasks.transpose = () => op.exec([x.ptr], y.ptr);
       } else {
-        tasks.transpose2 = () => op.exec(x.ptr, y.ptr);
+        tasks.transpose2 = () => op.exec([x.ptr], y.ptr);
       }
     }
     const ms = await medians(tasks);

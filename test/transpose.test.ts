@@ -178,6 +178,36 @@ describe("2-D tiles across the cache blocks and the 2- and 3-channel paths", () 
   });
 });
 
+describe("the 2-D kernel on rows of x 4 KiB apart (its tiles then follow x's rows)", () => {
+  // Through the op such rows come only with H*W a multiple of 1024, which leaves no remainder
+  // along them; called directly, every remainder mod 8 and 4 and across the 64-float blocks shows.
+  // y's rows have 3 words of gap after their `rows` words: the kernel must leave them alone.
+  it.each([[13, 70], [6, 131], [71, 9], [64, 64], [9, 1]])("%i rows of %i columns", (rows, cols) => {
+    const ldx = 1024;
+    const ldy = rows + 3;
+    const nx = rows * ldx;
+    const ny = cols * ldy;
+    const data = randomWords(nx, rows * cols);
+    const ref = new Uint32Array(ny + 2 * GUARD).fill(SENTINEL);
+    for (let i = 0; i < cols; i++) for (let j = 0; j < rows; j++) ref[GUARD + i * ldy + j] = data[j * ldx + i];
+    for (const b of BACKENDS) {
+      const rt = rtOf(E[b]);
+      const xp = rt.heap.alloc(nx * 4);
+      const yp = rt.heap.alloc((ny + 2 * GUARD) * 4);
+      try {
+        new Uint32Array(memoryOf(E[b]).buffer, xp, nx).set(data);
+        new Uint32Array(memoryOf(E[b]).buffer, yp, ny + 2 * GUARD).fill(SENTINEL);
+        const outer = { s0: 1, s1: 1, s2: 1, s3: 1, xs0: 0, xs1: 0, xs2: 0, xs3: 0, ys0: 0, ys1: 0, ys2: 0, ys3: 0 };
+        rt.dispatch([{ fn: "transpose_f32_4x4", args: { rows, cols, x: xp, ldx, y: yp + GUARD * 4, ldy, ...outer } }], "transpose");
+        expect(firstDiff(new Uint32Array(memoryOf(E[b]).buffer, yp, ny + 2 * GUARD), ref), b).toBe("");
+      } finally {
+        rt.heap.release(xp);
+        rt.heap.release(yp);
+      }
+    }
+  });
+});
+
 describe("the reduction", () => {
   it("makes a copy of permutations that move only size-1 axes", () => {
     expect(reducePermutation([1, 1, 256, 256], [0, 2, 3, 1]).kind).toBe("copy");
