@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.js";
 import { type BackendName, engines } from "./grid.js";
-import { EXACT, Net, type OrtCase, type Tol, checkCase, f32attr } from "./networks.js";
+import { EXACT, Net, type OrtCase, type Tol, checkCase, f32attr, steps } from "./networks.js";
 import type { AttributeValue } from "./onnx-builder.js";
 import { Rng, prod } from "./reference.js";
 
@@ -163,13 +163,6 @@ const CASES: Case[] = [
     },
   },
 ];
-
-function steps(summary: string): string[] {
-  const lines = summary.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("step")) + 1;
-  const end = lines.findIndex((l) => l.startsWith("parameters:"));
-  return lines.slice(start, end).map((l) => l.split(/\s{2,}/)[0].trim());
-}
 
 function ortCase(c: Case, seed: number): OrtCase {
   const rng = new Rng(7000 + seed);

@@ -136,6 +136,14 @@ export interface CaseResult {
 }
 
 /** Random inputs in [-1, 1) for a case's declared shapes. */
+/** Names of the steps in a model summary (the first column of its rows). */
+export function steps(summary: string): string[] {
+  const lines = summary.split("\n");
+  const start = lines.findIndex((l) => l.startsWith("step")) + 1;
+  const end = lines.findIndex((l) => l.startsWith("parameters:"));
+  return lines.slice(start, end).map((l) => l.split(/\s{2,}/)[0].trim());
+}
+
 export function feed(rng: Rng, dims: number[]): Feed {
   return { data: rng.f32(prod(dims)), dims };
 }

@@ -13,7 +13,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError, type Engine, ModelFormatError, ShapeError, UnsupportedError, layers } from "../src/index.js";
 import { type BackendName, compare, engines } from "./grid.js";
-import { Net, type OrtCase, type Tol, checkCase, feed } from "./networks.js";
+import { Net, type OrtCase, type Tol, checkCase, feed, steps } from "./networks.js";
 import type { AttributeValue } from "./onnx-builder.js";
 import { runOrt } from "./ort.js";
 import { Rng, convTranspose2dRef, prod } from "./reference.js";
@@ -74,14 +74,6 @@ const CASES: Case[] = [
     steps: ["transpose NCHW->NHWC", "conv 3x3 3->8", "deconv 2x2/2x2 8->4 +relu6", "conv 3x3 4->2", "transpose NHWC->NCHW"],
   },
 ];
-
-/** Names of the steps in a summary (the first column of its rows). */
-function steps(summary: string): string[] {
-  const lines = summary.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("step")) + 1;
-  const end = lines.findIndex((l) => l.startsWith("parameters:"));
-  return lines.slice(start, end).map((l) => l.split(/\s{2,}/)[0].trim());
-}
 
 function ortCase(c: Case, seed: number): OrtCase {
   const rng = new Rng(5000 + seed);

@@ -12,7 +12,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.js";
 import { type BackendName, engines } from "./grid.js";
-import { EXACT, Net, type Tol, checkCase, feed } from "./networks.js";
+import { EXACT, Net, type Tol, checkCase, feed, steps } from "./networks.js";
 import { Rng } from "./reference.js";
 
 const ONE_LAYER: Tol = { atol: 1e-6, rtol: 1e-6 };
@@ -22,13 +22,6 @@ let E: Record<BackendName, Engine>;
 beforeAll(async () => {
   E = await engines();
 });
-
-function steps(summary: string): string[] {
-  const lines = summary.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("step")) + 1;
-  const end = lines.findIndex((l) => l.startsWith("parameters:"));
-  return lines.slice(start, end).map((l) => l.split(/\s{2,}/)[0].trim());
-}
 
 async function check(name: string, n: Net, inputs: { name: string; shape: (number | string)[] }[], out: (number | string)[], feeds: Record<string, number[]>[], tol: Tol) {
   const bytes = n.model({ opset: 13, inputs, outputs: [{ name: "y", shape: out }] });

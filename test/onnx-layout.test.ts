@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.js";
 import { type BackendName, engines } from "./grid.js";
-import { EXACT, Net, type Tol, checkCase, feed } from "./networks.js";
+import { EXACT, Net, type Tol, checkCase, feed, steps } from "./networks.js";
 import { Rng } from "./reference.js";
 
 const ONE_LAYER: Tol = { atol: 1e-6, rtol: 1e-6 };
@@ -17,14 +17,6 @@ let E: Record<BackendName, Engine>;
 beforeAll(async () => {
   E = await engines();
 });
-
-/** Names of the steps in a summary (the first column of its rows). */
-function steps(summary: string): string[] {
-  const lines = summary.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("step")) + 1;
-  const end = lines.findIndex((l) => l.startsWith("parameters:"));
-  return lines.slice(start, end).map((l) => l.split(/\s{2,}/)[0].trim());
-}
 
 async function run(name: string, n: Net, dims: number[], tol: Tol, seed: number) {
   const bytes = n.model({ inputs: [{ name: "x", shape: dims }], outputs: [{ name: "y" }] });

@@ -38,7 +38,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, SUPPORTED_ONNX_OPS } from "../src/index.js";
 import { DataType } from "../src/onnx/model.js";
 import { type BackendName, compare, engines } from "./grid.js";
-import { type Feed, Net, type OrtCase, type Tol, EXACT, checkCase, feed, ortOutputs } from "./networks.js";
+import { EXACT, type Feed, Net, type OrtCase, type Tol, checkCase, feed, ortOutputs, steps } from "./networks.js";
 import { f } from "./onnx-builder.js";
 import { runOrt } from "./ort.js";
 import { Rng, prod } from "./reference.js";
@@ -65,14 +65,6 @@ async function check(c: OrtCase) {
   worstByTol.set(k, Math.max(worstByTol.get(k) ?? 0, r.worst));
   expect(r.problems, c.name).toEqual([]);
   return r;
-}
-
-/** Names of the steps in a summary (the first column of its rows). */
-function steps(summary: string): string[] {
-  const lines = summary.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("step")) + 1;
-  const end = lines.findIndex((l) => l.startsWith("parameters:"));
-  return lines.slice(start, end).map((l) => l.split(/\s{2,}/)[0].trim());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.js";
 import { type BackendName, engines } from "./grid.js";
-import { Net, type Tol, checkCase, feed } from "./networks.js";
+import { Net, type Tol, checkCase, feed, steps } from "./networks.js";
 import { Rng } from "./reference.js";
 
 const ONE_LAYER: Tol = { atol: 1e-6, rtol: 1e-6 };
@@ -19,13 +19,6 @@ let E: Record<BackendName, Engine>;
 beforeAll(async () => {
   E = await engines();
 });
-
-function steps(summary: string): string[] {
-  const lines = summary.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("step")) + 1;
-  const end = lines.findIndex((l) => l.startsWith("parameters:"));
-  return lines.slice(start, end).map((l) => l.split(/\s{2,}/)[0].trim());
-}
 
 /** torchvision's channel_shuffle as exported: view(n, g, c/g, h, w), transpose(1, 2), view(n, c, h, w). */
 function shuffle(n: Net, x: string, [b, c, h, w]: number[], g: number): string {
