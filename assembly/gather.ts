@@ -7,6 +7,19 @@
   return w >= 0 && w < len ? w : -1;
 }
 
+// The element offset of the k-value int32 tuple at t over axes whose sizes and element strides
+// are the k int32 at `dims` and `strides` (negative values from the end), or -1 when the tuple is
+// outside them.
+@inline export function tupleOffset(t: usize, k: i32, dims: usize, strides: usize): isize {
+  let off: isize = 0;
+  for (let j = 0; j < k; j++) {
+    const w = wrap(load<i32>(t + (<usize>j << 2)), load<i32>(dims + (<usize>j << 2)));
+    if (w < 0) return -1;
+    off += <isize>w * <isize>load<i32>(strides + (<usize>j << 2));
+  }
+  return off;
+}
+
 // gather_x32: x is [outer, axisLen, inner], idx holds `count` int32 indices, y is
 // [outer, count, inner]: y[o, q, :] = x[o, idx[q], :].
 export function gather_x32(outer: i32, axisLen: i32, inner: i32, count: i32, x: usize, idx: usize, y: usize): void {
@@ -49,16 +62,9 @@ export function gather_nd_x32(
   for (let b = 0; b < batches; b++) {
     const xb = x + (<usize>b * <usize>xBatch << 2);
     for (let q = 0; q < count; q++) {
-      const t = idx + (<usize>(b * count + q) * <usize>k << 2);
-      let off: usize = 0;
-      let ok = true;
-      for (let j = 0; j < k; j++) {
-        const w = wrap(load<i32>(t + (<usize>j << 2)), load<i32>(dims + (<usize>j << 2)));
-        if (w < 0) ok = false;
-        else off += <usize>w * <usize>load<i32>(strides + (<usize>j << 2));
-      }
+      const off = tupleOffset(idx + (<usize>(b * count + q) * <usize>k << 2), k, dims, strides);
       const to = y + <usize>(b * count + q) * sliceBytes;
-      if (ok) memory.copy(to, xb + (off << 2), sliceBytes);
+      if (off >= 0) memory.copy(to, xb + (<usize>off << 2), sliceBytes);
       else memory.fill(to, 0, sliceBytes);
     }
   }
@@ -74,14 +80,7 @@ export function scatter_nd_x32(
   if (y != x) memory.copy(y, x, <usize>n << 2);
   const sliceBytes = <usize>slice << 2;
   for (let q = 0; q < count; q++) {
-    const t = idx + (<usize>q * <usize>k << 2);
-    let off: usize = 0;
-    let ok = true;
-    for (let j = 0; j < k; j++) {
-      const w = wrap(load<i32>(t + (<usize>j << 2)), load<i32>(dims + (<usize>j << 2)));
-      if (w < 0) ok = false;
-      else off += <usize>w * <usize>load<i32>(strides + (<usize>j << 2));
-    }
-    if (ok) memory.copy(y + (off << 2), upd + <usize>q * sliceBytes, sliceBytes);
+    const off = tupleOffset(idx + (<usize>q * <usize>k << 2), k, dims, strides);
+    if (off >= 0) memory.copy(y + (<usize>off << 2), upd + <usize>q * sliceBytes, sliceBytes);
   }
 }

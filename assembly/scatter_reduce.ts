@@ -1,6 +1,8 @@
 // ScatterND with a reduction (ONNX opset 16 add and mul, 18 max and min): each index tuple combines
 // its slice of the updates with the output's slice there instead of replacing it.
 
+import { tupleOffset } from "./gather";
+
 export const SCATTER_ADD: i32 = 1;
 export const SCATTER_MUL: i32 = 2;
 export const SCATTER_MAX: i32 = 3;
@@ -20,18 +22,9 @@ export function scatter_nd_reduce_x32(
   if (y != x) memory.copy(y, x, <usize>n << 2);
   const sliceBytes = <usize>slice << 2;
   for (let q = 0; q < count; q++) {
-    const t = idx + (<usize>q * <usize>k << 2);
-    let off: usize = 0;
-    let ok = true;
-    for (let j = 0; j < k; j++) {
-      const len = load<i32>(dims + (<usize>j << 2));
-      let v = load<i32>(t + (<usize>j << 2));
-      if (v < 0) v += len;
-      if (v < 0 || v >= len) ok = false;
-      else off += <usize>v * <usize>load<i32>(strides + (<usize>j << 2));
-    }
-    if (!ok) continue;
-    const dst = y + (off << 2);
+    const off = tupleOffset(idx + (<usize>q * <usize>k << 2), k, dims, strides);
+    if (off < 0) continue;
+    const dst = y + (<usize>off << 2);
     const src = upd + <usize>q * sliceBytes;
     if (isInt) combineInts(dst, src, slice, op);
     else combineFloats(dst, src, slice, op);
