@@ -138,22 +138,28 @@ describe("winograd grid coverage", () => {
   });
 });
 
+/** Runs the case on both builds, checks each against the reference's bound and the two bits alike; returns the SIMD output. */
+function bothBuilds(c: Case, d: ReturnType<typeof dataFor>, ref: ReturnType<typeof winogradRef>): Float32Array {
+  const got: Partial<Record<BackendName, Float32Array>> = {};
+  for (const b of BACKENDS) {
+    const { y, problems } = run(E[b], c, d, ref.shape);
+    expect(problems, b).toEqual([]);
+    expect(compare(y, ref.value, (i) => ref.bound[i], b)).toBe("");
+    got[b] = y;
+  }
+  expect(compareBits(got.simd!, got.scalar!)).toBe("");
+  return got.simd!;
+}
+
 describe("conv2d Winograd F(2x2, 3x3): both builds against the float64 reference, bit-identical", () => {
   it.each(CASES.map((c) => [label(c), c] as const))("%s", (_name, c) => {
     const [pt, pl, pb, pr] = padsFor(c.padding, c.h, c.w, 3, 3, 1, 1, 1, 1);
     const d = dataFor(c, outSize(c.h, 3, 1, 1, pt, pb), outSize(c.w, 3, 1, 1, pl, pr));
     const ref = winogradRef(d.x, d.wt, d.bias, d.r, { ...c, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], groups: 1 });
-    const got: Partial<Record<BackendName, Float32Array>> = {};
-    for (const b of BACKENDS) {
-      const { y, problems } = run(E[b], c, d, ref.shape);
-      expect(problems, b).toEqual([]);
-      expect(compare(y, ref.value, (i) => ref.bound[i], b)).toBe("");
-      got[b] = y;
-    }
-    expect(compareBits(got.simd!, got.scalar!)).toBe("");
+    const simd = bothBuilds(c, d, ref);
     const { y, problems } = run(threaded, c, d, ref.shape);
     expect(problems).toEqual([]);
-    expect(compareBits(y, got.simd!, "2 threads vs 1")).toBe("");
+    expect(compareBits(y, simd, "2 threads vs 1")).toBe("");
   });
 });
 
@@ -183,17 +189,10 @@ describe("conv2d Winograd: the scratch blocks tiles", () => {
     const c: Case = { id: 9999, n: 1, h: 64, w: 63, cin: 64, cout: 40, padding: "same", activation: "relu", bias: true, residual: false };
     const d = dataFor(c, 64, 63);
     const ref = winogradRef(d.x, d.wt, d.bias, d.r, { ...c, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], groups: 1 });
-    const got: Partial<Record<BackendName, Float32Array>> = {};
-    for (const b of BACKENDS) {
-      const { y, problems } = run(E[b], c, d, ref.shape);
-      expect(problems, b).toEqual([]);
-      expect(compare(y, ref.value, (i) => ref.bound[i], b)).toBe("");
-      got[b] = y;
-    }
-    expect(compareBits(got.simd!, got.scalar!)).toBe("");
+    const simd = bothBuilds(c, d, ref);
     // Split across two threads (enough work for the runtime to split it), each with its own scratch.
     const two = run(threaded, c, d, ref.shape);
     expect(two.problems).toEqual([]);
-    expect(compareBits(two.y, got.simd!, "2 threads vs 1")).toBe("");
+    expect(compareBits(two.y, simd, "2 threads vs 1")).toBe("");
   });
 });
