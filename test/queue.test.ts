@@ -75,10 +75,13 @@ function simdcnn(args: string[]): Proc {
 async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; what the processes said:\n${said()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The last lines each started process wrote on stderr, for a timeout to say where things stood. */
+const said = () => started.map((p, i) => `[${i}: ${p.child.spawnargs.slice(4, 6).join(" ")}] ${p.stderr().split("\n").slice(-8).join("\n  ")}`).join("\n");
 
 let dir: string;
 let port: number;
