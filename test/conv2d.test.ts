@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError, type Conv2dOptions, type Engine } from "../src/index.js";
 import {
-  ACTIVATIONS, BACKENDS, SIZES, activationRtol, compare, compareBits, dotBound, engines, roundRobin, TINY, type BackendName,
+  ACTIVATIONS, API_MODES, BACKENDS, SIZES, runInMode, type ApiMode, activationRtol, compare, compareBits, dotBound, engines, roundRobin, TINY, type BackendName,
 } from "./grid.js";
 import { type Act, type ConvParams, type PaddingSpec, Rng, activationSlope, conv2dRef, outSize, padsFor } from "./reference.js";
 import { winogradFits } from "../src/ops/winograd.js";
@@ -29,7 +29,7 @@ interface ConvCase extends ConvParams {
   id: number;
   kind: Kind;
   bias: (typeof BIAS)[number];
-  api: "conv2d" | "prepared" | "prepared+out";
+  api: ApiMode;
   activation: Act;
 }
 
@@ -92,7 +92,7 @@ function makeGrid(): { cases: ConvCase[]; noFit: ConvCase[] } {
         padding: randomPadding(rng),
         activation: rng.pick(ACTIVATIONS) as Act,
         bias: rng.pick(BIAS),
-        api: rng.pick(["conv2d", "prepared", "prepared+out"] as const),
+        api: rng.pick(API_MODES),
       };
       if (!fits(c)) {
         noFit.push({ ...c });
@@ -141,18 +141,7 @@ function runConv(e: Engine, c: ConvCase, d: CaseData, outShape: number[]): { y: 
     strides: c.strides, dilations: c.dilations, padding: c.padding, groups: c.groups, activation: c.activation,
     bias: c.bias === "array" ? d.bias : biasT,
   };
-  let yT;
-  if (c.api === "conv2d") yT = e.conv2d(x, w, opts);
-  else {
-    const op = e.prepareConv2d(w, opts);
-    if (c.api === "prepared") yT = op.run(x);
-    else {
-      const out = e.tensor(new Float32Array(outShape.reduce((p, q) => p * q, 1)).fill(NaN), outShape);
-      yT = op.run(x, out);
-      expect(yT).toBe(out);
-    }
-    op.dispose();
-  }
+  const yT = runInMode(e, c.api, x, outShape, () => e.conv2d(x, w, opts), () => e.prepareConv2d(w, opts));
   const y = yT.toArray();
   const shape = [...yT.shape];
   for (const t of [x, w, biasT, yT]) t?.dispose();

@@ -5,7 +5,7 @@
 // output channels per group).
 import { beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError, DisposedError, ShapeError, type ConvTranspose2dOptions, type Engine } from "../src/index.js";
-import { ACTIVATIONS, BACKENDS, activationRtol, compare, compareBits, dotBound, engines, roundRobin, TINY, type BackendName } from "./grid.js";
+import { ACTIVATIONS, API_MODES, BACKENDS, runInMode, activationRtol, compare, compareBits, dotBound, engines, roundRobin, TINY, type BackendName } from "./grid.js";
 import { allocBytes, fillSentinel, memoryOf, ptrOf, rangeOf, sentinelData, snapshot, strayWrites, unwritten } from "./memory.js";
 import { type Act, type ConvTransposeParams, Rng, activationSlope, convTranspose2dRef, convTransposeGeometry, prod } from "./reference.js";
 
@@ -22,7 +22,7 @@ const BATCH = [1, 2];
 const CIN_G = [1, 3, 5, 7, 9, 13, 17, 8];
 const COUT_G = [1, 2, 3, 5, 6, 7, 9, 11, 13, 16, 17];
 const BIAS = ["none", "array", "tensor"] as const;
-const API = ["eager", "prepared", "prepared+out"] as const;
+const API = API_MODES;
 
 interface Case extends ConvTransposeParams {
   id: number;
@@ -89,22 +89,7 @@ function run(e: Engine, c: Case, d: ReturnType<typeof dataFor>, outShape: number
   const w = e.tensor(d.w, [c.cin, c.kh, c.kw, c.cout / c.groups]);
   const biasT = c.bias === "tensor" ? e.tensor(d.bias!, [c.cout]) : undefined;
   const opts = { ...optionsOf(c), bias: c.bias === "array" ? d.bias : biasT };
-  let yT;
-  if (c.api === "eager") yT = e.conv2dTranspose(x, w, opts);
-  else {
-    const op = e.prepareConv2dTranspose(w, opts);
-    if (c.api === "prepared") yT = op.run(x);
-    else {
-      const out = e.tensor(new Float32Array(prod(outShape)).fill(NaN), outShape);
-      yT = op.run(x, out);
-      expect(yT).toBe(out);
-      // A second run on the same shape reuses the plan and gives the same bits.
-      const first = out.toArray();
-      op.run(x, out);
-      expect(compareBits(out.toArray(), first, "second run")).toBe("");
-    }
-    op.dispose();
-  }
+  const yT = runInMode(e, c.api, x, outShape, () => e.conv2dTranspose(x, w, opts), () => e.prepareConv2dTranspose(w, opts));
   const y = yT.toArray();
   const shape = [...yT.shape];
   for (const t of [x, w, biasT, yT]) t?.dispose();

@@ -1,9 +1,9 @@
 // gemm against the float64 reference over a generated grid of sizes and every option combination,
 // in both builds, and bit identity between the builds.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Engine, GemmOptions, Tensor } from "../src/index.js";
+import type { Engine, GemmOptions } from "../src/index.js";
 import {
-  ACTIVATIONS, BACKENDS, SIZES, activationRtol, compare, compareBits, dotBound, engines, roundRobin, TINY, type BackendName,
+  ACTIVATIONS, API_MODES, BACKENDS, SIZES, runInMode, activationRtol, compare, compareBits, dotBound, engines, roundRobin, TINY, type BackendName,
 } from "./grid.js";
 import { type Act, type GemmParams, Rng, activationSlope, gemmRef } from "./reference.js";
 
@@ -12,7 +12,7 @@ type CShape = (typeof C_SHAPES)[number];
 const ALPHAS = [1, 0.5, -1.75, 0, 3];
 const BETAS = [1, 0.25, -2, 0];
 const BIAS = ["none", "array", "tensor"] as const;
-const APIS = ["gemm", "prepared", "prepared+out"] as const;
+const APIS = API_MODES;
 
 interface GemmCase extends GemmParams {
   id: number;
@@ -102,18 +102,7 @@ function runGemm(e: Engine, c: GemmCase, d: Data): { y: Float32Array; shape: num
     bias: c.bias === "array" ? d.bias : biasT,
     c: cT,
   };
-  let y: Tensor;
-  if (c.api === "gemm") y = e.gemm(a, b, opts);
-  else {
-    const op = e.prepareGemm(b, opts);
-    if (c.api === "prepared") y = op.run(a);
-    else {
-      const out = e.tensor(new Float32Array(c.m * c.n).fill(NaN), [c.m, c.n]);
-      y = op.run(a, out);
-      expect(y).toBe(out);
-    }
-    op.dispose();
-  }
+  const y = runInMode(e, c.api, a, [c.m, c.n], () => e.gemm(a, b, opts), () => e.prepareGemm(b, opts));
   const result = { y: y.toArray(), shape: [...y.shape] };
   for (const t of [a, b, biasT, cT, y]) t?.dispose();
   expect(e.memoryBytes, "memory held after disposing everything").toBe(before);

@@ -148,3 +148,35 @@ export function roundRobin<T>(list: readonly T[], i: number, step: number, offse
 export function newRng(seed: number): Rng {
   return new Rng(seed);
 }
+
+/** How a grid case reaches a weighted op: one eager call, a prepared op, or a prepared op writing into a caller's tensor. */
+export const API_MODES = ["once", "prepared", "into"] as const;
+export type ApiMode = (typeof API_MODES)[number];
+
+interface PreparedOp {
+  run(x: Tensor, out?: Tensor): Tensor;
+  dispose(): void;
+}
+
+/**
+ * Runs an op on x the way `mode` says and returns its output (the caller disposes it). In "into"
+ * the output is a NaN-filled tensor of outShape that run must return as it is, and a second run
+ * into it, on the plan the first one made, must give the same bits.
+ */
+export function runInMode(e: Engine, mode: ApiMode, x: Tensor, outShape: number[], once: () => Tensor, prepare: () => PreparedOp): Tensor {
+  if (mode === "once") return once();
+  const op = prepare();
+  try {
+    if (mode === "prepared") return op.run(x);
+    const out = e.tensor(new Float32Array(outShape.reduce((p, q) => p * q, 1)).fill(NaN), outShape);
+    const y = op.run(x, out);
+    if (y !== out) throw new Error("run(x, out) returned another tensor than out");
+    const first = out.toArray();
+    op.run(x, out);
+    const again = compareBits(out.toArray(), first, "second run into the same output");
+    if (again !== "") throw new Error(again);
+    return out;
+  } finally {
+    op.dispose();
+  }
+}
