@@ -23,7 +23,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Activation, ArgumentError, type Engine, type Tensor, type UnaryFn, layers } from "../src/index.js";
 import { REF, logSoftmaxRef } from "./activation-reference.js";
-import { BACKENDS, SIZES, TINY, U, compare, compareBits, compareExact, engines, type BackendName } from "./grid.js";
+import { BACKENDS, SIZES, TINY, U, compare, compareBits, compareExact, engines, shapeKeepingOnBoth, type BackendName } from "./grid.js";
 import { Rng, conv2dRef, gemmRef, prod } from "./reference.js";
 
 let E: Record<BackendName, Engine>;
@@ -33,22 +33,7 @@ beforeAll(async () => {
 
 const SHAPES: number[][] = [...SIZES.map((n) => [n]), [31], [64], [1000], [4099], [2, 3], [3, 5, 7], [1, 7, 9, 13]];
 
-function both(data: Float32Array, shape: number[], f: (e: Engine, x: Tensor) => Tensor): Record<BackendName, Float32Array> {
-  const out = {} as Record<BackendName, Float32Array>;
-  for (const b of BACKENDS) {
-    const e = E[b];
-    const before = e.memoryBytes;
-    const x = e.tensor(data, shape);
-    const y = f(e, x);
-    expect([...y.shape]).toEqual(shape);
-    out[b] = y.toArray();
-    expect(x.toArray(), "input unchanged").toEqual(data);
-    x.dispose();
-    y.dispose();
-    expect(e.memoryBytes).toBe(before);
-  }
-  return out;
-}
+const both = (data: Float32Array, shape: number[], f: (e: Engine, x: Tensor) => Tensor) => shapeKeepingOnBoth(E, data, shape, f);
 
 /**
  * compareBits with every NaN made one NaN first: wasm leaves the sign and payload of a NaN an

@@ -3,7 +3,7 @@
 // cover 1..17 (every remainder mod 4 for the 4-lane SIMD body and its scalar tail) and larger.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Engine, Tensor } from "../src/index.js";
-import { BACKENDS, SIZES, TINY, TRANSCENDENTAL_RTOL, U, compare, compareBits, compareExact, engines, type BackendName } from "./grid.js";
+import { BACKENDS, SIZES, TINY, TRANSCENDENTAL_RTOL, U, compare, compareBits, compareExact, engines, shapeKeepingOnBoth, type BackendName } from "./grid.js";
 import { type BinaryName, Rng, binaryRef, clipRef, leakyReluRef, prod, softmaxRef, unaryRef } from "./reference.js";
 
 let E: Record<BackendName, Engine>;
@@ -17,23 +17,7 @@ const SHAPES: number[][] = [
   [2, 3], [3, 5, 7], [2, 4, 4, 8], [1, 7, 9, 13], [3, 17, 1, 2], [2, 1, 1, 1],
 ];
 
-/** Runs `f` on both engines with x, returns the two outputs; checks shapes and that nothing leaks. */
-function both(data: Float32Array, shape: number[], f: (e: Engine, x: Tensor) => Tensor): Record<BackendName, Float32Array> {
-  const out = {} as Record<BackendName, Float32Array>;
-  for (const b of BACKENDS) {
-    const e = E[b];
-    const before = e.memoryBytes;
-    const x = e.tensor(data, shape);
-    const y = f(e, x);
-    expect([...y.shape]).toEqual(shape);
-    out[b] = y.toArray();
-    expect(x.toArray(), "input unchanged").toEqual(data);
-    x.dispose();
-    y.dispose();
-    expect(e.memoryBytes).toBe(before);
-  }
-  return out;
-}
+const both = (data: Float32Array, shape: number[], f: (e: Engine, x: Tensor) => Tensor) => shapeKeepingOnBoth(E, data, shape, f);
 
 const UNARY_RANGES = {
   relu: [[-2, 2]],

@@ -1,5 +1,6 @@
 // Shared test machinery: one engine per build, the error bounds every comparison uses (and why),
 // comparison helpers that report the worst elements, and the deterministic case generators.
+import { expect } from "vitest";
 import { init, type Engine, type Tensor } from "../src/index.js";
 import { Rng } from "./reference.js";
 
@@ -179,4 +180,25 @@ export function runInMode(e: Engine, mode: ApiMode, x: Tensor, outShape: number[
   } finally {
     op.dispose();
   }
+}
+
+/**
+ * Runs a shape-keeping op f on x in each build and returns the outputs; checks the output's shape,
+ * that x is unchanged, and that nothing is left allocated.
+ */
+export function shapeKeepingOnBoth(E: Record<BackendName, Engine>, data: Float32Array, shape: number[], f: (e: Engine, x: Tensor) => Tensor): Record<BackendName, Float32Array> {
+  const out = {} as Record<BackendName, Float32Array>;
+  for (const b of BACKENDS) {
+    const e = E[b];
+    const before = e.memoryBytes;
+    const x = e.tensor(data, shape);
+    const y = f(e, x);
+    expect([...y.shape]).toEqual(shape);
+    out[b] = y.toArray();
+    expect(x.toArray(), "input unchanged").toEqual(data);
+    x.dispose();
+    y.dispose();
+    expect(e.memoryBytes).toBe(before);
+  }
+  return out;
 }
