@@ -1,6 +1,6 @@
 // Throughput of `simdcnn classify` on a folder of demo slices, and on a DICOM series (one volume,
 // split into slabs over the worker processes: src/cli/volumes.ts), with --threads 1 and 2 (two
-// worker processes: src/cli/pool.ts), classification only (no heatmaps). Generates the slices
+// worker processes: src/cli/processes.ts), classification only (no heatmaps). Generates the slices
 // once into a temporary folder with the phantom generator. With --queue, the same folder through a queue instead: a
 // redis-server of its own on a free port and 3 `simdcnn worker` processes (started, and the
 // model loaded, before the clock starts: they are long-running), against the local --threads 2
@@ -89,7 +89,7 @@ async function queueRuns(): Promise<void> {
   const best = (name: string) => Math.min(...rows.filter((r) => r.name.startsWith(name)).map((r) => r.s));
   const q = best("queue");
   const local = best("local");
-  console.log(`queue / local (best of 2 each): ${((local / q) * 100).toFixed(0)}% of the local pool's slices/s; ` + `${(((q - local) / count) * 1000).toFixed(2)} ms more per slice`);
+  console.log(`queue / local (best of 2 each): ${((local / q) * 100).toFixed(0)}% of the local worker processes' slices/s; ` + `${(((q - local) / count) * 1000).toFixed(2)} ms more per slice`);
 }
 
 // The series: the generator's slices at 512 x 512 as 12-bit CT files of one series, axial,

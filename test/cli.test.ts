@@ -8,7 +8,7 @@ import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileError, SimdcnnError, init, layers } from "../src/node.js";
-import { lastWords } from "../src/cli/pool.js";
+import { lastWords } from "../src/cli/processes.js";
 import { networkGraph } from "../src/layers/layers.js";
 import { encodeModel } from "../src/onnx/encode.js";
 import { png, simdcnn } from "./cli-run.js";
@@ -241,7 +241,7 @@ describe("simdcnn classify: outputs that cannot collide", () => {
   type Row = { file: string; frame?: number; heatmap: string };
   const expected = ["s1/IM00.png", "s2/IM00.png", "s2/a-jpg.png", "s2/a-png.png", "s3/x-dcm-frame1.png", "s3/x-dcm-frame2.png", "s3/x-frame2-png.png"];
 
-  it("names each heatmap after its input's path below the inputs' common folder, one file per slice, in a pool as in one process", async () => {
+  it("names each heatmap after its input's path below the inputs' common folder, one file per slice, in worker processes as in one process", async () => {
     const byThreads: Row[][] = [];
     for (const threads of ["1", "2"]) {
       const heat = join(dir, `heat-${threads}`);
@@ -283,7 +283,7 @@ describe("simdcnn classify: outputs that cannot collide", () => {
 describe("simdcnn classify: setup errors are one line, before any worker starts", () => {
   const files = () => [join(slices, "a.png"), join(slices, "b.png"), join(slices, "e-frames.dcm")];
 
-  it("reports a bad flag value once with exit 2, with one thread or a pool", async () => {
+  it("reports a bad flag value once with exit 2, with one thread or worker processes", async () => {
     for (const threads of ["1", "2"]) {
       for (const [flag, value, message] of [
         ["--backend", "gpu", /--backend expects auto, simd or scalar, got 'gpu'/],
@@ -305,7 +305,7 @@ describe("simdcnn classify: setup errors are one line, before any worker starts"
     }
   });
 
-  it("reports a malformed model once with exit 1, with one thread or a pool", async () => {
+  it("reports a malformed model once with exit 1, with one thread or worker processes", async () => {
     const truncated = join(dir, "truncated.onnx");
     writeFileSync(truncated, readFileSync(model).subarray(0, 100));
     const notOnnx = join(dir, "not-onnx.onnx");
@@ -420,7 +420,7 @@ describe("simdcnn: help, version and suggestions", () => {
 });
 
 describe("simdcnn classify: globs and how paths are shown", () => {
-  it("a glob that matches nothing is its own row, in its place; the other inputs are classified, with one thread or a pool", async () => {
+  it("a glob that matches nothing is its own row, in its place; the other inputs are classified, with one thread or worker processes", async () => {
     const glob = join(dir, "nowhere", "**", "*.dcm");
     for (const threads of ["1", "2"]) {
       const r = await simdcnn(["classify", "--model", model, "--json", "--threads", threads, join(slices, "b.png"), glob, join(slices, "a.png")]);

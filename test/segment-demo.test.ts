@@ -1,6 +1,6 @@
 // The bundled segmentation demo: `simdcnn segment` on the sample slices writes the masks PyTorch
 // computed for them (examples/phantom-seg/reference/, written by train.py from the same input
-// the CLI gives the model: the 16-bit value / 65535), in both builds and in a pool, and every
+// the CLI gives the model: the 16-bit value / 65535), in both builds and in worker processes, and every
 // lesion sample's mask finds its lesion.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";

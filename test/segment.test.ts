@@ -177,7 +177,7 @@ describe("simdcnn segment", () => {
     }
   });
 
-  it("a pool of processes writes the same masks, overlays and lines as one process", async () => {
+  it("worker processes write the same masks, overlays and lines as one process", async () => {
     const outs: { stdout: string; files: Record<string, string> }[] = [];
     for (const threads of ["1", "2"]) {
       const out = join(dir, `out-pool-${threads}`);

@@ -19,7 +19,7 @@ import { expandInputs, isS3 } from "./inputs.js";
 import { type Job, type Loaded, asUsage } from "./jobs.js";
 import { outputNames } from "./naming.js";
 import type { DetectResult, Failure, Result, SegmentResult } from "./output.js";
-import { WORKER_ENV, type WorkerJob, type WorkerSetup, runInProcesses } from "./pool.js";
+import { WORKER_ENV, type WorkerJob, type WorkerSetup, runInProcesses } from "./processes.js";
 import { quantizeCommand } from "./quantize.js";
 import { progressBar, wrote } from "./report.js";
 import { type SegmentOptions, type Segmenter, emitSegmented, loadSegmenter, segmentJobs } from "./segment.js";
@@ -195,7 +195,7 @@ interface Runner<L extends Loaded, R extends { file: string }> {
  * Expands and names the inputs (fetching a --dicomweb study first, into a temporary folder
  * removed afterwards), loads the model once (so that every problem with it or its settings shows
  * before any worker starts), and runs the jobs: on a queue's workers when `remote` is given,
- * several files or a volume's slabs in a pool of single-threaded processes (see pool.ts for
+ * several files or a volume's slabs in single-threaded worker processes (see processes.ts for
  * why), else in this process.
  */
 async function runCommand<L extends Loaded, R extends { file: string }>(c: Common, positionals: string[], run: Runner<L, R>): Promise<{ loaded: L; results: (R | Failure)[] }> {
@@ -231,8 +231,8 @@ async function runInputs<L extends Loaded, R extends { file: string }>(
   // size, so that a restarted producer gives each slab the job id it had.
   const jobs = remote ? (slabs(named, Infinity, QUEUE_SLAB) as Job[]) : c.threads > 1 ? (slabs(named, c.threads, MIN_SLAB) as Job[]) : named;
   const files = jobs.filter((j) => !("error" in j)).length;
-  const pool = c.threads > 1 && files > 1;
-  const engine = await init({ backend: c.backend, threads: pool ? 1 : c.threads });
+  const inProcesses = c.threads > 1 && files > 1;
+  const engine = await init({ backend: c.backend, threads: inProcesses ? 1 : c.threads });
   let loaded: L;
   try {
     loaded = await load(engine);
@@ -247,7 +247,7 @@ async function runInputs<L extends Loaded, R extends { file: string }>(
       loaded.model.dispose();
       engine.dispose();
       results.push(...(await remote(jobs, () => bar.increment())));
-    } else if (pool) {
+    } else if (inProcesses) {
       loaded.model.dispose();
       engine.dispose();
       results.push(...(await runInProcesses<R>(jobs, Math.min(c.threads, files), setup, () => bar.increment())));
@@ -393,7 +393,7 @@ async function detectCommand(args: string[]): Promise<number> {
   return emitDetected(results as DetectResult[], options, out);
 }
 
-/** A pool's worker process: the job file names its command, validated options and its share of the inputs. */
+/** A worker process of a run: the job file names its command, validated options and its share of the inputs. */
 async function worker(file: string): Promise<number> {
   const job = JSON.parse(await readFile(file, "utf8")) as WorkerJob;
   const engine = await init({ backend: job.backend, threads: 1 });

@@ -19,7 +19,7 @@ export type WorkerSetup = { backend: "auto" | Backend } & (
 /** What a worker process is given (as a JSON file named by SIMDCNN_JOB): the setup and its share of the jobs. */
 export type WorkerJob = WorkerSetup & { jobs: Job[] };
 
-/** The environment variable that makes this command a pool's worker process. */
+/** The environment variable that makes this command a worker process of a run. */
 export const WORKER_ENV = "SIMDCNN_JOB";
 
 /**
@@ -35,7 +35,7 @@ export async function runInProcesses<R extends object>(jobs: Job[], processes: n
   const byJob: (R | Failure)[][] = jobs.map((j) => ("error" in j ? [{ file: j.file, error: j.error }] : []));
   const files = jobs.flatMap((j, at) => ("error" in j ? [] : [{ job: j, at }]));
   for (const j of jobs) if ("error" in j) onJob();
-  const dir = mkdtempSync(join(tmpdir(), "simdcnn-pool-"));
+  const dir = mkdtempSync(join(tmpdir(), "simdcnn-processes-"));
   try {
     // Contiguous shares of about equal work: a file counts as one slice, a volume's slab as its slices.
     const weight = (j: Job) => ("volume" in j ? (j.slab ? j.slab[1] - j.slab[0] : j.count) : 1);
