@@ -5,11 +5,16 @@ import type { Runtime } from "../runtime/runtime.js";
  * The 8-bit convolution's Winograd F(2x2, 3x3) (assembly/qwinograd.ts): exact integer transforms,
  * so its outputs are the direct kernel's to the bit, provided 4 x the accumulator fits an i32.
  *
- * When it pays, over the direct 8-bit kernel (Cin, Cout at 128x128, 64x64, 32x32 inputs, one
- * thread, bench/qwinograd.ts): measured with the thresholds below.
+ * When it pays over the direct 8-bit kernel, by Cin Cout / (Cin + Cout) as for float32
+ * (src/ops/winograd.ts), but later: the direct kernel does twice float32's multiply-adds per
+ * instruction while the transforms cost about what float32's do. Measured (bench/qwinograd.ts, 64x64
+ * and 128x128 inputs, one thread), Winograd over direct: 8->32 0.74x, 12->24 0.79x, 12->64 0.97x,
+ * 16->16 0.94x, 16->24 1.01x, 16->32 1.04x, 24->24 1.13x, 32->16 1.14x, 32->32 1.26x, 64->64
+ * 1.64x, 128->128 1.85x; with that ratio 6.4, 8, 10.1, 8, 9.6, 10.7, 12, 10.7, 16, 32, 64. Below 16
+ * input channels the GEMMs' k loops (Cin / 2 pairs) are too short to pay.
  */
-export const QWINOGRAD_MIN_CIN = 8;
-const QWINOGRAD_MIN_RATIO = 6;
+export const QWINOGRAD_MIN_CIN = 16;
+const QWINOGRAD_MIN_RATIO = 10;
 
 /** Whether the 8-bit Winograd runs faster than the direct kernel, by channel counts. */
 export function qwinogradPays(cin: number, cout: number): boolean {
