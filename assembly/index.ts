@@ -36,4 +36,5 @@ export { nonzero_x32 } from "./nonzero";
 export { peak_f32 } from "./peak";
 export { deconv2d_indirection, deconv_f32_4x8 } from "./deconv";
 export { QOUT_I32, QOUT_F32, QOUT_U8, QOUT_I8, QOUT_Q16U8, QOUT_Q16I8, qgemm_q8_4x8, pack_qgemm_q8_8, quantize_f32_q8, quantize_f32_q8_i16, fake_quantize_f32, minmax_f32 } from "./qgemm";
+export { conv2d_q16_winograd_2x2k3, winograd_weights_q16_2x2k3 } from "./qwinograd";
 export { dequantize_q16_f32, qadd_q16, pad_channels_q16 } from "./qchain";

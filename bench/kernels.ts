@@ -14,6 +14,7 @@ import { winogradFits } from "../src/ops/winograd.js";
 import { Resize, type ResizeOptions, resizeSpec } from "../src/ops/resize.js";
 import type { PreparedOp } from "../src/ops/op.js";
 import { QConv2d } from "../src/ops/qconv.js";
+import { qwinogradPays } from "../src/ops/qwinograd.js";
 import type { Runtime } from "../src/runtime/runtime.js";
 
 const USAGE = {
@@ -106,18 +107,21 @@ function deconv(h: number, w: number, cin: number, cout: number, k: number, s: n
 /**
  * The 8-bit path (src/ops/qconv.ts, qgemm_q8_4x8) on a float input and output, as onnxruntime's
  * dynamic quantization runs it: the input's min/max and quantization are part of every call.
- * Named "int8 " + the float workload's name, which the table compares it with.
+ * Named "int8 " + the float workload's name, which the table compares it with; where the engine
+ * runs it as Winograd (src/ops/qwinograd.ts) the name says "winograd", and `direct` gives the
+ * direct kernel's row under the plain name.
  */
-function int8(label: string, h: number, w: number, cin: number, cout: number, k: number): Workload {
+function int8(label: string, h: number, w: number, cin: number, cout: number, k: number, direct = false): Workload {
+  const winograd = !direct && k === 3 && qwinogradPays(cin, cout);
   return {
-    name: label === "gemm" ? `int8 gemm ${h}x${cin}x${cout}` : `int8 ${label} ${h}x${w} ${cin}->${cout}`,
+    name: label === "gemm" ? `int8 gemm ${h}x${cin}x${cout}` : `int8 ${label}${winograd ? " winograd" : ""} ${h}x${w} ${cin}->${cout}`,
     flop: 2 * h * w * cout * k * k * cin,
     make(e) {
       const rt = (e as unknown as { rt: Runtime }).rt;
       const weights = Array.from(random(cout * k * k * cin, 4, 127), Math.round);
       const op = new QConv2d(rt, {
         weights, wShape: [cout, k, k, cin], weightZeroPoints: [0], weightScales: [0.01], bias: random(cout, 5, 0.5),
-        padding: k > 1 ? "same" : "valid", input: { dynamic: true },
+        padding: k > 1 ? "same" : "valid", input: { dynamic: true }, winograd: direct ? false : undefined,
       });
       const gemm = label.startsWith("gemm");
       const x = tensor(e, gemm ? [h, cin] : [1, h, w, cin], 3);
@@ -181,7 +185,8 @@ const workloads: Workload[] = [
   argmax(256, 256, 4),
   argmax(256, 256, 32),
   int8("gemm", 1024, 1, 1024, 1024, 1),
-  ...KERNEL_SHAPES.conv.filter(([, , , ci, , , g]) => g === 1 && ci >= 16).map(([l, h, w, ci, co, k]) => int8(l, h, w, ci, co, k)),
+  ...KERNEL_SHAPES.conv.filter(([, , , ci, , , g]) => g === 1 && ci >= 16).flatMap(([l, h, w, ci, co, k]) =>
+    k === 3 && qwinogradPays(ci, co) ? [int8(l, h, w, ci, co, k), int8(l, h, w, ci, co, k, true)] : [int8(l, h, w, ci, co, k)]),
 ];
 
 interface Row {

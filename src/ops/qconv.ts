@@ -4,6 +4,8 @@ import type { Runtime } from "../runtime/runtime.js";
 import { sizeOfShape } from "../runtime/tensor.js";
 import type { PreparedOp } from "./op.js";
 import { type Padding, pair, resolvePadding, windowOut } from "./options.js";
+import { QWinograd3x3, type QWinogradPlan, qwinogradExact, qwinogradPays } from "./qwinograd.js";
+import { winogradGeometry } from "./winograd.js";
 
 /** One scale and zero point of an 8-bit type. */
 export interface QParams {
@@ -37,14 +39,23 @@ export interface QConv2dOptions {
   input: InputQuantization;
   /** Set: y is quantized with these parameters into the next 8-bit op's i16 operand, not float. */
   output?: QParams;
+  /**
+   * For a window Winograd computes (3x3, stride 1, no dilation), overrides the choice by channel
+   * counts: false keeps the direct kernel, true takes Winograd (tests and benchmarks). Winograd is
+   * never taken where its exactness bound fails (src/ops/qwinograd.ts).
+   */
+  winograd?: boolean;
 }
 
 interface Plan {
   key: string;
   shape: [number, number, number, number];
-  /** The indirection table, then (for an even Cin) its tap runs; runs is 0 without them. */
+  /** The indirection table, then (for an even Cin) its tap runs; runs is 0 without them (and both 0 for Winograd). */
   ind: number;
   runs: number;
+  /** The Winograd path's tiling and its scratch (0 on the direct path). */
+  wino?: QWinogradPlan;
+  scratch: number;
   /** The quantized input, 0 when the input comes quantized. */
   xq: number;
   oh: number;
@@ -57,7 +68,9 @@ interface Plan {
  * quantization: its min and max, then the scale and zero point exactly as ONNX's
  * DynamicQuantizeLinear computes them in float32), written minus its zero point as i16, the
  * operand qgemm_q8_4x8 reads; the kernel accumulates in i32 and dequantizes in its store. The
- * weights are packed once, minus their zero points, as i16 pairs.
+ * weights are packed once, minus their zero points, as i16 pairs. A 3x3 stride-1 convolution with
+ * enough channels runs as exact integer Winograd F(2x2, 3x3) instead (src/ops/qwinograd.ts), with
+ * the same accumulators and the same store, so the same bits.
  */
 export class QConv2d implements PreparedOp {
   readonly inChannels: number;
@@ -75,6 +88,8 @@ export class QConv2d implements PreparedOp {
   private readonly output: QParams | undefined;
   private readonly weightScales: Float32Array;
   private packed: number;
+  /** The Winograd path's weights; then `packed` is its packing. */
+  private readonly wino: QWinograd3x3 | undefined;
   /** scale[Cout] for the store, then fbias[Cout], then min/max, then the zero row (Cin i16 zeros). */
   private readonly side: number;
   private readonly hasBias: boolean;
@@ -114,7 +129,10 @@ export class QConv2d implements PreparedOp {
 
     const heap = rt.heap;
     const ks = kh * kw;
-    const kc = cin % 2 === 1 && ks > 1 ? cin + 1 : cin;
+    const wino = winogradGeometry(this.kernel, this.strides, this.dilations, 1) && (opts.winograd ?? qwinogradPays(cin, cout))
+      && qwinogradExact(l1Norms(opts.weights, zw, ks * cin), maxInput(opts.input));
+    // Winograd reads Cin channels as they are; the direct kernel's taps join into runs over pairs.
+    const kc = cin % 2 === 1 && ks > 1 && !wino ? cin + 1 : cin;
     this.kc = kc;
     const src = heap.alloc(cout * ks * kc + cout);
     try {
@@ -128,23 +146,38 @@ export class QConv2d implements PreparedOp {
         }
       }
       for (let j = 0; j < cout; j++) u8[src + cout * ks * kc + j] = zw[j] & 0xff;
-      this.packed = heap.alloc(Math.ceil(cout / GEMM_NR) * ks * (Math.ceil(kc / 2)) * 32);
-      rt.dispatch([{
-        fn: "pack_qgemm_q8_8",
-        args: { kc, ks, n: cout, b: src, st: kc, sk: 1, sn: ks * kc, wzp: src + cout * ks * kc, out: this.packed, wSigned: signed ? 1 : 0 },
-      }], what);
+      if (wino) {
+        this.wino = new QWinograd3x3(rt, cin, cout, src, signed);
+        this.packed = this.wino.packed;
+      } else {
+        this.packed = heap.alloc(Math.ceil(cout / GEMM_NR) * ks * (Math.ceil(kc / 2)) * 32);
+        rt.dispatch([{
+          fn: "pack_qgemm_q8_8",
+          args: { kc, ks, n: cout, b: src, st: kc, sk: 1, sn: ks * kc, wzp: src + cout * ks * kc, out: this.packed, wSigned: signed ? 1 : 0 },
+        }], what);
+      }
     } finally {
       heap.release(src);
     }
     try {
       this.side = heap.alloc(cout * 8 + 8 + kc * 2);
     } catch (e) {
-      heap.release(this.packed);
+      this.releaseWeights();
       throw e;
     }
     heap.u8.fill(0, this.zero, this.zero + kc * 2);
     if (opts.bias) heap.f32.set(opts.bias, this.side / 4 + cout);
     if (!opts.input.dynamic) this.setScales(opts.input.scale);
+  }
+
+  /** Which kernel runs: "winograd" (conv2d_q16_winograd_2x2k3) or "direct" (qgemm_q8_4x8). */
+  get path(): "winograd" | "direct" {
+    return this.wino ? "winograd" : "direct";
+  }
+
+  private releaseWeights(): void {
+    if (this.wino) this.wino.dispose();
+    else this.rt.heap.release(this.packed);
   }
 
   private get minMax(): number {
@@ -192,6 +225,20 @@ export class QConv2d implements PreparedOp {
     if (this.plan?.key !== key) {
       const { n, h, w, oh, ow, pads } = this.geometry(x4);
       const heap = this.rt.heap;
+      if (this.wino) {
+        const { plan, scratchBytes } = this.wino.plan(n, h, w, oh, ow, pads);
+        const scratch = heap.alloc(scratchBytes);
+        let xq = 0;
+        try {
+          if (!this.prequantized) xq = heap.alloc(sizeOfShape(x4) * 2);
+        } catch (e) {
+          heap.release(scratch);
+          throw e;
+        }
+        this.release();
+        this.plan = { key, shape: [n, h, w, this.inChannels], ind: 0, runs: 0, wino: plan, scratch, xq, oh, ow };
+        return out;
+      }
       const ks = this.kernel[0] * this.kernel[1];
       const tiles = Math.ceil((n * oh * ow) / GEMM_MR);
       const tableBytes = tiles * GEMM_MR * ks * 4;
@@ -218,7 +265,7 @@ export class QConv2d implements PreparedOp {
       const runs = withRuns ? ind + tableBytes : 0;
       if (withRuns) this.rt.dispatch([{ fn: "conv2d_tap_runs", args: { tiles, ks, mr: GEMM_MR, stepBytes: this.kc * 4, ind, runs } }], "qconv2d");
       this.release();
-      this.plan = { key, shape: [n, h, w, this.inChannels], ind, runs, xq, oh, ow };
+      this.plan = { key, shape: [n, h, w, this.inChannels], ind, runs, scratch: 0, xq, oh, ow };
     }
     return out;
   }
@@ -229,8 +276,7 @@ export class QConv2d implements PreparedOp {
 
   private release(): void {
     if (!this.plan) return;
-    this.rt.heap.release(this.plan.ind);
-    if (this.plan.xq !== 0) this.rt.heap.release(this.plan.xq);
+    for (const p of [this.plan.ind, this.plan.scratch, this.plan.xq]) if (p !== 0) this.rt.heap.release(p);
     this.plan = undefined;
   }
 
@@ -238,7 +284,7 @@ export class QConv2d implements PreparedOp {
     const heap = this.rt.heap;
     return {
       weights: heap.sizeOf(this.packed) + heap.sizeOf(this.side),
-      scratch: this.plan ? heap.sizeOf(this.plan.ind) + (this.plan.xq === 0 ? 0 : heap.sizeOf(this.plan.xq)) : 0,
+      scratch: this.plan ? [this.plan.ind, this.plan.scratch, this.plan.xq].reduce((s, p) => s + (p === 0 ? 0 : heap.sizeOf(p)), 0) : 0,
     };
   }
 
@@ -267,16 +313,21 @@ export class QConv2d implements PreparedOp {
     const out = this.output;
     const outKind = out ? (out.signed ? QOUT.q16i8 : QOUT.q16u8) : QOUT.f32;
     const elem = out ? 2 : 4;
+    const c = this.outChannels;
+    const fbias = this.hasBias ? this.side + c * 4 : 0;
+    if (this.wino) {
+      this.wino.exec(plan.wino!, plan.scratch, this.zero, a, y, { scale: this.side, fbias, outKind, zy: out?.zeroPoint ?? 0, ys: out?.scale ?? 0 });
+      return;
+    }
     const m = plan.shape[0] * plan.oh * plan.ow;
     const ks = this.kernel[0] * this.kernel[1];
-    const c = this.outChannels;
     rt.dispatch(
       rt.ranges(m, m * c * cin * ks, GEMM_MR).map(([r0, r1]) => ({
         fn: "qgemm_q8_4x8" as const,
         args: {
           m: r1 - r0, n: c, kc: this.kc, ks, a, ind: plan.ind + r0 * ks * 4, runs: plan.runs && plan.runs + (r0 / GEMM_MR) * ks,
           zero: this.zero, w: this.packed,
-          scale: this.side, fbias: this.hasBias ? this.side + c * 4 : 0, c: y + r0 * c * elem, ldc: c,
+          scale: this.side, fbias, c: y + r0 * c * elem, ldc: c,
           outKind, zy: out?.zeroPoint ?? 0, ys: out?.scale ?? 0,
         },
       })),
@@ -286,11 +337,27 @@ export class QConv2d implements PreparedOp {
 
   dispose(): void {
     if (this.packed === 0) return;
-    this.rt.heap.release(this.packed);
+    this.releaseWeights();
     this.rt.heap.release(this.side);
     this.release();
     this.packed = 0;
   }
+}
+
+/** Per output channel, the sum of |w - zw| over its `per` weights (OHWI, so consecutive). */
+function l1Norms(weights: ArrayLike<number>, zw: readonly number[], per: number): number[] {
+  return zw.map((z, j) => {
+    let s = 0;
+    for (let i = j * per; i < (j + 1) * per; i++) s += Math.abs(weights[i] - z);
+    return s;
+  });
+}
+
+/** The largest |x - zx| the input can hold: its 8-bit range about its zero point (any uint8 one when dynamic). */
+function maxInput(q: InputQuantization): number {
+  if (q.dynamic) return 255;
+  const [lo, hi] = q.signed ? [-128, 127] : [0, 255];
+  return Math.max(q.zeroPoint - lo, hi - q.zeroPoint);
 }
 
 function checkParams(p: QParams, what: string): void {

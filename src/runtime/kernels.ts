@@ -91,6 +91,10 @@ export const SIGNATURES = {
     "m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "scale", "fbias", "c", "ldc", "outKind", "zy", "ys",
   ],
   pack_qgemm_q8_8: ["kc", "ks", "n", "b", "st", "sk", "sn", "wzp", "out", "wSigned"],
+  conv2d_q16_winograd_2x2k3: [
+    "h", "w", "cin", "cout", "oh", "ow", "pt", "pl", "tile0", "tiles", "block", "x", "zero", "u", "scale", "fbias", "scratch", "y", "outKind", "zy", "ys",
+  ],
+  winograd_weights_q16_2x2k3: ["cin", "cout", "g", "wzp", "out", "wSigned"],
   quantize_f32_q8: ["n", "x", "y", "scale", "zp", "ySigned"],
   quantize_f32_q8_i16: ["n", "x", "y", "scale", "zp", "ySigned"],
   minmax_f32: ["n", "x", "y"],
