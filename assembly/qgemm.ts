@@ -203,8 +203,9 @@ const ROUND_BITS: i32 = 0x4b400000;
 }
 
 // One row of 8 accumulators: whole vectors for a full row, lane by lane (the scalar store, the
-// same operations) for a partial one.
-@inline function qstoreRow(c: usize, v0: v128, v1: v128, nr: i32, scale: usize, fbias: usize, outKind: i32, zy: i32, ys: f32): void {
+// same operations) for a partial one. Shared with the depthwise kernel (assembly/qdwconv.ts), so
+// the requantization is written once.
+@inline export function qstoreRow(c: usize, v0: v128, v1: v128, nr: i32, scale: usize, fbias: usize, outKind: i32, zy: i32, ys: f32): void {
   if (nr == GEMM_NR) {
     if (outKind == QOUT_I32) {
       v128.store(c, v0);
@@ -252,7 +253,7 @@ const ROUND_BITS: i32 = 0x4b400000;
   if (nr > 6) qstoreOne(c, 6, i32x4.extract_lane(v1, 2), scale, fbias, outKind, zy, ys);
 }
 
-@inline function qstoreOne(c: usize, j: i32, acc: i32, scale: usize, fbias: usize, outKind: i32, zy: i32, ys: f32): void {
+@inline export function qstoreOne(c: usize, j: i32, acc: i32, scale: usize, fbias: usize, outKind: i32, zy: i32, ys: f32): void {
   const o = <usize>j;
   if (outKind == QOUT_I32) {
     store<i32>(c + (o << 2), acc);

@@ -146,6 +146,8 @@ export type Step =
       window: Window;
       input: InputQuantization;
       output?: QParams;
+      /** One filter per channel (group = channels, wShape [C, kh, kw, 1]): src/ops/qdwconv.ts. */
+      depthwise?: boolean;
     }
   /** QuantizeLinear of a float x into a q16 value (src/ops/qchain.ts). */
   | { op: "quantize"; x: Value; y: Value; p: QParams }

@@ -8,6 +8,7 @@ import { MatMul } from "../ops/matmul.js";
 import type { PreparedOp } from "../ops/op.js";
 import { Pad } from "../ops/pad.js";
 import { QConv2d } from "../ops/qconv.js";
+import { QDwConv2d } from "../ops/qdwconv.js";
 import { Dequantize, QAdd, Quantize } from "../ops/qchain.js";
 import { FakeQuantize } from "../ops/quantize.js";
 import { GlobalPool, Pool2d } from "../ops/pool.js";
@@ -115,14 +116,13 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
   }),
   lpNorm: (rt, s) => ({ op: new LpNorm(rt, s.p), inputs: [s.x], shapes: [s.dims] }),
   pad: (rt, s) => ({ op: new Pad(rt, s.pads, s.value), inputs: [s.x], shapes: [s.x.shape] }),
-  qconv: (rt, s) => ({
-    op: new QConv2d(rt, {
+  qconv: (rt, s) => {
+    const opts = {
       weights: s.w, wShape: s.wShape, weightZeroPoints: s.zeroPoints, weightScales: s.scales, bias: s.bias,
       strides: s.window.strides, dilations: s.window.dilations, padding: s.window.pads, input: s.input, output: s.output,
-    }),
-    inputs: [s.x],
-    shapes: [s.x.shape],
-  }),
+    };
+    return { op: s.depthwise ? new QDwConv2d(rt, opts) : new QConv2d(rt, opts), inputs: [s.x], shapes: [s.x.shape] };
+  },
   fakeQuant: (rt, s) => ({ op: new FakeQuantize(rt, s.scale, s.zeroPoint, s.signed), inputs: [s.x], shapes: [s.x.shape] }),
   quantize: (rt, s) => ({ op: new Quantize(rt, s.p), inputs: [s.x], shapes: [s.x.shape] }),
   dequantize: (rt, s) => ({ op: new Dequantize(rt, s.p), inputs: [s.x], shapes: [s.x.shape] }),

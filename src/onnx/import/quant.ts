@@ -167,13 +167,29 @@ function intWeights(im: Importer, what: string): ConstSym {
   return w;
 }
 
+/** A group of one filter per channel: group = input channels = output channels, weights [C, 1, kh, kw]. */
+function isDepthwise(group: number, x: readonly number[], w: readonly number[]): boolean {
+  return group === x[1] && w[0] === group && w[1] === 1;
+}
+
+/** Whether the node's convolution is depthwise (8-bit kernel: src/ops/qdwconv.ts); any other group but 1 is refused. */
+function depthwise(im: Importer, x: readonly number[], w: readonly number[]): boolean {
+  const group = im.int("group", 1);
+  if (group === 1) return false;
+  if (isDepthwise(group, x, w)) return true;
+  return im.fail(
+    `group ${group} is supported only for group 1 or a depthwise convolution (group = input channels = output channels, weights [C, 1, kh, kw]); `
+      + `the input has ${x[1]} channels and the weights are [${w.join(", ")}]`,
+  );
+}
+
 export function convInteger(im: Importer): void {
   const { x, from } = quantizedInput(im);
   const w = intWeights(im, "the weights");
   if (x.dims.length !== 4 || w.dims.length !== 4) im.fail(`only 2-d convolutions are supported (input [${x.dims.join(", ")}])`);
-  if (im.int("group", 1) !== 1) im.fail("only group 1 is supported");
+  const dw = depthwise(im, x.dims, w.dims);
   const [cout, cin, kh, kw] = w.dims;
-  if (x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  if (!dw && x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
   const kernel = im.ints("kernel_shape") ?? [kh, kw];
   if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
   const { window, out } = window2d(im, x.dims, kernel, "conv");
@@ -182,7 +198,7 @@ export function convInteger(im: Importer): void {
   const make = (scales: Float32Array): Sym => {
     const y = im.value(nhwcShape(dims));
     const wv = transposeConst(w, [0, 2, 3, 1]) as number[];
-    im.emit({ op: "qconv", x: im.nhwc(x), y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints, scales, window, input: { dynamic: true } });
+    im.emit({ op: "qconv", x: im.nhwc(x), y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints, scales, window, input: { dynamic: true }, ...(dw ? { depthwise: dw } : {}) });
     return { kind: "value", v: y, layout: "nhwc", dims };
   };
   im.setQuant(0, { kind: "acc", from, float: false, channels: cout, channelAxis: 1, rank: 4, make });
@@ -372,11 +388,15 @@ export function dequantizeLinear(im: Importer): void {
 export function qdqConv(im: Importer): boolean {
   const q = im.quantInput(0);
   const w = im.intWeights.get(im.node.inputs[1]);
-  if (q?.kind !== "fakeQuantized" || !w || q.pair.x?.kind === "const" || im.int("group", 1) !== 1) return false;
+  if (q?.kind !== "fakeQuantized" || !w || q.pair.x?.kind === "const") return false;
   const xd = q.pair.dims;
   if (w.dims.length !== 4 || xd.length !== 4 || (w.scales.length > 1 && w.axis !== 0)) return false;
+  const group = im.int("group", 1);
+  // Other groups run on the pair's float value (the float convolution takes any group).
+  if (group !== 1 && !isDepthwise(group, xd, w.dims)) return false;
+  const dw = group !== 1;
   const [cout, cin, kh, kw] = w.dims;
-  if (xd[1] !== cin) im.bad(`input has ${xd[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  if (!dw && xd[1] !== cin) im.bad(`input has ${xd[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
   const kernel = im.ints("kernel_shape") ?? [kh, kw];
   if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
   const b = im.constInput(2, "bias");
@@ -391,6 +411,7 @@ export function qdqConv(im: Importer): boolean {
   im.emit({
     op: "qconv", x, y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints: w.zeroPoints, scales: Float32Array.from(w.scales),
     bias: b?.f ? Float32Array.from(b.f) : undefined, window, input: { dynamic: false, quantized: true, ...q.pair.p }, output,
+    ...(dw ? { depthwise: dw } : {}),
   });
   if (output) im.setQuant(0, { kind: "chain", pair: { p: output, dims, q16: new Map([["nhwc", y]]) } });
   else im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
@@ -449,9 +470,9 @@ export function qlinearConv(im: Importer): void {
   const x = { dims: pair.dims };
   const { w, scales, zeroPoints } = qlinearWeights(im, (d) => d[0]);
   if (x.dims.length !== 4 || w.dims.length !== 4) im.fail(`only 2-d convolutions are supported (input [${x.dims.join(", ")}])`);
-  if (im.int("group", 1) !== 1) im.fail("only group 1 is supported");
+  const dw = depthwise(im, x.dims, w.dims);
   const [cout, cin, kh, kw] = w.dims;
-  if (x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  if (!dw && x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
   const kernel = im.ints("kernel_shape") ?? [kh, kw];
   if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
   const yp = tensorParams(im, 6, 7);
@@ -461,7 +482,7 @@ export function qlinearConv(im: Importer): void {
   const y = im.value(nhwcShape(dims));
   im.emit({
     op: "qconv", x: pairQ16(im, pair, "nhwc"), y, w: transposeConst(w, [0, 2, 3, 1]) as number[], wShape: [cout, kh, kw, cin],
-    zeroPoints, scales: Float32Array.from(scales), bias, window, input: { dynamic: false, quantized: true, ...p },
+    zeroPoints, scales: Float32Array.from(scales), bias, window, input: { dynamic: false, quantized: true, ...p }, ...(dw ? { depthwise: dw } : {}),
   });
   setQuantized(im, pairOf({ kind: "value", v: y, layout: "nhwc", dims }, yp));
 }
