@@ -271,9 +271,10 @@ describe("QDQ output", () => {
       plain.dispose();
       // The first block's Add is an integer step on the convs' 8-bit outputs, and writes the
       // second block's input 8-bit; its 1x1 shortcut and 3x3 conv share one quantization, so the
-      // model input is the only float tensor quantized. The second Add feeds the float average
-      // pool, so its inputs are dequantized there and nowhere before.
-      expect(steps.filter((st) => st === "qadd").length).toBe(1);
+      // model input is the only float tensor quantized. The second Add feeds the average pool,
+      // an integer step too (QDQ GlobalAveragePool), whose output is dequantized for the head.
+      expect(steps.filter((st) => st === "qadd").length).toBe(2);
+      expect(steps[steps.indexOf("dequantize") - 1]).toBe("global");
       expect(steps.filter((st) => st === "quantize").length).toBe(1);
       const firstFloat = steps.indexOf("dequantize");
       expect(steps.slice(0, firstFloat).filter((st) => st === "qconv").length).toBe(6);

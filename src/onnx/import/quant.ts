@@ -26,7 +26,7 @@ import type { QParams } from "../../ops/qconv.js";
 import { DataType } from "../model.js";
 import type { ConstSym, Importer, Sym } from "./importer.js";
 import { elementwise } from "./elementwise.js";
-import { globalPool, pool } from "./pool.js";
+import { pool } from "./pool.js";
 import { broadcastDims, transposeConst } from "./util.js";
 import { window2d } from "./window.js";
 
@@ -95,7 +95,7 @@ function constParams(im: Importer, scale: string | undefined, zeroPoint: string 
 }
 
 /** Readers of a QDQ pair's float value that take it quantized. */
-const CHAIN_READERS = new Set(["Conv", "MatMul", "Add"]);
+const CHAIN_READERS = new Set(["Conv", "MatMul", "Add", "MaxPool", "GlobalMaxPool", "AveragePool", "GlobalAveragePool"]);
 
 /**
  * The parameters to write the current node's output 0 with, quantized, when only QuantizeLinear
@@ -311,6 +311,7 @@ export function quantizeLinear(im: Importer): void {
 /** Ops that read 8-bit tensors, and at which inputs. */
 const QUANT_READERS = new Map([
   ["DequantizeLinear", [0]], ["QLinearConv", [0]], ["QLinearMatMul", [0]], ["QLinearAdd", [0, 3]], ["QLinearGlobalAveragePool", [0]],
+  ["QLinearAveragePool", [0]],
 ]);
 
 /** Output 0 is the pair's tensor quantized; refused if anything but QUANT_READERS reads it. */
@@ -325,18 +326,83 @@ function setQuantized(im: Importer, pair: Pair): void {
 }
 
 /**
- * MaxPool/GlobalMaxPool of a QDQ pair: the pool runs on the pair's float input and its output is
- * the same pending pair. Fake quantization is monotone, so it commutes with max; the next reader
- * then quantizes once (a fused 8-bit op, or a QuantizeLinear with the same parameters) or runs
- * the pair on the pooled, smaller tensor. False for any other input.
+ * MaxPool/GlobalMaxPool of a QDQ pair: the max of its q16 values (quantization is monotone, so it
+ * commutes with max, exactly), the output the same pending pair over the pooled tensor; the next
+ * reader takes it quantized (an 8-bit op, or a QuantizeLinear with the same parameters) or
+ * dequantized. Windows the integer kernel does not take (ceil_mode) pool the pair's float input
+ * and carry the pair past. False for any other input.
  */
 export function qdqMaxPool(im: Importer, global: boolean): boolean {
   const q = im.quantInput(0);
-  if (q?.kind !== "fakeQuantized" || q.pair.x?.kind !== "value") return false;
-  if (global) globalPool(im, true, q.pair.x);
-  else pool(im, true, q.pair.x);
-  setFakeQuantized(im, pairOf(im.sym(im.node.outputs[0]), q.pair.p));
+  if (q?.kind !== "fakeQuantized" || q.pair.x?.kind === "const" || q.pair.dims.length !== 4) return false;
+  const win = global ? undefined : qpoolWindow(im, q.pair.dims, true);
+  if (win === null) {
+    if (q.pair.x?.kind !== "value") return false;
+    pool(im, true, q.pair.x);
+    setFakeQuantized(im, pairOf(im.sym(im.node.outputs[0]), q.pair.p));
+    return true;
+  }
+  const { y, dims } = emitQPool(im, q.pair, true, win, q.pair.p);
+  setFakeQuantized(im, { p: q.pair.p, dims, q16: new Map([["nhwc", y]]) });
   return true;
+}
+
+/**
+ * AveragePool/GlobalAveragePool of a QDQ pair whose output only QuantizeLinear nodes of one scale
+ * and zero point read: one integer step into their quantization (src/ops/qpool.ts), as onnxruntime
+ * fuses the three into QLinearAveragePool / QLinearGlobalAveragePool. False otherwise (the float
+ * pool of the pair's value).
+ */
+export function qdqAvgPool(im: Importer, global: boolean): boolean {
+  const q = im.quantInput(0);
+  if (q?.kind !== "fakeQuantized" || q.pair.x?.kind === "const" || q.pair.dims.length !== 4) return false;
+  const py = requantizedOutput(im);
+  if (!py) return false;
+  const win = global ? undefined : qpoolWindow(im, q.pair.dims, false);
+  if (win === null) return false;
+  const { y, dims } = emitQPool(im, q.pair, false, win, py);
+  im.setQuant(0, { kind: "chain", pair: { p: py, dims, q16: new Map([["nhwc", y]]) } });
+  return true;
+}
+
+/**
+ * The window of the current pool node for the q16 kernels, or null for a form they do not take:
+ * ceil_mode, a read Indices output, or dilations for an average (onnxruntime's QLinearAveragePool
+ * has none).
+ */
+function qpoolWindow(im: Importer, dims: number[], max: boolean): { window: Window; out: [number, number] } | null {
+  const kernel = im.ints("kernel_shape");
+  if (!kernel || kernel.length !== 2 || im.int("ceil_mode", 0) !== 0 || im.isRead(im.node.outputs[1])) return null;
+  const w = window2d(im, dims, kernel, "pool");
+  if (!max && w.window.dilations.some((d) => d !== 1)) return null;
+  return w;
+}
+
+/** A qpool step over the pair's q16 value (NHWC) into a new q16 value quantized with py. */
+function emitQPool(im: Importer, pair: Pair, max: boolean, win: { window: Window; out: [number, number] } | undefined, py: QParams): { y: Value; dims: number[] } {
+  const x = pairQ16(im, pair, "nhwc");
+  const [n, c] = pair.dims;
+  const dims = win ? [n, c, win.out[0], win.out[1]] : [n, c, 1, 1];
+  const y = im.value(nhwcShape(dims));
+  y.dtype = "q16";
+  const countIncludePad = !max && im.int("count_include_pad", 0) === 1;
+  im.emit({ op: "qpool", x, y, max, ...(win ? { window: win.window } : {}), countIncludePad, p: pair.p, py });
+  return { y, dims };
+}
+
+/** The parameters of the QuantizeLinear nodes that alone read the current node's output 0 (one scale and zero point), else undefined. */
+function requantizedOutput(im: Importer): QParams | undefined {
+  const name = im.node.outputs[0];
+  const readers = im.consumers.get(name) ?? [];
+  if (readers.length === 0 || im.model.graph.outputs.some((o) => o.name === name)) return undefined;
+  let p: QParams | undefined;
+  for (const q of readers) {
+    if (q.opType !== "QuantizeLinear" || q.domain !== "" || q.inputs[0] !== name || q.attributes.size > 0) return undefined;
+    const qp = constParams(im, q.inputs[1], q.inputs[2]);
+    if (!qp || (p && !sameParams(p, qp))) return undefined;
+    p = qp;
+  }
+  return p;
 }
 
 /** Output 0 is DequantizeLinear(QuantizeLinear(x)) of the pair, pending as dequantizeLinear leaves it. */
@@ -528,13 +594,33 @@ export function qlinearAdd(im: Importer): void {
   setQuantized(im, pairOf(im.sym(im.node.outputs[0]), cp));
 }
 
-/** com.microsoft QLinearGlobalAveragePool (channels first): the float mean of the dequantized input, quantized by its readers. */
+/**
+ * com.microsoft QLinearGlobalAveragePool (channels first): the exact i32 sum of the input's
+ * integers, requantized once as onnxruntime does (src/ops/qpool.ts); the output stays quantized.
+ */
 export function qlinearGlobalAveragePool(im: Importer): void {
   const { pair } = qlinearOperand(im, 0);
   if (im.int("channels_last", 0) !== 0) im.fail("only channels_last 0 (NCHW) is supported");
+  if (pair.dims.length !== 4) im.fail(`only 4-d inputs are supported (got [${pair.dims.join(", ")}])`);
   const yp = tensorParams(im, 3, 4);
-  globalPool(im, false, pairFloat(im, pair));
-  setQuantized(im, pairOf(im.sym(im.node.outputs[0]), yp));
+  const { y, dims } = emitQPool(im, pair, false, undefined, yp);
+  setQuantized(im, { p: yp, dims, q16: new Map([["nhwc", y]]) });
+}
+
+/**
+ * com.microsoft QLinearAveragePool (channels first, 2-d): onnxruntime's arithmetic on the input's
+ * integers (src/ops/qpool.ts); the output stays quantized.
+ */
+export function qlinearAveragePool(im: Importer): void {
+  const { pair } = qlinearOperand(im, 0);
+  if (im.int("channels_last", 0) !== 0) im.fail("only channels_last 0 (NCHW) is supported");
+  if (pair.dims.length !== 4) im.fail(`only 2-d pooling is supported (input [${pair.dims.join(", ")}])`);
+  if (im.int("ceil_mode", 0) !== 0) im.fail("ceil_mode 1 is not supported");
+  const kernel = im.ints("kernel_shape");
+  if (!kernel || kernel.length !== 2) im.fail("kernel_shape must give 2 sizes");
+  const yp = tensorParams(im, 3, 4);
+  const { y, dims } = emitQPool(im, pair, false, window2d(im, pair.dims, kernel, "pool"), yp);
+  setQuantized(im, { p: yp, dims, q16: new Map([["nhwc", y]]) });
 }
 
 /**
