@@ -1,10 +1,10 @@
-// Quantized depthwise convolutions and pools imported from ONNX (QLinearConv, ConvInteger and QDQ
-// Conv with group = channels; QDQ MaxPool/GlobalMaxPool/AveragePool/GlobalAveragePool, and
-// com.microsoft QLinearAveragePool/QLinearGlobalAveragePool) against onnxruntime-web on generated
+// Quantized depthwise convolutions, pools and Gemm imported from ONNX (QLinearConv, ConvInteger
+// and QDQ Conv with group = channels; QDQ MaxPool/GlobalMaxPool/AveragePool/GlobalAveragePool,
+// com.microsoft QLinearAveragePool/QLinearGlobalAveragePool; QDQ Gemm) against onnxruntime-web on generated
 // single-op models, in both builds (which must agree to the bit), checking that each runs as an
 // 8-bit step and no float convolution or pool is left.
 // Tolerances: outputs are DequantizeLinear'd integers, so a float difference is a whole number of
-// output steps. Max pools, the dynamic quantization (every step specified to the bit) and the
+// output steps. QDQ Gemm requantizes as QDQ MatMul and the convolutions do (below). Max pools, the dynamic quantization (every step specified to the bit) and the
 // average pools (onnxruntime's own arithmetic, src/ops/qpool.ts) must match exactly. A depthwise
 // QLinearConv or QDQ Conv requantizes as the group-1 ones do (f32(acc) * scale + bias, then
 // divided by the output scale; onnxruntime folds the bias into the i32 sum and multiplies by one
@@ -86,6 +86,29 @@ function dynamicDepthwise(n: Net, c: number, k: number, attrs: Record<string, nu
   return n.op("Add", [scaled, n.random([c, 1, 1])]);
 }
 
+/**
+ * x [M, K] -> QDQ pair -> Gemm by DequantizeLinear'd int8 B (per output column, in either
+ * orientation) and a DequantizeLinear'd int32 bias -> QDQ pair.
+ */
+function qdqGemm(n: Net, k: number, cols: number, transB: boolean, withBias: boolean): string {
+  const rng = n.rng;
+  const sx = Math.fround(2 / 255);
+  const x = pair(n, "x", sx, 128, false);
+  const sw = Float32Array.from({ length: cols }, () => rng.uniform(0.5, 1.5) * Math.sqrt(3 / k) / 127);
+  const dims = transB ? [cols, k] : [k, cols];
+  const wq = n.int8(dims, Array.from({ length: k * cols }, () => rng.int(-127, 127)), true);
+  const w = n.op("DequantizeLinear", [wq, n.constant([cols], sw), n.int8([cols], new Array(cols).fill(0), true)], { axis: transB ? 0 : 1 });
+  const inputs = [x, w];
+  if (withBias) {
+    const bias = `gbias${n.nodes.length}`;
+    n.initializers[bias] = { dims: [cols], data: Array.from({ length: cols }, () => rng.int(-2000, 2000)), dataType: DataType.INT32 };
+    const bz = `gbiasz${n.nodes.length}`;
+    n.initializers[bz] = { dims: [cols], data: new Array(cols).fill(0), dataType: DataType.INT32 };
+    inputs.push(n.op("DequantizeLinear", [bias, n.constant([cols], Float32Array.from(sw, (v) => Math.fround(sx * v))), bz], { axis: 0 }));
+  }
+  return pair(n, n.op("Gemm", inputs, transB ? { transB: 1 } : {}), 0.02, 131, false);
+}
+
 /** x -> QDQ pair -> pool -> QDQ pair (the pool's own output parameters). */
 function qdqPool(n: Net, op: string, attrs: Record<string, number[] | number>, signed: boolean, out: [number, number]): string {
   const x = pair(n, "x", Math.fround(2 / 255), signed ? 0 : 128, signed);
@@ -111,6 +134,8 @@ const CASES: Case[] = [
   { name: "QLinearConv depthwise 5x5 dilated, asymmetric pads, 8 channels", x: [1, 8, 11, 12], build: (n) => qlinearDepthwise(n, 8, 5, { pads: pads(4, 3, 2, 4), dilations: [2, 2] }), step: ONE_STEP, want: ["qconv 5x5 8->8 g8 int8"] },
   { name: "ConvInteger depthwise 3x3 stride 2, 21 channels (dynamic quantization)", x: [1, 21, 9, 10], build: (n) => dynamicDepthwise(n, 21, 3, { pads: pads(1, 1, 1, 1), strides: [2, 2] }), step: 0, want: ["qconv 3x3 21->21 g21 int8 dynamic"] },
   { name: "QDQ Conv depthwise 3x3, 16 channels, int8 activations", x: [1, 16, 8, 9], build: (n) => pair(n, qdqDepthwise(n, pair(n, "x", Math.fround(2 / 255), 0, true), 16, 3, Math.fround(2 / 255), { pads: pads(1, 1, 1, 1) }), 0.02, -3, true), step: ONE_STEP, want: ["qconv 3x3 16->16 g16 int8"] },
+  { name: "QDQ Gemm transB 1 with an int32 bias, 37 -> 19", x: [5, 37], build: (n) => qdqGemm(n, 37, 19, true, true), step: ONE_STEP, want: ["qconv 1x1 37->19 int8"] },
+  { name: "QDQ Gemm transB 0 without bias, 64 -> 10", x: [3, 64], build: (n) => qdqGemm(n, 64, 10, false, false), step: ONE_STEP, want: ["qconv 1x1 64->10 int8"] },
   { name: "QDQ MaxPool 3x3 stride 2 pads, uint8", x: [1, 11, 9, 8], build: (n) => qdqPool(n, "MaxPool", { kernel_shape: [3, 3], strides: [2, 2], pads: pads(1, 1, 1, 0) }, false, [Math.fround(2 / 255), 128]), step: 0, want: ["maxpool 3x3 int8"] },
   { name: "QDQ MaxPool 2x3 dilated, int8, batch 2", x: [2, 17, 9, 10], build: (n) => qdqPool(n, "MaxPool", { kernel_shape: [2, 3], dilations: [2, 2], strides: [1, 2] }, true, [Math.fround(2 / 255), 0]), step: 0, want: ["maxpool 2x3 int8"] },
   { name: "QDQ GlobalMaxPool, int8", x: [2, 19, 5, 7], build: (n) => qdqPool(n, "GlobalMaxPool", {}, true, [Math.fround(2 / 255), 0]), step: 0, want: ["global maxpool int8"] },
@@ -139,7 +164,7 @@ describe("8-bit depthwise convolutions and pools against onnxruntime-web", () =>
         if (backend === "simd") {
           const names = steps(model.summary());
           for (const w of c.want) expect(names.some((s) => s.startsWith(w)), `${w} in ${names.join(" | ")}`).toBe(true);
-          expect(names.filter((s) => /^(conv|maxpool|avgpool|global)/.test(s) && !s.endsWith(" int8")), "float steps").toEqual([]);
+          expect(names.filter((s) => /^(conv|gemm|maxpool|avgpool|global)/.test(s) && !s.endsWith(" int8")), "float steps").toEqual([]);
         }
         got.push(model.run({ x: x.data }).y as Float32Array);
       } finally {

@@ -41,7 +41,7 @@ export const ONNX_OPS = {
   GatherElements: "any axis; indices of the data's shape except along the axis; negative indices; outside the axis reads 0",
   GatherND: "batch_dims; computed or constant int indices, negative ones from the end; a tuple outside the data reads a zero slice",
   Gelu: "opset 20; approximate none (erf) or tanh; fused as an activation, as is the Div/Erf/Add/Mul/Mul pattern exporters write before opset 20",
-  Gemm: "alpha, beta, transA, transB, C of any broadcastable shape; B constant (or fed as an input: bound by value)",
+  Gemm: "alpha, beta, transA, transB, C of any broadcastable shape; B constant (or fed as an input: bound by value); a 2-d QDQ pair times DequantizeLinear'd 8-bit B (alpha, beta 1, no transA, C constant [N]) runs 8-bit",
   GlobalAveragePool: "4-d; between a QDQ pair and QuantizeLinear one integer step (exact i32 sums, onnxruntime's requantization)",
   GlobalMaxPool: "4-d; between QDQ pairs as MaxPool",
   Greater: "as Equal",

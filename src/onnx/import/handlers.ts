@@ -8,7 +8,7 @@ import type { Importer } from "./importer.js";
 import { batchNorm, groupNorm, instanceNorm, layerNorm, lpNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
 import {
-  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqAdd, qdqAvgPool, qdqConv, qdqMatMul, qdqMaxPool, qlinearAdd, qlinearAveragePool, qlinearConv,
+  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqAdd, qdqAvgPool, qdqConv, qdqGemm, qdqMatMul, qdqMaxPool, qlinearAdd, qlinearAveragePool, qlinearConv,
   qlinearGlobalAveragePool, qlinearMatMul, quantCast, quantMul, quantizeLinear,
 } from "./quant.js";
 import { reduce } from "./reduce.js";
@@ -57,7 +57,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   GatherElements: (im) => gatherElements(im),
   GatherND: (im) => gatherND(im),
   Gelu: (im) => gelu(im),
-  Gemm: (im) => gemm(im),
+  Gemm: (im) => qdqGemm(im) || gemm(im),
   GlobalAveragePool: (im) => qdqAvgPool(im, true) || globalPool(im, false),
   GlobalMaxPool: (im) => qdqMaxPool(im, true) || globalPool(im, true),
   Greater: (im) => compare(im, "gt"),

@@ -95,7 +95,7 @@ function constParams(im: Importer, scale: string | undefined, zeroPoint: string 
 }
 
 /** Readers of a QDQ pair's float value that take it quantized. */
-const CHAIN_READERS = new Set(["Conv", "MatMul", "Add", "MaxPool", "GlobalMaxPool", "AveragePool", "GlobalAveragePool"]);
+const CHAIN_READERS = new Set(["Conv", "MatMul", "Gemm", "Add", "MaxPool", "GlobalMaxPool", "AveragePool", "GlobalAveragePool"]);
 
 /**
  * The parameters to write the current node's output 0 with, quantized, when only QuantizeLinear
@@ -503,6 +503,42 @@ export function qdqMatMul(im: Importer): boolean {
     scales: Float32Array.from(w.scales), window, input: { dynamic: false, quantized: true, ...q.pair.p },
   });
   im.setOutput({ kind: "value", v: y, layout: "plain", dims });
+  return true;
+}
+
+/**
+ * Gemm of a 2-d QDQ pair by DequantizeLinear'd 8-bit B (either orientation; per tensor or per
+ * output column) plus an optional constant C of [N] or [1, N], alpha and beta 1: one 8-bit step,
+ * as MatMul, its output written quantized when only QDQ pairs read it. False otherwise.
+ */
+export function qdqGemm(im: Importer): boolean {
+  const q = im.quantInput(0);
+  const w = im.intWeights.get(im.node.inputs[1]);
+  if (q?.kind !== "fakeQuantized" || !w || q.pair.x?.kind === "const" || w.dims.length !== 2 || q.pair.dims.length !== 2) return false;
+  if (im.int("transA", 0) !== 0 || im.float("alpha", 1) !== 1 || im.float("beta", 1) !== 1) return false;
+  const transB = im.int("transB", 0) === 1;
+  if (w.scales.length > 1 && w.axis !== (transB ? 0 : 1)) return false;
+  const [k, n] = transB ? [w.dims[1], w.dims[0]] : w.dims;
+  const [m, ka] = q.pair.dims;
+  if (ka !== k) im.bad(`A [${q.pair.dims.join(", ")}] and B [${w.dims.join(", ")}] (transB ${transB ? 1 : 0}) do not agree on K`);
+  const c = im.input(2);
+  let bias: Float32Array | undefined;
+  if (c) {
+    if (c.kind !== "const" || !c.f || c.f.length !== n || c.dims.length > 2 || (c.dims.length === 2 && c.dims[0] !== 1)) return false;
+    bias = Float32Array.from(c.f);
+  }
+  const dims = [m, n];
+  const output = chainOutput(im);
+  const y = im.value(dims);
+  if (output) y.dtype = "q16";
+  const wv = transB ? w.values : (transposeConst({ kind: "const", dims: w.dims, i: w.values }, [1, 0]) as number[]);
+  const window: Window = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
+  im.emit({
+    op: "qconv", x: pairQ16(im, q.pair, "plain"), y, w: wv, wShape: [n, 1, 1, k], zeroPoints: w.zeroPoints,
+    scales: Float32Array.from(w.scales), bias, window, input: { dynamic: false, quantized: true, ...q.pair.p }, output,
+  });
+  if (output) im.setQuant(0, { kind: "chain", pair: { p: output, dims, q16: new Map([["plain", y]]) } });
+  else im.setOutput({ kind: "value", v: y, layout: "plain", dims });
   return true;
 }
 
