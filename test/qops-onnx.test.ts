@@ -12,9 +12,13 @@
 // land one step apart: at most one step, in under 1% of the outputs.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.js";
+import { decodeModel } from "../src/onnx/decode.js";
+import { encodeModel } from "../src/onnx/encode.js";
 import { DataType } from "../src/onnx/model.js";
+import { quantizeModel } from "../src/quantize/quantize.js";
 import { BACKENDS, type BackendName, engines } from "./grid.js";
 import { Net, feed, steps } from "./networks.js";
+import { onnxModel } from "./onnx-builder.js";
 import { runOrt } from "./ort.js";
 import { Rng } from "./reference.js";
 
@@ -196,5 +200,68 @@ describe("8-bit depthwise convolutions and pools against onnxruntime-web", () =>
     n.output(n.op("DequantizeLinear", [y, sx, zx]));
     const bytes = n.model({ opset: 13, inputs: [{ name: "x", shape: [1, 4, 5, 5] }], outputs: [{ name: "y" }] });
     await expect(E.simd.loadOnnx(bytes)).rejects.toThrow(/group 2 is supported only for group 1 or a depthwise convolution/);
+  });
+});
+
+/**
+ * A MobileNet-style classifier: a 3x3 stride-2 stem, depthwise separable blocks (depthwise 3x3 at
+ * strides 1 and 2, pointwise 1x1, ReLU6 as Clip(0, 6)) over channel counts that are not multiples
+ * of 8, a max pool, a global average pool and a Gemm head.
+ */
+function mobilenet(seed: number): Uint8Array {
+  const n = new Net(new Rng(seed));
+  const relu6 = (x: string) => n.op("Clip", [x, n.constant([], [0]), n.constant([], [6])]);
+  let x = relu6(n.conv("x", 3, 12, 3, { pads: pads(1, 1, 1, 1), strides: [2, 2] }));
+  let c = 12;
+  for (const [cout, stride] of [[20, 1], [28, 2], [28, 1], [44, 2]] as const) {
+    x = relu6(n.conv(x, c, c, 3, { group: c, pads: pads(1, 1, 1, 1), strides: [stride, stride] }));
+    x = relu6(n.conv(x, c, cout, 1));
+    if (cout === 20) x = n.op("MaxPool", [x], { kernel_shape: [2, 2], strides: [1, 1] });
+    c = cout;
+  }
+  n.output(n.op("Gemm", [n.op("Flatten", [n.op("GlobalAveragePool", [x])]), n.weight([7, c]), n.random([7], -0.1, 0.1)], { transB: 1 }));
+  return onnxModel({ inputs: [{ name: "x", shape: ["N", 3, 33, 31] }], outputs: [{ name: "y", shape: ["N", 7] }], nodes: n.nodes, initializers: n.initializers });
+}
+
+describe("a MobileNet-style network quantized by simdcnn's quantizer", () => {
+  it("runs every convolution, pool and the head 8-bit, and matches onnxruntime-web running the same QDQ file", async () => {
+    const bytes = mobilenet(0x9f);
+    const float = await E.simd.loadOnnx(bytes);
+    const rng = new Rng(0x9f1);
+    const { model: q } = quantizeModel(float, decodeModel(bytes), Array.from({ length: 16 }, () => rng.f32(3 * 33 * 31)));
+    float.dispose();
+    // The quantizer quantizes the depthwise convolutions as the others and folds every ReLU6.
+    const ops = q.graph.nodes.map((node) => node.opType);
+    expect(ops).not.toContain("Clip");
+    expect([...q.graph.initializers.values()].filter((t) => t.dataType === DataType.INT8 && t.dims.length > 1).length).toBe(10);
+    const qbytes = encodeModel(q);
+    const x = { data: rng.f32(2 * 3 * 33 * 31), dims: [2, 3, 33, 31] };
+    const ref = (await runOrt(qbytes, { x })).y.data;
+    const got: Float32Array[] = [];
+    for (const backend of BACKENDS) {
+      const model = await E[backend].loadOnnx(qbytes);
+      try {
+        if (backend === "simd") {
+          const names = steps(model.summary());
+          expect(names.filter((st) => st.startsWith("qconv")).length, names.join(" | ")).toBe(10);
+          expect(names.filter((st) => / g\d+ int8$/.test(st)).length).toBe(4);
+          expect(names).toContain("maxpool 2x2 int8");
+          expect(names).toContain("global avgpool int8");
+          expect(names.filter((st) => /^(conv|gemm|maxpool|avgpool|global)/.test(st) && !st.endsWith(" int8"))).toEqual([]);
+        }
+        got.push(model.run({ x: x.data }).y as Float32Array);
+      } finally {
+        model.dispose();
+      }
+    }
+    expect(Array.from(got[1]), "scalar build == simd build").toEqual(Array.from(got[0]));
+    // Every quantized tensor equals onnxruntime's here (an 8-bit conv could land one step apart
+    // at a near-tie, see the top of this file; none does on this input); the logits are the
+    // head's float output, f32(acc) * scale + bias against onnxruntime's own order of those
+    // float steps: a few float32 roundings apart, as the quantizer's tests bound them (1e-5 of
+    // the logits' spread). One step of any layer would move them by far more.
+    const spread = Math.max(...ref) - Math.min(...ref);
+    const worst = got[0].reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i])), 0);
+    expect(worst).toBeLessThanOrEqual(1e-5 * spread);
   });
 });
