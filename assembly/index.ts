@@ -38,3 +38,5 @@ export { deconv2d_indirection, deconv_f32_4x8 } from "./deconv";
 export { QOUT_I32, QOUT_F32, QOUT_U8, QOUT_I8, QOUT_Q16U8, QOUT_Q16I8, qgemm_q8_4x8, pack_qgemm_q8_8, quantize_f32_q8, quantize_f32_q8_i16, fake_quantize_f32, minmax_f32 } from "./qgemm";
 export { conv2d_q16_winograd_2x2k3, winograd_weights_q16_2x2k3 } from "./qwinograd";
 export { dequantize_q16_f32, qadd_q16, pad_channels_q16 } from "./qchain";
+export { QDWCONV_CB, dwconv_q16_8 } from "./qdwconv";
+export { maxpool2d_q16, avgpool2d_q16, globalpool_q16 } from "./qpool";

@@ -203,7 +203,8 @@ const ROUND_BITS: i32 = 0x4b400000;
 }
 
 // One row of 8 accumulators: whole vectors for a full row, lane by lane (the scalar store, the
-// same operations) for a partial one. assembly/qwinograd.ts stores its outputs with it too.
+// same operations) for a partial one. Shared with the int8 Winograd and depthwise kernels
+// (assembly/qwinograd.ts, assembly/qdwconv.ts), so the requantization is written once.
 @inline export function qstoreRow(c: usize, v0: v128, v1: v128, nr: i32, scale: usize, fbias: usize, outKind: i32, zy: i32, ys: f32): void {
   if (nr == GEMM_NR) {
     if (outKind == QOUT_I32) {

@@ -20,7 +20,7 @@ import { measureCeiling } from "./ceiling.js";
 import { measureMemcpy } from "./memcpy.js";
 import { KERNEL_SHAPES, type NetSpec, buildLayers, featureMaps, logits, networks, random, shapes, sliceClassifier } from "./nets.js";
 import { OnnxGraph, conv as onnxConv, onnxNetwork } from "./peers/onnx.js";
-import { type QuantizedRow, quantizedRows, quantizedTable } from "./peers/quantized.js";
+import { QUANTIZED_TOLERANCE, type QuantizedRow, quantizedRows, quantizedTable } from "./peers/quantized.js";
 import { packSpec } from "./peers/spec-io.js";
 import { spyOnWasm } from "./peers/spy.js";
 import { tfNetwork } from "./peers/tf.js";
@@ -628,7 +628,7 @@ if (flags.save) {
 
 const wrong = [
   ...rows.filter((r) => r.maxRelErr.scalar !== 0 || [r.maxRelErr.onnx, r.maxRelErr.tfjs, r.maxRelErr.ort].some((e) => !(e <= TOLERANCE))),
-  ...quantized.filter((r) => !(r.maxRelErr <= TOLERANCE)),
+  ...quantized.filter((r) => !(r.maxRelErr <= QUANTIZED_TOLERANCE)),
 ];
 if (wrong.length) console.log(`\nOUTPUTS DISAGREE: ${wrong.map((r) => r.workload).join(", ")}`);
 // Two threads: simdcnn on two against onnxruntime-web on two (TensorFlow.js's wasm backend has no

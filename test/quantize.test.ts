@@ -213,7 +213,8 @@ describe("QDQ output", () => {
       // Fused into 8-bit steps, not run as float convolutions of dequantized values, and the
       // max-pool between the convs runs no fake-quantization step of its own.
       const steps = c.summaries.fused.split("\n").map((l) => l.split(/\s+/)[0]);
-      expect(steps.filter((st) => st === "qconv").length).toBe(head === "MatMul" ? 3 : 2);
+      // The head too, Gemm (a QDQ Gemm) as MatMul.
+      expect(steps.filter((st) => st === "qconv").length).toBe(3);
       const secondConv = steps.indexOf("qconv", steps.indexOf("qconv") + 1);
       expect(steps.slice(0, secondConv).filter((st) => st === "fakeQuant")).toEqual([]);
       float.dispose();
@@ -271,10 +272,12 @@ describe("QDQ output", () => {
       plain.dispose();
       // The first block's Add is an integer step on the convs' 8-bit outputs, and writes the
       // second block's input 8-bit; its 1x1 shortcut and 3x3 conv share one quantization, so the
-      // model input is the only float tensor quantized. The second Add feeds the float average
-      // pool, so its inputs are dequantized there and nowhere before.
-      expect(steps.filter((st) => st === "qadd").length).toBe(1);
-      expect(steps.filter((st) => st === "quantize").length).toBe(1);
+      // model input is the only float tensor quantized before the head. The second Add feeds the
+      // average pool, an integer step too (QDQ GlobalAveragePool), whose output is dequantized
+      // for the Flatten (a float op between QDQ pairs) and quantized again for the 8-bit Gemm.
+      expect(steps.filter((st) => st === "qadd").length).toBe(2);
+      expect(steps[steps.indexOf("dequantize") - 1]).toBe("global");
+      expect(steps.filter((st) => st === "quantize").length).toBe(2);
       const firstFloat = steps.indexOf("dequantize");
       expect(steps.slice(0, firstFloat).filter((st) => st === "qconv").length).toBe(6);
       expect(steps.slice(0, firstFloat).filter((st) => st === "fakeQuant" || st === "binary")).toEqual([]);

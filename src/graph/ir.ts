@@ -146,11 +146,18 @@ export type Step =
       window: Window;
       input: InputQuantization;
       output?: QParams;
+      /** One filter per channel (group = channels, wShape [C, kh, kw, 1]): src/ops/qdwconv.ts. */
+      depthwise?: boolean;
     }
   /** QuantizeLinear of a float x into a q16 value (src/ops/qchain.ts). */
   | { op: "quantize"; x: Value; y: Value; p: QParams }
   /** DequantizeLinear of a q16 x into float. */
   | { op: "dequantize"; x: Value; y: Value; p: QParams }
+  /**
+   * Max or average pooling of a q16 x into a q16 y (src/ops/qpool.ts): x quantized with p, y with
+   * py (p for a max); a global pool without a window.
+   */
+  | { op: "qpool"; x: Value; y: Value; max: boolean; window?: Window; countIncludePad: boolean; p: QParams; py: QParams }
   /** QuantizeLinear(DequantizeLinear(a) + DequantizeLinear(b)) on q16 values of one shape. */
   | { op: "qadd"; a: Value; b: Value; y: Value; pa: QParams; pb: QParams; py: QParams }
   | {
@@ -207,6 +214,7 @@ export function stepInputs(s: Step): Value[] {
     case "fakeQuant":
     case "quantize":
     case "dequantize":
+    case "qpool":
     case "cast":
     case "topk":
     case "nonZero":

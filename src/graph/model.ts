@@ -461,8 +461,10 @@ function describe(s: Step): string {
     }
     case "qconv": {
       const [co, kh, kw, ci] = s.wShape;
-      return `qconv ${kh}x${kw} ${ci}->${co} int8${s.input.dynamic ? " dynamic" : ""}`;
+      return `qconv ${kh}x${kw} ${s.depthwise ? co : ci}->${co}${s.depthwise ? ` g${co}` : ""} int8${s.input.dynamic ? " dynamic" : ""}`;
     }
+    case "qpool":
+      return `${s.window ? "" : "global "}${s.max ? "max" : "avg"}pool${s.window ? ` ${s.window.kernel.join("x")}` : ""} int8`;
     case "pool":
       return `${s.max ? "max" : "avg"}pool ${s.window.kernel.join("x")}${s.nchw ? " nchw" : ""}`;
     case "globalPool":

@@ -8,6 +8,8 @@ import { MatMul } from "../ops/matmul.js";
 import type { PreparedOp } from "../ops/op.js";
 import { Pad } from "../ops/pad.js";
 import { QConv2d } from "../ops/qconv.js";
+import { QDwConv2d } from "../ops/qdwconv.js";
+import { QPool2d } from "../ops/qpool.js";
 import { Dequantize, QAdd, Quantize } from "../ops/qchain.js";
 import { FakeQuantize } from "../ops/quantize.js";
 import { GlobalPool, Pool2d } from "../ops/pool.js";
@@ -115,18 +117,22 @@ export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } =
   }),
   lpNorm: (rt, s) => ({ op: new LpNorm(rt, s.p), inputs: [s.x], shapes: [s.dims] }),
   pad: (rt, s) => ({ op: new Pad(rt, s.pads, s.value), inputs: [s.x], shapes: [s.x.shape] }),
-  qconv: (rt, s) => ({
-    op: new QConv2d(rt, {
+  qconv: (rt, s) => {
+    const opts = {
       weights: s.w, wShape: s.wShape, weightZeroPoints: s.zeroPoints, weightScales: s.scales, bias: s.bias,
       strides: s.window.strides, dilations: s.window.dilations, padding: s.window.pads, input: s.input, output: s.output,
-    }),
-    inputs: [s.x],
-    shapes: [s.x.shape],
-  }),
+    };
+    return { op: s.depthwise ? new QDwConv2d(rt, opts) : new QConv2d(rt, opts), inputs: [s.x], shapes: [s.x.shape] };
+  },
   fakeQuant: (rt, s) => ({ op: new FakeQuantize(rt, s.scale, s.zeroPoint, s.signed), inputs: [s.x], shapes: [s.x.shape] }),
   quantize: (rt, s) => ({ op: new Quantize(rt, s.p), inputs: [s.x], shapes: [s.x.shape] }),
   dequantize: (rt, s) => ({ op: new Dequantize(rt, s.p), inputs: [s.x], shapes: [s.x.shape] }),
   qadd: (rt, s) => ({ op: new QAdd(rt, s.pa, s.pb, s.py), inputs: [s.a, s.b], shapes: [s.a.shape, s.b.shape] }),
+  qpool: (rt, s) => ({
+    op: new QPool2d(rt, { max: s.max, window: s.window, countIncludePad: s.countIncludePad, input: s.p, output: s.py }),
+    inputs: [s.x],
+    shapes: [s.x.shape],
+  }),
   compare: (rt, s) => ({ op: new Compare(rt, s.fn, isInt(s.a) ? "i32" : "f32"), inputs: [s.a, s.b], shapes: [s.a.shape, s.b.shape] }),
   logic: (rt, s) => ({ op: new Compare(rt, s.fn, "bool"), inputs: [s.a, s.b], shapes: [s.a.shape, s.b.shape] }),
   where: (rt, s) => ({ op: new Where(rt), inputs: [s.c, s.a, s.b], shapes: [s.c.shape, s.a.shape, s.b.shape] }),

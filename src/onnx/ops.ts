@@ -1,6 +1,6 @@
 // The ONNX operators simdcnn imports, with what each supports: the one list that the load-time
 // check, the importer's handler table (typed over it), docs/onnx.md and the conformance test
-// read. Default domain, and two com.microsoft ops (MICROSOFT_OPS); every op is read with the attributes of the version the model's
+// read. Default domain, and three com.microsoft ops (MICROSOFT_OPS); every op is read with the attributes of the version the model's
 // opset selects.
 
 export const MIN_OPSET = 1;
@@ -12,7 +12,7 @@ export const ONNX_OPS = {
   And: "bools (int32 0/1 at run time); numpy broadcasting; folded on constants",
   ArgMax: "over the channel axis of a 4-d activation or the last axis; keepdims, select_last_index; int32 indices",
   ArgMin: "as ArgMax",
-  AveragePool: "2-d; pads, auto_pad, strides, ceil_mode, count_include_pad, dilations (opset 19)",
+  AveragePool: "2-d; pads, auto_pad, strides, ceil_mode, count_include_pad, dilations (opset 19); between a QDQ pair and QuantizeLinear (no ceil_mode or dilations) one integer step with onnxruntime's QLinearAveragePool arithmetic",
   BatchNormalization: "inference only (training outputs only when nothing reads them); folded into a preceding convolution, else a per-channel scale and shift",
   Cast: "folded on constants (to float, double, integers, bool); at run time between float32, int32 (every integer type: int64 is computed as int32) and bool (float to integer truncates toward zero, saturating; NaN gives 0); the i32 output of ConvInteger/MatMulInteger cast to float in onnxruntime's dynamic quantization",
   Ceil: "computed in the kernels",
@@ -21,8 +21,8 @@ export const ONNX_OPS = {
   Concat: "any axis; channel concatenation of activations stays NHWC",
   Constant: "value, value_float(s), value_int(s)",
   ConstantOfShape: "constant shape (folded at load); value of any type",
-  Conv: "2-d; over a QDQ pair with DequantizeLinear'd 8-bit weights (group 1, per-tensor or per-output-channel) one 8-bit convolution; constant weights (weights fed as inputs are bound by value); pads, auto_pad, strides, dilations, group (depthwise included)",
-  ConvInteger: "2-d, group 1, constant int8/uint8 weights with per-tensor or per-channel zero points; input from DynamicQuantizeLinear, the chain to Cast and Mul by the scales fused into one 8-bit convolution",
+  Conv: "2-d; over a QDQ pair with DequantizeLinear'd 8-bit weights (group 1 or depthwise, per-tensor or per-output-channel) one 8-bit convolution; constant weights (weights fed as inputs are bound by value); pads, auto_pad, strides, dilations, group (depthwise included)",
+  ConvInteger: "2-d, group 1 or depthwise (group = channels), constant int8/uint8 weights with per-tensor or per-channel zero points; input from DynamicQuantizeLinear, the chain to Cast and Mul by the scales fused into one 8-bit convolution",
   ConvTranspose: "2-d; constant weights; pads, auto_pad, output_padding, output_shape, strides, dilations, group (depthwise included); bias, a following activation and BatchNormalization fused",
   DepthToSpace: "4-d, DCR and CRD, blocksize; one strided copy (NHWC activations stay NHWC)",
   DequantizeLinear: "of a QuantizeLinear (a QDQ pair: fused into a following Conv/MatMul, else one fake-quantization step), or of int8/uint8/int32 constants (per tensor or per axis; 8-bit weights fused into Conv/MatMul)",
@@ -41,8 +41,8 @@ export const ONNX_OPS = {
   GatherElements: "any axis; indices of the data's shape except along the axis; negative indices; outside the axis reads 0",
   GatherND: "batch_dims; computed or constant int indices, negative ones from the end; a tuple outside the data reads a zero slice",
   Gelu: "opset 20; approximate none (erf) or tanh; fused as an activation, as is the Div/Erf/Add/Mul/Mul pattern exporters write before opset 20",
-  Gemm: "alpha, beta, transA, transB, C of any broadcastable shape; B constant (or fed as an input: bound by value)",
-  GlobalAveragePool: "4-d",
+  Gemm: "alpha, beta, transA, transB, C of any broadcastable shape; B constant (or fed as an input: bound by value); a 2-d QDQ pair times DequantizeLinear'd 8-bit B (alpha, beta 1, no transA, C constant [N]) runs 8-bit",
+  GlobalAveragePool: "4-d; between a QDQ pair and QuantizeLinear one integer step (exact i32 sums, onnxruntime's requantization)",
   GlobalMaxPool: "4-d; between QDQ pairs as MaxPool",
   Greater: "as Equal",
   GreaterOrEqual: "as Equal",
@@ -61,7 +61,7 @@ export const ONNX_OPS = {
   MatMul: "a QDQ pair times DequantizeLinear'd 8-bit [K, N] weights runs 8-bit; any rank with broadcast batch dimensions; a constant 2-d B is packed once",
   MatMulInteger: "constant 2-d B (int8/uint8, per-tensor or per-column zero points); A from DynamicQuantizeLinear, fused as for ConvInteger",
   Max: "variadic, numpy broadcasting; NaN propagates",
-  MaxPool: "2-d; pads, auto_pad, strides, dilations, ceil_mode; an Indices output only when nothing reads it; between QDQ pairs it pools the float values and carries the pair past it",
+  MaxPool: "2-d; pads, auto_pad, strides, dilations, ceil_mode; an Indices output only when nothing reads it; between QDQ pairs the max of the 8-bit values (exact), the pair carried past it",
   Mean: "variadic, numpy broadcasting; the sum divided by the count",
   Min: "variadic, numpy broadcasting; NaN propagates",
   Mish: "fused as an activation",
@@ -75,8 +75,9 @@ export const ONNX_OPS = {
   Pow: "a constant scalar exponent runs as one unary step (2, 3, 0.5, -1 exactly as x*x, x*x*x, sqrt, 1/x; else exp(p log|x|)); a tensor exponent with numpy broadcasting",
   PRelu: "slope broadcast to the input",
   QLinearAdd: "com.microsoft domain (onnxruntime's quantizer); numpy broadcasting; both inputs quantized activations, the sum computed in float on their dequantized values",
-  QLinearConv: "2-d, group 1; input quantized per tensor (QuantizeLinear or a QLinear op), 8-bit weights per tensor or per output channel, int32 bias; read only by DequantizeLinear or QLinear ops",
-  QLinearGlobalAveragePool: "com.microsoft domain; channels_last 0; the mean of the dequantized input, quantized for its readers",
+  QLinearConv: "2-d, group 1 or depthwise (group = channels); input quantized per tensor (QuantizeLinear or a QLinear op), 8-bit weights per tensor or per output channel, int32 bias; read only by DequantizeLinear or QLinear ops",
+  QLinearAveragePool: "com.microsoft domain; channels_last 0, 2-d, no ceil_mode; onnxruntime's arithmetic on the integers (float sums of the dequantized taps; a window of the whole image as QLinearGlobalAveragePool)",
+  QLinearGlobalAveragePool: "com.microsoft domain; channels_last 0; exact i32 sums requantized once as onnxruntime does",
   QLinearMatMul: "constant 2-d B, 8-bit, per tensor or per column; as QLinearConv",
   QuantizeLinear: "per tensor, uint8/int8, round half to even; read only by DequantizeLinear (QDQ) or QLinear ops; of a QDQ pair with the same parameters, the pair's own quantization",
   Range: "constant start, limit and delta (folded at load)",
@@ -124,7 +125,7 @@ export type OnnxOp = keyof typeof ONNX_OPS;
 export const SUPPORTED_ONNX_OPS = Object.keys(ONNX_OPS) as OnnxOp[];
 
 /** The ops of onnxruntime's com.microsoft domain in ONNX_OPS, which its quantizer emits; only in that domain. */
-const MICROSOFT_OPS: ReadonlySet<string> = new Set(["QLinearAdd", "QLinearGlobalAveragePool"]);
+const MICROSOFT_OPS: ReadonlySet<string> = new Set(["QLinearAdd", "QLinearAveragePool", "QLinearGlobalAveragePool"]);
 
 export function isSupportedOp(opType: string, domain = ""): opType is OnnxOp {
   if (domain === "com.microsoft") return MICROSOFT_OPS.has(opType);

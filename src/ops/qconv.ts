@@ -360,7 +360,7 @@ function maxInput(q: InputQuantization): number {
   return Math.max(q.zeroPoint - lo, hi - q.zeroPoint);
 }
 
-function checkParams(p: QParams, what: string): void {
+export function checkParams(p: QParams, what: string): void {
   const { scale, zeroPoint, signed: s } = p;
   if (!(scale > 0) || !Number.isFinite(scale)) throw new ArgumentError(`${what} scale must be positive and finite, got ${scale}`);
   if (!Number.isInteger(zeroPoint) || zeroPoint < (s ? -128 : 0) || zeroPoint > (s ? 127 : 255)) throw new ArgumentError(`${what} zero point ${zeroPoint} is not a ${s ? "int8" : "uint8"}`);
@@ -372,7 +372,7 @@ function checkParams(p: QParams, what: string): void {
  * include 0, scale = (max - min) / 255 (1 when the range is empty), zero point =
  * roundHalfEven(clamp(0 - min / scale, 0, 255)).
  */
-function dynamicQuantization(min: number, max: number): { scale: number; zeroPoint: number } {
+export function dynamicQuantization(min: number, max: number): { scale: number; zeroPoint: number } {
   const lo = Math.min(min, 0);
   const hi = Math.max(max, 0);
   const scale = hi === lo ? 1 : Math.fround(Math.fround(hi - lo) / 255);

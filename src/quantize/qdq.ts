@@ -4,8 +4,9 @@
 //   through a DequantizeLinear, and their bias as int32 at the accumulator's scale;
 // - their float inputs and outputs pass through QuantizeLinear -> DequantizeLinear pairs whose
 //   scale and zero point come from the calibrated range of the tensor;
-// - a ReLU that is its producer's only reader is folded into that producer's output quantization
-//   (the range starts at 0 and saturation at the zero point is the ReLU), as onnxruntime does;
+// - a ReLU (or a Clip from 0, ReLU6) that is its producer's only reader is folded into that
+//   producer's output quantization (the range starts at 0 and saturation at the zero point is the
+//   ReLU; the calibrated maximum lies inside the clip's), as onnxruntime does;
 // - Add and average pools get pairs on their inputs and output too;
 // - ops that only move values (max pools, reshapes) keep their input's parameters, so that their
 //   quantized output equals their input's exactly and no rounding is added.
@@ -42,7 +43,7 @@ export interface QuantizationPlan {
   /** Each quantized activation -> the tensor whose range gives its parameters. */
   sources: Map<string, string>;
   weighted: Map<OnnxNode, Weighted>;
-  /** ReLU nodes folded away -> the output their producer writes instead of its own. */
+  /** ReLU (and Clip from 0) nodes folded away -> the output their producer writes instead of its own. */
   folded: Map<OnnxNode, string>;
   order: OnnxNode[];
 }
@@ -74,6 +75,27 @@ function weightedOf(model: OnnxModel, n: OnnxNode): Weighted | undefined {
   return undefined;
 }
 
+/**
+ * A ReLU, or a Clip from 0 (ReLU6 and the like) with a constant bound: calibrated on the clip's
+ * output, the quantization saturates at 0 and at a maximum inside the clip's, so dropping the
+ * clip changes no quantized value, as for the ReLU.
+ */
+function foldable(model: OnnxModel, n: OnnxNode): boolean {
+  if (n.domain !== "" || (n.opType !== "Relu" && n.opType !== "Clip")) return false;
+  if (n.opType === "Relu") return true;
+  const bound = (i: number, name: string): number | null | undefined => {
+    if (n.inputs[i]) {
+      const t = floatInit(model, n.inputs[i]);
+      return t && t.floats!.length === 1 ? t.floats![0] : null;
+    }
+    const a = n.attributes.get(name);
+    return a?.type === "float" ? a.value : undefined;
+  };
+  const lo = bound(1, "min");
+  const hi = bound(2, "max");
+  return lo === 0 && hi !== null && (hi === undefined || hi > 0);
+}
+
 /** Which nodes are quantized and which tensors need a calibrated range. */
 export function planQuantization(given: OnnxModel): QuantizationPlan {
   const opset = defaultOpset(given);
@@ -97,7 +119,7 @@ export function planQuantization(given: OnnxModel): QuantizationPlan {
     const y = n.outputs[0];
     const only = readers.get(y) ?? [];
     const relu = only[0];
-    if (only.length === 1 && relu.opType === "Relu" && relu.domain === "" && !outputs.has(y) && !outputs.has(relu.outputs[0]) && readers.has(relu.outputs[0])) {
+    if (only.length === 1 && foldable(model, relu) && !outputs.has(y) && !outputs.has(relu.outputs[0]) && readers.has(relu.outputs[0])) {
       folded.set(relu, relu.outputs[0]);
       add(relu.outputs[0]);
     } else {

@@ -102,6 +102,12 @@ export const SIGNATURES = {
   dequantize_q16_f32: ["n", "x", "y", "scale"],
   qadd_q16: ["n", "a", "b", "y", "sa", "sb", "sy", "lo", "hi"],
   pad_channels_q16: ["n", "c", "x", "y"],
+  dwconv_q16_8: ["m", "c", "ks", "a", "ind", "zero", "w", "scale", "fbias", "y", "outKind", "zy", "ys"],
+  maxpool2d_q16: ["batch", "h", "w", "c", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "x", "y"],
+  avgpool2d_q16: [
+    "batch", "h", "w", "c", "oh", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "x", "y", "includePad", "sx", "sy", "zy", "ySigned",
+  ],
+  globalpool_q16: ["batch", "hw", "c", "x", "y", "isMax", "scale", "zy", "ySigned"],
 } as const;
 
 /** Tile rows of igemm_f32_4x8 and columns of its packed weight panels. */
@@ -109,6 +115,8 @@ export const GEMM_MR = 4;
 export const GEMM_NR = 8;
 /** Channels per packed block of dwconv_f32. */
 export const DWCONV_CB = 4;
+/** Channels per packed weight block of dwconv_q16_8. */
+export const QDWCONV_CB = 8;
 /** Activation kinds (assembly/activation.ts). */
 export const ACT = {
   none: 0, clamp: 1, leaky: 2, sigmoid: 3, tanh: 4, exp: 5, elu: 6, selu: 7, celu: 8, hardsigmoid: 9, hardswish: 10, softplus: 11,
@@ -133,7 +141,7 @@ export const SCATTER = { add: 1, mul: 2, max: 3, min: 4 } as const;
 
 /** Every constant global a module exports, with the value this TypeScript expects. */
 export const CONSTANTS: Readonly<Record<string, number>> = {
-  GEMM_MR, GEMM_NR, DWCONV_CB,
+  GEMM_MR, GEMM_NR, DWCONV_CB, QDWCONV_CB,
   ...Object.fromEntries(Object.entries(ACT).map(([k, v]) => [`ACT_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(BIN).map(([k, v]) => [`BIN_${k.toUpperCase()}`, v])),
   ...Object.fromEntries(Object.entries(RED).map(([k, v]) => [`RED_${k.toUpperCase()}`, v])),

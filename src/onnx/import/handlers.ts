@@ -8,7 +8,7 @@ import type { Importer } from "./importer.js";
 import { batchNorm, groupNorm, instanceNorm, layerNorm, lpNorm } from "./normalization.js";
 import { globalPool, pool } from "./pool.js";
 import {
-  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqAdd, qdqConv, qdqMatMul, qdqMaxPool, qlinearAdd, qlinearConv,
+  convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qdqAdd, qdqAvgPool, qdqConv, qdqGemm, qdqMatMul, qdqMaxPool, qlinearAdd, qlinearAveragePool, qlinearConv,
   qlinearGlobalAveragePool, qlinearMatMul, quantCast, quantMul, quantizeLinear,
 } from "./quant.js";
 import { reduce } from "./reduce.js";
@@ -28,7 +28,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   And: (im) => logic(im, "and"),
   ArgMax: (im) => argmax(im),
   ArgMin: (im) => argmax(im, true),
-  AveragePool: (im) => pool(im, false),
+  AveragePool: (im) => qdqAvgPool(im, false) || pool(im, false),
   BatchNormalization: (im) => batchNorm(im),
   Cast: (im) => quantCast(im) || cast(im),
   Ceil: (im) => math(im, "ceil"),
@@ -57,8 +57,8 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   GatherElements: (im) => gatherElements(im),
   GatherND: (im) => gatherND(im),
   Gelu: (im) => gelu(im),
-  Gemm: (im) => gemm(im),
-  GlobalAveragePool: (im) => globalPool(im, false),
+  Gemm: (im) => qdqGemm(im) || gemm(im),
+  GlobalAveragePool: (im) => qdqAvgPool(im, true) || globalPool(im, false),
   GlobalMaxPool: (im) => qdqMaxPool(im, true) || globalPool(im, true),
   Greater: (im) => compare(im, "gt"),
   GreaterOrEqual: (im) => compare(im, "ge"),
@@ -91,6 +91,7 @@ export const HANDLERS: Record<OnnxOp, (im: Importer, n: OnnxNode) => void> = {
   Pow: (im) => pow(im),
   PRelu: (im) => prelu(im),
   QLinearAdd: (im) => qlinearAdd(im),
+  QLinearAveragePool: (im) => qlinearAveragePool(im),
   QLinearConv: (im) => qlinearConv(im),
   QLinearGlobalAveragePool: (im) => qlinearGlobalAveragePool(im),
   QLinearMatMul: (im) => qlinearMatMul(im),

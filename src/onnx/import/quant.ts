@@ -26,7 +26,7 @@ import type { QParams } from "../../ops/qconv.js";
 import { DataType } from "../model.js";
 import type { ConstSym, Importer, Sym } from "./importer.js";
 import { elementwise } from "./elementwise.js";
-import { globalPool, pool } from "./pool.js";
+import { pool } from "./pool.js";
 import { broadcastDims, transposeConst } from "./util.js";
 import { window2d } from "./window.js";
 
@@ -95,7 +95,7 @@ function constParams(im: Importer, scale: string | undefined, zeroPoint: string 
 }
 
 /** Readers of a QDQ pair's float value that take it quantized. */
-const CHAIN_READERS = new Set(["Conv", "MatMul", "Add"]);
+const CHAIN_READERS = new Set(["Conv", "MatMul", "Gemm", "Add", "MaxPool", "GlobalMaxPool", "AveragePool", "GlobalAveragePool"]);
 
 /**
  * The parameters to write the current node's output 0 with, quantized, when only QuantizeLinear
@@ -167,13 +167,29 @@ function intWeights(im: Importer, what: string): ConstSym {
   return w;
 }
 
+/** A group of one filter per channel: group = input channels = output channels, weights [C, 1, kh, kw]. */
+function isDepthwise(group: number, x: readonly number[], w: readonly number[]): boolean {
+  return group === x[1] && w[0] === group && w[1] === 1;
+}
+
+/** Whether the node's convolution is depthwise (8-bit kernel: src/ops/qdwconv.ts); any other group but 1 is refused. */
+function depthwise(im: Importer, x: readonly number[], w: readonly number[]): boolean {
+  const group = im.int("group", 1);
+  if (group === 1) return false;
+  if (isDepthwise(group, x, w)) return true;
+  return im.fail(
+    `group ${group} is supported only for group 1 or a depthwise convolution (group = input channels = output channels, weights [C, 1, kh, kw]); `
+      + `the input has ${x[1]} channels and the weights are [${w.join(", ")}]`,
+  );
+}
+
 export function convInteger(im: Importer): void {
   const { x, from } = quantizedInput(im);
   const w = intWeights(im, "the weights");
   if (x.dims.length !== 4 || w.dims.length !== 4) im.fail(`only 2-d convolutions are supported (input [${x.dims.join(", ")}])`);
-  if (im.int("group", 1) !== 1) im.fail("only group 1 is supported");
+  const dw = depthwise(im, x.dims, w.dims);
   const [cout, cin, kh, kw] = w.dims;
-  if (x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  if (!dw && x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
   const kernel = im.ints("kernel_shape") ?? [kh, kw];
   if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
   const { window, out } = window2d(im, x.dims, kernel, "conv");
@@ -182,7 +198,7 @@ export function convInteger(im: Importer): void {
   const make = (scales: Float32Array): Sym => {
     const y = im.value(nhwcShape(dims));
     const wv = transposeConst(w, [0, 2, 3, 1]) as number[];
-    im.emit({ op: "qconv", x: im.nhwc(x), y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints, scales, window, input: { dynamic: true } });
+    im.emit({ op: "qconv", x: im.nhwc(x), y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints, scales, window, input: { dynamic: true }, ...(dw ? { depthwise: dw } : {}) });
     return { kind: "value", v: y, layout: "nhwc", dims };
   };
   im.setQuant(0, { kind: "acc", from, float: false, channels: cout, channelAxis: 1, rank: 4, make });
@@ -295,6 +311,7 @@ export function quantizeLinear(im: Importer): void {
 /** Ops that read 8-bit tensors, and at which inputs. */
 const QUANT_READERS = new Map([
   ["DequantizeLinear", [0]], ["QLinearConv", [0]], ["QLinearMatMul", [0]], ["QLinearAdd", [0, 3]], ["QLinearGlobalAveragePool", [0]],
+  ["QLinearAveragePool", [0]],
 ]);
 
 /** Output 0 is the pair's tensor quantized; refused if anything but QUANT_READERS reads it. */
@@ -309,18 +326,83 @@ function setQuantized(im: Importer, pair: Pair): void {
 }
 
 /**
- * MaxPool/GlobalMaxPool of a QDQ pair: the pool runs on the pair's float input and its output is
- * the same pending pair. Fake quantization is monotone, so it commutes with max; the next reader
- * then quantizes once (a fused 8-bit op, or a QuantizeLinear with the same parameters) or runs
- * the pair on the pooled, smaller tensor. False for any other input.
+ * MaxPool/GlobalMaxPool of a QDQ pair: the max of its q16 values (quantization is monotone, so it
+ * commutes with max, exactly), the output the same pending pair over the pooled tensor; the next
+ * reader takes it quantized (an 8-bit op, or a QuantizeLinear with the same parameters) or
+ * dequantized. Windows the integer kernel does not take (ceil_mode) pool the pair's float input
+ * and carry the pair past. False for any other input.
  */
 export function qdqMaxPool(im: Importer, global: boolean): boolean {
   const q = im.quantInput(0);
-  if (q?.kind !== "fakeQuantized" || q.pair.x?.kind !== "value") return false;
-  if (global) globalPool(im, true, q.pair.x);
-  else pool(im, true, q.pair.x);
-  setFakeQuantized(im, pairOf(im.sym(im.node.outputs[0]), q.pair.p));
+  if (q?.kind !== "fakeQuantized" || q.pair.x?.kind === "const" || q.pair.dims.length !== 4) return false;
+  const win = global ? undefined : qpoolWindow(im, q.pair.dims, true);
+  if (win === null) {
+    if (q.pair.x?.kind !== "value") return false;
+    pool(im, true, q.pair.x);
+    setFakeQuantized(im, pairOf(im.sym(im.node.outputs[0]), q.pair.p));
+    return true;
+  }
+  const { y, dims } = emitQPool(im, q.pair, true, win, q.pair.p);
+  setFakeQuantized(im, { p: q.pair.p, dims, q16: new Map([["nhwc", y]]) });
   return true;
+}
+
+/**
+ * AveragePool/GlobalAveragePool of a QDQ pair whose output only QuantizeLinear nodes of one scale
+ * and zero point read: one integer step into their quantization (src/ops/qpool.ts), as onnxruntime
+ * fuses the three into QLinearAveragePool / QLinearGlobalAveragePool. False otherwise (the float
+ * pool of the pair's value).
+ */
+export function qdqAvgPool(im: Importer, global: boolean): boolean {
+  const q = im.quantInput(0);
+  if (q?.kind !== "fakeQuantized" || q.pair.x?.kind === "const" || q.pair.dims.length !== 4) return false;
+  const py = requantizedOutput(im);
+  if (!py) return false;
+  const win = global ? undefined : qpoolWindow(im, q.pair.dims, false);
+  if (win === null) return false;
+  const { y, dims } = emitQPool(im, q.pair, false, win, py);
+  im.setQuant(0, { kind: "chain", pair: { p: py, dims, q16: new Map([["nhwc", y]]) } });
+  return true;
+}
+
+/**
+ * The window of the current pool node for the q16 kernels, or null for a form they do not take:
+ * ceil_mode, a read Indices output, or dilations for an average (onnxruntime's QLinearAveragePool
+ * has none).
+ */
+function qpoolWindow(im: Importer, dims: number[], max: boolean): { window: Window; out: [number, number] } | null {
+  const kernel = im.ints("kernel_shape");
+  if (!kernel || kernel.length !== 2 || im.int("ceil_mode", 0) !== 0 || im.isRead(im.node.outputs[1])) return null;
+  const w = window2d(im, dims, kernel, "pool");
+  if (!max && w.window.dilations.some((d) => d !== 1)) return null;
+  return w;
+}
+
+/** A qpool step over the pair's q16 value (NHWC) into a new q16 value quantized with py. */
+function emitQPool(im: Importer, pair: Pair, max: boolean, win: { window: Window; out: [number, number] } | undefined, py: QParams): { y: Value; dims: number[] } {
+  const x = pairQ16(im, pair, "nhwc");
+  const [n, c] = pair.dims;
+  const dims = win ? [n, c, win.out[0], win.out[1]] : [n, c, 1, 1];
+  const y = im.value(nhwcShape(dims));
+  y.dtype = "q16";
+  const countIncludePad = !max && im.int("count_include_pad", 0) === 1;
+  im.emit({ op: "qpool", x, y, max, ...(win ? { window: win.window } : {}), countIncludePad, p: pair.p, py });
+  return { y, dims };
+}
+
+/** The parameters of the QuantizeLinear nodes that alone read the current node's output 0 (one scale and zero point), else undefined. */
+function requantizedOutput(im: Importer): QParams | undefined {
+  const name = im.node.outputs[0];
+  const readers = im.consumers.get(name) ?? [];
+  if (readers.length === 0 || im.model.graph.outputs.some((o) => o.name === name)) return undefined;
+  let p: QParams | undefined;
+  for (const q of readers) {
+    if (q.opType !== "QuantizeLinear" || q.domain !== "" || q.inputs[0] !== name || q.attributes.size > 0) return undefined;
+    const qp = constParams(im, q.inputs[1], q.inputs[2]);
+    if (!qp || (p && !sameParams(p, qp))) return undefined;
+    p = qp;
+  }
+  return p;
 }
 
 /** Output 0 is DequantizeLinear(QuantizeLinear(x)) of the pair, pending as dequantizeLinear leaves it. */
@@ -372,11 +454,15 @@ export function dequantizeLinear(im: Importer): void {
 export function qdqConv(im: Importer): boolean {
   const q = im.quantInput(0);
   const w = im.intWeights.get(im.node.inputs[1]);
-  if (q?.kind !== "fakeQuantized" || !w || q.pair.x?.kind === "const" || im.int("group", 1) !== 1) return false;
+  if (q?.kind !== "fakeQuantized" || !w || q.pair.x?.kind === "const") return false;
   const xd = q.pair.dims;
   if (w.dims.length !== 4 || xd.length !== 4 || (w.scales.length > 1 && w.axis !== 0)) return false;
+  const group = im.int("group", 1);
+  // Other groups run on the pair's float value (the float convolution takes any group).
+  if (group !== 1 && !isDepthwise(group, xd, w.dims)) return false;
+  const dw = group !== 1;
   const [cout, cin, kh, kw] = w.dims;
-  if (xd[1] !== cin) im.bad(`input has ${xd[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  if (!dw && xd[1] !== cin) im.bad(`input has ${xd[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
   const kernel = im.ints("kernel_shape") ?? [kh, kw];
   if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
   const b = im.constInput(2, "bias");
@@ -391,6 +477,7 @@ export function qdqConv(im: Importer): boolean {
   im.emit({
     op: "qconv", x, y, w: wv, wShape: [cout, kh, kw, cin], zeroPoints: w.zeroPoints, scales: Float32Array.from(w.scales),
     bias: b?.f ? Float32Array.from(b.f) : undefined, window, input: { dynamic: false, quantized: true, ...q.pair.p }, output,
+    ...(dw ? { depthwise: dw } : {}),
   });
   if (output) im.setQuant(0, { kind: "chain", pair: { p: output, dims, q16: new Map([["nhwc", y]]) } });
   else im.setOutput({ kind: "value", v: y, layout: "nhwc", dims });
@@ -416,6 +503,42 @@ export function qdqMatMul(im: Importer): boolean {
     scales: Float32Array.from(w.scales), window, input: { dynamic: false, quantized: true, ...q.pair.p },
   });
   im.setOutput({ kind: "value", v: y, layout: "plain", dims });
+  return true;
+}
+
+/**
+ * Gemm of a 2-d QDQ pair by DequantizeLinear'd 8-bit B (either orientation; per tensor or per
+ * output column) plus an optional constant C of [N] or [1, N], alpha and beta 1: one 8-bit step,
+ * as MatMul, its output written quantized when only QDQ pairs read it. False otherwise.
+ */
+export function qdqGemm(im: Importer): boolean {
+  const q = im.quantInput(0);
+  const w = im.intWeights.get(im.node.inputs[1]);
+  if (q?.kind !== "fakeQuantized" || !w || q.pair.x?.kind === "const" || w.dims.length !== 2 || q.pair.dims.length !== 2) return false;
+  if (im.int("transA", 0) !== 0 || im.float("alpha", 1) !== 1 || im.float("beta", 1) !== 1) return false;
+  const transB = im.int("transB", 0) === 1;
+  if (w.scales.length > 1 && w.axis !== (transB ? 0 : 1)) return false;
+  const [k, n] = transB ? [w.dims[1], w.dims[0]] : w.dims;
+  const [m, ka] = q.pair.dims;
+  if (ka !== k) im.bad(`A [${q.pair.dims.join(", ")}] and B [${w.dims.join(", ")}] (transB ${transB ? 1 : 0}) do not agree on K`);
+  const c = im.input(2);
+  let bias: Float32Array | undefined;
+  if (c) {
+    if (c.kind !== "const" || !c.f || c.f.length !== n || c.dims.length > 2 || (c.dims.length === 2 && c.dims[0] !== 1)) return false;
+    bias = Float32Array.from(c.f);
+  }
+  const dims = [m, n];
+  const output = chainOutput(im);
+  const y = im.value(dims);
+  if (output) y.dtype = "q16";
+  const wv = transB ? w.values : (transposeConst({ kind: "const", dims: w.dims, i: w.values }, [1, 0]) as number[]);
+  const window: Window = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
+  im.emit({
+    op: "qconv", x: pairQ16(im, q.pair, "plain"), y, w: wv, wShape: [n, 1, 1, k], zeroPoints: w.zeroPoints,
+    scales: Float32Array.from(w.scales), bias, window, input: { dynamic: false, quantized: true, ...q.pair.p }, output,
+  });
+  if (output) im.setQuant(0, { kind: "chain", pair: { p: output, dims, q16: new Map([["plain", y]]) } });
+  else im.setOutput({ kind: "value", v: y, layout: "plain", dims });
   return true;
 }
 
@@ -449,9 +572,9 @@ export function qlinearConv(im: Importer): void {
   const x = { dims: pair.dims };
   const { w, scales, zeroPoints } = qlinearWeights(im, (d) => d[0]);
   if (x.dims.length !== 4 || w.dims.length !== 4) im.fail(`only 2-d convolutions are supported (input [${x.dims.join(", ")}])`);
-  if (im.int("group", 1) !== 1) im.fail("only group 1 is supported");
+  const dw = depthwise(im, x.dims, w.dims);
   const [cout, cin, kh, kw] = w.dims;
-  if (x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
+  if (!dw && x.dims[1] !== cin) im.bad(`input has ${x.dims[1]} channels; weights [${w.dims.join(", ")}] expect ${cin}`);
   const kernel = im.ints("kernel_shape") ?? [kh, kw];
   if (kernel[0] !== kh || kernel[1] !== kw) im.bad(`kernel_shape [${kernel}] does not match the weights [${w.dims.join(", ")}]`);
   const yp = tensorParams(im, 6, 7);
@@ -461,7 +584,7 @@ export function qlinearConv(im: Importer): void {
   const y = im.value(nhwcShape(dims));
   im.emit({
     op: "qconv", x: pairQ16(im, pair, "nhwc"), y, w: transposeConst(w, [0, 2, 3, 1]) as number[], wShape: [cout, kh, kw, cin],
-    zeroPoints, scales: Float32Array.from(scales), bias, window, input: { dynamic: false, quantized: true, ...p },
+    zeroPoints, scales: Float32Array.from(scales), bias, window, input: { dynamic: false, quantized: true, ...p }, ...(dw ? { depthwise: dw } : {}),
   });
   setQuantized(im, pairOf({ kind: "value", v: y, layout: "nhwc", dims }, yp));
 }
@@ -507,13 +630,33 @@ export function qlinearAdd(im: Importer): void {
   setQuantized(im, pairOf(im.sym(im.node.outputs[0]), cp));
 }
 
-/** com.microsoft QLinearGlobalAveragePool (channels first): the float mean of the dequantized input, quantized by its readers. */
+/**
+ * com.microsoft QLinearGlobalAveragePool (channels first): the exact i32 sum of the input's
+ * integers, requantized once as onnxruntime does (src/ops/qpool.ts); the output stays quantized.
+ */
 export function qlinearGlobalAveragePool(im: Importer): void {
   const { pair } = qlinearOperand(im, 0);
   if (im.int("channels_last", 0) !== 0) im.fail("only channels_last 0 (NCHW) is supported");
+  if (pair.dims.length !== 4) im.fail(`only 4-d inputs are supported (got [${pair.dims.join(", ")}])`);
   const yp = tensorParams(im, 3, 4);
-  globalPool(im, false, pairFloat(im, pair));
-  setQuantized(im, pairOf(im.sym(im.node.outputs[0]), yp));
+  const { y, dims } = emitQPool(im, pair, false, undefined, yp);
+  setQuantized(im, { p: yp, dims, q16: new Map([["nhwc", y]]) });
+}
+
+/**
+ * com.microsoft QLinearAveragePool (channels first, 2-d): onnxruntime's arithmetic on the input's
+ * integers (src/ops/qpool.ts); the output stays quantized.
+ */
+export function qlinearAveragePool(im: Importer): void {
+  const { pair } = qlinearOperand(im, 0);
+  if (im.int("channels_last", 0) !== 0) im.fail("only channels_last 0 (NCHW) is supported");
+  if (pair.dims.length !== 4) im.fail(`only 2-d pooling is supported (input [${pair.dims.join(", ")}])`);
+  if (im.int("ceil_mode", 0) !== 0) im.fail("ceil_mode 1 is not supported");
+  const kernel = im.ints("kernel_shape");
+  if (!kernel || kernel.length !== 2) im.fail("kernel_shape must give 2 sizes");
+  const yp = tensorParams(im, 3, 4);
+  const { y, dims } = emitQPool(im, pair, false, window2d(im, pair.dims, kernel, "pool"), yp);
+  setQuantized(im, { p: yp, dims, q16: new Map([["nhwc", y]]) });
 }
 
 /**
