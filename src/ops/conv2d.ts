@@ -80,7 +80,9 @@ export class Conv2d implements PreparedOp {
   /**
    * `winograd` overrides, for a window Winograd computes and Cin > 1, the choice by channel counts:
    * false keeps the direct path, true takes Winograd (bench/kernels.ts and bench/winograd.ts
-   * compare the two).
+   * compare the two). `small` likewise overrides the small-channel choice where its kernel
+   * computes the window (groups 1, horizontal stride 1): false keeps the GEMM, true takes the
+   * small-channel kernel (bench/small-conv.ts compares the two).
    */
   constructor(
     private readonly rt: Runtime,
@@ -88,6 +90,7 @@ export class Conv2d implements PreparedOp {
     opts: Conv2dOptions = {},
     private readonly layout: "nhwc" | "nchw" = "nhwc",
     winograd?: boolean,
+    small?: boolean,
   ) {
     const what = "conv2d";
     checkKeys(opts, KEYS, what);
@@ -103,13 +106,14 @@ export class Conv2d implements PreparedOp {
     this.padding = opts.padding;
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
-    const small = groups === 1 && kh * kw > 1 && cinG <= SMALL_IN && cout <= SMALL_OUT && this.strides[1] === 1;
+    const smallFits = groups === 1 && this.strides[1] === 1 && cout <= SMALL_OUT;
+    const direct = smallFits && (small ?? (kh * kw > 1 && cinG <= SMALL_IN));
     // Winograd never pays where the small-channel or single-channel paths apply; forced, it wins.
     // Only the single-channel kernel stores NCHW, so an NCHW output takes it.
     const single = groups === 1 && cinG === 1;
     const wino = winogradGeometry(this.kernel, this.strides, this.dilations, groups) && (winograd ?? winogradPays(cinG, cout));
     this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : single && layout === "nchw" ? "singleChannel"
-      : wino ? "winograd" : small ? "smallChannels" : single ? "singleChannel" : "igemm";
+      : wino ? "winograd" : direct ? "smallChannels" : single ? "singleChannel" : "igemm";
     if (layout === "nchw" && this.path !== "singleChannel") {
       throw new ArgumentError(`${what}: an NCHW output needs one input channel and one group, got ${this.inChannels} input channels in ${groups} groups`);
     }
