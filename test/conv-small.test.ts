@@ -4,8 +4,8 @@
 // builds against the float64 reference, bit identity between the builds, the same bits as the
 // indirect GEMM (the same convolution with a ninth output channel, which the small path does not
 // take), with and without a residual added before the activation, guard bytes around the
-// output, and that the path is the one taken (7 and 8 outputs, which the engine leaves to the
-// GEMM, through Conv2d's override).
+// output, and that the path is the one taken (7 and 8 outputs, and 1x1 over more than 4 input
+// channels, which the engine leaves to the GEMM, through Conv2d's override).
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { Conv2dOptions, Engine, Tensor } from "../src/index.js";
 import { Conv2d } from "../src/ops/conv2d.js";
@@ -19,7 +19,7 @@ const COUT = [1, 2, 3, 4, 5, 6, 7, 8];
 // Widths with every remainder of the 8- and 16-pixel tiles, and rows shorter than one tile.
 const WIDTHS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 19, 23, 24, 31, 33];
 const HEIGHTS = [1, 2, 3, 5, 6, 9];
-const KERNELS: [number, number][] = [[3, 3], [2, 3], [5, 5], [1, 3], [3, 1], [7, 7], [3, 2]];
+const KERNELS: [number, number][] = [[3, 3], [2, 3], [5, 5], [1, 3], [3, 1], [7, 7], [3, 2], [1, 1]];
 const STEPS = [1, 2, 3];
 const BATCH = [1, 2, 3];
 const PER_PAIR = 3;
@@ -49,7 +49,9 @@ function makeGrid(): Case[] {
           kh: 0, kw: 0, groups: 1, strides: [roundRobin(STEPS, i, 1, 1), 1], dilations: [roundRobin(STEPS, i, 2), roundRobin(STEPS, i, 5)],
           padding, activation: roundRobin(ACTIVATIONS, i, 3) as Act, withBias: i % 4 !== 3,
         };
-        [c.kh, c.kw] = roundRobin(KERNELS, i, 1);
+        // Shifted once per round of output counts: as many kernels as output counts would
+        // otherwise give each count one kernel.
+        [c.kh, c.kw] = roundRobin(KERNELS, i + Math.floor(i / COUT.length), 1);
         for (let tries = 0; !fits(c) && tries < 20; tries++) {
           c.padding = tries < 10 ? "same" : [3, 3, 3, 3];
           if (tries >= 5) c.dilations = [1, 1];
@@ -91,9 +93,14 @@ function kernelsOf(e: Engine, run: () => void): Set<string> {
   return seen;
 }
 
-/** The small-channel op: the engine's choice up to 6 outputs, forced for 7 and 8. */
+/** Whether the engine chooses the small-channel path (the grid's Cin are all within 32). */
+function chosen(c: Case): boolean {
+  return c.cout <= 6 && (c.kh * c.kw > 1 || c.cin <= 4);
+}
+
+/** The small-channel op: the engine's choice where it is chosen, else forced. */
 function prepare(e: Engine, w: Tensor, c: Case, bias: Float32Array | undefined): Conv2d {
-  if (c.cout <= 6) return e.prepareConv2d(w, options(c, bias));
+  if (chosen(c)) return e.prepareConv2d(w, options(c, bias));
   return new Conv2d((e as unknown as { rt: ConstructorParameters<typeof Conv2d>[0] }).rt, w, options(c, bias), "nhwc", false, true);
 }
 
