@@ -1,23 +1,25 @@
-// The small-channel convolution path (Cout <= 4, Cin <= 32, horizontal stride 1, groups 1: the
-// direct kernel conv2d_f32_small_8x4 vectorised along output pixels) over a generated grid: both
+// The small-channel convolution path (Cout <= 8, chosen for Cout <= 6 and Cin <= 32, horizontal
+// stride 1, groups 1: the direct kernel conv2d_f32_small_8x4 vectorised along output pixels, more
+// than 4 channels in groups of 4 and the rest) over a generated grid: both
 // builds against the float64 reference, bit identity between the builds, the same bits as the
 // indirect GEMM (the same convolution with a ninth output channel, which the small path does not
 // take), with and without a residual added before the activation, guard bytes around the
-// output, and that the path is the one taken.
+// output, and that the path is the one taken (7 and 8 outputs, and 1x1 over more than 4 input
+// channels, which the engine leaves to the GEMM, through Conv2d's override).
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { Conv2dOptions, Engine, Tensor } from "../src/index.js";
-import type { Conv2d } from "../src/ops/conv2d.js";
+import { Conv2d } from "../src/ops/conv2d.js";
 import { runOn } from "../src/ops/op.js";
 import { ACTIVATIONS, BACKENDS, activationRtol, compare, compareBits, dotBound, engines, roundRobin, TINY, type BackendName } from "./grid.js";
 import { allocBytes, fillSentinel, memoryOf, ptrOf, rangeOf, sentinelData, snapshot, strayWrites, unwritten } from "./memory.js";
 import { type Act, type ConvParams, type PaddingSpec, Rng, activate, activationSlope, conv2dRef, outSize, padsFor, prod } from "./reference.js";
 
 const CIN = [1, 2, 3, 4, 5, 6, 7, 8, 11, 16, 32];
-const COUT = [1, 2, 3, 4];
+const COUT = [1, 2, 3, 4, 5, 6, 7, 8];
 // Widths with every remainder of the 8- and 16-pixel tiles, and rows shorter than one tile.
 const WIDTHS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 19, 23, 24, 31, 33];
 const HEIGHTS = [1, 2, 3, 5, 6, 9];
-const KERNELS: [number, number][] = [[3, 3], [2, 3], [5, 5], [1, 3], [3, 1], [7, 7], [3, 2]];
+const KERNELS: [number, number][] = [[3, 3], [2, 3], [5, 5], [1, 3], [3, 1], [7, 7], [3, 2], [1, 1]];
 const STEPS = [1, 2, 3];
 const BATCH = [1, 2, 3];
 const PER_PAIR = 3;
@@ -47,7 +49,9 @@ function makeGrid(): Case[] {
           kh: 0, kw: 0, groups: 1, strides: [roundRobin(STEPS, i, 1, 1), 1], dilations: [roundRobin(STEPS, i, 2), roundRobin(STEPS, i, 5)],
           padding, activation: roundRobin(ACTIVATIONS, i, 3) as Act, withBias: i % 4 !== 3,
         };
-        [c.kh, c.kw] = roundRobin(KERNELS, i, 1);
+        // Shifted once per round of output counts: as many kernels as output counts would
+        // otherwise give each count one kernel.
+        [c.kh, c.kw] = roundRobin(KERNELS, i + Math.floor(i / COUT.length), 1);
         for (let tries = 0; !fits(c) && tries < 20; tries++) {
           c.padding = tries < 10 ? "same" : [3, 3, 3, 3];
           if (tries >= 5) c.dilations = [1, 1];
@@ -87,6 +91,17 @@ function kernelsOf(e: Engine, run: () => void): Set<string> {
     spy.mockRestore();
   }
   return seen;
+}
+
+/** Whether the engine chooses the small-channel path (the grid's Cin are all within 32). */
+function chosen(c: Case): boolean {
+  return c.cout <= 6 && (c.kh * c.kw > 1 || c.cin <= 4);
+}
+
+/** The small-channel op: the engine's choice where it is chosen, else forced. */
+function prepare(e: Engine, w: Tensor, c: Case, bias: Float32Array | undefined): Conv2d {
+  if (chosen(c)) return e.prepareConv2d(w, options(c, bias));
+  return new Conv2d((e as unknown as { rt: ConstructorParameters<typeof Conv2d>[0] }).rt, w, options(c, bias), "nhwc", false, true);
 }
 
 let E: Record<BackendName, Engine>;
@@ -129,7 +144,7 @@ describe("small-channel conv2d: both builds against the float64 reference, bit-i
       const before = e.memoryBytes;
       const x = e.tensor(d.x, [c.n, c.h, c.w, c.cin]);
       const w = e.tensor(d.w, [c.cout, c.kh, c.kw, c.cin]);
-      const op = e.prepareConv2d(w, options(c, d.bias));
+      const op = prepare(e, w, c, d.bias);
       let y = op.run(x);
       expect(kernelsOf(e, () => op.run(x, y))).toContain("conv2d_f32_small_8x4");
       expect([...y.shape], `${b} output shape`).toEqual(ref.shape);
@@ -173,7 +188,7 @@ describe("small-channel conv2d memory", () => {
       expect(ptrOf(out) + allocBytes(out)).toBe(ptrOf(gB));
       const w = e.tensor(d.w, [c.cout, c.kh, c.kw, c.cin]);
       const mine = new Set(used(e).keys());
-      const op = e.prepareConv2d(w, options(c, d.bias));
+      const op = prepare(e, w, c, d.bias);
       op.run(x, out);
       // The op rewrites its own scratch (the padded copy of x) and out, nothing else.
       const opOwned = [...used(e)].filter(([start]) => !mine.has(start)).map(([start, size]) => ({ start, end: start + size, what: "the op's own allocation" }));
@@ -219,7 +234,7 @@ describe("small-channel conv2d with a residual: the reference's bits bound, both
       const x = e.tensor(d.x, [c.n, c.h, c.w, c.cin]);
       const w = e.tensor(d.w, [c.cout, c.kh, c.kw, c.cin]);
       const r = e.tensor(residual, raw.shape);
-      const op = e.prepareConv2d(w, options(c, d.bias));
+      const op = prepare(e, w, c, d.bias);
       let y = runResidual(e, op, x, r);
       expect(kernelsOf(e, () => runResidual(e, op, x, r, y))).toContain("conv2d_f32_small_8x4");
       const mine = y.toArray();

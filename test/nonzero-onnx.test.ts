@@ -1,7 +1,8 @@
 // NonZero as ONNX models against onnxruntime-web, in both builds (fused and not), bit identity
 // between the builds: float inputs with zeros of both signs and NaN, int64 and bool inputs, every
 // rank from 1 to 4, an input without any non-zero element and one without zeros, a constant input
-// (folded at load), and the shape the model reports ([rank, count], known only after the run).
+// (folded at load), and the shape the model reports ([rank, count], known only after the run);
+// then the ops that read a run-time NonZero result.
 // Indices are exact: tolerance 0.
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Engine, UnsupportedError } from "../src/index.js";
@@ -69,11 +70,87 @@ describe("NonZero against onnxruntime-web", () => {
     expect(r.problems).toEqual([]);
   });
 
-  it("an op reading a run-time NonZero result is an UnsupportedError saying why", async () => {
+  it("a reader that mixes a NonZero result's columns is an UnsupportedError saying why", async () => {
     const n = new Net(new Rng(9401));
-    n.output(n.op("Transpose", [n.op("NonZero", ["x"])], { perm: [1, 0] }));
+    n.output(n.op("ReduceSum", [n.op("Cast", [n.op("NonZero", ["x"])], { to: FLOAT })], { keepdims: 0 }));
+    const bytes = n.model({ opset: 11, inputs: [{ name: "x", shape: [3, 4] }], outputs: [{ name: "y" }] });
+    await expect(E.simd.loadOnnx(bytes)).rejects.toThrow(UnsupportedError);
+    await expect(E.simd.loadOnnx(bytes)).rejects.toThrow(/NonZero result whose number of columns only the run knows: it may only be read by Transpose/);
+  });
+
+  it("Shape of a NonZero result (its column count is the run's) is an UnsupportedError", async () => {
+    const n = new Net(new Rng(9402));
+    n.output(n.op("Shape", [n.op("Transpose", [n.op("NonZero", ["x"])], { perm: [1, 0] })]));
     const bytes = n.model({ opset: 13, inputs: [{ name: "x", shape: [3, 4] }], outputs: [{ name: "y", elemType: INT64 }] });
     await expect(E.simd.loadOnnx(bytes)).rejects.toThrow(UnsupportedError);
-    await expect(E.simd.loadOnnx(bytes)).rejects.toThrow(/NonZero result whose number of columns only the run knows/);
+    await expect(E.simd.loadOnnx(bytes)).rejects.toThrow(/whose number of rows only the run knows/);
+  });
+});
+
+// The usual readers of NonZero (a boolean mask's positions): x[mask] as NonZero -> Transpose ->
+// GatherND, rows picked by one axis's positions as NonZero -> Gather -> Gather, and the transposed
+// positions themselves. Against onnxruntime-web with tolerance 0 (indices and gathered values are
+// copies), and the shape the model reports from the run's count.
+describe("NonZero's readers against onnxruntime-web", () => {
+  const DIMS: number[][] = [[7], [3, 5], [2, 3, 4], [4, 1, 2, 3]];
+  const mask = (n: Net, x: string) => n.op("Greater", [x, n.constant([], [0.25])]);
+  const feeds = (rng: Rng, dims: number[], density: number) => {
+    const data = Float32Array.from({ length: prod(dims) }, () => (rng.next() < density ? 0.5 + rng.next() : -rng.next()));
+    return { data, dims, count: data.filter((v) => v > 0.25).length };
+  };
+
+  async function expectOrt(name: string, bytes: Uint8Array, dims: number[], shape: (count: number) => number[], seed: number): Promise<void> {
+    const rng = new Rng(seed);
+    // Some, none and every element selected.
+    const runs = [feeds(rng, dims, 0.4), feeds(rng, dims, 0), feeds(rng, dims, 1)];
+    const r = await checkCase(E, { name, bytes, feeds: runs.map(({ data }) => ({ x: { data, dims } })), tol: EXACT });
+    expect(r.problems, name).toEqual([]);
+    const model = await E.simd.loadOnnx(bytes);
+    for (const run of runs) {
+      const y = model.run({ x: run.data }).y;
+      expect(model.outputShapes.y, `${name}: ${run.count} selected`).toEqual(shape(run.count));
+      expect(y.length).toBe(prod(shape(run.count)));
+    }
+    model.dispose();
+  }
+
+  it.each(DIMS.map((d, i) => [`[${d}]`, d, i] as const))("x[x > 0.25] as NonZero -> Transpose -> GatherND, x %s", async (_n, dims, i) => {
+    const n = new Net(new Rng(9500 + i));
+    const at = n.op("Transpose", [n.op("NonZero", [mask(n, "x")])], { perm: [1, 0] });
+    n.output(n.op("GatherND", ["x", at]));
+    const bytes = n.model({ opset: 13, inputs: [{ name: "x", shape: dims }], outputs: [{ name: "y" }] });
+    await expectOrt("NonZero -> Transpose -> GatherND", bytes, dims, (c) => [c], 9600 + i);
+  });
+
+  it.each(DIMS.filter((d) => d.length > 1).map((d, i) => [`[${d}]`, d, i] as const))("the positions as [count, rank] with their int64 type (NonZero -> Transpose), x %s", async (_n, dims, i) => {
+    const n = new Net(new Rng(9700 + i));
+    n.output(n.op("Transpose", [n.op("NonZero", [mask(n, "x")])], { perm: [1, 0] }));
+    const bytes = n.model({ opset: 13, inputs: [{ name: "x", shape: dims }], outputs: [{ name: "y", elemType: INT64 }] });
+    await expectOrt("NonZero -> Transpose", bytes, dims, (c) => [c, dims.length], 9800 + i);
+  });
+
+  it("rows of a table picked where a row of x is positive (NonZero -> Gather -> Gather), and the positions cast to float", async () => {
+    const dims = [3, 5];
+    const n = new Net(new Rng(9900));
+    const nz = n.op("NonZero", [mask(n, "x")]);
+    const cols = n.op("Gather", [nz, n.int64([], [1])], { axis: 0 });
+    const table = n.constant([5, 4], new Rng(9901).f32(20));
+    n.output(n.op("Gather", [table, cols], { axis: 0 }));
+    const bytes = n.model({ opset: 13, inputs: [{ name: "x", shape: dims }], outputs: [{ name: "y" }] });
+    await expectOrt("NonZero -> Gather -> Gather", bytes, dims, (c) => [c, 4], 9902);
+
+    const m = new Net(new Rng(9903));
+    const rows = m.op("Gather", [m.op("NonZero", [mask(m, "x")]), m.int64([2], [1, 0])], { axis: 0 });
+    m.output(m.op("Cast", [rows], { to: FLOAT }));
+    const cast = m.model({ opset: 13, inputs: [{ name: "x", shape: dims }], outputs: [{ name: "y" }] });
+    await expectOrt("NonZero -> Gather rows -> Cast", cast, dims, (c) => [2, c], 9904);
+  });
+
+  it("Gather of counted indices along another axis is refused: its rows would not be the count's", async () => {
+    const n = new Net(new Rng(9905));
+    const at = n.op("Transpose", [n.op("NonZero", [mask(n, "x")])], { perm: [1, 0] });
+    n.output(n.op("Gather", [n.constant([2, 6], new Rng(1).f32(12)), n.op("Gather", [at, n.int64([], [1])], { axis: 1 })], { axis: 1 }));
+    const bytes = n.model({ opset: 13, inputs: [{ name: "x", shape: [3, 6] }], outputs: [{ name: "y" }] });
+    await expect(E.simd.loadOnnx(bytes)).rejects.toThrow(/whose number of rows only the run knows/);
   });
 });

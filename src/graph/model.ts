@@ -202,20 +202,35 @@ export class Model {
     const out: Record<string, OutputData> = {};
     const heap = this.rt.heap;
     for (const o of compiled.graph.outputs) {
-      const at = compiled.ptr(o.value) / 4;
-      const end = at + this.outputSize(compiled, o);
       const target = into?.[o.name];
       if (half.has(o.name)) {
-        const values = heap.f32.subarray(at, end);
+        const values = this.outputValues(compiled, o, heap.f32);
         // A Uint16Array target takes the bits; a Float16Array, the values.
         if (target) target.set(target instanceof Uint16Array ? floatsToHalfBits(values) : floatsToHalfArray(values));
         out[o.name] = target ?? floatsToHalfArray(values);
         continue;
       }
-      const view = isInt(o.value) ? heap.i32 : heap.f32;
-      if (target) target.set(view.subarray(at, end));
-      out[o.name] = target ?? view.slice(at, end);
+      const values = this.outputValues(compiled, o, isInt(o.value) ? heap.i32 : heap.f32);
+      if (target) target.set(values);
+      out[o.name] = target ?? values.slice();
     }
+    return out;
+  }
+
+  /**
+   * An output's elements in the run just made, a view of the heap: all of them, or its real rows;
+   * with a count of the last axis (NonZero's columns, each row at the bound's stride), a copy of
+   * each row's real elements.
+   */
+  private outputValues<T extends Float32Array | Int32Array>(compiled: Compiled, o: Output, view: T): T {
+    const at = compiled.ptr(o.value) / 4;
+    const size = this.outputSize(compiled, o);
+    if (!o.count?.lastAxis) return view.subarray(at, at + size) as T;
+    const shape = o.value.shape;
+    const stride = shape[shape.length - 1];
+    const rows = this.rows.get(o.name)!;
+    const out = new (view.constructor as new (n: number) => T)(size);
+    for (let r = 0; r < size / Math.max(rows, 1); r++) out.set(view.subarray(at + r * stride, at + r * stride + rows), r * rows);
     return out;
   }
 

@@ -68,7 +68,7 @@ export const ONNX_OPS = {
   Mul: "numpy broadcasting; Mul(x, Sigmoid(x)), Mul(x, HardSigmoid(x)) (alpha 1/6, beta 1/2) and Mul(x, Tanh(Softplus(x))) are one SiLU, HardSwish and Mish, fused as activations",
   Neg: "computed in the kernels",
   NonMaxSuppression: "center_point_box 0/1; max_output_boxes_per_class, iou_threshold, score_threshold as constants; the output's row count is known only at run time: the graph holds an upper bound and the model returns the real rows",
-  NonZero: "float, integer or bool input of rank 1 or more; folded on constants; the output's column count is known only at run time: the graph holds an upper bound and the model returns the real columns, so the result can only be an output of the model",
+  NonZero: "float, integer or bool input of rank 1 or more; folded on constants; the output's column count is known only at run time: the graph holds an upper bound and the model returns the real columns; readers: Transpose (perm [1, 0], then GatherND, Gather and row-wise ops), Gather of rows (axis 0), Cast, Identity",
   Not: "as And",
   Or: "as And",
   Pad: "constant mode; pads as attribute or input, axes (opset 18)",

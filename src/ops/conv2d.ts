@@ -40,11 +40,14 @@ interface Plan {
 type Path = "depthwise" | "singleChannel" | "smallChannels" | "winograd" | "igemm";
 
 /**
- * The most output channels conv2d_f32_small_8x4 takes, and the most input channels it is chosen
- * for (measured up to 32: bench/small-conv.ts; with 5 to 8 outputs the GEMM's 8-channel panels
- * were as fast or faster, without the padded copy).
+ * The most output channels conv2d_f32_small_8x4 takes; the most it is chosen for, and the most
+ * input channels, of a 1x1 window too (measured up to 32 by bench/small-conv.ts: with 7 or 8
+ * outputs the GEMM's 8-channel panels were as fast or faster, without the padded copy; a 1x1
+ * window, bound by memory, gained only over a few input channels).
  */
-const SMALL_OUT = 4;
+const SMALL_OUT = 8;
+const SMALL_CHOSEN_OUT = 6;
+const SMALL_1X1_IN = 4;
 const SMALL_IN = 32;
 /** Floats conv2d_f32_small_8x4 reads past its input's last row. */
 const SMALL_SLACK = 16;
@@ -52,9 +55,9 @@ const SMALL_SLACK = 16;
 /**
  * A convolution with its weights packed once. Depthwise (groups = Cin = Cout) runs the direct
  * dwconv kernels; a single input channel (greyscale slices) runs a direct kernel over a padded
- * copy of the input; few output channels (at most 4, horizontal stride 1) run a direct kernel
+ * copy of the input; few output channels (at most 6, horizontal stride 1; 1x1 over at most 4 input channels) run a direct kernel
  * vectorised along output pixels over a padded row-planar copy; 3x3 stride-1 windows over enough
- * channels run Winograd F(2x2, 3x3) (src/ops/winograd.ts); everything else, 1x1 included, runs
+ * channels run Winograd F(2x2, 3x3) (src/ops/winograd.ts); everything else, 1x1 mostly, runs
  * the indirect GEMM per group over a table of input-row offsets built once per input size. The
  * direct paths add the same terms in the same order; Winograd adds transformed terms, within the
  * bound test/winograd-reference.ts derives. The input is NHWC; the output too, or with `layout`
@@ -80,7 +83,9 @@ export class Conv2d implements PreparedOp {
   /**
    * `winograd` overrides, for a window Winograd computes and Cin > 1, the choice by channel counts:
    * false keeps the direct path, true takes Winograd (bench/kernels.ts and bench/winograd.ts
-   * compare the two).
+   * compare the two). `small` likewise overrides the small-channel choice where its kernel
+   * computes the window (groups 1, horizontal stride 1): false keeps the GEMM, true takes the
+   * small-channel kernel (bench/small-conv.ts compares the two).
    */
   constructor(
     private readonly rt: Runtime,
@@ -88,6 +93,7 @@ export class Conv2d implements PreparedOp {
     opts: Conv2dOptions = {},
     private readonly layout: "nhwc" | "nchw" = "nhwc",
     winograd?: boolean,
+    small?: boolean,
   ) {
     const what = "conv2d";
     checkKeys(opts, KEYS, what);
@@ -103,13 +109,14 @@ export class Conv2d implements PreparedOp {
     this.padding = opts.padding;
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
-    const small = groups === 1 && kh * kw > 1 && cinG <= SMALL_IN && cout <= SMALL_OUT && this.strides[1] === 1;
+    const smallFits = groups === 1 && this.strides[1] === 1 && cout <= SMALL_OUT;
+    const direct = smallFits && (small ?? (cinG <= (kh * kw > 1 ? SMALL_IN : SMALL_1X1_IN) && cout <= SMALL_CHOSEN_OUT));
     // Winograd never pays where the small-channel or single-channel paths apply; forced, it wins.
     // Only the single-channel kernel stores NCHW, so an NCHW output takes it.
     const single = groups === 1 && cinG === 1;
     const wino = winogradGeometry(this.kernel, this.strides, this.dilations, groups) && (winograd ?? winogradPays(cinG, cout));
     this.path = groups > 1 && cinG === 1 && cout === groups ? "depthwise" : single && layout === "nchw" ? "singleChannel"
-      : wino ? "winograd" : small ? "smallChannels" : single ? "singleChannel" : "igemm";
+      : wino ? "winograd" : direct ? "smallChannels" : single ? "singleChannel" : "igemm";
     if (layout === "nchw" && this.path !== "singleChannel") {
       throw new ArgumentError(`${what}: an NCHW output needs one input channel and one group, got ${this.inChannels} input channels in ${groups} groups`);
     }
@@ -196,17 +203,13 @@ export class Conv2d implements PreparedOp {
       } else if (this.path === "singleChannel") {
         scratch = heap.alloc(n * (h + pads[0] + pads[2]) * (w + pads[1] + pads[3]) * 4);
       } else if (this.path === "smallChannels") {
-        // The padded copy (its padding written once here; exec writes the interior only), its
-        // slack, then the offsets of a window's products from its first input.
-        const cin = this.inChannels;
-        const [kh, kw] = this.kernel;
-        const [dh, dw] = this.dilations;
+        // The padded copy (its padding written once here; exec writes the interior only) and its
+        // slack, then the kernel's records of offsets and splatted weights.
         const wp = w + pads[1] + pads[3];
-        const copy = n * (h + pads[0] + pads[2]) * cin * wp + SMALL_SLACK;
-        scratch = this.rt.zeros((copy + kh * kw * cin) * 4);
-        const offs: number[] = [];
-        for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let ci = 0; ci < cin; ci++) offs.push(((ky * dh * cin + ci) * wp + kx * dw) * 4);
-        heap.i32.set(offs, scratch / 4 + copy);
+        const copy = Math.ceil((n * (h + pads[0] + pads[2]) * this.inChannels * wp + SMALL_SLACK) / 4) * 4;
+        const records = this.smallRecords(wp);
+        scratch = this.rt.zeros(copy * 4 + records.byteLength);
+        heap.u8.set(records, scratch + copy * 4);
       } else {
         const mr = this.path === "depthwise" ? 1 : GEMM_MR;
         const ks = this.kernel[0] * this.kernel[1];
@@ -228,6 +231,34 @@ export class Conv2d implements PreparedOp {
       this.plan = { key, shape: [n, h, w], scratch, runs, oh, ow, pads, winograd };
     }
     return out;
+  }
+
+  /**
+   * conv2d_f32_small_8x4's weights for an input width wp: per group of 4 output channels (then the
+   * rest), a record per product, bias first, of the product's input offset in the padded copy
+   * and the group's weights splatted to 4 lanes, read from the packed GEMM panel ([K + 1][8]).
+   */
+  private smallRecords(wp: number): Uint8Array {
+    const cin = this.inChannels;
+    const [kh, kw] = this.kernel;
+    const [dh, dw] = this.dilations;
+    const kk = kh * kw * cin;
+    const c = this.outChannels;
+    const panel = this.rt.heap.f32.slice(this.packed / 4, this.packed / 4 + (kk + 1) * GEMM_NR);
+    const offs = [0];
+    for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let ci = 0; ci < cin; ci++) offs.push(((ky * dh * cin + ci) * wp + kx * dw) * 4);
+    const floats = new Float32Array((kk + 1) * (Math.ceil(c / 4) * 4 + c * 4));
+    const ints = new Uint32Array(floats.buffer);
+    let at = 0;
+    for (let j = 0; j < c; j += 4) {
+      const g = Math.min(4, c - j);
+      for (let k = 0; k <= kk; k++) {
+        ints[at] = offs[k];
+        for (let i = 0; i < g; i++) floats.fill(panel[k * GEMM_NR + j + i], at + 4 + 4 * i, at + 8 + 4 * i);
+        at += 4 + 4 * g;
+      }
+    }
+    return new Uint8Array(floats.buffer);
   }
 
   /** Whether exec can add a residual input in its store (the indirect-GEMM, small-channel and Winograd paths). */
@@ -337,14 +368,14 @@ export class Conv2d implements PreparedOp {
     );
     const kk = this.kernel[0] * this.kernel[1] * cin;
     const [sh, sw] = this.strides;
-    const offs = plan.scratch + (n * hp * cin * wp + SMALL_SLACK) * 4;
+    const records = plan.scratch + Math.ceil((n * hp * cin * wp + SMALL_SLACK) / 4) * 16;
     const { kind, p0, p1 } = this.act;
     for (let b = 0; b < n; b++) {
       const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * kk).map(([r0, r1]) => ({
         fn: "conv2d_f32_small_8x4" as const,
         args: {
           batch: 1, hp, wp, cin, oh: r1 - r0, ow: plan.ow, n: c, kk, sh, sw,
-          x: plan.scratch + (b * hp + r0 * sh) * cin * wp * 4, offs, w: this.packed,
+          x: plan.scratch + (b * hp + r0 * sh) * cin * wp * 4, w: records,
           r: residual && residual + (b * plan.oh + r0) * plan.ow * c * 4, y: y + (b * plan.oh + r0) * plan.ow * c * 4, act: kind, p0, p1,
         },
       }));

@@ -5,9 +5,10 @@ import type { PreparedOp } from "./op.js";
 
 /**
  * ONNX NonZero: the indices [rank, count] of the non-zero elements of x, in row-major order. The
- * count depends on the data, so, as NonMaxSuppression's, the op writes an upper bound: rank x
- * size(x) int32, the real ones first as [rank, count] (compacted), zeros after, then one int32,
- * the count. The graph keeps the count beside the value and trims the model's output with it.
+ * count depends on the data, so, as NonMaxSuppression's, the op writes an upper bound: [rank,
+ * size(x)] int32, each row's first count elements real and zeros after, then one int32, the count.
+ * The graph keeps the count beside the value, passes it through readers that move whole columns
+ * (src/onnx/import/dtype.ts) and trims the model's output with it.
  */
 export class NonZero implements PreparedOp {
   private dims = 0;

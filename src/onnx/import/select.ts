@@ -65,9 +65,9 @@ export function nonMaxSuppression(im: Importer): void {
 
 /**
  * NonZero: [rank, count] int64 indices, computed as int32. Folded on a constant; at run time the
- * step writes an upper bound (rank x size) and the count, and the model returns the real columns.
- * The count is of the last axis, which no other op here reads, so the result may only be an output
- * of the model (dtype.ts's carryCount refuses its readers).
+ * step writes an upper bound [rank, size] and the count, and the model returns the real columns.
+ * The count is of the last axis: readers that move whole columns (Transpose to [size, rank], a
+ * Gather of rows) pass it on (dtype.ts's carryCount), others are refused.
  */
 export function nonZero(im: Importer): void {
   const x = im.required(0);
