@@ -49,6 +49,14 @@ describe("a single-channel convolution seen only as NCHW stores NCHW: no layout 
     expect(r.summaries.fused).toContain("copies: 0 (0 transposes)");
   });
 
+  it("through Identity and Dropout, as exporters end graphs", async () => {
+    const n = new Net(new Rng(24));
+    n.output(n.op("Identity", [n.op("Dropout", [n.op("Relu", [n.conv("x", 1, 16, 3, { pads: [1, 1, 1, 1] })])])]));
+    const r = await run("conv relu dropout identity", n, [1, 1, 17, 19], 24);
+    expect(steps(r.summaries.fused)).toEqual(["conv 3x3 1->16 +relu nchw"]);
+    expect(r.summaries.fused).toContain("copies: 0 (0 transposes)");
+  });
+
   it("a convolution after it keeps the first one NHWC", async () => {
     const n = new Net(new Rng(22));
     n.output(n.conv(n.conv("x", 1, 8, 3, { pads: [1, 1, 1, 1] }), 8, 4, 1));

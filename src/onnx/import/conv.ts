@@ -30,13 +30,17 @@ export function conv(im: Importer): void {
   im.setOutput({ kind: "value", v: y, layout: nchw ? "plain" : "nhwc", dims });
 }
 
-/** Activations, which run on either layout (fused into the conv's store, or elementwise). */
+/**
+ * Activations, which run on either layout (fused into the conv's store, or elementwise), and
+ * Identity and Dropout, which pass their input on as it is stored.
+ */
 const ACTIVATIONS = new Set([
   "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish", "Gelu",
+  "Identity", "Dropout",
 ]);
 const MAX_ACTIVATION_CHAIN = 8;
 
-/** Whether the ONNX tensor `name` is seen only as graph outputs, directly or through activations. */
+/** Whether the ONNX tensor `name` is seen only as graph outputs, directly or through activations (and Identity). */
 function seenAsNchw(im: Importer, name: string, depth = 0): boolean {
   if (depth > MAX_ACTIVATION_CHAIN) return false;
   const readers = im.consumers.get(name) ?? [];
