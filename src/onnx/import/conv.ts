@@ -17,11 +17,16 @@ export function conv(im: Importer): void {
   const b = im.constInput(2, "bias");
   if (b && (!b.f || b.f.length !== cout)) im.bad(`bias must hold ${cout} floats`);
   const { window, out } = window2d(im, x.dims, kernel, "conv");
-  const xv = im.nhwc(x);
   const dims = [x.dims[0], cout, out[0], out[1]];
+  const seen = group === 1 && !!im.node.outputs[0] && seenAsNchw(im, im.node.outputs[0]);
+  // A 1x1 convolution of NCHW planes into an output seen only as NCHW is one GEMM on the planes
+  // (src/ops/pointwise.ts): no transpose in or out.
+  const planes = seen && cinG > 1 && kh === 1 && kw === 1 && x.kind === "value" && x.layout === "plain" &&
+    window.strides.every((s) => s === 1) && window.pads.every((p) => p === 0);
   // One input channel (NHWC and NCHW the same bytes) and an output seen only as NCHW: the
   // kernel stores NCHW planes, so no transpose follows.
-  const nchw = group === 1 && cinG === 1 && !!im.node.outputs[0] && seenAsNchw(im, im.node.outputs[0]);
+  const nchw = planes || (seen && cinG === 1);
+  const xv = planes ? x.v : im.nhwc(x);
   const y = im.value(nchw ? dims : nhwcShape(dims));
   im.emit({
     op: "conv", x: xv, y, w: transposeConst(w, [0, 2, 3, 1]) as Float32Array, wShape: [cout, kh, kw, cinG],
