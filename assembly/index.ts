@@ -9,6 +9,7 @@ export {
   ACT_ABS, ACT_FLOOR, ACT_CEIL, ACT_ROUND, ACT_SIGN, ACT_POW
 } from "./activation";
 export { GEMM_MR, GEMM_NR, igemm_f32_4x8, pack_gemm_f32_8 } from "./igemm";
+export { pack_planes_f32_8 } from "./pointwise";
 export { conv2d_f32_ci1_4x8, conv2d_f32_ci1_4x8_nchw } from "./conv_ci1";
 export { conv2d_f32_small_8x4 } from "./conv_small";
 export { conv2d_f32_winograd_2x2k3, winograd_weights_f32_2x2k3 } from "./winograd";

@@ -1,9 +1,12 @@
 // A convolution of one input channel whose output is seen only as NCHW (a graph output, directly
 // or through activations) stores NCHW planes (conv2d_f32_ci1_4x8_nchw): no layout copy at all in
-// a one-op 1 -> C model. Results against onnxruntime-web, both builds bit-identical
-// (test/networks.ts). Tolerance ONE_LAYER = 1e-6 + 1e-6 |ref|: one convolution of at most 25
-// O(1) terms, whose float32 rounding (~K u |terms|) stays well below it, while one wrong or
-// misplaced product is O(0.1).
+// a one-op 1 -> C model; so does a 1x1 convolution of an NCHW input (src/ops/pointwise.ts).
+// Results against onnxruntime-web, both builds bit-identical (test/networks.ts). Tolerance
+// ONE_LAYER = 1e-6 + 1e-6 |ref|: one convolution of at most 25 O(1) terms, whose float32 rounding
+// (~K u |terms|) stays well below it, while one wrong or misplaced product is O(0.1). POINTWISE =
+// 1e-5 + 1e-5 |ref| for 1x1 convolutions of up to 24 input channels: each runtime's sum is within
+// K u |terms| of the exact one, so they differ by at most 2 * 25 * 6e-8 * |terms| (He weights and
+// inputs in [-1, 1) keep |terms| below 3), 9e-6.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.js";
 import { type BackendName, engines } from "./grid.js";
@@ -11,15 +14,16 @@ import { Net, type Tol, checkCase, feed, steps } from "./networks.js";
 import { Rng } from "./reference.js";
 
 const ONE_LAYER: Tol = { atol: 1e-6, rtol: 1e-6 };
+const POINTWISE: Tol = { atol: 1e-5, rtol: 1e-5 };
 
 let E: Record<BackendName, Engine>;
 beforeAll(async () => {
   E = await engines();
 });
 
-async function run(name: string, n: Net, dims: number[], seed: number) {
+async function run(name: string, n: Net, dims: number[], seed: number, tol = ONE_LAYER) {
   const bytes = n.model({ inputs: [{ name: "x", shape: dims }], outputs: [{ name: "y" }] });
-  const r = await checkCase(E, { name, bytes, feeds: [{ x: feed(new Rng(seed), dims) }], tol: ONE_LAYER });
+  const r = await checkCase(E, { name, bytes, feeds: [{ x: feed(new Rng(seed), dims) }], tol });
   expect(r.problems, name).toEqual([]);
   return r;
 }
@@ -49,6 +53,14 @@ describe("a single-channel convolution seen only as NCHW stores NCHW: no layout 
     expect(r.summaries.fused).toContain("copies: 0 (0 transposes)");
   });
 
+  it("through Identity and Dropout, as exporters end graphs", async () => {
+    const n = new Net(new Rng(24));
+    n.output(n.op("Identity", [n.op("Dropout", [n.op("Relu", [n.conv("x", 1, 16, 3, { pads: [1, 1, 1, 1] })])])]));
+    const r = await run("conv relu dropout identity", n, [1, 1, 17, 19], 24);
+    expect(steps(r.summaries.fused)).toEqual(["conv 3x3 1->16 +relu nchw"]);
+    expect(r.summaries.fused).toContain("copies: 0 (0 transposes)");
+  });
+
   it("a convolution after it keeps the first one NHWC", async () => {
     const n = new Net(new Rng(22));
     n.output(n.conv(n.conv("x", 1, 8, 3, { pads: [1, 1, 1, 1] }), 8, 4, 1));
@@ -65,5 +77,42 @@ describe("a single-channel convolution seen only as NCHW stores NCHW: no layout 
     const r = await checkCase(E, { name: "shared", bytes, feeds: [{ x: feed(new Rng(23), [1, 1, 9, 10]) }], tol: ONE_LAYER });
     expect(r.problems).toEqual([]);
     expect(steps(r.summaries.fused)[0]).toBe("conv 3x3 1->8");
+  });
+});
+
+describe("a 1x1 convolution of an NCHW input seen only as NCHW is one GEMM on the planes: no layout copy", () => {
+  for (const [cin, cout, dims] of [
+    [13, 21, [1, 13, 9, 11]],
+    [24, 8, [2, 24, 7, 5]],
+    [2, 3, [1, 2, 1, 1]],
+  ] as const) {
+    it(`${cin}->${cout} on [${dims}]`, async () => {
+      const n = new Net(new Rng(cin * cout));
+      n.output(n.op("Relu", [n.conv("x", cin, cout, 1)]));
+      const r = await run(`pointwise ${cin}->${cout}`, n, [...dims], cin, POINTWISE);
+      expect(steps(r.summaries.fused)).toEqual([`conv 1x1 ${cin}->${cout} +relu nchw`]);
+      expect(steps(r.summaries.unfused)).toEqual([`conv 1x1 ${cin}->${cout} nchw`, "unary"]);
+      expect(r.summaries.fused).toContain("copies: 0 (0 transposes), moving 0.0 KiB a run");
+    });
+  }
+
+  it("followed by Sigmoid and Identity: fused, or a second step on the planes without fusions", async () => {
+    const n = new Net(new Rng(31));
+    n.output(n.op("Identity", [n.op("Sigmoid", [n.conv("x", 16, 12, 1)])]));
+    const r = await run("pointwise sigmoid", n, [1, 16, 6, 13], 31, POINTWISE);
+    expect(steps(r.summaries.fused)).toEqual(["conv 1x1 16->12 +sigmoid nchw"]);
+    expect(steps(r.summaries.unfused)).toEqual(["conv 1x1 16->12 nchw", "unary"]);
+    expect(r.summaries.unfused).toContain("copies: 0 (0 transposes)");
+  });
+
+  it("strided, or read by a convolution, it stays NHWC", async () => {
+    const strided = new Net(new Rng(32));
+    strided.output(strided.conv("x", 6, 5, 1, { strides: [2, 2] }));
+    const a = await run("pointwise strided", strided, [1, 6, 9, 8], 32, POINTWISE);
+    expect(steps(a.summaries.fused)).toEqual(["transpose NCHW->NHWC", "conv 1x1 6->5", "transpose NHWC->NCHW"]);
+    const chained = new Net(new Rng(33));
+    chained.output(chained.conv(chained.conv("x", 6, 5, 1), 5, 4, 3, { pads: [1, 1, 1, 1] }));
+    const b = await run("pointwise then conv", chained, [1, 6, 9, 8], 33, POINTWISE);
+    expect(steps(b.summaries.fused)).toEqual(["transpose NCHW->NHWC", "conv 1x1 6->5", "conv 3x3 5->4", "transpose NHWC->NCHW"]);
   });
 });

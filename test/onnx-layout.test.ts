@@ -101,11 +101,12 @@ describe("a layout-neutral chain before NHWC readers runs NHWC: the input's conv
   it("but not when the chain's result is also an output", async () => {
     const n = new Net(new Rng(9));
     const t = n.op("Mul", ["x", n.random([1, 3, 1, 1])], {}, "scaled", ["scaled"]);
-    n.output(n.conv(t, 3, 4, 1));
+    // 1x2: a 1x1 convolution would read the planes where they lie (src/ops/pointwise.ts).
+    n.output(n.conv(t, 3, 4, [1, 2]));
     const bytes = n.model({ inputs: [{ name: "x", shape: [1, 3, 5, 6] }], outputs: [{ name: "y" }, { name: "scaled" }] });
     const r = await checkCase(E, { name: "also output", bytes, feeds: [{ x: feed(new Rng(9), [1, 3, 5, 6]) }], tol: ONE_LAYER });
     expect(r.problems).toEqual([]);
-    expect(steps(r.summaries.fused)).toEqual(["copy", "binary", "transpose NCHW->NHWC", "conv 1x1 3->4", "transpose NHWC->NCHW"]);
+    expect(steps(r.summaries.fused)).toEqual(["copy", "binary", "transpose NCHW->NHWC", "conv 1x2 3->4", "transpose NHWC->NCHW"]);
   });
 });
 
@@ -143,9 +144,10 @@ describe("pooling an NCHW input runs on its planes: no layout copy", () => {
 
   it("a convolution after the pool converts the pooled output, the smaller tensor", async () => {
     const n = new Net(new Rng(11));
-    n.output(n.conv(n.op("MaxPool", ["x"], { kernel_shape: [2, 2], strides: [2, 2] }), 8, 4, 1));
+    // 1x2: a 1x1 convolution would read the pooled planes where they lie (src/ops/pointwise.ts).
+    n.output(n.conv(n.op("MaxPool", ["x"], { kernel_shape: [2, 2], strides: [2, 2] }), 8, 4, [1, 2]));
     const r = await run("pool conv", n, [1, 8, 10, 10], ONE_LAYER, 11);
-    expect(steps(r.summaries.fused)).toEqual(["maxpool 2x2 nchw", "transpose NCHW->NHWC", "conv 1x1 8->4", "transpose NHWC->NCHW"]);
+    expect(steps(r.summaries.fused)).toEqual(["maxpool 2x2 nchw", "transpose NCHW->NHWC", "conv 1x2 8->4", "transpose NHWC->NCHW"]);
   });
 
   it("an input already converted for a convolution is pooled NHWC", async () => {

@@ -63,7 +63,10 @@ export type Step =
       groups: number;
       act: Activation;
       residual?: Value;
-      /** y is NCHW (a single-channel conv whose output is seen only as NCHW). */
+      /**
+       * y is NCHW: a single-channel conv whose output is seen only as NCHW (x keeps its NHWC
+       * shape, the same bytes), or a 1x1 conv over the planes of an NCHW x (src/ops/pointwise.ts).
+       */
       nchw?: boolean;
     }
   | {

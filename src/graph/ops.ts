@@ -7,6 +7,7 @@ import { Gemm } from "../ops/gemm.js";
 import { MatMul } from "../ops/matmul.js";
 import type { PreparedOp } from "../ops/op.js";
 import { Pad } from "../ops/pad.js";
+import { PointwiseConvNchw } from "../ops/pointwise.js";
 import { QConv2d } from "../ops/qconv.js";
 import { QDwConv2d } from "../ops/qdwconv.js";
 import { QPool2d } from "../ops/qpool.js";
@@ -57,8 +58,11 @@ function foldsIntoBias(c: Value): boolean {
 /** How each step kind of the IR becomes a prepared op of src/ops/: the graph's only binding. */
 export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } = {
   conv: (rt, s) => {
+    // An NCHW conv over more than one input channel is a 1x1 one over the planes.
     const op = withTensor(rt, s.w, s.wShape, (w) =>
-      new Conv2d(rt, w, { bias: s.bias, strides: s.window.strides, dilations: s.window.dilations, padding: s.window.pads, groups: s.groups, activation: s.act }, s.nchw ? "nchw" : "nhwc"),
+      s.nchw && s.wShape[3] > 1
+        ? new PointwiseConvNchw(rt, w, { bias: s.bias, activation: s.act })
+        : new Conv2d(rt, w, { bias: s.bias, strides: s.window.strides, dilations: s.window.dilations, padding: s.window.pads, groups: s.groups, activation: s.act }, s.nchw ? "nchw" : "nhwc"),
     );
     const inputs = s.residual ? [s.x, s.residual] : [s.x];
     return { op, inputs, shapes: inputs.map((v) => v.shape) };

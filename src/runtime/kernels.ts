@@ -20,6 +20,7 @@ import { BackendError } from "../errors.js";
 export const SIGNATURES = {
   igemm_f32_4x8: ["m", "n", "kc", "ks", "a", "ind", "runs", "zero", "w", "r", "c", "ldc", "act", "p0", "p1"],
   pack_gemm_f32_8: ["k", "n", "b", "sk", "sn", "bias", "out", "alpha"],
+  pack_planes_f32_8: ["k", "n", "x", "ldx", "out"],
   conv2d_f32_ci1_4x8: [
     "batch", "hp", "wp", "oh", "ow", "n", "kh", "kw", "sh", "sw", "dh", "dw", "x", "w", "y", "act", "p0", "p1",
   ],

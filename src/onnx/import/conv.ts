@@ -17,11 +17,16 @@ export function conv(im: Importer): void {
   const b = im.constInput(2, "bias");
   if (b && (!b.f || b.f.length !== cout)) im.bad(`bias must hold ${cout} floats`);
   const { window, out } = window2d(im, x.dims, kernel, "conv");
-  const xv = im.nhwc(x);
   const dims = [x.dims[0], cout, out[0], out[1]];
+  const seen = group === 1 && !!im.node.outputs[0] && seenAsNchw(im, im.node.outputs[0]);
+  // A 1x1 convolution of NCHW planes into an output seen only as NCHW is one GEMM on the planes
+  // (src/ops/pointwise.ts): no transpose in or out.
+  const planes = seen && cinG > 1 && kh === 1 && kw === 1 && x.kind === "value" && x.layout === "plain" &&
+    window.strides.every((s) => s === 1) && window.pads.every((p) => p === 0);
   // One input channel (NHWC and NCHW the same bytes) and an output seen only as NCHW: the
   // kernel stores NCHW planes, so no transpose follows.
-  const nchw = group === 1 && cinG === 1 && !!im.node.outputs[0] && seenAsNchw(im, im.node.outputs[0]);
+  const nchw = planes || (seen && cinG === 1);
+  const xv = planes ? x.v : im.nhwc(x);
   const y = im.value(nchw ? dims : nhwcShape(dims));
   im.emit({
     op: "conv", x: xv, y, w: transposeConst(w, [0, 2, 3, 1]) as Float32Array, wShape: [cout, kh, kw, cinG],
@@ -30,13 +35,17 @@ export function conv(im: Importer): void {
   im.setOutput({ kind: "value", v: y, layout: nchw ? "plain" : "nhwc", dims });
 }
 
-/** Activations, which run on either layout (fused into the conv's store, or elementwise). */
+/**
+ * Activations, which run on either layout (fused into the conv's store, or elementwise), and
+ * Identity and Dropout, which pass their input on as it is stored.
+ */
 const ACTIVATIONS = new Set([
   "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish", "Gelu",
+  "Identity", "Dropout",
 ]);
 const MAX_ACTIVATION_CHAIN = 8;
 
-/** Whether the ONNX tensor `name` is seen only as graph outputs, directly or through activations. */
+/** Whether the ONNX tensor `name` is seen only as graph outputs, directly or through activations (and Identity). */
 function seenAsNchw(im: Importer, name: string, depth = 0): boolean {
   if (depth > MAX_ACTIVATION_CHAIN) return false;
   const readers = im.consumers.get(name) ?? [];
