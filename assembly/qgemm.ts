@@ -131,7 +131,7 @@ const ROUND_BITS: i32 = 0x4b400000;
   return signed ? 127 : 255;
 }
 
-@inline function wq(p: usize, signed: i32): i32 {
+@inline export function wq(p: usize, signed: i32): i32 {
   return signed != 0 ? <i32>load<i8>(p) : <i32>load<u8>(p);
 }
 

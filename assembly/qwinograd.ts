@@ -1,5 +1,5 @@
 import { GEMM_NR } from "./igemm";
-import { QOUT_I32, QOUT_Q16U8, QOUT_U8, qgemm_q8_4x8, qstoreOne, qstoreRow } from "./qgemm";
+import { QOUT_I32, QOUT_Q16U8, QOUT_U8, qgemm_q8_4x8, qstoreOne, qstoreRow, wq } from "./qgemm";
 
 // Exact 8-bit Winograd F(2x2, 3x3). The float transforms (assembly/winograd.ts)
 //   V = B^T d B,  U = G g G^T,  Y = A^T [sum over Cin of U (.) V] A
@@ -77,10 +77,6 @@ export function winograd_weights_q16_2x2k3(cin: i32, cout: i32, g: usize, wzp: u
       storeRowU(dst, posBytes, 3, r30, r31, r32);
     }
   }
-}
-
-@inline function wq(p: usize, signed: i32): i32 {
-  return signed != 0 ? <i32>load<i8>(p) : <i32>load<u8>(p);
 }
 
 // Row i of U' = (G' g) G'^T, positions 4i .. 4i + 3.

@@ -14,7 +14,7 @@ import { random } from "./nets.js";
 
 const USAGE = {
   script: "bench/qwinograd.ts",
-  synopsis: "npx tsx bench/qwinograd.ts [flags]",
+  synopsis: "npm run bench:qwinograd -- [flags]",
   about:
     "int8 3x3 stride-1 convolutions (same padding, bias) on the Winograd path and on the direct path, and the\n" +
     "float32 one as the engine runs it; interleaved calls, fastest of each; prints milliseconds and ratios.",

@@ -27,6 +27,7 @@ const SCRIPTS: [string, boolean][] = [
   ["small-conv", false],
   ["winograd", false],
   ["winograd-error", false],
+  ["qwinograd", false],
 ];
 
 interface Outcome {
