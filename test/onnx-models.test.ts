@@ -420,10 +420,10 @@ function qlinear(n: Net, x: string, cin: number, cout: number, k: number, attrs:
 }
 
 /**
- * onnxruntime's com.microsoft QLinearAdd (a + b, b broadcast when given a smaller shape) or
+ * onnxruntime's com.microsoft QLinearAdd (a + b, b broadcast when given a smaller shape), QLinearAveragePool (3x3, stride 2, pads 1) or
  * QLinearGlobalAveragePool between QuantizeLinear and DequantizeLinear, all uint8 or all int8.
  */
-function microsoftQLinear(n: Net, op: "QLinearAdd" | "QLinearGlobalAveragePool", signed: boolean): string {
+function microsoftQLinear(n: Net, op: "QLinearAdd" | "QLinearAveragePool" | "QLinearGlobalAveragePool", signed: boolean): string {
   const q = (x: string, scale: number, zero: number, signed: boolean) => {
     const p = [n.constant([], [scale]), n.int8([], [zero], signed)];
     return [n.op("QuantizeLinear", [x, ...p]), ...p];
@@ -432,7 +432,8 @@ function microsoftQLinear(n: Net, op: "QLinearAdd" | "QLinearGlobalAveragePool",
   const inputs = op === "QLinearAdd" ? [...a, ...q("z", 0.01, signed ? -5 : 123, signed)] : a;
   const c = [n.constant([], [0.015]), n.int8([], [signed ? -8 : 120], signed)];
   const name = `${op.toLowerCase()}${n.nodes.length}`;
-  n.nodes.push({ op, inputs: [...inputs, ...c], outputs: [`${name}_out`], name, domain: "com.microsoft" });
+  const attrs = op === "QLinearAveragePool" ? { attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } } : {};
+  n.nodes.push({ op, inputs: [...inputs, ...c], outputs: [`${name}_out`], name, domain: "com.microsoft", ...attrs });
   return n.op("DequantizeLinear", [`${name}_out`, ...c]);
 }
 
@@ -475,12 +476,14 @@ const OP_CASES: OpCase[] = [
   { name: "QDQ MatMul uint8 weights with a zero point", inputs: { x: [3, 5, 37] }, build: (n) => qdq(n, "x", 37, 19, 0, false), tol: { atol: 0.0201, rtol: 0 } },
   { name: "QLinearConv 3x3 int8 weights per channel, int32 bias, pads", inputs: { x: [1, 16, 9, 8] }, build: (n) => qlinear(n, "x", 16, 24, 3, { pads: pads(1, 1, 1, 1) }), tol: { atol: 0.0201, rtol: 0 } },
   { name: "QLinearMatMul uint8 weights with a zero point", inputs: { x: [3, 5, 37] }, build: (n) => qlinear(n, "x", 37, 19, 0), tol: { atol: 0.0201, rtol: 0 } },
-  // com.microsoft QLinearAdd / QLinearGlobalAveragePool: onnxruntime scales in its own order
+  // com.microsoft QLinearAdd: onnxruntime scales in its own order
   // (float factors per input, or fixed point), so a value near a rounding tie may land one output
   // step (0.015) apart.
   { name: "QLinearAdd (com.microsoft) uint8", opsets: { "": 13, "com.microsoft": 1 }, inputs: { x: [1, 4, 5, 6], z: [1, 4, 5, 6] }, build: (n) => microsoftQLinear(n, "QLinearAdd", false), tol: { atol: 0.0151, rtol: 0 } },
   { name: "QLinearAdd (com.microsoft) int8, broadcast over the spatial axes", opsets: { "": 13, "com.microsoft": 1 }, inputs: { x: [2, 4, 5, 6], z: [2, 4, 1, 1] }, build: (n) => microsoftQLinear(n, "QLinearAdd", true), tol: { atol: 0.0151, rtol: 0 } },
-  { name: "QLinearGlobalAveragePool (com.microsoft) uint8, batch 2", opsets: { "": 13, "com.microsoft": 1 }, inputs: { x: [2, 5, 6, 7] }, build: (n) => microsoftQLinear(n, "QLinearGlobalAveragePool", false), tol: { atol: 0.0151, rtol: 0 } },
+  // The pools: onnxruntime's own arithmetic on the integers (src/ops/qpool.ts), exact.
+  { name: "QLinearAveragePool (com.microsoft) 3x3 stride 2 pads, uint8", opsets: { "": 13, "com.microsoft": 1 }, inputs: { x: [1, 5, 9, 8] }, build: (n) => microsoftQLinear(n, "QLinearAveragePool", false), tol: EXACT },
+  { name: "QLinearGlobalAveragePool (com.microsoft) uint8, batch 2", opsets: { "": 13, "com.microsoft": 1 }, inputs: { x: [2, 5, 6, 7] }, build: (n) => microsoftQLinear(n, "QLinearGlobalAveragePool", false), tol: EXACT },
   // Pooling.
   { name: "MaxPool 2x2", inputs: { x: X }, build: (n) => n.op("MaxPool", ["x"], { kernel_shape: [2, 2], strides: [2, 2] }), tol: EXACT },
   { name: "MaxPool 3x3 s2 ceil_mode pads", inputs: { x: [1, 3, 8, 9] }, build: (n) => n.op("MaxPool", ["x"], { kernel_shape: [3, 3], strides: [2, 2], pads: pads(1, 0, 1, 1), ceil_mode: 1 }), tol: EXACT },

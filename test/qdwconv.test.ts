@@ -143,10 +143,12 @@ async function run(backend: (typeof BACKENDS)[number], c: Case, d: Data): Promis
   // The input ends where its allocation does, so a read past the last pixel would leave it.
   const centred = Int16Array.from(d.a, (v) => v - d.za);
   const a = put(centred, centred.length * 2);
+  // The kernel's layout: per 8-channel block and pair of taps, each channel's two weights side by side.
   const blocks = Math.ceil(c.c / QDWCONV_CB);
-  const packedValues = new Int16Array(blocks * ks * QDWCONV_CB);
+  const pairs = Math.ceil(ks / 2);
+  const packedValues = new Int16Array(blocks * pairs * QDWCONV_CB * 2);
   for (let j = 0; j < c.c; j++) {
-    for (let t = 0; t < ks; t++) packedValues[(Math.floor(j / QDWCONV_CB) * ks + t) * QDWCONV_CB + (j % QDWCONV_CB)] = d.w[j * ks + t] - d.zw[j];
+    for (let t = 0; t < ks; t++) packedValues[((Math.floor(j / QDWCONV_CB) * pairs + (t >> 1)) * QDWCONV_CB + (j % QDWCONV_CB)) * 2 + (t & 1)] = d.w[j * ks + t] - d.zw[j];
   }
   const packed = put(packedValues, packedValues.length * 2);
   const scale = put(d.scale, d.scale.length * 4);

@@ -142,6 +142,8 @@ const CASES: Case[] = [
   { name: "QDQ Gemm transB 0 without bias, 64 -> 10", x: [3, 64], build: (n) => qdqGemm(n, 64, 10, false, false), step: ONE_STEP, want: ["qconv 1x1 64->10 int8"] },
   { name: "QDQ MaxPool 3x3 stride 2 pads, uint8", x: [1, 11, 9, 8], build: (n) => qdqPool(n, "MaxPool", { kernel_shape: [3, 3], strides: [2, 2], pads: pads(1, 1, 1, 0) }, false, [Math.fround(2 / 255), 128]), step: 0, want: ["maxpool 3x3 int8"] },
   { name: "QDQ MaxPool 2x3 dilated, int8, batch 2", x: [2, 17, 9, 10], build: (n) => qdqPool(n, "MaxPool", { kernel_shape: [2, 3], dilations: [2, 2], strides: [1, 2] }, true, [Math.fround(2 / 255), 0]), step: 0, want: ["maxpool 2x3 int8"] },
+  // Output parameters other than the input's: the max stays integer, the output pair quantizes its dequantized value again.
+  { name: "QDQ MaxPool 2x2 into other output parameters, uint8", x: [1, 9, 8, 7], build: (n) => qdqPool(n, "MaxPool", { kernel_shape: [2, 2], strides: [2, 2] }, false, [0.0113, 97]), step: 0, want: ["maxpool 2x2 int8"] },
   { name: "QDQ GlobalMaxPool, int8", x: [2, 19, 5, 7], build: (n) => qdqPool(n, "GlobalMaxPool", {}, true, [Math.fround(2 / 255), 0]), step: 0, want: ["global maxpool int8"] },
   { name: "QDQ AveragePool 3x3 stride 2 pads, count_include_pad 0, uint8", x: [1, 13, 9, 8], build: (n) => qdqPool(n, "AveragePool", { kernel_shape: [3, 3], strides: [2, 2], pads: pads(1, 1, 1, 1) }, false, [0.0061, 121]), step: 0, want: ["avgpool 3x3 int8"] },
   { name: "QDQ AveragePool 2x2 stride 2, count_include_pad 1, int8", x: [1, 18, 7, 9], build: (n) => qdqPool(n, "AveragePool", { kernel_shape: [2, 2], strides: [2, 2], pads: pads(0, 1, 1, 0), count_include_pad: 1 }, true, [0.0061, -7]), step: 0, want: ["avgpool 2x2 int8"] },

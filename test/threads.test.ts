@@ -184,6 +184,27 @@ describe("threads", () => {
     for (const m of models.values()) m.dispose();
   });
 
+  it("an 8-bit depthwise convolution and the 8-bit pools give the same bits on 1-4 threads, split", async () => {
+    const net = new Net(new Rng(7));
+    const pair = (v: string, scale: number, zp: number) => {
+      const sc = net.constant([], [scale]);
+      const z = net.int8([], [zp], false);
+      return net.op("DequantizeLinear", [net.op("QuantizeLinear", [v, sc, z]), sc, z]);
+    };
+    const w = net.int8([24, 1, 3, 3], Array.from({ length: 24 * 9 }, () => rng.int(-127, 127)), true);
+    const wd = net.op("DequantizeLinear", [w, net.constant([24], rng.f32(24, 1e-3, 1e-2)), net.int8([24], new Array(24).fill(0), true)], { axis: 0 });
+    const dw = pair(net.op("Conv", [pair("x", 0.01, 128), wd], { kernel_shape: [3, 3], group: 24, pads: [1, 1, 1, 1] }), 0.02, 120);
+    const avg = pair(net.op("AveragePool", [dw], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), 0.015, 125);
+    net.output(net.op("MaxPool", [avg], { kernel_shape: [2, 2], strides: [2, 2] }), "y");
+    const bytes = net.model({ opset: 13, inputs: [{ name: "x", shape: [1, 24, 40, 40] }], outputs: [{ name: "y" }] });
+    const x = rng.f32(24 * 40 * 40, -1, 1);
+    const models = new Map<number, Model>();
+    for (const c of counts) models.set(c, await engines.get(c)!.loadOnnx(bytes));
+    expect(models.get(1)!.summary()).toMatch(/qconv 3x3 24->24 g24 int8[\s\S]*avgpool 3x3 int8[\s\S]*maxpool 2x2 int8/);
+    split("qdwconv and qpool", (e) => models.get(counts.find((c) => engines.get(c) === e)!)!.run({ x }).y as Float32Array);
+    for (const m of models.values()) m.dispose();
+  });
+
   it("a layers network with a residual add gives the same bits on 1-4 threads", () => {
     const w1 = rng.f32(16 * 9 * 3, -0.3, 0.3);
     const w2 = rng.f32(16 * 9 * 16, -0.1, 0.1);

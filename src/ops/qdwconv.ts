@@ -76,19 +76,21 @@ export class QDwConv2d implements PreparedOp {
     const heap = this.rt.heap;
     const ks = kh * kw;
     const blocks = Math.ceil(c / QDWCONV_CB);
-    this.packed = heap.alloc(blocks * ks * QDWCONV_CB * 2);
+    const pairs = Math.ceil(ks / 2);
+    this.packed = heap.alloc(blocks * pairs * QDWCONV_CB * 4);
     try {
       this.side = heap.alloc(c * 8 + 8 + c * 2);
     } catch (e) {
       heap.release(this.packed);
       throw e;
     }
-    // [block][tap][8] weights minus their zero points; channels past C weigh 0.
-    const packed = new Int16Array(heap.u8.buffer, this.packed, blocks * ks * QDWCONV_CB);
+    // [block][tap pair][8 channels][2 taps] weights minus their zero points; channels past C and
+    // an odd window's missing last partner weigh 0.
+    const packed = new Int16Array(heap.u8.buffer, this.packed, blocks * pairs * QDWCONV_CB * 2);
     packed.fill(0);
     for (let ch = 0; ch < c; ch++) {
       const b = Math.floor(ch / QDWCONV_CB);
-      for (let t = 0; t < ks; t++) packed[(b * ks + t) * QDWCONV_CB + (ch % QDWCONV_CB)] = opts.weights[ch * ks + t] - zw[ch];
+      for (let t = 0; t < ks; t++) packed[((b * pairs + (t >> 1)) * QDWCONV_CB + (ch % QDWCONV_CB)) * 2 + (t & 1)] = opts.weights[ch * ks + t] - zw[ch];
     }
     heap.u8.fill(0, this.zero, this.zero + c * 2);
     if (opts.bias) heap.f32.set(opts.bias, this.side / 4 + c);
