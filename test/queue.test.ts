@@ -27,6 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { layers } from "../src/node.js";
 import { networkGraph } from "../src/layers/layers.js";
 import { encodeModel } from "../src/onnx/encode.js";
+import { workerName } from "../src/queue/worker.js";
 import { Rng } from "./reference.js";
 import { REDIS, REDIS_REQUIRED, Redis, freePort, redisPresent } from "./servers.js";
 import { SERIES, type SeriesSpec } from "./fixtures/volumes/geometry.js";
@@ -167,9 +168,17 @@ describe.skipIf(!present && !REQUIRED)("simdcnn classify --queue and simdcnn wor
       const before = journalLines(journal).length;
       await until("more results after the restart", () => journalLines(journal).length >= before + 20);
 
-      // A worker dies mid-run, holding jobs.
+      // A worker dies mid-run, holding jobs: frozen first, so that the jobs seen active on it are
+      // still its own when it is killed.
+      const doomed = workers[0].child;
+      await until("the first worker to hold a job", async () => {
+        doomed.kill("SIGSTOP");
+        if ((await queue.getActive()).some((j) => j.processedBy === workerName(doomed.pid))) return true;
+        doomed.kill("SIGCONT");
+        return false;
+      });
       const atKill = journalLines(journal).length;
-      workers[0].child.kill("SIGKILL");
+      doomed.kill("SIGKILL");
       expect((await workers[0].exited).signal).toBe("SIGKILL");
       expect(atKill).toBeLessThan(inputs);
 

@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { type Job as QueueJob, UnrecoverableError, Worker } from "bullmq";
 import { type Backend, type Engine, init } from "../node.js";
@@ -233,6 +233,8 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
       }),
     {
       connection,
+      // Each job then names the worker that ran it (BullMQ's processedBy), for whoever traces one.
+      name: workerName(),
       concurrency: HELD,
       lockDuration: s.stallSeconds * 1000,
       stalledInterval: (s.stallSeconds * 1000) / 2,
@@ -262,3 +264,6 @@ export async function runWorker(s: WorkerSettings): Promise<number> {
   for (const [, e] of engines) (await e).dispose();
   return 0;
 }
+
+/** This worker process as jobs name it: host and process id. */
+export const workerName = (pid = process.pid): string => `${hostname()}:${pid}`;
