@@ -39,7 +39,7 @@ const USAGE = {
   positionals: "NEW.json: with --compare, compare OLD.json with NEW.json without running anything.",
   flags: {
     quick: { type: "boolean", help: "shorter measurements (noisier), fewer cold starts" },
-    only: { type: "string", arg: "NAME", help: "run only the workloads whose name contains NAME (int8: only the int8 networks; not with --save)" },
+    only: { type: "string", arg: "NAME", help: "run only the workloads whose name contains NAME (int8: only the int8 networks and one-op models; not with --save)" },
     compare: { type: "string", arg: "OLD.json", help: "print the change in simdcnn's speed ratios against OLD.json" },
     save: { type: "boolean", help: "write bench/results/peers.json, peers.svg and threads.json" },
     zoo: { type: "boolean", help: "instead: the models of test/fixtures/zoo in simdcnn's ONNX path and onnxruntime-web (--only NAME: the files whose name contains NAME)" },
