@@ -1,6 +1,7 @@
 // Layout copies: the transposes that NCHW models pay at their edges, against memory.copy of the
 // same bytes and against the general strided copy, in one run; then a one-op NCHW max-pool model
-// through loadOnnx against the pooling kernel alone.
+// through loadOnnx against the pooling kernel alone; then a 1x1 convolution of NCHW planes run
+// on the planes (src/ops/pointwise.ts) against the transposes around the NHWC GEMM it replaces.
 //   npx tsx bench/layout.ts [--quick]
 import os from "node:os";
 import { Bench } from "tinybench";
@@ -8,6 +9,8 @@ import { type Engine, init } from "../src/node.js";
 import { permutePlan } from "../src/graph/layout.js";
 import { encodeModel } from "../src/onnx/encode.js";
 import { DataType } from "../src/onnx/model.js";
+import { Conv2d } from "../src/ops/conv2d.js";
+import { PointwiseConvNchw } from "../src/ops/pointwise.js";
 import { Transpose } from "../src/ops/transpose.js";
 import type { Runtime } from "../src/runtime/runtime.js";
 import { random } from "./nets.js";
@@ -127,7 +130,42 @@ async function main(): Promise<void> {
   console.log(model.summary().split("\n").map((l) => `  ${l}`).join("\n"));
   model.dispose();
   xt.dispose();
+  await pointwise(e);
   for (const en of Object.values(engines)) en.dispose();
+}
+
+/** The 1x1 convolution of bench/peers.ts (56x56, 64 -> 256, bias, relu), outputs written in place. */
+async function pointwise(e: Engine): Promise<void> {
+  const [h, w, cin, cout] = [56, 56, 64, 256];
+  const rt = rtOf(e);
+  const wt = e.tensor(random(cout * cin, 4), [cout, 1, 1, cin]);
+  const opts = { bias: random(cout, 5), activation: "relu" as const };
+  const planes = new PointwiseConvNchw(rt, wt, opts);
+  const nhwc = new Conv2d(rt, wt, opts);
+  const into = new Transpose(rt, [1, cin, h, w], NCHW_TO_NHWC);
+  const back = new Transpose(rt, [1, h, w, cout], NHWC_TO_NCHW);
+  const x = e.tensor(random(cin * h * w, 3), [1, cin, h, w]);
+  const xh = e.tensor(new Float32Array(cin * h * w), [1, h, w, cin]);
+  const yh = e.tensor(new Float32Array(cout * h * w), [1, h, w, cout]);
+  const [y1, y2] = [0, 1].map(() => e.tensor(new Float32Array(cout * h * w), [1, cout, h, w]));
+  planes.bind([x.shape]);
+  nhwc.bind([xh.shape]);
+  const ms = await medians({
+    planes: () => planes.exec([x.ptr], y1.ptr),
+    transposes: () => {
+      into.exec([x.ptr], xh.ptr);
+      nhwc.exec([xh.ptr], yh.ptr);
+      back.exec([yh.ptr], y2.ptr);
+    },
+    gemm: () => nhwc.exec([xh.ptr], yh.ptr),
+  });
+  const [a1, a2] = [y1.toArray(), y2.toArray()];
+  const same = a1.every((v, i) => Object.is(v, a2[i]));
+  console.log(`
+conv 1x1 ${h}x${w} ${cin}->${cout} +relu, NCHW in and out (outputs in place; ${same ? "the same bits" : "OUTPUTS DIFFER"}):`);
+  console.log(`  on the planes ${ms.planes.toFixed(3)} ms; transposes + NHWC GEMM ${ms.transposes.toFixed(3)} ms, of which the GEMM ${ms.gemm.toFixed(3)} ms`);
+  for (const t of [wt, x, xh, yh, y1, y2]) t.dispose();
+  for (const op of [planes, nhwc, into, back]) op.dispose();
 }
 
 await main();
