@@ -210,9 +210,11 @@ export class Model {
         out[o.name] = target ?? floatsToHalfArray(values);
         continue;
       }
-      const values = this.outputValues(compiled, o, isInt(o.value) ? heap.i32 : heap.f32);
+      const view = isInt(o.value) ? heap.i32 : heap.f32;
+      const values = this.outputValues(compiled, o, view);
       if (target) target.set(values);
-      out[o.name] = target ?? values.slice();
+      // A view of the heap is copied out; a counted output's trimmed rows are a copy already.
+      out[o.name] = target ?? (values.buffer === view.buffer ? values.slice() : values);
     }
     return out;
   }
