@@ -1,5 +1,6 @@
 import { GEMM_NR } from "./igemm";
 import { QOUT_I32, QOUT_Q16U8, QOUT_U8, qgemm_q8_4x8, qstoreOne, qstoreRow, wq } from "./qgemm";
+import { pixelOr } from "./winograd";
 
 // Exact 8-bit Winograd F(2x2, 3x3). The float transforms (assembly/winograd.ts)
 //   V = B^T d B,  U = G g G^T,  Y = A^T [sum over Cin of U (.) V] A
@@ -146,10 +147,6 @@ export function conv2d_q16_winograd_2x2k3(
       outputTile(cout, m + (<usize>(i * cout) << 2), mPos, scale, fbias, y00, <usize>ow * <usize>cout * elem, elem, ox + 1 < ow, oy + 1 < oh, outKind, zy, ys);
     }
   }
-}
-
-@inline function pixelOr(img: usize, rowBytes: usize, px: usize, h: i32, w: i32, iy: i32, ix: i32, zero: usize): usize {
-  return <u32>iy < <u32>h && <u32>ix < <u32>w ? img + <usize>iy * rowBytes + <usize>ix * px : zero;
 }
 
 // V = B^T d B for one tile, every channel: d(i, j) is input pixel (iy + i, ix + j), the zero row

@@ -206,7 +206,9 @@ function inputTile(h: i32, w: i32, cin: i32, b: i32, iy: i32, ix: i32, x: usize,
   }
 }
 
-@inline function pixelOr(img: usize, rowBytes: usize, px: usize, h: i32, w: i32, iy: i32, ix: i32, zero: usize): usize {
+// The address of input pixel (iy, ix) of one image, or `zero` outside it (the 8-bit Winograd
+// reads its tiles the same way).
+@inline export function pixelOr(img: usize, rowBytes: usize, px: usize, h: i32, w: i32, iy: i32, ix: i32, zero: usize): usize {
   return <u32>iy < <u32>h && <u32>ix < <u32>w ? img + <usize>iy * rowBytes + <usize>ix * px : zero;
 }
 
