@@ -103,19 +103,8 @@ export class QConv2d implements PreparedOp {
     const [cout, kh, kw, cin] = opts.wShape;
     if (![cout, kh, kw, cin].every((d) => Number.isSafeInteger(d) && d > 0)) throw new ShapeError(`${what}: weight shape [${opts.wShape.join(", ")}] must be positive integers`);
     if (opts.weights.length !== cout * kh * kw * cin) throw new ShapeError(`${what}: ${opts.weights.length} weights for shape [${opts.wShape.join(", ")}]`);
-    const perChannel = (a: ArrayLike<number>, name: string) => {
-      if (a.length !== 1 && a.length !== cout) throw new ShapeError(`${what}: ${name} must hold 1 or ${cout} values, got ${a.length}`);
-      return Array.from({ length: cout }, (_, j) => a[a.length === 1 ? 0 : j]);
-    };
-    const zw = perChannel(opts.weightZeroPoints, "weight zero points");
-    this.weightScales = Float32Array.from(perChannel(opts.weightScales, "weight scales"));
-    if (opts.bias && opts.bias.length !== cout) throw new ShapeError(`${what}: bias must hold ${cout} values, got ${opts.bias.length}`);
-    const values = [...Array.from(opts.weights), ...zw];
-    const signed = values.some((v) => v < 0);
-    const [lo, hi] = signed ? [-128, 127] : [0, 255];
-    if (!values.every((v) => Number.isInteger(v) && v >= lo && v <= hi)) throw new ArgumentError(`${what}: weights and zero points must be 8-bit integers of one type (int8 or uint8)`);
-    if (!opts.input.dynamic) checkParams(opts.input, `${what} input`);
-    if (opts.output) checkParams(opts.output, `${what} output`);
+    const { zw, scales, signed } = checkedQuantization(what, opts, cout);
+    this.weightScales = scales;
     this.inChannels = cin;
     this.outChannels = cout;
     this.kernel = [kh, kw];
@@ -358,6 +347,28 @@ function maxInput(q: InputQuantization): number {
   if (q.dynamic) return 255;
   const [lo, hi] = q.signed ? [-128, 127] : [0, 255];
   return Math.max(q.zeroPoint - lo, hi - q.zeroPoint);
+}
+
+/**
+ * The checks a quantized convolution's weights and parameters pass: zero points and scales given
+ * once or per output channel (returned per channel), a bias per channel, 8-bit weights and zero
+ * points of one type (signed: int8), and valid input and output quantizations.
+ */
+export function checkedQuantization(what: string, opts: QConv2dOptions, channels: number): { zw: number[]; scales: Float32Array; signed: boolean } {
+  const perChannel = (a: ArrayLike<number>, name: string) => {
+    if (a.length !== 1 && a.length !== channels) throw new ShapeError(`${what}: ${name} must hold 1 or ${channels} values, got ${a.length}`);
+    return Array.from({ length: channels }, (_, j) => a[a.length === 1 ? 0 : j]);
+  };
+  const zw = perChannel(opts.weightZeroPoints, "weight zero points");
+  const scales = Float32Array.from(perChannel(opts.weightScales, "weight scales"));
+  if (opts.bias && opts.bias.length !== channels) throw new ShapeError(`${what}: bias must hold ${channels} values, got ${opts.bias.length}`);
+  const values = [...Array.from(opts.weights), ...zw];
+  const signed = values.some((v) => v < 0);
+  const [lo, hi] = signed ? [-128, 127] : [0, 255];
+  if (!values.every((v) => Number.isInteger(v) && v >= lo && v <= hi)) throw new ArgumentError(`${what}: weights and zero points must be 8-bit integers of one type (int8 or uint8)`);
+  if (!opts.input.dynamic) checkParams(opts.input, `${what} input`);
+  if (opts.output) checkParams(opts.output, `${what} output`);
+  return { zw, scales, signed };
 }
 
 export function checkParams(p: QParams, what: string): void {

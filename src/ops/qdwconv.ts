@@ -1,10 +1,10 @@
-import { ArgumentError, DisposedError, ShapeError } from "../errors.js";
+import { DisposedError, ShapeError } from "../errors.js";
 import { QDWCONV_CB, QOUT } from "../runtime/kernels.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { sizeOfShape } from "../runtime/tensor.js";
 import type { PreparedOp } from "./op.js";
 import { type Padding, pair, resolvePadding, windowOut } from "./options.js";
-import { type InputQuantization, type QConv2dOptions, type QParams, checkParams, dynamicQuantization } from "./qconv.js";
+import { type InputQuantization, type QConv2dOptions, type QParams, checkedQuantization, dynamicQuantization } from "./qconv.js";
 
 interface Plan {
   key: string;
@@ -50,19 +50,8 @@ export class QDwConv2d implements PreparedOp {
       throw new ShapeError(`${what}: weight shape [${opts.wShape.join(", ")}] must be [C, kh, kw, 1] of positive integers`);
     }
     if (opts.weights.length !== c * kh * kw) throw new ShapeError(`${what}: ${opts.weights.length} weights for shape [${opts.wShape.join(", ")}]`);
-    const perChannel = (a: ArrayLike<number>, name: string) => {
-      if (a.length !== 1 && a.length !== c) throw new ShapeError(`${what}: ${name} must hold 1 or ${c} values, got ${a.length}`);
-      return Array.from({ length: c }, (_, j) => a[a.length === 1 ? 0 : j]);
-    };
-    const zw = perChannel(opts.weightZeroPoints, "weight zero points");
-    this.weightScales = Float32Array.from(perChannel(opts.weightScales, "weight scales"));
-    if (opts.bias && opts.bias.length !== c) throw new ShapeError(`${what}: bias must hold ${c} values, got ${opts.bias.length}`);
-    const values = [...Array.from(opts.weights), ...zw];
-    const signed = values.some((v) => v < 0);
-    const [lo, hi] = signed ? [-128, 127] : [0, 255];
-    if (!values.every((v) => Number.isInteger(v) && v >= lo && v <= hi)) throw new ArgumentError(`${what}: weights and zero points must be 8-bit integers of one type (int8 or uint8)`);
-    if (!opts.input.dynamic) checkParams(opts.input, `${what} input`);
-    if (opts.output) checkParams(opts.output, `${what} output`);
+    const { zw, scales } = checkedQuantization(what, opts, c);
+    this.weightScales = scales;
     this.channels = c;
     this.kernel = [kh, kw];
     this.strides = pair(opts.strides, 1, `${what} strides`);
