@@ -55,12 +55,15 @@ if (positionals.length > 1 || (positionals.length === 1 && flags.compare === und
 }
 const results = new URL("./results/", import.meta.url);
 // "simd" is simdcnn's ops API (the layers API for networks) and "onnx" its ONNX path, both on the
-// SIMD build; "scalar" the ops API on the scalar build.
-const ENGINES = ["simd", "onnx", "scalar", "tfjs", "ort"] as const;
+// SIMD build; "into" the ONNX path writing into one caller's output array, run after run, as a
+// pipeline does; "scalar" the ops API on the scalar build.
+const ENGINES = ["simd", "onnx", "into", "scalar", "tfjs", "ort"] as const;
+type OnnxEngine = "onnx" | "into" | "ort";
+const isOnnx = (e: EngineName): e is OnnxEngine => e === "onnx" || e === "into" || e === "ort";
 type EngineName = (typeof ENGINES)[number];
 const PEERS = ["tfjs", "ort"] as const;
 const LABEL: Record<EngineName, string> = {
-  simd: "simdcnn (ops)", onnx: "simdcnn (ONNX)", scalar: "simdcnn scalar", tfjs: "tfjs-backend-wasm", ort: "onnxruntime-web",
+  simd: "simdcnn (ops)", onnx: "simdcnn (ONNX)", into: "simdcnn (ONNX into)", scalar: "simdcnn scalar", tfjs: "tfjs-backend-wasm", ort: "onnxruntime-web",
 };
 
 interface Row {
@@ -95,13 +98,14 @@ interface Results {
 
 // --- comparing results: simdcnn's speed against each peer and against the ceiling, as ratios ---
 
-const RATIOS = ["ops vs tfjs", "ops vs ort", "ONNX vs tfjs", "ONNX vs ort", "of ceiling"];
+const RATIOS = ["ops vs tfjs", "ops vs ort", "ONNX vs tfjs", "ONNX vs ort", "into vs tfjs", "into vs ort", "of ceiling"];
 
 function ratios(r: Row, ceiling: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const p of PEERS) out[`ops vs ${p}`] = r.ms[p] / r.ms.simd;
   // Results from before the ONNX path have no time for it.
   if (r.ms.onnx !== undefined) for (const p of PEERS) out[`ONNX vs ${p}`] = r.ms[p] / r.ms.onnx;
+  if (r.ms.into !== undefined) for (const p of PEERS) out[`into vs ${p}`] = r.ms[p] / r.ms.into;
   if (r.percentOfCeiling) out["of ceiling"] = r.rate.simd / ceiling;
   return out;
 }
@@ -190,7 +194,7 @@ interface Workload {
   /** Bytes of the input and the output, which the ONNX path copies in and out (and lays out). */
   edgeBytes: number;
   /** The ops path (resident NHWC tensors for kernels, the layers network for networks) and TensorFlow.js. */
-  make(engine: Exclude<EngineName, "onnx" | "ort">): Promise<Runner>;
+  make(engine: Exclude<EngineName, OnnxEngine>): Promise<Runner>;
   onnx(): OnnxCase;
   /** Further outputs to cross-check that are not timed (a network's logits). */
   check?(engine: EngineName): Promise<Float32Array>;
@@ -216,10 +220,16 @@ function nchwToNhwc(x: Float32Array, h: number, w: number, c: number): Float32Ar
  * `model.run` takes and returns arrays, so both timings include those copies (and simdcnn's its
  * NCHW <-> NHWC layout copies).
  */
-async function onnxRunner(engine: "onnx" | "ort", c: OnnxCase): Promise<Runner> {
+async function onnxRunner(engine: OnnxEngine, c: OnnxCase): Promise<Runner> {
   if (engine === "onnx") {
     const model = await simdcnn.simd.loadOnnx(c.model);
-    const once = () => model.run({ input: c.input }).output;
+    const once = () => model.run({ input: c.input }).output as Float32Array;
+    return { run: once, output: async () => c.toNhwc(once()), dispose: () => model.dispose() };
+  }
+  if (engine === "into") {
+    const model = await simdcnn.simd.loadOnnx(c.model);
+    const into = { output: new Float32Array(model.run({ input: c.input }).output.length) };
+    const once = () => model.run({ input: c.input }, { into }).output as Float32Array;
     return { run: once, output: async () => c.toNhwc(once()), dispose: () => model.dispose() };
   }
   const session = await ort.InferenceSession.create(c.model, { executionProviders: ["wasm"] });
@@ -229,7 +239,7 @@ async function onnxRunner(engine: "onnx" | "ort", c: OnnxCase): Promise<Runner> 
 }
 
 function runner(wl: Workload, engine: EngineName): Promise<Runner> {
-  return engine === "onnx" || engine === "ort" ? onnxRunner(engine, wl.onnx()) : wl.make(engine);
+  return isOnnx(engine) ? onnxRunner(engine, wl.onnx()) : wl.make(engine);
 }
 
 // tfjs-backend-wasm runs each op synchronously inside the call, so an op's return means its
@@ -362,7 +372,7 @@ function network(spec: NetSpec): Workload {
     const toNhwc = featureMaps(s).at(-1) ? (y: Float32Array) => nchwToNhwc(y, out[0], out[1], out[2]) : (y: Float32Array) => y;
     return { model: onnxNetwork(s), input: nchw, dims: [1, c, h, w], toNhwc };
   };
-  const make = async (engine: Exclude<EngineName, "onnx" | "ort">, s: NetSpec): Promise<Runner> => {
+  const make = async (engine: Exclude<EngineName, OnnxEngine>, s: NetSpec): Promise<Runner> => {
     if (engine === "tfjs") {
       const net = tfNetwork(tf, s);
       const once = () => {
@@ -376,7 +386,7 @@ function network(spec: NetSpec): Workload {
       return { run: once, output: async () => once(), dispose: () => net.dispose() };
     }
     const model = buildLayers(simdcnn[engine], s);
-    const once = () => model.run({ input }).output;
+    const once = () => model.run({ input }).output as Float32Array;
     return { run: once, output: async () => once(), dispose: () => model.dispose() };
   };
   return {
@@ -388,7 +398,7 @@ function network(spec: NetSpec): Workload {
     onnx: () => onnxCase(spec),
     async check(engine) {
       const s = logits(spec);
-      const r = engine === "onnx" || engine === "ort" ? await onnxRunner(engine, onnxCase(s)) : await make(engine, s);
+      const r = isOnnx(engine) ? await onnxRunner(engine, onnxCase(s)) : await make(engine, s);
       const out = await r.output();
       r.dispose();
       return out;
@@ -423,7 +433,7 @@ async function measure(wl: Workload, ceiling: number): Promise<Row> {
   const ref = await runners.simd.output();
   const refCheck = await wl.check?.("simd");
   const maxRelErr = {} as Row["maxRelErr"];
-  for (const e of ["onnx", "scalar", "tfjs", "ort"] as const) {
+  for (const e of ["onnx", "into", "scalar", "tfjs", "ort"] as const) {
     const extra = refCheck ? relErr(await wl.check!(e), refCheck) : 0;
     maxRelErr[e] = Math.max(relErr(await runners[e].output(), ref), extra);
   }
@@ -566,7 +576,7 @@ for (const r of rows) {
   if (r.percentOfCeiling) for (const e of ENGINES) r.percentOfCeiling[e] = (100 * r.rate[e]) / ceiling;
 }
 const slice = buildLayers(simdcnn.simd, sliceClassifier);
-const cold = await coldStart(slice.run({ input: random(size(sliceClassifier.input), 77) }).output);
+const cold = await coldStart(slice.run({ input: random(size(sliceClassifier.input), 77) }).output as Float32Array);
 slice.dispose();
 
 const out: Results = {
@@ -593,12 +603,12 @@ console.log(`memcpy (16 MiB, copyWithin in a wasm memory): ${f(memcpyGBps)} GB/s
 console.log(`${out.machine.cpu}, ${out.machine.cores} cores, Node ${out.machine.node}; one thread, batch 1`);
 for (const [k, v] of Object.entries(out.versions)) console.log(`${k} ${v}`);
 const head = [
-  "workload", "unit", "simdcnn (ops)", "simdcnn (ONNX)", "scalar", "tfjs", "ort", "ops vs tfjs", "ops vs ort", "ONNX vs tfjs", "ONNX vs ort",
+  "workload", "unit", "simdcnn (ops)", "simdcnn (ONNX)", "ONNX into", "scalar", "tfjs", "ort", "ops vs tfjs", "ops vs ort", "ONNX vs tfjs", "ONNX vs ort", "into vs tfjs", "into vs ort",
   "ceil ops", "ceil ONNX", "ceil tfjs", "ceil ort", "ONNX - ops ms", "memcpy ms", "err ONNX", "err scalar", "err tfjs", "err ort",
 ];
 const table = rows.map((r) => [
-  r.workload, r.unit, f(r.rate.simd), f(r.rate.onnx), f(r.rate.scalar), f(r.rate.tfjs), f(r.rate.ort),
-  x(r.ms.tfjs / r.ms.simd), x(r.ms.ort / r.ms.simd), x(r.ms.tfjs / r.ms.onnx), x(r.ms.ort / r.ms.onnx),
+  r.workload, r.unit, f(r.rate.simd), f(r.rate.onnx), f(r.rate.into), f(r.rate.scalar), f(r.rate.tfjs), f(r.rate.ort),
+  x(r.ms.tfjs / r.ms.simd), x(r.ms.ort / r.ms.simd), x(r.ms.tfjs / r.ms.onnx), x(r.ms.ort / r.ms.onnx), x(r.ms.tfjs / r.ms.into), x(r.ms.ort / r.ms.into),
   pct(r.percentOfCeiling?.simd), pct(r.percentOfCeiling?.onnx), pct(r.percentOfCeiling?.tfjs), pct(r.percentOfCeiling?.ort),
   f(r.ms.onnx - r.ms.simd, 3), f((1000 * r.edgeBytes) / (memcpyGBps * 1e9), 3),
   e1(r.maxRelErr.onnx), e1(r.maxRelErr.scalar), e1(r.maxRelErr.tfjs), e1(r.maxRelErr.ort),
@@ -606,7 +616,8 @@ const table = rows.map((r) => [
 console.log(`\n${["|", head.join(" | "), "|"].join(" ")}\n|${head.map((_, i) => (i < 2 ? "---" : "---:")).join("|")}|`);
 for (const t of table) console.log(`| ${t.join(" | ")} |`);
 console.log(
-  `\n"ops": simdcnn's ops API on resident NHWC tensors (networks: its layers API, input copied in and output out); "ONNX": loadOnnx on the NCHW model onnxruntime-web runs, input copied in and output out.` +
+  `\n"ops": simdcnn's ops API on resident NHWC tensors (networks: its layers API, input copied in and output out); "ONNX": loadOnnx on the NCHW model onnxruntime-web runs, input copied in and output out` +
+    ` into a fresh array; "ONNX into": the same, the output copied into one caller's array every run (run's \`into\`).` +
     `\n"vs": simdcnn's speed over the peer's (time ratio, > 1 is faster); "ceil": % of the SIMD128 ceiling; "ONNX - ops ms": what the ONNX path adds (copies in and out, layout copies);` +
     `\n"memcpy ms": copying the input and the output once each at this run's memcpy bandwidth; "err": max |difference| / max |simdcnn ops output|.`,
 );
@@ -627,7 +638,7 @@ if (flags.save) {
 }
 
 const wrong = [
-  ...rows.filter((r) => r.maxRelErr.scalar !== 0 || [r.maxRelErr.onnx, r.maxRelErr.tfjs, r.maxRelErr.ort].some((e) => !(e <= TOLERANCE))),
+  ...rows.filter((r) => r.maxRelErr.scalar !== 0 || [r.maxRelErr.onnx, r.maxRelErr.into, r.maxRelErr.tfjs, r.maxRelErr.ort].some((e) => !(e <= TOLERANCE))),
   ...quantized.filter((r) => !(r.maxRelErr <= QUANTIZED_TOLERANCE)),
 ];
 if (wrong.length) console.log(`\nOUTPUTS DISAGREE: ${wrong.map((r) => r.workload).join(", ")}`);

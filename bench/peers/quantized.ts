@@ -114,7 +114,7 @@ async function runner(engine: Engine, k: Case, run: Run, x: Float32Array): Promi
   const bytes = run === "f32" || run === "ortF32" ? k.f32 : k.int8;
   if (run === "f32" || run === "int8") {
     const model = await engine.loadOnnx(bytes);
-    const once = () => model.run({ [k.input]: x })[k.output];
+    const once = () => model.run({ [k.input]: x })[k.output] as Float32Array;
     return { run: once, output: async () => once(), dispose: () => model.dispose() };
   }
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
