@@ -23,6 +23,7 @@ export interface MemoryReport {
 export class Compiled {
   readonly memory: MemoryReport;
   private readonly run: (() => void)[] = [];
+  private replays: (() => void)[] | undefined;
   private readonly owned: number[] = [];
   private readonly ops: PreparedOp[] = [];
   private readonly ptrs = new Map<Value, number>();
@@ -112,9 +113,24 @@ export class Compiled {
     }
   }
 
-  /** Runs every step in order. */
+  /**
+   * Runs every step in order. The first run records each step's kernel calls (offsets are fixed
+   * here), later runs replay them; a step whose calls depend on the values it reads runs whole.
+   */
   execute(): void {
-    for (const fn of this.run) fn();
+    if (this.replays) {
+      for (const fn of this.replays) fn();
+      return;
+    }
+    const replays: (() => void)[] = [];
+    for (let i = 0; i < this.run.length; i++) {
+      const fn = this.run[i];
+      if (this.ops[i].readsValues) {
+        fn();
+        replays.push(fn);
+      } else replays.push(this.rt.record(fn));
+    }
+    this.replays = replays;
   }
 
   dispose(): void {
@@ -123,5 +139,6 @@ export class Compiled {
     for (const p of this.owned) this.rt.heap.release(p);
     this.owned.length = 0;
     this.run.length = 0;
+    this.replays = undefined;
   }
 }

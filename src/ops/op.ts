@@ -11,7 +11,9 @@ import type { Tensor } from "../runtime/tensor.js";
  *   while the shapes stay the same;
  * - `exec(inputs, y)`: run the bound plan on byte offsets of the inputs (in the order of the
  *   shapes) and of the output, always through `rt.dispatch`, so that an op that can split its
- *   work over threads does; it allocates nothing;
+ *   work over threads does; it allocates nothing; its calls depend only on the plan and the
+ *   offsets, so that a compiled graph records them once and replays them (`rt.record`), unless
+ *   `readsValues` says it reads values from memory to decide them;
  * - `bytes`: packed weights and the current plan's scratch;
  * - `dispose()`: free both; a second call does nothing.
  */
@@ -19,6 +21,8 @@ export interface PreparedOp {
   outputShape(shapes: readonly (readonly number[])[]): number[];
   bind(shapes: readonly (readonly number[])[]): number[];
   exec(inputs: readonly number[], y: number): void;
+  /** True when exec reads tensor values to decide its calls: a graph runs it whole every time. */
+  readonly readsValues?: boolean;
   readonly bytes: { weights: number; scratch: number };
   dispose(): void;
 }

@@ -147,6 +147,11 @@ export class QDwConv2d implements PreparedOp {
     return out;
   }
 
+  /** A dynamic input quantization reads the input's range to set its scales. */
+  get readsValues(): boolean {
+    return this.input.dynamic;
+  }
+
   private get prequantized(): boolean {
     return !this.input.dynamic && this.input.quantized === true;
   }

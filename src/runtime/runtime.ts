@@ -51,11 +51,42 @@ export class Runtime {
 
   /** Runs kernel calls that write disjoint memory: on the pool when there are several. */
   dispatch(calls: Call[], what: string): void {
+    this.recording?.push({ calls, what });
     if (calls.length > 1 && this.pool) {
       for (let i = 0; i < calls.length; i += this.pool.size) this.pool.run(calls.slice(i, i + this.pool.size), what);
       return;
     }
     for (const c of calls) (this.kernels[c.fn] as (...a: number[]) => void)(...positional(c));
+  }
+
+  /** The dispatches of the `record` in progress. */
+  private recording: { calls: Call[]; what: string }[] | undefined;
+
+  /**
+   * Runs `fn` once and returns a closure that makes the same kernel calls again, in order, with
+   * none of `fn`'s own JavaScript: what a step computes to build its calls (ranges, offsets,
+   * argument objects) is done once rather than every run, which on a small model costs more than
+   * its kernels. Only for work whose calls depend on nothing but what is fixed when it is
+   * recorded (offsets and bound shapes), never on the values in memory.
+   */
+  record(fn: () => void): () => void {
+    const groups: { calls: Call[]; what: string }[] = [];
+    this.recording = groups;
+    try {
+      fn();
+    } finally {
+      this.recording = undefined;
+    }
+    const replays = groups.map(({ calls, what }) => {
+      if (calls.length > 1 && this.pool) return () => this.dispatch(calls, what);
+      const direct = calls.map((c) => {
+        const kernel = this.kernels[c.fn] as (...a: number[]) => void;
+        const args = positional(c);
+        return () => kernel(...args);
+      });
+      return direct.length === 1 ? direct[0] : () => direct.forEach((d) => d());
+    });
+    return replays.length === 1 ? replays[0] : () => replays.forEach((r) => r());
   }
 
   /** A new tensor of `shape` with unspecified contents. */
