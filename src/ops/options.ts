@@ -72,6 +72,20 @@ export function windowOut(
 }
 
 /**
+ * The window geometry of an NHWC input [N, H, W, C]: the padding resolved for its size and the
+ * output height and width; throws when the window does not fit.
+ */
+export function windowGeometry(
+  x: readonly number[], padding: Padding | undefined, k: [number, number], s: [number, number], d: [number, number], what: string,
+): { n: number; h: number; w: number; oh: number; ow: number; pads: [number, number, number, number] } {
+  const [n, h, w] = x;
+  const pads = resolvePadding(padding, h, w, k, s, d, what);
+  const oh = windowOut(h, k[0], s[0], d[0], pads[0], pads[2], what, "vertical");
+  const ow = windowOut(w, k[1], s[1], d[1], pads[1], pads[3], what, "horizontal");
+  return { n, h, w, oh, ow, pads };
+}
+
+/**
  * A per-output-channel bias given as a tensor (checked, used in place) or as data (copied into a
  * tensor that `release` frees), for packing; ptr 0 when there is none.
  */
