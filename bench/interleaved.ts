@@ -1,15 +1,22 @@
 // The harness of the Winograd crossover benchmarks (bench/winograd.ts, bench/qwinograd.ts): their
-// one flag, the float operands of a 3x3 convolution per shape, and calls of the sides alternated,
-// each side's fastest counting: on a shared host the fastest of many calls is the one no other
-// process interrupted.
-import type { Engine, Tensor } from "../src/index.js";
+// one flag and engine, the float operands of a 3x3 convolution per shape, and calls of the sides
+// alternated, each side's fastest counting: on a shared host the fastest of many calls is the one
+// no other process interrupted.
+import { type Engine, type Tensor, init } from "../src/node.js";
+import type { Runtime } from "../src/runtime/runtime.js";
 import { parseFlags } from "./args.js";
 import { random } from "./nets.js";
 
-/** Parses the script's flags (--quick, --help) and returns how many timed calls each side gets. */
-export function callsFromFlags(script: string, synopsis: string, about: string): number {
-  const { values } = parseFlags({ script, synopsis, about, flags: { quick: { type: "boolean", help: "fewer calls (noisier)" } } });
-  return values.quick ? 20 : 80;
+/**
+ * Parses the flags of bench/<name>.ts (--quick, --help) and starts the SIMD build, one thread;
+ * returns it, its runtime (for prepared ops) and how many timed calls each side gets.
+ */
+export async function crossoverBench(name: string, about: string): Promise<{ e: Engine; rt: Runtime; calls: number }> {
+  const { values } = parseFlags({
+    script: `bench/${name}.ts`, synopsis: `npm run bench:${name} -- [flags]`, about, flags: { quick: { type: "boolean", help: "fewer calls (noisier)" } },
+  });
+  const e = await init({ backend: "simd" });
+  return { e, rt: (e as unknown as { rt: Runtime }).rt, calls: values.quick ? 20 : 80 };
 }
 
 /** Runs the sides in turn, 3 untimed rounds and then `calls` timed ones; returns each side's fastest call in ms. */

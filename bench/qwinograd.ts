@@ -4,16 +4,13 @@
 // (itself Winograd from its own crossover), over a range of channel counts, SIMD build, one
 // thread. Calls of the three alternate and each one's fastest call counts (bench/interleaved.ts).
 // The crossover in src/ops/qwinograd.ts comes from this table.
-import { init } from "../src/node.js";
 import { QConv2d } from "../src/ops/qconv.js";
 import { qwinogradPays } from "../src/ops/qwinograd.js";
-import type { Runtime } from "../src/runtime/runtime.js";
-import { callsFromFlags, conv3x3Operands, fastestInterleaved } from "./interleaved.js";
+import { conv3x3Operands, crossoverBench, fastestInterleaved } from "./interleaved.js";
 import { random } from "./nets.js";
 
-const calls = callsFromFlags(
-  "bench/qwinograd.ts",
-  "npm run bench:qwinograd -- [flags]",
+const { e, rt, calls } = await crossoverBench(
+  "qwinograd",
   "int8 3x3 stride-1 convolutions (same padding, bias) on the Winograd path and on the direct path, and the\n" +
     "float32 one as the engine runs it; interleaved calls, fastest of each; prints milliseconds and ratios.",
 );
@@ -24,8 +21,6 @@ const SHAPES: [number, number, number, number][] = [
   [64, 64, 32, 16], [128, 128, 16, 32], [64, 64, 32, 32], [56, 56, 64, 64], [28, 28, 128, 128],
 ];
 
-const e = await init({ backend: "simd" });
-const rt = (e as unknown as { rt: Runtime }).rt;
 console.log("| HxW | Cin -> Cout | engine's int8 path | int8 winograd ms | int8 direct ms | f32 ms | int8 winograd / direct speed | int8 (engine's path) / f32 speed |");
 console.log("|---|---|---|---:|---:|---:|---:|---:|");
 for (const [h, w, cin, cout] of SHAPES) {

@@ -2,15 +2,12 @@
 // direct path (Conv2d with Winograd off) over a range of channel counts, SIMD build, one thread.
 // Calls of the two alternate and each side's fastest call counts (bench/interleaved.ts). The
 // crossover in src/ops/winograd.ts comes from this table.
-import { init } from "../src/node.js";
 import { Conv2d } from "../src/ops/conv2d.js";
 import { winogradFits } from "../src/ops/winograd.js";
-import type { Runtime } from "../src/runtime/runtime.js";
-import { callsFromFlags, conv3x3Operands, fastestInterleaved } from "./interleaved.js";
+import { conv3x3Operands, crossoverBench, fastestInterleaved } from "./interleaved.js";
 
-const calls = callsFromFlags(
-  "bench/winograd.ts",
-  "npm run bench:winograd -- [flags]",
+const { e, rt, calls } = await crossoverBench(
+  "winograd",
   "3x3 stride-1 convolutions (same padding, bias, relu) on the Winograd path and on the direct path,\n" +
     "interleaved calls, fastest of each; prints milliseconds, effective GFLOP/s (direct FLOPs) and the ratio.",
 );
@@ -21,8 +18,6 @@ const SHAPES: [number, number, number, number][] = [
   [256, 256, 16, 16], [128, 128, 16, 32], [128, 128, 32, 32], [64, 64, 64, 64], [56, 56, 64, 64], [32, 32, 128, 128], [28, 28, 128, 128],
 ];
 
-const e = await init({ backend: "simd" });
-const rt = (e as unknown as { rt: Runtime }).rt;
 console.log("| HxW | Cin -> Cout | engine's path | winograd ms | direct ms | winograd eff. GFLOP/s | direct GFLOP/s | winograd / direct speed |");
 console.log("|---|---|---|---:|---:|---:|---:|---:|");
 for (const [h, w, cin, cout] of SHAPES) {

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { QOUT } from "../src/runtime/kernels.js";
 import { BACKENDS, SIZES, roundRobin } from "./grid.js";
 import {
-  OUT_KINDS, type QCase, type QData, type Window, convAccumulators, elemOf, expectedStore, kernelHeap, makeQData, outDims, readOut,
+  OUT_KINDS, type QCase, type QData, type Window, convAccumulators, elemOf, expectBothBuilds, expectedStore, kernelHeap, makeQData, outDims, readOut,
   roundEven, setYs,
 } from "./qgrid.js";
 import { Rng } from "./reference.js";
@@ -114,12 +114,7 @@ describe("qgemm_q8_4x8 against exact integer references", () => {
     const d = makeData(c);
     const acc = reference(c, d);
     setYs(d, acc, c.co);
-    const want = expectedStore(c, d, acc, c.co);
-    const results = await Promise.all(BACKENDS.map((b) => run(b, c, d)));
-    for (const [i, r] of results.entries()) {
-      expect(r.guardsOk, `${BACKENDS[i]}: guard bytes`).toBe(true);
-      expect(r.got, `${BACKENDS[i]} build`).toEqual(want);
-    }
+    await expectBothBuilds(expectedStore(c, d, acc, c.co), (b) => run(b, c, d));
   });
 });
 

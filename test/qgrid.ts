@@ -3,9 +3,10 @@
 // seeded operands, its exact accumulators by the definition and its store's reference, and a
 // fresh heap of one build with guarded outputs. Everything here is computed from the ONNX
 // definitions, never from a kernel's packing or order.
+import { expect } from "vitest";
 import { Heap } from "../src/runtime/heap.js";
 import { instantiate } from "../src/runtime/load.js";
-import type { BackendName } from "./grid.js";
+import { BACKENDS, type BackendName } from "./grid.js";
 import { Rng } from "./reference.js";
 
 /** Bytes of 0xa5 either side of every output, which a kernel must leave as they are. */
@@ -164,6 +165,15 @@ export function readOut(buf: ArrayBufferLike, p: number, n: number, o: OutKind):
 /** n values of an 8-bit type minus its zero point: the i16 operand the q16 kernels read. */
 export function centred(rng: Rng, n: number, signed: boolean, zp: number): Int16Array {
   return Int16Array.from({ length: n }, () => (signed ? rng.int(-128, 127) : rng.int(0, 255)) - zp);
+}
+
+/** Runs a case in both builds: each must leave its guard bytes and give `want` to the bit. */
+export async function expectBothBuilds(want: number[], run: (backend: BackendName) => Promise<{ got: number[]; guardsOk: boolean }>): Promise<void> {
+  const results = await Promise.all(BACKENDS.map(run));
+  for (const [i, r] of results.entries()) {
+    expect(r.guardsOk, `${BACKENDS[i]}: guard bytes`).toBe(true);
+    expect(r.got, `${BACKENDS[i]} build`).toEqual(want);
+  }
 }
 
 /**

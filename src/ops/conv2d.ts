@@ -175,7 +175,7 @@ export class Conv2d implements PreparedOp {
     if (c !== this.inChannels) {
       throw new ShapeError(`${what}: input has ${c} channels, the weights expect ${this.inChannels} (${this.groups} groups of ${this.inChannels / this.groups})`);
     }
-    return windowGeometry(xShape, this.padding, this.kernel, this.strides, this.dilations, what);
+    return windowGeometry(xShape, { kernel: this.kernel, strides: this.strides, dilations: this.dilations, padding: this.padding }, what);
   }
 
   /**

@@ -3,7 +3,7 @@ import { GEMM_MR, GEMM_NR, QOUT } from "../runtime/kernels.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { sizeOfShape } from "../runtime/tensor.js";
 import type { PreparedOp } from "./op.js";
-import { type Padding, pair, resolvePadding, windowGeometry } from "./options.js";
+import { type ConvWindow, type Padding, convWindow, indirectionArgs, windowGeometry } from "./options.js";
 import { type QStore, QWinograd3x3, qwinogradExact, qwinogradPays } from "./qwinograd.js";
 import { type WinogradPlan, winogradGeometry } from "./winograd.js";
 
@@ -80,10 +80,7 @@ export class QConv2d implements PreparedOp {
    * gets a zero channel (pad_channels_q16), so that taps join into runs for the same pairs.
    */
   private readonly kc: number;
-  private readonly kernel: [number, number];
-  private readonly strides: [number, number];
-  private readonly dilations: [number, number];
-  private readonly padding: Padding | undefined;
+  private readonly window: ConvWindow;
   private packed: number;
   /** The Winograd path's weights; then `packed` is its packing. */
   private readonly wino: QWinograd3x3 | undefined;
@@ -102,15 +99,11 @@ export class QConv2d implements PreparedOp {
     const { zw, scales, signed } = checkedQuantization(what, opts, cout);
     this.inChannels = cin;
     this.outChannels = cout;
-    this.kernel = [kh, kw];
-    this.strides = pair(opts.strides, 1, `${what} strides`);
-    this.dilations = pair(opts.dilations, 1, `${what} dilations`);
-    this.padding = opts.padding;
-    resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
+    this.window = convWindow([kh, kw], opts, what);
 
     const heap = rt.heap;
     const ks = kh * kw;
-    const wino = winogradGeometry(this.kernel, this.strides, this.dilations, 1) && (opts.winograd ?? qwinogradPays(cin, cout))
+    const wino = winogradGeometry(this.window.kernel, this.window.strides, this.window.dilations, 1) && (opts.winograd ?? qwinogradPays(cin, cout))
       && qwinogradExact(l1Norms(opts.weights, zw, ks * cin), maxInput(opts.input));
     // Winograd reads Cin channels as they are; the direct kernel's taps join into runs over pairs.
     const kc = cin % 2 === 1 && ks > 1 && !wino ? cin + 1 : cin;
@@ -162,7 +155,7 @@ export class QConv2d implements PreparedOp {
   outputShape(shapes: readonly (readonly number[])[]): number[] {
     const x = shapes[0];
     if (x.length === 2) {
-      if (this.kernel[0] * this.kernel[1] !== 1) throw new ShapeError(`qconv2d: a 2-d input needs a 1x1 kernel`);
+      if (this.window.kernel[0] * this.window.kernel[1] !== 1) throw new ShapeError(`qconv2d: a 2-d input needs a 1x1 kernel`);
       if (x[1] !== this.inChannels) throw new ShapeError(`qgemm: input [${x.join(", ")}] has K = ${x[1]}, the weights expect ${this.inChannels}`);
       return [x[0], this.outChannels];
     }
@@ -174,7 +167,7 @@ export class QConv2d implements PreparedOp {
     const what = "qconv2d";
     if (x.length !== 4) throw new ShapeError(`${what} input: expected rank 4 (NHWC) or 2, got [${x.join(", ")}]`);
     if (x[3] !== this.inChannels) throw new ShapeError(`${what}: input has ${x[3]} channels, the weights expect ${this.inChannels}`);
-    return windowGeometry(x, this.padding, this.kernel, this.strides, this.dilations, what);
+    return windowGeometry(x, this.window, what);
   }
 
   bind(shapes: readonly (readonly number[])[]): number[] {
@@ -183,45 +176,28 @@ export class QConv2d implements PreparedOp {
     const x4 = shapes[0].length === 2 ? [1, shapes[0][0], 1, shapes[0][1]] : shapes[0];
     const key = x4.join("x");
     if (this.plan?.key !== key) {
-      const { n, h, w, oh, ow, pads } = this.geometry(x4);
+      const g = this.geometry(x4);
+      const { n, h, w, oh, ow, pads } = g;
       const heap = this.rt.heap;
       if (this.wino) {
         const { plan, scratchBytes } = this.wino.plan(n, h, w, oh, ow, pads);
         const scratch = heap.alloc(scratchBytes);
-        let xq = 0;
-        try {
-          if (!this.io.prequantized) xq = heap.alloc(sizeOfShape(x4) * 2);
-        } catch (e) {
-          heap.release(scratch);
-          throw e;
-        }
+        const xq = this.io.inputScratch(scratch, sizeOfShape(x4) * 2);
         this.release();
         this.plan = { key, shape: [n, h, w, this.inChannels], ind: 0, runs: 0, wino: plan, scratch, xq, oh, ow };
         return out;
       }
-      const ks = this.kernel[0] * this.kernel[1];
+      const ks = this.window.kernel[0] * this.window.kernel[1];
       const tiles = Math.ceil((n * oh * ow) / GEMM_MR);
       const tableBytes = tiles * GEMM_MR * ks * 4;
       const withRuns = this.kc % 2 === 0 && ks > 1;
       const ind = heap.alloc(tableBytes + (withRuns ? tiles * ks : 0));
-      const padded = this.kc > this.inChannels;
       const pixels = sizeOfShape(x4) / this.inChannels;
-      let xq = 0;
-      try {
-        // Padded: the kernel's operand, then (when this op quantizes) the quantized input it is made from.
-        if (padded) xq = heap.alloc(pixels * this.kc * 2 + (this.io.prequantized ? 0 : pixels * this.inChannels * 2));
-        else if (!this.io.prequantized) xq = heap.alloc(sizeOfShape(x4) * 2);
-      } catch (e) {
-        heap.release(ind);
-        throw e;
-      }
-      const [kh, kw] = this.kernel;
-      const [sh, sw] = this.strides;
-      const [dh, dw] = this.dilations;
-      this.rt.dispatch([{
-        fn: "conv2d_indirection",
-        args: { batch: n, h, w, pixelStride: this.kc, oh, ow, kh, kw, sh, sw, dh, dw, pt: pads[0], pl: pads[1], mr: GEMM_MR, ind },
-      }], "qconv2d");
+      // Padded: the kernel's operand, then (when this op quantizes) the quantized input it is made from.
+      const padding = this.kc > this.inChannels ? pixels * this.kc * 2 : 0;
+      const xq = this.io.inputScratch(ind, padding + pixels * this.inChannels * 2, padding);
+      const args = indirectionArgs(g, this.window, this.kc, GEMM_MR, ind);
+      this.rt.dispatch([{ fn: "conv2d_indirection", args }], "qconv2d");
       const runs = withRuns ? ind + tableBytes : 0;
       if (withRuns) this.rt.dispatch([{ fn: "conv2d_tap_runs", args: { tiles, ks, mr: GEMM_MR, stepBytes: this.kc * 4, ind, runs } }], "qconv2d");
       this.release();
@@ -264,7 +240,7 @@ export class QConv2d implements PreparedOp {
     const c = this.outChannels;
     const elem = this.io.elem;
     const m = plan.shape[0] * plan.oh * plan.ow;
-    const ks = this.kernel[0] * this.kernel[1];
+    const ks = this.window.kernel[0] * this.window.kernel[1];
     rt.dispatch(
       rt.ranges(m, m * c * cin * ks, GEMM_MR).map(([r0, r1]) => ({
         fn: "qgemm_q8_4x8" as const,
@@ -341,6 +317,22 @@ export class QConvIO {
 
   get bytes(): number {
     return this.rt.heap.sizeOf(this.side);
+  }
+
+  /**
+   * Allocates a bind's scratch for the quantized input: `bytes`, or for an input that comes
+   * quantized `prequantizedBytes` (0: none, and 0 is returned); releases `held`, the bind's other
+   * scratch, when that fails, so that a failed bind holds nothing.
+   */
+  inputScratch(held: number, bytes: number, prequantizedBytes = 0): number {
+    const size = this.prequantized ? prequantizedBytes : bytes;
+    if (size === 0) return 0;
+    try {
+      return this.rt.heap.alloc(size);
+    } catch (e) {
+      this.rt.heap.release(held);
+      throw e;
+    }
   }
 
   private setScales(inputScale: number): void {

@@ -3,7 +3,7 @@ import { QDWCONV_CB } from "../runtime/kernels.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { sizeOfShape } from "../runtime/tensor.js";
 import type { PreparedOp } from "./op.js";
-import { type Padding, pair, resolvePadding, windowGeometry } from "./options.js";
+import { type ConvWindow, convWindow, indirectionArgs, windowGeometry } from "./options.js";
 import { type QConv2dOptions, QConvIO, checkedQuantization } from "./qconv.js";
 
 interface Plan {
@@ -27,10 +27,7 @@ interface Plan {
  */
 export class QDwConv2d implements PreparedOp {
   readonly channels: number;
-  private readonly kernel: [number, number];
-  private readonly strides: [number, number];
-  private readonly dilations: [number, number];
-  private readonly padding: Padding | undefined;
+  private readonly window: ConvWindow;
   private packed: number;
   /** The input's quantization and the store's parameters, with a zero row of C i16. */
   private readonly io: QConvIO;
@@ -48,11 +45,7 @@ export class QDwConv2d implements PreparedOp {
     if (opts.weights.length !== c * kh * kw) throw new ShapeError(`${what}: ${opts.weights.length} weights for shape [${opts.wShape.join(", ")}]`);
     const { zw, scales } = checkedQuantization(what, opts, c);
     this.channels = c;
-    this.kernel = [kh, kw];
-    this.strides = pair(opts.strides, 1, `${what} strides`);
-    this.dilations = pair(opts.dilations, 1, `${what} dilations`);
-    this.padding = opts.padding;
-    resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
+    this.window = convWindow([kh, kw], opts, what);
 
     const heap = this.rt.heap;
     const ks = kh * kw;
@@ -85,7 +78,7 @@ export class QDwConv2d implements PreparedOp {
     const what = "qdwconv2d";
     if (x.length !== 4) throw new ShapeError(`${what} input: expected rank 4 (NHWC), got [${x.join(", ")}]`);
     if (x[3] !== this.channels) throw new ShapeError(`${what}: input has ${x[3]} channels, the weights expect ${this.channels}`);
-    return windowGeometry(x, this.padding, this.kernel, this.strides, this.dilations, what);
+    return windowGeometry(x, this.window, what);
   }
 
   bind(shapes: readonly (readonly number[])[]): number[] {
@@ -94,24 +87,13 @@ export class QDwConv2d implements PreparedOp {
     const x = shapes[0];
     const key = x.join("x");
     if (this.plan?.key !== key) {
-      const { n, h, w, oh, ow, pads } = this.geometry(x);
-      const heap = this.rt.heap;
-      const ks = this.kernel[0] * this.kernel[1];
-      const ind = heap.alloc(n * oh * ow * ks * 4);
-      let xq = 0;
-      try {
-        if (!this.io.prequantized) xq = heap.alloc(sizeOfShape(x) * 2);
-      } catch (e) {
-        heap.release(ind);
-        throw e;
-      }
-      const [kh, kw] = this.kernel;
-      const [sh, sw] = this.strides;
-      const [dh, dw] = this.dilations;
-      this.rt.dispatch([{
-        fn: "conv2d_indirection",
-        args: { batch: n, h, w, pixelStride: this.channels, oh, ow, kh, kw, sh, sw, dh, dw, pt: pads[0], pl: pads[1], mr: 1, ind },
-      }], "qdwconv2d");
+      const g = this.geometry(x);
+      const { n, h, w, oh, ow } = g;
+      const ks = this.window.kernel[0] * this.window.kernel[1];
+      const ind = this.rt.heap.alloc(n * oh * ow * ks * 4);
+      const xq = this.io.inputScratch(ind, sizeOfShape(x) * 2);
+      const args = indirectionArgs(g, this.window, this.channels, 1, ind);
+      this.rt.dispatch([{ fn: "conv2d_indirection", args }], "qdwconv2d");
       this.release();
       this.plan = { key, shape: [n, h, w, this.channels], ind, xq, oh, ow };
     }
@@ -142,7 +124,7 @@ export class QDwConv2d implements PreparedOp {
     const a = plan.xq === 0 ? x : plan.xq;
     const elem = this.io.elem;
     const m = plan.shape[0] * plan.oh * plan.ow;
-    const ks = this.kernel[0] * this.kernel[1];
+    const ks = this.window.kernel[0] * this.window.kernel[1];
     const c = this.channels;
     const store = this.io.store;
     rt.dispatch(
