@@ -194,8 +194,8 @@ export class QConv2d implements PreparedOp {
       const ind = heap.alloc(tableBytes + (withRuns ? tiles * ks : 0));
       const pixels = sizeOfShape(x4) / this.inChannels;
       // Padded: the kernel's operand, then (when this op quantizes) the quantized input it is made from.
-      const padding = this.kc > this.inChannels ? pixels * this.kc * 2 : 0;
-      const xq = this.io.inputScratch(ind, padding + pixels * this.inChannels * 2, padding);
+      const operand = this.kc > this.inChannels ? pixels * this.kc * 2 : 0;
+      const xq = this.io.inputScratch(ind, operand + pixels * this.inChannels * 2, operand);
       const args = indirectionArgs(g, this.window, this.kc, GEMM_MR, ind);
       this.rt.dispatch([{ fn: "conv2d_indirection", args }], "qconv2d");
       const runs = withRuns ? ind + tableBytes : 0;
