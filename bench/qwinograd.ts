@@ -2,28 +2,18 @@
 // input quantized per call as onnxruntime's dynamic quantization does, f32 output) on the Winograd
 // path against the direct kernel, and against the float32 convolution as the engine runs it
 // (itself Winograd from its own crossover), over a range of channel counts, SIMD build, one
-// thread. Calls of the three alternate and each one's fastest call counts: on a shared host the
-// fastest of many calls is the one no other process interrupted. The crossover in
-// src/ops/qwinograd.ts comes from this table.
-import { init } from "../src/node.js";
+// thread. Calls of the three alternate and each one's fastest call counts (bench/interleaved.ts).
+// The crossover in src/ops/qwinograd.ts comes from this table.
 import { QConv2d } from "../src/ops/qconv.js";
 import { qwinogradPays } from "../src/ops/qwinograd.js";
-import type { Runtime } from "../src/runtime/runtime.js";
-import { parseFlags } from "./args.js";
+import { conv3x3Operands, crossoverBench, fastestInterleaved } from "./interleaved.js";
 import { random } from "./nets.js";
 
-const USAGE = {
-  script: "bench/qwinograd.ts",
-  synopsis: "npm run bench:qwinograd -- [flags]",
-  about:
-    "int8 3x3 stride-1 convolutions (same padding, bias) on the Winograd path and on the direct path, and the\n" +
+const { e, rt, calls } = await crossoverBench(
+  "qwinograd",
+  "int8 3x3 stride-1 convolutions (same padding, bias) on the Winograd path and on the direct path, and the\n" +
     "float32 one as the engine runs it; interleaved calls, fastest of each; prints milliseconds and ratios.",
-  flags: {
-    quick: { type: "boolean", help: "fewer calls (noisier)" },
-  },
-} as const;
-const { values: flags } = parseFlags(USAGE);
-const calls = flags.quick ? 20 : 80;
+);
 
 /** H, W, Cin, Cout: the crossover's neighbourhood, then bench/kernels.ts's shapes. */
 const SHAPES: [number, number, number, number][] = [
@@ -31,15 +21,10 @@ const SHAPES: [number, number, number, number][] = [
   [64, 64, 32, 16], [128, 128, 16, 32], [64, 64, 32, 32], [56, 56, 64, 64], [28, 28, 128, 128],
 ];
 
-const e = await init({ backend: "simd" });
-const rt = (e as unknown as { rt: Runtime }).rt;
 console.log("| HxW | Cin -> Cout | engine's int8 path | int8 winograd ms | int8 direct ms | f32 ms | int8 winograd / direct speed | int8 (engine's path) / f32 speed |");
 console.log("|---|---|---|---:|---:|---:|---:|---:|");
 for (const [h, w, cin, cout] of SHAPES) {
-  const x = e.tensor(random(h * w * cin, 3, 0.5), [1, h, w, cin]);
-  const wt = e.tensor(random(cout * 9 * cin, 4, 0.5), [cout, 3, 3, cin]);
-  const y = e.tensor(new Float32Array(h * w * cout), [1, h, w, cout]);
-  const bias = random(cout, 5, 0.5);
+  const { x, wt, y, bias, dispose } = conv3x3Operands(e, h, w, cin, cout);
   const weights = Array.from(random(cout * 9 * cin, 4, 127), Math.round);
   const q = (winograd: boolean) => new QConv2d(rt, {
     weights, wShape: [cout, 3, 3, cin], weightZeroPoints: [0], weightScales: [0.01], bias, padding: "same", input: { dynamic: true }, winograd,
@@ -47,15 +32,7 @@ for (const [h, w, cin, cout] of SHAPES) {
   const ops = [q(true), q(false)];
   for (const op of ops) op.bind([x.shape]);
   const f32 = e.prepareConv2d(wt, { padding: "same", bias });
-  const run = [() => ops[0].exec([x.ptr], y.ptr), () => ops[1].exec([x.ptr], y.ptr), () => f32.run(x, y)];
-  const best = [Infinity, Infinity, Infinity];
-  for (let i = 0; i < calls + 3; i++) {
-    for (let k = 0; k < 3; k++) {
-      const t = performance.now();
-      run[k]();
-      if (i >= 3) best[k] = Math.min(best[k], performance.now() - t);
-    }
-  }
+  const best = fastestInterleaved([() => ops[0].exec([x.ptr], y.ptr), () => ops[1].exec([x.ptr], y.ptr), () => f32.run(x, y)], calls);
   const pays = qwinogradPays(cin, cout);
   const int8 = pays ? best[0] : best[1];
   console.log(
@@ -64,6 +41,6 @@ for (const [h, w, cin, cout] of SHAPES) {
   );
   for (const op of ops) op.dispose();
   f32.dispose();
-  for (const t of [x, wt, y]) t.dispose();
+  dispose();
 }
 e.dispose();

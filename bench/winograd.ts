@@ -1,27 +1,16 @@
 // Where Winograd F(2x2, 3x3) pays: the 3x3 stride-1 convolution on the Winograd path against the
 // direct path (Conv2d with Winograd off) over a range of channel counts, SIMD build, one thread.
-// Calls of the two alternate and each side's fastest call counts: on a shared host the fastest
-// of many calls is the one no other process interrupted. The crossover in src/ops/winograd.ts
-// comes from this table.
-import { init } from "../src/node.js";
+// Calls of the two alternate and each side's fastest call counts (bench/interleaved.ts). The
+// crossover in src/ops/winograd.ts comes from this table.
 import { Conv2d } from "../src/ops/conv2d.js";
 import { winogradFits } from "../src/ops/winograd.js";
-import type { Runtime } from "../src/runtime/runtime.js";
-import { parseFlags } from "./args.js";
-import { random } from "./nets.js";
+import { conv3x3Operands, crossoverBench, fastestInterleaved } from "./interleaved.js";
 
-const USAGE = {
-  script: "bench/winograd.ts",
-  synopsis: "npm run bench:winograd -- [flags]",
-  about:
-    "3x3 stride-1 convolutions (same padding, bias, relu) on the Winograd path and on the direct path,\n" +
+const { e, rt, calls } = await crossoverBench(
+  "winograd",
+  "3x3 stride-1 convolutions (same padding, bias, relu) on the Winograd path and on the direct path,\n" +
     "interleaved calls, fastest of each; prints milliseconds, effective GFLOP/s (direct FLOPs) and the ratio.",
-  flags: {
-    quick: { type: "boolean", help: "fewer calls (noisier)" },
-  },
-} as const;
-const { values: flags } = parseFlags(USAGE);
-const calls = flags.quick ? 20 : 80;
+);
 
 /** H, W, Cin, Cout: the crossover's neighbourhood, then the channel counts of bench/nets.ts's U-Nets and ResNets. */
 const SHAPES: [number, number, number, number][] = [
@@ -29,27 +18,16 @@ const SHAPES: [number, number, number, number][] = [
   [256, 256, 16, 16], [128, 128, 16, 32], [128, 128, 32, 32], [64, 64, 64, 64], [56, 56, 64, 64], [32, 32, 128, 128], [28, 28, 128, 128],
 ];
 
-const e = await init({ backend: "simd" });
-const rt = (e as unknown as { rt: Runtime }).rt;
 console.log("| HxW | Cin -> Cout | engine's path | winograd ms | direct ms | winograd eff. GFLOP/s | direct GFLOP/s | winograd / direct speed |");
 console.log("|---|---|---|---:|---:|---:|---:|---:|");
 for (const [h, w, cin, cout] of SHAPES) {
-  const x = e.tensor(random(h * w * cin, 3, 0.5), [1, h, w, cin]);
-  const wt = e.tensor(random(cout * 9 * cin, 4, 0.5), [cout, 3, 3, cin]);
-  const y = e.tensor(new Float32Array(h * w * cout), [1, h, w, cout]);
-  const opts = { padding: "same", activation: "relu", bias: random(cout, 5, 0.5) } as const;
+  const { x, wt, y, bias, dispose } = conv3x3Operands(e, h, w, cin, cout);
+  const opts = { padding: "same", activation: "relu", bias } as const;
   // Winograd forced on below the crossover too, where the engine's own choice is direct.
   const ops = [new Conv2d(rt, wt, opts, "nhwc", true), new Conv2d(rt, wt, opts, "nhwc", false)];
   const engine = winogradFits([3, 3], [1, 1], [1, 1], 1, cin, cout) ? "winograd" : "direct";
-  const best = [Infinity, Infinity];
   for (const op of ops) op.bind([x.shape]);
-  for (let i = 0; i < calls + 3; i++) {
-    for (let k = 0; k < 2; k++) {
-      const t = performance.now();
-      ops[k].exec([x.ptr], y.ptr);
-      if (i >= 3) best[k] = Math.min(best[k], performance.now() - t);
-    }
-  }
+  const best = fastestInterleaved(ops.map((op) => () => op.exec([x.ptr], y.ptr)), calls);
   const flop = 2 * h * w * cout * 9 * cin;
   const rate = (ms: number) => (flop / ms / 1e6).toFixed(1);
   console.log(
@@ -57,5 +35,5 @@ for (const [h, w, cin, cout] of SHAPES) {
     + `${(best[1] / best[0]).toFixed(2)}x |`,
   );
   for (const op of ops) op.dispose();
-  for (const t of [x, wt, y]) t.dispose();
+  dispose();
 }

@@ -6,47 +6,19 @@
 // leave remainders after the 8-wide SIMD loop, the scales include exact ties of the rounding,
 // and guard bytes around each output must stay untouched.
 import { describe, expect, it } from "vitest";
-import { Heap } from "../src/runtime/heap.js";
-import { instantiate } from "../src/runtime/load.js";
 import { BACKENDS, SIZES } from "./grid.js";
+import { centred, kernelHeap, roundEven } from "./qgrid.js";
 import { Rng } from "./reference.js";
 
-const GUARD = 64;
 const LENGTHS = [...SIZES, 31, 64, 100];
-
-function roundEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-function centred(rng: Rng, n: number, signed: boolean, zp: number): Int16Array {
-  return Int16Array.from({ length: n }, () => (signed ? rng.int(-128, 127) : rng.int(0, 255)) - zp);
-}
-
-async function setup(backend: (typeof BACKENDS)[number]) {
-  const heap = new Heap(1);
-  const { kernels: k } = await instantiate(backend, heap.memory);
-  const put16 = (v: Int16Array) => {
-    const p = heap.alloc(Math.max(16, v.length * 2));
-    new Int16Array(heap.memory.buffer, p, v.length).set(v);
-    return p;
-  };
-  const guarded = (bytes: number) => {
-    const region = heap.alloc(bytes + 2 * GUARD);
-    heap.u8.fill(0xa5, region, region + bytes + 2 * GUARD);
-    const guardsOk = () => [...heap.u8.subarray(region, region + GUARD), ...heap.u8.subarray(region + GUARD + bytes, region + bytes + 2 * GUARD)].every((g) => g === 0xa5);
-    return { y: region + GUARD, guardsOk };
-  };
-  return { heap, k, put16, guarded };
-}
 
 describe.each(BACKENDS)("%s build: the quantized chain's kernels", (backend) => {
   it.each(LENGTHS)("dequantize_q16_f32, %i elements", async (n) => {
-    const { heap, k, put16, guarded } = await setup(backend);
+    const { heap, k, put, guarded } = await kernelHeap(backend);
     const rng = new Rng(0x5100 + n);
     const x = centred(rng, n, false, 131);
     const scale = Math.fround(0.0173);
-    const px = put16(x);
+    const px = put(x);
     const { y, guardsOk } = guarded(n * 4);
     k.dequantize_q16_f32(n, px, y, scale);
     expect(Array.from(new Float32Array(heap.memory.buffer, y, n))).toEqual(Array.from(x, (v) => Math.fround(v * scale)));
@@ -54,12 +26,12 @@ describe.each(BACKENDS)("%s build: the quantized chain's kernels", (backend) => 
   });
 
   it.each([1, 3, 5, 7])("pad_channels_q16: pixels of %i channels gain a zero channel", async (c) => {
-    const { heap, k, put16, guarded } = await setup(backend);
+    const { heap, k, put, guarded } = await kernelHeap(backend);
     const rng = new Rng(0x5300 + c);
     const n = 37;
     const x = centred(rng, n * c, true, 0);
     const { y, guardsOk } = guarded(n * (c + 1) * 2);
-    k.pad_channels_q16(n, c, put16(x), y);
+    k.pad_channels_q16(n, c, put(x), y);
     const want = Array.from({ length: n }, (_, p) => [...x.subarray(p * c, (p + 1) * c), 0]).flat();
     expect(Array.from(new Int16Array(heap.memory.buffer, y, n * (c + 1)))).toEqual(want);
     expect(guardsOk()).toBe(true);
@@ -72,14 +44,14 @@ describe.each(BACKENDS)("%s build: the quantized chain's kernels", (backend) => 
   ] as const;
   for (const [sa, sb, sy, signed, zy] of params) {
     it.each(LENGTHS)(`qadd_q16 scales ${sa}, ${sb} -> ${sy}, ${signed ? "int8" : "uint8"} zero point ${zy}, %i elements`, async (n) => {
-      const { heap, k, put16, guarded } = await setup(backend);
+      const { heap, k, put, guarded } = await kernelHeap(backend);
       const rng = new Rng(0x5200 + n);
       const a = centred(rng, n, false, 17);
       const b = centred(rng, n, true, -9);
       const [fa, fb, fy] = [sa, sb, sy].map(Math.fround);
       const [lo, hi] = signed ? [-128 - zy, 127 - zy] : [0 - zy, 255 - zy];
       const { y, guardsOk } = guarded(n * 2);
-      k.qadd_q16(n, put16(a), put16(b), y, fa, fb, fy, lo, hi);
+      k.qadd_q16(n, put(a), put(b), y, fa, fb, fy, lo, hi);
       const want = Array.from(a, (v, i) => {
         const s = Math.fround(Math.fround(v * fa) + Math.fround(b[i] * fb));
         return Math.min(hi, Math.max(lo, roundEven(Math.fround(s / fy)))) + 0;

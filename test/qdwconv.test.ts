@@ -7,33 +7,16 @@
 // other kinds are single IEEE operations on the exact accumulator (qgemm_q8_4x8's store), so the
 // reference emulates them with Math.fround and must match to the bit.
 import { describe, expect, it } from "vitest";
-import { Heap } from "../src/runtime/heap.js";
 import { QDWCONV_CB, QOUT } from "../src/runtime/kernels.js";
-import { instantiate } from "../src/runtime/load.js";
 import { BACKENDS, SIZES, roundRobin } from "./grid.js";
+import {
+  OUT_KINDS, type QCase, type QData, type Window, convAccumulators, elemOf, expectBothBuilds, expectedStore, kernelHeap, makeQData, outDims, readOut, setYs,
+} from "./qgrid.js";
 import { Rng } from "./reference.js";
 
-const GUARD = 64;
-const OUT_KINDS = ["i32", "f32", "u8", "i8", "q16u8", "q16i8"] as const;
-type OutKind = (typeof OUT_KINDS)[number];
-
-function roundEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-interface Case {
+interface Case extends Window, QCase {
   id: number;
-  batch: number; h: number; w: number; c: number;
-  kh: number; kw: number; s: number; d: number; pt: number; pl: number; pb: number; pr: number;
-  aSigned: boolean; wSigned: boolean; out: OutKind; fbias: boolean; perChannel: boolean;
-}
-
-function outDims(c: Case): [number, number] {
-  return [
-    Math.floor((c.h + c.pt + c.pb - (c.d * (c.kh - 1) + 1)) / c.s) + 1,
-    Math.floor((c.w + c.pl + c.pr - (c.d * (c.kw - 1) + 1)) / c.s) + 1,
-  ];
+  c: number;
 }
 
 function grid(): Case[] {
@@ -64,85 +47,22 @@ function grid(): Case[] {
 
 const CASES = grid();
 
-interface Data {
-  a: Int8Array | Uint8Array; w: Int8Array | Uint8Array; za: number; zw: number[];
-  scale: Float32Array; fbias: Float32Array; zy: number; ys: number;
-}
-
-function makeData(c: Case): Data {
-  const rng = new Rng(0xd1800 + c.id);
-  const ks = c.kh * c.kw;
-  const bytes = (n: number, signed: boolean) => {
-    const v = signed ? new Int8Array(n) : new Uint8Array(n);
-    for (let i = 0; i < n; i++) v[i] = signed ? rng.int(-128, 127) : rng.int(0, 255);
-    return v;
-  };
-  const zpOf = (signed: boolean) => (signed ? rng.int(-128, 127) : rng.int(0, 255));
-  const zw0 = zpOf(c.wSigned);
-  const scale0 = rng.uniform(1e-5, 4e-3);
-  return {
-    a: bytes(c.batch * c.h * c.w * c.c, c.aSigned),
-    w: bytes(c.c * ks, c.wSigned),
-    za: zpOf(c.aSigned),
-    zw: Array.from({ length: c.c }, () => (c.perChannel ? zpOf(c.wSigned) : zw0)),
-    scale: Float32Array.from({ length: c.c }, () => (c.perChannel ? rng.uniform(1e-5, 4e-3) : scale0)),
-    fbias: Float32Array.from({ length: c.c }, () => (c.fbias ? rng.uniform(-3, 3) : 0)),
-    zy: zpOf(c.out === "i8" || c.out === "q16i8"),
-    ys: 1,
-  };
+function makeData(c: Case): QData {
+  return makeQData(0xd1800 + c.id, c, c.batch * c.h * c.w * c.c, c.c * c.kh * c.kw, c.c);
 }
 
 /** Exact accumulators by the definition; weights [C, kh, kw] as ONNX stores a depthwise filter. */
-function reference(c: Case, d: Data): number[] {
-  const [oh, ow] = outDims(c);
-  const acc: number[] = [];
-  for (let p = 0; p < c.batch * oh * ow; p++) {
-    const x = p % ow, y = Math.floor(p / ow) % oh, b = Math.floor(p / (ow * oh));
-    for (let j = 0; j < c.c; j++) {
-      let s = 0;
-      for (let ky = 0; ky < c.kh; ky++) {
-        for (let kx = 0; kx < c.kw; kx++) {
-          const iy = y * c.s - c.pt + ky * c.d, ix = x * c.s - c.pl + kx * c.d;
-          if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
-          s += (d.a[((b * c.h + iy) * c.w + ix) * c.c + j] - d.za) * (d.w[(j * c.kh + ky) * c.kw + kx] - d.zw[j]);
-        }
-      }
-      acc.push(s);
-    }
-  }
-  return acc;
+function reference(c: Case, d: QData): number[] {
+  return convAccumulators(c, d, c.c, c.c, c.c, (j, tap) => j * c.kh * c.kw + tap);
 }
 
-function expected(c: Case, d: Data, acc: number[]): number[] {
-  return acc.map((v, i) => {
-    const j = i % c.c;
-    if (c.out === "i32") return v;
-    const f = Math.fround(Math.fround(v) * d.scale[j]);
-    if (c.out === "f32") return c.fbias ? Math.fround(f + d.fbias[j]) : f;
-    if (c.out === "q16u8" || c.out === "q16i8") {
-      const fb = c.fbias ? Math.fround(f + d.fbias[j]) : f;
-      const [qlo, qhi] = c.out === "q16u8" ? [0, 255] : [-128, 127];
-      return Math.min(qhi - d.zy, Math.max(qlo - d.zy, roundEven(Math.fround(fb / d.ys)))) + 0;
-    }
-    const [lo, hi] = c.out === "u8" ? [0, 255] : [-128, 127];
-    return Math.min(hi, Math.max(lo, roundEven(f) + d.zy));
-  });
-}
-
-async function run(backend: (typeof BACKENDS)[number], c: Case, d: Data): Promise<{ got: number[]; guardsOk: boolean }> {
-  const heap = new Heap(1);
-  const { kernels: k } = await instantiate(backend, heap.memory);
+async function run(backend: (typeof BACKENDS)[number], c: Case, d: QData): Promise<{ got: number[]; guardsOk: boolean }> {
+  const { heap, k, put, guarded } = await kernelHeap(backend);
   const [oh, ow] = outDims(c);
   const ks = c.kh * c.kw;
   const m = c.batch * oh * ow;
-  const put = (src: ArrayBufferView, bytes: number) => {
-    const p = heap.alloc(Math.max(bytes, 16));
-    heap.u8.set(new Uint8Array(src.buffer, src.byteOffset, bytes), p);
-    return p;
-  };
   // The input ends where its allocation does, so a read past the last pixel would leave it.
-  const centred = Int16Array.from(d.a, (v) => v - d.za);
-  const a = put(centred, centred.length * 2);
+  const a = put(Int16Array.from(d.a, (v) => v - d.za));
   // The kernel's layout: per 8-channel block and pair of taps, each channel's two weights side by side.
   const blocks = Math.ceil(c.c / QDWCONV_CB);
   const pairs = Math.ceil(ks / 2);
@@ -150,24 +70,16 @@ async function run(backend: (typeof BACKENDS)[number], c: Case, d: Data): Promis
   for (let j = 0; j < c.c; j++) {
     for (let t = 0; t < ks; t++) packedValues[((Math.floor(j / QDWCONV_CB) * pairs + (t >> 1)) * QDWCONV_CB + (j % QDWCONV_CB)) * 2 + (t & 1)] = d.w[j * ks + t] - d.zw[j];
   }
-  const packed = put(packedValues, packedValues.length * 2);
-  const scale = put(d.scale, d.scale.length * 4);
-  const fbias = put(d.fbias, d.fbias.length * 4);
+  const packed = put(packedValues);
+  const scale = put(d.scale);
+  const fbias = put(d.fbias);
   const zero = heap.alloc(Math.max(c.c * 2, 16));
   heap.u8.fill(0, zero, zero + c.c * 2);
   const ind = heap.alloc(m * ks * 4);
   k.conv2d_indirection(c.batch, c.h, c.w, c.c, oh, ow, c.kh, c.kw, c.s, c.s, c.d, c.d, c.pt, c.pl, 1, ind);
-  const elem = c.out === "u8" || c.out === "i8" ? 1 : c.out === "q16u8" || c.out === "q16i8" ? 2 : 4;
-  const outBytes = m * c.c * elem;
-  const region = heap.alloc(outBytes + 2 * GUARD);
-  heap.u8.fill(0xa5, region, region + outBytes + 2 * GUARD);
-  const y = region + GUARD;
+  const { y, guardsOk } = guarded(m * c.c * elemOf(c.out));
   k.dwconv_q16_8(m, c.c, ks, a, ind, zero, packed, scale, c.fbias ? fbias : 0, y, QOUT[c.out], d.zy, d.ys);
-  const buf = heap.memory.buffer;
-  const view = c.out === "i32" ? new Int32Array(buf, y, m * c.c) : c.out === "f32" ? new Float32Array(buf, y, m * c.c)
-    : c.out === "u8" ? new Uint8Array(buf, y, m * c.c) : c.out === "i8" ? new Int8Array(buf, y, m * c.c) : new Int16Array(buf, y, m * c.c);
-  const guards = [...new Uint8Array(buf, region, GUARD), ...new Uint8Array(buf, y + outBytes, GUARD)];
-  return { got: Array.from(view), guardsOk: guards.every((g) => g === 0xa5) };
+  return { got: readOut(heap.memory.buffer, y, m * c.c, c.out), guardsOk: guardsOk() };
 }
 
 function label(c: Case): string {
@@ -185,13 +97,7 @@ describe("dwconv_q16_8 against exact integer references", () => {
   it.each(CASES.map((c) => [label(c), c] as const))("%s", async (_, c) => {
     const d = makeData(c);
     const acc = reference(c, d);
-    const top = Math.max(1e-6, ...acc.map((v, i) => Math.abs(Math.fround(Math.fround(v) * d.scale[i % c.c]))));
-    d.ys = Math.fround(top / 150);
-    const want = expected(c, d, acc);
-    const results = await Promise.all(BACKENDS.map((b) => run(b, c, d)));
-    for (const [i, r] of results.entries()) {
-      expect(r.guardsOk, `${BACKENDS[i]}: guard bytes`).toBe(true);
-      expect(r.got, `${BACKENDS[i]} build`).toEqual(want);
-    }
+    setYs(d, acc, c.c);
+    await expectBothBuilds(expectedStore(c, d, acc, c.c), (b) => run(b, c, d));
   });
 });

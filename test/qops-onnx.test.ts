@@ -29,6 +29,30 @@ beforeAll(async () => {
 
 const prod = (d: number[]) => d.reduce((a, b) => a * b, 1);
 
+/**
+ * Runs the model on x in both builds and returns the SIMD build's output, which the scalar build's
+ * must equal to the bit; checkSteps sees the SIMD model's step names, where no float convolution,
+ * GEMM or pool may be left.
+ */
+async function runBothBuilds(bytes: Uint8Array, x: Float32Array, checkSteps: (names: string[]) => void): Promise<Float32Array> {
+  const got: Float32Array[] = [];
+  for (const backend of BACKENDS) {
+    const model = await E[backend].loadOnnx(bytes);
+    try {
+      if (backend === "simd") {
+        const names = steps(model.summary());
+        checkSteps(names);
+        expect(names.filter((st) => /^(conv|gemm|maxpool|avgpool|global)/.test(st) && !st.endsWith(" int8")), "float steps").toEqual([]);
+      }
+      got.push(model.run({ x }).y as Float32Array);
+    } finally {
+      model.dispose();
+    }
+  }
+  expect(Array.from(got[1]), "scalar build == simd build").toEqual(Array.from(got[0]));
+  return got[0];
+}
+
 interface Case {
   name: string;
   x: number[];
@@ -163,22 +187,9 @@ describe("8-bit depthwise convolutions and pools against onnxruntime-web", () =>
     const bytes = n.model({ opset: c.microsoft ? { "": 13, "com.microsoft": 1 } : 13, inputs: [{ name: "x", shape: c.x }], outputs: [{ name: "y" }] });
     const x = feed(new Rng(0x9e00 + i), c.x);
     const ref = (await runOrt(bytes, { x })).y.data;
-    const got: Float32Array[] = [];
-    for (const backend of BACKENDS) {
-      const model = await E[backend].loadOnnx(bytes);
-      try {
-        if (backend === "simd") {
-          const names = steps(model.summary());
-          for (const w of c.want) expect(names.some((s) => s.startsWith(w)), `${w} in ${names.join(" | ")}`).toBe(true);
-          expect(names.filter((s) => /^(conv|gemm|maxpool|avgpool|global)/.test(s) && !s.endsWith(" int8")), "float steps").toEqual([]);
-        }
-        got.push(model.run({ x: x.data }).y as Float32Array);
-      } finally {
-        model.dispose();
-      }
-    }
-    expect(Array.from(got[1]), "scalar build == simd build").toEqual(Array.from(got[0]));
-    const y = got[0];
+    const y = await runBothBuilds(bytes, x.data, (names) => {
+      for (const w of c.want) expect(names.some((s) => s.startsWith(w)), `${w} in ${names.join(" | ")}`).toBe(true);
+    });
     expect(y.length).toBe(prod(ref.length ? [ref.length] : [0]));
     if (c.step === 0) {
       expect(Array.from(y)).toEqual(Array.from(ref));
@@ -239,31 +250,19 @@ describe("a MobileNet-style network quantized by simdcnn's quantizer", () => {
     const qbytes = encodeModel(q);
     const x = { data: rng.f32(2 * 3 * 33 * 31), dims: [2, 3, 33, 31] };
     const ref = (await runOrt(qbytes, { x })).y.data;
-    const got: Float32Array[] = [];
-    for (const backend of BACKENDS) {
-      const model = await E[backend].loadOnnx(qbytes);
-      try {
-        if (backend === "simd") {
-          const names = steps(model.summary());
-          expect(names.filter((st) => st.startsWith("qconv")).length, names.join(" | ")).toBe(10);
-          expect(names.filter((st) => / g\d+ int8$/.test(st)).length).toBe(4);
-          expect(names).toContain("maxpool 2x2 int8");
-          expect(names).toContain("global avgpool int8");
-          expect(names.filter((st) => /^(conv|gemm|maxpool|avgpool|global)/.test(st) && !st.endsWith(" int8"))).toEqual([]);
-        }
-        got.push(model.run({ x: x.data }).y as Float32Array);
-      } finally {
-        model.dispose();
-      }
-    }
-    expect(Array.from(got[1]), "scalar build == simd build").toEqual(Array.from(got[0]));
+    const y = await runBothBuilds(qbytes, x.data, (names) => {
+      expect(names.filter((st) => st.startsWith("qconv")).length, names.join(" | ")).toBe(10);
+      expect(names.filter((st) => / g\d+ int8$/.test(st)).length).toBe(4);
+      expect(names).toContain("maxpool 2x2 int8");
+      expect(names).toContain("global avgpool int8");
+    });
     // Every quantized tensor equals onnxruntime's here (an 8-bit conv could land one step apart
     // at a near-tie, see the top of this file; none does on this input); the logits are the
     // head's float output, f32(acc) * scale + bias against onnxruntime's own order of those
     // float steps: a few float32 roundings apart, as the quantizer's tests bound them (1e-5 of
     // the logits' spread). One step of any layer would move them by far more.
     const spread = Math.max(...ref) - Math.min(...ref);
-    const worst = got[0].reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i])), 0);
+    const worst = y.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i])), 0);
     expect(worst).toBeLessThanOrEqual(1e-5 * spread);
   });
 });

@@ -5,31 +5,16 @@
 // the i32 sums are exact; the averages are single IEEE float32 operations (onnxruntime's steps),
 // emulated with Math.fround, so every result must match to the bit.
 import { describe, expect, it } from "vitest";
-import { Heap } from "../src/runtime/heap.js";
-import { instantiate } from "../src/runtime/load.js";
 import { BACKENDS, SIZES, roundRobin } from "./grid.js";
+import { type Window, centred, kernelHeap, outDims, roundEven, windowTaps } from "./qgrid.js";
 import { Rng } from "./reference.js";
 
-const GUARD = 64;
 const fr = Math.fround;
 
-function roundEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-interface Case {
+interface Case extends Window {
   id: number;
-  batch: number; h: number; w: number; c: number;
-  kh: number; kw: number; s: number; d: number; pt: number; pl: number; pb: number; pr: number;
+  c: number;
   signed: boolean; includePad: boolean;
-}
-
-function outDims(c: Case): [number, number] {
-  return [
-    Math.floor((c.h + c.pt + c.pb - (c.d * (c.kh - 1) + 1)) / c.s) + 1,
-    Math.floor((c.w + c.pl + c.pr - (c.d * (c.kw - 1) + 1)) / c.s) + 1,
-  ];
 }
 
 function grid(dilated: boolean): Case[] {
@@ -48,93 +33,64 @@ function grid(dilated: boolean): Case[] {
     };
     // ONNX's pads are smaller than the kernel, so every window holds a tap; dilated windows over
     // a tiny image can miss it all, a case no model gives.
-    if (outDims(c).every((d) => d > 0) && windows(c).every((w) => w.taps.length > 0)) cases.push(c);
+    if (outDims(c).every((d) => d > 0) && windowTaps(c).every((taps) => taps.length > 0)) cases.push(c);
   }
   return cases;
 }
 
+/** A fresh heap of the build, with outputs of n q16 values between guard bytes. */
 async function setup(backend: (typeof BACKENDS)[number]) {
-  const heap = new Heap(1);
-  const { kernels: k } = await instantiate(backend, heap.memory);
-  const put16 = (v: Int16Array) => {
-    const p = heap.alloc(Math.max(16, v.length * 2));
-    new Int16Array(heap.memory.buffer, p, v.length).set(v);
-    return p;
+  const { heap, k, put, guarded } = await kernelHeap(backend);
+  const output = (n: number) => {
+    const g = guarded(n * 2);
+    return { ...g, read: () => Array.from(new Int16Array(heap.memory.buffer, g.y, n)) };
   };
-  const guarded = (n: number) => {
-    const bytes = n * 2;
-    const region = heap.alloc(bytes + 2 * GUARD);
-    heap.u8.fill(0xa5, region, region + bytes + 2 * GUARD);
-    const read = () => Array.from(new Int16Array(heap.memory.buffer, region + GUARD, n));
-    const guardsOk = () => [...heap.u8.subarray(region, region + GUARD), ...heap.u8.subarray(region + GUARD + bytes, region + bytes + 2 * GUARD)].every((g) => g === 0xa5);
-    return { y: region + GUARD, read, guardsOk };
-  };
-  return { k, put16, guarded };
+  return { k, put, output };
 }
 
 /** The input's integers minus its zero point, as the chain holds them. */
-function centred(c: { batch: number; h: number; w: number; c: number; signed: boolean }, seed: number, zx: number): Int16Array {
-  const rng = new Rng(seed);
-  return Int16Array.from({ length: c.batch * c.h * c.w * c.c }, () => (c.signed ? rng.int(-128, 127) : rng.int(0, 255)) - zx);
-}
-
-/** Each output's in-image taps, in order (rows, then columns), as input element indices. */
-function windows(c: Case): { taps: number[]; out: number }[] {
-  const [oh, ow] = outDims(c);
-  const res: { taps: number[]; out: number }[] = [];
-  for (let b = 0; b < c.batch; b++) {
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        for (let ch = 0; ch < c.c; ch++) {
-          const taps: number[] = [];
-          for (let ky = 0; ky < c.kh; ky++) {
-            for (let kx = 0; kx < c.kw; kx++) {
-              const iy = oy * c.s - c.pt + ky * c.d, ix = ox * c.s - c.pl + kx * c.d;
-              if (iy >= 0 && iy < c.h && ix >= 0 && ix < c.w) taps.push(((b * c.h + iy) * c.w + ix) * c.c + ch);
-            }
-          }
-          res.push({ taps, out: ((b * oh + oy) * ow + ox) * c.c + ch });
-        }
-      }
-    }
-  }
-  return res;
+function input(c: { batch: number; h: number; w: number; c: number; signed: boolean }, seed: number, zx: number): Int16Array {
+  return centred(new Rng(seed), c.batch * c.h * c.w * c.c, c.signed, zx);
 }
 
 const label = (c: Case) => `#${c.id} N${c.batch} ${c.h}x${c.w}x${c.c} k${c.kh}x${c.kw} s${c.s} d${c.d} pad ${c.pt},${c.pl},${c.pb},${c.pr} ${c.signed ? "int8" : "uint8"}${c.includePad ? " includePad" : ""}`;
 
 describe.each(BACKENDS)("%s build: q16 pooling", (backend) => {
   it.each(grid(true).map((c) => [label(c), c] as const))("maxpool2d_q16 %s", async (_, c) => {
-    const { k, put16, guarded } = await setup(backend);
+    const { k, put, output } = await setup(backend);
     const zx = c.signed ? -3 : 131;
-    const x = centred(c, 0x7100 + c.id, zx);
+    const x = input(c, 0x7100 + c.id, zx);
     const [oh, ow] = outDims(c);
     const n = c.batch * oh * ow * c.c;
-    const { y, read, guardsOk } = guarded(n);
-    k.maxpool2d_q16(c.batch, c.h, c.w, c.c, oh, ow, c.kh, c.kw, c.s, c.s, c.d, c.d, c.pt, c.pl, put16(x), y);
+    const { y, read, guardsOk } = output(n);
+    k.maxpool2d_q16(c.batch, c.h, c.w, c.c, oh, ow, c.kh, c.kw, c.s, c.s, c.d, c.d, c.pt, c.pl, put(x), y);
     const want = new Array<number>(n);
-    for (const { taps, out } of windows(c)) want[out] = Math.max(...taps.map((t) => x[t]));
+    for (const [p, taps] of windowTaps(c).entries()) {
+      for (let ch = 0; ch < c.c; ch++) want[p * c.c + ch] = Math.max(...taps.map((t) => x[t.pixel * c.c + ch]));
+    }
     expect(read()).toEqual(want);
     expect(guardsOk()).toBe(true);
   });
 
   it.each(grid(false).map((c) => [label(c), c] as const))("avgpool2d_q16 %s", async (_, c) => {
-    const { k, put16, guarded } = await setup(backend);
+    const { k, put, output } = await setup(backend);
     const zx = c.signed ? 5 : 120;
-    const x = centred(c, 0x7200 + c.id, zx);
+    const x = input(c, 0x7200 + c.id, zx);
     const [oh, ow] = outDims(c);
     const n = c.batch * oh * ow * c.c;
     const sx = fr(0.0173), sy = fr(c.id % 4 === 0 ? 0.0173 : 0.0091);
     const zy = c.signed ? -7 : 126;
     const [lo, hi] = c.signed ? [-128, 127] : [0, 255];
-    const { y, read, guardsOk } = guarded(n);
-    k.avgpool2d_q16(c.batch, c.h, c.w, c.c, oh, ow, c.kh, c.kw, c.s, c.s, c.pt, c.pl, put16(x), y, c.includePad ? 1 : 0, sx, sy, zy, c.signed ? 1 : 0);
+    const { y, read, guardsOk } = output(n);
+    k.avgpool2d_q16(c.batch, c.h, c.w, c.c, oh, ow, c.kh, c.kw, c.s, c.s, c.pt, c.pl, put(x), y, c.includePad ? 1 : 0, sx, sy, zy, c.signed ? 1 : 0);
     const want = new Array<number>(n);
-    for (const { taps, out } of windows(c)) {
-      let s = 0;
-      for (const t of taps) s = fr(s + fr(x[t] * sx));
-      const avg = fr(s / (c.includePad ? c.kh * c.kw : taps.length));
-      want[out] = Math.min(hi, Math.max(lo, roundEven(fr(fr(avg / sy) + zy)))) - zy + 0;
+    for (const [p, taps] of windowTaps(c).entries()) {
+      for (let ch = 0; ch < c.c; ch++) {
+        let s = 0;
+        for (const t of taps) s = fr(s + fr(x[t.pixel * c.c + ch] * sx));
+        const avg = fr(s / (c.includePad ? c.kh * c.kw : taps.length));
+        want[p * c.c + ch] = Math.min(hi, Math.max(lo, roundEven(fr(fr(avg / sy) + zy)))) - zy + 0;
+      }
     }
     expect(read()).toEqual(want);
     expect(guardsOk()).toBe(true);
@@ -142,14 +98,14 @@ describe.each(BACKENDS)("%s build: q16 pooling", (backend) => {
 
   const globals = [...SIZES, 24, 33].map((c, i) => ({ c, batch: 1 + (i % 2), h: [1, 3, 5, 7][i % 4], w: [2, 5, 9][i % 3], signed: i % 3 === 0 }));
   it.each(globals.map((g) => [`${g.batch}x${g.h}x${g.w}x${g.c} ${g.signed ? "int8" : "uint8"}`, g] as const))("globalpool_q16 max and average, %s", async (_, g) => {
-    const { k, put16, guarded } = await setup(backend);
+    const { k, put, output } = await setup(backend);
     const zx = g.signed ? 0 : 128;
-    const x = centred(g, 0x7300 + g.c, zx);
-    const px = put16(x);
+    const x = input(g, 0x7300 + g.c, zx);
+    const px = put(x);
     const hw = g.h * g.w;
     const n = g.batch * g.c;
     const sum = (b: number, ch: number) => Array.from({ length: hw }, (_, p) => x[(b * hw + p) * g.c + ch]);
-    const max = guarded(n);
+    const max = output(n);
     k.globalpool_q16(g.batch, hw, g.c, px, max.y, 1, 0, 0, g.signed ? 1 : 0);
     expect(max.read()).toEqual(Array.from({ length: n }, (_, i) => Math.max(...sum(Math.floor(i / g.c), i % g.c))));
     expect(max.guardsOk()).toBe(true);
@@ -157,7 +113,7 @@ describe.each(BACKENDS)("%s build: q16 pooling", (backend) => {
     for (const scale of [fr(1 / (2 * hw)), fr(0.0173 / (0.0091 * hw))]) {
       const zy = g.signed ? -5 : 127;
       const [lo, hi] = g.signed ? [-128 - zy, 127 - zy] : [-zy, 255 - zy];
-      const avg = guarded(n);
+      const avg = output(n);
       k.globalpool_q16(g.batch, hw, g.c, px, avg.y, 0, scale, zy, g.signed ? 1 : 0);
       const want = Array.from({ length: n }, (_, i) => {
         const s = sum(Math.floor(i / g.c), i % g.c).reduce((a, b) => a + b, 0);

@@ -21,34 +21,26 @@ import { type Engine, init } from "../src/node.js";
 import { DataType } from "../src/onnx/model.js";
 import { QConv2d, type QConv2dOptions } from "../src/ops/qconv.js";
 import { QWinograd3x3, qwinogradExact, qwinogradPays } from "../src/ops/qwinograd.js";
-import { Heap } from "../src/runtime/heap.js";
 import { GEMM_MR, GEMM_NR, QOUT } from "../src/runtime/kernels.js";
-import { instantiate } from "../src/runtime/load.js";
 import type { Runtime } from "../src/runtime/runtime.js";
 import { BACKENDS, type BackendName, engines, roundRobin } from "./grid.js";
 import { EXACT, Net, checkCase } from "./networks.js";
 import { onnxModel } from "./onnx-builder.js";
+import {
+  GUARD, OUT_KINDS, type QCase, type QData, type Window, convAccumulators, elemOf, expectedStore, kernelHeap, makeQData, outDims, readOut, setYs,
+} from "./qgrid.js";
 import { Rng, prod } from "./reference.js";
 
-const OUT_KINDS = ["i32", "f32", "u8", "i8", "q16u8", "q16i8"] as const;
-type OutKind = (typeof OUT_KINDS)[number];
-const GUARD = 64;
-
-function roundEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-interface Case {
+interface Case extends QCase {
   id: number;
   n: number; h: number; w: number; cin: number; cout: number;
   pt: number; pl: number; pb: number; pr: number;
-  aSigned: boolean; wSigned: boolean; out: OutKind; fbias: boolean; perChannel: boolean;
   /** Tiles per block, and whether the tiles are run as two calls (two threads' ranges). */
   block: number; split: boolean;
 }
 
-const dims = (c: Case): [number, number] => [c.h + c.pt + c.pb - 2, c.w + c.pl + c.pr - 2];
+const windowOf = (c: Case): Window => ({ batch: c.n, h: c.h, w: c.w, kh: 3, kw: 3, s: 1, d: 1, pt: c.pt, pl: c.pl, pb: c.pb, pr: c.pr });
+const dims = (c: Case) => outDims(windowOf(c));
 
 const HW = [1, 2, 3, 4, 5, 6, 7, 9, 10, 13];
 const CIN = [1, 2, 3, 5, 6, 7, 8, 9, 12, 15, 16, 17, 22, 23, 24, 33];
@@ -73,93 +65,28 @@ function grid(): Case[] {
 
 const CASES = grid();
 
-interface Data {
-  a: number[]; w: number[]; za: number; zw: number[];
-  scale: Float32Array; fbias: Float32Array; zy: number; ys: number;
+function makeData(c: Case): QData {
+  return makeQData(0x9a00 + c.id, c, c.n * c.h * c.w * c.cin, c.cout * 9 * c.cin, c.cout);
 }
 
-function makeData(c: Case, seed = 0x9a00 + c.id): Data {
-  const rng = new Rng(seed);
-  const q = (signed: boolean) => (signed ? rng.int(-128, 127) : rng.int(0, 255));
-  const zw0 = q(c.wSigned);
-  const s0 = rng.uniform(1e-5, 4e-3);
-  return {
-    a: Array.from({ length: c.n * c.h * c.w * c.cin }, () => q(c.aSigned)),
-    w: Array.from({ length: c.cout * 9 * c.cin }, () => q(c.wSigned)),
-    za: q(c.aSigned),
-    zw: Array.from({ length: c.cout }, () => (c.perChannel ? q(c.wSigned) : zw0)),
-    scale: Float32Array.from({ length: c.cout }, () => (c.perChannel ? rng.uniform(1e-5, 4e-3) : s0)),
-    fbias: Float32Array.from({ length: c.cout }, () => (c.fbias ? rng.uniform(-3, 3) : 0)),
-    zy: q(c.out === "i8" || c.out === "q16i8"),
-    ys: 1,
-  };
+/** The accumulators by the definition, NHWC [n, oh, ow, cout], the weights OHWI. */
+function accumulators(c: Case, d: QData): number[] {
+  return convAccumulators(windowOf(c), d, c.cin, c.cout, 1, (j, tap, k) => (j * 9 + tap) * c.cin + k);
 }
-
-/** The accumulators by the definition, NHWC [n, oh, ow, cout]; exact in float64 (far below 2^53). */
-function accumulators(c: Case, d: Data): number[] {
-  const [oh, ow] = dims(c);
-  const acc: number[] = [];
-  for (let b = 0; b < c.n; b++) {
-    for (let y = 0; y < oh; y++) {
-      for (let x = 0; x < ow; x++) {
-        for (let j = 0; j < c.cout; j++) {
-          let s = 0;
-          for (let ky = 0; ky < 3; ky++) {
-            for (let kx = 0; kx < 3; kx++) {
-              const iy = y - c.pt + ky, ix = x - c.pl + kx;
-              if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
-              for (let k = 0; k < c.cin; k++) {
-                s += (d.a[((b * c.h + iy) * c.w + ix) * c.cin + k] - d.za) * (d.w[((j * 3 + ky) * 3 + kx) * c.cin + k] - d.zw[j]);
-              }
-            }
-          }
-          acc.push(s);
-        }
-      }
-    }
-  }
-  return acc;
-}
-
-/** The stores of qgemm_q8_4x8 as the ONNX arithmetic defines them, in float32 steps. */
-function expected(c: Case, d: Data, acc: number[]): number[] {
-  return acc.map((v, i) => {
-    const j = i % c.cout;
-    if (c.out === "i32") return v | 0;
-    const f = Math.fround(Math.fround(v) * d.scale[j]);
-    const fb = c.fbias ? Math.fround(f + d.fbias[j]) : f;
-    if (c.out === "f32") return fb;
-    if (c.out === "q16u8" || c.out === "q16i8") {
-      const [lo, hi] = c.out === "q16u8" ? [0, 255] : [-128, 127];
-      return Math.min(hi - d.zy, Math.max(lo - d.zy, roundEven(Math.fround(fb / d.ys)))) + 0;
-    }
-    const [lo, hi] = c.out === "u8" ? [0, 255] : [-128, 127];
-    return Math.min(hi, Math.max(lo, roundEven(f) + d.zy));
-  });
-}
-
-const elemOf = (o: OutKind) => (o === "u8" || o === "i8" ? 1 : o === "q16u8" || o === "q16i8" ? 2 : 4);
 
 /**
  * Runs the case through the kernels directly: winograd_weights_q16_2x2k3 and
  * conv2d_q16_winograd_2x2k3 into a guarded output, and the direct qgemm_q8_4x8 over the same
  * operands. Scratch is sized generously here, not by the op's formula.
  */
-async function runKernels(backend: BackendName, c: Case, d: Data): Promise<{ wino: number[]; direct: number[]; guardsOk: boolean }> {
-  const heap = new Heap(1);
-  const { kernels: k } = await instantiate(backend, heap.memory);
+async function runKernels(backend: BackendName, c: Case, d: QData): Promise<{ wino: number[]; direct: number[]; guardsOk: boolean }> {
+  const { heap, k, put, guarded } = await kernelHeap(backend);
   const [oh, ow] = dims(c);
   const m = c.n * oh * ow;
-  const put = (bytes: Uint8Array) => {
-    const p = heap.alloc(Math.max(bytes.length, 16));
-    heap.u8.set(bytes, p);
-    return p;
-  };
-  const x = put(new Uint8Array(Int16Array.from(d.a, (v) => v - d.za).buffer));
+  const x = put(Int16Array.from(d.a, (v) => v - d.za));
   const wsrc = put(Uint8Array.from([...d.w, ...d.zw], (v) => v & 0xff));
-  const f32 = (a: Float32Array) => put(new Uint8Array(a.buffer.slice(0)));
-  const scale = f32(d.scale);
-  const fbias = c.fbias ? f32(d.fbias) : 0;
+  const scale = put(d.scale);
+  const fbias = c.fbias ? put(d.fbias) : 0;
   const zero = heap.alloc(Math.max(c.cin * 2, 16));
   heap.u8.fill(0, zero, zero + c.cin * 2);
   const pairs = Math.ceil(c.cin / 2);
@@ -169,9 +96,7 @@ async function runKernels(backend: BackendName, c: Case, d: Data): Promise<{ win
   const slot = rows * 4 + 16 * (rows * c.cin * 2 + 96) + 16 * (rows * c.cout * 4 + 96);
   const scratch = heap.alloc(2 * slot);
   const outBytes = m * c.cout * elemOf(c.out);
-  const region = heap.alloc(outBytes + 2 * GUARD);
-  heap.u8.fill(0xa5, region, region + outBytes + 2 * GUARD);
-  const y = region + GUARD;
+  const { y, guardsOk } = guarded(outBytes);
   const tiles = c.n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
   const ranges = c.split && tiles > 1 ? [[0, tiles >> 1], [tiles >> 1, tiles]] : [[0, tiles]];
   for (const [i, [a, b]] of ranges.entries()) {
@@ -179,15 +104,8 @@ async function runKernels(backend: BackendName, c: Case, d: Data): Promise<{ win
       c.h, c.w, c.cin, c.cout, oh, ow, c.pt, c.pl, a, b - a, c.block, x, zero, u, scale, fbias, scratch + i * slot, y, QOUT[c.out], d.zy, d.ys,
     );
   }
-  const read = (p: number) => {
-    const buf = heap.memory.buffer;
-    const n = m * c.cout;
-    const v = c.out === "i32" ? new Int32Array(buf, p, n) : c.out === "f32" ? new Float32Array(buf, p, n) : c.out === "u8" ? new Uint8Array(buf, p, n)
-      : c.out === "i8" ? new Int8Array(buf, p, n) : new Int16Array(buf, p, n);
-    return Array.from(v);
-  };
+  const read = (p: number) => readOut(heap.memory.buffer, p, m * c.cout, c.out);
   const wino = read(y);
-  const guards = [...heap.u8.subarray(region, y), ...heap.u8.subarray(y + outBytes, y + outBytes + GUARD)];
   // The direct kernel on the same operands (taps packed in OHWI order: tap t of column j at j * 9 Cin + t Cin).
   const packed = heap.alloc(Math.ceil(c.cout / GEMM_NR) * 9 * pairs * 32);
   k.pack_qgemm_q8_8(c.cin, 9, c.cout, wsrc, c.cin, 1, 9 * c.cin, wsrc + c.cout * 9 * c.cin, packed, c.wSigned ? 1 : 0);
@@ -195,18 +113,12 @@ async function runKernels(backend: BackendName, c: Case, d: Data): Promise<{ win
   k.conv2d_indirection(c.n, c.h, c.w, c.cin, oh, ow, 3, 3, 1, 1, 1, 1, c.pt, c.pl, GEMM_MR, ind);
   const yd = heap.alloc(Math.max(outBytes, 16));
   k.qgemm_q8_4x8(m, c.cout, c.cin, 9, x, ind, 0, zero, packed, scale, fbias, yd, c.cout, QOUT[c.out], d.zy, d.ys);
-  return { wino, direct: read(yd), guardsOk: guards.every((g) => g === 0xa5) };
+  return { wino, direct: read(yd), guardsOk: guardsOk() };
 }
 
 function label(c: Case): string {
   return `#${c.id} N${c.n} ${c.h}x${c.w}x${c.cin} -> ${c.cout} pad ${c.pt},${c.pl},${c.pb},${c.pr} a ${c.aSigned ? "i8" : "u8"} `
     + `w ${c.wSigned ? "i8" : "u8"} out ${c.out}${c.fbias ? " fbias" : ""}${c.perChannel ? " per-channel" : ""} block ${c.block}${c.split ? " split" : ""}`;
-}
-
-/** The q16 outputs' scale, from the accumulators, so that most land inside the 8-bit range. */
-function setYs(c: Case, d: Data, acc: number[]): void {
-  const top = Math.max(1e-6, ...acc.map((v, i) => Math.abs(Math.fround(Math.fround(v) * d.scale[i % c.cout]))));
-  d.ys = Math.fround(top / 150);
 }
 
 describe("conv2d_q16_winograd_2x2k3 grid coverage", () => {
@@ -227,8 +139,8 @@ describe("conv2d_q16_winograd_2x2k3: exact, equal to the direct kernel, both bui
   it.each(CASES.map((c) => [label(c), c] as const))("%s", async (_, c) => {
     const d = makeData(c);
     const acc = accumulators(c, d);
-    setYs(c, d, acc);
-    const want = expected(c, d, acc);
+    setYs(d, acc, c.cout);
+    const want = expectedStore(c, d, acc, c.cout);
     for (const b of BACKENDS) {
       const r = await runKernels(b, c, d);
       expect(r.guardsOk, `${b}: guard bytes`).toBe(true);
@@ -257,7 +169,7 @@ describe("the exactness bound", () => {
     d.za = 0;
     d.w.fill(0);
     d.zw.fill(255);
-    const want = expected(c, d, accumulators(c, d));
+    const want = expectedStore(c, d, accumulators(c, d), c.cout);
     expect(want[0]).toBe(-9 * 918 * 255 * 255);
     const r = await runKernels("simd", c, d);
     expect(r.direct).toEqual(want);

@@ -4,7 +4,7 @@ import type { Runtime } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { type Activation, type ActivationCode, activationCode } from "./activation.js";
 import { type PreparedOp, runOn } from "./op.js";
-import { type Padding, biasOperand, checkKeys, groupsOf, pair, resolvePadding, windowOut } from "./options.js";
+import { type Padding, biasOperand, checkKeys, groupsOf, pair, resolvePadding, windowGeometry } from "./options.js";
 import { Winograd3x3, type WinogradPlan, winogradGeometry, winogradPays } from "./winograd.js";
 
 export interface Conv2dOptions {
@@ -171,14 +171,11 @@ export class Conv2d implements PreparedOp {
 
   private geometry(xShape: readonly number[]) {
     const what = "conv2d";
-    const [n, h, w, c] = xShape;
+    const c = xShape[3];
     if (c !== this.inChannels) {
       throw new ShapeError(`${what}: input has ${c} channels, the weights expect ${this.inChannels} (${this.groups} groups of ${this.inChannels / this.groups})`);
     }
-    const pads = resolvePadding(this.padding, h, w, this.kernel, this.strides, this.dilations, what);
-    const oh = windowOut(h, this.kernel[0], this.strides[0], this.dilations[0], pads[0], pads[2], what, "vertical");
-    const ow = windowOut(w, this.kernel[1], this.strides[1], this.dilations[1], pads[1], pads[3], what, "horizontal");
-    return { n, h, w, oh, ow, pads };
+    return windowGeometry(xShape, { kernel: this.kernel, strides: this.strides, dilations: this.dilations, padding: this.padding }, what);
   }
 
   /**

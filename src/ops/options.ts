@@ -1,4 +1,5 @@
 import { ArgumentError, ShapeError } from "../errors.js";
+import type { KernelArgs } from "../runtime/kernels.js";
 import { type Runtime, describe, show } from "../runtime/runtime.js";
 import type { Tensor } from "../runtime/tensor.js";
 
@@ -69,6 +70,53 @@ export function windowOut(
   if (!ceil) return Math.floor((padded - span) / s) + 1;
   const o = Math.ceil((padded - span) / s) + 1;
   return (o - 1) * s >= size + padA ? o - 1 : o;
+}
+
+/** A convolution's sliding window: kernel, strides, dilations and padding, [height, width] each. */
+export interface ConvWindow {
+  kernel: [number, number];
+  strides: [number, number];
+  dilations: [number, number];
+  padding: Padding | undefined;
+}
+
+/** A convolution's window from its kernel and options: strides and dilations default to 1; padding is checked. */
+export function convWindow(
+  kernel: [number, number], opts: { strides?: readonly [number, number]; dilations?: readonly [number, number]; padding?: Padding }, what: string,
+): ConvWindow {
+  const strides = pair(opts.strides, 1, `${what} strides`);
+  const dilations = pair(opts.dilations, 1, `${what} dilations`);
+  resolvePadding(opts.padding, 1, 1, kernel, strides, dilations, what);
+  return { kernel, strides, dilations, padding: opts.padding };
+}
+
+/** Where a window runs over an NHWC input [N, H, W, C]. */
+export interface WindowGeometry {
+  n: number; h: number; w: number; oh: number; ow: number;
+  pads: [number, number, number, number];
+}
+
+/**
+ * The window's geometry over an NHWC input: the padding resolved for its size and the output
+ * height and width; throws when the window does not fit.
+ */
+export function windowGeometry(x: readonly number[], win: ConvWindow, what: string): WindowGeometry {
+  const [n, h, w] = x;
+  const { kernel: k, strides: s, dilations: d } = win;
+  const pads = resolvePadding(win.padding, h, w, k, s, d, what);
+  const oh = windowOut(h, k[0], s[0], d[0], pads[0], pads[2], what, "vertical");
+  const ow = windowOut(w, k[1], s[1], d[1], pads[1], pads[3], what, "horizontal");
+  return { n, h, w, oh, ow, pads };
+}
+
+/**
+ * conv2d_indirection's arguments for the window over an input of that geometry: tiles of `mr`
+ * output pixels, the input's pixels `pixelStride` elements apart, the table at `ind`.
+ */
+export function indirectionArgs(g: WindowGeometry, win: ConvWindow, pixelStride: number, mr: number, ind: number): KernelArgs<"conv2d_indirection"> {
+  const { n, h, w, oh, ow, pads } = g;
+  const { kernel: k, strides: s, dilations: d } = win;
+  return { batch: n, h, w, pixelStride, oh, ow, kh: k[0], kw: k[1], sh: s[0], sw: s[1], dh: d[0], dw: d[1], pt: pads[0], pl: pads[1], mr, ind };
 }
 
 /**

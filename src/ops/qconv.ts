@@ -3,9 +3,9 @@ import { GEMM_MR, GEMM_NR, QOUT } from "../runtime/kernels.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { sizeOfShape } from "../runtime/tensor.js";
 import type { PreparedOp } from "./op.js";
-import { type Padding, pair, resolvePadding, windowOut } from "./options.js";
-import { QWinograd3x3, type QWinogradPlan, qwinogradExact, qwinogradPays } from "./qwinograd.js";
-import { winogradGeometry } from "./winograd.js";
+import { type ConvWindow, type Padding, convWindow, indirectionArgs, windowGeometry } from "./options.js";
+import { type QStore, QWinograd3x3, qwinogradExact, qwinogradPays } from "./qwinograd.js";
+import { type WinogradPlan, winogradGeometry } from "./winograd.js";
 
 /** One scale and zero point of an 8-bit type. */
 export interface QParams {
@@ -54,7 +54,7 @@ interface Plan {
   ind: number;
   runs: number;
   /** The Winograd path's tiling and its scratch (0 on the direct path). */
-  wino?: QWinogradPlan;
+  wino?: WinogradPlan;
   scratch: number;
   /** The quantized input, 0 when the input comes quantized. */
   xq: number;
@@ -80,19 +80,12 @@ export class QConv2d implements PreparedOp {
    * gets a zero channel (pad_channels_q16), so that taps join into runs for the same pairs.
    */
   private readonly kc: number;
-  private readonly kernel: [number, number];
-  private readonly strides: [number, number];
-  private readonly dilations: [number, number];
-  private readonly padding: Padding | undefined;
-  private readonly input: InputQuantization;
-  private readonly output: QParams | undefined;
-  private readonly weightScales: Float32Array;
+  private readonly window: ConvWindow;
   private packed: number;
   /** The Winograd path's weights; then `packed` is its packing. */
   private readonly wino: QWinograd3x3 | undefined;
-  /** scale[Cout] for the store, then fbias[Cout], then min/max, then the zero row (Cin i16 zeros). */
-  private readonly side: number;
-  private readonly hasBias: boolean;
+  /** The input's quantization and the store's parameters, with a zero row of kc i16. */
+  private readonly io: QConvIO;
   private plan: Plan | undefined;
 
   constructor(
@@ -104,21 +97,13 @@ export class QConv2d implements PreparedOp {
     if (![cout, kh, kw, cin].every((d) => Number.isSafeInteger(d) && d > 0)) throw new ShapeError(`${what}: weight shape [${opts.wShape.join(", ")}] must be positive integers`);
     if (opts.weights.length !== cout * kh * kw * cin) throw new ShapeError(`${what}: ${opts.weights.length} weights for shape [${opts.wShape.join(", ")}]`);
     const { zw, scales, signed } = checkedQuantization(what, opts, cout);
-    this.weightScales = scales;
     this.inChannels = cin;
     this.outChannels = cout;
-    this.kernel = [kh, kw];
-    this.strides = pair(opts.strides, 1, `${what} strides`);
-    this.dilations = pair(opts.dilations, 1, `${what} dilations`);
-    this.padding = opts.padding;
-    resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
-    this.input = opts.input;
-    this.output = opts.output;
-    this.hasBias = opts.bias !== undefined;
+    this.window = convWindow([kh, kw], opts, what);
 
     const heap = rt.heap;
     const ks = kh * kw;
-    const wino = winogradGeometry(this.kernel, this.strides, this.dilations, 1) && (opts.winograd ?? qwinogradPays(cin, cout))
+    const wino = winogradGeometry(this.window.kernel, this.window.strides, this.window.dilations, 1) && (opts.winograd ?? qwinogradPays(cin, cout))
       && qwinogradExact(l1Norms(opts.weights, zw, ks * cin), maxInput(opts.input));
     // Winograd reads Cin channels as they are; the direct kernel's taps join into runs over pairs.
     const kc = cin % 2 === 1 && ks > 1 && !wino ? cin + 1 : cin;
@@ -149,14 +134,11 @@ export class QConv2d implements PreparedOp {
       heap.release(src);
     }
     try {
-      this.side = heap.alloc(cout * 8 + 8 + kc * 2);
+      this.io = new QConvIO(rt, opts, scales, kc);
     } catch (e) {
       this.releaseWeights();
       throw e;
     }
-    heap.u8.fill(0, this.zero, this.zero + kc * 2);
-    if (opts.bias) heap.f32.set(opts.bias, this.side / 4 + cout);
-    if (!opts.input.dynamic) this.setScales(opts.input.scale);
   }
 
   /** Which kernel runs: "winograd" (conv2d_q16_winograd_2x2k3) or "direct" (qgemm_q8_4x8). */
@@ -169,25 +151,11 @@ export class QConv2d implements PreparedOp {
     else this.rt.heap.release(this.packed);
   }
 
-  private get minMax(): number {
-    return this.side + this.outChannels * 8;
-  }
-
-  private get zero(): number {
-    return this.minMax + 8;
-  }
-
-  private setScales(inputScale: number): void {
-    const f32 = this.rt.heap.f32;
-    const s = Math.fround(inputScale);
-    for (let j = 0; j < this.outChannels; j++) f32[this.side / 4 + j] = Math.fround(s * this.weightScales[j]);
-  }
-
   /** NHWC [N, H, W, Cin] gives [N, OH, OW, Cout]; [M, Cin] (a GEMM) gives [M, Cout]. */
   outputShape(shapes: readonly (readonly number[])[]): number[] {
     const x = shapes[0];
     if (x.length === 2) {
-      if (this.kernel[0] * this.kernel[1] !== 1) throw new ShapeError(`qconv2d: a 2-d input needs a 1x1 kernel`);
+      if (this.window.kernel[0] * this.window.kernel[1] !== 1) throw new ShapeError(`qconv2d: a 2-d input needs a 1x1 kernel`);
       if (x[1] !== this.inChannels) throw new ShapeError(`qgemm: input [${x.join(", ")}] has K = ${x[1]}, the weights expect ${this.inChannels}`);
       return [x[0], this.outChannels];
     }
@@ -198,12 +166,8 @@ export class QConv2d implements PreparedOp {
   private geometry(x: readonly number[]) {
     const what = "qconv2d";
     if (x.length !== 4) throw new ShapeError(`${what} input: expected rank 4 (NHWC) or 2, got [${x.join(", ")}]`);
-    const [n, h, w, c] = x;
-    if (c !== this.inChannels) throw new ShapeError(`${what}: input has ${c} channels, the weights expect ${this.inChannels}`);
-    const pads = resolvePadding(this.padding, h, w, this.kernel, this.strides, this.dilations, what);
-    const oh = windowOut(h, this.kernel[0], this.strides[0], this.dilations[0], pads[0], pads[2], what, "vertical");
-    const ow = windowOut(w, this.kernel[1], this.strides[1], this.dilations[1], pads[1], pads[3], what, "horizontal");
-    return { n, h, w, oh, ow, pads };
+    if (x[3] !== this.inChannels) throw new ShapeError(`${what}: input has ${x[3]} channels, the weights expect ${this.inChannels}`);
+    return windowGeometry(x, this.window, what);
   }
 
   bind(shapes: readonly (readonly number[])[]): number[] {
@@ -212,45 +176,28 @@ export class QConv2d implements PreparedOp {
     const x4 = shapes[0].length === 2 ? [1, shapes[0][0], 1, shapes[0][1]] : shapes[0];
     const key = x4.join("x");
     if (this.plan?.key !== key) {
-      const { n, h, w, oh, ow, pads } = this.geometry(x4);
+      const g = this.geometry(x4);
+      const { n, h, w, oh, ow, pads } = g;
       const heap = this.rt.heap;
       if (this.wino) {
         const { plan, scratchBytes } = this.wino.plan(n, h, w, oh, ow, pads);
         const scratch = heap.alloc(scratchBytes);
-        let xq = 0;
-        try {
-          if (!this.prequantized) xq = heap.alloc(sizeOfShape(x4) * 2);
-        } catch (e) {
-          heap.release(scratch);
-          throw e;
-        }
+        const xq = this.io.inputScratch(scratch, sizeOfShape(x4) * 2);
         this.release();
         this.plan = { key, shape: [n, h, w, this.inChannels], ind: 0, runs: 0, wino: plan, scratch, xq, oh, ow };
         return out;
       }
-      const ks = this.kernel[0] * this.kernel[1];
+      const ks = this.window.kernel[0] * this.window.kernel[1];
       const tiles = Math.ceil((n * oh * ow) / GEMM_MR);
       const tableBytes = tiles * GEMM_MR * ks * 4;
       const withRuns = this.kc % 2 === 0 && ks > 1;
       const ind = heap.alloc(tableBytes + (withRuns ? tiles * ks : 0));
-      const padded = this.kc > this.inChannels;
       const pixels = sizeOfShape(x4) / this.inChannels;
-      let xq = 0;
-      try {
-        // Padded: the kernel's operand, then (when this op quantizes) the quantized input it is made from.
-        if (padded) xq = heap.alloc(pixels * this.kc * 2 + (this.prequantized ? 0 : pixels * this.inChannels * 2));
-        else if (!this.prequantized) xq = heap.alloc(sizeOfShape(x4) * 2);
-      } catch (e) {
-        heap.release(ind);
-        throw e;
-      }
-      const [kh, kw] = this.kernel;
-      const [sh, sw] = this.strides;
-      const [dh, dw] = this.dilations;
-      this.rt.dispatch([{
-        fn: "conv2d_indirection",
-        args: { batch: n, h, w, pixelStride: this.kc, oh, ow, kh, kw, sh, sw, dh, dw, pt: pads[0], pl: pads[1], mr: GEMM_MR, ind },
-      }], "qconv2d");
+      // Padded: the kernel's operand, then (when this op quantizes) the quantized input it is made from.
+      const operand = this.kc > this.inChannels ? pixels * this.kc * 2 : 0;
+      const xq = this.io.inputScratch(ind, operand + pixels * this.inChannels * 2, operand);
+      const args = indirectionArgs(g, this.window, this.kc, GEMM_MR, ind);
+      this.rt.dispatch([{ fn: "conv2d_indirection", args }], "qconv2d");
       const runs = withRuns ? ind + tableBytes : 0;
       if (withRuns) this.rt.dispatch([{ fn: "conv2d_tap_runs", args: { tiles, ks, mr: GEMM_MR, stepBytes: this.kc * 4, ind, runs } }], "qconv2d");
       this.release();
@@ -261,11 +208,7 @@ export class QConv2d implements PreparedOp {
 
   /** A dynamic input quantization reads the input's range to set its scales. */
   get readsValues(): boolean {
-    return this.input.dynamic;
-  }
-
-  private get prequantized(): boolean {
-    return !this.input.dynamic && this.input.quantized === true;
+    return this.io.readsValues;
   }
 
   private release(): void {
@@ -277,7 +220,7 @@ export class QConv2d implements PreparedOp {
   get bytes(): { weights: number; scratch: number } {
     const heap = this.rt.heap;
     return {
-      weights: heap.sizeOf(this.packed) + heap.sizeOf(this.side),
+      weights: heap.sizeOf(this.packed) + this.io.bytes,
       scratch: this.plan ? [this.plan.ind, this.plan.scratch, this.plan.xq].reduce((s, p) => s + (p === 0 ? 0 : heap.sizeOf(p)), 0) : 0,
     };
   }
@@ -291,38 +234,24 @@ export class QConv2d implements PreparedOp {
     const padded = this.kc > cin;
     // Where the quantization writes: the kernel's operand, or before padding the scratch after it.
     const quantized = padded ? plan.xq + (size / cin) * this.kc * 2 : plan.xq;
-    if (this.input.dynamic) {
-      const mm = this.minMax;
-      rt.dispatch([{ fn: "minmax_f32", args: { n: size, x, y: mm } }], "DynamicQuantizeLinear");
-      const f32 = rt.heap.f32;
-      const { scale, zeroPoint } = dynamicQuantization(f32[mm / 4], f32[mm / 4 + 1]);
-      this.setScales(scale);
-      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: quantized, scale, zp: zeroPoint, ySigned: 0 } }], "DynamicQuantizeLinear");
-    } else if (!this.input.quantized) {
-      const q = this.input;
-      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: quantized, scale: q.scale, zp: q.zeroPoint, ySigned: q.signed ? 1 : 0 } }], "QuantizeLinear");
-    }
-    if (padded) rt.dispatch([{ fn: "pad_channels_q16", args: { n: size / cin, c: cin, x: this.prequantized ? x : quantized, y: plan.xq } }], "qconv2d");
+    this.io.quantize(x, size, quantized);
+    if (padded) rt.dispatch([{ fn: "pad_channels_q16", args: { n: size / cin, c: cin, x: this.io.prequantized ? x : quantized, y: plan.xq } }], "qconv2d");
     const a = plan.xq === 0 ? x : plan.xq;
-    const out = this.output;
-    const outKind = out ? (out.signed ? QOUT.q16i8 : QOUT.q16u8) : QOUT.f32;
-    const elem = out ? 2 : 4;
-    const c = this.outChannels;
-    const fbias = this.hasBias ? this.side + c * 4 : 0;
+    const store = this.io.store;
     if (this.wino) {
-      this.wino.exec(plan.wino!, plan.scratch, this.zero, a, y, { scale: this.side, fbias, outKind, zy: out?.zeroPoint ?? 0, ys: out?.scale ?? 0 });
+      this.wino.exec(plan.wino!, plan.scratch, this.io.zero, a, y, store);
       return;
     }
+    const c = this.outChannels;
+    const elem = this.io.elem;
     const m = plan.shape[0] * plan.oh * plan.ow;
-    const ks = this.kernel[0] * this.kernel[1];
+    const ks = this.window.kernel[0] * this.window.kernel[1];
     rt.dispatch(
       rt.ranges(m, m * c * cin * ks, GEMM_MR).map(([r0, r1]) => ({
         fn: "qgemm_q8_4x8" as const,
         args: {
           m: r1 - r0, n: c, kc: this.kc, ks, a, ind: plan.ind + r0 * ks * 4, runs: plan.runs && plan.runs + (r0 / GEMM_MR) * ks,
-          zero: this.zero, w: this.packed,
-          scale: this.side, fbias, c: y + r0 * c * elem, ldc: c,
-          outKind, zy: out?.zeroPoint ?? 0, ys: out?.scale ?? 0,
+          zero: this.io.zero, w: this.packed, c: y + r0 * c * elem, ldc: c, ...store,
         },
       })),
       "qconv2d",
@@ -332,9 +261,114 @@ export class QConv2d implements PreparedOp {
   dispose(): void {
     if (this.packed === 0) return;
     this.releaseWeights();
-    this.rt.heap.release(this.side);
+    this.io.dispose();
     this.release();
     this.packed = 0;
+  }
+}
+
+/**
+ * What the 8-bit convolutions (QConv2d, QDwConv2d) keep around their kernels: the input's
+ * quantization into the kernels' q16 operand, and a side table of the store's scale[C] (f32(input
+ * scale * weight scale[j]), set per run for dynamic quantization), its fbias[C], the input's min
+ * and max, then a row of `zeros` i16 zeros for the taps that fall into the padding.
+ */
+export class QConvIO {
+  private readonly input: InputQuantization;
+  private readonly output: QParams | undefined;
+  private readonly side: number;
+  private readonly fbias: number;
+
+  constructor(
+    private readonly rt: Runtime,
+    opts: QConv2dOptions,
+    private readonly weightScales: Float32Array,
+    zeros: number,
+  ) {
+    const c = weightScales.length;
+    this.input = opts.input;
+    this.output = opts.output;
+    this.side = rt.heap.alloc(c * 8 + 8 + zeros * 2);
+    this.fbias = opts.bias ? this.side + c * 4 : 0;
+    rt.heap.u8.fill(0, this.zero, this.zero + zeros * 2);
+    if (opts.bias) rt.heap.f32.set(opts.bias, this.side / 4 + c);
+    if (!opts.input.dynamic) this.setScales(opts.input.scale);
+  }
+
+  private get minMax(): number {
+    return this.side + this.weightScales.length * 8;
+  }
+
+  /** The zero row. */
+  get zero(): number {
+    return this.minMax + 8;
+  }
+
+  /** Whether quantizing the input reads its range (dynamic quantization), which sets the scales. */
+  get readsValues(): boolean {
+    return this.input.dynamic;
+  }
+
+  /** Whether the input comes as the q16 operand, so that nothing quantizes it. */
+  get prequantized(): boolean {
+    return !this.input.dynamic && this.input.quantized === true;
+  }
+
+  /** The store's parameters: a float output, or the next 8-bit op's q16 operand. */
+  get store(): QStore {
+    const out = this.output;
+    return { scale: this.side, fbias: this.fbias, outKind: out ? (out.signed ? QOUT.q16i8 : QOUT.q16u8) : QOUT.f32, zy: out?.zeroPoint ?? 0, ys: out?.scale ?? 0 };
+  }
+
+  /** Bytes per output element. */
+  get elem(): number {
+    return this.output ? 2 : 4;
+  }
+
+  get bytes(): number {
+    return this.rt.heap.sizeOf(this.side);
+  }
+
+  /**
+   * Allocates a bind's scratch for the quantized input: `bytes`, or for an input that comes
+   * quantized `prequantizedBytes` (0: none, and 0 is returned); releases `held`, the bind's other
+   * scratch, when that fails, so that a failed bind holds nothing.
+   */
+  inputScratch(held: number, bytes: number, prequantizedBytes = 0): number {
+    const size = this.prequantized ? prequantizedBytes : bytes;
+    if (size === 0) return 0;
+    try {
+      return this.rt.heap.alloc(size);
+    } catch (e) {
+      this.rt.heap.release(held);
+      throw e;
+    }
+  }
+
+  private setScales(inputScale: number): void {
+    const f32 = this.rt.heap.f32;
+    const s = Math.fround(inputScale);
+    for (let j = 0; j < this.weightScales.length; j++) f32[this.side / 4 + j] = Math.fround(s * this.weightScales[j]);
+  }
+
+  /** Quantizes the float input x of `size` elements into y as the q16 operand; a prequantized input is left as it is. */
+  quantize(x: number, size: number, y: number): void {
+    const rt = this.rt;
+    if (this.input.dynamic) {
+      const mm = this.minMax;
+      rt.dispatch([{ fn: "minmax_f32", args: { n: size, x, y: mm } }], "DynamicQuantizeLinear");
+      const f32 = rt.heap.f32;
+      const { scale, zeroPoint } = dynamicQuantization(f32[mm / 4], f32[mm / 4 + 1]);
+      this.setScales(scale);
+      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y, scale, zp: zeroPoint, ySigned: 0 } }], "DynamicQuantizeLinear");
+    } else if (!this.input.quantized) {
+      const q = this.input;
+      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y, scale: q.scale, zp: q.zeroPoint, ySigned: q.signed ? 1 : 0 } }], "QuantizeLinear");
+    }
+  }
+
+  dispose(): void {
+    this.rt.heap.release(this.side);
   }
 }
 

@@ -1,10 +1,10 @@
 import { DisposedError, ShapeError } from "../errors.js";
-import { QDWCONV_CB, QOUT } from "../runtime/kernels.js";
+import { QDWCONV_CB } from "../runtime/kernels.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { sizeOfShape } from "../runtime/tensor.js";
 import type { PreparedOp } from "./op.js";
-import { type Padding, pair, resolvePadding, windowOut } from "./options.js";
-import { type InputQuantization, type QConv2dOptions, type QParams, checkedQuantization, dynamicQuantization } from "./qconv.js";
+import { type ConvWindow, convWindow, indirectionArgs, windowGeometry } from "./options.js";
+import { type QConv2dOptions, QConvIO, checkedQuantization } from "./qconv.js";
 
 interface Plan {
   key: string;
@@ -27,17 +27,10 @@ interface Plan {
  */
 export class QDwConv2d implements PreparedOp {
   readonly channels: number;
-  private readonly kernel: [number, number];
-  private readonly strides: [number, number];
-  private readonly dilations: [number, number];
-  private readonly padding: Padding | undefined;
-  private readonly input: InputQuantization;
-  private readonly output: QParams | undefined;
-  private readonly weightScales: Float32Array;
+  private readonly window: ConvWindow;
   private packed: number;
-  /** scale[C] for the store, then fbias[C], then min/max, then the zero row (C i16 zeros). */
-  private readonly side: number;
-  private readonly hasBias: boolean;
+  /** The input's quantization and the store's parameters, with a zero row of C i16. */
+  private readonly io: QConvIO;
   private plan: Plan | undefined;
 
   constructor(
@@ -51,16 +44,8 @@ export class QDwConv2d implements PreparedOp {
     }
     if (opts.weights.length !== c * kh * kw) throw new ShapeError(`${what}: ${opts.weights.length} weights for shape [${opts.wShape.join(", ")}]`);
     const { zw, scales } = checkedQuantization(what, opts, c);
-    this.weightScales = scales;
     this.channels = c;
-    this.kernel = [kh, kw];
-    this.strides = pair(opts.strides, 1, `${what} strides`);
-    this.dilations = pair(opts.dilations, 1, `${what} dilations`);
-    this.padding = opts.padding;
-    resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
-    this.input = opts.input;
-    this.output = opts.output;
-    this.hasBias = opts.bias !== undefined;
+    this.window = convWindow([kh, kw], opts, what);
 
     const heap = this.rt.heap;
     const ks = kh * kw;
@@ -68,7 +53,7 @@ export class QDwConv2d implements PreparedOp {
     const pairs = Math.ceil(ks / 2);
     this.packed = heap.alloc(blocks * pairs * QDWCONV_CB * 4);
     try {
-      this.side = heap.alloc(c * 8 + 8 + c * 2);
+      this.io = new QConvIO(rt, opts, scales, c);
     } catch (e) {
       heap.release(this.packed);
       throw e;
@@ -81,23 +66,6 @@ export class QDwConv2d implements PreparedOp {
       const b = Math.floor(ch / QDWCONV_CB);
       for (let t = 0; t < ks; t++) packed[((b * pairs + (t >> 1)) * QDWCONV_CB + (ch % QDWCONV_CB)) * 2 + (t & 1)] = opts.weights[ch * ks + t] - zw[ch];
     }
-    heap.u8.fill(0, this.zero, this.zero + c * 2);
-    if (opts.bias) heap.f32.set(opts.bias, this.side / 4 + c);
-    if (!opts.input.dynamic) this.setScales(opts.input.scale);
-  }
-
-  private get minMax(): number {
-    return this.side + this.channels * 8;
-  }
-
-  private get zero(): number {
-    return this.minMax + 8;
-  }
-
-  private setScales(inputScale: number): void {
-    const f32 = this.rt.heap.f32;
-    const s = Math.fround(inputScale);
-    for (let j = 0; j < this.channels; j++) f32[this.side / 4 + j] = Math.fround(s * this.weightScales[j]);
   }
 
   /** NHWC [N, H, W, C] gives [N, OH, OW, C]. */
@@ -109,12 +77,8 @@ export class QDwConv2d implements PreparedOp {
   private geometry(x: readonly number[]) {
     const what = "qdwconv2d";
     if (x.length !== 4) throw new ShapeError(`${what} input: expected rank 4 (NHWC), got [${x.join(", ")}]`);
-    const [n, h, w, c] = x;
-    if (c !== this.channels) throw new ShapeError(`${what}: input has ${c} channels, the weights expect ${this.channels}`);
-    const pads = resolvePadding(this.padding, h, w, this.kernel, this.strides, this.dilations, what);
-    const oh = windowOut(h, this.kernel[0], this.strides[0], this.dilations[0], pads[0], pads[2], what, "vertical");
-    const ow = windowOut(w, this.kernel[1], this.strides[1], this.dilations[1], pads[1], pads[3], what, "horizontal");
-    return { n, h, w, oh, ow, pads };
+    if (x[3] !== this.channels) throw new ShapeError(`${what}: input has ${x[3]} channels, the weights expect ${this.channels}`);
+    return windowGeometry(x, this.window, what);
   }
 
   bind(shapes: readonly (readonly number[])[]): number[] {
@@ -123,24 +87,13 @@ export class QDwConv2d implements PreparedOp {
     const x = shapes[0];
     const key = x.join("x");
     if (this.plan?.key !== key) {
-      const { n, h, w, oh, ow, pads } = this.geometry(x);
-      const heap = this.rt.heap;
-      const ks = this.kernel[0] * this.kernel[1];
-      const ind = heap.alloc(n * oh * ow * ks * 4);
-      let xq = 0;
-      try {
-        if (!this.prequantized) xq = heap.alloc(sizeOfShape(x) * 2);
-      } catch (e) {
-        heap.release(ind);
-        throw e;
-      }
-      const [kh, kw] = this.kernel;
-      const [sh, sw] = this.strides;
-      const [dh, dw] = this.dilations;
-      this.rt.dispatch([{
-        fn: "conv2d_indirection",
-        args: { batch: n, h, w, pixelStride: this.channels, oh, ow, kh, kw, sh, sw, dh, dw, pt: pads[0], pl: pads[1], mr: 1, ind },
-      }], "qdwconv2d");
+      const g = this.geometry(x);
+      const { n, h, w, oh, ow } = g;
+      const ks = this.window.kernel[0] * this.window.kernel[1];
+      const ind = this.rt.heap.alloc(n * oh * ow * ks * 4);
+      const xq = this.io.inputScratch(ind, sizeOfShape(x) * 2);
+      const args = indirectionArgs(g, this.window, this.channels, 1, ind);
+      this.rt.dispatch([{ fn: "conv2d_indirection", args }], "qdwconv2d");
       this.release();
       this.plan = { key, shape: [n, h, w, this.channels], ind, xq, oh, ow };
     }
@@ -149,11 +102,7 @@ export class QDwConv2d implements PreparedOp {
 
   /** A dynamic input quantization reads the input's range to set its scales. */
   get readsValues(): boolean {
-    return this.input.dynamic;
-  }
-
-  private get prequantized(): boolean {
-    return !this.input.dynamic && this.input.quantized === true;
+    return this.io.readsValues;
   }
 
   private release(): void {
@@ -166,7 +115,7 @@ export class QDwConv2d implements PreparedOp {
   get bytes(): { weights: number; scratch: number } {
     const heap = this.rt.heap;
     return {
-      weights: heap.sizeOf(this.packed) + heap.sizeOf(this.side),
+      weights: heap.sizeOf(this.packed) + this.io.bytes,
       scratch: this.plan ? heap.sizeOf(this.plan.ind) + (this.plan.xq === 0 ? 0 : heap.sizeOf(this.plan.xq)) : 0,
     };
   }
@@ -176,32 +125,17 @@ export class QDwConv2d implements PreparedOp {
     const plan = this.plan!;
     const rt = this.rt;
     const size = sizeOfShape(plan.shape);
-    if (this.input.dynamic) {
-      const mm = this.minMax;
-      rt.dispatch([{ fn: "minmax_f32", args: { n: size, x, y: mm } }], "DynamicQuantizeLinear");
-      const f32 = rt.heap.f32;
-      const { scale, zeroPoint } = dynamicQuantization(f32[mm / 4], f32[mm / 4 + 1]);
-      this.setScales(scale);
-      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: plan.xq, scale, zp: zeroPoint, ySigned: 0 } }], "DynamicQuantizeLinear");
-    } else if (!this.input.quantized) {
-      const q = this.input;
-      rt.dispatch([{ fn: "quantize_f32_q8_i16", args: { n: size, x, y: plan.xq, scale: q.scale, zp: q.zeroPoint, ySigned: q.signed ? 1 : 0 } }], "QuantizeLinear");
-    }
+    this.io.quantize(x, size, plan.xq);
     const a = plan.xq === 0 ? x : plan.xq;
-    const out = this.output;
-    const outKind = out ? (out.signed ? QOUT.q16i8 : QOUT.q16u8) : QOUT.f32;
-    const elem = out ? 2 : 4;
+    const elem = this.io.elem;
     const m = plan.shape[0] * plan.oh * plan.ow;
-    const ks = this.kernel[0] * this.kernel[1];
+    const ks = this.window.kernel[0] * this.window.kernel[1];
     const c = this.channels;
+    const store = this.io.store;
     rt.dispatch(
       rt.ranges(m, m * c * ks).map(([r0, r1]) => ({
         fn: "dwconv_q16_8" as const,
-        args: {
-          m: r1 - r0, c, ks, a, ind: plan.ind + r0 * ks * 4, zero: this.zero, w: this.packed,
-          scale: this.side, fbias: this.hasBias ? this.side + c * 4 : 0, y: y + r0 * c * elem,
-          outKind, zy: out?.zeroPoint ?? 0, ys: out?.scale ?? 0,
-        },
+        args: { m: r1 - r0, c, ks, a, ind: plan.ind + r0 * ks * 4, zero: this.io.zero, w: this.packed, y: y + r0 * c * elem, ...store },
       })),
       "qdwconv2d",
     );
@@ -210,7 +144,7 @@ export class QDwConv2d implements PreparedOp {
   dispose(): void {
     if (this.packed === 0) return;
     this.rt.heap.release(this.packed);
-    this.rt.heap.release(this.side);
+    this.io.dispose();
     this.release();
     this.packed = 0;
   }

@@ -1,5 +1,6 @@
 import { GEMM_NR } from "../runtime/kernels.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { type WinogradPlan, winogradPlan } from "./winograd.js";
 
 /**
  * The 8-bit convolution's Winograd F(2x2, 3x3) (assembly/qwinograd.ts): exact integer transforms,
@@ -35,26 +36,6 @@ export function qwinogradExact(l1PerChannel: readonly number[], maxX: number): b
 /** Transformed positions per tile (4x4) and the padding bytes after each one's block (assembly/qwinograd.ts). */
 const POS = 16;
 const POS_PAD = 64;
-/**
- * Transformed scratch per block of tiles (V and M): small enough to stay in L2 next to the
- * weights, large enough that each GEMM streams its weights over several tiles.
- */
-const BLOCK_BYTES = 256 * 1024;
-const MIN_BLOCK = 8;
-const MAX_BLOCK = 256;
-
-/** The per-input-size part: tiles, blocking and each thread's scratch. */
-export interface QWinogradPlan {
-  h: number;
-  w: number;
-  oh: number;
-  ow: number;
-  pt: number;
-  pl: number;
-  tiles: number;
-  block: number;
-  slotBytes: number;
-}
 
 /** Where and how the kernel stores: qgemm_q8_4x8's store parameters. */
 export interface QStore {
@@ -86,20 +67,15 @@ export class QWinograd3x3 {
   }
 
   /** The plan for one input size, and the scratch bytes it needs (one slot per thread). */
-  plan(n: number, h: number, w: number, oh: number, ow: number, pads: readonly number[]): { plan: QWinogradPlan; scratchBytes: number } {
-    const tiles = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
-    const perTile = POS * (this.cin * 2 + this.cout * 4);
-    const block = Math.max(MIN_BLOCK, Math.min(MAX_BLOCK, Math.floor(BLOCK_BYTES / perTile / 4) * 4));
-    const rows = Math.ceil(block / 4) * 4;
-    // The kernel's layout: the row table, then 16 V blocks and 16 M blocks, each padded.
-    const vPos = Math.ceil((rows * this.cin * 2) / 16) * 16 + POS_PAD;
-    const mPos = rows * this.cout * 4 + POS_PAD;
-    const slotBytes = rows * 4 + POS * (vPos + mPos);
-    return { plan: { h, w, oh, ow, pt: pads[0], pl: pads[1], tiles, block, slotBytes }, scratchBytes: slotBytes * this.rt.threads };
+  plan(n: number, h: number, w: number, oh: number, ow: number, pads: readonly number[]): { plan: WinogradPlan; scratchBytes: number } {
+    const { cin, cout } = this;
+    // The kernel's layout: the row table, then 16 V blocks (i16) and 16 M blocks (i32), each padded.
+    const slot = (rows: number) => rows * 4 + POS * (Math.ceil((rows * cin * 2) / 16) * 16 + POS_PAD + rows * cout * 4 + POS_PAD);
+    return winogradPlan(n, h, w, oh, ow, pads, POS * (cin * 2 + cout * 4), slot, this.rt.threads);
   }
 
   /** Runs on x (the q16 input, NHWC) into y with the given store. */
-  exec(plan: QWinogradPlan, scratch: number, zero: number, x: number, y: number, store: QStore): void {
+  exec(plan: WinogradPlan, scratch: number, zero: number, x: number, y: number, store: QStore): void {
     const { h, w, oh, ow, pt, pl, tiles, block, slotBytes } = plan;
     const { cin, cout } = this;
     // Each thread takes a contiguous range of tiles and its own scratch slot; a tile's outputs do

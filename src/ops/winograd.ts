@@ -13,7 +13,7 @@ export const WINOGRAD_MIN_CIN = 8;
 const WINOGRAD_MIN_RATIO = 6;
 
 /**
- * Transformed scratch per block of tiles (V and M of assembly/winograd.ts): small enough to stay
+ * Transformed scratch per block of tiles (V and M of assembly/winograd.ts and assembly/qwinograd.ts): small enough to stay
  * in L2 next to the weights, large enough that each GEMM streams its weights over many tiles
  * (64 KiB to 1 MiB measured alike on the shapes of bench/winograd.ts).
  */
@@ -55,6 +55,20 @@ export interface WinogradPlan {
 }
 
 /**
+ * The plan of a Winograd F(2x2, 3x3) (float32 or 8-bit) for one input size: its 2x2 output tiles,
+ * blocked so that a block's transformed scratch (perTile bytes a tile) stays about BLOCK_BYTES,
+ * and one scratch slot per thread of slotBytes(rows) for a block padded to whole 4-row groups.
+ */
+export function winogradPlan(
+  n: number, h: number, w: number, oh: number, ow: number, pads: readonly number[], perTile: number, slotBytes: (rows: number) => number, threads: number,
+): { plan: WinogradPlan; scratchBytes: number } {
+  const tiles = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
+  const block = Math.max(MIN_BLOCK, Math.min(MAX_BLOCK, Math.floor(BLOCK_BYTES / perTile / 4) * 4));
+  const slot = slotBytes(Math.ceil(block / 4) * 4);
+  return { plan: { h, w, oh, ow, pt: pads[0], pl: pads[1], tiles, block, slotBytes: slot }, scratchBytes: slot * threads };
+}
+
+/**
  * A 3x3 stride-1 convolution's weights in the Winograd domain (16 GEMM weight sets packed as the
  * indirect GEMM reads them) and its bias, for Conv2d's "winograd" path.
  */
@@ -81,13 +95,10 @@ export class Winograd3x3 {
 
   /** The plan for one input size, and the scratch bytes it needs (one slot per thread). */
   plan(n: number, h: number, w: number, oh: number, ow: number, pads: readonly number[]): { plan: WinogradPlan; scratchBytes: number } {
-    const tiles = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
-    const perTile = POS * (this.cin + this.cout) * 4;
-    const block = Math.max(MIN_BLOCK, Math.min(MAX_BLOCK, Math.floor(BLOCK_BYTES / perTile / 4) * 4));
-    const rows = Math.ceil(block / 4) * 4;
+    const { cin, cout } = this;
     // Each slot's V and M start 16-byte aligned, as the row-offset table before them is rows i32.
-    const slotBytes = rows * 4 + POS * (rows * (this.cin + this.cout) + 2 * POS_PAD) * 4;
-    return { plan: { h, w, oh, ow, pt: pads[0], pl: pads[1], tiles, block, slotBytes }, scratchBytes: slotBytes * this.rt.threads };
+    const slot = (rows: number) => rows * 4 + POS * (rows * (cin + cout) + 2 * POS_PAD) * 4;
+    return winogradPlan(n, h, w, oh, ow, pads, POS * (cin + cout) * 4, slot, this.rt.threads);
   }
 
   /** Runs on x (NHWC) into y, adding the residual r (0 for none) before the activation. */
