@@ -52,9 +52,9 @@ const SMALL_IN = 32;
 /** Floats conv2d_f32_small_8x4 reads past its band's last row. */
 const SMALL_SLACK = 16;
 /**
- * The bytes of padded input rows conv2d_f32_small_8x4 copies and computes on at a time, fewer
- * than L1 holds with the output rows they make; with rows so long that a band would be under
- * SMALL_MIN_BAND output rows, that many rows (in L2).
+ * The bytes of padded input rows conv2d_f32_small_8x4 copies and computes on at a time, within
+ * L1 (bench/small-conv-profile.ts measured 12 to 96 KiB alike); rows so long that a band would
+ * be under SMALL_MIN_BAND output rows take that many (in L2).
  */
 const SMALL_BAND_BYTES = 24 << 10;
 const SMALL_MIN_BAND = 4;
