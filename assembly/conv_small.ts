@@ -1,5 +1,6 @@
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE, activateScalar, activateVec } from "./activation";
 import { activateRows, loadPartial, storePartial } from "./tile_store";
+import { transpose_f32_4x4 } from "./transpose";
 
 // conv2d_f32_small_8x4: convolution with at most 8 output channels (an image model's RGB or mask
 // output, a first layer on RGB), vectorised along the output pixels instead of the channels,
@@ -7,25 +8,67 @@ import { activateRows, loadPartial, storePartial } from "./tile_store";
 // pixels of one output channel, a weight is a pre-splatted vector, and a tile keeps every
 // accumulator of 8 pixels x 3 or 4 channels, or 16 pixels x 1 or 2, in registers. More than 4
 // channels run as groups of 4 and the rest, each over the whole row.
-// x: the input zero-padded to hp x wp, stored row-planar: [batch][hp][cin][wp], each padded
-//    image row holding its cin channel rows one after another, so 4 pixels of a channel at stride
-//    1 are one vector load. Up to 15 floats past the last row are read (and not used): x needs
-//    that slack after it.
+// The kernel reads its input zero-padded and row-planar, each padded image row holding its cin
+// channel rows of wp floats one after another, so 4 pixels of a channel at stride 1 are one vector
+// load. It makes that copy a band of output rows at a time in buf, and computes the band before
+// the next: a copy of the whole image written, then read back, went through L2 or memory twice
+// where the band stays in L1.
+// x: one NHWC image [h][w][cin]; the convolution padded by pt rows on top, pl columns on the
+//    left, to rows of wp floats; rows past the image's end read as zeros.
+// buf: ((band - 1) * sh + span) padded rows of cin * wp floats, then 16 floats of slack (the
+//    tiles read up to 15 floats past a band's last row, and use none of them); its columns
+//    outside [pl, pl + w) zero (the kernel writes only the others). span: the padded rows one
+//    output row reads, (kh - 1) * dh + 1.
+// oy0, oh: the output rows computed, from oy0 (y and r point at row oy0).
 // w: per channel group of G channels (4, then the rest), kk + 1 records of 16 + 16 G bytes: the
-//    byte offset in x of the product's input from the window's first input (u32, then 12 unused
-//    bytes), then each channel's weight splatted to 4 lanes; the first record holds the bias (its
-//    offset unused), the others the window's kk = kh*kw*cin products in (ky, kx, ci) order. The
-//    offset beside the weights is one pointer walked by the tile (pointer arithmetic over three
-//    counters cost more instructions than the products), and a splatted weight is one load.
+//    byte offset in a band of the product's input from the window's first input (u32, then 12
+//    unused bytes), then each channel's weight splatted to 4 lanes; the first record holds the
+//    bias (its offset unused), the others the window's kk = kh*kw*cin products in (ky, kx, ci)
+//    order. The offset beside the weights is one pointer walked by the tile (pointer arithmetic
+//    over three counters cost more instructions than the products), and a splatted weight is one
+//    load.
 // r: 0, or a residual of y's layout, added to each sum before the activation.
-// y: NHWC [batch][oh][ow][n].
+// y: NHWC [oh][ow][n].
 // Each output is the bias plus its products in (ky, kx, ci) order, multiplied and added apart:
 // the order of igemm_f32_4x8, so this path and the general one give the same bits. The SIMD
 // build vectorises horizontal stride 1; other strides, and the scalar build, run the same sums
 // one output at a time.
 export function conv2d_f32_small_8x4(
-  batch: i32, hp: i32, wp: i32, cin: i32, oh: i32, ow: i32, n: i32, kk: i32, sh: i32, sw: i32,
-  x: usize, w: usize, r: usize, y: usize, act: i32, p0: f32, p1: f32,
+  h: i32, w: i32, cin: i32, pt: i32, pl: i32, wp: i32, span: i32, oy0: i32, oh: i32, ow: i32, n: i32, kk: i32, sh: i32, sw: i32,
+  band: i32, x: usize, buf: usize, wr: usize, r: usize, y: usize, act: i32, p0: f32, p1: f32,
+): void {
+  const rowBytes = <usize>(cin * wp) << 2;
+  const outRowBytes = <usize>(ow * n) << 2;
+  // The padded rows buf holds, from `held`, and how many.
+  let held = 0;
+  let count = 0;
+  for (let b0 = 0; b0 < oh; b0 += band) {
+    const rows = min(band, oh - b0);
+    const first = (oy0 + b0) * sh;
+    const need = (rows - 1) * sh + span;
+    // Rows the last band copied and this one reads again move to the top.
+    const keep = max(0, min(held + count - first, need));
+    if (keep > 0) memory.copy(buf, buf + <usize>(first - held) * rowBytes, <usize>keep * rowBytes);
+    for (let i = keep; i < need; i++) {
+      const iy = first + i - pt;
+      const dst = buf + <usize>i * rowBytes;
+      const src = x + (<usize>(iy * w * cin) << 2);
+      if (iy < 0 || iy >= h) memory.fill(dst, 0, rowBytes);
+      else if (cin == 1) memory.copy(dst + (<usize>pl << 2), src, <usize>w << 2);
+      else transpose_f32_4x4(w, cin, 1, 1, 1, 1, src, cin, 0, 0, 0, 0, dst + (<usize>pl << 2), wp, 0, 0, 0, 0);
+    }
+    held = first;
+    count = need;
+    const yb = y + <usize>b0 * outRowBytes;
+    const rb = r != 0 ? r + <usize>b0 * outRowBytes : 0;
+    convRows(buf, rowBytes, rows, ow, n, kk, sh, sw, wr, rb, yb, act, p0, p1);
+  }
+}
+
+// Output rows over a band held in buf.
+function convRows(
+  buf: usize, rowBytes: usize, oh: i32, ow: i32, n: i32, kk: i32, sh: i32, sw: i32,
+  w: usize, r: usize, y: usize, act: i32, p0: f32, p1: f32,
 ): void {
   // The residual is addressed by its distance from y.
   const res = r != 0;
@@ -36,9 +79,9 @@ export function conv2d_f32_small_8x4(
   // Constants reach the tiles as type arguments (A here, T for the tile's shape): a literal
   // argument of an inlined function becomes a local that other inlined copies also write, and
   // stays a variable in the loop.
-  if (act == ACT_CLAMP) smallBody<u16>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, w, res, rd, y, ACT_NONE, p0, p1);
-  else if (act == ACT_LEAKY) smallBody<u32>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, w, res, rd, y, ACT_NONE, p0, p1);
-  else smallBody<u8>(batch, hp, wp, cin, oh, ow, n, kk, sh, sw, x, w, res, rd, y, act, p0, p1);
+  if (act == ACT_CLAMP) smallBody<u16>(buf, rowBytes, oh, ow, n, kk, sh, sw, w, res, rd, y, ACT_NONE, p0, p1);
+  else if (act == ACT_LEAKY) smallBody<u32>(buf, rowBytes, oh, ow, n, kk, sh, sw, w, res, rd, y, ACT_NONE, p0, p1);
+  else smallBody<u8>(buf, rowBytes, oh, ow, n, kk, sh, sw, w, res, rd, y, act, p0, p1);
 }
 
 // The activation applied in the stores, by the size of A: u8 none, u16 clamp, u32 leaky relu.
@@ -47,29 +90,25 @@ export function conv2d_f32_small_8x4(
 }
 
 @inline function smallBody<A>(
-  batch: i32, hp: i32, wp: i32, cin: i32, oh: i32, ow: i32, n: i32, kk: i32, sh: i32, sw: i32,
-  x: usize, w: usize, res: bool, rd: usize, y: usize, post: i32, p0: f32, p1: f32,
+  x: usize, rowBytes: usize, oh: i32, ow: i32, n: i32, kk: i32, sh: i32, sw: i32,
+  w: usize, res: bool, rd: usize, y: usize, post: i32, p0: f32, p1: f32,
 ): void {
-  const rowBytes = <usize>(cin * wp) << 2;
   const pixBytes = <usize>n << 2;
   // A group of 4 channels' records.
   const group4 = <usize>(kk + 1) * 80;
-  for (let b = 0; b < batch; b++) {
-    const xb = x + <usize>(b * hp) * rowBytes;
-    for (let oy = 0; oy < oh; oy++) {
-      const row = xb + <usize>(oy * sh) * rowBytes;
-      const yRow = y + <usize>((b * oh + oy) * ow) * pixBytes;
-      for (let j = 0; j < n; j += 4) {
-        const g = min(n - j, 4);
-        const wg = w + <usize>(j >> 2) * group4;
-        if (ASC_FEATURE_SIMD && sw == 1) {
-          channelsRow<A>(row, ow, kk, wg, res, rd, yRow + (<usize>j << 2), g, pixBytes, p0, p1);
-        } else {
-          scalarRow(row, ow, g, sw, kk, wg, res, rd, yRow + (<usize>j << 2), pixBytes, storeAct<A>(), p0, p1);
-        }
+  for (let oy = 0; oy < oh; oy++) {
+    const row = x + <usize>(oy * sh) * rowBytes;
+    const yRow = y + <usize>(oy * ow) * pixBytes;
+    for (let j = 0; j < n; j += 4) {
+      const g = min(n - j, 4);
+      const wg = w + <usize>(j >> 2) * group4;
+      if (ASC_FEATURE_SIMD && sw == 1) {
+        channelsRow<A>(row, ow, kk, wg, res, rd, yRow + (<usize>j << 2), g, pixBytes, p0, p1);
+      } else {
+        scalarRow(row, ow, g, sw, kk, wg, res, rd, yRow + (<usize>j << 2), pixBytes, storeAct<A>(), p0, p1);
       }
-      if (post != ACT_NONE) activateRows(yRow, ow * n, post, p0, p1);
     }
+    if (post != ACT_NONE) activateRows(yRow, ow * n, post, p0, p1);
   }
 }
 

@@ -25,6 +25,7 @@ const SCRIPTS: [string, boolean][] = [
   ["keras", false],
   ["bindings", false],
   ["small-conv", false],
+  ["small-conv-profile", false],
   ["winograd", false],
   ["winograd-error", false],
   ["qwinograd", false],
@@ -79,6 +80,13 @@ describe("benchmark flags", () => {
     const missing = await runScript("peers", "--only");
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("--only");
+  });
+
+  it("bench/small-conv-profile.ts names a layer that is not HW,CIN,COUT and exits 2 before measuring", async () => {
+    const r = await runScript("small-conv-profile", "256,3");
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("expected HW,CIN,COUT as three positive integers with COUT at most 8, got 256,3");
+    expect(r.stdout).toBe("");
   });
 
   it("--save cannot be combined with --only (a subset would replace the whole table)", async () => {

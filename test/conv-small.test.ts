@@ -125,8 +125,20 @@ describe("small-channel conv2d grid", () => {
   });
 });
 
+// Rows long enough that the kernel's band buffer holds fewer padded rows than the image: several
+// bands per image, rows read again by the next band moved up, padding rows in the first and last
+// band, strides and dilations that leave no rows to move.
+const BANDS: Case[] = [
+  { n: 1, h: 23, w: 256, cin: 3, cout: 3, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], padding: "same", activation: "relu" },
+  { n: 2, h: 29, w: 250, cin: 3, cout: 4, kh: 3, kw: 3, strides: [2, 1], dilations: [2, 1], padding: "valid", activation: "sigmoid" },
+  { n: 1, h: 13, w: 200, cin: 16, cout: 2, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], padding: "same", activation: "none" },
+  { n: 1, h: 11, w: 1500, cin: 1, cout: 3, kh: 5, kw: 5, strides: [1, 1], dilations: [1, 1], padding: [2, 1, 2, 3], activation: "relu6" },
+  { n: 1, h: 40, w: 300, cin: 5, cout: 6, kh: 3, kw: 1, strides: [3, 1], dilations: [1, 1], padding: [1, 0, 1, 0], activation: "relu" },
+  { n: 2, h: 20, w: 700, cin: 2, cout: 1, kh: 7, kw: 7, strides: [1, 1], dilations: [1, 1], padding: "same", activation: { leakyRelu: 0.1 } },
+].map((c, i) => ({ ...c, id: 1000 + i, groups: 1, withBias: true }) as Case);
+
 describe("small-channel conv2d: both builds against the float64 reference, bit-identical, the GEMM path's bits", () => {
-  it.each(CASES.map((c) => [label(c), c] as const))("%s", (_name, c) => {
+  it.each([...CASES, ...BANDS].map((c) => [label(c), c] as const))("%s", (_name, c) => {
     const d = dataFor(c);
     const ref = conv2dRef(d.x, d.w, d.bias, c);
     const k = c.kh * c.kw * c.cin;
@@ -148,6 +160,10 @@ describe("small-channel conv2d: both builds against the float64 reference, bit-i
       let y = op.run(x);
       expect(kernelsOf(e, () => op.run(x, y))).toContain("conv2d_f32_small_8x4");
       expect([...y.shape], `${b} output shape`).toEqual(ref.shape);
+      if (BANDS.includes(c)) {
+        const [pt, pl, pb, pr] = padsFor(c.padding, c.h, c.w, c.kh, c.kw, c.strides[0], c.strides[1], c.dilations[0], c.dilations[1]);
+        expect(op.bytes.scratch, "scratch below one padded image: several bands").toBeLessThan((c.h + pt + pb) * (c.w + pl + pr) * c.cin * 4);
+      }
       const mine = y.toArray();
       expect(compare(mine, ref.value, bound, b)).toBe("");
       got[b] = mine;
@@ -174,7 +190,7 @@ describe("small-channel conv2d: both builds against the float64 reference, bit-i
 describe("small-channel conv2d memory", () => {
   const GUARD = 8;
   const used = (e: Engine) => (e as unknown as { rt: { heap: { used: Map<number, number> } } }).rt.heap.used;
-  it.each(CASES.filter((_, i) => i % 5 === 0).map((c) => [label(c), c] as const))("writes its whole output and nothing around it: %s", (_name, c) => {
+  it.each([...CASES.filter((_, i) => i % 5 === 0), ...BANDS].map((c) => [label(c), c] as const))("writes its whole output and nothing around it: %s", (_name, c) => {
     for (const b of BACKENDS) {
       const e = E[b];
       const base = e.memoryBytes;
@@ -190,7 +206,7 @@ describe("small-channel conv2d memory", () => {
       const mine = new Set(used(e).keys());
       const op = prepare(e, w, c, d.bias);
       op.run(x, out);
-      // The op rewrites its own scratch (the padded copy of x) and out, nothing else.
+      // The op rewrites its own scratch (its band buffers) and out, nothing else.
       const opOwned = [...used(e)].filter(([start]) => !mine.has(start)).map(([start, size]) => ({ start, end: start + size, what: "the op's own allocation" }));
       fillSentinel(e, ptrOf(out), ptrOf(out) + allocBytes(out));
       const before = snapshot(e);
@@ -212,7 +228,7 @@ function runResidual(e: Engine, op: Conv2d, x: Tensor, r: Tensor, out?: Tensor):
 }
 
 describe("small-channel conv2d with a residual: the reference's bits bound, both builds, the GEMM path's bits", () => {
-  it.each(CASES.filter((_, i) => i % 3 === 1).map((c) => [label(c), c] as const))("%s", (_name, c) => {
+  it.each([...CASES.filter((_, i) => i % 3 === 1), BANDS[0], BANDS[4]].map((c) => [label(c), c] as const))("%s", (_name, c) => {
     const d = dataFor(c);
     const raw = conv2dRef(d.x, d.w, d.bias, { ...c, activation: undefined });
     const residual = new Rng(7000 + c.id).f32(raw.value.length);

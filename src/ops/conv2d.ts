@@ -49,14 +49,26 @@ const SMALL_OUT = 8;
 const SMALL_CHOSEN_OUT = 6;
 const SMALL_1X1_IN = 4;
 const SMALL_IN = 32;
-/** Floats conv2d_f32_small_8x4 reads past its input's last row. */
+/** Floats conv2d_f32_small_8x4 reads past its band's last row. */
 const SMALL_SLACK = 16;
+/**
+ * The bytes of padded input rows conv2d_f32_small_8x4 copies and computes on at a time, within
+ * L1 (bench/small-conv-profile.ts measured 12 to 96 KiB alike); rows so long that a band would
+ * be under SMALL_MIN_BAND output rows take that many (in L2).
+ */
+const SMALL_BAND_BYTES = 24 << 10;
+const SMALL_MIN_BAND = 4;
+
+/** Bytes of conv2d_f32_small_8x4's records for kk products and c output channels (a multiple of 16). */
+function smallRecordBytes(kk: number, c: number): number {
+  return (kk + 1) * (Math.ceil(c / 4) * 4 + c * 4) * 4;
+}
 
 /**
  * A convolution with its weights packed once. Depthwise (groups = Cin = Cout) runs the direct
  * dwconv kernels; a single input channel (greyscale slices) runs a direct kernel over a padded
  * copy of the input; few output channels (at most 6, horizontal stride 1; 1x1 over at most 4 input channels) run a direct kernel
- * vectorised along output pixels over a padded row-planar copy; 3x3 stride-1 windows over enough
+ * vectorised along output pixels over a padded row-planar copy made a band of rows at a time; 3x3 stride-1 windows over enough
  * channels run Winograd F(2x2, 3x3) (src/ops/winograd.ts); everything else, 1x1 mostly, runs
  * the indirect GEMM per group over a table of input-row offsets built once per input size. The
  * direct paths add the same terms in the same order; Winograd adds transformed terms, within the
@@ -200,13 +212,11 @@ export class Conv2d implements PreparedOp {
       } else if (this.path === "singleChannel") {
         scratch = heap.alloc(n * (h + pads[0] + pads[2]) * (w + pads[1] + pads[3]) * 4);
       } else if (this.path === "smallChannels") {
-        // The padded copy (its padding written once here; exec writes the interior only) and its
-        // slack, then the kernel's records of offsets and splatted weights.
-        const wp = w + pads[1] + pads[3];
-        const copy = Math.ceil((n * (h + pads[0] + pads[2]) * this.inChannels * wp + SMALL_SLACK) / 4) * 4;
-        const records = this.smallRecords(wp);
-        scratch = this.rt.zeros(copy * 4 + records.byteLength);
-        heap.u8.set(records, scratch + copy * 4);
+        // The kernel's records of offsets and splatted weights, then a band buffer per thread
+        // (its padding columns zeroed once here; the kernel writes the others).
+        const records = this.smallRecords(w + pads[1] + pads[3]);
+        scratch = this.rt.zeros(records.byteLength + this.rt.threads * this.smallBand(w, pads).bytes);
+        heap.u8.set(records, scratch);
       } else {
         const mr = this.path === "depthwise" ? 1 : GEMM_MR;
         const ks = this.kernel[0] * this.kernel[1];
@@ -232,7 +242,7 @@ export class Conv2d implements PreparedOp {
 
   /**
    * conv2d_f32_small_8x4's weights for an input width wp: per group of 4 output channels (then the
-   * rest), a record per product, bias first, of the product's input offset in the padded copy
+   * rest), a record per product, bias first, of the product's input offset in the padded row-planar band
    * and the group's weights splatted to 4 lanes, read from the packed GEMM panel ([K + 1][8]).
    */
   private smallRecords(wp: number): Uint8Array {
@@ -244,7 +254,7 @@ export class Conv2d implements PreparedOp {
     const panel = this.rt.heap.f32.slice(this.packed / 4, this.packed / 4 + (kk + 1) * GEMM_NR);
     const offs = [0];
     for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let ci = 0; ci < cin; ci++) offs.push(((ky * dh * cin + ci) * wp + kx * dw) * 4);
-    const floats = new Float32Array((kk + 1) * (Math.ceil(c / 4) * 4 + c * 4));
+    const floats = new Float32Array(smallRecordBytes(kk, c) / 4);
     const ints = new Uint32Array(floats.buffer);
     let at = 0;
     for (let j = 0; j < c; j += 4) {
@@ -256,6 +266,19 @@ export class Conv2d implements PreparedOp {
       }
     }
     return new Uint8Array(floats.buffer);
+  }
+
+  /**
+   * conv2d_f32_small_8x4's band for an input width: output rows per band, the padded rows one
+   * output row reads, and the bytes of a band buffer with its slack.
+   */
+  private smallBand(w: number, pads: readonly number[]): { band: number; span: number; bytes: number } {
+    const wp = w + pads[1] + pads[3];
+    const rowBytes = this.inChannels * wp * 4;
+    const sh = this.strides[0];
+    const span = (this.kernel[0] - 1) * this.dilations[0] + 1;
+    const band = Math.max(SMALL_MIN_BAND, Math.floor((Math.floor(SMALL_BAND_BYTES / rowBytes) - span) / sh) + 1);
+    return { band, span, bytes: Math.ceil((((band - 1) * sh + span) * rowBytes) / 16) * 16 + SMALL_SLACK * 4 };
   }
 
   /** Whether exec can add a residual input in its store (the indirect-GEMM, small-channel and Winograd paths). */
@@ -342,38 +365,29 @@ export class Conv2d implements PreparedOp {
     }
   }
 
-  /** The small-channel path: x transposed into the row-planar padded copy, then the rows in ranges. */
+  /** The small-channel path: each thread's range of output rows, a band at a time in its buffer. */
   private execSmall(x: number, residual: number, y: number): void {
     const plan = this.plan!;
     const rt = this.rt;
     const [n, h, w] = plan.shape;
-    const [pt, pl, pb, pr] = plan.pads;
+    const [pt, pl, , pr] = plan.pads;
     const cin = this.inChannels;
     const c = this.outChannels;
-    const hp = h + pt + pb;
     const wp = w + pl + pr;
-    // Each image row [w][cin] becomes cin rows of wp floats, at the padded image row's place.
-    rt.dispatch(
-      [{
-        fn: "transpose_f32_4x4",
-        args: {
-          rows: w, cols: cin, s0: n, s1: h, s2: 1, s3: 1, x, ldx: cin, xs0: h * w * cin, xs1: w * cin, xs2: 0, xs3: 0,
-          y: plan.scratch + (pt * cin * wp + pl) * 4, ldy: wp, ys0: hp * cin * wp, ys1: cin * wp, ys2: 0, ys3: 0,
-        },
-      }],
-      "conv2d",
-    );
+    const { band, span, bytes } = this.smallBand(w, plan.pads);
     const kk = this.kernel[0] * this.kernel[1] * cin;
     const [sh, sw] = this.strides;
-    const records = plan.scratch + Math.ceil((n * hp * cin * wp + SMALL_SLACK) / 4) * 16;
+    const records = plan.scratch;
+    const bufs = records + smallRecordBytes(kk, c);
     const { kind, p0, p1 } = this.act;
+    const outRow = plan.ow * c * 4;
     for (let b = 0; b < n; b++) {
-      const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * kk).map(([r0, r1]) => ({
+      const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * kk).map(([r0, r1], t) => ({
         fn: "conv2d_f32_small_8x4" as const,
         args: {
-          batch: 1, hp, wp, cin, oh: r1 - r0, ow: plan.ow, n: c, kk, sh, sw,
-          x: plan.scratch + (b * hp + r0 * sh) * cin * wp * 4, w: records,
-          r: residual && residual + (b * plan.oh + r0) * plan.ow * c * 4, y: y + (b * plan.oh + r0) * plan.ow * c * 4, act: kind, p0, p1,
+          h, w, cin, pt, pl, wp, span, oy0: r0, oh: r1 - r0, ow: plan.ow, n: c, kk, sh, sw, band,
+          x: x + b * h * w * cin * 4, buf: bufs + t * bytes, wr: records,
+          r: residual && residual + (b * plan.oh + r0) * outRow, y: y + (b * plan.oh + r0) * outRow, act: kind, p0, p1,
         },
       }));
       rt.dispatch(calls, "conv2d");

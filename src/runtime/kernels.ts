@@ -28,7 +28,7 @@ export const SIGNATURES = {
     "batch", "hp", "wp", "oh", "ow", "n", "kh", "kw", "sh", "sw", "dh", "dw", "x", "w", "y", "plane", "act", "p0", "p1",
   ],
   conv2d_f32_small_8x4: [
-    "batch", "hp", "wp", "cin", "oh", "ow", "n", "kk", "sh", "sw", "x", "w", "r", "y", "act", "p0", "p1",
+    "h", "w", "cin", "pt", "pl", "wp", "span", "oy0", "oh", "ow", "n", "kk", "sh", "sw", "band", "x", "buf", "wr", "r", "y", "act", "p0", "p1",
   ],
   conv2d_f32_winograd_2x2k3: [
     "h", "w", "cin", "cout", "oh", "ow", "pt", "pl", "tile0", "tiles", "block", "x", "zero", "u", "bias", "r", "scratch", "y", "act", "p0", "p1",
