@@ -51,7 +51,8 @@ export class Runtime {
 
   /** Runs kernel calls that write disjoint memory: on the pool when there are several. */
   dispatch(calls: Call[], what: string): void {
-    this.recording?.push({ calls, what });
+    // A snapshot, so that an op reusing its call objects could not change what was recorded.
+    this.recording?.push({ calls: calls.map((c) => ({ fn: c.fn, args: { ...c.args } }) as Call), what });
     if (calls.length > 1 && this.pool) {
       for (let i = 0; i < calls.length; i += this.pool.size) this.pool.run(calls.slice(i, i + this.pool.size), what);
       return;
@@ -67,9 +68,10 @@ export class Runtime {
    * none of `fn`'s own JavaScript: what a step computes to build its calls (ranges, offsets,
    * argument objects) is done once rather than every run, which on a small model costs more than
    * its kernels. Only for work whose calls depend on nothing but what is fixed when it is
-   * recorded (offsets and bound shapes), never on the values in memory.
+   * recorded (offsets and bound shapes), never on the values in memory. Records do not nest.
    */
   record(fn: () => void): () => void {
+    if (this.recording) throw new Error("internal: a record was started inside another");
     const groups: { calls: Call[]; what: string }[] = [];
     this.recording = groups;
     try {
