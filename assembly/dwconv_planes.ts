@@ -2,14 +2,16 @@
 // planes), so no layout copy runs around it: each channel's plane is a single-channel 2-D
 // convolution, vectorised along its output rows, 4 output pixels a vector. A tap's 4 inputs are
 // one unaligned load at stride 1, two loads and an even-lane shuffle at stride 2, lane loads
-// otherwise (stride 1 has its own copy of the loops); the channel's weights are splatted once per plane (3x3 at stride 1) or per tap.
+// otherwise (stride 1 has its own copy of the loops). 3x3 windows at strides 1 and 2 have their
+// own copies that hold the channel's nine weights splatted in registers; other windows load a
+// tap's weight splatted.
 // Rows above or below the image are read from a zero row, as the NHWC kernel reads its zero row.
 // At stride 1 the quads whose window crosses the left or right edge load the row's first or last
 // 4 floats and move them into place with a swizzle that zeroes the lanes outside the row (one
 // instruction, where a pixel at a time cost a quarter of the kernel's time on 112x112 planes);
-// other strides run those pixels one at a time. Every output is bias + x * w over the taps in window order (rows, then
-// columns), padding taps included as 0 * w: dwconv_f32's sums, so both layouts give the same
-// bits in both builds.
+// other strides run those pixels one at a time. Every output is bias + x * w over the taps in
+// window order (rows, then columns), padding taps included as 0 * w: dwconv_f32's sums, so both
+// layouts give the same bits in both builds.
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE, activateScalar, activateVec } from "./activation";
 import { innerEnd, innerFirst, quad } from "./pool_planes";
 
@@ -26,6 +28,11 @@ export function dwconv_f32_nchw_4(
     else if (act == ACT_NONE) planes3x3(c, h, w, oh, ow, sh, pt, pl, x, zero, wts, y, ACT_NONE, p0, p1);
     else if (act == ACT_LEAKY) planes3x3(c, h, w, oh, ow, sh, pt, pl, x, zero, wts, y, ACT_LEAKY, p0, p1);
     else planes3x3(c, h, w, oh, ow, sh, pt, pl, x, zero, wts, y, act, p0, p1);
+  } else if (ASC_FEATURE_SIMD && kh == 3 && kw == 3 && sw == 2) {
+    if (act == ACT_CLAMP) planes3x3s2(c, h, w, oh, ow, sh, pt, pl, x, zero, wts, y, ACT_CLAMP, p0, p1);
+    else if (act == ACT_NONE) planes3x3s2(c, h, w, oh, ow, sh, pt, pl, x, zero, wts, y, ACT_NONE, p0, p1);
+    else if (act == ACT_LEAKY) planes3x3s2(c, h, w, oh, ow, sh, pt, pl, x, zero, wts, y, ACT_LEAKY, p0, p1);
+    else planes3x3s2(c, h, w, oh, ow, sh, pt, pl, x, zero, wts, y, act, p0, p1);
   } else if (ASC_FEATURE_SIMD && sw == 1) planes(c, h, w, oh, ow, kh, kw, sh, 1, pt, pl, x, zero, wts, y, act, p0, p1);
   else planes(c, h, w, oh, ow, kh, kw, sh, sw, pt, pl, x, zero, wts, y, act, p0, p1);
 }
@@ -114,6 +121,59 @@ export function dwconv_f32_nchw_4(
         const at = min(ox, ow - 4);
         edge3x3(r0, r1, r2, w, at - pl, vb, w00, w01, w02, w10, w11, w12, w20, w21, w22, yr + (<usize>at << 2), act, p0, p1);
       }
+    }
+  }
+}
+
+// 3x3 at stride 2: a row's taps for 4 outputs from three loads, columns c..c+3, c+4..c+7 and
+// c+5..c+8: the even floats, the odd ones, and the even ones from the third on (the last tap read
+// is the last float loaded, so a quad needs no room past its window).
+@inline function planes3x3s2(
+  c: i32, h: i32, w: i32, oh: i32, ow: i32, sh: i32, pt: i32, pl: i32,
+  x: usize, zero: usize, wts: usize, y: usize, act: i32, p0: f32, p1: f32,
+): void {
+  const rowBytes = <usize>w << 2;
+  const first = innerFirst(2, pl);
+  const end = innerEnd(w, ow, 3, 2, 1, pl, true);
+  for (let p = 0; p < c; p++) {
+    const xp = x + <usize>(p * h) * rowBytes;
+    const wp = wts + <usize>(p * 10) * 4;
+    const vb = v128.load32_splat(wp);
+    const w00 = v128.load32_splat(wp, 4), w01 = v128.load32_splat(wp, 8), w02 = v128.load32_splat(wp, 12);
+    const w10 = v128.load32_splat(wp, 16), w11 = v128.load32_splat(wp, 20), w12 = v128.load32_splat(wp, 24);
+    const w20 = v128.load32_splat(wp, 28), w21 = v128.load32_splat(wp, 32), w22 = v128.load32_splat(wp, 36);
+    for (let oy = 0; oy < oh; oy++) {
+      const iy = oy * sh - pt;
+      const r0 = rowAt(xp, zero, iy, h, rowBytes);
+      const r1 = rowAt(xp, zero, iy + 1, h, rowBytes);
+      const r2 = rowAt(xp, zero, iy + 2, h, rowBytes);
+      const yr = y + (<usize>((p * oh + oy) * ow) << 2);
+      let ox = 0;
+      for (; ox < min(first, ow); ox++) pixel(xp, zero, h, w, rowBytes, iy, ox, 3, 3, 2, pl, wp, yr, act, p0, p1);
+      while (ox < end && end - 4 >= first) {
+        const at = min(ox, end - 4);
+        const o = <usize>(2 * at - pl) << 2;
+        let s = vb;
+        let a = v128.load(r0 + o), b = v128.load(r0 + o, 16), e = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+        s = f32x4.add(s, f32x4.mul(e, w00));
+        s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(a, b, 1, 3, 5, 7), w01));
+        s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(e, v128.load(r0 + o, 20), 1, 2, 3, 7), w02));
+        a = v128.load(r1 + o);
+        b = v128.load(r1 + o, 16);
+        e = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+        s = f32x4.add(s, f32x4.mul(e, w10));
+        s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(a, b, 1, 3, 5, 7), w11));
+        s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(e, v128.load(r1 + o, 20), 1, 2, 3, 7), w12));
+        a = v128.load(r2 + o);
+        b = v128.load(r2 + o, 16);
+        e = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+        s = f32x4.add(s, f32x4.mul(e, w20));
+        s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(a, b, 1, 3, 5, 7), w21));
+        s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(e, v128.load(r2 + o, 20), 1, 2, 3, 7), w22));
+        v128.store(yr + (<usize>at << 2), activateVec(s, act, p0, p1));
+        ox = at + 4;
+      }
+      for (; ox < ow; ox++) pixel(xp, zero, h, w, rowBytes, iy, ox, 3, 3, 2, pl, wp, yr, act, p0, p1);
     }
   }
 }

@@ -3,7 +3,7 @@
 // through loadOnnx against the pooling kernel alone; then a 1x1 convolution of NCHW planes run
 // on the planes (src/ops/pointwise.ts) against the transposes around the NHWC GEMM it replaces,
 // and a depthwise convolution on the planes (src/ops/dwconv_planes.ts) against the transposes
-// around the NHWC depthwise kernel, at strides 1 and 2.
+// around the NHWC depthwise kernel.
 //   npx tsx bench/layout.ts [--quick]
 import os from "node:os";
 import { Bench } from "tinybench";
@@ -174,15 +174,18 @@ conv 1x1 ${h}x${w} ${cin}->${cout} +relu, NCHW in and out (outputs in place; ${s
 
 await main();
 
-/** The depthwise convolution of bench/peers.ts (3x3, 112x112, 32 channels, bias, relu), and at stride 2; outputs in place. */
+/**
+ * The depthwise convolution of bench/peers.ts (3x3, 112x112, 32 channels, bias, relu) at strides 1
+ * and 2, and 5x5 (the kernel's general loops); outputs in place.
+ */
 async function depthwise(e: Engine): Promise<void> {
   const [h, w, c] = [112, 112, 32];
   const rt = rtOf(e);
-  const wt = e.tensor(random(c * 9, 6), [c, 3, 3, 1]);
   const x = e.tensor(random(c * h * w, 7), [1, c, h, w]);
   const xh = e.tensor(new Float32Array(c * h * w), [1, h, w, c]);
   const into = new Transpose(rt, [1, c, h, w], NCHW_TO_NHWC);
-  for (const stride of [1, 2]) {
+  for (const [k, stride] of [[3, 1], [3, 2], [5, 1]]) {
+    const wt = e.tensor(random(c * k * k, 6), [c, k, k, 1]);
     const opts = { bias: random(c, 8), activation: "relu" as const, strides: stride, padding: "same" as const };
     const planes = new DepthwiseConvNchw(rt, wt, opts);
     const nhwc = new Conv2d(rt, wt, { ...opts, groups: c });
@@ -203,11 +206,11 @@ async function depthwise(e: Engine): Promise<void> {
     const [a1, a2] = [y1.toArray(), y2.toArray()];
     const same = a1.every((v, i) => Object.is(v, a2[i]));
     console.log(`
-depthwise 3x3 stride ${stride} ${h}x${w}x${c} +relu, NCHW in and out (outputs in place; ${same ? "the same bits" : "OUTPUTS DIFFER"}):`);
+depthwise ${k}x${k} stride ${stride} ${h}x${w}x${c} +relu, NCHW in and out (outputs in place; ${same ? "the same bits" : "OUTPUTS DIFFER"}):`);
     console.log(`  on the planes ${ms.planes.toFixed(3)} ms; transposes + NHWC kernel ${ms.transposes.toFixed(3)} ms, of which the kernel ${ms.kernel.toFixed(3)} ms`);
-    for (const t of [yh, y1, y2]) t.dispose();
+    for (const t of [wt, yh, y1, y2]) t.dispose();
     for (const op of [planes, nhwc, back]) op.dispose();
   }
-  for (const t of [wt, x, xh]) t.dispose();
+  for (const t of [x, xh]) t.dispose();
   into.dispose();
 }

@@ -1,8 +1,8 @@
 // The depthwise convolution over NCHW planes (src/ops/dwconv_planes.ts, dwconv_f32_nchw_4)
 // against a float64 reference computed on the planes, over a generated grid with remainders in
 // every dimension: widths below, around and past the 4- and 8-pixel vectors (and below 4, where
-// the kernel runs a pixel at a time), heights and channel counts odd and even, 3x3 windows (the
-// copy that holds its weights in registers) and others, pads from none to wider than the window
+// the kernel runs a pixel at a time), heights and channel counts odd and even, 3x3 windows at
+// strides 1 and 2 (the copies that hold their weights in registers) and others, pads from none to wider than the window
 // (whole rows from the zero row, left and right pads past a vector: the swizzle's clamp), strides
 // 1 to 3 per axis, with and without bias, every activation, batch 1 and 2, in both builds: bit
 // identity between the builds and with the NHWC path (Conv2d's depthwise kernel) on the same
@@ -133,6 +133,9 @@ describe("depthwise convolution over NCHW planes: the grid", () => {
     const k3 = unit.filter((c) => c.kernel.join() === "3,3");
     expect(k3.some((c) => c.padding === "valid") && k3.some((c) => c.padding === "same") && k3.some((c) => padsOf(c)[1] > 4)).toBe(true);
     expect(CASES.some((c) => c.kernel.join() !== "3,3" && padsOf(c)[1] > 4 && c.strides[1] === 1)).toBe(true);
+    const k3s2 = CASES.filter((c) => c.kernel.join() === "3,3" && c.strides[1] === 2);
+    for (let r = 0; r < 4; r++) expect(k3s2.some((c) => geometry(c).ow > 4 && geometry(c).ow % 4 === r), `3x3 stride 2, ow % 4 = ${r}`).toBe(true);
+    expect(k3s2.some((c) => padsOf(c)[1] === 0) && k3s2.some((c) => padsOf(c)[1] > 4) && k3s2.some((c) => geometry(c).ow < 4)).toBe(true);
     expect(CASES.some((c) => padsOf(c)[0] >= c.kernel[0])).toBe(true);
     for (const s of STRIDES) expect(CASES.some((c) => c.strides.join() === s.join()), `strides ${s}`).toBe(true);
     for (const a of ACTIVATIONS) expect(CASES.some((c) => JSON.stringify(c.act) === JSON.stringify(a)), `activation ${JSON.stringify(a)}`).toBe(true);

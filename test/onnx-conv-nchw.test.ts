@@ -1,8 +1,8 @@
 // A convolution of one input channel whose output is seen only as NCHW (a graph output, directly
 // or through activations) stores NCHW planes (conv2d_f32_ci1_4x8_nchw): no layout copy at all in
 // a one-op 1 -> C model; so does a 1x1 convolution of an NCHW input (src/ops/pointwise.ts), and
-// a depthwise convolution of an NCHW input at stride 1 (src/ops/dwconv_planes.ts), also when a
-// 1x1 convolution on the planes reads it.
+// a depthwise 3x3 convolution of an NCHW input at stride 1 or 2 (src/ops/dwconv_planes.ts), also
+// when a 1x1 convolution on the planes reads it.
 // Results against onnxruntime-web, both builds bit-identical (test/networks.ts). Tolerance
 // ONE_LAYER = 1e-6 + 1e-6 |ref|: one convolution of at most 25 O(1) terms, whose float32 rounding
 // (~K u |terms|) stays well below it, while one wrong or misplaced product is O(0.1). POINTWISE =
@@ -126,20 +126,21 @@ describe("a 1x1 convolution of an NCHW input seen only as NCHW is one GEMM on th
   });
 });
 
-describe("a depthwise convolution of an NCHW input at stride 1 runs on the planes: no layout copy", () => {
+describe("a depthwise 3x3 convolution of an NCHW input at stride 1 or 2 runs on the planes: no layout copy", () => {
   for (const [c, k, attrs, dims] of [
     [13, 3, { pads: [1, 1, 1, 1] }, [1, 13, 17, 22]],
-    [6, [3, 2], { pads: [2, 0, 1, 3] }, [2, 6, 9, 11]],
+    [6, 3, { pads: [2, 0, 1, 3] }, [2, 6, 9, 11]],
     [4, 3, {}, [1, 4, 5, 3]],
     [32, 3, { pads: [1, 1, 1, 1], strides: [2, 1] }, [1, 32, 12, 28]],
+    [16, 3, { pads: [0, 0, 1, 1], strides: [2, 2] }, [1, 16, 24, 31]],
+    [5, 3, { pads: [1, 1, 1, 1], strides: [1, 2] }, [2, 5, 7, 9]],
   ] as const) {
     it(`${c} channels ${JSON.stringify(k)} ${JSON.stringify(attrs)} on [${dims}]`, async () => {
       const n = new Net(new Rng(c * 7));
-      n.output(n.op("Relu", [n.conv("x", c, c, k as number | [number, number], { ...attrs, group: c })]));
+      n.output(n.op("Relu", [n.conv("x", c, c, k, { ...attrs, group: c })]));
       const r = await run(`depthwise ${c}`, n, [...dims], c, DEPTHWISE);
-      const window = typeof k === "number" ? `${k}x${k}` : k.join("x");
-      expect(steps(r.summaries.fused)).toEqual([`conv ${window} ${c}->${c} g${c} +relu nchw`]);
-      expect(steps(r.summaries.unfused)).toEqual([`conv ${window} ${c}->${c} g${c} nchw`, "unary"]);
+      expect(steps(r.summaries.fused)).toEqual([`conv 3x3 ${c}->${c} g${c} +relu nchw`]);
+      expect(steps(r.summaries.unfused)).toEqual([`conv 3x3 ${c}->${c} g${c} nchw`, "unary"]);
       expect(r.summaries.fused).toContain("copies: 0 (0 transposes), moving 0.0 KiB a run");
     });
   }
@@ -152,11 +153,15 @@ describe("a depthwise convolution of an NCHW input at stride 1 runs on the plane
     expect(r.summaries.fused).toContain("copies: 0 (0 transposes)");
   });
 
-  it("strided, dilated, or read by another convolution, it stays NHWC", async () => {
+  it("at stride 3, dilated, another window, or read by another convolution, it stays NHWC", async () => {
     const strided = new Net(new Rng(42));
-    strided.output(strided.conv("x", 8, 8, 3, { pads: [1, 1, 1, 1], strides: [2, 2], group: 8 }));
+    strided.output(strided.conv("x", 8, 8, 3, { pads: [1, 1, 1, 1], strides: [3, 3], group: 8 }));
     const a = await run("depthwise strided", strided, [1, 8, 13, 16], 42, DEPTHWISE);
     expect(steps(a.summaries.fused)).toEqual(["transpose NCHW->NHWC", "conv 3x3 8->8 g8", "transpose NHWC->NCHW"]);
+    const wide = new Net(new Rng(45));
+    wide.output(wide.conv("x", 8, 8, [3, 2], { group: 8 }));
+    const w = await run("depthwise 3x2", wide, [1, 8, 9, 11], 45, DEPTHWISE);
+    expect(steps(w.summaries.fused)).toEqual(["transpose NCHW->NHWC", "conv 3x2 8->8 g8", "transpose NHWC->NCHW"]);
     const dilated = new Net(new Rng(43));
     dilated.output(dilated.conv("x", 8, 8, 3, { pads: [2, 2, 2, 2], dilations: [2, 2], group: 8 }));
     const b = await run("depthwise dilated", dilated, [1, 8, 13, 16], 43, DEPTHWISE);

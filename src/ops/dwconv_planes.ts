@@ -29,12 +29,13 @@ interface Plan {
 
 /**
  * Whether a depthwise window runs on NCHW planes (dwconv_f32_nchw_4) rather than between two
- * layout copies around the NHWC kernel: dilation 1, stride 1. At stride 2 a tap's four inputs
- * cost two loads and a shuffle where the NHWC kernel pays one load per four channels; measured
- * (bench/layout.ts, depthwise section) slower than the transposes and the NHWC kernel together.
+ * layout copies around the NHWC kernel (bench/layout.ts, depthwise section): 3x3 windows at
+ * dilation 1 and horizontal stride 1 or 2, which have their own copies of the kernel's loops.
+ * Other windows run a tap loop with its weight loaded per tap, measured slower than the NHWC
+ * kernel and both copies together (5x5 at stride 1 by a tenth, at stride 2 by half).
  */
-export function depthwisePlanesPay(win: { strides: [number, number]; dilations: [number, number] }): boolean {
-  return win.dilations[0] === 1 && win.dilations[1] === 1 && win.strides[1] === 1;
+export function depthwisePlanesPay(win: { kernel: [number, number]; strides: [number, number]; dilations: [number, number] }): boolean {
+  return win.kernel[0] === 3 && win.kernel[1] === 3 && win.dilations[0] === 1 && win.dilations[1] === 1 && win.strides[1] <= 2;
 }
 
 /**
