@@ -6,10 +6,10 @@
 // own copies that hold the channel's nine weights splatted in registers; other windows load a
 // tap's weight splatted.
 // Rows above or below the image are read from a zero row, as the NHWC kernel reads its zero row.
-// At stride 1 the quads whose window crosses the left or right edge load the row's first or last
-// 4 floats and move them into place with a swizzle that zeroes the lanes outside the row (one
-// instruction, where a pixel at a time cost a quarter of the kernel's time on 112x112 planes);
-// other strides run those pixels one at a time. Every output is bias + x * w over the taps in
+// At stride 1, and for 3x3 at stride 2, the quads whose window crosses the left or right edge load
+// the row's first or last 4 floats and move them into place with a swizzle that zeroes the lanes
+// outside the row (one instruction, where a pixel at a time cost a quarter of the kernel's time
+// on 112x112 planes); other strides run those pixels one at a time. Every output is bias + x * w over the taps in
 // window order (rows, then columns), padding taps included as 0 * w: dwconv_f32's sums, so both
 // layouts give the same bits in both builds.
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE, activateScalar, activateVec } from "./activation";
@@ -149,7 +149,15 @@ export function dwconv_f32_nchw_4(
       const r2 = rowAt(xp, zero, iy + 2, h, rowBytes);
       const yr = y + (<usize>((p * oh + oy) * ow) << 2);
       let ox = 0;
-      for (; ox < min(first, ow); ox++) pixel(xp, zero, h, w, rowBytes, iy, ox, 3, 3, 2, pl, wp, yr, act, p0, p1);
+      if (w < 4 || ow < 4) {
+        for (; ox < ow; ox++) pixel(xp, zero, h, w, rowBytes, iy, ox, 3, 3, 2, pl, wp, yr, act, p0, p1);
+        continue;
+      }
+      for (; ox < min(first, ow); ox += 4) {
+        const at = min(ox, ow - 4);
+        edge3x3s2(r0, r1, r2, w, 2 * at - pl, vb, w00, w01, w02, w10, w11, w12, w20, w21, w22, yr + (<usize>at << 2), act, p0, p1);
+      }
+      ox = max(ox, first);
       while (ox < end && end - 4 >= first) {
         const at = min(ox, end - 4);
         const o = <usize>(2 * at - pl) << 2;
@@ -173,7 +181,10 @@ export function dwconv_f32_nchw_4(
         v128.store(yr + (<usize>at << 2), activateVec(s, act, p0, p1));
         ox = at + 4;
       }
-      for (; ox < ow; ox++) pixel(xp, zero, h, w, rowBytes, iy, ox, 3, 3, 2, pl, wp, yr, act, p0, p1);
+      for (; ox < ow; ox += 4) {
+        const at = min(ox, ow - 4);
+        edge3x3s2(r0, r1, r2, w, 2 * at - pl, vb, w00, w01, w02, w10, w11, w12, w20, w21, w22, yr + (<usize>at << 2), act, p0, p1);
+      }
     }
   }
 }
@@ -260,6 +271,32 @@ export function dwconv_f32_nchw_4(
   s = f32x4.add(s, f32x4.mul(edgeTap(r2, col0, w), w20));
   s = f32x4.add(s, f32x4.mul(edgeTap(r2, col0 + 1, w), w21));
   s = f32x4.add(s, f32x4.mul(edgeTap(r2, col0 + 2, w), w22));
+  v128.store(q, activateVec(s, act, p0, p1));
+}
+
+// A 3x3 window's 4 outputs at stride 2 whose first tap column col0 lies near an edge: the row's
+// columns col0..col0+11 as three edge taps, then the quad's three shuffles.
+@inline function edge3x3s2(
+  r0: usize, r1: usize, r2: usize, w: i32, col0: i32, vb: v128,
+  w00: v128, w01: v128, w02: v128, w10: v128, w11: v128, w12: v128, w20: v128, w21: v128, w22: v128,
+  q: usize, act: i32, p0: f32, p1: f32,
+): void {
+  let a = edgeTap(r0, col0, w), b = edgeTap(r0, col0 + 4, w), e = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+  let s = f32x4.add(vb, f32x4.mul(e, w00));
+  s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(a, b, 1, 3, 5, 7), w01));
+  s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(e, edgeTap(r0, col0 + 8, w), 1, 2, 3, 4), w02));
+  a = edgeTap(r1, col0, w);
+  b = edgeTap(r1, col0 + 4, w);
+  e = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+  s = f32x4.add(s, f32x4.mul(e, w10));
+  s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(a, b, 1, 3, 5, 7), w11));
+  s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(e, edgeTap(r1, col0 + 8, w), 1, 2, 3, 4), w12));
+  a = edgeTap(r2, col0, w);
+  b = edgeTap(r2, col0 + 4, w);
+  e = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+  s = f32x4.add(s, f32x4.mul(e, w20));
+  s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(a, b, 1, 3, 5, 7), w21));
+  s = f32x4.add(s, f32x4.mul(v128.shuffle<f32>(e, edgeTap(r2, col0 + 8, w), 1, 2, 3, 4), w22));
   v128.store(q, activateVec(s, act, p0, p1));
 }
 

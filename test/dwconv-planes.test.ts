@@ -136,6 +136,7 @@ describe("depthwise convolution over NCHW planes: the grid", () => {
     const k3s2 = CASES.filter((c) => c.kernel.join() === "3,3" && c.strides[1] === 2);
     for (let r = 0; r < 4; r++) expect(k3s2.some((c) => geometry(c).ow > 4 && geometry(c).ow % 4 === r), `3x3 stride 2, ow % 4 = ${r}`).toBe(true);
     expect(k3s2.some((c) => padsOf(c)[1] === 0) && k3s2.some((c) => padsOf(c)[1] > 4) && k3s2.some((c) => geometry(c).ow < 4)).toBe(true);
+    expect(k3s2.some((c) => padsOf(c)[1] > 0 && padsOf(c)[3] > 0 && geometry(c).ow > 8)).toBe(true);
     expect(CASES.some((c) => padsOf(c)[0] >= c.kernel[0])).toBe(true);
     for (const s of STRIDES) expect(CASES.some((c) => c.strides.join() === s.join()), `strides ${s}`).toBe(true);
     for (const a of ACTIVATIONS) expect(CASES.some((c) => JSON.stringify(c.act) === JSON.stringify(a)), `activation ${JSON.stringify(a)}`).toBe(true);
