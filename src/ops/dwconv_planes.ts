@@ -32,7 +32,8 @@ interface Plan {
  * layout copies around the NHWC kernel (bench/layout.ts, depthwise section): 3x3 windows at
  * dilation 1 and horizontal stride 1 or 2, which have their own copies of the kernel's loops.
  * Other windows run a tap loop with its weight loaded per tap, measured slower than the NHWC
- * kernel and both copies together (5x5 at stride 1 by a tenth, at stride 2 by half).
+ * kernel and both copies together (5x5: by a tenth or more at stride 1, twice as long at
+ * stride 2).
  */
 export function depthwisePlanesPay(win: { kernel: [number, number]; strides: [number, number]; dilations: [number, number] }): boolean {
   return win.kernel[0] === 3 && win.kernel[1] === 3 && win.dilations[0] === 1 && win.dilations[1] === 1 && win.strides[1] <= 2;
