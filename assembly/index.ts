@@ -15,6 +15,7 @@ export { conv2d_f32_small_8x4 } from "./conv_small";
 export { conv2d_f32_winograd_2x2k3, winograd_weights_f32_2x2k3 } from "./winograd";
 export { conv2d_indirection, conv2d_tap_runs } from "./indirection";
 export { DWCONV_CB, dwconv_f32, pack_dwconv_f32 } from "./dwconv";
+export { dwconv_f32_nchw_4 } from "./dwconv_planes";
 export { maxpool2d_f32, avgpool2d_f32, globalpool_f32 } from "./pool";
 export { maxpool2d_f32_nchw, avgpool2d_f32_nchw } from "./pool_planes";
 export { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_PRELU, BIN_MIN, BIN_MAX, BIN_POW, unary_f32, binary_f32 } from "./elementwise";

@@ -12,7 +12,7 @@
 import { pmaxScalar, tapHi, tapLo } from "./pool";
 
 // The 4 inputs of 4 consecutive output pixels at one tap, the first at p.
-@inline function quad(p: usize, sw: i32): v128 {
+@inline export function quad(p: usize, sw: i32): v128 {
   if (sw == 1) return v128.load(p);
   if (sw == 2) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
   const s = <usize>sw << 2;
@@ -25,10 +25,10 @@ import { pmaxScalar, tapHi, tapLo } from "./pool";
 // Output pixels [first, end) of a row whose windows lie inside the row: the vector loops' range.
 // A quad at stride 2 reads one float past its last tap, which must be in the row too, unless the
 // window's two columns are read together (pair), whose last float is a tap.
-@inline function innerFirst(sw: i32, pl: i32): i32 {
+@inline export function innerFirst(sw: i32, pl: i32): i32 {
   return (pl + sw - 1) / sw;
 }
-@inline function innerEnd(w: i32, ow: i32, kw: i32, sw: i32, dw: i32, pl: i32, pair: bool): i32 {
+@inline export function innerEnd(w: i32, ow: i32, kw: i32, sw: i32, dw: i32, pl: i32, pair: bool): i32 {
   const room = w - 1 - (sw == 2 && !pair ? 1 : 0) + pl - (kw - 1) * dw;
   return room < 0 ? 0 : min(ow, room / sw + 1);
 }

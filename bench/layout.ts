@@ -1,7 +1,9 @@
 // Layout copies: the transposes that NCHW models pay at their edges, against memory.copy of the
 // same bytes and against the general strided copy, in one run; then a one-op NCHW max-pool model
 // through loadOnnx against the pooling kernel alone; then a 1x1 convolution of NCHW planes run
-// on the planes (src/ops/pointwise.ts) against the transposes around the NHWC GEMM it replaces.
+// on the planes (src/ops/pointwise.ts) against the transposes around the NHWC GEMM it replaces,
+// and a depthwise convolution on the planes (src/ops/dwconv_planes.ts) against the transposes
+// around the NHWC depthwise kernel.
 //   npx tsx bench/layout.ts [--quick]
 import os from "node:os";
 import { Bench } from "tinybench";
@@ -10,6 +12,7 @@ import { permutePlan } from "../src/graph/layout.js";
 import { encodeModel } from "../src/onnx/encode.js";
 import { DataType } from "../src/onnx/model.js";
 import { Conv2d } from "../src/ops/conv2d.js";
+import { DepthwiseConvNchw } from "../src/ops/dwconv_planes.js";
 import { PointwiseConvNchw } from "../src/ops/pointwise.js";
 import { Transpose } from "../src/ops/transpose.js";
 import type { Runtime } from "../src/runtime/runtime.js";
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
   model.dispose();
   xt.dispose();
   await pointwise(e);
+  await depthwise(e);
   for (const en of Object.values(engines)) en.dispose();
 }
 
@@ -169,3 +173,44 @@ conv 1x1 ${h}x${w} ${cin}->${cout} +relu, NCHW in and out (outputs in place; ${s
 }
 
 await main();
+
+/**
+ * The depthwise convolution of bench/peers.ts (3x3, 112x112, 32 channels, bias, relu) at strides 1
+ * and 2, and 5x5 (the kernel's general loops); outputs in place.
+ */
+async function depthwise(e: Engine): Promise<void> {
+  const [h, w, c] = [112, 112, 32];
+  const rt = rtOf(e);
+  const x = e.tensor(random(c * h * w, 7), [1, c, h, w]);
+  const xh = e.tensor(new Float32Array(c * h * w), [1, h, w, c]);
+  const into = new Transpose(rt, [1, c, h, w], NCHW_TO_NHWC);
+  for (const [k, stride] of [[3, 1], [3, 2], [5, 1]]) {
+    const wt = e.tensor(random(c * k * k, 6), [c, k, k, 1]);
+    const opts = { bias: random(c, 8), activation: "relu" as const, strides: stride, padding: "same" as const };
+    const planes = new DepthwiseConvNchw(rt, wt, opts);
+    const nhwc = new Conv2d(rt, wt, { ...opts, groups: c });
+    const [, , oh, ow] = planes.bind([x.shape]);
+    nhwc.bind([xh.shape]);
+    const back = new Transpose(rt, [1, oh, ow, c], NHWC_TO_NCHW);
+    const yh = e.tensor(new Float32Array(c * oh * ow), [1, oh, ow, c]);
+    const [y1, y2] = [0, 1].map(() => e.tensor(new Float32Array(c * oh * ow), [1, c, oh, ow]));
+    const ms = await medians({
+      planes: () => planes.exec([x.ptr], y1.ptr),
+      transposes: () => {
+        into.exec([x.ptr], xh.ptr);
+        nhwc.exec([xh.ptr], yh.ptr);
+        back.exec([yh.ptr], y2.ptr);
+      },
+      kernel: () => nhwc.exec([xh.ptr], yh.ptr),
+    });
+    const [a1, a2] = [y1.toArray(), y2.toArray()];
+    const same = a1.every((v, i) => Object.is(v, a2[i]));
+    console.log(`
+depthwise ${k}x${k} stride ${stride} ${h}x${w}x${c} +relu, NCHW in and out (outputs in place; ${same ? "the same bits" : "OUTPUTS DIFFER"}):`);
+    console.log(`  on the planes ${ms.planes.toFixed(3)} ms; transposes + NHWC kernel ${ms.transposes.toFixed(3)} ms, of which the kernel ${ms.kernel.toFixed(3)} ms`);
+    for (const t of [wt, yh, y1, y2]) t.dispose();
+    for (const op of [planes, nhwc, back]) op.dispose();
+  }
+  for (const t of [x, xh]) t.dispose();
+  into.dispose();
+}

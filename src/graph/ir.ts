@@ -65,7 +65,8 @@ export type Step =
       residual?: Value;
       /**
        * y is NCHW: a single-channel conv whose output is seen only as NCHW (x keeps its NHWC
-       * shape, the same bytes), or a 1x1 conv over the planes of an NCHW x (src/ops/pointwise.ts).
+       * shape, the same bytes), or a 1x1 conv over the planes of an NCHW x (src/ops/pointwise.ts), or
+       * a depthwise one (src/ops/dwconv_planes.ts).
        */
       nchw?: boolean;
     }

@@ -8,6 +8,7 @@ import { MatMul } from "../ops/matmul.js";
 import type { PreparedOp } from "../ops/op.js";
 import { Pad } from "../ops/pad.js";
 import { PointwiseConvNchw } from "../ops/pointwise.js";
+import { DepthwiseConvNchw } from "../ops/dwconv_planes.js";
 import { QConv2d } from "../ops/qconv.js";
 import { QDwConv2d } from "../ops/qdwconv.js";
 import { QPool2d } from "../ops/qpool.js";
@@ -58,10 +59,12 @@ function foldsIntoBias(c: Value): boolean {
 /** How each step kind of the IR becomes a prepared op of src/ops/: the graph's only binding. */
 export const PREPARE: { [K in Step["op"]]: Prepare<Extract<Step, { op: K }>> } = {
   conv: (rt, s) => {
-    // An NCHW conv over more than one input channel is a 1x1 one over the planes.
+    // An NCHW conv over more than one input channel is a 1x1 one over the planes, or a depthwise one.
     const op = withTensor(rt, s.w, s.wShape, (w) =>
       s.nchw && s.wShape[3] > 1
         ? new PointwiseConvNchw(rt, w, { bias: s.bias, activation: s.act })
+        : s.nchw && s.groups > 1
+        ? new DepthwiseConvNchw(rt, w, { bias: s.bias, strides: s.window.strides, padding: s.window.pads, activation: s.act })
         : new Conv2d(rt, w, { bias: s.bias, strides: s.window.strides, dilations: s.window.dilations, padding: s.window.pads, groups: s.groups, activation: s.act }, s.nchw ? "nchw" : "nhwc"),
     );
     const inputs = s.residual ? [s.x, s.residual] : [s.x];

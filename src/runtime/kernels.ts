@@ -38,6 +38,7 @@ export const SIGNATURES = {
   conv2d_tap_runs: ["tiles", "ks", "mr", "stepBytes", "ind", "runs"],
   dwconv_f32: ["m", "c", "ks", "a", "ind", "zero", "w", "out", "act", "p0", "p1"],
   pack_dwconv_f32: ["ks", "c", "wsrc", "bias", "out"],
+  dwconv_f32_nchw_4: ["c", "h", "w", "oh", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "x", "zero", "wts", "y", "act", "p0", "p1"],
   maxpool2d_f32: ["batch", "h", "w", "c", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "x", "y"],
   avgpool2d_f32: [
     "batch", "h", "w", "c", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pl", "pb", "pr", "x", "y", "includePad",

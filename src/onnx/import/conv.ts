@@ -1,4 +1,6 @@
 import { nhwcShape } from "../../graph/layout.js";
+import { depthwisePlanesPay } from "../../ops/dwconv_planes.js";
+import type { OnnxNode } from "../model.js";
 import type { Importer } from "./importer.js";
 import { transposeConst } from "./util.js";
 import { window2d } from "./window.js";
@@ -23,10 +25,15 @@ export function conv(im: Importer): void {
   // (src/ops/pointwise.ts): no transpose in or out.
   const planes = seen && cinG > 1 && kh === 1 && kw === 1 && x.kind === "value" && x.layout === "plain" &&
     window.strides.every((s) => s === 1) && window.pads.every((p) => p === 0);
+  // A depthwise convolution of NCHW planes into an output seen only as NCHW, or read by a 1x1
+  // convolution on the planes, convolves each plane where it lies (src/ops/dwconv_planes.ts): no
+  // transpose in or out.
+  const depthwise = group > 1 && cinG === 1 && cout === group && x.kind === "value" && x.layout === "plain" &&
+    depthwisePlanesPay(window) && !!im.node.outputs[0] && seenAsNchw(im, im.node.outputs[0], 0, true);
   // One input channel (NHWC and NCHW the same bytes) and an output seen only as NCHW: the
   // kernel stores NCHW planes, so no transpose follows.
-  const nchw = planes || (seen && cinG === 1);
-  const xv = planes ? x.v : im.nhwc(x);
+  const nchw = planes || depthwise || (seen && cinG === 1);
+  const xv = planes || depthwise ? x.v : im.nhwc(x);
   const y = im.value(nchw ? dims : nhwcShape(dims));
   im.emit({
     op: "conv", x: xv, y, w: transposeConst(w, [0, 2, 3, 1]) as Float32Array, wShape: [cout, kh, kw, cinG],
@@ -45,13 +52,35 @@ const ACTIVATIONS = new Set([
 ]);
 const MAX_ACTIVATION_CHAIN = 8;
 
-/** Whether the ONNX tensor `name` is seen only as graph outputs, directly or through activations (and Identity). */
-function seenAsNchw(im: Importer, name: string, depth = 0): boolean {
+/**
+ * Whether the ONNX tensor `name` is seen only as graph outputs, directly or through activations
+ * (and Identity); with `planes`, also by 1x1 convolutions that run on its planes.
+ */
+function seenAsNchw(im: Importer, name: string, depth = 0, planes = false): boolean {
   if (depth > MAX_ACTIVATION_CHAIN) return false;
   const readers = im.consumers.get(name) ?? [];
   const isOutput = im.model.graph.outputs.some((o) => o.name === name);
   return (isOutput || readers.length > 0) && readers.every((n) =>
-    ACTIVATIONS.has(n.opType) && n.inputs.indexOf(name) === 0 && n.inputs.lastIndexOf(name) === 0 && !!n.outputs[0] && seenAsNchw(im, n.outputs[0], depth + 1));
+    n.inputs.indexOf(name) === 0 && n.inputs.lastIndexOf(name) === 0 && !!n.outputs[0] &&
+    ((ACTIVATIONS.has(n.opType) && seenAsNchw(im, n.outputs[0], depth + 1, planes)) || (planes && pointwiseOnPlanes(im, n))));
+}
+
+/**
+ * Whether Conv node `n` will run as one GEMM on its input's planes (conv() above, given a plain
+ * NCHW input): 1x1 weights given as an initializer over more than one input channel, one group,
+ * stride 1, no padding, and its output seen only as NCHW.
+ */
+function pointwiseOnPlanes(im: Importer, n: OnnxNode): boolean {
+  const w = im.model.graph.initializers.get(n.inputs[1] ?? "");
+  const attr = (k: string) => n.attributes.get(k);
+  const ints = (k: string) => {
+    const a = attr(k);
+    return a?.type === "ints" ? a.value : undefined;
+  };
+  const group = attr("group");
+  return n.opType === "Conv" && w !== undefined && w.dims.length === 4 && w.dims[1] > 1 && w.dims[2] === 1 && w.dims[3] === 1 &&
+    (group === undefined || (group.type === "int" && group.value === 1)) && (ints("strides") ?? [1, 1]).every((s) => s === 1) &&
+    (ints("pads") ?? [0, 0, 0, 0]).every((p) => p === 0) && seenAsNchw(im, n.outputs[0]);
 }
 
 export function convTranspose(im: Importer): void {
