@@ -135,9 +135,9 @@ function transpose2d(x: usize, y: usize, rows: i32, cols: i32, ldx: i32, ldy: i3
   const by = <usize>ldy << 2;
   // Planes (rows of one side far apart, not a multiple of 4 KiB) against pixels (the other side's
   // rows packed): the planes go in groups of STRIP walked end to end, so that only STRIP pages and
-  // prefetch streams of them are live, and every tile moves whole 64-byte lines of the pixels.
-  // Far fewer planes than that, or planes a multiple of 4 KiB apart (which share cache sets), keep
-  // the square blocks below.
+  // prefetch streams of them are live, and every tile moves 64 contiguous bytes (a cache line's
+  // worth) of each of its pixels. Fewer planes than a strip, or planes a multiple of 4 KiB apart
+  // (which share cache sets), keep the square blocks below.
   if (ldx > ldy && rows >= STRIP && (bx & 4095) != 0) {
     const jEnd = rows & ~(STRIP - 1);
     for (let j0 = 0; j0 < jEnd; j0 += STRIP) stripOfXRows(x, y, j0, cols, bx, by);
