@@ -8,6 +8,9 @@ import { copyRow } from "./row";
 // its tiles are moved, so every cache line of both is fetched once even when rows are far apart.
 const BLOCK = 64;
 
+// Rows of planes moved together by the strip walks (transpose2d): four 4x4 tiles, one cache line.
+const STRIP = 16;
+
 // transpose_f32_4x4: for every outer index (o0, o1, o2, o3) < (s0, s1, s2, s3), j < rows, i < cols:
 //   y[o0*ys0 + .. + o3*ys3 + i*ldy + j] = x[o0*xs0 + .. + o3*xs3 + j*ldx + i]
 // x and y are byte offsets; sizes and strides count floats. A row of x (fixed j) is contiguous
@@ -130,18 +133,85 @@ function transpose2d(x: usize, y: usize, rows: i32, cols: i32, ldx: i32, ldy: i3
   }
   const bx = <usize>ldx << 2;
   const by = <usize>ldy << 2;
+  // Planes (rows of one side far apart, not a multiple of 4 KiB) against pixels (the other side's
+  // rows packed): the planes go in groups of STRIP walked end to end, so that only STRIP pages and
+  // prefetch streams of them are live, and every tile moves 64 contiguous bytes (a cache line's
+  // worth) of each of its pixels. Fewer planes than a strip, or planes a multiple of 4 KiB apart
+  // (which share cache sets), keep the square blocks below.
+  if (ldx > ldy && rows >= STRIP && (bx & 4095) != 0) {
+    const jEnd = rows & ~(STRIP - 1);
+    for (let j0 = 0; j0 < jEnd; j0 += STRIP) stripOfXRows(x, y, j0, cols, bx, by);
+    return blocks(x, y, jEnd, rows, 0, cols, bx, by);
+  }
+  if (ldy > ldx && cols >= STRIP && (by & 4095) != 0) {
+    const iEnd = cols & ~(STRIP - 1);
+    for (let i0 = 0; i0 < iEnd; i0 += STRIP) stripOfYRows(x, y, i0, rows, bx, by);
+    return blocks(x, y, 0, rows, iEnd, cols, bx, by);
+  }
+  blocks(x, y, 0, rows, 0, cols, bx, by);
+}
+
+// Rows j0 <= j < j0 + STRIP of x, every column: tiles of STRIP rows x 4 columns, each four pixels
+// of y 64 bytes long.
+function stripOfXRows(x: usize, y: usize, j0: i32, cols: i32, bx: usize, by: usize): void {
+  const b4 = bx << 2;
+  let xp = x + <usize>j0 * bx;
+  let yp = y + (<usize>j0 << 2);
+  let i = 0;
+  for (; i + 4 <= cols; i += 4) {
+    tile4x4(xp, yp, bx, by);
+    tile4x4(xp + b4, yp + 16, bx, by);
+    tile4x4(xp + 2 * b4, yp + 32, bx, by);
+    tile4x4(xp + 3 * b4, yp + 48, bx, by);
+    xp += 16;
+    yp += by << 2;
+  }
+  for (; i < cols; i++) {
+    column4(xp, yp, bx);
+    column4(xp + b4, yp + 16, bx);
+    column4(xp + 2 * b4, yp + 32, bx);
+    column4(xp + 3 * b4, yp + 48, bx);
+    xp += 4;
+    yp += by;
+  }
+}
+
+// Columns i0 <= i < i0 + STRIP of x (rows of y), every row: tiles of 4 rows x STRIP columns, each
+// four pixels of x 64 bytes long.
+function stripOfYRows(x: usize, y: usize, i0: i32, rows: i32, bx: usize, by: usize): void {
+  const b4 = by << 2;
+  let xp = x + (<usize>i0 << 2);
+  let yp = y + <usize>i0 * by;
+  let j = 0;
+  for (; j + 4 <= rows; j += 4) {
+    tile4x4(xp, yp, bx, by);
+    tile4x4(xp + 16, yp + b4, bx, by);
+    tile4x4(xp + 32, yp + 2 * b4, bx, by);
+    tile4x4(xp + 48, yp + 3 * b4, bx, by);
+    xp += bx << 2;
+    yp += 16;
+  }
+  for (; j < rows; j++) {
+    for (let i: usize = 0; i < <usize>STRIP; i++) store<f32>(yp + i * by, load<f32>(xp + (i << 2)));
+    xp += bx;
+    yp += 4;
+  }
+}
+
+// Rows j0 <= j < j1 and columns i0 <= i < i1 in square blocks of BLOCK.
+function blocks(x: usize, y: usize, j0: i32, j1: i32, i0: i32, i1: i32, bx: usize, by: usize): void {
   // Tiles walk along y's rows (stores in order, loads from as many rows of x as the block has),
   // which is the faster walk, unless x's rows are a multiple of 4 KiB apart and y's are closer:
   // such rows share cache sets, and a line of theirs left part-read while the tiles visit the
   // other rows of the block is evicted before they come back to it; the tiles then walk along
   // x's rows instead, four of them at a time, reading each line whole.
-  const alongY = ldy > ldx || (bx & 4095) != 0;
-  for (let i0 = 0; i0 < cols; i0 += BLOCK) {
-    const i1 = min(i0 + BLOCK, cols);
-    for (let j0 = 0; j0 < rows; j0 += BLOCK) {
-      const j1 = min(j0 + BLOCK, rows);
-      if (alongY) blockAlongY(x, y, j0, j1, i0, i1, bx, by);
-      else blockAlongX(x, y, j0, j1, i0, i1, bx, by);
+  const alongY = by > bx || (bx & 4095) != 0;
+  for (let ib = i0; ib < i1; ib += BLOCK) {
+    const ie = min(ib + BLOCK, i1);
+    for (let jb = j0; jb < j1; jb += BLOCK) {
+      const je = min(jb + BLOCK, j1);
+      if (alongY) blockAlongY(x, y, jb, je, ib, ie, bx, by);
+      else blockAlongX(x, y, jb, je, ib, ie, bx, by);
     }
   }
 }

@@ -160,6 +160,12 @@ describe("2-D tiles across the cache blocks and the 2- and 3-channel paths", () 
       [[2, c, 9, 15], [0, 2, 3, 1]],
       [[2, 9, 15, c], [0, 3, 1, 2]],
     ] as [number[], number[]][]),
+    // Planes in strips of 16 (the planes' rows not a multiple of 4 KiB apart): channels around
+    // whole strips, pixels with every remainder mod 4 along the strip's walk.
+    ...[15, 16, 17, 31, 32, 33, 48].flatMap((c) => [[5, 5], [7, 10], [8, 8], [9, 15]].flatMap(([h, w]) => [
+      [[1, c, h, w], [0, 2, 3, 1]],
+      [[1, h, w, c], [0, 3, 1, 2]],
+    ] as [number[], number[]][])),
     [[131, 129], [1, 0]],
     [[64, 256], [1, 0]],
     [[3, 130, 67], [1, 2, 0]],
