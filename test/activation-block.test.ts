@@ -3,10 +3,11 @@
 // or vector taken from the wrong place, a block overrunning its row, a remainder skipped) shows
 // here: every element is distinct and is checked bit for bit against the same function evaluated
 // on that element alone (a one-element tensor, which only the scalar form touches), over lengths
-// on both sides of every block and vector boundary; standalone and fused into a convolution's
-// store (rows activated in place), with guard bytes around the output. Exact equality: per element
-// the block runs the same operations as the scalar form, which the grids of activation.test.ts and
-// elementwise.test.ts hold to the float64 references and to the scalar build's bits.
+// on both sides of every block and vector boundary: standalone (with guard bytes around the
+// output), and fused into a convolution's rows and a depthwise convolution's pixels, activated in
+// place after their stores. Exact equality: per element the block runs the same operations as the
+// scalar form, which the grids of activation.test.ts and elementwise.test.ts hold to the float64
+// references and to the scalar build's bits.
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Engine, type UnaryFn, init } from "../src/index.js";
 import { compareBits } from "./grid.js";
@@ -75,6 +76,20 @@ describe.each(KINDS)("%s in blocks of four vectors: each element as if alone", (
       const op = E.prepareConv2d(wt, { activation: fn as never });
       const y = op.run(x);
       expect(compareBits(y.toArray(), want, `${name} ${w}x${c} fused`)).toBe("");
+      for (const t of [x, wt, y]) t.dispose();
+      op.dispose();
+    }
+  });
+
+  it.skipIf(MATH.has(name))("fused into a 1x1 depthwise convolution of weight 1: each pixel's channels activated in place", () => {
+    for (const c of [3, 4, 8, 13, 16, 20, 37, 64]) {
+      const data = distinct(3 * c, name);
+      const want = oneByOne(data, fn);
+      const x = E.tensor(data, [1, 1, 3, c]);
+      const wt = E.tensor(new Float32Array(c).fill(1), [c, 1, 1, 1]);
+      const op = E.prepareConv2d(wt, { groups: c, activation: fn as never });
+      const y = op.run(x);
+      expect(compareBits(y.toArray(), want, `${name} depthwise c=${c} fused`)).toBe("");
       for (const t of [x, wt, y]) t.dispose();
       op.dispose();
     }
