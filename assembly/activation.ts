@@ -41,6 +41,8 @@ const LN2_HI: f32 = 0.693145752;
 const LN2_LO: f32 = 1.42860677e-6;
 const EXP_LO: f32 = -104.0;
 const EXP_HI: f32 = 89.0;
+const EXP_SHIFTER: f32 = 12582912.0; // 1.5 * 2^23
+const EXP_SHIFTER_BITS: i32 = 0x4b400000;
 const C2: f32 = 0.5;
 const C3: f32 = 0.166666672;
 const C4: f32 = 0.0416666679;
@@ -86,7 +88,10 @@ const T9: f32 = 0.0218694881;
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(C2));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  const ni = i32x4.trunc_sat_f32x4_s(n);
+  // n is a whole number of magnitude below 2^22, so n + 1.5 * 2^23 is exact and its low bits hold
+  // n: the same integer as the scalar form's conversion, in two instructions where V8 spends
+  // eight on trunc_sat's saturation and NaN handling.
+  const ni = i32x4.sub(f32x4.add(n, f32x4.splat(EXP_SHIFTER)), i32x4.splat(EXP_SHIFTER_BITS));
   const n1 = i32x4.shr_s(ni, 1);
   const n2 = i32x4.sub(ni, n1);
   const bias = i32x4.splat(127);
