@@ -89,8 +89,8 @@ const T9: f32 = 0.0218694881;
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
   // n is a whole number of magnitude below 2^22, so n + 1.5 * 2^23 is exact and its low bits hold
-  // n: the same integer as the scalar form's conversion, in two instructions where V8 spends
-  // eight on trunc_sat's saturation and NaN handling.
+  // n: the same integer as the scalar form's conversion, in two instructions, where V8 lowers
+  // trunc_sat (its saturation and NaN handling) to a sequence.
   const ni = i32x4.sub(f32x4.add(n, f32x4.splat(EXP_SHIFTER)), i32x4.splat(EXP_SHIFTER_BITS));
   const n1 = i32x4.shr_s(ni, 1);
   const n2 = i32x4.sub(ni, n1);
