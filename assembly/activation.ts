@@ -41,6 +41,8 @@ const LN2_HI: f32 = 0.693145752;
 const LN2_LO: f32 = 1.42860677e-6;
 const EXP_LO: f32 = -104.0;
 const EXP_HI: f32 = 89.0;
+const EXP_SHIFTER: f32 = 12582912.0; // 1.5 * 2^23
+const EXP_SHIFTER_BITS: i32 = 0x4b400000;
 const C2: f32 = 0.5;
 const C3: f32 = 0.166666672;
 const C4: f32 = 0.0416666679;
@@ -86,7 +88,10 @@ const T9: f32 = 0.0218694881;
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(C2));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  const ni = i32x4.trunc_sat_f32x4_s(n);
+  // n is a whole number of magnitude below 2^22, so n + 1.5 * 2^23 is exact and its low bits hold
+  // n: the same integer as the scalar form's conversion, in two instructions, where V8 lowers
+  // trunc_sat (its saturation and NaN handling) to a sequence.
+  const ni = i32x4.sub(f32x4.add(n, f32x4.splat(EXP_SHIFTER)), i32x4.splat(EXP_SHIFTER_BITS));
   const n1 = i32x4.shr_s(ni, 1);
   const n2 = i32x4.sub(ni, n1);
   const bias = i32x4.splat(127);
@@ -176,6 +181,11 @@ function transcendentalScalar(x: f32, kind: i32, p0: f32, p1: f32): f32 {
 }
 
 function transcendentalVec(x: v128, kind: i32, p0: f32, p1: f32): v128 {
+  return transcendentalVecInline(x, kind, p0, p1);
+}
+
+// The block loop's body: with kind a constant at each use, the switch folds away.
+@inline function transcendentalVecInline(x: v128, kind: i32, p0: f32, p1: f32): v128 {
   const zero = f32x4.splat(0);
   const one = f32x4.splat(1.0);
   switch (kind) {
@@ -280,4 +290,70 @@ const GELU_K2: f32 = 1.59576912; // 2 sqrt(2/pi)
   }
   if (kind >= ACT_SIGMOID) return transcendentalVec(x, kind, p0, p1);
   return x;
+}
+
+// transcendentalRun: y[i] = f(x[i]) for n floats and a kind from sigmoid on; y may equal x. One
+// call per vector leaves each vector's exp and division a serial chain with nothing beside it
+// (and a call costs its caller its live vectors); here four independent vectors go through each
+// step, so their chains overlap. Per element the operations are transcendentalVec's, so results
+// keep their bits. erf, log and pow (large inlined, and rare as activations) go a vector a call.
+export function transcendentalRun(n: i32, x: usize, y: usize, kind: i32, p0: f32, p1: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    switch (kind) {
+      case ACT_SIGMOID: i = blockLoop(n, x, y, ACT_SIGMOID, p0, p1); break;
+      case ACT_TANH: i = blockLoop(n, x, y, ACT_TANH, p0, p1); break;
+      case ACT_EXP: i = blockLoop(n, x, y, ACT_EXP, p0, p1); break;
+      case ACT_ELU: i = blockLoop(n, x, y, ACT_ELU, p0, p1); break;
+      case ACT_SELU: i = blockLoop(n, x, y, ACT_SELU, p0, p1); break;
+      case ACT_CELU: i = blockLoop(n, x, y, ACT_CELU, p0, p1); break;
+      case ACT_HARDSIGMOID: i = blockLoop(n, x, y, ACT_HARDSIGMOID, p0, p1); break;
+      case ACT_HARDSWISH: i = blockLoop(n, x, y, ACT_HARDSWISH, p0, p1); break;
+      case ACT_SOFTPLUS: i = blockLoop(n, x, y, ACT_SOFTPLUS, p0, p1); break;
+      case ACT_SOFTSIGN: i = blockLoop(n, x, y, ACT_SOFTSIGN, p0, p1); break;
+      case ACT_MISH: i = blockLoop(n, x, y, ACT_MISH, p0, p1); break;
+      case ACT_GELU: i = blockLoop(n, x, y, ACT_GELU, p0, p1); break;
+      case ACT_GELU_TANH: i = blockLoop(n, x, y, ACT_GELU_TANH, p0, p1); break;
+      case ACT_SILU: i = blockLoop(n, x, y, ACT_SILU, p0, p1); break;
+      case ACT_SQRT: i = blockLoop(n, x, y, ACT_SQRT, p0, p1); break;
+      case ACT_RECIPROCAL: i = blockLoop(n, x, y, ACT_RECIPROCAL, p0, p1); break;
+      case ACT_NEG: i = blockLoop(n, x, y, ACT_NEG, p0, p1); break;
+      case ACT_ABS: i = blockLoop(n, x, y, ACT_ABS, p0, p1); break;
+      case ACT_FLOOR: i = blockLoop(n, x, y, ACT_FLOOR, p0, p1); break;
+      case ACT_CEIL: i = blockLoop(n, x, y, ACT_CEIL, p0, p1); break;
+      case ACT_ROUND: i = blockLoop(n, x, y, ACT_ROUND, p0, p1); break;
+      case ACT_SIGN: i = blockLoop(n, x, y, ACT_SIGN, p0, p1); break;
+      default: break;
+    }
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, transcendentalVec(v128.load(x + o), kind, p0, p1));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, transcendentalScalar(load<f32>(x + o), kind, p0, p1));
+  }
+}
+
+// Whole blocks of four vectors from the start; returns how many floats it did. All four loads
+// come before the stores, so y = x is safe.
+@inline function blockLoop(n: i32, x: usize, y: usize, kind: i32, p0: f32, p1: f32): i32 {
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    const a = v128.load(x + o);
+    const b = v128.load(x + o, 16);
+    const c = v128.load(x + o, 32);
+    const d = v128.load(x + o, 48);
+    const ra = transcendentalVecInline(a, kind, p0, p1);
+    const rb = transcendentalVecInline(b, kind, p0, p1);
+    const rc = transcendentalVecInline(c, kind, p0, p1);
+    const rd = transcendentalVecInline(d, kind, p0, p1);
+    v128.store(y + o, ra);
+    v128.store(y + o, rb, 16);
+    v128.store(y + o, rc, 32);
+    v128.store(y + o, rd, 48);
+  }
+  return i;
 }

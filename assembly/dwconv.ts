@@ -1,4 +1,5 @@
 import { ACT_CLAMP, ACT_LEAKY, ACT_NONE, activateScalar, activateVec } from "./activation";
+import { activateRows } from "./tile_store";
 
 // Channels per packed weight block: one f32x4. Part of the ABI (the host sizes packed weights by it).
 export const DWCONV_CB: i32 = 4;
@@ -12,22 +13,23 @@ export function dwconv_f32(
   act: i32, p0: f32, p1: f32,
 ): void {
   // Inlined copies for 3x3 windows (the weight blocks' distance becomes an immediate offset) and
-  // for clamp, none and leaky relu (no branch on the kind per stored vector; leaky relu measured
-  // 15% slower sharing the copy that sigmoid and tanh take, whose own cost dwarfs the branch).
+  // for clamp, none and leaky relu (no branch on the kind per stored vector). The kinds from
+  // sigmoid on take the copy without an activation and then go over each pixel's channels while
+  // they are in L1 (tile_store.ts's activateRows says why).
   if (ks == 9) {
-    if (act == ACT_CLAMP) dwconvBody(m, c, 9, a, ind, zero, w, out, ACT_CLAMP, p0, p1);
-    else if (act == ACT_NONE) dwconvBody(m, c, 9, a, ind, zero, w, out, ACT_NONE, p0, p1);
-    else if (act == ACT_LEAKY) dwconvBody(m, c, 9, a, ind, zero, w, out, ACT_LEAKY, p0, p1);
-    else dwconvBody(m, c, 9, a, ind, zero, w, out, act, p0, p1);
-  } else if (act == ACT_CLAMP) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_CLAMP, p0, p1);
-  else if (act == ACT_NONE) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_NONE, p0, p1);
-  else if (act == ACT_LEAKY) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_LEAKY, p0, p1);
-  else dwconvBody(m, c, ks, a, ind, zero, w, out, act, p0, p1);
+    if (act == ACT_CLAMP) dwconvBody(m, c, 9, a, ind, zero, w, out, ACT_CLAMP, ACT_NONE, p0, p1);
+    else if (act == ACT_NONE) dwconvBody(m, c, 9, a, ind, zero, w, out, ACT_NONE, ACT_NONE, p0, p1);
+    else if (act == ACT_LEAKY) dwconvBody(m, c, 9, a, ind, zero, w, out, ACT_LEAKY, ACT_NONE, p0, p1);
+    else dwconvBody(m, c, 9, a, ind, zero, w, out, ACT_NONE, act, p0, p1);
+  } else if (act == ACT_CLAMP) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_CLAMP, ACT_NONE, p0, p1);
+  else if (act == ACT_NONE) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_NONE, ACT_NONE, p0, p1);
+  else if (act == ACT_LEAKY) dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_LEAKY, ACT_NONE, p0, p1);
+  else dwconvBody(m, c, ks, a, ind, zero, w, out, ACT_NONE, act, p0, p1);
 }
 
 @inline function dwconvBody(
   m: i32, c: i32, ks: i32, a: usize, ind: usize, zero: usize, w: usize, out: usize,
-  act: i32, p0: f32, p1: f32,
+  act: i32, post: i32, p0: f32, p1: f32,
 ): void {
   const blockBytes = <usize>(ks + 1) * (DWCONV_CB << 2);
   const c4 = c & ~3;
@@ -118,6 +120,7 @@ export function dwconv_f32(
       }
       store<f32>(outP + off, activateScalar(acc, act, p0, p1));
     }
+    if (post != ACT_NONE) activateRows(outP, c, post, p0, p1);
   }
 }
 

@@ -1,4 +1,4 @@
-import { activateScalar, activateVec } from "./activation";
+import { ACT_SIGMOID, activateScalar, activateVec, transcendentalRun } from "./activation";
 import { powScalar, powVec } from "./math";
 
 export const BIN_ADD: i32 = 0;
@@ -21,6 +21,10 @@ function powOutVec(a: v128, b: v128): v128 {
 
 // unary_f32: y[i] = f(x[i]) for the activation kinds of activation.ts; y may equal x.
 export function unary_f32(n: i32, x: usize, y: usize, kind: i32, p0: f32, p1: f32): void {
+  if (kind >= ACT_SIGMOID) {
+    transcendentalRun(n, x, y, kind, p0, p1);
+    return;
+  }
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     for (; i + 4 <= n; i += 4) {

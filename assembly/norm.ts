@@ -1,4 +1,5 @@
-import { ACT_NONE, activateScalar, activateVec } from "./activation";
+import { ACT_NONE } from "./activation";
+import { unary_f32 } from "./elementwise";
 
 // norm_f32: instance, group and layer normalization over x read as [outer, n, groups, cg]: the
 // statistics of group g of outer index o are taken over its n * cg floats
@@ -225,22 +226,13 @@ function normGroups(
 
 // The activation, over `runs` runs of `len` floats `stride` bytes apart, as a pass of its own
 // after a group's stores: with the activation's out-of-line call (sigmoid, tanh) inside the store
-// loop, V8 compiled that loop several times slower even when the call was never taken.
+// loop, V8 compiled that loop several times slower even when the call was never taken. Each run
+// goes through unary_f32, which takes the kinds from sigmoid on in blocks of four vectors.
 function activateRuns(p: usize, runs: i32, stride: usize, len: i32, act: i32, p0: f32, p1: f32): void {
   if (act == ACT_NONE) return;
   for (let r = 0; r < runs; r++) {
     const q = p + <usize>r * stride;
-    let j = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; j + 4 <= len; j += 4) {
-        const b = q + (<usize>j << 2);
-        v128.store(b, activateVec(v128.load(b), act, p0, p1));
-      }
-    }
-    for (; j < len; j++) {
-      const b = q + (<usize>j << 2);
-      store<f32>(b, activateScalar(load<f32>(b), act, p0, p1));
-    }
+    unary_f32(len, q, q, act, p0, p1);
   }
 }
 
