@@ -17,6 +17,7 @@ import * as vl from "vega-lite";
 import { type Engine, init } from "../src/index.js";
 import { parseFlags, usageError } from "./args.js";
 import { measureCeiling } from "./ceiling.js";
+import { collected } from "./gc.js";
 import { measureMemcpy } from "./memcpy.js";
 import { KERNEL_SHAPES, type NetSpec, buildLayers, featureMaps, logits, networks, random, shapes, sliceClassifier } from "./nets.js";
 import { OnnxGraph, conv as onnxConv, onnxNetwork } from "./peers/onnx.js";
@@ -444,7 +445,7 @@ async function measure(wl: Workload, ceiling: number): Promise<Row> {
     const bench = new Bench({ time: quick ? 150 : 400, iterations: quick ? 3 : 6, warmupIterations: 8, warmupTime: 200 });
     for (const e of round % 2 ? [...ENGINES].reverse() : ENGINES) {
       const r = runners[e];
-      bench.add(e, e === "ort" ? async () => void (await r.run()) : () => void r.run());
+      bench.add(e, e === "ort" ? async () => void (await r.run()) : () => void r.run(), collected);
     }
     await bench.run();
     for (const t of bench.tasks) {

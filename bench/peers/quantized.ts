@@ -14,6 +14,7 @@ import type { Engine } from "../../src/index.js";
 import { decodeModel } from "../../src/onnx/decode.js";
 import { encodeModel } from "../../src/onnx/encode.js";
 import { quantizeModel } from "../../src/quantize/quantize.js";
+import { collected } from "../gc.js";
 import { KERNEL_SHAPES, type NetDef, mobilenet, random, resnet } from "../nets.js";
 import { OnnxGraph, conv, onnxNetwork } from "./onnx.js";
 
@@ -166,7 +167,7 @@ export async function quantizedRows(engine: Engine, quick: boolean, only?: strin
       const bench = new Bench({ time: quick ? 150 : 400, iterations: quick ? 3 : 6, warmupIterations, warmupTime: 200 });
       for (const r of round % 2 ? [...RUNS].reverse() : RUNS) {
         const run = runners[r];
-        bench.add(r, r.startsWith("ort") ? async () => void (await run.run()) : () => void run.run());
+        bench.add(r, r.startsWith("ort") ? async () => void (await run.run()) : () => void run.run(), collected);
       }
       await bench.run();
       for (const t of bench.tasks) {

@@ -6,6 +6,7 @@ import * as ort from "onnxruntime-web";
 import { Bench } from "tinybench";
 import type { Engine } from "../../src/index.js";
 import { decodeModel } from "../../src/onnx/decode.js";
+import { collected } from "../gc.js";
 import { random } from "../nets.js";
 
 const DIR = new URL("../../test/fixtures/zoo/", import.meta.url);
@@ -57,8 +58,8 @@ async function measure(engine: Engine, file: string, quick: boolean, only: strin
       }
     }
     const bench = new Bench({ time: quick ? 100 : 300, iterations: quick ? 3 : 6, warmupIterations: 5, warmupTime: 100 });
-    bench.add("simdcnn", () => void model.run({ input: x }));
-    bench.add("ort", async () => void (await session.run(feeds)));
+    bench.add("simdcnn", () => void model.run({ input: x }), collected);
+    bench.add("ort", async () => void (await session.run(feeds)), collected);
     await bench.run();
     const ms: Record<string, number> = {};
     for (const t of bench.tasks) {
