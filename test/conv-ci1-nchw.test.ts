@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type Engine, type Tensor, init } from "../src/node.js";
 import { Conv2d } from "../src/ops/conv2d.js";
 import type { Runtime } from "../src/runtime/runtime.js";
-import { ACTIVATIONS, BACKENDS, TINY, activationRtol, compare, compareBits, dotBound, engines, roundRobin, type BackendName } from "./grid.js";
+import { ACTIVATIONS, BACKENDS, TINY, activationRtol, compare, compareBits, dotBound, engines, nhwcToNchw, roundRobin, type BackendName } from "./grid.js";
 import { type Range, ptrOf, rangeOf, sentinelData, snapshot, strayWrites, unwritten } from "./memory.js";
 import { type Act, type Pad4, Rng, activationSlope, conv2dRef, outSize, prod } from "./reference.js";
 
@@ -64,15 +64,6 @@ function label(c: Case): string {
 const rtOf = (e: Engine) => (e as unknown as { rt: Runtime }).rt;
 const scratchOf = (op: Conv2d) => (op as unknown as { plan: { scratch: number } }).plan.scratch;
 
-/** NHWC [n, h, w, c] data as NCHW. */
-function toNchw(data: Float32Array, [n, h, w, c]: readonly number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) for (let j = 0; j < c; j++) out[((b * c + j) * h + y) * w + x] = data[((b * h + y) * w + x) * c + j];
-  return out;
-}
-
 let E: Record<BackendName, Engine>;
 beforeAll(async () => {
   E = await engines();
@@ -125,15 +116,15 @@ describe.each(BACKENDS)("%s: single-channel convolution storing NCHW against the
     const k = kh * kw;
     const slope = activationSlope(c.act);
     const rtol = activationRtol(c.act);
-    const refNchw = toNchw(Float32Array.from(ref.value), ref.shape);
-    const magNchw = toNchw(Float32Array.from(ref.mag), ref.shape);
+    const refNchw = nhwcToNchw(Float32Array.from(ref.value), ref.shape);
+    const magNchw = nhwcToNchw(Float32Array.from(ref.mag), ref.shape);
     // The float32 copies of the reference cost one more rounding: u |value|, inside TINY + rtol.
     const bound = (i: number) => dotBound(k, magNchw[i], slope) + (rtol + 2 ** -24) * Math.abs(refNchw[i]) + TINY;
     expect(compare(got, refNchw, bound, backend)).toBe("");
     // The NHWC kernel on the same data gives the same bits.
     const nhwc = new Conv2d(rt, wt, opts);
     const yh = nhwc.run(x);
-    expect(compareBits(got, toNchw(yh.toArray(), yh.shape), "nchw vs nhwc")).toBe("");
+    expect(compareBits(got, nhwcToNchw(yh.toArray(), yh.shape), "nchw vs nhwc")).toBe("");
     results[backend].set(c.id, got);
     op.dispose();
     nhwc.dispose();

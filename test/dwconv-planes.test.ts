@@ -15,7 +15,7 @@ import { type Engine, type Tensor, init } from "../src/node.js";
 import { Conv2d } from "../src/ops/conv2d.js";
 import { DepthwiseConvNchw } from "../src/ops/dwconv_planes.js";
 import type { Runtime } from "../src/runtime/runtime.js";
-import { ACTIVATIONS, BACKENDS, TINY, activationRtol, compare, compareBits, dotBound, engines, roundRobin, type BackendName } from "./grid.js";
+import { ACTIVATIONS, BACKENDS, TINY, activationRtol, compare, compareBits, dotBound, engines, nchwToNhwc, nhwcToNchw, roundRobin, type BackendName } from "./grid.js";
 import { type Range, ptrOf, rangeOf, sentinelData, snapshot, strayWrites, unwritten } from "./memory.js";
 import { type Act, type Pad4, Rng, activate, activationSlope, outSize, prod } from "./reference.js";
 
@@ -105,18 +105,6 @@ function reference(c: Case, x: Float32Array, w: Float32Array, bias: Float32Array
   return { value, mag };
 }
 
-function toNhwc(data: Float32Array, [n, c, h, w]: readonly number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++) for (let j = 0; j < c; j++) for (let p = 0; p < h * w; p++) out[(b * h * w + p) * c + j] = data[(b * c + j) * h * w + p];
-  return out;
-}
-
-function toNchw(data: Float32Array, [n, h, w, c]: readonly number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++) for (let p = 0; p < h * w; p++) for (let j = 0; j < c; j++) out[(b * c + j) * h * w + p] = data[(b * h * w + p) * c + j];
-  return out;
-}
-
 const rtOf = (e: Engine) => (e as unknown as { rt: Runtime }).rt;
 const zeroOf = (op: DepthwiseConvNchw) => (op as unknown as { plan: { zero: number } }).plan.zero;
 
@@ -186,10 +174,10 @@ describe.each(BACKENDS)("%s: depthwise convolution over NCHW planes against the 
     const nhwc = new Conv2d(rt, wt, { ...opts, groups: c.c });
     const nShape = [c.n, oh, ow, c.c];
     nhwc.bind([[c.n, c.h, c.w, c.c]]);
-    const xh = e.tensor(toNhwc(xData, xShape), [c.n, c.h, c.w, c.c]);
+    const xh = e.tensor(nchwToNhwc(xData, xShape), [c.n, c.h, c.w, c.c]);
     const yh = e.tensor(new Float32Array(prod(nShape)), nShape);
     nhwc.exec([ptrOf(xh)], ptrOf(yh));
-    expect(compareBits(got, toNchw(yh.toArray(), nShape), "planes vs nhwc")).toBe("");
+    expect(compareBits(got, nhwcToNchw(yh.toArray(), nShape), "planes vs nhwc")).toBe("");
     results[backend].set(c.id, got);
     op.dispose();
     nhwc.dispose();

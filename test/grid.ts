@@ -202,3 +202,17 @@ export function shapeKeepingOnBoth(E: Record<BackendName, Engine>, data: Float32
   }
   return out;
 }
+
+/** NCHW [n, c, h, w] data as NHWC. */
+export function nchwToNhwc(data: Float32Array, [n, c, h, w]: readonly number[]): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < n; b++) for (let j = 0; j < c; j++) for (let p = 0; p < h * w; p++) out[(b * h * w + p) * c + j] = data[(b * c + j) * h * w + p];
+  return out;
+}
+
+/** NHWC [n, h, w, c] data as NCHW. */
+export function nhwcToNchw(data: Float32Array, [n, h, w, c]: readonly number[]): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < n; b++) for (let p = 0; p < h * w; p++) for (let j = 0; j < c; j++) out[(b * c + j) * h * w + p] = data[(b * h * w + p) * c + j];
+  return out;
+}

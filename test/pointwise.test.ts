@@ -12,7 +12,7 @@ import { type Engine, type Tensor, init } from "../src/node.js";
 import { Conv2d } from "../src/ops/conv2d.js";
 import { PointwiseConvNchw } from "../src/ops/pointwise.js";
 import type { Runtime } from "../src/runtime/runtime.js";
-import { ACTIVATIONS, BACKENDS, TINY, activationRtol, compare, compareBits, dotBound, engines, roundRobin, type BackendName } from "./grid.js";
+import { ACTIVATIONS, BACKENDS, TINY, activationRtol, compare, compareBits, dotBound, engines, nchwToNhwc, nhwcToNchw, roundRobin, type BackendName } from "./grid.js";
 import { type Range, ptrOf, rangeOf, sentinelData, snapshot, strayWrites, unwritten } from "./memory.js";
 import { type Act, Rng, activate, activationSlope, prod } from "./reference.js";
 
@@ -72,18 +72,6 @@ function reference(c: Case, x: Float32Array, w: Float32Array, bias: Float32Array
         mag[at] = m;
       }
   return { value, mag };
-}
-
-function toNhwc(data: Float32Array, [n, c, h, w]: readonly number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++) for (let j = 0; j < c; j++) for (let p = 0; p < h * w; p++) out[(b * h * w + p) * c + j] = data[(b * c + j) * h * w + p];
-  return out;
-}
-
-function toNchw(data: Float32Array, [n, h, w, c]: readonly number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++) for (let p = 0; p < h * w; p++) for (let j = 0; j < c; j++) out[(b * c + j) * h * w + p] = data[(b * h * w + p) * c + j];
-  return out;
 }
 
 const rtOf = (e: Engine) => (e as unknown as { rt: Runtime }).rt;
@@ -149,11 +137,11 @@ describe.each(BACKENDS)("%s: 1x1 convolution over NCHW planes against the float6
     const nhwc = new Conv2d(rt, wt, { bias: bData, activation: c.act });
     const nShape = [c.n, c.h, c.w, c.cout];
     nhwc.bind(rData ? [[c.n, c.h, c.w, c.cin], nShape] : [[c.n, c.h, c.w, c.cin]]);
-    const xh = e.tensor(toNhwc(xData, xShape), [c.n, c.h, c.w, c.cin]);
-    const rh = rData && e.tensor(toNhwc(rData, yShape), nShape);
+    const xh = e.tensor(nchwToNhwc(xData, xShape), [c.n, c.h, c.w, c.cin]);
+    const rh = rData && e.tensor(nchwToNhwc(rData, yShape), nShape);
     const yh = e.tensor(new Float32Array(prod(nShape)), nShape);
     nhwc.exec(rh ? [ptrOf(xh), ptrOf(rh)] : [ptrOf(xh)], ptrOf(yh));
-    expect(compareBits(got, toNchw(yh.toArray(), nShape), "planes vs nhwc")).toBe("");
+    expect(compareBits(got, nhwcToNchw(yh.toArray(), nShape), "planes vs nhwc")).toBe("");
     results[backend].set(c.id, got);
     op.dispose();
     nhwc.dispose();
