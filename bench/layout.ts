@@ -16,6 +16,7 @@ import { DepthwiseConvNchw } from "../src/ops/dwconv_planes.js";
 import { PointwiseConvNchw } from "../src/ops/pointwise.js";
 import { Transpose } from "../src/ops/transpose.js";
 import type { Runtime } from "../src/runtime/runtime.js";
+import type { Tensor } from "../src/runtime/tensor.js";
 import { random } from "./nets.js";
 
 const quick = process.argv.includes("--quick");
@@ -154,22 +155,31 @@ async function pointwise(e: Engine): Promise<void> {
   const [y1, y2] = [0, 1].map(() => e.tensor(new Float32Array(cout * h * w), [1, cout, h, w]));
   planes.bind([x.shape]);
   nhwc.bind([xh.shape]);
-  const ms = await medians({
-    planes: () => planes.exec([x.ptr], y1.ptr),
-    transposes: () => {
-      into.exec([x.ptr], xh.ptr);
-      nhwc.exec([xh.ptr], yh.ptr);
-      back.exec([yh.ptr], y2.ptr);
-    },
-    gemm: () => nhwc.exec([xh.ptr], yh.ptr),
-  });
-  const [a1, a2] = [y1.toArray(), y2.toArray()];
-  const same = a1.every((v, i) => Object.is(v, a2[i]));
-  console.log(`
-conv 1x1 ${h}x${w} ${cin}->${cout} +relu, NCHW in and out (outputs in place; ${same ? "the same bits" : "OUTPUTS DIFFER"}):`);
-  console.log(`  on the planes ${ms.planes.toFixed(3)} ms; transposes + NHWC GEMM ${ms.transposes.toFixed(3)} ms, of which the GEMM ${ms.gemm.toFixed(3)} ms`);
+  await planesAgainstTransposes(`conv 1x1 ${h}x${w} ${cin}->${cout} +relu`, "GEMM", { planes, into, nhwc, back }, { x, xh, yh, y1, y2 });
   for (const t of [wt, x, xh, yh, y1, y2]) t.dispose();
   for (const op of [planes, nhwc, into, back]) op.dispose();
+}
+
+/** An op on the NCHW planes against transposes around its NHWC form, outputs in place: times and whether the bits agree. */
+async function planesAgainstTransposes(
+  label: string,
+  kernel: string,
+  ops: Record<"planes" | "into" | "nhwc" | "back", { exec(inputs: readonly number[], y: number): void }>,
+  t: Record<"x" | "xh" | "yh" | "y1" | "y2", Tensor>,
+): Promise<void> {
+  const ms = await medians({
+    planes: () => ops.planes.exec([t.x.ptr], t.y1.ptr),
+    transposes: () => {
+      ops.into.exec([t.x.ptr], t.xh.ptr);
+      ops.nhwc.exec([t.xh.ptr], t.yh.ptr);
+      ops.back.exec([t.yh.ptr], t.y2.ptr);
+    },
+    kernel: () => ops.nhwc.exec([t.xh.ptr], t.yh.ptr),
+  });
+  const [a1, a2] = [t.y1.toArray(), t.y2.toArray()];
+  const same = a1.every((v, i) => Object.is(v, a2[i]));
+  console.log(`\n${label}, NCHW in and out (outputs in place; ${same ? "the same bits" : "OUTPUTS DIFFER"}):`);
+  console.log(`  on the planes ${ms.planes.toFixed(3)} ms; transposes + NHWC ${kernel} ${ms.transposes.toFixed(3)} ms, of which the ${kernel} ${ms.kernel.toFixed(3)} ms`);
 }
 
 await main();
@@ -194,20 +204,7 @@ async function depthwise(e: Engine): Promise<void> {
     const back = new Transpose(rt, [1, oh, ow, c], NHWC_TO_NCHW);
     const yh = e.tensor(new Float32Array(c * oh * ow), [1, oh, ow, c]);
     const [y1, y2] = [0, 1].map(() => e.tensor(new Float32Array(c * oh * ow), [1, c, oh, ow]));
-    const ms = await medians({
-      planes: () => planes.exec([x.ptr], y1.ptr),
-      transposes: () => {
-        into.exec([x.ptr], xh.ptr);
-        nhwc.exec([xh.ptr], yh.ptr);
-        back.exec([yh.ptr], y2.ptr);
-      },
-      kernel: () => nhwc.exec([xh.ptr], yh.ptr),
-    });
-    const [a1, a2] = [y1.toArray(), y2.toArray()];
-    const same = a1.every((v, i) => Object.is(v, a2[i]));
-    console.log(`
-depthwise ${k}x${k} stride ${stride} ${h}x${w}x${c} +relu, NCHW in and out (outputs in place; ${same ? "the same bits" : "OUTPUTS DIFFER"}):`);
-    console.log(`  on the planes ${ms.planes.toFixed(3)} ms; transposes + NHWC kernel ${ms.transposes.toFixed(3)} ms, of which the kernel ${ms.kernel.toFixed(3)} ms`);
+    await planesAgainstTransposes(`depthwise ${k}x${k} stride ${stride} ${h}x${w}x${c} +relu`, "kernel", { planes, into, nhwc, back }, { x, xh, yh, y1, y2 });
     for (const t of [wt, yh, y1, y2]) t.dispose();
     for (const op of [planes, nhwc, back]) op.dispose();
   }
