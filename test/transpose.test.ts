@@ -60,16 +60,22 @@ function permuteRef(x: Uint32Array, shape: number[], perm: number[]): Uint32Arra
 
 const GUARD = 16;
 
+/** The first multiple of 64 at or after p. */
+const line = (p: number) => Math.ceil(p / 64) * 64;
+
 /**
  * Runs the prepared transpose on `e` into an output with GUARD sentinel words on each side;
- * returns the output's words, or a description of what went wrong around it.
+ * returns the output's words, or a description of what went wrong around it. With `at`, x and y
+ * start at.x and at.y bytes past a 64-byte cache line; otherwise where the allocator puts them.
  */
-function runGuarded(e: Engine, data: Uint32Array, shape: number[], perm: number[]): { y: Uint32Array; problems: string[] } {
+function runGuarded(e: Engine, data: Uint32Array, shape: number[], perm: number[], at?: { x: number; y: number }): { y: Uint32Array; problems: string[] } {
   const rt = rtOf(e);
   const n = data.length;
   const op = new Transpose(rt, shape, perm);
-  const xp = rt.heap.alloc(n * 4);
-  const yp = rt.heap.alloc((n + 2 * GUARD) * 4);
+  const xa = rt.heap.alloc(n * 4 + 128);
+  const ya = rt.heap.alloc((n + 2 * GUARD) * 4 + 128);
+  const xp = at ? line(xa) + at.x : xa;
+  const yp = at ? line(ya + GUARD * 4) + at.y - GUARD * 4 : ya;
   try {
     new Uint32Array(memoryOf(e).buffer, xp, n).set(data);
     new Uint32Array(memoryOf(e).buffer, yp, n + 2 * GUARD).fill(SENTINEL);
@@ -82,8 +88,8 @@ function runGuarded(e: Engine, data: Uint32Array, shape: number[], perm: number[
     if (xNow.some((w, i) => w !== data[i])) problems.push("the input changed");
     return { y: all.subarray(GUARD, GUARD + n), problems };
   } finally {
-    rt.heap.release(xp);
-    rt.heap.release(yp);
+    rt.heap.release(xa);
+    rt.heap.release(ya);
     op.dispose();
   }
 }
@@ -111,13 +117,13 @@ function randomWords(n: number, seed: number): Uint32Array {
 }
 
 /** Runs on both builds and checks bits against the reference and between builds. */
-function check(shape: number[], perm: number[], seed: number): void {
+function check(shape: number[], perm: number[], seed: number, at?: { x: number; y: number }): void {
   const data = randomWords(prod(shape), seed);
   const ref = permuteRef(data, shape, perm);
   const got: Uint32Array[] = [];
   for (const b of BACKENDS) {
-    const r = runGuarded(E[b], data, shape, perm);
-    const label = `${b} [${shape.join(", ")}] perm [${perm.join(", ")}]`;
+    const r = runGuarded(E[b], data, shape, perm, at);
+    const label = `${b} [${shape.join(", ")}] perm [${perm.join(", ")}]${at ? ` x at ${at.x}, y at ${at.y} past a line` : ""}`;
     expect(r.problems, label).toEqual([]);
     expect(firstDiff(r.y, ref), label).toBe("");
     got.push(r.y);
@@ -181,6 +187,22 @@ describe("2-D tiles across the cache blocks and the 2- and 3-channel paths", () 
   ];
   it.each(cases.map(([s, p]) => [`[${s.join(", ")}] perm [${p.join(", ")}]`, s, p] as const))("%s", (_n, shape, perm) => {
     check([...shape], [...perm], prod(shape));
+  });
+});
+
+describe("strips of planes from the pixels' cache lines, x and y at every 4-byte offset that matters within a line", () => {
+  // Pixels of 16, 32, 48, 64 or 80 channels fill whole lines; 16-byte-aligned ones that do not
+  // start a line put the strips' start after the first plane on a line and add the straddling
+  // strip (the end of one pixel, the start of the next), with the two corners it leaves; pixels
+  // of 24 channels and 4-byte-aligned tensors keep strips from plane 0. Pixels run with every
+  // remainder mod 4, the batch is an outer loop, and H*W > C so that both ways walk strips.
+  const offsets = [0, 4, 16, 32, 48];
+  const cases: [number[], number[]][] = [16, 24, 32, 48, 64, 80].flatMap((c) => [[5, 7], [9, 15], [10, 13], [7, 19], [12, 12]].flatMap(([h, w]) => [
+    [[2, c, h, w], [0, 2, 3, 1]],
+    [[2, h, w, c], [0, 3, 1, 2]],
+  ] as [number[], number[]][]));
+  it.each(cases.map(([s, p]) => [`[${s.join(", ")}] perm [${p.join(", ")}]`, s, p] as const))("%s", (_n, shape, perm) => {
+    for (const x of offsets) for (const y of offsets) check([...shape], [...perm], prod(shape) + x + 7 * y, { x, y });
   });
 });
 
@@ -254,11 +276,14 @@ describe("two threads", () => {
       [[1, 16, 256, 256], [0, 2, 3, 1]], [[1, 256, 256, 16], [0, 3, 1, 2]],
       [[1, 3, 608, 608], [0, 2, 3, 1]], [[1, 608, 608, 3], [0, 3, 1, 2]],
       [[1, 512, 512, 4], [0, 2, 1, 3]],
+      [[1, 64, 130, 130], [0, 2, 3, 1]], [[1, 130, 130, 64], [0, 3, 1, 2]],
     ];
     try {
       for (const [shape, perm] of cases) {
         const data = randomWords(prod(shape), 7);
-        const r = runGuarded(threaded, data, shape, perm);
+        // Pixels of 64 channels off their lines: each thread's part has its own straddling strip.
+        const at = shape.includes(64) ? { x: 16, y: 48 } : undefined;
+        const r = runGuarded(threaded, data, shape, perm, at);
         expect(r.problems).toEqual([]);
         expect(firstDiff(r.y, permuteRef(data, shape, perm)), `[${shape.join(", ")}]`).toBe("");
       }
