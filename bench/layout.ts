@@ -1,7 +1,7 @@
-// Layout copies: the transposes that NCHW models pay at their edges, against memory.copy of the
-// same bytes and against the general strided copy, in one run; then a one-op NCHW max-pool model
-// through loadOnnx against the pooling kernel alone; then a 1x1 convolution of NCHW planes run
-// on the planes (src/ops/pointwise.ts) against the transposes around the NHWC GEMM it replaces,
+// Layout copies: the transposes that NCHW models pay at their edges (and 1x64x56x56 with x and y
+// off their cache lines), against memory.copy of the same bytes and against the general strided
+// copy, in one run; then a one-op NCHW max-pool model through loadOnnx against the pooling kernel
+// alone; then a 1x1 convolution of NCHW planes run on the planes (src/ops/pointwise.ts) against the transposes around the NHWC GEMM it replaces,
 // and a depthwise convolution on the planes (src/ops/dwconv_planes.ts) against the transposes
 // around the NHWC depthwise kernel.
 //   npx tsx bench/layout.ts [--quick]
@@ -29,6 +29,9 @@ const OTHERS: [string, number[], number[]][] = [
   ["pixel shuffle", [1, 16, 3, 3, 75, 75], [0, 1, 4, 2, 5, 3]],
   ["swap, runs of 8", [1, 96, 96, 8], [0, 2, 1, 3]],
 ];
+// Tensors are 16-aligned, so a graph's pixels of 64 channels often start off a cache line (the
+// tensors above happen to start on one): x and y 16 and 48 bytes past a line.
+const OFF_LINE = { x: 16, y: 48 };
 
 const rtOf = (e: Engine) => (e as unknown as { rt: Runtime }).rt;
 
@@ -77,22 +80,28 @@ async function main(): Promise<void> {
   console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores, Node ${process.version}\n`);
   console.log("GB/s = (bytes read + bytes written) / median time; memcpy is memory.copy of the same bytes");
   console.log(["shape".padEnd(16), "perm".padEnd(15), "memcpy".padStart(8), "transpose".padStart(10), "% memcpy".padStart(9), "strided".padStart(8), "x strided".padStart(10), "2 thr".padStart(8)].join(" "));
-  const cases: [string, number[], number[]][] = [
+  const cases: [string, number[], number[], { x: number; y: number }?][] = [
     ...SHAPES.flatMap((s): [string, number[], number[]][] => [["NCHW>NHWC", s, NCHW_TO_NHWC], ["NHWC>NCHW", [s[0], s[2], s[3], s[1]], NHWC_TO_NCHW]]),
     ...OTHERS,
+    ["NCHW>NHWC off", [1, 64, 56, 56], NCHW_TO_NHWC, OFF_LINE],
+    ["NHWC>NCHW off", [1, 56, 56, 64], NHWC_TO_NCHW, OFF_LINE],
   ];
-  for (const [label, xShape, perm] of cases) {
+  for (const [label, xShape, perm, at] of cases) {
     const n = xShape.reduce((a, b) => a * b, 1);
     const tasks: Record<string, () => void> = {};
     const cleanup: (() => void)[] = [];
     for (const [name, e] of Object.entries(engines)) {
       const rt = rtOf(e);
-      const x = e.tensor(random(n, 1, 1), xShape);
-      const y = e.tensor(new Float32Array(n), perm.map((p) => xShape[p]));
+      // Off a line: room for x and y to start where `at` says past the first line of theirs.
+      const extra = at ? 32 : 0;
+      const xt = e.tensor(random(n + extra, 1, 1), [n + extra]);
+      const yt = e.tensor(new Float32Array(n + extra), [n + extra]);
+      const x = { ptr: at ? Math.ceil(xt.ptr / 64) * 64 + at.x : xt.ptr };
+      const y = { ptr: at ? Math.ceil(yt.ptr / 64) * 64 + at.y : yt.ptr };
       const op = new Transpose(rt, xShape, perm);
       cleanup.push(() => {
-        x.dispose();
-        y.dispose();
+        xt.dispose();
+        yt.dispose();
         op.dispose();
       });
       if (name === "simd") {
