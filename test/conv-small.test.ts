@@ -1,11 +1,12 @@
-// The small-channel convolution path (Cout <= 8, chosen for Cout <= 6 and Cin <= 32, horizontal
-// stride 1, groups 1: the direct kernel conv2d_f32_small_8x4 vectorised along output pixels, more
+// The small-channel convolution path (Cout <= 8, chosen for Cout <= 6 and Cin <= 32, Cout 7 and
+// Cin <= 6, Cout 8 and Cin <= 4, horizontal stride 1, groups 1: the direct kernel conv2d_f32_small_8x4 vectorised along output pixels, more
 // than 4 channels in groups of 4 and the rest) over a generated grid: both
 // builds against the float64 reference, bit identity between the builds, the same bits as the
 // indirect GEMM (the same convolution with a ninth output channel, which the small path does not
 // take), with and without a residual added before the activation, guard bytes around the
-// output, and that the path is the one taken (7 and 8 outputs, and 1x1 over more than 4 input
-// channels, which the engine leaves to the GEMM, through Conv2d's override).
+// output, and that the path is the one taken (7 and 8 outputs over more input channels, and 1x1
+// over more than 4 input channels or to more than 6 outputs, which the engine leaves to the GEMM,
+// through Conv2d's override).
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { Conv2dOptions, Engine, Tensor } from "../src/index.js";
 import { Conv2d } from "../src/ops/conv2d.js";
@@ -95,7 +96,7 @@ function kernelsOf(e: Engine, run: () => void): Set<string> {
 
 /** Whether the engine chooses the small-channel path (the grid's Cin are all within 32). */
 function chosen(c: Case): boolean {
-  return c.cout <= 6 && (c.kh * c.kw > 1 || c.cin <= 4);
+  return c.kh * c.kw > 1 ? c.cout <= 6 || c.cin <= (c.cout === 7 ? 6 : 4) : c.cout <= 6 && c.cin <= 4;
 }
 
 /** The small-channel op: the engine's choice where it is chosen, else forced. */
@@ -122,6 +123,27 @@ describe("small-channel conv2d grid", () => {
     }
     for (const b of BATCH) expect(seen((c) => c.n).has(String(b))).toBe(true);
     for (const a of ACTIVATIONS) expect(seen((c) => c.activation).has(JSON.stringify(a)), `activation ${JSON.stringify(a)}`).toBe(true);
+  });
+});
+
+// The engine's choice at its edges, as bench/small-conv.ts measured it: [Cin, Cout, window, the
+// small-channel kernel taken].
+const CHOICES: [number, number, number, boolean][] = [
+  [3, 6, 3, true], [32, 6, 3, true], [33, 3, 3, false], [1, 7, 3, true], [1, 8, 3, true], [3, 7, 3, true], [3, 8, 5, true],
+  [4, 8, 3, true], [6, 7, 3, true], [7, 7, 3, false], [5, 8, 3, false], [8, 8, 3, false], [1, 9, 3, false], [4, 6, 1, true], [5, 3, 1, false],
+  [3, 7, 1, false], [3, 8, 1, false],
+];
+
+describe("small-channel conv2d: when the engine takes it", () => {
+  it.each(CHOICES.map((c) => [`${c[0]} -> ${c[1]} ${c[2]}x${c[2]}`, c] as const))("%s", (_name, [cin, cout, k, small]) => {
+    const e = E.simd;
+    const x = e.tensor(new Float32Array(5 * 7 * cin), [1, 5, 7, cin]);
+    const w = e.tensor(new Float32Array(cout * k * k * cin), [cout, k, k, cin]);
+    const op = e.prepareConv2d(w, { padding: "same" });
+    const y = op.run(x);
+    expect(kernelsOf(e, () => op.run(x, y)).has("conv2d_f32_small_8x4")).toBe(small);
+    op.dispose();
+    for (const t of [x, w, y]) t.dispose();
   });
 });
 

@@ -40,15 +40,16 @@ interface Plan {
 type Path = "depthwise" | "singleChannel" | "smallChannels" | "winograd" | "igemm";
 
 /**
- * The most output channels conv2d_f32_small_8x4 takes; the most it is chosen for, and the most
- * input channels, of a 1x1 window too (measured up to 32 by bench/small-conv.ts: with 7 or 8
- * outputs the GEMM's 8-channel panels were as fast or faster, without the padded copy; a 1x1
- * window, bound by memory, gained only over a few input channels).
+ * The most output channels conv2d_f32_small_8x4 takes; by output channels, the most input
+ * channels it is chosen for (measured up to 32 by bench/small-conv.ts: with 7 or 8 outputs the
+ * GEMM's 8-channel panels were as fast or faster from 8 and 5 input channels on, without the
+ * padded copy); for a 1x1 window, which is bound by memory and gained only over a few input
+ * channels, the most outputs and inputs.
  */
 const SMALL_OUT = 8;
-const SMALL_CHOSEN_OUT = 6;
+const SMALL_CHOSEN_IN = [0, 32, 32, 32, 32, 32, 32, 6, 4];
+const SMALL_1X1_OUT = 6;
 const SMALL_1X1_IN = 4;
-const SMALL_IN = 32;
 /** Floats conv2d_f32_small_8x4 reads past its band's last row. */
 const SMALL_SLACK = 16;
 /**
@@ -67,7 +68,7 @@ function smallRecordBytes(kk: number, c: number): number {
 /**
  * A convolution with its weights packed once. Depthwise (groups = Cin = Cout) runs the direct
  * dwconv kernels; a single input channel (greyscale slices) runs a direct kernel over a padded
- * copy of the input; few output channels (at most 6, horizontal stride 1; 1x1 over at most 4 input channels) run a direct kernel
+ * copy of the input; few output channels (at most 6, 7 over at most 6 input channels, 8 over at most 4, horizontal stride 1; 1x1 at most 6 over at most 4) run a direct kernel
  * vectorised along output pixels over a padded row-planar copy made a band of rows at a time; 3x3 stride-1 windows over enough
  * channels run Winograd F(2x2, 3x3) (src/ops/winograd.ts); everything else, 1x1 mostly, runs
  * the indirect GEMM per group over a table of input-row offsets built once per input size. The
@@ -122,7 +123,8 @@ export class Conv2d implements PreparedOp {
     resolvePadding(opts.padding, 1, 1, this.kernel, this.strides, this.dilations, what);
     this.act = activationCode(opts.activation, what);
     const smallFits = groups === 1 && this.strides[1] === 1 && cout <= SMALL_OUT;
-    const direct = smallFits && (small ?? (cinG <= (kh * kw > 1 ? SMALL_IN : SMALL_1X1_IN) && cout <= SMALL_CHOSEN_OUT));
+    const chosen = kh * kw > 1 ? cinG <= SMALL_CHOSEN_IN[cout] : cinG <= SMALL_1X1_IN && cout <= SMALL_1X1_OUT;
+    const direct = smallFits && (small ?? chosen);
     // Winograd never pays where the small-channel or single-channel paths apply; forced, it wins.
     // Only the single-channel kernel stores NCHW, so an NCHW output takes it.
     const single = groups === 1 && cinG === 1;
