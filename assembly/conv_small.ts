@@ -26,7 +26,8 @@ import { transpose_f32_4x4 } from "./transpose";
 //    bias (its offset unused), the others the window's kk = kh*kw*cin products in (ky, kx, ci)
 //    order. The offset beside the weights is one pointer walked by the tile (pointer arithmetic
 //    over three counters cost more instructions than the products), and a splatted weight is one
-//    load.
+//    load. Tiles that read no offsets, a 3-wide window's taps at immediate offsets unrolled over a
+//    window column or row, ran slower under V8 (README: their longer loop bodies).
 // r: 0, or a residual of y's layout, added to each sum before the activation.
 // y: NHWC [oh][ow][n].
 // Each output is the bias plus its products in (ky, kx, ci) order, multiplied and added apart:
