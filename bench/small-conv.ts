@@ -35,11 +35,12 @@ const full = [
   // A U-Net's or denoiser's last layer: many channels in, a few out.
   shape(256, 16, 3), shape(256, 32, 1), shape(256, 16, 4),
 ];
-// Rows with the small-channel kernel and the GEMM forced: more output channels, and 1x1.
+// Rows with the small-channel kernel and the GEMM forced: more output channels, wider windows, and 1x1.
 const paths = [
   shape(256, 1, 3), shape(256, 3, 3), shape(256, 4, 4), shape(256, 8, 3), shape(256, 16, 3), shape(256, 16, 4), shape(256, 32, 1), shape(256, 3, 5), shape(256, 3, 6), shape(256, 6, 6), shape(256, 3, 7), shape(256, 3, 8),
   shape(256, 1, 7), shape(256, 1, 8), shape(256, 2, 8), shape(256, 4, 7), shape(256, 4, 8), shape(256, 5, 8), shape(256, 6, 7), shape(256, 6, 8),
   shape(256, 8, 5), shape(256, 8, 6), shape(256, 8, 7), shape(256, 8, 8), shape(256, 16, 6), shape(256, 16, 8), shape(256, 32, 6), shape(256, 32, 8),
+  shape(256, 3, 8, 7), shape(256, 6, 7, 5), shape(256, 5, 8, 5), shape(256, 8, 8, 5),
   shape(256, 3, 3, 1), shape(256, 8, 3, 1), shape(256, 4, 4, 1), shape(256, 3, 8, 1), shape(256, 16, 4, 1),
 ];
 // Stride 2, which the small-channel kernel does not take: the GEMM alone.
