@@ -2,45 +2,53 @@
 // many runs (median), for the U-Nets of bench/nets.ts through the layers API and through the NCHW
 // ONNX model onnxruntime-web runs. Prints each model's summary() and the per-step medians, then
 // the medians summed by kind of step (3x3 convolutions, transposed convolutions, resize, copies
-// and transposes, ...).
+// and transposes, ...). With --threads N, each step also on an engine of N threads, beside one
+// thread's, and the ratio.
 import { Bench } from "tinybench";
-import { type Model, init } from "../src/index.js";
-import { parseFlags } from "./args.js";
+import { type Engine, type Model, init } from "../src/node.js";
+import { parseFlags, usageError } from "./args.js";
 import { type NetDef, random, unetDeconv, unetResize } from "./nets.js";
 import { onnxNetwork } from "./peers/onnx.js";
 
-const { values: flags } = parseFlags({
+const USAGE = {
   script: "bench/steps.ts",
   synopsis: "npm run bench:steps -- [flags]",
   about:
     "Per-step times of the U-Nets of bench/nets.ts in simdcnn (SIMD build, one thread), through the\n" +
     "layers API and through the NCHW ONNX model: each model's summary, each step's median, and\n" +
     "the medians summed by kind of step. Prints only.",
-  flags: { quick: { type: "boolean", help: "fewer runs (noisier)" } },
-});
+  flags: {
+    quick: { type: "boolean", help: "fewer runs (noisier)" },
+    threads: { type: "string", arg: "N", help: "also time each step on N threads, beside one thread's" },
+  },
+} as const;
+const { values: flags } = parseFlags(USAGE);
 const runs = flags.quick ? 8 : 30;
+const threads = flags.threads === undefined ? 1 : Number(flags.threads);
+if (!(Number.isSafeInteger(threads) && threads >= 1)) usageError(USAGE, `--threads expects a thread count (a positive integer), got '${flags.threads}'`);
 
-// The compiled graph keeps one closure per step, private to the model; the profiler wraps each
-// closure with a clock. Only this script reaches in: a run's result is unchanged.
+// After its first run the compiled graph replays one closure per step (its recorded kernel
+// calls), private to the model; the profiler wraps each closure with a clock. Only this script
+// reaches in: a run's result is unchanged.
 interface Internals {
-  bound: { compiled: { run: (() => void)[]; graph: { steps: unknown[] } } };
+  bound: { compiled: { replays: (() => void)[] } };
 }
 
 /** Median milliseconds of each step over `runs` runs of the model. */
 function stepTimes(model: Model, inputs: Record<string, Float32Array>): number[] {
   model.run(inputs);
   const compiled = (model as unknown as Internals).bound.compiled;
-  const own = [...compiled.run];
+  const own = compiled.replays;
   const samples: number[][] = own.map(() => []);
-  compiled.run.splice(0, own.length, ...own.map((fn, i) => () => {
+  compiled.replays = own.map((fn, i) => () => {
     const t = performance.now();
     fn();
     samples[i].push(performance.now() - t);
-  }));
+  });
   try {
     for (let r = 0; r < runs; r++) model.run(inputs);
   } finally {
-    compiled.run.splice(0, own.length, ...own);
+    compiled.replays = own;
   }
   return samples.map((s) => s.sort((a, b) => a - b)[s.length >> 1]);
 }
@@ -60,7 +68,7 @@ function kind(row: string): string {
   return name;
 }
 
-async function profile(label: string, model: Model, input: Float32Array, inputName: string): Promise<void> {
+async function profile(label: string, model: Model, input: Float32Array, inputName: string, threaded?: Model): Promise<void> {
   const bench = new Bench({ time: flags.quick ? 300 : 1000, iterations: flags.quick ? 3 : 10, warmupIterations: 3 });
   const inputs = { [inputName]: input };
   bench.add(label, () => model.run(inputs));
@@ -73,8 +81,18 @@ async function profile(label: string, model: Model, input: Float32Array, inputNa
   const r = rows(summary);
   console.log(`\n## ${label}: ${whole.toFixed(1)} ms a run (median), steps sum to ${times.reduce((a, b) => a + b, 0).toFixed(1)} ms\n`);
   console.log(summary);
-  console.log("\nms per step (median of runs):");
-  for (const [i, row] of r.entries()) console.log(`${times[i].toFixed(3).padStart(8)}  ${row.split(/\s{2,}/).slice(0, 2).join("  ")}`);
+  if (threaded) {
+    const par = stepTimes(threaded, inputs);
+    const sum = par.reduce((a, b) => a + b, 0);
+    console.log(`\nms per step (median of runs), one thread | ${threads} threads (steps sum to ${sum.toFixed(1)} ms) | ratio:`);
+    for (const [i, row] of r.entries()) {
+      console.log(`${times[i].toFixed(3).padStart(8)} ${par[i].toFixed(3).padStart(8)} ${(times[i] / par[i]).toFixed(2).padStart(6)}x  ${row.split(/\s{2,}/).slice(0, 2).join("  ")}`);
+    }
+    threaded.dispose();
+  } else {
+    console.log("\nms per step (median of runs):");
+    for (const [i, row] of r.entries()) console.log(`${times[i].toFixed(3).padStart(8)}  ${row.split(/\s{2,}/).slice(0, 2).join("  ")}`);
+  }
   const byKind = new Map<string, { ms: number; n: number }>();
   for (const [i, row] of r.entries()) {
     const k = kind(row);
@@ -90,9 +108,12 @@ async function profile(label: string, model: Model, input: Float32Array, inputNa
 }
 
 const e = await init({ backend: "simd" });
+const par: Engine | undefined = threads > 1 ? await init({ backend: "simd", threads }) : undefined;
 for (const net of [unetDeconv, unetResize] as NetDef[]) {
   const [h, w, c] = net.input;
   const nhwc = random(h * w * c, 77);
-  await profile(`${net.name}, layers API`, net.build(e), nhwc, "input");
-  await profile(`${net.name}, NCHW ONNX model`, await e.loadOnnx(onnxNetwork(net)), nhwc, "input");
+  await profile(`${net.name}, layers API`, net.build(e), nhwc, "input", par && net.build(par));
+  await profile(`${net.name}, NCHW ONNX model`, await e.loadOnnx(onnxNetwork(net)), nhwc, "input", par && (await par.loadOnnx(onnxNetwork(net))));
 }
+e.dispose();
+par?.dispose();

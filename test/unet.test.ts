@@ -82,7 +82,7 @@ async function check(c: OrtCase, key: string): Promise<void> {
   try {
     const a = one.run(inputs);
     const { result: b, calls } = widest(two, () => par.run(inputs));
-    expect(calls, `${c.name}: 2 threads split the work`).toBe(2);
+    expect(calls, `${c.name}: 2 threads split the work`).toBeGreaterThanOrEqual(2);
     for (const name of Object.keys(a)) expect(bits(b[name]) === bits(a[name]), `${c.name} ${name}: 2 threads differ from 1`).toBe(true);
   } finally {
     one.dispose();

@@ -1,6 +1,6 @@
 import { ShapeError } from "../errors.js";
 import type { KernelArgs } from "../runtime/kernels.js";
-import type { Runtime } from "../runtime/runtime.js";
+import { PARALLEL_MIN_ELEMENTS, type Runtime } from "../runtime/runtime.js";
 import { sizeOfShape } from "../runtime/tensor.js";
 import type { PreparedOp } from "./op.js";
 
@@ -66,15 +66,34 @@ export class StridedCopy implements PreparedOp {
     const x = inputs[0];
     if (this.fillPtr !== 0) {
       const fill: StridedCopyPlan = { sizes: [1, 1, 1, 1, 1, this.size], from: [0, 0, 0, 0, 0, 0], to: [0, 0, 0, 0, 0, 1], fromOffset: 0, toOffset: 0 };
-      this.rt.dispatch([{ fn: "strided_copy_f32", args: stridedCopyArgs(fill, this.fillPtr, y) }], "copy");
+      this.rt.dispatch(splitCopy(this.rt, fill).map((c) => ({ fn: "strided_copy_f32", args: stridedCopyArgs(c, this.fillPtr, y) })), "copy");
     }
-    for (const c of this.copies) this.rt.dispatch([{ fn: "strided_copy_f32", args: stridedCopyArgs(c, x, y) }], "copy");
+    for (const copy of this.copies) {
+      this.rt.dispatch(splitCopy(this.rt, copy).map((c) => ({ fn: "strided_copy_f32", args: stridedCopyArgs(c, x, y) })), "copy");
+    }
   }
 
   dispose(): void {
     if (this.fillPtr !== 0) this.rt.heap.release(this.fillPtr);
     this.fillPtr = 0;
   }
+}
+
+/**
+ * A copy as calls over ranges of its outermost dimension of more than one element (16 at a time
+ * when it is the innermost, so that a vector's floats stay in one call). Each destination float
+ * is written by one call: a destination stride of 0 (a broadcast onto one element) is not split.
+ */
+export function splitCopy(rt: Runtime, c: StridedCopyPlan): StridedCopyPlan[] {
+  const d = c.sizes.findIndex((s) => s > 1);
+  if (d < 0 || c.to[d] === 0) return [c];
+  return rt.chunks(c.sizes[d], sizeOfShape(c.sizes), d === c.sizes.length - 1 ? 16 : 1, PARALLEL_MIN_ELEMENTS).map(([a, b]) => ({
+    sizes: c.sizes.map((s, i) => (i === d ? b - a : s)),
+    from: c.from,
+    to: c.to,
+    fromOffset: c.fromOffset + a * c.from[d],
+    toOffset: c.toOffset + a * c.to[d],
+  }));
 }
 
 /** The lowest and highest float offsets a copy touches on one side, or undefined when it is empty. */

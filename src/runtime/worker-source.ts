@@ -1,19 +1,18 @@
 // The code each worker thread runs, as a string so that one file serves Node (worker_threads with
 // `eval: true`) and browsers (a Blob URL) without a bundler having to find a worker file. It is
 // plain JavaScript that uses nothing but WebAssembly and Atomics: it instantiates the kernel
-// module over the shared memory and then, woken through the control block, runs the kernel call
-// in its slot (see threads.ts for the layout).
+// module over the shared memory and then, woken through the control block, takes kernel calls
+// from its table (see threads.ts for the layout).
 export const WORKER_SOURCE = `
 "use strict";
 const port = typeof require === "function" ? require("node:worker_threads").parentPort : self;
 const listen = (fn) => (port.on ? port.on("message", fn) : (port.onmessage = (e) => fn(e.data)));
-listen(({ module, memory, ctrl, slot, names }) => {
+listen(({ module, memory, ctrl, table, slot, names, thread }) => {
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const kernels = names.map((n) => exports[n]);
   const i32 = new Int32Array(memory.buffer);
   const f64 = new Float64Array(memory.buffer);
-  const GEN = ctrl >> 2, DONE = GEN + 1, ERROR = GEN + 2;
-  const s32 = slot >> 2, s64 = (slot >> 3) + 2;
+  const GEN = ctrl >> 2, CLAIM = GEN + 1, FINISHED = GEN + 2, ERROR = GEN + 3;
   port.postMessage("ready");
   let seen = 0;
   for (;;) {
@@ -23,19 +22,26 @@ listen(({ module, memory, ctrl, slot, names }) => {
     Atomics.wait(i32, GEN, seen);
     seen = Atomics.load(i32, GEN);
     if (seen < 0) break;
-    if (Atomics.load(i32, s32) === 1) {
-      const fn = i32[s32 + 1], n = i32[s32 + 2];
+    // Take calls until none is left. A claim that succeeds is of the dispatch in progress: the
+    // table is rewritten only after all of a dispatch's calls have finished.
+    for (;;) {
+      const v = Atomics.load(i32, CLAIM);
+      const k = v & 0xff;
+      if (k >= v >> 8) break;
+      if (Atomics.compareExchange(i32, CLAIM, v, v + 1) !== v) continue;
+      const s32 = (table + k * slot) >> 2, s64 = ((table + k * slot) >> 3) + 2;
+      const fn = i32[s32], n = i32[s32 + 1];
       const args = [];
-      for (let k = 0; k < n; k++) args.push(f64[s64 + k]);
+      for (let a = 0; a < n; a++) args.push(f64[s64 + a]);
+      if (i32[s32 + 2] >= 0) args[i32[s32 + 2]] += thread * i32[s32 + 3];
       try {
         kernels[fn](...args);
       } catch (e) {
         Atomics.store(i32, ERROR, 1);
       }
-      Atomics.store(i32, s32, 0);
+      Atomics.add(i32, FINISHED, 1);
+      Atomics.notify(i32, FINISHED);
     }
-    Atomics.add(i32, DONE, 1);
-    Atomics.notify(i32, DONE);
   }
   if (port.close) port.close();
 });
