@@ -309,12 +309,12 @@ export class Conv2d implements PreparedOp {
     const { kind, p0, p1 } = this.act;
     const c = this.outChannels;
     const rt = this.rt;
-    // Each call takes a contiguous range of output pixels (whole 4-pixel tiles for the GEMM
+    // Each thread takes a contiguous range of output pixels (whole 4-pixel tiles for the GEMM
     // kernels), so every output is computed by one thread in the one order: any thread count
     // gives the same bits.
     if (this.path === "depthwise") {
       rt.dispatch(
-        rt.chunks(m, m * c * ks).map(([a, b]) => ({
+        rt.ranges(m, m * c * ks).map(([a, b]) => ({
           fn: "dwconv_f32" as const,
           args: { m: b - a, c, ks, a: x, ind: plan.scratch + a * ks * 4, zero: this.zero, w: this.packed, out: y + a * c * 4, act: kind, p0, p1 },
         })),
@@ -336,7 +336,7 @@ export class Conv2d implements PreparedOp {
       const [dh, dw] = this.dilations;
       const plane = plan.oh * plan.ow;
       for (let b = 0; b < n; b++) {
-        const calls = rt.chunks(plan.oh, plan.oh * plan.ow * c * ks).map(([r0, r1]) => {
+        const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * ks).map(([r0, r1]) => {
           const args = {
             batch: 1, hp, wp, oh: r1 - r0, ow: plan.ow, n: c, kh, kw, sh, sw, dh, dw,
             x: plan.scratch + (b * hp + r0 * sh) * wp * 4, w: this.packed, y: y + (b * plan.oh + r0) * plan.ow * c * 4, act: kind, p0, p1,
@@ -355,7 +355,7 @@ export class Conv2d implements PreparedOp {
     const cinG = this.inChannels / this.groups;
     const coutG = c / this.groups;
     for (let g = 0; g < this.groups; g++) {
-      const calls = rt.chunks(m, m * coutG * cinG * ks, GEMM_MR).map(([a, b]) => ({
+      const calls = rt.ranges(m, m * coutG * cinG * ks, GEMM_MR).map(([a, b]) => ({
         fn: "igemm_f32_4x8" as const,
         args: {
           m: b - a, n: coutG, kc: cinG, ks, a: x + g * cinG * 4, ind: plan.scratch + a * ks * 4, runs: plan.runs + (a / GEMM_MR) * ks,

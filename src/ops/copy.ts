@@ -87,7 +87,7 @@ export class StridedCopy implements PreparedOp {
 export function splitCopy(rt: Runtime, c: StridedCopyPlan): StridedCopyPlan[] {
   const d = c.sizes.findIndex((s) => s > 1);
   if (d < 0 || c.to[d] === 0) return [c];
-  return rt.chunks(c.sizes[d], sizeOfShape(c.sizes), d === c.sizes.length - 1 ? 16 : 1, PARALLEL_MIN_ELEMENTS).map(([a, b]) => ({
+  return rt.ranges(c.sizes[d], sizeOfShape(c.sizes), d === c.sizes.length - 1 ? 16 : 1, PARALLEL_MIN_ELEMENTS).map(([a, b]) => ({
     sizes: c.sizes.map((s, i) => (i === d ? b - a : s)),
     from: c.from,
     to: c.to,

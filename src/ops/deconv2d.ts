@@ -284,12 +284,12 @@ export class ConvTranspose2d implements PreparedOp {
     const cinG = this.inChannels / this.groups;
     const coutG = this.outChannels / this.groups;
     const rt = this.rt;
-    // Each call takes a contiguous range of a phase's tiles; every output pixel belongs to one
+    // Each thread takes a contiguous range of a phase's tiles; every output pixel belongs to one
     // phase and is computed by one thread in the one order, so any thread count gives the same bits.
     for (const { phase, m, ind, runs, out } of plan.phases) {
       const ks = phase.ky.length * phase.kx.length;
       for (let g = 0; g < this.groups; g++) {
-        const calls = rt.chunks(m, m * coutG * cinG * ks, GEMM_MR).map(([a, b]) => ({
+        const calls = rt.ranges(m, m * coutG * cinG * ks, GEMM_MR).map(([a, b]) => ({
           fn: "deconv_f32_4x8" as const,
           args: {
             m: b - a, n: coutG, kc: cinG, ks, a: x + g * cinG * 4, ind: ind + a * ks * 4, runs: runs && runs + (a / GEMM_MR) * ks,
@@ -311,7 +311,7 @@ export class ConvTranspose2d implements PreparedOp {
     for (const { phase, qh, qw, m, ind } of plan.phases) {
       const ks = phase.ky.length * phase.kx.length;
       rt.dispatch(
-        rt.chunks(m, m * c * ks).map(([a, b]) => ({
+        rt.ranges(m, m * c * ks).map(([a, b]) => ({
           fn: "dwconv_f32" as const,
           args: { m: b - a, c, ks, a: x, ind: ind + a * ks * 4, zero: this.zero, w: phase.packed, out: stage + a * c * 4, act: kind, p0, p1 },
         })),

@@ -104,7 +104,7 @@ export class Pool2d implements PreparedOp {
     const work = n * oh * ow * c * this.win.kernel[0] * this.win.kernel[1];
     if (this.layout === "nchw") {
       // Planes split over threads (an image's channels are planes too).
-      const calls = rt.chunks(n * c, work, 1, PARALLEL_MIN_ELEMENTS).map(([p0, p1]) => this.planesCall(x + p0 * h * w * 4, p1 - p0, y + p0 * oh * ow * 4));
+      const calls = rt.ranges(n * c, work, 1, PARALLEL_MIN_ELEMENTS).map(([p0, p1]) => this.planesCall(x + p0 * h * w * 4, p1 - p0, y + p0 * oh * ow * 4));
       rt.dispatch(calls, this.what);
       return;
     }
@@ -112,14 +112,14 @@ export class Pool2d implements PreparedOp {
     // output rows: a range of rows starting at r0 is the same call with the top padding moved up
     // by r0 strides (negative once past it), so every output sees the same taps in the same order.
     if (n % rt.threads === 0 || n >= 4 * rt.threads) {
-      const calls = rt.chunks(n, work, 1, PARALLEL_MIN_ELEMENTS).map(([b0, b1]) =>
+      const calls = rt.ranges(n, work, 1, PARALLEL_MIN_ELEMENTS).map(([b0, b1]) =>
         this.call(x + b0 * h * w * c * 4, b1 - b0, 0, oh, y + b0 * oh * ow * c * 4),
       );
       rt.dispatch(calls, this.what);
       return;
     }
     for (let b = 0; b < n; b++) {
-      const calls = rt.chunks(oh, work / n, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]) =>
+      const calls = rt.ranges(oh, work / n, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]) =>
         this.call(x + b * h * w * c * 4, 1, r0, r1 - r0, y + (b * oh + r0) * ow * c * 4),
       );
       rt.dispatch(calls, this.what);

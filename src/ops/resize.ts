@@ -223,7 +223,7 @@ interface Plan {
   /** One allocation: the row table, then the column table. */
   tables: number;
   cols: number;
-  /** The blends' rows, perThread bytes for each thread (0 for nearest): the calls' scratchStride. */
+  /** The blends' rows, perThread bytes for each thread (0 for nearest). */
   scratch: number;
   perThread: number;
 }
@@ -292,11 +292,11 @@ export class Resize implements PreparedOp {
   exec(inputs: readonly number[], y: number): void {
     const { n, h, w, c, oh, ow, taps, tables, cols, scratch, perThread } = this.plan!;
     const fill = this.spec.fill;
-    // Whole output rows per call, blended in the scratch rows of the thread that runs it.
-    const calls = this.rt.chunks(n * oh, n * oh * ow * c * taps, 1, PARALLEL_MIN_ELEMENTS).map(([g0, g1]): Call =>
+    // Whole output rows per thread.
+    const calls = this.rt.ranges(n * oh, n * oh * ow * c * taps, 1, PARALLEL_MIN_ELEMENTS).map(([g0, g1], t): Call =>
       taps === 1
         ? { fn: "resize_nearest_f32", args: { h, w, c, oh, ow, g0, g1, x: inputs[0], rows: tables, cols, y, fill } }
-        : { fn: "resize_taps_f32", args: { h, w, c, oh, ow, taps, g0, g1, x: inputs[0], rows: tables, cols, scratch, y, fill }, scratchStride: perThread },
+        : { fn: "resize_taps_f32", args: { h, w, c, oh, ow, taps, g0, g1, x: inputs[0], rows: tables, cols, scratch: scratch + t * perThread, y, fill } },
     );
     this.rt.dispatch(calls, "resize");
   }

@@ -31,8 +31,8 @@ export class Softmax implements PreparedOp {
 
   exec(inputs: readonly number[], y: number): void {
     const { rows, cols } = this;
-    // Whole rows per call: a row's sum is one order of additions.
-    const calls = this.rt.chunks(rows, rows * cols * EXP_COST, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]): Call => ({
+    // Whole rows per thread: a row's sum is one order of additions.
+    const calls = this.rt.ranges(rows, rows * cols * EXP_COST, 1, PARALLEL_MIN_ELEMENTS).map(([r0, r1]): Call => ({
       fn: this.log ? "log_softmax_f32" : "softmax_f32",
       args: { rows: r1 - r0, cols, x: inputs[0] + r0 * cols * 4, y: y + r0 * cols * 4 },
     }));

@@ -106,16 +106,14 @@ export class Winograd3x3 {
     const { h, w, oh, ow, pt, pl, tiles, block, slotBytes } = plan;
     const { cin, cout } = this;
     const { kind, p0, p1 } = act;
-    // Each call takes a contiguous range of tiles, in the scratch slot of the thread running it; a
-    // tile's outputs do not depend on the range or block it falls in, so any thread count gives
-    // the same bits.
-    const calls = this.rt.chunks(tiles, tiles * 36 * cin * cout).map(([a, b]) => ({
+    // Each thread takes a contiguous range of tiles and its own scratch slot; a tile's outputs do
+    // not depend on the range or block it falls in, so any thread count gives the same bits.
+    const calls = this.rt.ranges(tiles, tiles * 36 * cin * cout).map(([a, b], i) => ({
       fn: "conv2d_f32_winograd_2x2k3" as const,
       args: {
         h, w, cin, cout, oh, ow, pt, pl, tile0: a, tiles: b - a, block, x, zero, u: this.packed, bias: this.bias, r,
-        scratch, y, act: kind, p0, p1,
+        scratch: scratch + i * slotBytes, y, act: kind, p0, p1,
       },
-      scratchStride: slotBytes,
     }));
     this.rt.dispatch(calls, "conv2d");
   }

@@ -159,13 +159,8 @@ export type KernelName = keyof typeof SIGNATURES;
 /** A kernel's arguments by parameter name. */
 export type KernelArgs<K extends KernelName> = { readonly [P in (typeof SIGNATURES)[K][number]]: number };
 
-/**
- * A kernel call: the export's name and its arguments by name. With `scratchStride`, its `scratch`
- * argument is the first of one slot per thread, that many bytes apart, and the thread that runs
- * the call passes its own (thread t: scratch + t * scratchStride), so that calls sharing a
- * scratch buffer may run on any thread in any order.
- */
-export type Call = { [K in KernelName]: { fn: K; args: KernelArgs<K>; scratchStride?: number } }[KernelName];
+/** A kernel call: the export's name and its arguments by name. */
+export type Call = { [K in KernelName]: { fn: K; args: KernelArgs<K> } }[KernelName];
 
 /** The call's arguments in the export's order. */
 export function positional(call: Call): number[] {

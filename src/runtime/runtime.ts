@@ -18,12 +18,6 @@ const PARALLEL_MIN_WORK = 1 << 18;
  */
 export const PARALLEL_MIN_ELEMENTS = 1 << 17;
 
-/**
- * Ranges a thread that `chunks` makes at most. More ranges balance better when a thread is late,
- * each costs a call (its arguments written, a claim, the kernel's setup).
- */
-const CHUNKS_PER_THREAD = 4;
-
 /** What every op needs: the kernels, the memory they work on, threads, and tensor bookkeeping. */
 export class Runtime {
   constructor(
@@ -39,12 +33,12 @@ export class Runtime {
   }
 
   /**
-   * Splits [0, total) into one contiguous range per thread (or `most` ranges; fewer when `work`, in multiply-adds
+   * Splits [0, total) into one contiguous range per thread (fewer when `work`, in multiply-adds
    * or the unit `minWork` is given in, is below `minWork`), with boundaries on multiples of
    * `grain`.
    */
-  ranges(total: number, work: number, grain = 1, minWork = PARALLEL_MIN_WORK, most = this.threads): [number, number][] {
-    const parts = work < minWork ? 1 : Math.min(most, Math.ceil(total / grain));
+  ranges(total: number, work: number, grain = 1, minWork = PARALLEL_MIN_WORK): [number, number][] {
+    const parts = work < minWork ? 1 : Math.min(this.threads, Math.ceil(total / grain));
     const units = Math.ceil(total / grain);
     const out: [number, number][] = [];
     for (let p = 0; p < parts; p++) {
@@ -55,22 +49,10 @@ export class Runtime {
     return out;
   }
 
-  /**
-   * Splits [0, total) like `ranges`, into up to CHUNKS_PER_THREAD ranges a thread, none of less
-   * than `minWork`: on a pool, threads take the ranges as they come free, so a thread that is not
-   * scheduled in time (a busy host) delays one range rather than its fixed share. Calls that each
-   * take a scratch slot mark it with `scratchStride` (one slot per thread, not per range).
-   */
-  chunks(total: number, work: number, grain = 1, minWork = PARALLEL_MIN_WORK): [number, number][] {
-    if (this.threads === 1) return this.ranges(total, work, grain, minWork);
-    const parts = Math.max(this.threads, Math.min(this.threads * CHUNKS_PER_THREAD, Math.floor(work / minWork)));
-    return this.ranges(total, work, grain, minWork, parts);
-  }
-
   /** Runs kernel calls that write disjoint memory: on the pool when there are several. */
   dispatch(calls: Call[], what: string): void {
     // A snapshot, so that an op reusing its call objects could not change what was recorded.
-    this.recording?.push({ calls: calls.map((c) => ({ ...c, args: { ...c.args } }) as Call), what });
+    this.recording?.push({ calls: calls.map((c) => ({ fn: c.fn, args: { ...c.args } }) as Call), what });
     if (calls.length > 1 && this.pool) {
       this.pool.run(calls, what);
       return;

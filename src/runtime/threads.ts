@@ -5,14 +5,15 @@ import { WORKER_SOURCE } from "./worker-source.js";
 
 
 // Control block in the shared memory, as i32: [generation, claim word, finished count, error flag],
-// then a table of MAX_CALLS calls of [kernel index, argument count, index of the per-thread
-// scratch argument or -1, its stride in bytes] and MAX_ARGS f64 arguments. The claim word packs
+// then a table of MAX_CALLS calls of [kernel index, argument count, pad, pad] and MAX_ARGS f64
+// arguments. The claim word packs
 // the calls' count (bits 8-15) and the next unclaimed index (bits 0-7), so that one
 // compare-and-swap both checks and takes a call of the current dispatch.
 const GEN = 0;
 const CLAIM = 1;
 const FINISHED = 2;
 const ERROR = 3;
+const GEN_MASK = 0x3fffffff;
 const HEADER = 16;
 const MAX_ARGS = 24;
 const SLOT = 16 + 8 * MAX_ARGS;
@@ -54,7 +55,7 @@ export class ThreadPool {
       for (let w = 0; w < n - 1; w++) {
         const worker = spawner();
         workers.push(worker.handle);
-        worker.handle.postMessage({ module, memory: heap.memory, ctrl, table: ctrl + HEADER, slot: SLOT, names, thread: w + 1 });
+        worker.handle.postMessage({ module, memory: heap.memory, ctrl, table: ctrl + HEADER, slot: SLOT, names });
         await worker.ready;
       }
     } catch (e) {
@@ -85,15 +86,15 @@ export class ThreadPool {
       if (args.length > MAX_ARGS) throw new BackendError(`internal: ${fn} takes ${args.length} arguments, slots hold ${MAX_ARGS}`);
       i32[slot >> 2] = this.names.indexOf(fn);
       i32[(slot >> 2) + 1] = args.length;
-      i32[(slot >> 2) + 2] = calls[k].scratchStride === undefined ? -1 : SIGNATURES[fn].indexOf("scratch" as never);
-      i32[(slot >> 2) + 3] = calls[k].scratchStride ?? 0;
       f64.set(args, (slot >> 3) + 2);
     }
     // Call 0 is this thread's before any worker could take it; the workers start at call 1.
     Atomics.store(i32, ctrl + FINISHED, 0);
     Atomics.store(i32, ctrl + CLAIM, (n << 8) | 1);
     if (n > 1) {
-      Atomics.add(i32, ctrl + GEN, 1);
+      // Only this thread writes the generation; it wraps before 2^30 so that it never reads as the
+      // negative value that stops the workers.
+      Atomics.store(i32, ctrl + GEN, (Atomics.load(i32, ctrl + GEN) + 1) & GEN_MASK);
       Atomics.notify(i32, ctrl + GEN, n - 1);
     }
     // Calls this thread took (or, after a failure, closed), so that it waits only for the workers'.
@@ -142,7 +143,8 @@ export class ThreadPool {
     Atomics.notify(i32, ctrl + GEN);
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
-    this.heap.release(this.ctrl);
+    // The control block is not released: a terminated worker may still be between two reads of
+    // the claim word, and must never find a tensor's bytes there.
   }
 }
 

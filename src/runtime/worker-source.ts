@@ -7,7 +7,7 @@ export const WORKER_SOURCE = `
 "use strict";
 const port = typeof require === "function" ? require("node:worker_threads").parentPort : self;
 const listen = (fn) => (port.on ? port.on("message", fn) : (port.onmessage = (e) => fn(e.data)));
-listen(({ module, memory, ctrl, table, slot, names, thread }) => {
+listen(({ module, memory, ctrl, table, slot, names }) => {
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const kernels = names.map((n) => exports[n]);
   const i32 = new Int32Array(memory.buffer);
@@ -33,7 +33,6 @@ listen(({ module, memory, ctrl, table, slot, names, thread }) => {
       const fn = i32[s32], n = i32[s32 + 1];
       const args = [];
       for (let a = 0; a < n; a++) args.push(f64[s64 + a]);
-      if (i32[s32 + 2] >= 0) args[i32[s32 + 2]] += thread * i32[s32 + 3];
       try {
         kernels[fn](...args);
       } catch (e) {
