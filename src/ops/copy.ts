@@ -84,7 +84,7 @@ export class StridedCopy implements PreparedOp {
  * when it is the innermost, so that a vector's floats stay in one call). Each destination float
  * is written by one call: a destination stride of 0 (a broadcast onto one element) is not split.
  */
-export function splitCopy(rt: Runtime, c: StridedCopyPlan): StridedCopyPlan[] {
+function splitCopy(rt: Runtime, c: StridedCopyPlan): StridedCopyPlan[] {
   const d = c.sizes.findIndex((s) => s > 1);
   if (d < 0 || c.to[d] === 0) return [c];
   return rt.ranges(c.sizes[d], sizeOfShape(c.sizes), d === c.sizes.length - 1 ? 16 : 1, PARALLEL_MIN_ELEMENTS).map(([a, b]) => ({

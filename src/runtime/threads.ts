@@ -6,9 +6,8 @@ import { WORKER_SOURCE } from "./worker-source.js";
 
 // Control block in the shared memory, as i32: [generation, claim word, finished count, error flag],
 // then a table of MAX_CALLS calls of [kernel index, argument count, pad, pad] and MAX_ARGS f64
-// arguments. The claim word packs
-// the calls' count (bits 8-15) and the next unclaimed index (bits 0-7), so that one
-// compare-and-swap both checks and takes a call of the current dispatch.
+// arguments. The claim word packs the calls' count (bits 8-15) and the next unclaimed index
+// (bits 0-7), so that one compare-and-swap both checks and takes a call of the current dispatch.
 const GEN = 0;
 const CLAIM = 1;
 const FINISHED = 2;
