@@ -1,6 +1,7 @@
 import { ArgumentError, DisposedError, ShapeError, UnsupportedError } from "../errors.js";
 import { type Runtime, describe as describeValue } from "../runtime/runtime.js";
 import { type HalfArray, floatsToHalfArray, floatsToHalfBits, halfArrayToFloats, isHalfArray } from "../runtime/float16.js";
+import { copyOut } from "../runtime/heap.js";
 import { Tensor } from "../runtime/tensor.js";
 import { Compiled, type MemoryReport } from "./compile.js";
 import { checkKeys } from "../ops/options.js";
@@ -214,7 +215,7 @@ export class Model {
       const values = this.outputValues(compiled, o, view);
       if (target) target.set(values);
       // A view of the heap is copied out; a counted output's trimmed rows are a copy already.
-      out[o.name] = target ?? (values.buffer === view.buffer ? values.slice() : values);
+      out[o.name] = target ?? (values.buffer === view.buffer ? copyOut(values) : values);
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import { DisposedError, ShapeError } from "../errors.js";
-import type { Heap } from "./heap.js";
+import { type Heap, copyOut } from "./heap.js";
 
 // Largest element count a tensor may have: its byte size must stay a safe wasm32 offset.
 const MAX_ELEMENTS = 2 ** 29;
@@ -75,7 +75,7 @@ export class Tensor {
   /** A copy of the data. */
   toArray(): Float32Array {
     const start = this.ptr / 4;
-    return this.heap.f32.slice(start, start + this.size);
+    return copyOut(this.heap.f32.subarray(start, start + this.size));
   }
 
   /** Frees the memory; a second dispose() does nothing. */
