@@ -35,7 +35,8 @@ export class Gather implements PreparedOp {
   }
 
   exec(inputs: readonly number[], y: number): void {
-    this.rt.dispatch([{ fn: "gather_x32", args: { ...this.geom, x: inputs[0], idx: inputs[1], y } }], "gather");
+    const { outer, axisLen, inner, count } = this.geom;
+    this.rt.dispatch([{ fn: "gather_x32", args: { outer, axisLen, inner, count, x: inputs[0], idx: inputs[1], y } }], "gather");
   }
 
   dispose(): void {}
@@ -86,8 +87,9 @@ export class GatherND implements PreparedOp {
   }
 
   exec(inputs: readonly number[], y: number): void {
-    const { k } = this.geom;
-    this.rt.dispatch([{ fn: "gather_nd_x32", args: { ...this.geom, x: inputs[0], dims: this.table, strides: this.table + 4 * k, idx: inputs[1], y } }], "gatherND");
+    const { batches, count, k, slice, xBatch } = this.geom;
+    const table = this.table;
+    this.rt.dispatch([{ fn: "gather_nd_x32", args: { batches, count, k, slice, x: inputs[0], xBatch, dims: table, strides: table + 4 * k, idx: inputs[1], y } }], "gatherND");
   }
 
   dispose(): void {
@@ -127,7 +129,8 @@ export class GatherElements implements PreparedOp {
   }
 
   exec(inputs: readonly number[], y: number): void {
-    this.rt.dispatch([{ fn: "gather_elements_x32", args: { ...this.geom, x: inputs[0], idx: inputs[1], y } }], "gatherElements");
+    const { outer, axisX, axisI, inner } = this.geom;
+    this.rt.dispatch([{ fn: "gather_elements_x32", args: { outer, axisX, axisI, inner, x: inputs[0], idx: inputs[1], y } }], "gatherElements");
   }
 
   dispose(): void {}

@@ -70,7 +70,7 @@ export class NonMaxSuppression implements PreparedOp {
     this.rt.dispatch([{
       fn: "nms_f32",
       args: {
-        ...this.geom, n: this.n, maxOut, rows, boxes: inputs[0], scores: inputs[1], scratch: this.scratch, y,
+        batches: this.geom.batches, classes: this.geom.classes, n: this.n, maxOut, rows, boxes: inputs[0], scores: inputs[1], scratch: this.scratch, y,
         centerPointBox: centerPointBox ? 1 : 0, iou, scoreThreshold: scoreThreshold ?? 0, useScore: scoreThreshold === undefined ? 0 : 1,
       },
     }], "nonMaxSuppression");

@@ -45,7 +45,8 @@ export class NonZero implements PreparedOp {
   }
 
   exec(inputs: readonly number[], y: number): void {
-    this.rt.dispatch([{ fn: "nonzero_x32", args: { ...this.geom, x: inputs[0], dims: this.dims, y, isInt: this.ints ? 1 : 0 } }], "nonZero");
+    const { rank, n } = this.geom;
+    this.rt.dispatch([{ fn: "nonzero_x32", args: { rank, n, x: inputs[0], dims: this.dims, y, isInt: this.ints ? 1 : 0 } }], "nonZero");
   }
 
   dispose(): void {

@@ -51,10 +51,15 @@ export class ScatterND implements PreparedOp {
 
   exec(inputs: readonly number[], y: number): void {
     const [x, idx, upd] = inputs;
-    const { k } = this.geom;
-    const args = { ...this.geom, x, dims: this.table, strides: this.table + 4 * k, idx, upd, y };
-    if (this.reduction === undefined) this.rt.dispatch([{ fn: "scatter_nd_x32", args }], "scatterND");
-    else this.rt.dispatch([{ fn: "scatter_nd_reduce_x32", args: { ...args, op: SCATTER[this.reduction], isInt: this.ints ? 1 : 0 } }], "scatterND");
+    const { n, count, k, slice } = this.geom;
+    const dims = this.table;
+    const strides = dims + 4 * k;
+    if (this.reduction === undefined) {
+      this.rt.dispatch([{ fn: "scatter_nd_x32", args: { n, count, k, slice, x, dims, strides, idx, upd, y } }], "scatterND");
+      return;
+    }
+    const op = SCATTER[this.reduction];
+    this.rt.dispatch([{ fn: "scatter_nd_reduce_x32", args: { n, count, k, slice, x, dims, strides, idx, upd, y, op, isInt: this.ints ? 1 : 0 } }], "scatterND");
   }
 
   dispose(): void {

@@ -45,7 +45,8 @@ export class TopK implements PreparedOp {
   }
 
   exec(inputs: readonly number[], y: number): void {
-    this.rt.dispatch([{ fn: "topk_f32", args: { ...this.geom, k: this.k, x: inputs[0], scratch: this.scratch, y, largest: this.largest ? 1 : 0 } }], "topk");
+    const { outer, axisLen, inner } = this.geom;
+    this.rt.dispatch([{ fn: "topk_f32", args: { outer, axisLen, inner, k: this.k, x: inputs[0], scratch: this.scratch, y, largest: this.largest ? 1 : 0 } }], "topk");
   }
 
   dispose(): void {
