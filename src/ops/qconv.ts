@@ -251,7 +251,7 @@ export class QConv2d implements PreparedOp {
         fn: "qgemm_q8_4x8" as const,
         args: {
           m: r1 - r0, n: c, kc: this.kc, ks, a, ind: plan.ind + r0 * ks * 4, runs: plan.runs && plan.runs + (r0 / GEMM_MR) * ks,
-          zero: this.io.zero, w: this.packed, c: y + r0 * c * elem, ldc: c, ...store,
+          zero: this.io.zero, w: this.packed, scale: store.scale, fbias: store.fbias, c: y + r0 * c * elem, ldc: c, outKind: store.outKind, zy: store.zy, ys: store.ys,
         },
       })),
       "qconv2d",

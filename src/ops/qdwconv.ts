@@ -135,7 +135,10 @@ export class QDwConv2d implements PreparedOp {
     rt.dispatch(
       rt.ranges(m, m * c * ks).map(([r0, r1]) => ({
         fn: "dwconv_q16_8" as const,
-        args: { m: r1 - r0, c, ks, a, ind: plan.ind + r0 * ks * 4, zero: this.io.zero, w: this.packed, y: y + r0 * c * elem, ...store },
+        args: {
+          m: r1 - r0, c, ks, a, ind: plan.ind + r0 * ks * 4, zero: this.io.zero, w: this.packed,
+          scale: store.scale, fbias: store.fbias, y: y + r0 * c * elem, outKind: store.outKind, zy: store.zy, ys: store.ys,
+        },
       })),
       "qdwconv2d",
     );
