@@ -79,9 +79,8 @@ type Outer = readonly [number, number, number, number, number, number, number, n
 
 /**
  * One kernel call of a `tiles` form over `rows` x `cols` at x and y. The argument object is
- * written out whole: in V8 (Node 20), an object spread into a literal with more fields after it
- * cost about a microsecond per added field on every run, most of a small transpose and a third
- * of 1x64x56x56.
+ * written out whole: in V8, an object spread into a literal with more fields after it is rebuilt
+ * field by field on every run, which was most of a small transpose's time (README).
  */
 function tileCall(f: Extract<TransposeForm, { kind: "tiles" }>, o: Outer, rows: number, cols: number, x: number, y: number): Call {
   const [s0, s1, s2, s3, xs0, xs1, xs2, xs3, ys0, ys1, ys2, ys3] = o;
