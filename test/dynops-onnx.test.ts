@@ -360,7 +360,7 @@ describe("integer tensors: what the graph refuses", () => {
     }
   });
 
-  it("runToTensors refuses integer and data-dependent outputs; run returns Int32Array", async () => {
+  it("runToTensors refuses integer and data-dependent outputs; run returns Int32Array copies", async () => {
     const n = new Net(new Rng(3));
     n.output(n.op("ArgMax", ["x"], { axis: 1 }));
     const bytes = n.model({ opset: 13, inputs: [{ name: "x", shape: [2, 5] }], outputs: [{ name: "y", elemType: INT64 }] });
@@ -368,6 +368,11 @@ describe("integer tensors: what the graph refuses", () => {
     const y = model.run({ x: Float32Array.of(0, 3, 1, 2, 0, 9, 1, 1, 1, 1) }).y;
     expect(y).toBeInstanceOf(Int32Array);
     expect([...y]).toEqual([1, 0]);
+    const y2 = model.run({ x: Float32Array.of(9, 0, 0, 0, 0, 0, 0, 0, 0, 7) }).y;
+    expect([...y2]).toEqual([0, 4]);
+    // Copies, not views of the engine's memory: the second run leaves the first result alone.
+    expect([...y]).toEqual([1, 0]);
+    expect(y2.buffer).not.toBe(y.buffer);
     expect(() => model.runToTensors({ x: new Float32Array(10) })).toThrow(UnsupportedError);
     model.dispose();
   });
