@@ -336,8 +336,6 @@ export class Conv2d implements PreparedOp {
       const [dh, dw] = this.dilations;
       const plane = plan.oh * plan.ow;
       for (let b = 0; b < n; b++) {
-        // Written out whole, not one spread into the other: V8 (Node 20) builds a spread
-        // followed by more fields slowly on every run.
         const calls = rt.ranges(plan.oh, plan.oh * plan.ow * c * ks).map(([r0, r1]) => {
           const oh = r1 - r0;
           const xr = plan.scratch + (b * hp + r0 * sh) * wp * 4;

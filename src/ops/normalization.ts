@@ -89,8 +89,6 @@ export class Normalize implements PreparedOp {
     const work = outer * n * c * NORM_COST;
     const pe = perElement ? 1 : 0;
     const { kind: act, p0, p1 } = this.act;
-    // The argument objects are written out whole: V8 (Node 20) builds a spread followed by more
-    // fields slowly on every run.
     const calls: Call[] = [];
     // By whole groups, the unit of the statistics: rows of outer when there are enough, else runs
     // of groups (16 at a time for one-channel groups, the SIMD build's block) of each row.

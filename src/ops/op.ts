@@ -13,7 +13,9 @@ import type { Tensor } from "../runtime/tensor.js";
  *   shapes) and of the output, always through `rt.dispatch`, so that an op that can split its
  *   work over threads does; it allocates nothing; its calls depend only on the plan and the
  *   offsets, so that a compiled graph records them once and replays them (`rt.record`), unless
- *   `readsValues` says it reads values from memory to decide them;
+ *   `readsValues` says it reads values from memory to decide them; each call's args are one
+ *   literal with every field named (V8 rebuilds a spread followed by more fields on every call,
+ *   which the eager API pays where a replay does not);
  * - `bytes`: packed weights and the current plan's scratch;
  * - `dispose()`: free both; a second call does nothing.
  */

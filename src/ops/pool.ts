@@ -126,8 +126,6 @@ export class Pool2d implements PreparedOp {
     }
   }
 
-  // The argument objects are written out whole: V8 (Node 20) builds a spread followed by more
-  // fields slowly on every run, longer than a small pool's kernel takes.
   private call(x: number, batch: number, r0: number, rows: number, y: number): Call {
     const { h, w, c, ow, pads } = this.plan!;
     const { kernel: k, strides: s, dilations: d } = this.win;

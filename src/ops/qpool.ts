@@ -124,8 +124,6 @@ export class QPool2d implements PreparedOp {
     const { window: win, input: p, output: q } = this.opts;
     const { kernel: k, strides: s, dilations: d } = win!;
     const pt = pads[0] - r0 * s[0];
-    // Written out whole: V8 (Node 20) builds a spread followed by more fields slowly on every
-    // run, longer than a small pool's kernel takes.
     if (this.opts.max) {
       return { fn: "maxpool2d_q16", args: { batch, h, w, c, oh: rows, ow, kh: k[0], kw: k[1], sh: s[0], sw: s[1], dh: d[0], dw: d[1], pt, pl: pads[1], x, y } };
     }

@@ -158,8 +158,8 @@ export class Heap {
 /**
  * A copy of a view of the heap in an array of its own, for results handed to the caller. Made by
  * the typed-array constructor, not `view.slice()`: V8 builds a slice in a zero-filled buffer
- * that the copy then overwrites, and on outputs of megabytes that zeroing was about half of what
- * a fresh output array cost over writing into the caller's (README, "Fresh output arrays").
+ * that the copy then overwrites, a second pass over outputs of megabytes (README, the ONNX
+ * path's fresh output arrays).
  */
 export function copyOut<T extends Float32Array | Int32Array>(view: T): T {
   return (view instanceof Float32Array ? new Float32Array(view) : new Int32Array(view)) as T;
