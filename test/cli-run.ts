@@ -1,17 +1,18 @@
-// Running the simdcnn command in a child process (through tsx, from the sources) and writing the
-// small PNGs its tests feed it.
+// Running the simdcnn command in a child process (the sources as compiled once for the suite:
+// test/command-global.ts) and writing the small PNGs its tests feed it.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { PNG } from "pngjs";
+import { inject } from "vitest";
 
 const run = promisify(execFile);
-const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
-const TSX = new URL("../node_modules/.bin/tsx", import.meta.url).pathname;
+/** The compiled command: `node COMMAND ...args`. */
+export const COMMAND = inject("command");
 
 /** Runs `simdcnn ...args`; a non-zero exit is returned as its code, not thrown. */
 export async function simdcnn(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(TSX, [CLI, ...args], { encoding: "utf8", cwd });
+    const r = await run(process.execPath, [COMMAND, ...args], { encoding: "utf8", cwd, maxBuffer: 1 << 26 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };

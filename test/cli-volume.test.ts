@@ -2,31 +2,17 @@
 // processes, with the demo models: slice order and positions against the fixtures' geometry
 // (geometry.ts), each series slice against the same file classified (or segmented) on its own,
 // slabs across worker processes against one process, and errors confined to their volume.
-import { execFile } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NIFTI, SERIES, type SeriesSpec, lpsOf } from "./fixtures/volumes/geometry.js";
 import { seriesFiles } from "./fixtures/volumes/make.js";
+import { simdcnn } from "./cli-run.js";
 
-const run = promisify(execFile);
-const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
-const TSX = new URL("../node_modules/.bin/tsx", import.meta.url).pathname;
 const MODEL = new URL("../examples/phantom/phantom.onnx", import.meta.url).pathname;
 const SEG_MODEL = new URL("../examples/phantom-seg/phantom-seg.onnx", import.meta.url).pathname;
 const FIX = new URL("./fixtures/volumes/", import.meta.url).pathname;
-
-async function simdcnn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(TSX, [CLI, ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
 
 type Row = { file: string; series?: string; axis?: string; slice?: number; position?: number; top?: { label: string; probability: number }[]; error?: string; heatmap?: string };
 const classify = async (args: string[]) => {

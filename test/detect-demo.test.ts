@@ -15,6 +15,7 @@ import { detectorLayout } from "../src/detect/layout.js";
 import { modelSettings } from "../src/io/metadata.js";
 import { toInput } from "../src/io/preprocess.js";
 import { readSlices } from "../src/io/read.js";
+import { COMMAND } from "./cli-run.js";
 import { runOrt } from "./ort.js";
 
 const run = promisify(execFile);
@@ -85,8 +86,8 @@ describe("phantom detection demo", () => {
 
   it("simdcnn detect boxes every sample lesion and nothing on the normal samples", async () => {
     const { stdout } = await run(
-      join(root, "node_modules/.bin/tsx"),
-      [join(root, "src/cli/main.ts"), "detect", "--json", "--threads", "2", "--model", modelPath, samples],
+      process.execPath,
+      [COMMAND, "detect", "--json", "--threads", "2", "--model", modelPath, samples],
       { encoding: "utf8" },
     );
     const rows = JSON.parse(stdout) as { file: string; width: number; detections: { class: string; box: { x0: number; y0: number; x1: number; y1: number } }[] }[];

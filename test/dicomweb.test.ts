@@ -3,18 +3,18 @@
 // series over its REST API; and against small local servers that refuse, stall or cut off.
 // Without Orthanc the Orthanc tests are skipped with a message; SIMDCNN_REQUIRE_ORTHANC=1
 // (.ci/run) makes that a failure.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import dicomParser from "dicom-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DicomwebError } from "../src/errors.js";
 import { multipartParts, retrieveSeries, searchSeries, storeInstance } from "../src/io/dicomweb.js";
 import { readSeries } from "../src/io/series.js";
+import { COMMAND, simdcnn } from "./cli-run.js";
 import { SERIES } from "./fixtures/volumes/geometry.js";
 import { REDIS, REDIS_REQUIRED, Redis, freePort, redisPresent } from "./servers.js";
 
@@ -23,23 +23,10 @@ const PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so";
 const REQUIRE = process.env.SIMDCNN_REQUIRE_ORTHANC === "1";
 const STUDY = "1.2.826.0.1.3680043.10.1177";
 const FIX = new URL("./fixtures/volumes/", import.meta.url).pathname;
-const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
-const TSX = new URL("../node_modules/.bin/tsx", import.meta.url).pathname;
 const MODEL = new URL("../examples/phantom/phantom.onnx", import.meta.url).pathname;
 const SEG_MODEL = new URL("../examples/phantom-seg/phantom-seg.onnx", import.meta.url).pathname;
-const run = promisify(execFile);
 
 const folder = (name: string) => readdirSync(join(FIX, name)).sort().map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(FIX, name, f))) }));
-
-async function simdcnn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(TSX, [CLI, ...args], { encoding: "utf8" });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
 
 const present = existsSync(ORTHANC) && existsSync(PLUGIN);
 const missing = `test/dicomweb.test.ts: ${REQUIRE ? "Orthanc is required (SIMDCNN_REQUIRE_ORTHANC=1) but" : "SKIPPED the Orthanc tests:"} ${ORTHANC} or ${PLUGIN} is missing (Debian: apt-get install orthanc orthanc-dicomweb)${REQUIRE ? "" : "; SIMDCNN_REQUIRE_ORTHANC=1 makes this a failure"}`;
@@ -119,7 +106,7 @@ describe.runIf(present)("a real Orthanc over DICOMweb", () => {
     const redis = new Redis(await freePort(), join(dir, "redis"));
     await redis.start();
     const url = `redis://127.0.0.1:${redis.port}/0`;
-    const workers = [0, 1].map(() => spawn(TSX, [CLI, "worker", "--queue", url], { stdio: "ignore" }));
+    const workers = [0, 1].map(() => spawn(process.execPath, [COMMAND, "worker", "--queue", url], { stdio: "ignore" }));
     try {
       const queued = await simdcnn([...args, "--queue", url]);
       expect(queued.code, queued.stderr).toBe(0);

@@ -18,6 +18,7 @@ import { type Canary, canary, failureOf } from "./fuzz/harness.js";
 import { KNOWN_ISSUES } from "./fuzz/known.js";
 import { type FuzzCtx, type Report, TARGETS, dicom, fuzz, jpeg, loadAndRun, png, readAndPrepare } from "./fuzz/targets.js";
 import { seedDicoms, seedJpegs, seedPngs } from "./fuzz/seeds.js";
+import { simdcnn } from "./cli-run.js";
 
 const SEED = 20261127;
 /** Cases per target: about 40 s in all on one core of the reference machine. */
@@ -114,22 +115,9 @@ describe("regressions (test/regressions/)", () => {
 });
 
 describe("simdcnn classify over a folder of bad files", () => {
-  const run = promisify(execFile);
-  const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
-  const TSX = new URL("../node_modules/.bin/tsx", import.meta.url).pathname;
   const MODEL = new URL("../examples/phantom/phantom.onnx", import.meta.url).pathname;
   let dir: string;
   let expected: { file: string; lines: number }[];
-
-  async function simdcnn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const r = await run(TSX, [CLI, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (e) {
-      const x = e as { code: number; stdout: string; stderr: string };
-      return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-    }
-  }
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "simdcnn-fuzz-cli-"));

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { COMMAND } from "./cli-run.js";
 
 const run = promisify(execFile);
 const root = new URL("../", import.meta.url).pathname;
@@ -24,8 +25,8 @@ describe("phantom demo", () => {
     let stdout: string;
     try {
       ({ stdout } = await run(
-        join(root, "node_modules/.bin/tsx"),
-        [join(root, "src/cli/main.ts"), "classify", "--json", "--model", join(root, "examples/phantom/phantom.onnx"), "--heatmap", heat, samples],
+        process.execPath,
+        [COMMAND, "classify", "--json", "--model", join(root, "examples/phantom/phantom.onnx"), "--heatmap", heat, samples],
         { encoding: "utf8" },
       ));
     } finally {

@@ -28,6 +28,7 @@ import { layers } from "../src/node.js";
 import { networkGraph } from "../src/layers/layers.js";
 import { encodeModel } from "../src/onnx/encode.js";
 import { workerName } from "../src/queue/worker.js";
+import { COMMAND } from "./cli-run.js";
 import { Rng } from "./reference.js";
 import { REDIS, REDIS_REQUIRED, Redis, freePort, redisPresent } from "./servers.js";
 import { SERIES, type SeriesSpec } from "./fixtures/volumes/geometry.js";
@@ -38,7 +39,6 @@ const present = redisPresent;
 if (!present && !REQUIRED) console.warn(`test/queue.test.ts: SKIPPED, no redis-server at ${REDIS} (apt-get install redis-server; SIMDCNN_REQUIRE_REDIS=1 makes this a failure)`);
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const CLI = join(ROOT, "src/cli/main.ts");
 const MODEL = join(ROOT, "examples/phantom/phantom.onnx");
 const NIFTI = join(ROOT, "test/fixtures/volumes/nifti/volume.nii.gz");
 const SLICES = 300;
@@ -57,12 +57,12 @@ interface Proc {
 
 const started: Proc[] = [];
 
-/** The command as a single Node process (tsx as a loader, not tsx's own launcher, so a signal reaches the command itself). */
+/** The command as a single Node process, so that a signal reaches the command itself. */
 function simdcnn(args: string[]): Proc {
   // A worker's scratch folders go below the test's folder: a worker killed here cannot remove its own.
   const scratch = join(dir, "scratch");
   mkdirSync(scratch, { recursive: true });
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: scratch } });
+  const child = spawn(process.execPath, [COMMAND, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: scratch } });
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -82,7 +82,7 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60
 }
 
 /** The last lines each started process wrote on stderr, for a timeout to say where things stood. */
-const said = () => started.map((p, i) => `[${i}: ${p.child.spawnargs.slice(4, 6).join(" ")}] ${p.stderr().split("\n").slice(-8).join("\n  ")}`).join("\n");
+const said = () => started.map((p, i) => `[${i}: ${p.child.spawnargs.slice(2, 4).join(" ")}] ${p.stderr().split("\n").slice(-8).join("\n  ")}`).join("\n");
 
 let dir: string;
 let port: number;

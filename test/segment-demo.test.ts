@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { PNG } from "pngjs";
 import { afterAll, describe, expect, it } from "vitest";
+import { COMMAND } from "./cli-run.js";
 
 const run = promisify(execFile);
 const root = new URL("../", import.meta.url).pathname;
@@ -31,8 +32,8 @@ describe("phantom segmentation demo", () => {
       const out = mkdtempSync(join(tmpdir(), "simdcnn-segdemo-"));
       dirs.push(out);
       const { stdout } = await run(
-        join(root, "node_modules/.bin/tsx"),
-        [join(root, "src/cli/main.ts"), "segment", "--json", "--backend", backend, "--threads", threads, "--model", join(demo, "phantom-seg.onnx"), "--out", out, samples],
+        process.execPath,
+        [COMMAND, "segment", "--json", "--backend", backend, "--threads", threads, "--model", join(demo, "phantom-seg.onnx"), "--out", out, samples],
         { encoding: "utf8" },
       );
       const rows = JSON.parse(stdout) as { file: string; classes: { label: string; pixels: number }[] }[];

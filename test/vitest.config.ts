@@ -5,7 +5,7 @@ export default defineConfig({
     root: new URL("..", import.meta.url).pathname,
     include: ["test/**/*.test.ts"],
     testTimeout: 120_000,
-    globalSetup: ["test/tmpdir-global.ts"],
+    globalSetup: ["test/tmpdir-global.ts", "test/command-global.ts"],
     setupFiles: ["test/tmpdir-file.ts"],
   },
 });
