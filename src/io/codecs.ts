@@ -121,8 +121,9 @@ async function native(embedded: Embedded, name: string, encoding: CodecName): Pr
       decoder.getEncodedBuffer(frame.length).set(frame);
       decoder.decode();
       const info = decoder.getFrameInfo();
-      // The decoded buffer is a view of the module's memory: copied before the decoder goes.
-      const bytes = decoder.getDecodedBuffer().slice();
+      // The decoded buffer is a view of the module's memory: copied before the decoder goes (by the
+      // constructor, not slice(), for the reason src/runtime/heap.ts's copyOut gives).
+      const bytes = new Uint8Array(decoder.getDecodedBuffer());
       const samples = info.bitsPerSample <= 8 ? bytes : info.isSigned ? new Int16Array(bytes.buffer) : new Uint16Array(bytes.buffer);
       return { width: info.width, height: info.height, components: info.componentCount, bits: info.bitsPerSample, samples };
     } catch (e) {

@@ -114,8 +114,9 @@ export async function jpeg12(module: WebAssembly.Module, failed: () => void): Pr
       const at = exports.GetDecodedBuffer(context);
       const size = exports.GetDecodedBufferSize(context);
       if (size !== 2 * width * height) throw new Error(`the decoder gave ${size} bytes for ${width} x ${height} 16-bit samples`);
-      // Copied out of the module's memory, which the next frame reuses.
-      const samples = new Uint16Array(new Uint8Array(exports.memory.buffer, at, size).slice().buffer);
+      // Copied out of the module's memory, which the next frame reuses (by the constructor, not
+      // slice(), for the reason src/runtime/heap.ts's copyOut gives).
+      const samples = new Uint16Array(new Uint8Array(new Uint8Array(exports.memory.buffer, at, size)).buffer);
       exports.ReleaseDecoderParameters(parameters);
       exports.ReleaseCodecsContext(context);
       return { width, height, components: 1, bits: precision, samples };
