@@ -23,11 +23,11 @@ const outputs = [
   "build/simdcnn.wasm.d.ts",
 ];
 
-function files(dir) {
-  return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]))
+const files = (dir) =>
+  readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
     .sort();
-}
 
 function digest(paths, extra = "") {
   const h = createHash("sha256").update(extra);

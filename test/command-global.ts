@@ -20,16 +20,12 @@ declare module "vitest" {
 
 const root = new URL("..", import.meta.url).pathname;
 
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") ? [join(dir, e.name)] : [],
-  );
-}
-
 export default async function setup(project: TestProject): Promise<() => void> {
   const out = mkdtempSync(join(tmpdir(), "simdcnn-command-"));
   await build({
-    entryPoints: sources(join(root, "src")),
+    entryPoints: readdirSync(join(root, "src"), { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && e.name.endsWith(".ts") && !e.name.endsWith(".d.ts"))
+      .map((e) => join(e.parentPath, e.name)),
     outbase: root,
     outdir: out,
     format: "esm",
