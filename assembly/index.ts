@@ -35,7 +35,7 @@ export { gather_x32, gather_elements_x32, gather_nd_x32, scatter_nd_x32 } from "
 export { SCATTER_ADD, SCATTER_MUL, SCATTER_MAX, SCATTER_MIN, scatter_nd_reduce_x32 } from "./scatter_reduce";
 export { topk_f32, nms_f32 } from "./select";
 export { nonzero_x32 } from "./nonzero";
-export { peak_f32 } from "./peak";
+export { peak_f32, peak_tile_f32 } from "./peak";
 export { deconv2d_indirection, deconv_f32_4x8 } from "./deconv";
 export { QOUT_I32, QOUT_F32, QOUT_U8, QOUT_I8, QOUT_Q16U8, QOUT_Q16I8, qgemm_q8_4x8, pack_qgemm_q8_8, quantize_f32_q8, quantize_f32_q8_i16, fake_quantize_f32, minmax_f32 } from "./qgemm";
 export { conv2d_q16_winograd_2x2k3, winograd_weights_q16_2x2k3 } from "./qwinograd";

@@ -26,6 +26,7 @@ const SCRIPTS: [string, boolean][] = [
   ["bindings", false],
   ["small-conv", false],
   ["small-conv-profile", false],
+  ["tile-bound", false],
   ["winograd", false],
   ["winograd-error", false],
   ["qwinograd", false],

@@ -63,6 +63,7 @@ export const SIGNATURES = {
   softmax_f32: ["rows", "cols", "x", "y"],
   log_softmax_f32: ["rows", "cols", "x", "y"],
   peak_f32: ["iters", "p"],
+  peak_tile_f32: ["tiles", "k", "p", "out"],
   deconv2d_indirection: [
     "nty", "ntx", "batch", "h", "w", "pixelStride", "oh", "ow", "outPixelStride", "oy0", "ox0", "qh", "qw", "sh", "sw", "dh", "dw", "pt", "pl", "mr",
     "taps", "ind", "out",
@@ -171,8 +172,9 @@ export function positional(call: Call): number[] {
 type Numbers<P extends readonly string[]> = { [I in keyof P]: number };
 
 /** The exports of build/simdcnn.{simd,scalar}.wasm. */
-export type Kernels = { [K in Exclude<KernelName, "peak_f32">]: (...args: Numbers<(typeof SIGNATURES)[K]>) => void } & {
+export type Kernels = { [K in Exclude<KernelName, "peak_f32" | "peak_tile_f32">]: (...args: Numbers<(typeof SIGNATURES)[K]>) => void } & {
   peak_f32(...args: Numbers<(typeof SIGNATURES)["peak_f32"]>): number;
+  peak_tile_f32(...args: Numbers<(typeof SIGNATURES)["peak_tile_f32"]>): number;
   SIMDCNN_BUILD_SIMD: WebAssembly.Global;
 };
 
