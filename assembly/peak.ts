@@ -56,7 +56,9 @@ export function peak_f32(iters: i32, p: usize): f32 {
 // stored), `tiles` times. Everything stays in L1 and no address is computed beyond peak_f32's,
 // so no kernel with such tiles can run faster on this build. p as for peak_f32, with the bias at
 // p + 96 .. p + 111; out: 1 KiB, 16-byte aligned, which the stores rotate through. Returns one of
-// the stored values so that the work is not optimised away.
+// the stored values so that the work is not optimised away. The step is written out again rather
+// than shared with peak_f32: sharing an inline body with it changes peak_f32's machine code, and
+// every table's "% of the ceiling" was measured with peak_f32 as it is.
 export function peak_tile_f32(tiles: i32, k: i32, p: usize, out: usize): f32 {
   const inf = f32.POSITIVE_INFINITY;
   if (ASC_FEATURE_SIMD) {
