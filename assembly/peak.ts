@@ -6,8 +6,8 @@ import { ACT_CLAMP, activateScalar, activateVec } from "./activation";
 // is loop-invariant. p must be 128-byte aligned: the turn is q ^ 64, which then stays inside the
 // 128 bytes, and no load straddles a cache line. Multiplies never wait on an addition and loads
 // are cheap, so a step runs at the issue rate of 2 multiplies + 2 adds per cycle: 64 flop per
-// step in the SIMD build, 16 in the scalar. Here this measured 42.5-42.7 GFLOP/s, where chained
-// multiply-add forms measured 40.3-41.4. Returns a sum so that the work is not optimised away.
+// step in the SIMD build, 16 in the scalar (chained multiply-add forms ran slower: README,
+// "Measured"). Returns a sum so that the work is not optimised away.
 export function peak_f32(iters: i32, p: usize): f32 {
   let q = p;
   if (ASC_FEATURE_SIMD) {
