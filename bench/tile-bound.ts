@@ -5,9 +5,8 @@
 // computes its addresses and meets memory, so these are upper bounds: the per-FLOP ratio to the
 // 16-channel case that no direct small-channel kernel can pass. peak_f32 and the tiles are called
 // in turn, each side's fastest call counting (bench/interleaved.ts).
-import { Heap } from "../src/runtime/heap.js";
-import { instantiate } from "../src/runtime/load.js";
 import { parseFlags } from "./args.js";
+import { FLOP_PER_STEP, ceilingKernels } from "./ceiling.js";
 import { fastestInterleaved } from "./interleaved.js";
 
 const USAGE = {
@@ -18,23 +17,13 @@ const USAGE = {
 } as const;
 const calls = parseFlags(USAGE).values.quick === true ? 10 : 40;
 
-const FLOP_PER_STEP = 64;
 const STEPS = 1_000_000;
 const CHANNELS = [1, 2, 3, 4, 6, 8, 16];
 
-const heap = new Heap(1);
-const { kernels: k } = await instantiate("simd", heap.memory);
-// Two 64-byte blocks of small values (the step's operands, the tiles' bias at 96..111) that keep
-// the sums finite, 128-byte aligned, and 1 KiB for the tiles' stores.
-const block = Math.ceil(heap.alloc(256) / 128) * 128;
-new Float32Array(heap.memory.buffer, block, 32).fill(1e-7);
+const { k, heap, block } = await ceilingKernels();
+// 1 KiB for the tiles' stores.
 const out = heap.alloc(1024);
-// Wasm has no on-stack replacement: a long call started in the baseline tier stays there, so
-// tier the functions up with short calls first.
-for (let i = 0; i < 200; i++) {
-  k.peak_f32(1000, block);
-  k.peak_tile_f32(100, 9, block, out);
-}
+for (let i = 0; i < 200; i++) k.peak_tile_f32(100, 9, block, out);
 
 const tiles = CHANNELS.map((cin) => Math.floor(STEPS / (9 * cin)));
 const ms = fastestInterleaved(
